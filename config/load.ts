@@ -1,0 +1,235 @@
+import { readFileSync } from "node:fs";
+import { LineCounter, parseDocument } from "yaml";
+import type { z } from "zod";
+import {
+  BUILTIN_DEFAULTS,
+  FleetFileSchema,
+  MODEL_PROVIDERS,
+  suggest,
+  type DmPolicy,
+  type FleetFile,
+  type ModelProvider,
+} from "./schema";
+
+/** Where synth reads the fleet from unless BOTFLEET_CONFIG says otherwise. */
+export const DEFAULT_FLEET_FILE = "fleet.yaml";
+
+export interface FleetProblem {
+  /** Dotted path into the file, e.g. `bots[2].name`; empty for the whole file. */
+  readonly path: string;
+  /** 1-based line in the file where the problem is, when known. */
+  readonly line?: number;
+  readonly message: string;
+}
+
+/** Everything wrong with a fleet file, found before anything is synthesized or written. */
+export class FleetConfigError extends Error {
+  constructor(
+    readonly file: string,
+    readonly problems: readonly FleetProblem[],
+  ) {
+    super(
+      `${file}: ${problems.length === 1 ? "1 problem" : `${problems.length} problems`}\n` +
+        problems
+          .map((p) => `  ${p.line ? `line ${p.line}: ` : ""}${p.path ? `${p.path}: ` : ""}${p.message}`)
+          .join("\n"),
+    );
+    this.name = "FleetConfigError";
+  }
+}
+
+export interface ChannelSettings {
+  readonly dmPolicy: DmPolicy;
+  readonly allowFrom: readonly string[];
+}
+
+/** A bot with every default applied: what constructs read. */
+export interface Bot {
+  readonly name: string;
+  readonly target: NonNullable<FleetFile["bots"][number]["target"]>;
+  readonly runtime: NonNullable<FleetFile["bots"][number]["runtime"]>;
+  readonly region: string;
+  readonly tier: NonNullable<FleetFile["bots"][number]["tier"]>;
+  readonly model: string;
+  readonly modelProvider: ModelProvider;
+  readonly persona: { readonly name: string; readonly theme?: string; readonly emoji?: string };
+  readonly channels: { readonly telegram?: ChannelSettings; readonly discord?: ChannelSettings };
+  readonly domain?: string;
+  readonly image?: string;
+}
+
+export interface Fleet {
+  readonly name: string;
+  readonly azure: FleetFile["azure"];
+  readonly terraformCloud?: NonNullable<FleetFile["terraformCloud"]> & { readonly workspacePrefix: string };
+  readonly bots: readonly Bot[];
+}
+
+/**
+ * Reads, parses and validates a fleet file and applies defaults.
+ * Throws FleetConfigError listing every problem with its path, value and fix.
+ */
+export function loadFleet(file: string, env: NodeJS.ProcessEnv = process.env): Fleet {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new FleetConfigError(file, [
+      {
+        path: "",
+        message:
+          code === "ENOENT"
+            ? `file not found; create it (see fleet.yaml in the repository) or point BOTFLEET_CONFIG at your fleet file`
+            : `cannot be read (${code ?? String(e)})`,
+      },
+    ]);
+  }
+  return parseFleet(text, file, env);
+}
+
+/** Validates fleet YAML text; `file` only labels messages. */
+export function parseFleet(text: string, file = DEFAULT_FLEET_FILE, env: NodeJS.ProcessEnv = process.env): Fleet {
+  if (text.trim() === "" || /^(\s*#.*\n?)*\s*$/.test(text))
+    throw new FleetConfigError(file, [{ path: "", message: "is empty; it needs at least `name` and `bots` (see fleet.yaml in the repository)" }]);
+
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0)
+    throw new FleetConfigError(
+      file,
+      doc.errors.map((e) => ({
+        path: "",
+        line: e.linePos?.[0].line,
+        message: `YAML syntax error: ${e.message.split("\n")[0]}`,
+      })),
+    );
+
+  const raw: unknown = doc.toJS();
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw))
+    throw new FleetConfigError(file, [{ path: "", message: "must be a YAML mapping with `name` and `bots` at the top level" }]);
+
+  const parsed = FleetFileSchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.flatMap((issue) => describeIssue(issue, raw, (path) => lineOf(doc, lines, path)));
+    throw new FleetConfigError(file, problems);
+  }
+  return resolve(parsed.data, env);
+}
+
+function resolve(f: FleetFile, env: NodeJS.ProcessEnv): Fleet {
+  const d = { ...BUILTIN_DEFAULTS, ...stripUndefined(f.defaults ?? {}) };
+  const organization = f.terraformCloud?.organization ?? env.TFC_ORGANIZATION;
+  return {
+    name: f.name,
+    azure: f.azure,
+    terraformCloud: organization
+      ? {
+          organization,
+          hostname: f.terraformCloud?.hostname ?? "app.terraform.io",
+          workspacePrefix: f.terraformCloud?.workspacePrefix ?? f.name,
+        }
+      : undefined,
+    bots: f.bots.map((b): Bot => {
+      const model = b.model ?? d.model;
+      const channels = b.channels ?? d.channels ?? {};
+      return {
+        name: b.name,
+        target: b.target ?? d.target,
+        runtime: b.runtime ?? d.runtime,
+        region: b.region ?? d.region,
+        tier: b.tier ?? d.tier,
+        model,
+        modelProvider: model.split("/")[0] as ModelProvider,
+        persona: b.persona ?? d.persona ?? { name: b.name },
+        channels: {
+          telegram: channels.telegram && withPolicy(channels.telegram),
+          discord: channels.discord && withPolicy(channels.discord),
+        },
+        domain: b.domain,
+        image: b.image ?? d.image,
+      };
+    }),
+  };
+}
+
+function withPolicy(c: { dmPolicy?: DmPolicy; allowFrom?: string[] }): ChannelSettings {
+  const allowFrom = c.allowFrom ?? [];
+  return { dmPolicy: c.dmPolicy ?? (allowFrom.length > 0 ? "allowlist" : "pairing"), allowFrom };
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+type Path = readonly PropertyKey[];
+
+/** `bots[2].channels.telegram` */
+export function formatPath(path: Path): string {
+  return path.map((k, i) => (typeof k === "number" ? `[${k}]` : i === 0 ? String(k) : `.${String(k)}`)).join("");
+}
+
+function valueAt(root: unknown, path: Path): unknown {
+  let v: unknown = root;
+  for (const k of path) v = v !== null && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[k] : undefined;
+  return v;
+}
+
+function lineOf(doc: ReturnType<typeof parseDocument>, lines: LineCounter, path: Path): number | undefined {
+  for (let n = path.length; n >= 0; n--) {
+    const node = doc.getIn(path.slice(0, n) as unknown[], true) as { range?: [number, number, number] } | undefined;
+    if (node?.range) return lines.linePos(node.range[0]).line;
+  }
+  return undefined;
+}
+
+function show(value: unknown): string {
+  const s = JSON.stringify(value);
+  return s === undefined ? "nothing" : s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}
+
+function describeIssue(issue: z.core.$ZodIssue, raw: unknown, line: (p: Path) => number | undefined): FleetProblem[] {
+  const path = issue.path;
+  const value = valueAt(raw, path);
+  if (issue.code === "unrecognized_keys") {
+    const known = knownKeys(path);
+    return issue.keys.map((key) => ({
+      path: formatPath([...path, key]),
+      line: line([...path, key]),
+      message: `unknown key${suggest(key, known)}${known.length ? ` (allowed here: ${known.join(", ")})` : ""}`,
+    }));
+  }
+  if (issue.code === "invalid_value" && "values" in issue)
+    return [{ path: formatPath(path), line: line(path), message: `${show(value)} is not allowed; use one of: ${issue.values.map(String).join(", ")}${suggest(String(value), issue.values.map(String))}` }];
+  if (issue.code === "invalid_type" && value === undefined)
+    return [{ path: formatPath(path), line: line(path), message: `is required (expected ${issue.expected})` }];
+  if (issue.code === "invalid_type")
+    return [{ path: formatPath(path), line: line(path), message: `${show(value)} has the wrong type; expected ${issue.expected}` }];
+  return [{ path: formatPath(path), line: line(path), message: `${show(value)} ${issue.message}` }];
+}
+
+/** The keys the schema allows at a path, for "allowed here" hints. */
+function knownKeys(path: Path): string[] {
+  let schema: unknown = FleetFileSchema;
+  for (const k of path) {
+    schema = unwrap(schema);
+    const def = (schema as { def?: { type?: string; shape?: Record<string, unknown>; element?: unknown } }).def;
+    if (def?.type === "object" && typeof k === "string") schema = def.shape?.[k];
+    else if (def?.type === "array" && typeof k === "number") schema = def.element;
+    else return [];
+  }
+  const def = (unwrap(schema) as { def?: { shape?: Record<string, unknown> } }).def;
+  return Object.keys(def?.shape ?? {}).filter((k) => k !== "$schema");
+}
+
+function unwrap(schema: unknown): unknown {
+  let s = schema as { def?: { type?: string; innerType?: unknown; in?: unknown } } | undefined;
+  while (s?.def && ["optional", "default", "nullable", "pipe", "prefault"].includes(s.def.type ?? ""))
+    s = (s.def.innerType ?? s.def.in) as typeof s;
+  return s;
+}
+
+/** The env var the model's provider reads its API key from. */
+export function apiKeyVariable(bot: Bot): string {
+  return MODEL_PROVIDERS[bot.modelProvider];
+}

@@ -1,0 +1,67 @@
+import { createHash } from "node:crypto";
+
+/**
+ * Every cloud resource name botfleet creates, derived only from the fleet name, the region and
+ * the bot name, so a bot stack can find the shared resources by name without depending on the
+ * shared stack. Names with a global namespace (Key Vault, storage account) carry a short stable
+ * hash (or the fleet's `azure.uniqueSuffix`) so two fleets with the same name do not collide.
+ * The README's "Names" table documents these rules; keep both in step.
+ */
+
+/** First 6 hex characters of SHA-256: stable across machines and releases. */
+export function shortHash(...parts: string[]): string {
+  return createHash("sha256").update(parts.join("/")).digest("hex").slice(0, 6);
+}
+
+/** Cuts to `max` characters without leaving a trailing hyphen. */
+function cut(s: string, max: number): string {
+  return s.slice(0, max).replace(/-+$/, "");
+}
+
+export interface AzureSharedNames {
+  readonly resourceGroup: string;
+  readonly virtualNetwork: string;
+  readonly botSubnet: string;
+  readonly networkSecurityGroup: string;
+  readonly keyVault: string;
+  readonly identity: string;
+  readonly storageAccount: string;
+  readonly stateShare: string;
+}
+
+export function azureSharedNames(fleet: string, region: string, uniqueSuffix?: string): AzureSharedNames {
+  const suffix = uniqueSuffix ?? shortHash(fleet, region);
+  return {
+    resourceGroup: `rg-${fleet}-${region}`,
+    virtualNetwork: `vnet-${fleet}-${region}`,
+    botSubnet: "snet-bots",
+    networkSecurityGroup: `nsg-${fleet}-${region}-bots`,
+    // Key Vault: 3-24 of [a-zA-Z0-9-], starts with a letter, no "--", globally unique.
+    keyVault: `kv-${cut(fleet, 24 - 4 - suffix.length)}-${suffix}`,
+    identity: `id-${fleet}-${region}`,
+    // Storage account: 3-24 lowercase letters and digits, globally unique.
+    storageAccount: `st${fleet.replace(/-/g, "").slice(0, 24 - 2 - suffix.length)}${suffix}`,
+    stateShare: "bot-state",
+  };
+}
+
+export interface AzureBotNames {
+  readonly resourceGroup: string;
+  readonly scaleSet: string;
+  readonly computerNamePrefix: string;
+  /** Directory of this bot inside the shared state share. */
+  readonly stateDirectory: string;
+  /** Key Vault secret name for a bot secret (`--` cannot occur in bot names, so no two bots collide). */
+  secret(key: string): string;
+}
+
+export function azureBotNames(fleet: string, bot: string): AzureBotNames {
+  return {
+    resourceGroup: `rg-${fleet}-${bot}`,
+    scaleSet: `vmss-${bot}`,
+    // Linux host names: at most 15 characters is what every tool agrees on.
+    computerNamePrefix: cut(bot, 15),
+    stateDirectory: bot,
+    secret: (key) => `${bot}--${key}`,
+  };
+}

@@ -1,0 +1,198 @@
+import { z } from "zod";
+import { AZURE_REGIONS, GCP_REGIONS } from "./regions";
+import { isIpv4Cidr, cidrContains } from "./cidr";
+
+/**
+ * The fleet file's schema. TypeScript types, the JSON Schema for editors (`npm run schema`) and
+ * the validation all come from here, so they cannot drift apart.
+ */
+
+export const TARGETS = ["azure-vmss"] as const;
+export const RUNTIMES = ["openclaw"] as const;
+export const TIERS = ["light", "standard", "performance"] as const;
+export const DM_POLICIES = ["pairing", "allowlist", "open", "disabled"] as const;
+
+/** LLM providers botfleet knows the API-key variable of, keyed by the model's `provider/` prefix. */
+export const MODEL_PROVIDERS = {
+  anthropic: "ANTHROPIC_API_KEY",
+  openai: "OPENAI_API_KEY",
+  openrouter: "OPENROUTER_API_KEY",
+  google: "GEMINI_API_KEY",
+  mistral: "MISTRAL_API_KEY",
+  groq: "GROQ_API_KEY",
+  xai: "XAI_API_KEY",
+  deepseek: "DEEPSEEK_API_KEY",
+} as const;
+export type ModelProvider = keyof typeof MODEL_PROVIDERS;
+
+export const TARGET_CLOUD: Record<Target, "azure" | "gcp"> = { "azure-vmss": "azure" };
+
+const NAME_RULE = "3-40 lowercase letters, digits and single hyphens, starting with a letter and not ending with a hyphen";
+const BOT_NAME = /^[a-z](?:[a-z0-9]|-(?!-)){1,38}[a-z0-9]$/;
+const FLEET_NAME = /^[a-z](?:[a-z0-9]|-(?!-)){0,14}[a-z0-9]$/;
+const HOSTNAME = /^(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
+
+const botName = z
+  .string()
+  .regex(BOT_NAME, `must be ${NAME_RULE} (it becomes the stack name and part of every resource name), e.g. "bot-alpha"`)
+  .meta({ description: `Bot name: ${NAME_RULE}. Also the cdktf stack name.` });
+
+const channel = z
+  .strictObject({
+    dmPolicy: z.enum(DM_POLICIES).optional().meta({
+      description: "Who may DM the bot. Default: allowlist when allowFrom is set, otherwise pairing.",
+    }),
+    allowFrom: z
+      .array(z.string().min(1).max(200))
+      .max(500)
+      .optional()
+      .meta({ description: 'User ids allowed to talk to the bot; ["*"] with dmPolicy open allows everyone.' }),
+  })
+  .superRefine((c, ctx) => {
+    const allow = c.allowFrom ?? [];
+    if (c.dmPolicy === "allowlist" && allow.length === 0)
+      ctx.addIssue({ code: "custom", path: ["allowFrom"], message: 'dmPolicy "allowlist" needs at least one user id in allowFrom' });
+    if (c.dmPolicy === "open" && !allow.includes("*"))
+      ctx.addIssue({ code: "custom", path: ["allowFrom"], message: 'dmPolicy "open" needs allowFrom: ["*"] (it lets anyone talk to the bot)' });
+  });
+
+const persona = z.strictObject({
+  name: z.string().min(1).max(50).meta({ description: "Display name of the agent." }),
+  theme: z.string().max(4000).optional().meta({ description: "Persona description / voice of the agent." }),
+  emoji: z.string().max(16).optional(),
+});
+
+const model = z
+  .string()
+  .regex(/^[a-z0-9-]+\/\S+$/, 'must be "provider/model", e.g. "anthropic/claude-sonnet-4-5"')
+  .refine((m) => m.split("/")[0] in MODEL_PROVIDERS, {
+    message: `has an unknown provider prefix; use one of: ${Object.keys(MODEL_PROVIDERS).join(", ")}`,
+  });
+
+/** Settings a bot may set itself or inherit from `defaults`. */
+const botSettings = {
+  target: z.enum(TARGETS).optional().meta({ description: "Where the bot runs. Default: azure-vmss." }),
+  runtime: z.enum(RUNTIMES).optional().meta({ description: "Agent runtime. Default: openclaw." }),
+  region: z.string().optional().meta({ description: "Cloud region of the target, e.g. eastus2. Default: eastus2." }),
+  tier: z.enum(TIERS).optional().meta({ description: "Size class. Default: standard." }),
+  model: model.optional().meta({ description: 'LLM as "provider/model". Default: anthropic/claude-sonnet-4-5.' }),
+  persona: persona.optional(),
+  channels: z
+    .strictObject({ telegram: channel.optional(), discord: channel.optional() })
+    .optional()
+    .meta({ description: "Chat channels; a channel is on when its section is present." }),
+  image: z
+    .string()
+    .regex(/^[a-z0-9.-]+(?::[0-9]+)?\/[a-z0-9._/-]+(?::[A-Za-z0-9._-]+|@sha256:[a-f0-9]{64})$/, "must be a pinned image reference (registry/name:tag or @sha256:digest), never :latest")
+    .refine((i) => !i.endsWith(":latest"), { message: "must be pinned to a version, not :latest" })
+    .optional()
+    .meta({ description: "Override the runtime's pinned image." }),
+};
+
+const bot = z.strictObject({
+  name: botName,
+  domain: z
+    .string()
+    .regex(HOSTNAME, 'must be a lowercase DNS name like "alpha.example.com" (no scheme, port or path)')
+    .optional()
+    .meta({ description: "Public DNS name; Caddy gets a certificate for it. Omit to serve plain HTTP on :80." }),
+  ...botSettings,
+});
+
+const cidr = (what: string) =>
+  z.string().refine(isIpv4Cidr, { message: `is not an IPv4 CIDR with its network address (e.g. ${what})` });
+
+const azure = z
+  .strictObject({
+    addressSpace: cidr("10.0.0.0/16").default("10.0.0.0/16"),
+    botSubnet: cidr("10.0.1.0/24").default("10.0.1.0/24"),
+    uniqueSuffix: z
+      .string()
+      .regex(/^[a-z0-9]{4,8}$/, "must be 4-8 lowercase letters or digits")
+      .optional()
+      .meta({ description: "Replaces the hash in globally unique names (Key Vault, storage) if one is taken." }),
+    stateShareQuotaGb: z.number().int().min(1).max(5120).default(100),
+  })
+  .superRefine((a, ctx) => {
+    if (isIpv4Cidr(a.addressSpace) && isIpv4Cidr(a.botSubnet) && !cidrContains(a.addressSpace, a.botSubnet))
+      ctx.addIssue({ code: "custom", path: ["botSubnet"], message: `must lie inside addressSpace ${a.addressSpace}` });
+  });
+
+const terraformCloud = z.strictObject({
+  organization: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, "must be an HCP Terraform organization name"),
+  workspacePrefix: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,60}$/, "must be letters, digits, - and _")
+    .optional()
+    .meta({ description: "Workspaces are named <prefix>-<stack>. Default: the fleet name." }),
+  hostname: z.string().regex(HOSTNAME).default("app.terraform.io"),
+});
+
+export const FleetFileSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    name: z
+      .string()
+      .regex(FLEET_NAME, "must be 2-16 lowercase letters, digits and single hyphens, starting with a letter (it prefixes every resource name)")
+      .meta({ description: "Fleet name; prefixes every cloud resource name." }),
+    defaults: z.strictObject(botSettings).optional(),
+    azure: azure.default({ addressSpace: "10.0.0.0/16", botSubnet: "10.0.1.0/24", stateShareQuotaGb: 100 }),
+    terraformCloud: terraformCloud.optional(),
+    bots: z.array(bot).min(1, "must list at least one bot"),
+  })
+  .superRefine((f, ctx) => {
+    const seen = new Map<string, number>();
+    f.bots.forEach((b, i) => {
+      const first = seen.get(b.name);
+      if (first !== undefined)
+        ctx.addIssue({ code: "custom", path: ["bots", i, "name"], message: `duplicates bots[${first}].name; bot names must be unique (they are stack names)` });
+      else seen.set(b.name, i);
+      if (b.name.startsWith("azure-shared-") || b.name.startsWith("gcp-shared-"))
+        ctx.addIssue({ code: "custom", path: ["bots", i, "name"], message: "is reserved for shared stacks; pick another bot name" });
+    });
+    f.bots.forEach((b, i) => {
+      const target = b.target ?? f.defaults?.target ?? BUILTIN_DEFAULTS.target;
+      const region = b.region ?? f.defaults?.region ?? BUILTIN_DEFAULTS.region;
+      const known: readonly string[] = TARGET_CLOUD[target] === "azure" ? AZURE_REGIONS : GCP_REGIONS;
+      if (!known.includes(region)) {
+        const path = b.region !== undefined ? ["bots", i, "region"] : ["defaults", "region"];
+        ctx.addIssue({ code: "custom", path, message: `is not a ${TARGET_CLOUD[target] === "azure" ? "Azure" : "Google Cloud"} region for target ${target}${suggest(region, known)} (all regions: config/regions.ts)` });
+      }
+    });
+  });
+
+export const BUILTIN_DEFAULTS = {
+  target: "azure-vmss",
+  runtime: "openclaw",
+  region: "eastus2",
+  tier: "standard",
+  model: "anthropic/claude-sonnet-4-5",
+} as const;
+
+export type FleetFile = z.output<typeof FleetFileSchema>;
+export type Target = (typeof TARGETS)[number];
+export type Runtime = (typeof RUNTIMES)[number];
+export type Tier = (typeof TIERS)[number];
+export type DmPolicy = (typeof DM_POLICIES)[number];
+
+/** Closest candidate by edit distance, as a "did you mean" hint; empty when nothing is close. */
+export function suggest(value: string, candidates: readonly string[]): string {
+  let best = "";
+  let bestDistance = Math.max(2, Math.floor(value.length / 3)) + 1;
+  for (const c of candidates) {
+    const d = editDistance(value.toLowerCase(), c.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [c, d];
+  }
+  return best ? `; did you mean "${best}"?` : "";
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++)
+      row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length];
+}

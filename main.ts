@@ -1,0 +1,16 @@
+import { App } from "cdktf";
+import { DEFAULT_FLEET_FILE, FleetConfigError, loadFleet } from "./config/load";
+import { buildFleet } from "./constructs/fleet";
+
+// Validate everything before the App exists, so a bad fleet file writes nothing.
+let fleet;
+try {
+  fleet = loadFleet(process.env.BOTFLEET_CONFIG ?? DEFAULT_FLEET_FILE);
+} catch (e) {
+  if (!(e instanceof FleetConfigError)) throw e;
+  process.stderr.write(`botfleet: ${e.message}\n`);
+  process.exit(1);
+}
+const app = new App();
+buildFleet(app, fleet);
+app.synth();
