@@ -205,7 +205,7 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown, line: (p: Path) =>
     return [{ path: formatPath(path), line: line(path), message: `is required (expected ${issue.expected})` }];
   if (issue.code === "invalid_type")
     return [{ path: formatPath(path), line: line(path), message: `${show(value)} has the wrong type; expected ${issue.expected}` }];
-  return [{ path: formatPath(path), line: line(path), message: `${show(value)} ${issue.message}` }];
+  return [{ path: formatPath(path), line: line(path), message: value === undefined ? issue.message : `${show(value)} ${issue.message}` }];
 }
 
 /** The keys the schema allows at a path, for "allowed here" hints. */

@@ -156,7 +156,7 @@ export const FleetFileSchema = z
       const known: readonly string[] = TARGET_CLOUD[target] === "azure" ? AZURE_REGIONS : GCP_REGIONS;
       if (!known.includes(region)) {
         const path = b.region !== undefined ? ["bots", i, "region"] : ["defaults", "region"];
-        ctx.addIssue({ code: "custom", path, message: `is not a ${TARGET_CLOUD[target] === "azure" ? "Azure" : "Google Cloud"} region for target ${target}${suggest(region, known)} (all regions: config/regions.ts)` });
+        ctx.addIssue({ code: "custom", path, message: `is not ${TARGET_CLOUD[target] === "azure" ? "an Azure" : "a Google Cloud"} region for target ${target}${suggest(region, known)} (all regions: config/regions.ts)` });
       }
     });
   });

@@ -1,0 +1,181 @@
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { spawnSync } from "node:child_process";
+import { FleetConfigError, loadFleet, parseFleet } from "../config/load";
+import { FleetFileSchema } from "../config/schema";
+import { fleetSchemaJson } from "../scripts/export-schema";
+
+const ROOT = join(__dirname, "..");
+const minimal = (bots: string, extra = "") => `name: demo\n${extra}bots:\n${bots}`;
+
+/** The FleetConfigError's message, or a failure when the text is accepted. */
+function problems(text: string): string {
+  try {
+    parseFleet(text, "fleet.yaml", {});
+  } catch (e) {
+    expect(e).toBeInstanceOf(FleetConfigError);
+    return (e as Error).message;
+  }
+  throw new Error("expected the fleet to be rejected");
+}
+
+describe("the example fleet", () => {
+  const fleet = loadFleet(join(ROOT, "fleet.yaml"), {});
+
+  test("applies fleet defaults and built-in defaults to every bot", () => {
+    const beta = fleet.bots.find((b) => b.name === "bot-beta")!;
+    expect(beta).toMatchObject({ target: "azure-vmss", runtime: "openclaw", region: "eastus2", tier: "light" });
+    expect(beta.model).toBe("openrouter/anthropic/claude-haiku-4-5");
+    expect(beta.modelProvider).toBe("openrouter");
+  });
+
+  test("derives the DM policy from the allowlist", () => {
+    const alpha = fleet.bots.find((b) => b.name === "bot-alpha")!;
+    expect(alpha.channels.telegram).toEqual({ dmPolicy: "allowlist", allowFrom: ["123456789"] });
+    expect(alpha.channels.discord).toBeUndefined();
+  });
+
+  test("holds no secret values", () => {
+    const text = readFileSync(join(ROOT, "fleet.yaml"), "utf8");
+    expect(text).not.toMatch(/sk-[A-Za-z0-9]{10,}|\d{8,10}:[A-Za-z0-9_-]{30,}|apiKey|token:/i);
+  });
+});
+
+describe("fleet file errors name the path, the value and the fix", () => {
+  test("a missing file", () => {
+    expect(() => loadFleet("/nonexistent/fleet.yaml", {})).toThrow(/\/nonexistent\/fleet\.yaml: 1 problem\n.*file not found.*BOTFLEET_CONFIG/);
+  });
+
+  test("an empty file, or one with only comments", () => {
+    expect(problems("")).toMatch(/is empty/);
+    expect(problems("# nothing yet\n\n")).toMatch(/is empty/);
+  });
+
+  test("a YAML syntax error, with its line number", () => {
+    expect(problems("name: demo\nbots:\n  - name: a\n    tier: [light\n")).toMatch(/line \d+: YAML syntax error/);
+    expect(problems("name: demo\nname: other\nbots: []\n")).toMatch(/line 2: YAML syntax error: Map keys must be unique/);
+  });
+
+  test("a document that is not a mapping", () => {
+    expect(problems("- a\n- b\n")).toMatch(/must be a YAML mapping/);
+  });
+
+  test("an unknown key, with the likely intended key", () => {
+    const m = problems(minimal("  - name: bot-a\n    regoin: eastus2\n"));
+    expect(m).toContain('line 4: bots[0].regoin: unknown key; did you mean "region"?');
+    expect(m).toContain("allowed here: name, domain, target");
+    expect(problems("nmae: demo\nbots:\n  - name: bot-a\n")).toMatch(/nmae: unknown key; did you mean "name"/);
+  });
+
+  test("duplicate bot names", () => {
+    expect(problems(minimal("  - name: bot-a\n  - name: bot-b\n  - name: bot-a\n"))).toContain(
+      'line 5: bots[2].name: "bot-a" duplicates bots[0].name; bot names must be unique',
+    );
+  });
+
+  test.each([
+    ["Bot_1", "uppercase and underscore"],
+    ["ab", "too short"],
+    ["a".repeat(41), "too long"],
+    ["bot--a", "double hyphen (reserved as the secret-name separator)"],
+    ["1bot", "leading digit"],
+    ["bot-", "trailing hyphen"],
+  ])("a bot name that cannot become a resource name: %s (%s)", (name) => {
+    const m = problems(minimal(`  - name: "${name}"\n`));
+    expect(m).toContain(`bots[0].name: "${name}" must be 3-40 lowercase letters, digits and single hyphens`);
+  });
+
+  test("a fleet name that cannot prefix resource names", () => {
+    expect(problems('name: "Demo Fleet"\nbots:\n  - name: bot-a\n')).toMatch(/line 1: name: "Demo Fleet" must be 2-16 lowercase/);
+  });
+
+  test("a reserved bot name", () => {
+    expect(problems(minimal("  - name: azure-shared-eastus2\n"))).toMatch(/is reserved for shared stacks/);
+  });
+
+  test("unknown target, runtime and tier list what is allowed", () => {
+    const m = problems(minimal("  - name: bot-a\n    target: azure-vms\n    runtime: openclawd\n    tier: huge\n"));
+    expect(m).toContain('bots[0].target: "azure-vms" is not allowed; use one of: azure-vmss; did you mean "azure-vmss"?');
+    expect(m).toContain('bots[0].runtime: "openclawd" is not allowed; use one of: openclaw; did you mean "openclaw"?');
+    expect(m).toContain('bots[0].tier: "huge" is not allowed; use one of: light, standard, performance');
+  });
+
+  test("an unknown region, for the bot or in defaults", () => {
+    expect(problems(minimal("  - name: bot-a\n    region: eastus-2\n"))).toContain(
+      'line 4: bots[0].region: "eastus-2" is not an Azure region for target azure-vmss; did you mean "eastus2"?',
+    );
+    expect(problems(minimal("  - name: bot-a\n", "defaults:\n  region: mars1\n"))).toMatch(/defaults\.region: "mars1" is not an Azure region/);
+  });
+
+  test("malformed CIDRs and a subnet outside the address space", () => {
+    expect(problems(minimal("  - name: bot-a\n", "azure:\n  addressSpace: 10.0.0.1/16\n"))).toContain(
+      'azure.addressSpace: "10.0.0.1/16" is not an IPv4 CIDR with its network address (e.g. 10.0.0.0/16)',
+    );
+    expect(problems(minimal("  - name: bot-a\n", "azure:\n  botSubnet: 10.0.300.0/24\n"))).toMatch(/azure\.botSubnet: "10\.0\.300\.0\/24" is not an IPv4 CIDR/);
+    expect(problems(minimal("  - name: bot-a\n", "azure:\n  botSubnet: 10.9.1.0/24\n"))).toMatch(/azure\.botSubnet: "10\.9\.1\.0\/24" must lie inside addressSpace 10\.0\.0\.0\/16/);
+  });
+
+  test("malformed domains", () => {
+    for (const domain of ["https://a.example.com", "a.example.com:8443", "Alpha.Example.com", "localhost", "a..example.com"])
+      expect(problems(minimal(`  - name: bot-a\n    domain: "${domain}"\n`))).toContain(`bots[0].domain: "${domain}" must be a lowercase DNS name`);
+  });
+
+  test("channel policies that contradict their allowlist", () => {
+    expect(problems(minimal("  - name: bot-a\n    channels:\n      telegram:\n        dmPolicy: allowlist\n"))).toMatch(/channels\.telegram\.allowFrom: dmPolicy "allowlist" needs at least one user id/);
+    expect(problems(minimal("  - name: bot-a\n    channels:\n      discord:\n        dmPolicy: open\n        allowFrom: [\"42\"]\n"))).toMatch(/dmPolicy "open" needs allowFrom: \["\*"\]/);
+  });
+
+  test("a model without a known provider", () => {
+    expect(problems(minimal("  - name: bot-a\n    model: gpt-4o\n"))).toMatch(/bots\[0\]\.model: "gpt-4o" must be "provider\/model"/);
+    expect(problems(minimal("  - name: bot-a\n    model: acme/m1\n"))).toMatch(/unknown provider prefix; use one of: anthropic, openai/);
+  });
+
+  test("an unpinned image", () => {
+    expect(problems(minimal("  - name: bot-a\n    image: ghcr.io/openclaw/openclaw:latest\n"))).toMatch(/pinned to a version, not :latest/);
+  });
+
+  test("every problem is reported at once", () => {
+    const m = problems(minimal("  - name: Bad\n    tier: huge\n    colour: red\n"));
+    expect(m).toMatch(/^fleet\.yaml: 3 problems/);
+  });
+});
+
+describe("HCP Terraform settings", () => {
+  test("TFC_ORGANIZATION switches the fleet to the cloud backend with the fleet name as prefix", () => {
+    const fleet = parseFleet(minimal("  - name: bot-a\n"), "fleet.yaml", { TFC_ORGANIZATION: "acme" });
+    expect(fleet.terraformCloud).toEqual({ organization: "acme", hostname: "app.terraform.io", workspacePrefix: "demo" });
+  });
+  test("without an organization there is no cloud backend", () => {
+    expect(parseFleet(minimal("  - name: bot-a\n"), "fleet.yaml", {}).terraformCloud).toBeUndefined();
+  });
+});
+
+describe("the JSON Schema for editors", () => {
+  test("fleet.schema.json is the one the schema exports (run `npm run schema` after changing it)", () => {
+    expect(JSON.parse(readFileSync(join(ROOT, "fleet.schema.json"), "utf8"))).toEqual(fleetSchemaJson());
+  });
+  test("describes the bot settings", () => {
+    const schema = fleetSchemaJson() as { properties: { bots: { items: { properties: Record<string, unknown> } } } };
+    expect(Object.keys(schema.properties.bots.items.properties)).toEqual(expect.arrayContaining(["name", "target", "tier", "channels"]));
+    expect(FleetFileSchema).toBeDefined();
+  });
+});
+
+describe("synth with a bad fleet file", () => {
+  test("exits non-zero, says why, and writes nothing", () => {
+    const dir = mkdtempSync(join(tmpdir(), "botfleet-bad-"));
+    const file = join(dir, "fleet.yaml");
+    writeFileSync(file, minimal("  - name: bot-a\n    tier: huge\n"));
+    const outdir = join(dir, "cdktf.out");
+    const run = spawnSync(process.execPath, ["-r", "sucrase/register", join(ROOT, "main.ts")], {
+      cwd: ROOT,
+      env: { ...process.env, BOTFLEET_CONFIG: file, CDKTF_OUTDIR: outdir },
+      encoding: "utf8",
+    });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(`botfleet: ${file}: 1 problem`);
+    expect(run.stderr).toContain('bots[0].tier: "huge" is not allowed');
+    expect(existsSync(outdir)).toBe(false);
+  });
+});

@@ -1,0 +1,136 @@
+import { DataAzurermKeyVault } from "@cdktf/provider-azurerm/lib/data-azurerm-key-vault";
+import { DataAzurermSubnet } from "@cdktf/provider-azurerm/lib/data-azurerm-subnet";
+import { DataAzurermUserAssignedIdentity } from "@cdktf/provider-azurerm/lib/data-azurerm-user-assigned-identity";
+import { KeyVaultSecret } from "@cdktf/provider-azurerm/lib/key-vault-secret";
+import { OrchestratedVirtualMachineScaleSet } from "@cdktf/provider-azurerm/lib/orchestrated-virtual-machine-scale-set";
+import { AzurermProvider } from "@cdktf/provider-azurerm/lib/provider";
+import { ResourceGroup } from "@cdktf/provider-azurerm/lib/resource-group";
+import { Password } from "@cdktf/provider-random/lib/password";
+import { RandomProvider } from "@cdktf/provider-random/lib/provider";
+import type { Construct } from "constructs";
+import type { Bot, Fleet } from "../config/load";
+import { azureBotNames, azureSharedNames } from "../config/names";
+import type { Tier } from "../config/schema";
+import { renderVmBootstrap } from "../bootstrap/azure-vm";
+import type { AgentRuntime } from "../runtimes/runtime";
+import { FleetStack, fleetTags } from "./fleet-stack";
+import { KeyVaultBotSecrets } from "./key-vault-bot-secrets";
+
+export const VM_SIZES: Record<Tier, string> = {
+  light: "Standard_B1ms",
+  standard: "Standard_B2s",
+  performance: "Standard_D2s_v3",
+};
+
+/** Admin user Azure requires on every Linux VM; it has a password for the Serial Console only. */
+export const ADMIN_USERNAME = "botadmin";
+
+/**
+ * One bot on an Azure VM scale set of exactly one instance (stack named as the bot):
+ * Flexible orchestration with a Standard per-instance public IP, automatic repair by Reimage (the
+ * instance and so its public IP survive), the Application Health extension probing Caddy's
+ * plain-HTTP /health, and cloud-init that installs Docker, Sysbox and Caddy and runs the gateway
+ * on 127.0.0.1. Shared resources are looked up by name, so this stack depends on no other stack.
+ */
+export class AzureVmssBotStack extends FleetStack {
+  constructor(scope: Construct, fleet: Fleet, bot: Bot, runtime: AgentRuntime) {
+    super(scope, bot.name, fleet);
+    const shared = azureSharedNames(fleet.name, bot.region, fleet.azure.uniqueSuffix);
+    const names = azureBotNames(fleet.name, bot.name);
+    const tags = fleetTags(fleet.name, bot.name);
+
+    new AzurermProvider(this, "azurerm", { features: [{}] });
+    new RandomProvider(this, "random", {});
+
+    const subnet = new DataAzurermSubnet(this, "bot-subnet", {
+      name: shared.botSubnet,
+      virtualNetworkName: shared.virtualNetwork,
+      resourceGroupName: shared.resourceGroup,
+    });
+    const identity = new DataAzurermUserAssignedIdentity(this, "bot-identity", {
+      name: shared.identity,
+      resourceGroupName: shared.resourceGroup,
+    });
+    const vault = new DataAzurermKeyVault(this, "key-vault", {
+      name: shared.keyVault,
+      resourceGroupName: shared.resourceGroup,
+    });
+
+    const rg = new ResourceGroup(this, "resource-group", { name: names.resourceGroup, location: bot.region, tags });
+
+    new KeyVaultBotSecrets(this, "secrets", {
+      keyVaultId: vault.id,
+      secretName: names.secret,
+      secrets: runtime.secrets(bot),
+      tags,
+    });
+
+    // Azure insists on an admin credential. A generated password, kept in Key Vault for the
+    // Serial Console; SSH refuses passwords (cloud-init) and port 22 is closed (NSG) anyway.
+    const adminPassword = new Password(this, "admin-password", { length: 32, special: true, minLower: 1, minUpper: 1, minNumeric: 1, minSpecial: 1 });
+    new KeyVaultSecret(this, "admin-password-secret", {
+      keyVaultId: vault.id,
+      name: names.secret("vm-admin-password"),
+      value: adminPassword.result,
+      contentType: `password of ${ADMIN_USERNAME} for the Serial Console`,
+      tags,
+    });
+
+    const bootstrap = renderVmBootstrap(fleet, bot, runtime);
+
+    new OrchestratedVirtualMachineScaleSet(this, "scale-set", {
+      name: names.scaleSet,
+      location: bot.region,
+      resourceGroupName: rg.name,
+      skuName: VM_SIZES[bot.tier],
+      // Exactly one instance, ever: one bot token may have only one poller. Flexible scale sets
+      // never overprovision, and no rolling-upgrade policy means no surge instance.
+      instances: 1,
+      platformFaultDomainCount: 1,
+      sourceImageReference: { publisher: "Canonical", offer: "ubuntu-24_04-lts", sku: "server", version: "latest" },
+      osDisk: { caching: "ReadWrite", storageAccountType: "StandardSSD_LRS", diskSizeGb: 30 },
+      osProfile: {
+        customData: bootstrap.customData,
+        linuxConfiguration: {
+          adminUsername: ADMIN_USERNAME,
+          adminPassword: adminPassword.result,
+          disablePasswordAuthentication: false,
+          computerNamePrefix: names.computerNamePrefix,
+          provisionVmAgent: true,
+        },
+      },
+      identity: { type: "UserAssigned", identityIds: [identity.id] },
+      networkInterface: [
+        {
+          name: "nic",
+          primary: true,
+          ipConfiguration: [
+            {
+              name: "ipconfig",
+              primary: true,
+              subnetId: subnet.id,
+              // Standard SKU, per instance. It lives as long as the instance: Reimage keeps it.
+              publicIpAddress: [{ name: "pip", skuName: "Standard_Regional", idleTimeoutInMinutes: 30 }],
+            },
+          ],
+        },
+      ],
+      bootDiagnostics: {},
+      extension: [
+        {
+          name: "HealthExtension",
+          publisher: "Microsoft.ManagedServices",
+          type: "ApplicationHealthLinux",
+          typeHandlerVersion: "2.0",
+          autoUpgradeMinorVersionEnabled: true,
+          settings: JSON.stringify({ protocol: "http", port: 80, requestPath: "/health", intervalInSeconds: 15, numberOfProbes: 2 }),
+        },
+      ],
+      // Reimage rebuilds the OS disk in place (cloud-init runs again, state is on Azure Files)
+      // and keeps the instance, so the public IP, DNS and Caddy's certificates stay valid.
+      // Replace would create a new instance with a new IP.
+      automaticInstanceRepair: { enabled: true, action: "Reimage", gracePeriod: "PT15M" },
+      tags,
+    });
+  }
+}

@@ -1,0 +1,38 @@
+import { KeyVaultSecret } from "@cdktf/provider-azurerm/lib/key-vault-secret";
+import { Password } from "@cdktf/provider-random/lib/password";
+import { Construct } from "constructs";
+import type { SecretSpec } from "../runtimes/runtime";
+import { UNSET_SECRET } from "../bootstrap/azure-vm";
+
+export interface KeyVaultBotSecretsProps {
+  readonly keyVaultId: string;
+  /** Vault secret name for a secret key (`<bot>--<key>`). */
+  readonly secretName: (key: string) => string;
+  readonly secrets: readonly SecretSpec[];
+  readonly tags: Record<string, string>;
+}
+
+/**
+ * The bot's secrets in Key Vault. Terraform creates each one so the vault shows what the bot
+ * expects; generated ones (the gateway token) get a random value, the rest a placeholder that the
+ * operator overwrites with `az keyvault secret set` and Terraform never touches again. No value
+ * ever appears in the synthesized configuration (generated values live only in state).
+ */
+export class KeyVaultBotSecrets extends Construct {
+  constructor(scope: Construct, id: string, props: KeyVaultBotSecretsProps) {
+    super(scope, id);
+    for (const secret of props.secrets) {
+      const generated = secret.generated
+        ? new Password(this, `${secret.key}-value`, { length: 48, special: false })
+        : undefined;
+      new KeyVaultSecret(this, secret.key, {
+        keyVaultId: props.keyVaultId,
+        name: props.secretName(secret.key),
+        value: generated ? generated.result : UNSET_SECRET,
+        contentType: "text/plain",
+        tags: { ...props.tags, env: secret.env, required: String(secret.required) },
+        lifecycle: generated ? undefined : { ignoreChanges: ["value"] },
+      });
+    }
+  }
+}

@@ -1,0 +1,64 @@
+import type { Bot } from "../config/load";
+import { MODEL_PROVIDERS } from "../config/schema";
+
+/** A secret the agent reads from its environment; the value lives only in the cloud's vault. */
+export interface SecretSpec {
+  /** Short key; the vault secret is named `<bot>--<key>`. */
+  readonly key: string;
+  /** Environment variable the agent reads it from. */
+  readonly env: string;
+  /** A missing required secret stops the bot from starting; a missing optional one does not. */
+  readonly required: boolean;
+  /** Terraform generates the value (the gateway token) instead of the operator setting it. */
+  readonly generated?: boolean;
+  readonly description: string;
+}
+
+/** Where and how the gateway can be reached, as the agent config needs it. */
+export interface GatewayContext {
+  /** Public origin of the bot (`https://alpha.example.com`), if it has a domain. */
+  readonly publicOrigin?: string;
+  /** Addresses of the reverse proxies in front of the gateway, as the gateway sees them. */
+  readonly trustedProxies: readonly string[];
+}
+
+/**
+ * Everything a target needs to know to run an agent runtime: image, port, health, state and
+ * config, environment and secrets. Targets read this; they never branch on the runtime's name.
+ */
+export interface AgentRuntime {
+  readonly id: string;
+  /** Pinned image; a bot's `image` overrides it. */
+  readonly image: string;
+  /** Port the gateway listens on inside the container. */
+  readonly port: number;
+  /** Unauthenticated liveness endpoint of the gateway. */
+  readonly healthPath: string;
+  /** State directory inside the container; persistent storage is mounted here. */
+  readonly stateDir: string;
+  /** uid:gid the container runs as and that must own the state. */
+  readonly uid: number;
+  readonly gid: number;
+  /** Config file name inside the state directory. */
+  readonly configFile: string;
+  /** Container command (arguments after the image). */
+  readonly command: readonly string[];
+  /** Secrets the bot needs. */
+  secrets(bot: Bot): SecretSpec[];
+  /** Non-secret environment of the container. */
+  environment(bot: Bot): Record<string, string>;
+  /** The agent's config file contents; secrets appear only as `${VAR}` references. */
+  config(bot: Bot, gateway: GatewayContext): object;
+}
+
+/** Secrets every runtime shares: the LLM key and one token per enabled chat channel. */
+export function commonSecrets(bot: Bot): SecretSpec[] {
+  const secrets: SecretSpec[] = [
+    { key: "llm-api-key", env: MODEL_PROVIDERS[bot.modelProvider], required: true, description: `API key for ${bot.modelProvider}` },
+  ];
+  if (bot.channels.telegram)
+    secrets.push({ key: "telegram-bot-token", env: "TELEGRAM_BOT_TOKEN", required: true, description: "Telegram bot token from @BotFather" });
+  if (bot.channels.discord)
+    secrets.push({ key: "discord-bot-token", env: "DISCORD_BOT_TOKEN", required: true, description: "Discord bot token" });
+  return secrets;
+}
