@@ -1,0 +1,74 @@
+import { exampleFleet, fleetFrom, resources, synthFleet } from "./support/fleet";
+
+const { stacks } = synthFleet(exampleFleet());
+const shared = stacks["azure-shared-eastus2"];
+
+describe("azure-shared-eastus2", () => {
+  test("the NSG admits TCP 80 and 443 and explicitly denies every other inbound packet", () => {
+    const [nsg] = resources(shared, "azurerm_network_security_group");
+    const rules = nsg.security_rule.map((r: Record<string, unknown>) => ({
+      name: r.name, priority: r.priority, direction: r.direction, access: r.access,
+      protocol: r.protocol, port: r.destination_port_range, source: r.source_address_prefix,
+    }));
+    expect(rules).toEqual([
+      { name: "AllowHttpInbound", priority: 100, direction: "Inbound", access: "Allow", protocol: "Tcp", port: "80", source: "*" },
+      { name: "AllowHttpsInbound", priority: 110, direction: "Inbound", access: "Allow", protocol: "Tcp", port: "443", source: "*" },
+      { name: "DenyAllInbound", priority: 4096, direction: "Inbound", access: "Deny", protocol: "*", port: "*", source: "*" },
+    ]);
+    expect(resources(shared, "azurerm_network_security_rule")).toEqual([]);
+    expect(resources(shared, "azurerm_subnet_network_security_group_association")).toHaveLength(1);
+  });
+
+  test("network: configured address space and bot subnet without implicit outbound access", () => {
+    expect(resources(shared, "azurerm_virtual_network")[0].address_space).toEqual(["10.0.0.0/16"]);
+    expect(resources(shared, "azurerm_subnet")[0]).toMatchObject({ address_prefixes: ["10.0.1.0/24"], default_outbound_access_enabled: false });
+    const custom = synthFleet(fleetFrom("name: demo\nazure:\n  addressSpace: 10.20.0.0/16\n  botSubnet: 10.20.8.0/22\nbots:\n  - name: bot-a\n")).stacks["azure-shared-eastus2"];
+    expect(resources(custom, "azurerm_subnet")[0].address_prefixes).toEqual(["10.20.8.0/22"]);
+  });
+
+  test("Key Vault uses RBAC, soft delete and purge protection", () => {
+    expect(resources(shared, "azurerm_key_vault")[0]).toMatchObject({
+      name: "kv-demo-9541b8", rbac_authorization_enabled: true, purge_protection_enabled: true, soft_delete_retention_days: 90, sku_name: "standard",
+    });
+  });
+
+  test("state storage: HTTPS only, TLS 1.2, no public blobs, hot Azure Files share", () => {
+    expect(resources(shared, "azurerm_storage_account")[0]).toMatchObject({
+      name: "stdemo9541b8", https_traffic_only_enabled: true, min_tls_version: "TLS1_2", allow_nested_items_to_be_public: false, cross_tenant_replication_enabled: false,
+    });
+    expect(resources(shared, "azurerm_storage_share")[0]).toMatchObject({ name: "bot-state", access_tier: "Hot", enabled_protocol: "SMB", quota: 100 });
+  });
+
+  test("least-privilege roles: bots read secrets and list the storage key; the deployer writes secrets", () => {
+    const roles = resources(shared, "azurerm_role_assignment").map((r) => [r.role_definition_name, r.scope, r.principal_id]);
+    expect(roles).toEqual(expect.arrayContaining([
+      ["Storage Account Key Operator Service Role", "${azurerm_storage_account.state-storage.id}", "${azurerm_user_assigned_identity.bot-identity.principal_id}"],
+      ["Key Vault Secrets User", "${azurerm_key_vault.key-vault.id}", "${azurerm_user_assigned_identity.bot-identity.principal_id}"],
+      ["Key Vault Secrets Officer", "${azurerm_key_vault.key-vault.id}", "${data.azurerm_client_config.client.object_id}"],
+    ]));
+    expect(roles).toHaveLength(3);
+    expect(JSON.stringify(roles)).not.toMatch(/Owner|Contributor"/);
+  });
+
+  test("every taggable resource carries the fleet tags", () => {
+    for (const [type, byId] of Object.entries(shared.resource as Record<string, Record<string, { tags?: unknown }>>)) {
+      if (["azurerm_subnet", "azurerm_subnet_network_security_group_association", "azurerm_role_assignment", "azurerm_storage_share"].includes(type)) continue;
+      for (const r of Object.values(byId)) expect([type, r.tags]).toEqual([type, { "managed-by": "botfleet", fleet: "demo" }]);
+    }
+  });
+
+  test("the local backend path is relative, so synthesized output is the same on every machine", () => {
+    expect(shared.terraform.backend).toEqual({ local: { path: "../../../terraform.azure-shared-eastus2.tfstate" } });
+  });
+
+  test("with an HCP Terraform organization every stack gets its own named workspace", () => {
+    const { stacks: cloud } = synthFleet(exampleFleet({ TFC_ORGANIZATION: "acme" }));
+    for (const [name, stack] of Object.entries(cloud))
+      expect(stack.terraform.cloud).toEqual({ hostname: "app.terraform.io", organization: "acme", workspaces: { name: `demo-${name}` } });
+  });
+
+  test("one shared stack per Azure region in use", () => {
+    const two = synthFleet(fleetFrom("name: demo\nbots:\n  - name: bot-a\n  - name: bot-b\n    region: westeurope\n  - name: bot-c\n    region: westeurope\n"));
+    expect(Object.keys(two.stacks).sort()).toEqual(["azure-shared-eastus2", "azure-shared-westeurope", "bot-a", "bot-b", "bot-c"]);
+  });
+});

@@ -1,0 +1,173 @@
+import { mkdtempSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { tmpdir } from "node:os";
+import { App } from "cdktf";
+import { parse } from "yaml";
+import { buildFleet } from "../constructs/fleet";
+import { azureSharedNames } from "../config/names";
+import { exampleFleet, resources, synthFleet, type StackJson } from "./support/fleet";
+
+const fleet = exampleFleet();
+const { stacks } = synthFleet(fleet);
+const alpha = stacks["bot-alpha"];
+const [scaleSet] = resources(alpha, "azurerm_orchestrated_virtual_machine_scale_set");
+const cloudConfig = Buffer.from(scaleSet.os_profile.custom_data, "base64").toString("utf8");
+const files: Record<string, string> = Object.fromEntries(
+  (parse(cloudConfig).write_files as { path: string; content: string }[]).map((f) => [f.path, f.content]),
+);
+
+describe("bot-alpha: the scale set", () => {
+  test("runs exactly one instance, with no way to get a second", () => {
+    expect(scaleSet.instances).toBe(1);
+    expect(scaleSet.platform_fault_domain_count).toBe(1);
+    expect(scaleSet).not.toHaveProperty("rolling_upgrade_policy");
+    expect(scaleSet).not.toHaveProperty("sku_profile");
+  });
+
+  test("is an Ubuntu 24.04 LTS VM of the tier's size with a 30 GB Standard SSD", () => {
+    expect(scaleSet.source_image_reference).toEqual({ publisher: "Canonical", offer: "ubuntu-24_04-lts", sku: "server", version: "latest" });
+    expect(scaleSet.sku_name).toBe("Standard_B2s");
+    expect(resources(stacks["bot-beta"], "azurerm_orchestrated_virtual_machine_scale_set")[0].sku_name).toBe("Standard_B1ms");
+    expect(scaleSet.os_disk).toEqual({ caching: "ReadWrite", storage_account_type: "StandardSSD_LRS", disk_size_gb: 30 });
+  });
+
+  test("probes Caddy's plain-HTTP /health and repairs by reimage after a grace period of at least 10 minutes", () => {
+    const health = scaleSet.extension[0];
+    expect(health).toMatchObject({ publisher: "Microsoft.ManagedServices", type: "ApplicationHealthLinux", type_handler_version: "2.0" });
+    expect(JSON.parse(health.settings)).toMatchObject({ protocol: "http", port: 80, requestPath: "/health" });
+    expect(scaleSet.automatic_instance_repair).toEqual({ enabled: true, action: "Reimage", grace_period: "PT15M" });
+    const minutes = Number(/^PT(\d+)M$/.exec(scaleSet.automatic_instance_repair.grace_period)![1]);
+    expect(minutes).toBeGreaterThanOrEqual(10);
+  });
+
+  test("has a Standard public IP per instance, the shared identity and boot diagnostics", () => {
+    const ip = scaleSet.network_interface[0].ip_configuration[0];
+    expect(ip.subnet_id).toBe("${data.azurerm_subnet.bot-subnet.id}");
+    expect(ip.public_ip_address).toEqual([{ name: "pip", sku_name: "Standard_Regional", idle_timeout_in_minutes: 30 }]);
+    expect(scaleSet.identity).toEqual({ type: "UserAssigned", identity_ids: ["${data.azurerm_user_assigned_identity.bot-identity.id}"] });
+    expect(scaleSet.boot_diagnostics).toEqual({});
+  });
+
+  test("admin credential is a generated password kept in Key Vault; SSH refuses passwords", () => {
+    expect(scaleSet.os_profile.linux_configuration.admin_password).toBe("${random_password.admin-password.result}");
+    expect(parse(cloudConfig).ssh_pwauth).toBe(false);
+  });
+
+  test("custom data stays under Azure's 64 KB limit", () => {
+    expect(scaleSet.os_profile.custom_data.length).toBeLessThan(65536);
+  });
+});
+
+describe("bot-alpha: secrets", () => {
+  const secrets = resources(alpha, "azurerm_key_vault_secret");
+  const byName = Object.fromEntries(secrets.map((s) => [s.name, s]));
+
+  test("every secret the bot needs exists in the shared vault", () => {
+    expect(Object.keys(byName).sort()).toEqual([
+      "bot-alpha--gateway-token", "bot-alpha--llm-api-key", "bot-alpha--search-api-key", "bot-alpha--telegram-bot-token", "bot-alpha--vm-admin-password",
+    ]);
+    for (const s of secrets) expect(s.key_vault_id).toBe("${data.azurerm_key_vault.key-vault.id}");
+  });
+
+  test("the gateway token is generated; operator secrets are placeholders Terraform never overwrites", () => {
+    expect(byName["bot-alpha--gateway-token"].value).toMatch(/^\$\{random_password\..*\.result\}$/);
+    expect(byName["bot-alpha--llm-api-key"]).toMatchObject({ value: "BOTFLEET_UNSET", lifecycle: { ignore_changes: ["value"] } });
+    expect(byName["bot-alpha--telegram-bot-token"].tags).toMatchObject({ env: "TELEGRAM_BOT_TOKEN", required: "true" });
+    expect(byName["bot-alpha--search-api-key"].tags).toMatchObject({ env: "BRAVE_API_KEY", required: "false" });
+  });
+
+  test("no secret value appears anywhere in the synthesized output", () => {
+    const text = JSON.stringify(stacks);
+    expect(text).not.toMatch(/"value":"(?!BOTFLEET_UNSET|\$\{)/);
+    expect(text).not.toMatch(/sk-[A-Za-z0-9]{10,}|\d{8,10}:[A-Za-z0-9_-]{30,}/);
+    expect(files["/etc/botfleet/agent-config.json"]).toContain('"botToken": "${TELEGRAM_BOT_TOKEN}"');
+  });
+});
+
+describe("bot-alpha: independence from the shared stack", () => {
+  test("looks shared resources up by the names the shared stack gives them", () => {
+    const names = azureSharedNames("demo", "eastus2");
+    expect(Object.values(alpha.data.azurerm_subnet)[0]).toMatchObject({ name: names.botSubnet, virtual_network_name: names.virtualNetwork, resource_group_name: names.resourceGroup });
+    expect(Object.values(alpha.data.azurerm_key_vault)[0]).toMatchObject({ name: names.keyVault, resource_group_name: names.resourceGroup });
+    expect(Object.values(alpha.data.azurerm_user_assigned_identity)[0]).toMatchObject({ name: names.identity });
+    const shared = stacks["azure-shared-eastus2"];
+    expect(resources(shared, "azurerm_key_vault")[0].name).toBe(names.keyVault);
+    expect(resources(shared, "azurerm_user_assigned_identity")[0].name).toBe(names.identity);
+  });
+
+  test("cdktf.out/manifest.json lists no stack dependencies, so `cdktf deploy bot-alpha` runs alone", () => {
+    const outdir = mkdtempSync(join(tmpdir(), "botfleet-synth-"));
+    const app = new App({ outdir });
+    buildFleet(app, fleet);
+    app.synth();
+    const manifest = JSON.parse(readFileSync(join(outdir, "manifest.json"), "utf8")) as { stacks: Record<string, StackJson> };
+    expect(Object.keys(manifest.stacks).sort()).toEqual(["azure-shared-eastus2", "bot-alpha", "bot-beta"]);
+    for (const stack of Object.values(manifest.stacks)) expect(stack.dependencies).toEqual([]);
+  });
+});
+
+describe("bot-alpha: the decoded cloud-init", () => {
+  const boot = files["/usr/local/lib/botfleet/boot.sh"];
+
+  test("runs the boot script once, which runs the seven steps in order and ends with READY", () => {
+    expect(parse(cloudConfig).runcmd).toEqual([["/usr/local/lib/botfleet/boot.sh"]]);
+    expect(boot).toContain("STEPS=(docker sysbox caddy state secrets config agent)");
+    expect(boot).toMatch(/log "READY: bot bot-alpha/);
+  });
+
+  test("1. Docker from Ubuntu's packages, with the bridge pinned", () => {
+    expect(boot).toMatch(/retry "install Docker and tools" apt_get install -y --no-install-recommends docker\.io/);
+    expect(boot).toContain("DOCKER_BRIDGE_CIDR='172.17.0.1/16'");
+  });
+
+  test("2. Sysbox 0.7.0, checked against its published SHA-256, degraded mode on failure", () => {
+    expect(boot).toContain("sysbox-ce_0.7.0-0.linux_amd64.deb");
+    expect(boot).toContain("SYSBOX_SHA256='eeff273671467b8fa351ab3d40709759462dc03d9f7b50a1b207b37982ce40a9'");
+    expect(boot).toContain("sha256sum -c --status");
+    expect(boot).toContain("sysbox: DEGRADED");
+  });
+
+  test("3. Caddy from its official apt repository with the rendered Caddyfile", () => {
+    expect(boot).toContain("https://dl.cloudsmith.io/public/caddy/stable/deb/debian any-version main");
+    expect(files["/etc/botfleet/Caddyfile"]).toContain("alpha.bots.example.com {");
+    expect(files["/etc/botfleet/Caddyfile"]).toContain("reverse_proxy 127.0.0.1:18789");
+  });
+
+  test("4. Azure Files: the bot's own directory, mounted by a unit that survives reboot; no key in the output", () => {
+    const mount = files["/etc/systemd/system/var-lib-botfleet-state.mount"];
+    expect(mount).toContain("What=//stdemo9541b8.file.core.windows.net/bot-state/bot-alpha");
+    expect(mount).toContain("Where=/var/lib/botfleet/state");
+    expect(mount).toContain("credentials=/etc/botfleet/smb-credentials");
+    expect(mount).toContain("WantedBy=remote-fs.target");
+    expect(files["/usr/local/lib/botfleet/storage-key.sh"]).toContain("listKeys?api-version=2023-05-01");
+    expect(cloudConfig).not.toMatch(/AccountKey=|password=[A-Za-z0-9+/]{20,}/);
+  });
+
+  test("5. secrets from Key Vault with the managed identity through IMDS, no Azure CLI", () => {
+    const fetch = files["/usr/local/lib/botfleet/fetch-secrets.sh"];
+    expect(fetch).toContain("KEY_VAULT_URL=\"${KEY_VAULT_URL:-https://kv-demo-9541b8.vault.azure.net}\"");
+    expect(fetch).toContain("fetch 'bot-alpha--gateway-token' 'OPENCLAW_GATEWAY_TOKEN' required");
+    expect(fetch).toContain("fetch 'bot-alpha--search-api-key' 'BRAVE_API_KEY' optional");
+    expect(files["/usr/local/lib/botfleet/common.sh"]).toContain("/metadata/identity/oauth2/token");
+    expect(cloudConfig).not.toMatch(/\baz (login|keyvault secret show)/);
+  });
+
+  test("6. the agent config is merged into the state directory, keeping what the agent stored", () => {
+    expect(boot).toContain("jq -S -s '.[0] * .[1]' \"$target\" \"$managed\"");
+    const config = JSON.parse(files["/etc/botfleet/agent-config.json"]);
+    expect(config.gateway).toEqual({
+      mode: "local", bind: "lan", port: 18789, auth: { mode: "token" }, trustedProxies: ["172.17.0.1"],
+      controlUi: { allowedOrigins: ["https://alpha.bots.example.com"] },
+    });
+  });
+
+  test("7. the gateway is published on 127.0.0.1 only, from the pinned image, restarted always", () => {
+    const run = files["/usr/local/lib/botfleet/run-agent.sh"];
+    expect(run.match(/--publish \S+/g)).toEqual(["--publish '127.0.0.1:18789:18789'"]);
+    expect(run).not.toMatch(/\s-p\s|--network[= ]host|docker\.sock/);
+    expect(run).toContain("'ghcr.io/openclaw/openclaw:2026.9.6'");
+    const unit = files["/etc/systemd/system/botfleet-agent.service"];
+    expect(unit).toContain("Restart=always");
+    expect(unit).toContain("ExecStartPre=/usr/local/lib/botfleet/fetch-secrets.sh");
+  });
+});

@@ -1,0 +1,107 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { parse } from "yaml";
+import { renderVmBootstrap, type VmBootstrap } from "../bootstrap/azure-vm";
+import { shellQuote } from "../bootstrap/templates";
+import { openclaw } from "../runtimes/openclaw";
+import { exampleFleet, fleetFrom } from "./support/fleet";
+import { requireTool, run } from "./support/tools";
+
+const HOSTILE_THEME = `Says "hi" & 'bye', costs $5 (\${HOME} \`id\` $(id)), café ☕ 日本語 — back\\slash | pipe / slash\nsecond line: {{not a template}} # not a comment`;
+const HOSTILE_FLEET = `
+name: demo
+bots:
+  - name: bot-hostile
+    persona:
+      name: "Zoë \\"Q\\" O'Brien & Co"
+      theme: ${JSON.stringify(HOSTILE_THEME)}
+      emoji: "🤖"
+    channels:
+      telegram:
+        allowFrom: ["123", "@o'neil", "a&b", "$USER", "ünï"]
+      discord:
+        dmPolicy: open
+        allowFrom: ["*"]
+`;
+
+const fleet = exampleFleet();
+const cases: Record<string, VmBootstrap> = {
+  "bot-alpha (domain)": renderVmBootstrap(fleet, fleet.bots[0], openclaw),
+  "bot-beta (no domain)": renderVmBootstrap(fleet, fleet.bots[1], openclaw),
+  "bot-hostile (quotes, $, &, unicode)": renderVmBootstrap(fleetFrom(HOSTILE_FLEET), fleetFrom(HOSTILE_FLEET).bots[0], openclaw),
+};
+
+/** Writes a rendered bootstrap's files under a fresh directory, as cloud-init would lay them out. */
+function layOut(b: VmBootstrap): string {
+  const root = mkdtempSync(join(tmpdir(), "botfleet-vm-"));
+  for (const f of b.files) {
+    mkdirSync(dirname(join(root, f.path)), { recursive: true });
+    writeFileSync(join(root, f.path), f.content, { mode: parseInt(f.permissions, 8) });
+  }
+  writeFileSync(join(root, "cloud-config.yaml"), b.cloudConfig);
+  return root;
+}
+
+describe.each(Object.entries(cases))("%s", (_name, bootstrap) => {
+  const root = layOut(bootstrap);
+
+  test("cloud-init schema accepts the cloud-config", () => {
+    requireTool("cloud-init", "cloud-init");
+    const r = run("cloud-init", ["schema", "--config-file", join(root, "cloud-config.yaml")]);
+    expect(r.output).toContain("Valid cloud-config");
+    expect(r.status).toBe(0);
+  });
+
+  test("caddy validate accepts the Caddyfile", () => {
+    requireTool("caddy", "caddy");
+    const r = run("caddy", ["validate", "--adapter", "caddyfile", "--config", join(root, "etc/botfleet/Caddyfile")]);
+    expect(r.output).toContain("Valid configuration");
+    expect(r.status).toBe(0);
+  });
+
+  test("shellcheck finds nothing in any rendered script", () => {
+    requireTool("shellcheck", "shellcheck");
+    const scripts = bootstrap.files.filter((f) => f.path.endsWith(".sh")).map((f) => join(root, f.path));
+    expect(scripts).toHaveLength(5);
+    const r = run("shellcheck", ["--external-sources", "--shell=bash", "--severity=style", ...scripts], { cwd: join(root, "usr/local/lib/botfleet") });
+    expect(r.output).toBe("");
+    expect(r.status).toBe(0);
+  });
+
+  test("every script parses as bash", () => {
+    for (const f of bootstrap.files.filter((file) => file.path.endsWith(".sh")))
+      expect([f.path, run("bash", ["-n", join(root, f.path)]).output]).toEqual([f.path, ""]);
+  });
+
+  test("systemd parses the units", () => {
+    requireTool("systemd-analyze", "systemd");
+    const units = bootstrap.files.filter((f) => /\.(service|mount)$/.test(f.path)).map((f) => join(root, f.path));
+    const r = run("systemd-analyze", ["verify", ...units]);
+    // Exit status is unreliable without the binaries the units name; parse errors are what counts.
+    expect(r.output).not.toMatch(/Unknown (key|section)|Failed to parse|Invalid|bad-setting|Missing '='/i);
+  });
+});
+
+describe("hostile values render intact", () => {
+  const hostile = cases["bot-hostile (quotes, $, &, unicode)"];
+
+  test("the cloud-config is YAML whose files hold the agent config as valid JSON with the exact values", () => {
+    const doc = parse(hostile.cloudConfig) as { write_files: { path: string; content: string }[] };
+    const config = JSON.parse(doc.write_files.find((f) => f.path === "/etc/botfleet/agent-config.json")!.content);
+    expect(config.agents.list[0].identity).toEqual({ name: `Zoë "Q" O'Brien & Co`, theme: HOSTILE_THEME, emoji: "🤖" });
+    expect(config.channels.telegram.allowFrom).toEqual(["123", "@o'neil", "a&b", "$USER", "ünï"]);
+    expect(config.channels.discord).toMatchObject({ dmPolicy: "open", allowFrom: ["*"] });
+  });
+
+  test("base64 custom data decodes to the same bytes (unicode survives)", () => {
+    expect(Buffer.from(hostile.customData, "base64").toString("utf8")).toBe(hostile.cloudConfig);
+  });
+
+  test("shell quoting round-trips any value through bash", () => {
+    for (const value of [HOSTILE_THEME, "it's", "", "$(rm -rf /)", "a\nb", "'''"]) {
+      const r = run("bash", ["-c", `printf '%s' ${shellQuote(value)}`]);
+      expect(r.output).toBe(value);
+    }
+  });
+});
