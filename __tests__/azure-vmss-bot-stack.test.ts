@@ -71,6 +71,7 @@ describe("bot-alpha: secrets", () => {
 
   test("the gateway token is generated; operator secrets are placeholders Terraform never overwrites", () => {
     expect(byName["bot-alpha--gateway-token"].value).toMatch(/^\$\{random_password\..*\.result\}$/);
+    expect(byName["bot-alpha--gateway-token"].lifecycle).toEqual({ ignore_changes: ["value"] });
     expect(byName["bot-alpha--llm-api-key"]).toMatchObject({ value: "BOTFLEET_UNSET", lifecycle: { ignore_changes: ["value"] } });
     expect(byName["bot-alpha--telegram-bot-token"].tags).toMatchObject({ env: "TELEGRAM_BOT_TOKEN", required: "true" });
     expect(byName["bot-alpha--search-api-key"].tags).toMatchObject({ env: "BRAVE_API_KEY", required: "false" });

@@ -15,7 +15,7 @@ export interface KeyVaultBotSecretsProps {
 /**
  * The bot's secrets in Key Vault. Terraform creates each one so the vault shows what the bot
  * expects; generated ones (the gateway token) get a random value, the rest a placeholder that the
- * operator overwrites with `az keyvault secret set` and Terraform never touches again. No value
+ * operator overwrites with `az keyvault secret set`; Terraform never touches a value again. No value
  * ever appears in the synthesized configuration (generated values live only in state).
  */
 export class KeyVaultBotSecrets extends Construct {
@@ -31,7 +31,9 @@ export class KeyVaultBotSecrets extends Construct {
         value: generated ? generated.result : UNSET_SECRET,
         contentType: "text/plain",
         tags: { ...props.tags, env: secret.env, required: String(secret.required) },
-        lifecycle: generated ? undefined : { ignoreChanges: ["value"] },
+        // After creation the value belongs to the operator: a rotation with `az keyvault secret
+        // set` is never reverted by the next deploy.
+        lifecycle: { ignoreChanges: ["value"] },
       });
     }
   }
