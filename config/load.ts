@@ -4,7 +4,6 @@ import type { z } from "zod";
 import {
   BUILTIN_DEFAULTS,
   FleetFileSchema,
-  MODEL_PROVIDERS,
   suggest,
   type DmPolicy,
   type FleetFile,
@@ -229,7 +228,3 @@ function unwrap(schema: unknown): unknown {
   return s;
 }
 
-/** The env var the model's provider reads its API key from. */
-export function apiKeyVariable(bot: Bot): string {
-  return MODEL_PROVIDERS[bot.modelProvider];
-}

@@ -25,7 +25,6 @@ export function synthFleet(fleet: Fleet): { app: App; stacks: Record<string, Sta
   return { app, stacks };
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type StackJson = Record<string, any>;
 
 /** The resources of one type in a synthesized stack, without cdktf's metadata. */
