@@ -33,7 +33,10 @@ class StandInGateway {
   async start() {
     this.server = createHttpServer((req, res) => {
       this.lastHeaders = req.headers;
-      if (req.url === "/healthz") return res.writeHead(200, { "content-type": "application/json" }).end('{"ok":true,"status":"live"}');
+      if (req.url === "/healthz") {
+        res.writeHead(200, { "content-type": "application/json" }).end('{"ok":true,"status":"live"}');
+        return;
+      }
       let size = 0;
       req.on("data", (c) => (size += c.length));
       req.on("data", () => (this.largestBody = Math.max(this.largestBody, size)));
