@@ -1,0 +1,128 @@
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { spawnSync } from "node:child_process";
+import { renderVmBootstrap } from "../bootstrap/azure-vm";
+import { openclaw } from "../runtimes/openclaw";
+import { exampleFleet } from "./support/fleet";
+import { requireTool } from "./support/tools";
+
+/**
+ * The rendered boot.sh, run step by step in a scratch root. What needs Azure or a real system
+ * (apt-get, systemctl, dpkg-query, downloads) is a stub on PATH that records its calls; jq, caddy,
+ * sha256sum, install and cmp are the real ones.
+ */
+const fleet = exampleFleet();
+const bootstrap = renderVmBootstrap(fleet, fleet.bots[0], openclaw);
+
+function scratch(options: { sysboxInstalled?: boolean } = {}) {
+  const root = mkdtempSync(join(tmpdir(), "botfleet-boot-"));
+  for (const f of bootstrap.files) {
+    mkdirSync(dirname(join(root, f.path)), { recursive: true });
+    writeFileSync(join(root, f.path), f.content, { mode: parseInt(f.permissions, 8) });
+  }
+  const bin = join(root, "stub-bin");
+  mkdirSync(bin);
+  const stub = (name: string, body: string) => {
+    writeFileSync(join(bin, name), `#!/bin/bash\necho "${name} $*" >> "${root}/calls.log"\n${body}\n`);
+    chmodSync(join(bin, name), 0o755);
+  };
+  stub("apt-get", "exit 0");
+  stub("systemctl", "exit 0");
+  stub("dpkg-query", options.sysboxInstalled ? "printf 'install ok installed'" : "exit 1");
+  // A download that arrives but is not the published Sysbox package.
+  stub("curl", 'while [ $# -gt 0 ]; do if [ "$1" = -o ]; then echo tampered > "$2"; fi; shift; done; exit 0');
+  return { root, bin };
+}
+
+function boot(s: { root: string; bin: string }, ...steps: string[]) {
+  const r = spawnSync("bash", [join(s.root, "usr/local/lib/botfleet/boot.sh"), ...steps], {
+    env: { PATH: `${s.bin}:${process.env.PATH}`, BOTFLEET_ROOT: s.root, BOTFLEET_LIB: join(s.root, "usr/local/lib/botfleet"), RETRY_BASE_DELAY: "0", RETRY_ATTEMPTS: "2" },
+    encoding: "utf8",
+  });
+  return { status: r.status, log: r.stderr + r.stdout };
+}
+
+const calls = (root: string) => (existsSync(join(root, "calls.log")) ? readFileSync(join(root, "calls.log"), "utf8") : "");
+const statePath = (root: string) => join(root, "var/lib/botfleet/state/openclaw.json");
+
+test("config: writes the agent config on first boot", () => {
+  const s = scratch();
+  const r = boot(s, "config");
+  expect(r.log).toContain("step config: done");
+  expect(r.status).toBe(0);
+  expect(JSON.parse(readFileSync(statePath(s.root), "utf8"))).toEqual(JSON.parse(readFileSync(join(s.root, "etc/botfleet/agent-config.json"), "utf8")));
+});
+
+test("config: a re-run keeps what the agent stored and restores botfleet's settings; twice gives the same file", () => {
+  const s = scratch();
+  boot(s, "config");
+  const stored = JSON.parse(readFileSync(statePath(s.root), "utf8"));
+  stored.gateway.bind = "loopback"; // drifted managed key
+  stored.agents.defaults.workspace = "/home/node/.openclaw/workspace"; // the agent's own setting
+  stored.meta = { lastTouchedVersion: "2026.9.6" };
+  writeFileSync(statePath(s.root), JSON.stringify(stored));
+  expect(boot(s, "config").status).toBe(0);
+  const once = readFileSync(statePath(s.root), "utf8");
+  expect(boot(s, "config").status).toBe(0);
+  expect(readFileSync(statePath(s.root), "utf8")).toBe(once);
+  const merged = JSON.parse(once);
+  expect(merged.gateway.bind).toBe("lan");
+  expect(merged.agents.defaults).toEqual({ model: { primary: "anthropic/claude-sonnet-4-5" }, workspace: "/home/node/.openclaw/workspace" });
+  expect(merged.meta).toEqual({ lastTouchedVersion: "2026.9.6" });
+});
+
+test("config: a hand-edited JSON5 file is left alone, and the log says so", () => {
+  const s = scratch();
+  mkdirSync(dirname(statePath(s.root)), { recursive: true });
+  writeFileSync(statePath(s.root), "{ // my notes\n gateway: { bind: 'lan' }, }\n");
+  const r = boot(s, "config");
+  expect(r.status).toBe(0);
+  expect(r.log).toContain("is not plain JSON (hand-edited JSON5?); left unchanged");
+  expect(readFileSync(statePath(s.root), "utf8")).toContain("// my notes");
+});
+
+test("docker: pins the bridge in daemon.json and keeps the other settings; a second run changes nothing", () => {
+  const s = scratch();
+  mkdirSync(join(s.root, "etc/docker"), { recursive: true });
+  writeFileSync(join(s.root, "etc/docker/daemon.json"), JSON.stringify({ runtimes: { "sysbox-runc": { path: "/usr/bin/sysbox-runc" } }, bip: "172.20.0.1/16" }));
+  expect(boot(s, "docker").status).toBe(0);
+  const daemon = readFileSync(join(s.root, "etc/docker/daemon.json"), "utf8");
+  expect(JSON.parse(daemon)).toEqual({ runtimes: { "sysbox-runc": { path: "/usr/bin/sysbox-runc" } }, bip: "172.17.0.1/16" });
+  expect(calls(s.root)).toMatch(/apt-get .*install -y --no-install-recommends docker\.io jq curl cifs-utils/);
+  const second = boot(s, "docker");
+  expect(second.log).not.toContain("bridge pinned");
+  expect(readFileSync(join(s.root, "etc/docker/daemon.json"), "utf8")).toBe(daemon);
+});
+
+test("sysbox: a download that fails its checksum is not installed, and the bot goes on degraded", () => {
+  const s = scratch();
+  const r = boot(s, "sysbox");
+  expect(r.status).toBe(0);
+  expect(r.log).toContain("sysbox: checksum mismatch");
+  expect(r.log).toContain("sysbox: DEGRADED");
+  expect(calls(s.root)).not.toMatch(/apt-get .*sysbox-ce\.deb/);
+  expect(existsSync(join(s.root, "var/cache/botfleet/sysbox-ce.deb"))).toBe(false);
+});
+
+test("sysbox: already installed means nothing is downloaded", () => {
+  const s = scratch({ sysboxInstalled: true });
+  const r = boot(s, "sysbox");
+  expect(r.log).toContain("sysbox: ready");
+  expect(calls(s.root)).not.toContain("curl");
+});
+
+test("caddy: installs the rendered Caddyfile, validates it with the real caddy, and reloads", () => {
+  requireTool("caddy", "caddy");
+  const s = scratch();
+  const r = boot(s, "caddy");
+  expect(r.status).toBe(0);
+  expect(readFileSync(join(s.root, "etc/caddy/Caddyfile"), "utf8")).toBe(readFileSync(join(s.root, "etc/botfleet/Caddyfile"), "utf8"));
+  expect(calls(s.root)).toContain("systemctl reload-or-restart caddy");
+});
+
+test("an unknown step is refused with the list of steps", () => {
+  const r = boot(scratch(), "dockr");
+  expect(r.status).not.toBe(0);
+  expect(r.log).toContain("unknown step dockr (steps: docker sysbox caddy state secrets config agent)");
+});
