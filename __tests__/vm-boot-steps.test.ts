@@ -1,11 +1,11 @@
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, mkdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { renderVmBootstrap } from "../bootstrap/azure-vm";
 import { openclaw } from "../runtimes/openclaw";
 import { exampleFleet } from "./support/fleet";
 import { requireTool } from "./support/tools";
+import { layOutVmFiles } from "./support/vm";
 
 /**
  * The rendered boot.sh, run step by step in a scratch root. What needs Azure or a real system
@@ -16,11 +16,7 @@ const fleet = exampleFleet();
 const bootstrap = renderVmBootstrap(fleet, fleet.bots[0], openclaw);
 
 function scratch(options: { sysboxInstalled?: boolean } = {}) {
-  const root = mkdtempSync(join(tmpdir(), "botfleet-boot-"));
-  for (const f of bootstrap.files) {
-    mkdirSync(dirname(join(root, f.path)), { recursive: true });
-    writeFileSync(join(root, f.path), f.content, { mode: parseInt(f.permissions, 8) });
-  }
+  const root = layOutVmFiles(bootstrap, "botfleet-boot-");
   const bin = join(root, "stub-bin");
   mkdirSync(bin);
   const stub = (name: string, body: string) => {

@@ -1,12 +1,12 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { parse } from "yaml";
 import { renderVmBootstrap, type VmBootstrap } from "../bootstrap/azure-vm";
 import { shellQuote } from "../bootstrap/templates";
 import { openclaw } from "../runtimes/openclaw";
 import { exampleFleet, fleetFrom } from "./support/fleet";
 import { requireTool, run } from "./support/tools";
+import { layOutVmFiles } from "./support/vm";
 
 const HOSTILE_THEME = `Says "hi" & 'bye', costs $5 (\${HOME} \`id\` $(id)), café ☕ 日本語 — back\\slash | pipe / slash\nsecond line: {{not a template}} # not a comment`;
 const HOSTILE_FLEET = `
@@ -32,13 +32,8 @@ const cases: Record<string, VmBootstrap> = {
   "bot-hostile (quotes, $, &, unicode)": renderVmBootstrap(fleetFrom(HOSTILE_FLEET), fleetFrom(HOSTILE_FLEET).bots[0], openclaw),
 };
 
-/** Writes a rendered bootstrap's files under a fresh directory, as cloud-init would lay them out. */
 function layOut(b: VmBootstrap): string {
-  const root = mkdtempSync(join(tmpdir(), "botfleet-vm-"));
-  for (const f of b.files) {
-    mkdirSync(dirname(join(root, f.path)), { recursive: true });
-    writeFileSync(join(root, f.path), f.content, { mode: parseInt(f.permissions, 8) });
-  }
+  const root = layOutVmFiles(b, "botfleet-vm-");
   writeFileSync(join(root, "cloud-config.yaml"), b.cloudConfig);
   return root;
 }

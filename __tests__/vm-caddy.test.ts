@@ -38,8 +38,10 @@ class StandInGateway {
         return;
       }
       let size = 0;
-      req.on("data", (c) => (size += c.length));
-      req.on("data", () => (this.largestBody = Math.max(this.largestBody, size)));
+      req.on("data", (c) => {
+        size += c.length;
+        this.largestBody = Math.max(this.largestBody, size);
+      });
       req.on("end", () => res.writeHead(200).end(JSON.stringify({ url: req.url, size, headers: req.headers })));
     });
     const wss = new WebSocketServer({ server: this.server });

@@ -1,12 +1,12 @@
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync, existsSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { mkdirSync, readFileSync, statSync, writeFileSync, existsSync } from "node:fs";
+import { join } from "node:path";
 import { renderVmBootstrap } from "../bootstrap/azure-vm";
 import { openclaw } from "../runtimes/openclaw";
 import { AzureStandIn, secretValue } from "./support/azure-stand-in";
 import { exampleFleet } from "./support/fleet";
 import { run } from "./support/tools";
+import { layOutVmFiles } from "./support/vm";
 
 // The rendered script for bot-alpha, laid out as cloud-init writes it: nothing is copied or edited.
 const fleet = exampleFleet();
@@ -20,11 +20,7 @@ let root: string;
 beforeEach(async () => {
   standIn = new AzureStandIn();
   endpoint = await standIn.start();
-  root = mkdtempSync(join(tmpdir(), "botfleet-secrets-"));
-  for (const f of bootstrap.files) {
-    mkdirSync(dirname(join(root, f.path)), { recursive: true });
-    writeFileSync(join(root, f.path), f.content, { mode: parseInt(f.permissions, 8) });
-  }
+  root = layOutVmFiles(bootstrap, "botfleet-secrets-");
   mkdirSync(join(root, "etc/botfleet"), { recursive: true });
 });
 afterEach(() => standIn.stop());

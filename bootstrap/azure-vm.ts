@@ -1,7 +1,7 @@
 import { stringify } from "yaml";
 import type { Bot, Fleet } from "../config/load";
 import { azureBotNames, azureSharedNames } from "../config/names";
-import type { AgentRuntime } from "../runtimes/runtime";
+import { UNSET_SECRET, type AgentRuntime } from "../runtimes/runtime";
 import { render } from "./templates";
 
 /** Docker's bridge on every bot VM; the gateway trusts its gateway address as the proxy. */
@@ -13,9 +13,6 @@ export const SYSBOX = {
   url: "https://downloads.nestybox.com/sysbox/releases/v0.7.0/sysbox-ce_0.7.0-0.linux_amd64.deb",
   sha256: "eeff273671467b8fa351ab3d40709759462dc03d9f7b50a1b207b37982ce40a9",
 } as const;
-
-/** Value Terraform gives operator-set secrets until the operator sets them. */
-export const UNSET_SECRET = "BOTFLEET_UNSET";
 
 /** Azure's limit on custom data, which is base64-encoded. */
 export const CUSTOM_DATA_LIMIT = 65536;
@@ -66,7 +63,6 @@ export function renderVmBootstrap(fleet: Fleet, bot: Bot, runtime: AgentRuntime)
     dockerBridgeCidr: DOCKER_BRIDGE_CIDR,
     sysbox: SYSBOX,
     secrets,
-    secretVariables: secrets.map((s) => s.env),
     environment: Object.entries(runtime.environment(bot)).map(([k, v]) => `${k}=${v}`),
     publish: `127.0.0.1:${runtime.port}:${runtime.port}`,
     volume: `/var/lib/botfleet/state:${runtime.stateDir}`,

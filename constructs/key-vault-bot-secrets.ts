@@ -1,8 +1,7 @@
 import { KeyVaultSecret } from "@cdktf/provider-azurerm/lib/key-vault-secret";
 import { Password } from "@cdktf/provider-random/lib/password";
 import { Construct } from "constructs";
-import type { SecretSpec } from "../runtimes/runtime";
-import { UNSET_SECRET } from "../bootstrap/azure-vm";
+import { UNSET_SECRET, type SecretSpec } from "../runtimes/runtime";
 
 export interface KeyVaultBotSecretsProps {
   readonly keyVaultId: string;

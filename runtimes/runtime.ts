@@ -1,6 +1,9 @@
 import type { Bot } from "../config/load";
 import { MODEL_PROVIDERS } from "../config/schema";
 
+/** Value a vault holds for an operator-set secret until the operator sets it; means "not set". */
+export const UNSET_SECRET = "BOTFLEET_UNSET";
+
 /** A secret the agent reads from its environment; the value lives only in the cloud's vault. */
 export interface SecretSpec {
   /** Short key; the vault secret is named `<bot>--<key>`. */
