@@ -95,7 +95,7 @@ describe("fleet file errors name the path, the value and the fix", () => {
 
   test("unknown target, runtime and tier list what is allowed", () => {
     const m = problems(minimal("  - name: bot-a\n    target: azure-vms\n    runtime: openclawd\n    tier: huge\n"));
-    expect(m).toContain('bots[0].target: "azure-vms" is not allowed; use one of: azure-vmss; did you mean "azure-vmss"?');
+    expect(m).toContain('bots[0].target: "azure-vms" is not allowed; use one of: azure-vmss, gcp-cloud-run; did you mean "azure-vmss"?');
     expect(m).toContain('bots[0].runtime: "openclawd" is not allowed; use one of: openclaw; did you mean "openclaw"?');
     expect(m).toContain('bots[0].tier: "huge" is not allowed; use one of: light, standard, performance');
   });
@@ -137,6 +137,60 @@ describe("fleet file errors name the path, the value and the fix", () => {
   test("every problem is reported at once", () => {
     const m = problems(minimal("  - name: Bad\n    tier: huge\n    colour: red\n"));
     expect(m).toMatch(/^fleet\.yaml: 3 problems/);
+  });
+});
+
+describe("Google Cloud settings", () => {
+  const cloudRun = (bot = "", gcp = "gcp:\n  project: my-proj-123\n") =>
+    minimal(`  - name: bot-a\n    target: gcp-cloud-run\n    region: us-central1\n${bot}`, gcp);
+
+  test("a Cloud Run bot without a project", () => {
+    expect(problems(cloudRun("", ""))).toContain('gcp: is required because bots[0] (bot-a) targets gcp-cloud-run; add "gcp: { project: <your project ID> }"');
+    expect(problems(cloudRun("", "gcp:\n  github:\n    repository: o/r\n"))).toContain("gcp.project: is required (expected string)");
+  });
+
+  test("a project that is not a project ID", () => {
+    expect(problems(cloudRun("", 'gcp:\n  project: "My Project"\n'))).toContain('gcp.project: "My Project" must be a Google Cloud project ID');
+  });
+
+  test("an unknown region for Cloud Run, with the likely intended one", () => {
+    expect(problems(cloudRun().replace("us-central1", "us-centrall1"))).toContain(
+      'bots[0].region: "us-centrall1" is not a Google Cloud region for target gcp-cloud-run; did you mean "us-central1"?',
+    );
+    expect(problems(cloudRun().replace("us-central1", "eastus2"))).toMatch(/"eastus2" is not a Google Cloud region/);
+  });
+
+  test("a repository not in owner/name form", () => {
+    for (const repository of ["bot-fleet", "https://github.com/o/r", "o/r/x"])
+      expect(problems(cloudRun("", `gcp:\n  project: my-proj-123\n  github:\n    repository: "${repository}"\n`))).toContain(
+        `gcp.github.repository: "${repository}" must be "owner/name" of a GitHub repository`,
+      );
+  });
+
+  test("a setting of another target", () => {
+    expect(problems(cloudRun("    domain: a.example.com\n"))).toContain(
+      "bots[0].domain: \"a.example.com\" applies only to target azure-vmss, and this bot's target is gcp-cloud-run",
+    );
+    expect(problems(minimal("  - name: bot-a\n    publicAccess: true\n"))).toContain("bots[0].publicAccess: true applies only to target gcp-cloud-run");
+  });
+
+  test("an image from a registry Cloud Run cannot pull from", () => {
+    expect(problems(cloudRun("    image: quay.io/acme/agent:1.0\n"))).toContain(
+      'bots[0].image: "quay.io/acme/agent:1.0" is in a registry Cloud Run cannot pull from; use ghcr.io (mirrored), docker.io or Artifact Registry',
+    );
+  });
+
+  test("a service name over Cloud Run's 49 characters", () => {
+    const long = cloudRun().replace("name: demo", "name: abcdefghijklmnop").replace("bot-a", "b".repeat(40));
+    expect(problems(long)).toMatch(/bots\[0\]\.name: "b{40}" makes the Cloud Run service name "abcdefghijklmnop-b{40}" longer than 49 characters; shorten/);
+  });
+
+  test("settings of a target in defaults apply to its bots only", () => {
+    const fleet = parseFleet(cloudRun().replace("bots:", "defaults:\n  deletionProtection: false\nbots:\n  - name: bot-b\n"), "fleet.yaml", {});
+    expect(fleet.bots.map((b) => [b.name, b.target, b.deletionProtection])).toEqual([
+      ["bot-b", "azure-vmss", false],
+      ["bot-a", "gcp-cloud-run", false],
+    ]);
   });
 });
 

@@ -10,8 +10,8 @@ function readable(stack: StackJson): StackJson {
 
 const { stacks } = synthFleet(exampleFleet());
 
-test("the example fleet synthesizes the shared stack and one stack per bot", () => {
-  expect(Object.keys(stacks).sort()).toEqual(["azure-shared-eastus2", "bot-alpha", "bot-beta"]);
+test("the example fleet synthesizes a shared stack per cloud region and one stack per bot", () => {
+  expect(Object.keys(stacks).sort()).toEqual(["azure-shared-eastus2", "bot-alpha", "bot-beta", "bot-gamma", "gcp-shared-us-central1"]);
 });
 
 test.each(Object.keys(stacks).sort())("stack %s matches its snapshot", (name) => {

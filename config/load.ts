@@ -55,11 +55,16 @@ export interface Bot {
   readonly channels: { readonly telegram?: ChannelSettings; readonly discord?: ChannelSettings };
   readonly domain?: string;
   readonly image?: string;
+  /** gcp-cloud-run: anyone may invoke the service (the gateway token is the only gate). */
+  readonly publicAccess: boolean;
+  /** gcp-cloud-run: Terraform refuses to destroy the service. */
+  readonly deletionProtection: boolean;
 }
 
 export interface Fleet {
   readonly name: string;
   readonly azure: FleetFile["azure"];
+  readonly gcp?: NonNullable<FleetFile["gcp"]>;
   readonly terraformCloud?: NonNullable<FleetFile["terraformCloud"]> & { readonly workspacePrefix: string };
   readonly bots: readonly Bot[];
 }
@@ -122,6 +127,7 @@ function resolve(f: FleetFile, env: NodeJS.ProcessEnv): Fleet {
   return {
     name: f.name,
     azure: f.azure,
+    gcp: f.gcp,
     terraformCloud: organization
       ? {
           organization,
@@ -147,6 +153,8 @@ function resolve(f: FleetFile, env: NodeJS.ProcessEnv): Fleet {
         },
         domain: b.domain,
         image: b.image ?? d.image,
+        publicAccess: b.publicAccess ?? d.publicAccess ?? false,
+        deletionProtection: b.deletionProtection ?? d.deletionProtection ?? true,
       };
     }),
   };

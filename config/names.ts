@@ -65,3 +65,55 @@ export function azureBotNames(fleet: string, bot: string): AzureBotNames {
     secret: (key) => `${bot}--${key}`,
   };
 }
+
+export interface GcpSharedNames {
+  /** Artifact Registry Docker repository for the fleet's own images. */
+  readonly imageRepository: string;
+  /** Artifact Registry remote repository that mirrors ghcr.io (Cloud Run cannot pull from it directly). */
+  readonly ghcrMirror: string;
+  readonly workloadIdentityPool: string;
+  readonly githubProvider: string;
+  /** Account ID of the service account GitHub Actions deploys as. */
+  readonly deployerAccount: string;
+}
+
+export function gcpSharedNames(fleet: string, region: string): GcpSharedNames {
+  // Pools and service accounts are project-wide, so the region's hash keeps two shared stacks of
+  // one fleet (two regions) apart. Pool: 4-32 of [a-z0-9-]; account: 6-30, starting with a letter.
+  const suffix = shortHash(fleet, region);
+  return {
+    imageRepository: `${fleet}-images`,
+    ghcrMirror: `${fleet}-ghcr`,
+    workloadIdentityPool: `gh-${cut(fleet, 12)}-${suffix}`,
+    githubProvider: "github",
+    deployerAccount: `deploy-${cut(fleet, 12)}-${suffix}`,
+  };
+}
+
+export interface GcpBotNames {
+  readonly service: string;
+  /** Account ID of the bot's own runtime service account. */
+  readonly serviceAccount: string;
+  /** Cloud Storage bucket holding the bot's state (global namespace). */
+  readonly stateBucket: string;
+  /** Secret Manager secret ID for a bot secret. */
+  secret(key: string): string;
+}
+
+export function gcpBotNames(fleet: string, project: string, bot: string): GcpBotNames {
+  return {
+    // Validated to fit Cloud Run's 49 characters.
+    service: `${fleet}-${bot}`,
+    serviceAccount: `run-${cut(bot, 19)}-${shortHash(fleet, bot)}`,
+    stateBucket: `${cut(`${fleet}-${bot}`, 48)}-state-${shortHash(project, fleet, bot)}`,
+    // Neither fleet nor bot names contain "--", so the parts cannot run into each other.
+    secret: (key) => `${fleet}--${bot}--${key}`,
+  };
+}
+
+/** Where Cloud Run pulls an image from: ghcr.io images through the fleet's mirror, others as they are. */
+export function cloudRunImage(image: string, fleet: string, project: string, region: string): string {
+  const ghcr = "ghcr.io/";
+  if (!image.startsWith(ghcr)) return image;
+  return `${region}-docker.pkg.dev/${project}/${gcpSharedNames(fleet, region).ghcrMirror}/${image.slice(ghcr.length)}`;
+}

@@ -7,7 +7,7 @@ import { isIpv4Cidr, cidrContains } from "./cidr";
  * the validation all come from here, so they cannot drift apart.
  */
 
-export const TARGETS = ["azure-vmss"] as const;
+export const TARGETS = ["azure-vmss", "gcp-cloud-run"] as const;
 export const RUNTIMES = ["openclaw"] as const;
 export const TIERS = ["light", "standard", "performance"] as const;
 export const DM_POLICIES = ["pairing", "allowlist", "open", "disabled"] as const;
@@ -25,7 +25,17 @@ export const MODEL_PROVIDERS = {
 } as const;
 export type ModelProvider = keyof typeof MODEL_PROVIDERS;
 
-export const TARGET_CLOUD: Record<Target, "azure" | "gcp"> = { "azure-vmss": "azure" };
+export const TARGET_CLOUD: Record<Target, "azure" | "gcp"> = { "azure-vmss": "azure", "gcp-cloud-run": "gcp" };
+
+/** Bot settings that mean something on some targets only; elsewhere they are an error, not ignored. */
+export const TARGET_ONLY_SETTINGS = {
+  domain: ["azure-vmss"],
+  publicAccess: ["gcp-cloud-run"],
+  deletionProtection: ["gcp-cloud-run"],
+} as const satisfies Record<string, readonly Target[]>;
+
+/** Registries Cloud Run can pull from: ghcr.io goes through the fleet's Artifact Registry mirror. */
+export const CLOUD_RUN_REGISTRIES = /^(ghcr\.io|docker\.io|[a-z0-9-]+-docker\.pkg\.dev)\//;
 
 const NAME_RULE = "3-40 lowercase letters, digits and single hyphens, starting with a letter and not ending with a hyphen";
 const BOT_NAME = /^[a-z](?:[a-z0-9]|-(?!-)){1,38}[a-z0-9]$/;
@@ -87,6 +97,12 @@ const botSettings = {
     .refine((i) => !i.endsWith(":latest"), { message: "must be pinned to a version, not :latest" })
     .optional()
     .meta({ description: "Override the runtime's pinned image." }),
+  publicAccess: z.boolean().optional().meta({
+    description: "gcp-cloud-run: let anyone reach the gateway URL (roles/run.invoker for allUsers); the gateway token is then the only gate. Default: false.",
+  }),
+  deletionProtection: z.boolean().optional().meta({
+    description: "gcp-cloud-run: Terraform refuses to destroy the Cloud Run service until this is false. Default: true.",
+  }),
 };
 
 const bot = z.strictObject({
@@ -118,6 +134,27 @@ const azure = z
       ctx.addIssue({ code: "custom", path: ["botSubnet"], message: `must lie inside addressSpace ${a.addressSpace}` });
   });
 
+const gcp = z.strictObject({
+  project: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, "must be a Google Cloud project ID: 6-30 lowercase letters, digits and hyphens, starting with a letter (the ID, not the display name or number)")
+    .meta({ description: "Project every gcp-cloud-run bot runs in." }),
+  github: z
+    .strictObject({
+      repository: z
+        .string()
+        .regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/, 'must be "owner/name" of a GitHub repository, e.g. "octo-org/bots"')
+        .meta({ description: "The only repository whose workflows may deploy (Workload Identity Federation)." }),
+      branch: z
+        .string()
+        .regex(/^[A-Za-z0-9._\/-]{1,200}$/, "must be a branch name such as main")
+        .optional()
+        .meta({ description: "Also pin the branch (refs/heads/<branch>). Default: any ref of the repository." }),
+    })
+    .optional()
+    .meta({ description: "Keyless deploys from GitHub Actions; omit to create no Workload Identity Federation." }),
+});
+
 const terraformCloud = z.strictObject({
   organization: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, "must be an HCP Terraform organization name"),
   workspacePrefix: z
@@ -137,6 +174,7 @@ export const FleetFileSchema = z
       .meta({ description: "Fleet name; prefixes every cloud resource name." }),
     defaults: z.strictObject(botSettings).optional(),
     azure: azure.default({ addressSpace: "10.0.0.0/16", botSubnet: "10.0.1.0/24", stateShareQuotaGb: 100 }),
+    gcp: gcp.optional().meta({ description: "Google Cloud settings; required when a bot targets gcp-cloud-run." }),
     terraformCloud: terraformCloud.optional(),
     bots: z.array(bot).min(1, "must list at least one bot"),
   })
@@ -157,6 +195,20 @@ export const FleetFileSchema = z
       if (!known.includes(region)) {
         const path = b.region !== undefined ? ["bots", i, "region"] : ["defaults", "region"];
         ctx.addIssue({ code: "custom", path, message: `is not ${TARGET_CLOUD[target] === "azure" ? "an Azure" : "a Google Cloud"} region for target ${target}${suggest(region, known)} (all regions: config/regions.ts)` });
+      }
+      // In `defaults` such a setting simply applies to the bots of its targets.
+      for (const [key, targets] of Object.entries(TARGET_ONLY_SETTINGS) as [keyof typeof b, readonly Target[]][])
+        if (b[key] !== undefined && !targets.includes(target))
+          ctx.addIssue({ code: "custom", path: ["bots", i, key], message: `applies only to target ${targets.join(" or ")}, and this bot's target is ${target}; remove it or change the target` });
+      if (target === "gcp-cloud-run") {
+        if (f.gcp === undefined)
+          ctx.addIssue({ code: "custom", path: ["gcp"], message: `is required because bots[${i}] (${b.name}) targets gcp-cloud-run; add "gcp: { project: <your project ID> }"` });
+        const image = b.image ?? f.defaults?.image;
+        if (image !== undefined && !CLOUD_RUN_REGISTRIES.test(image))
+          ctx.addIssue({ code: "custom", path: b.image !== undefined ? ["bots", i, "image"] : ["defaults", "image"], message: `is in a registry Cloud Run cannot pull from; use ghcr.io (mirrored), docker.io or Artifact Registry (<region>-docker.pkg.dev/...)` });
+        const service = `${f.name}-${b.name}`;
+        if (service.length > 49)
+          ctx.addIssue({ code: "custom", path: ["bots", i, "name"], message: `makes the Cloud Run service name "${service}" longer than 49 characters; shorten the bot or fleet name` });
       }
     });
   });

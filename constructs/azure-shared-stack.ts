@@ -14,7 +14,7 @@ import { TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
 import type { Fleet } from "../config/load";
 import { azureSharedNames } from "../config/names";
-import { FleetStack, fleetTags } from "./fleet-stack";
+import { FleetStack, fleetTags, sharedStackName } from "./fleet-stack";
 
 /** The only inbound traffic the bot subnet admits; everything else meets DenyAllInbound. */
 export const BOT_SUBNET_INBOUND_PORTS = ["80", "443"] as const;
@@ -27,7 +27,7 @@ export const BOT_SUBNET_INBOUND_PORTS = ["80", "443"] as const;
  */
 export class AzureSharedStack extends FleetStack {
   constructor(scope: Construct, fleet: Fleet, region: string) {
-    super(scope, `azure-shared-${region}`, fleet);
+    super(scope, sharedStackName("azure", region), fleet);
     const names = azureSharedNames(fleet.name, region, fleet.azure.uniqueSuffix);
     const tags = fleetTags(fleet.name);
 

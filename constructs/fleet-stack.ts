@@ -29,3 +29,8 @@ export class FleetStack extends TerraformStack {
 export function fleetTags(fleet: string, bot?: string): Record<string, string> {
   return { "managed-by": "botfleet", fleet, ...(bot ? { bot } : {}) };
 }
+
+/** Name of the stack holding a cloud's shared resources in one region. */
+export function sharedStackName(cloud: "azure" | "gcp", region: string): string {
+  return `${cloud}-shared-${region}`;
+}

@@ -1,13 +1,26 @@
 import type { App } from "cdktf";
-import type { Fleet } from "../config/load";
-import { TARGET_CLOUD } from "../config/schema";
+import type { Bot, Fleet } from "../config/load";
+import { TARGET_CLOUD, type Target } from "../config/schema";
 import { RUNTIME_DESCRIPTIONS } from "../runtimes";
+import type { AgentRuntime } from "../runtimes/runtime";
 import { AzureSharedStack } from "./azure-shared-stack";
 import { AzureVmssBotStack } from "./azure-vmss-bot-stack";
+import { GcpCloudRunBotStack } from "./gcp-cloud-run-bot-stack";
+import { GcpSharedStack } from "./gcp-shared-stack";
 
-/** All stacks of a fleet: one shared stack per Azure region in use, one stack per bot. */
+type BotStackClass = new (app: App, fleet: Fleet, bot: Bot, runtime: AgentRuntime) => unknown;
+
+/** The stack class that deploys a bot on each target. */
+export const BOT_STACKS: Record<Target, BotStackClass> = {
+  "azure-vmss": AzureVmssBotStack,
+  "gcp-cloud-run": GcpCloudRunBotStack,
+};
+
+/** All stacks of a fleet: one shared stack per cloud region in use, then one stack per bot. */
 export function buildFleet(app: App, fleet: Fleet): void {
-  const azureRegions = [...new Set(fleet.bots.filter((b) => TARGET_CLOUD[b.target] === "azure").map((b) => b.region))];
-  for (const region of azureRegions.sort()) new AzureSharedStack(app, fleet, region);
-  for (const bot of fleet.bots) new AzureVmssBotStack(app, fleet, bot, RUNTIME_DESCRIPTIONS[bot.runtime]);
+  const regionsOf = (cloud: "azure" | "gcp") =>
+    [...new Set(fleet.bots.filter((b) => TARGET_CLOUD[b.target] === cloud).map((b) => b.region))].sort();
+  for (const region of regionsOf("azure")) new AzureSharedStack(app, fleet, region);
+  for (const region of regionsOf("gcp")) new GcpSharedStack(app, fleet, region);
+  for (const bot of fleet.bots) new BOT_STACKS[bot.target](app, fleet, bot, RUNTIME_DESCRIPTIONS[bot.runtime]);
 }

@@ -28,7 +28,7 @@ export function synthFleet(fleet: Fleet): { app: App; stacks: Record<string, Sta
 export type StackJson = Record<string, any>;
 
 /** The resources of one type in a synthesized stack, without cdktf's metadata. */
-export function resources(stack: StackJson, type: string): Record<string, StackJson>[] {
+export function resources(stack: StackJson, type: string): StackJson[] {
   return Object.values(stack.resource?.[type] ?? {}).map((r) => {
     const { "//": _meta, ...rest } = r as StackJson;
     return rest;

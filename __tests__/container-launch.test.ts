@@ -1,0 +1,71 @@
+import { mkdtempSync, readFileSync, statSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { spawnSync } from "node:child_process";
+import { containerLaunch, terraformLiteral } from "../bootstrap/container";
+import { openclaw } from "../runtimes/openclaw";
+import { UNSET_SECRET } from "../runtimes/runtime";
+import { fleetFrom } from "./support/fleet";
+import { requireTool, run } from "./support/tools";
+
+const HOSTILE = `it's "quoted" & $HOME \`id\` ${"${PATH}"} | back\\slash\nnew line ünïcødé 🦉`;
+const bot = fleetFrom(
+  `name: demo\nbots:\n  - name: bot-a\n    persona:\n      name: Owl\n      theme: ${JSON.stringify(HOSTILE)}\n    channels:\n      telegram:\n        allowFrom: ["1"]\n`,
+).bots[0];
+
+/** Runs the launcher as the platform would, with a node "agent" that reports what it was given. */
+function launch(secrets: Record<string, string>) {
+  const stateDir = join(mkdtempSync(join(tmpdir(), "botfleet-launch-")), "state");
+  const l = containerLaunch(bot, { ...openclaw, stateDir }, { trustedProxies: [] }, "Set it with: gcloud secrets versions add ...");
+  const agent = [process.execPath, "-e", "process.stdout.write(JSON.stringify({ argv: process.argv.slice(1), env: process.env }))", "--", "--flag"];
+  const r = spawnSync(l.command[0], [...l.command.slice(1), ...agent], {
+    env: { PATH: process.env.PATH, ...l.environment, ...secrets },
+    encoding: "utf8",
+  });
+  const configPath = join(stateDir, openclaw.configFile);
+  return { ...r, configPath, agent: r.status === 0 ? JSON.parse(r.stdout) : undefined };
+}
+
+const ALL_SET = { OPENCLAW_GATEWAY_TOKEN: "tok'en\"$x", ANTHROPIC_API_KEY: "sk-ant-&|;", TELEGRAM_BOT_TOKEN: "123:abc", BRAVE_API_KEY: UNSET_SECRET };
+
+describe("the container launcher", () => {
+  test("passes shellcheck as POSIX sh", () => {
+    requireTool("shellcheck", "shellcheck");
+    const script = containerLaunch(bot, openclaw, { trustedProxies: [] }, "").command[2];
+    const r = run("shellcheck", ["-s", "sh", "-S", "style", "-"], { input: script });
+    expect(r.output).toBe("");
+    expect(r.status).toBe(0);
+  });
+
+  test("writes the agent config exactly, mode 0600, and execs the agent with its arguments", () => {
+    const r = launch(ALL_SET);
+    expect(r.stderr).toContain("botfleet: starting");
+    expect(r.status).toBe(0);
+    const config = JSON.parse(readFileSync(r.configPath, "utf8"));
+    expect(config).toEqual(openclaw.config(bot, { trustedProxies: [] }));
+    expect(config.agents.list[0].identity.theme).toBe(HOSTILE);
+    expect(config.channels.telegram.botToken).toBe("${TELEGRAM_BOT_TOKEN}");
+    expect(statSync(r.configPath).mode & 0o777).toBe(0o600);
+    expect(r.agent.argv.slice(-1)).toEqual(["--flag"]);
+  });
+
+  test("hands the agent its secrets untouched and removes optional placeholders and its own variables", () => {
+    const { env } = launch(ALL_SET).agent;
+    expect(env.OPENCLAW_GATEWAY_TOKEN).toBe(ALL_SET.OPENCLAW_GATEWAY_TOKEN);
+    expect(env.ANTHROPIC_API_KEY).toBe(ALL_SET.ANTHROPIC_API_KEY);
+    expect(env).not.toHaveProperty("BRAVE_API_KEY");
+    expect(Object.keys(env).filter((k) => k.startsWith("BOTFLEET_"))).toEqual([]);
+    expect(env.OPENCLAW_STATE_DIR).toBe("/home/node/.openclaw");
+  });
+
+  test("refuses to start while a required secret is missing or still the placeholder, and says how to set it", () => {
+    const r = launch({ ...ALL_SET, TELEGRAM_BOT_TOKEN: UNSET_SECRET, ANTHROPIC_API_KEY: "" });
+    expect(r.status).toBe(78);
+    expect(r.stderr).toContain("botfleet: FAILED: required secrets not set: ANTHROPIC_API_KEY TELEGRAM_BOT_TOKEN. Set it with: gcloud secrets versions add");
+    expect(existsSync(r.configPath)).toBe(false);
+  });
+
+  test("reaches Terraform with interpolation escaped, and nothing else changed", () => {
+    expect(terraformLiteral('a ${B} %{ if } $${C} $x {y}')).toBe('a $${B} %%{ if } $$${C} $x {y}');
+  });
+});

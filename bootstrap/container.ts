@@ -1,0 +1,48 @@
+import { readFileSync } from "node:fs";
+import { join, posix } from "node:path";
+import type { Bot } from "../config/load";
+import type { AgentRuntime, GatewayContext, SecretSpec } from "../runtimes/runtime";
+
+const LAUNCH_SCRIPT = readFileSync(join(__dirname, "..", "templates", "container", "launch.sh"), "utf8");
+
+/** How a managed container platform (Cloud Run, Container Apps) starts a bot. */
+export interface ContainerLaunch {
+  /** Entrypoint: the launcher, as `sh -c <script> botfleet-launch`. */
+  readonly command: string[];
+  /** The runtime's own command, which the launcher execs. */
+  readonly args: string[];
+  /** Plain (non-secret) environment, including the agent config. */
+  readonly environment: Record<string, string>;
+  /** Secrets the platform injects from its vault, by environment variable. */
+  readonly secrets: SecretSpec[];
+}
+
+/**
+ * The launch of `bot` on a managed container platform. `secretHint` tells the operator how to set
+ * a secret on that platform; it is printed when a required one is missing.
+ * Strings in here reach Terraform JSON, so wrap them with `terraformLiteral` where they are used.
+ */
+export function containerLaunch(bot: Bot, runtime: AgentRuntime, gateway: GatewayContext, secretHint: string): ContainerLaunch {
+  const secrets = runtime.secrets(bot);
+  return {
+    command: ["/bin/sh", "-c", LAUNCH_SCRIPT, "botfleet-launch"],
+    args: [...runtime.command],
+    environment: {
+      ...runtime.environment(bot),
+      BOTFLEET_CONFIG_PATH: posix.join(runtime.stateDir, runtime.configFile),
+      BOTFLEET_AGENT_CONFIG: JSON.stringify(runtime.config(bot, gateway)),
+      BOTFLEET_REQUIRED_SECRETS: secrets.filter((s) => s.required).map((s) => s.env).join(" "),
+      BOTFLEET_OPTIONAL_SECRETS: secrets.filter((s) => !s.required).map((s) => s.env).join(" "),
+      BOTFLEET_SECRET_HINT: secretHint,
+    },
+    secrets,
+  };
+}
+
+/**
+ * A string exactly as given, in Terraform JSON: `${` and `%{` would otherwise start Terraform
+ * interpolation (agent configs hold `${VAR}` references that the agent itself resolves).
+ */
+export function terraformLiteral(value: string): string {
+  return value.replace(/([$%])\{/g, (_, sigil: string) => `${sigil}${sigil}{`);
+}

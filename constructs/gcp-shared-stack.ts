@@ -1,0 +1,142 @@
+import { ArtifactRegistryRepository } from "@cdktf/provider-google/lib/artifact-registry-repository";
+import { IamWorkloadIdentityPool } from "@cdktf/provider-google/lib/iam-workload-identity-pool";
+import { IamWorkloadIdentityPoolProvider } from "@cdktf/provider-google/lib/iam-workload-identity-pool-provider";
+import { ProjectIamMember } from "@cdktf/provider-google/lib/project-iam-member";
+import { ProjectService } from "@cdktf/provider-google/lib/project-service";
+import { GoogleProvider } from "@cdktf/provider-google/lib/provider";
+import { ServiceAccount } from "@cdktf/provider-google/lib/service-account";
+import { ServiceAccountIamMember } from "@cdktf/provider-google/lib/service-account-iam-member";
+import { TerraformOutput } from "cdktf";
+import type { Construct } from "constructs";
+import type { Fleet } from "../config/load";
+import { gcpSharedNames } from "../config/names";
+import { FleetStack, fleetTags, sharedStackName } from "./fleet-stack";
+
+/**
+ * APIs a fleet on Cloud Run needs: running, secrets, images, builds, and (iam, iamcredentials,
+ * sts) the token exchange behind keyless deploys. storage backs the bots' state buckets.
+ */
+export const GCP_APIS = [
+  "run.googleapis.com",
+  "secretmanager.googleapis.com",
+  "artifactregistry.googleapis.com",
+  "cloudbuild.googleapis.com",
+  "storage.googleapis.com",
+  "iam.googleapis.com",
+  "iamcredentials.googleapis.com",
+  "sts.googleapis.com",
+] as const;
+
+/**
+ * What the GitHub deployer may do, project-wide: the fewest predefined roles that let
+ * `cdktf deploy <bot>` create a bot stack. Each is needed by one kind of resource in it.
+ */
+export const DEPLOYER_ROLES = {
+  "roles/run.admin": "Cloud Run services and their invoker policy",
+  "roles/iam.serviceAccountAdmin": "the bots' runtime service accounts",
+  "roles/iam.serviceAccountUser": "deploying a service that runs as a bot's account",
+  "roles/secretmanager.admin": "the bots' secrets and who may read them",
+  "roles/storage.admin": "the bots' state buckets and who may use them",
+  "roles/artifactregistry.writer": "pushing the fleet's own images",
+  "roles/serviceusage.serviceUsageConsumer": "calling the enabled APIs",
+} as const;
+
+export const GITHUB_OIDC_ISSUER = "https://token.actions.githubusercontent.com";
+
+/**
+ * Google Cloud resources shared by the fleet's Cloud Run bots in one region
+ * (`gcp-shared-<region>`): the APIs (never disabled on destroy: other workloads may use them),
+ * Artifact Registry (a repository for the fleet's images and a ghcr.io mirror, since Cloud Run
+ * pulls only from Artifact Registry and Docker Hub), and, when `gcp.github` is set, Workload
+ * Identity Federation that lets only that repository deploy, without stored keys.
+ */
+export class GcpSharedStack extends FleetStack {
+  constructor(scope: Construct, fleet: Fleet, region: string) {
+    super(scope, sharedStackName("gcp", region), fleet);
+    const gcp = fleet.gcp!;
+    const names = gcpSharedNames(fleet.name, region);
+    const labels = fleetTags(fleet.name);
+
+    new GoogleProvider(this, "google", { project: gcp.project, region });
+
+    const apis = GCP_APIS.map(
+      (service) =>
+        new ProjectService(this, `api-${service.split(".")[0]}`, {
+          service,
+          disableOnDestroy: false,
+          disableDependentServices: false,
+        }),
+    );
+
+    const images = new ArtifactRegistryRepository(this, "image-repository", {
+      repositoryId: names.imageRepository,
+      location: region,
+      format: "DOCKER",
+      mode: "STANDARD_REPOSITORY",
+      description: `Images of the ${fleet.name} fleet`,
+      dockerConfig: { immutableTags: true },
+      labels,
+      dependsOn: apis,
+    });
+    new ArtifactRegistryRepository(this, "ghcr-mirror", {
+      repositoryId: names.ghcrMirror,
+      location: region,
+      format: "DOCKER",
+      mode: "REMOTE_REPOSITORY",
+      description: "Mirror of ghcr.io: Cloud Run pulls the pinned agent images through it",
+      remoteRepositoryConfig: {
+        description: "ghcr.io",
+        dockerRepository: { customRepository: { uri: "https://ghcr.io" } },
+      },
+      labels,
+      dependsOn: apis,
+    });
+    new TerraformOutput(this, "image-repository-url", { value: `${region}-docker.pkg.dev/${gcp.project}/${images.repositoryId}` });
+
+    if (!gcp.github) return;
+    const { repository, branch } = gcp.github;
+
+    const pool = new IamWorkloadIdentityPool(this, "github-pool", {
+      workloadIdentityPoolId: names.workloadIdentityPool,
+      displayName: `GitHub ${fleet.name} ${region}`.slice(0, 32),
+      description: `GitHub Actions of ${repository}`,
+      dependsOn: apis,
+    });
+    // GitHub's issuer is shared by every repository on GitHub: the condition is what keeps
+    // other repositories out, so it is always set.
+    const condition = [`assertion.repository == "${repository}"`, ...(branch ? [`assertion.ref == "refs/heads/${branch}"`] : [])].join(" && ");
+    const provider = new IamWorkloadIdentityPoolProvider(this, "github-provider", {
+      workloadIdentityPoolId: pool.workloadIdentityPoolId,
+      workloadIdentityPoolProviderId: names.githubProvider,
+      displayName: "GitHub Actions",
+      attributeMapping: {
+        "google.subject": "assertion.sub",
+        "attribute.repository": "assertion.repository",
+        "attribute.ref": "assertion.ref",
+      },
+      attributeCondition: condition,
+      oidc: { issuerUri: GITHUB_OIDC_ISSUER },
+    });
+
+    const deployer = new ServiceAccount(this, "deployer", {
+      accountId: names.deployerAccount,
+      displayName: `botfleet ${fleet.name} deployer (GitHub ${repository})`,
+      description: "GitHub Actions deploys the fleet's bot stacks as this account",
+      dependsOn: apis,
+    });
+    new ServiceAccountIamMember(this, "deployer-github", {
+      serviceAccountId: deployer.name,
+      role: "roles/iam.workloadIdentityUser",
+      member: `principalSet://iam.googleapis.com/${pool.name}/attribute.repository/${repository}`,
+    });
+    for (const role of Object.keys(DEPLOYER_ROLES))
+      new ProjectIamMember(this, `deployer-${role.split("/")[1].replace(/\./g, "-")}`, {
+        project: gcp.project,
+        role,
+        member: `serviceAccount:${deployer.email}`,
+      });
+
+    new TerraformOutput(this, "workload-identity-provider", { value: provider.name });
+    new TerraformOutput(this, "deployer-service-account", { value: deployer.email });
+  }
+}
