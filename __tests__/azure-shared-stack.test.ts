@@ -39,14 +39,15 @@ describe("azure-shared-eastus2", () => {
     expect(resources(shared, "azurerm_storage_share")[0]).toMatchObject({ name: "bot-state", access_tier: "Hot", enabled_protocol: "SMB", quota: 100 });
   });
 
-  test("least-privilege roles: bots read secrets and list the storage key; the deployer writes secrets", () => {
+  test("least-privilege roles: bots read secrets, list the storage key and pull images; the deployer writes secrets", () => {
     const roles = resources(shared, "azurerm_role_assignment").map((r) => [r.role_definition_name, r.scope, r.principal_id]);
     expect(roles).toEqual(expect.arrayContaining([
       ["Storage Account Key Operator Service Role", "${azurerm_storage_account.state-storage.id}", "${azurerm_user_assigned_identity.bot-identity.principal_id}"],
       ["Key Vault Secrets User", "${azurerm_key_vault.key-vault.id}", "${azurerm_user_assigned_identity.bot-identity.principal_id}"],
       ["Key Vault Secrets Officer", "${azurerm_key_vault.key-vault.id}", "${data.azurerm_client_config.client.object_id}"],
+      ["AcrPull", expect.stringMatching(/^\$\{azurerm_container_registry\.container-apps_registry_[0-9A-F]+\.id\}$/), "${azurerm_user_assigned_identity.bot-identity.principal_id}"],
     ]));
-    expect(roles).toHaveLength(3);
+    expect(roles).toHaveLength(4);
     expect(JSON.stringify(roles)).not.toMatch(/Owner|Contributor"/);
   });
 

@@ -95,7 +95,7 @@ describe("fleet file errors name the path, the value and the fix", () => {
 
   test("unknown target, runtime and tier list what is allowed", () => {
     const m = problems(minimal("  - name: bot-a\n    target: azure-vms\n    runtime: openclawd\n    tier: huge\n"));
-    expect(m).toContain('bots[0].target: "azure-vms" is not allowed; use one of: azure-vmss, gcp-cloud-run; did you mean "azure-vmss"?');
+    expect(m).toContain('bots[0].target: "azure-vms" is not allowed; use one of: azure-vmss, azure-container-apps, gcp-cloud-run; did you mean "azure-vmss"?');
     expect(m).toContain('bots[0].runtime: "openclawd" is not allowed; use one of: openclaw; did you mean "openclaw"?');
     expect(m).toContain('bots[0].tier: "huge" is not allowed; use one of: light, standard, performance');
   });
@@ -191,6 +191,45 @@ describe("Google Cloud settings", () => {
       ["bot-b", "azure-vmss", false],
       ["bot-a", "gcp-cloud-run", false],
     ]);
+  });
+});
+
+describe("Container Apps settings", () => {
+  const app = (bot = "", azure = "") => minimal(`  - name: bot-a\n    target: azure-container-apps\n${bot}`, azure ? `azure:\n${azure}` : "");
+
+  test("a malformed CIDR in allowedIpRanges", () => {
+    expect(problems(app('    allowedIpRanges: ["203.0.113.7"]\n'))).toContain(
+      'bots[0].allowedIpRanges[0]: "203.0.113.7" is not an IPv4 CIDR with its network address (e.g. 203.0.113.0/24)',
+    );
+    expect(problems(app('    allowedIpRanges: ["203.0.113.7/24"]\n'))).toMatch(/allowedIpRanges\[0\]: "203\.0\.113\.7\/24" is not an IPv4 CIDR/);
+  });
+
+  test("mixed allow and deny rules", () => {
+    expect(problems(app('    publicAccess: true\n    allowedIpRanges: ["198.51.100.0/24"]\n    deniedIpRanges: ["192.0.2.0/24"]\n'))).toContain(
+      'bots[0].deniedIpRanges: ["192.0.2.0/24"] mixes allow and deny rules; Container Apps needs every IP rule of an app to use one action',
+    );
+  });
+
+  test("a deny list without saying the app is public, and public access with an allow list", () => {
+    expect(problems(app('    deniedIpRanges: ["192.0.2.0/24"]\n'))).toContain('bots[0].deniedIpRanges: ["192.0.2.0/24"] opens the app to everyone else; set publicAccess: true');
+    expect(problems(app('    publicAccess: true\n    allowedIpRanges: ["198.51.100.0/24"]\n'))).toContain("bots[0].publicAccess: true contradicts allowedIpRanges");
+  });
+
+  test("internal-only without a subnet for the internal environment", () => {
+    expect(problems(app("    internalOnly: true\n"))).toContain(
+      "bots[0].internalOnly: true needs a subnet for the internal environment; set azure.containerAppsSubnet (e.g. 10.0.2.0/27)",
+    );
+  });
+
+  test("a Container Apps subnet that is too small, outside the address space, or on the bot subnet", () => {
+    expect(problems(app("", "  containerAppsSubnet: 10.0.2.0/28\n"))).toContain('azure.containerAppsSubnet: "10.0.2.0/28" is smaller than /27');
+    expect(problems(app("", "  containerAppsSubnet: 10.9.2.0/27\n"))).toContain('azure.containerAppsSubnet: "10.9.2.0/27" must lie inside addressSpace 10.0.0.0/16');
+    expect(problems(app("", "  containerAppsSubnet: 10.0.1.0/27\n"))).toContain('azure.containerAppsSubnet: "10.0.1.0/27" overlaps botSubnet 10.0.1.0/24');
+  });
+
+  test("an alert e-mail that is not one, and a name too long for a container app", () => {
+    expect(problems(app("", "  alerts:\n    email: ops-at-example\n"))).toContain('azure.alerts.email: "ops-at-example" must be an e-mail address');
+    expect(problems(app().replace("bot-a", "b".repeat(33)))).toContain("is longer than 32 characters, the most a container app name may have");
   });
 });
 

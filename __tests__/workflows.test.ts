@@ -30,6 +30,7 @@ describe("scripts/stacks.ts", () => {
     const fleet = exampleFleet();
     expect(stackNames(fleet, { target: "gcp-cloud-run" })).toEqual(["bot-gamma"]);
     expect(stackNames(fleet, { target: "azure-vmss" })).toEqual(["bot-alpha", "bot-beta"]);
+    expect(stackNames(fleet, { target: "azure-container-apps" })).toEqual(["bot-delta"]);
     expect(stackNames(fleet, { shared: true })).toEqual(["azure-shared-eastus2", "gcp-shared-us-central1"]);
     expect(stackNames(fleetFrom("name: tf\nbots:\n  - name: bot-a\n"), { target: "gcp-cloud-run" })).toEqual([]);
   });
@@ -37,6 +38,6 @@ describe("scripts/stacks.ts", () => {
   test("rejects an unknown target from the command line", () => {
     const r = run(process.execPath, ["-r", "sucrase/register", "scripts/stacks.ts", "--target", "gcp-cloudrun"], { cwd: ROOT });
     expect(r.status).toBe(2);
-    expect(r.output).toContain('--target "gcp-cloudrun" is not a target; use one of: azure-vmss, gcp-cloud-run');
+    expect(r.output).toContain('--target "gcp-cloudrun" is not a target; use one of: azure-vmss, azure-container-apps, gcp-cloud-run');
   });
 });

@@ -24,3 +24,13 @@ export function cidrContains(outer: string, inner: string): boolean {
   const i = parse(inner)!;
   return i.prefix >= o.prefix && i.base >= o.base && i.base + size(i.prefix) <= o.base + size(o.prefix);
 }
+
+/** True when the two ranges share any address. Both must be valid CIDRs. */
+export function cidrsOverlap(a: string, b: string): boolean {
+  return cidrContains(a, b) || cidrContains(b, a);
+}
+
+/** The prefix length of a valid CIDR. */
+export function cidrPrefix(cidr: string): number {
+  return parse(cidr)!.prefix;
+}

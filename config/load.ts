@@ -59,6 +59,12 @@ export interface Bot {
   readonly publicAccess: boolean;
   /** gcp-cloud-run: Terraform refuses to destroy the service. */
   readonly deletionProtection: boolean;
+  /** azure-container-apps: the only source ranges the ingress admits (empty: no such rule). */
+  readonly allowedIpRanges: readonly string[];
+  /** azure-container-apps: source ranges the public ingress refuses. */
+  readonly deniedIpRanges: readonly string[];
+  /** azure-container-apps: in the internal environment, reachable from the VNet only. */
+  readonly internalOnly: boolean;
 }
 
 export interface Fleet {
@@ -155,6 +161,9 @@ function resolve(f: FleetFile, env: NodeJS.ProcessEnv): Fleet {
         image: b.image ?? d.image,
         publicAccess: b.publicAccess ?? d.publicAccess ?? false,
         deletionProtection: b.deletionProtection ?? d.deletionProtection ?? true,
+        allowedIpRanges: b.allowedIpRanges ?? d.allowedIpRanges ?? [],
+        deniedIpRanges: b.deniedIpRanges ?? d.deniedIpRanges ?? [],
+        internalOnly: b.internalOnly ?? d.internalOnly ?? false,
       };
     }),
   };

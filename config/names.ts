@@ -27,6 +27,14 @@ export interface AzureSharedNames {
   readonly identity: string;
   readonly storageAccount: string;
   readonly stateShare: string;
+  readonly logAnalytics: string;
+  /** Azure Container Registry (global, 5-50 letters and digits). */
+  readonly containerRegistry: string;
+  /** Container Apps environment on the public internet, and the internal one in the VNet. */
+  readonly containerAppsEnvironment: string;
+  readonly internalContainerAppsEnvironment: string;
+  readonly containerAppsSubnet: string;
+  readonly actionGroup: string;
 }
 
 export function azureSharedNames(fleet: string, region: string, uniqueSuffix?: string): AzureSharedNames {
@@ -42,6 +50,12 @@ export function azureSharedNames(fleet: string, region: string, uniqueSuffix?: s
     // Storage account: 3-24 lowercase letters and digits, globally unique.
     storageAccount: `st${fleet.replace(/-/g, "").slice(0, 24 - 2 - suffix.length)}${suffix}`,
     stateShare: "bot-state",
+    logAnalytics: `log-${fleet}-${region}`,
+    containerRegistry: `acr${fleet.replace(/-/g, "")}${suffix}`,
+    containerAppsEnvironment: `cae-${fleet}-${region}`,
+    internalContainerAppsEnvironment: `cae-${fleet}-${region}-internal`,
+    containerAppsSubnet: "snet-container-apps",
+    actionGroup: `ag-${fleet}-${region}`,
   };
 }
 
@@ -53,6 +67,12 @@ export interface AzureBotNames {
   readonly stateDirectory: string;
   /** Key Vault secret name for a bot secret (`--` cannot occur in bot names, so no two bots collide). */
   secret(key: string): string;
+  /** Container app (validated to at most 32 characters). */
+  readonly containerApp: string;
+  /** The bot's own Azure Files share, for Container Apps. */
+  readonly containerAppStateShare: string;
+  /** Its registration in the Container Apps environment (at most 32 characters). */
+  readonly environmentStorage: string;
 }
 
 export function azureBotNames(fleet: string, bot: string): AzureBotNames {
@@ -63,6 +83,9 @@ export function azureBotNames(fleet: string, bot: string): AzureBotNames {
     computerNamePrefix: cut(bot, 15),
     stateDirectory: bot,
     secret: (key) => `${bot}--${key}`,
+    containerApp: bot,
+    containerAppStateShare: `state-${bot}`,
+    environmentStorage: `${cut(bot, 25)}-${shortHash(fleet, bot)}`,
   };
 }
 

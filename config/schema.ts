@@ -1,13 +1,13 @@
 import { z } from "zod";
 import { AZURE_REGIONS, GCP_REGIONS } from "./regions";
-import { isIpv4Cidr, cidrContains } from "./cidr";
+import { cidrContains, cidrPrefix, cidrsOverlap, isIpv4Cidr } from "./cidr";
 
 /**
  * The fleet file's schema. TypeScript types, the JSON Schema for editors (`npm run schema`) and
  * the validation all come from here, so they cannot drift apart.
  */
 
-export const TARGETS = ["azure-vmss", "gcp-cloud-run"] as const;
+export const TARGETS = ["azure-vmss", "azure-container-apps", "gcp-cloud-run"] as const;
 export const RUNTIMES = ["openclaw"] as const;
 export const TIERS = ["light", "standard", "performance"] as const;
 export const DM_POLICIES = ["pairing", "allowlist", "open", "disabled"] as const;
@@ -25,13 +25,16 @@ export const MODEL_PROVIDERS = {
 } as const;
 export type ModelProvider = keyof typeof MODEL_PROVIDERS;
 
-export const TARGET_CLOUD: Record<Target, "azure" | "gcp"> = { "azure-vmss": "azure", "gcp-cloud-run": "gcp" };
+export const TARGET_CLOUD: Record<Target, "azure" | "gcp"> = { "azure-vmss": "azure", "azure-container-apps": "azure", "gcp-cloud-run": "gcp" };
 
 /** Bot settings that mean something on some targets only; elsewhere they are an error, not ignored. */
 export const TARGET_ONLY_SETTINGS = {
   domain: ["azure-vmss"],
-  publicAccess: ["gcp-cloud-run"],
+  publicAccess: ["gcp-cloud-run", "azure-container-apps"],
   deletionProtection: ["gcp-cloud-run"],
+  allowedIpRanges: ["azure-container-apps"],
+  deniedIpRanges: ["azure-container-apps"],
+  internalOnly: ["azure-container-apps"],
 } as const satisfies Record<string, readonly Target[]>;
 
 /** Registries Cloud Run can pull from: ghcr.io goes through the fleet's Artifact Registry mirror. */
@@ -79,6 +82,9 @@ const model = z
     message: `has an unknown provider prefix; use one of: ${Object.keys(MODEL_PROVIDERS).join(", ")}`,
   });
 
+const cidr = (what: string) =>
+  z.string().refine(isIpv4Cidr, { message: `is not an IPv4 CIDR with its network address (e.g. ${what})` });
+
 /** Settings a bot may set itself or inherit from `defaults`. */
 const botSettings = {
   target: z.enum(TARGETS).optional().meta({ description: "Where the bot runs. Default: azure-vmss." }),
@@ -98,7 +104,16 @@ const botSettings = {
     .optional()
     .meta({ description: "Override the runtime's pinned image." }),
   publicAccess: z.boolean().optional().meta({
-    description: "gcp-cloud-run: let anyone reach the gateway URL (roles/run.invoker for allUsers); the gateway token is then the only gate. Default: false.",
+    description: "gcp-cloud-run, azure-container-apps: let anyone on the internet reach the gateway; the gateway token is then the only gate. Default: false.",
+  }),
+  allowedIpRanges: z.array(cidr("203.0.113.0/24")).min(1).max(100).optional().meta({
+    description: "azure-container-apps: the only source ranges (IPv4 CIDR) the app's ingress admits.",
+  }),
+  deniedIpRanges: z.array(cidr("203.0.113.0/24")).min(1).max(100).optional().meta({
+    description: "azure-container-apps: source ranges the otherwise public ingress refuses (needs publicAccess: true).",
+  }),
+  internalOnly: z.boolean().optional().meta({
+    description: "azure-container-apps: run in the fleet's internal environment, reachable only from the VNet (needs azure.containerAppsSubnet). Default: false.",
   }),
   deletionProtection: z.boolean().optional().meta({
     description: "gcp-cloud-run: Terraform refuses to destroy the Cloud Run service until this is false. Default: true.",
@@ -115,9 +130,6 @@ const bot = z.strictObject({
   ...botSettings,
 });
 
-const cidr = (what: string) =>
-  z.string().refine(isIpv4Cidr, { message: `is not an IPv4 CIDR with its network address (e.g. ${what})` });
-
 const azure = z
   .strictObject({
     addressSpace: cidr("10.0.0.0/16").default("10.0.0.0/16"),
@@ -128,10 +140,33 @@ const azure = z
       .optional()
       .meta({ description: "Replaces the hash in globally unique names (Key Vault, storage) if one is taken." }),
     stateShareQuotaGb: z.number().int().min(1).max(5120).default(100),
+    containerAppsSubnet: cidr("10.0.2.0/27").optional().meta({
+      description: "Subnet of the internal Container Apps environment (/27 or larger, inside addressSpace, apart from botSubnet). Needed by internalOnly bots.",
+    }),
+    logRetentionDays: z.number().int().min(30).max(730).default(30).meta({ description: "Log Analytics retention of Container Apps logs." }),
+    logDailyCapGb: z.number().min(0.1).max(1000).default(1).meta({ description: "Log Analytics daily ingestion cap (GB); logs stop for the day when reached." }),
+    alerts: z
+      .strictObject({
+        email: z.email({ message: "must be an e-mail address" }).meta({ description: "Where Container Apps alerts go." }),
+        restartThreshold: z.number().int().min(1).default(3).meta({ description: "Replica restarts in 15 minutes that alert." }),
+        authFailureThreshold: z.number().int().min(1).default(10).meta({ description: "Gateway authentication failures in 15 minutes that alert." }),
+        disconnectThreshold: z.number().int().min(1).default(5).meta({ description: "Channel disconnect lines in 15 minutes that alert." }),
+        messageVolumeThreshold: z.number().int().min(1).default(500).meta({ description: "Channel log lines in 1 hour that count as unusual volume." }),
+      })
+      .optional()
+      .meta({ description: "Alerts for Container Apps bots; omit for none." }),
   })
   .superRefine((a, ctx) => {
     if (isIpv4Cidr(a.addressSpace) && isIpv4Cidr(a.botSubnet) && !cidrContains(a.addressSpace, a.botSubnet))
       ctx.addIssue({ code: "custom", path: ["botSubnet"], message: `must lie inside addressSpace ${a.addressSpace}` });
+    const apps = a.containerAppsSubnet;
+    if (apps === undefined || !isIpv4Cidr(apps) || !isIpv4Cidr(a.addressSpace) || !isIpv4Cidr(a.botSubnet)) return;
+    if (!cidrContains(a.addressSpace, apps))
+      ctx.addIssue({ code: "custom", path: ["containerAppsSubnet"], message: `must lie inside addressSpace ${a.addressSpace}` });
+    else if (cidrsOverlap(apps, a.botSubnet))
+      ctx.addIssue({ code: "custom", path: ["containerAppsSubnet"], message: `overlaps botSubnet ${a.botSubnet}; pick a range apart from it` });
+    if (cidrPrefix(apps) > 27)
+      ctx.addIssue({ code: "custom", path: ["containerAppsSubnet"], message: "is smaller than /27, the least a Container Apps environment accepts" });
   });
 
 const gcp = z.strictObject({
@@ -173,7 +208,7 @@ export const FleetFileSchema = z
       .regex(FLEET_NAME, "must be 2-16 lowercase letters, digits and single hyphens, starting with a letter (it prefixes every resource name)")
       .meta({ description: "Fleet name; prefixes every cloud resource name." }),
     defaults: z.strictObject(botSettings).optional(),
-    azure: azure.default({ addressSpace: "10.0.0.0/16", botSubnet: "10.0.1.0/24", stateShareQuotaGb: 100 }),
+    azure: azure.prefault({}),
     gcp: gcp.optional().meta({ description: "Google Cloud settings; required when a bot targets gcp-cloud-run." }),
     terraformCloud: terraformCloud.optional(),
     bots: z.array(bot).min(1, "must list at least one bot"),
@@ -200,6 +235,21 @@ export const FleetFileSchema = z
       for (const [key, targets] of Object.entries(TARGET_ONLY_SETTINGS) as [keyof typeof b, readonly Target[]][])
         if (b[key] !== undefined && !targets.includes(target))
           ctx.addIssue({ code: "custom", path: ["bots", i, key], message: `applies only to target ${targets.join(" or ")}, and this bot's target is ${target}; remove it or change the target` });
+      if (target === "azure-container-apps") {
+        const s = { ...f.defaults, ...b };
+        if (s.allowedIpRanges && s.deniedIpRanges)
+          ctx.addIssue({ code: "custom", path: ["bots", i, b.deniedIpRanges ? "deniedIpRanges" : "allowedIpRanges"], message: "mixes allow and deny rules; Container Apps needs every IP rule of an app to use one action: keep allowedIpRanges or deniedIpRanges, not both" });
+        if (s.publicAccess && s.allowedIpRanges)
+          ctx.addIssue({ code: "custom", path: ["bots", i, "publicAccess"], message: "contradicts allowedIpRanges (which admits only those ranges); remove one" });
+        if (s.deniedIpRanges && !s.publicAccess)
+          ctx.addIssue({ code: "custom", path: ["bots", i, "deniedIpRanges"], message: "opens the app to everyone else; set publicAccess: true to say so, or use allowedIpRanges" });
+        if (s.internalOnly && f.azure?.containerAppsSubnet === undefined)
+          ctx.addIssue({ code: "custom", path: ["bots", i, "internalOnly"], message: "needs a subnet for the internal environment; set azure.containerAppsSubnet (e.g. 10.0.2.0/27)" });
+        if (s.internalOnly && s.publicAccess)
+          ctx.addIssue({ code: "custom", path: ["bots", i, "internalOnly"], message: "contradicts publicAccess; remove one" });
+        if (b.name.length > 32)
+          ctx.addIssue({ code: "custom", path: ["bots", i, "name"], message: "is longer than 32 characters, the most a container app name may have; shorten it" });
+      }
       if (target === "gcp-cloud-run") {
         if (f.gcp === undefined)
           ctx.addIssue({ code: "custom", path: ["gcp"], message: `is required because bots[${i}] (${b.name}) targets gcp-cloud-run; add "gcp: { project: <your project ID> }"` });

@@ -14,6 +14,7 @@ import { TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
 import type { Fleet } from "../config/load";
 import { azureSharedNames } from "../config/names";
+import { ContainerAppsEnvironment } from "./container-apps-environment";
 import { FleetStack, fleetTags, sharedStackName } from "./fleet-stack";
 
 /** The only inbound traffic the bot subnet admits; everything else meets DenyAllInbound. */
@@ -23,7 +24,8 @@ export const BOT_SUBNET_INBOUND_PORTS = ["80", "443"] as const;
  * Azure infrastructure shared by every bot of the fleet in one region (`azure-shared-<region>`):
  * network with an inbound 80/443-only NSG, Key Vault (RBAC, purge protection), the bots'
  * user-assigned identity with least-privilege roles, and Azure Files for state that outlives
- * instances. Bot stacks find all of it by name; nothing here references a bot.
+ * instances; with Container Apps bots in the region also their environments, registry and logs.
+ * Bot stacks find all of it by name; nothing here references a bot.
  */
 export class AzureSharedStack extends FleetStack {
   constructor(scope: Construct, fleet: Fleet, region: string) {
@@ -132,6 +134,19 @@ export class AzureSharedStack extends FleetStack {
       roleDefinitionName: "Key Vault Secrets Officer",
       principalId: client.objectId,
     });
+
+    const containerApps = fleet.bots.filter((b) => b.region === region && b.target === "azure-container-apps");
+    if (containerApps.length > 0)
+      new ContainerAppsEnvironment(this, "container-apps", {
+        fleet,
+        region,
+        names,
+        resourceGroupName: rg.name,
+        virtualNetworkName: vnet.name,
+        pullerPrincipalId: identity.principalId,
+        internal: containerApps.some((b) => b.internalOnly),
+        tags,
+      });
 
     new TerraformOutput(this, "key_vault_name", { value: vault.name });
     new TerraformOutput(this, "storage_account_name", { value: storage.name });

@@ -3,6 +3,7 @@ import type { Bot, Fleet } from "../config/load";
 import { TARGET_CLOUD, type Target } from "../config/schema";
 import { RUNTIME_DESCRIPTIONS } from "../runtimes";
 import type { AgentRuntime } from "../runtimes/runtime";
+import { AzureContainerAppsBotStack } from "./azure-container-apps-bot-stack";
 import { AzureSharedStack } from "./azure-shared-stack";
 import { AzureVmssBotStack } from "./azure-vmss-bot-stack";
 import { GcpCloudRunBotStack } from "./gcp-cloud-run-bot-stack";
@@ -13,6 +14,7 @@ type BotStackClass = new (app: App, fleet: Fleet, bot: Bot, runtime: AgentRuntim
 /** The stack class that deploys a bot on each target. */
 export const BOT_STACKS: Record<Target, BotStackClass> = {
   "azure-vmss": AzureVmssBotStack,
+  "azure-container-apps": AzureContainerAppsBotStack,
   "gcp-cloud-run": GcpCloudRunBotStack,
 };
 

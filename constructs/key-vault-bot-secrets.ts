@@ -18,13 +18,16 @@ export interface KeyVaultBotSecretsProps {
  * ever appears in the synthesized configuration (generated values live only in state).
  */
 export class KeyVaultBotSecrets extends Construct {
+  /** The vault secrets by secret key. */
+  readonly secrets: Record<string, KeyVaultSecret> = {};
+
   constructor(scope: Construct, id: string, props: KeyVaultBotSecretsProps) {
     super(scope, id);
     for (const secret of props.secrets) {
       const generated = secret.generated
         ? new Password(this, `${secret.key}-value`, { length: 48, special: false })
         : undefined;
-      new KeyVaultSecret(this, secret.key, {
+      this.secrets[secret.key] = new KeyVaultSecret(this, secret.key, {
         keyVaultId: props.keyVaultId,
         name: props.secretName(secret.key),
         value: generated ? generated.result : UNSET_SECRET,

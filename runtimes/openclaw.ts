@@ -25,6 +25,15 @@ export const openclaw: AgentRuntime = {
     { key: "search-api-key", env: "BRAVE_API_KEY", required: false, description: "Brave Search API key for the web search tool (optional)" },
   ],
 
+  logSignals: {
+    // [ws] unauthorized conn=3f2a remote=10.0.0.4 client=openclaw-control-ui webchat reason=token_mismatch
+    authFailure: ["[ws] unauthorized"],
+    // [telegram] getUpdates conflict: Call to 'getUpdates' failed! (409: Conflict: ...); retrying in 30s.
+    // [telegram] [diag] polling cycle error reason=getUpdates conflict ...
+    channelDisconnect: ["getUpdates conflict", "polling cycle error", "[discord] disconnected"],
+    channelActivity: ["[telegram]", "[discord]"],
+  },
+
   environment: () => ({
     OPENCLAW_STATE_DIR: "/home/node/.openclaw",
     OPENCLAW_GATEWAY_PORT: String(PORT),

@@ -52,6 +52,19 @@ export interface AgentRuntime {
   environment(bot: Bot): Record<string, string>;
   /** The agent's config file contents; secrets appear only as `${VAR}` references. */
   config(bot: Bot, gateway: GatewayContext): object;
+  /** What the agent's log lines contain when these happen; log alerts count them. */
+  readonly logSignals: LogSignals;
+}
+
+/**
+ * Substrings of agent log lines, matched case-sensitively (KQL `contains_cs`). They follow the
+ * agent's log format: when it changes, change them here (the README shows the lines they match).
+ */
+export interface LogSignals {
+  readonly authFailure: readonly string[];
+  readonly channelDisconnect: readonly string[];
+  /** Lines a chat channel writes while it works: their rate stands in for message volume. */
+  readonly channelActivity: readonly string[];
 }
 
 /** Secrets every runtime shares: the LLM key and one token per enabled chat channel. */

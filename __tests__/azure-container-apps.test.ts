@@ -1,0 +1,194 @@
+import { consoleLogQuery } from "../constructs/container-app-alerts";
+import { azureSharedNames } from "../config/names";
+import { openclaw } from "../runtimes/openclaw";
+import { exampleFleet, fleetFrom, resources, synthFleet, type StackJson } from "./support/fleet";
+
+const fleet = exampleFleet();
+const { stacks } = synthFleet(fleet);
+const delta = stacks["bot-delta"];
+const shared = stacks["azure-shared-eastus2"];
+const [app] = resources(delta, "azurerm_container_app");
+const [container] = app.template.container;
+const names = azureSharedNames("demo", "eastus2");
+const identityRef = "${data.azurerm_user_assigned_identity.bot-identity.id}";
+
+/** One Container Apps bot in a fleet of its own. */
+function appOf(botExtra: string, azureExtra = ""): { app: StackJson; stacks: Record<string, StackJson> } {
+  const s = synthFleet(fleetFrom(`name: tf\nazure:\n  addressSpace: 10.0.0.0/16\n${azureExtra}bots:\n  - name: bot-one\n    target: azure-container-apps\n${botExtra}`)).stacks;
+  return { app: resources(s["bot-one"], "azurerm_container_app")[0], stacks: s };
+}
+
+describe("bot-delta: the container app", () => {
+  test("runs a single revision with exactly one replica, of the tier's size, on the Consumption profile", () => {
+    expect(app.revision_mode).toBe("Single");
+    expect(app.template.min_replicas).toBe(1);
+    expect(app.template.max_replicas).toBe(1);
+    expect(container).toMatchObject({ cpu: 1, memory: "2Gi" });
+    expect(app.workload_profile_name).toBe("Consumption");
+    expect(appOf("    tier: light\n").app.template.container[0]).toMatchObject({ cpu: 0.5, memory: "1Gi" });
+  });
+
+  test("runs the pinned image, pulled with the managed identity, in the public environment", () => {
+    expect(container.image).toBe(openclaw.image);
+    expect(app.identity).toEqual({ type: "UserAssigned", identity_ids: [identityRef] });
+    expect(app.registry).toEqual([{ server: `${names.containerRegistry}.azurecr.io`, identity: identityRef }]);
+    expect(delta.data.azurerm_container_app_environment.environment.name).toBe(names.containerAppsEnvironment);
+  });
+
+  test("gets every secret as a versionless Key Vault reference through the identity, and no value", () => {
+    expect(app.secret.map((s: StackJson) => s.name).sort()).toEqual(["discord-bot-token", "gateway-token", "llm-api-key", "search-api-key"]);
+    for (const s of app.secret) {
+      expect(s.key_vault_secret_id).toMatch(/^\$\{azurerm_key_vault_secret\.secrets_[a-z-]+_[0-9A-F]+\.versionless_id\}$/);
+      expect(s.identity).toBe(identityRef);
+      expect(s).not.toHaveProperty("value");
+    }
+    const refs = container.env.filter((e: StackJson) => e.secret_name);
+    expect(refs.map((e: StackJson) => [e.name, e.secret_name]).sort()).toEqual([
+      ["BRAVE_API_KEY", "search-api-key"],
+      ["DISCORD_BOT_TOKEN", "discord-bot-token"],
+      ["OPENCLAW_GATEWAY_TOKEN", "gateway-token"],
+      ["ANTHROPIC_API_KEY", "llm-api-key"],
+    ].sort());
+    for (const e of refs) expect(e).not.toHaveProperty("value");
+    for (const s of resources(delta, "azurerm_key_vault_secret")) expect(s.value).toMatch(/^(BOTFLEET_UNSET|\$\{random_password\.[\w-]+\.result\})$/);
+  });
+
+  test("keeps the agent's state on its own Azure Files share, owned by the runtime's user", () => {
+    const [share] = resources(delta, "azurerm_storage_share");
+    expect(share.name).toBe("state-bot-delta");
+    const [link] = resources(delta, "azurerm_container_app_environment_storage");
+    expect(link).toMatchObject({ share_name: "${azurerm_storage_share.state-share.name}", access_mode: "ReadWrite" });
+    expect(link.access_key).toBe("${data.azurerm_storage_account.state-storage.primary_access_key}");
+    expect(app.template.volume).toEqual([
+      expect.objectContaining({ name: "state", storage_type: "AzureFile", storage_name: "${azurerm_container_app_environment_storage.state-storage-link.name}" }),
+    ]);
+    expect(app.template.volume[0].mount_options).toContain("uid=1000,gid=1000");
+    expect(container.volume_mounts).toEqual([{ name: "state", path: "/home/node/.openclaw" }]);
+    const other = appOf("").stacks["bot-one"];
+    expect(resources(other, "azurerm_storage_share")[0].name).toBe("state-bot-one");
+  });
+
+  test("probes liveness, readiness and startup on the runtime's health path", () => {
+    for (const probe of ["liveness_probe", "readiness_probe", "startup_probe"])
+      expect(container[probe]).toEqual([expect.objectContaining({ transport: "HTTP", port: 18789, path: "/healthz" })]);
+  });
+});
+
+describe("bot-delta: ingress", () => {
+  test("listens on the runtime's port, HTTPS only, admitting only the fleet file's ranges", () => {
+    expect(app.ingress).toMatchObject({ target_port: 18789, allow_insecure_connections: false, external_enabled: true });
+    expect(app.ingress.ip_security_restriction).toEqual([
+      { name: "allow-1", action: "Allow", ip_address_range: "203.0.113.0/24", description: "from the fleet file" },
+    ]);
+  });
+
+  test("is closed to the internet by default, open to all only with publicAccess", () => {
+    const closed = appOf("").app;
+    expect(closed.ingress.external_enabled).toBe(false);
+    expect(closed.ingress).not.toHaveProperty("ip_security_restriction");
+    const open = appOf("    publicAccess: true\n").app;
+    expect(open.ingress.external_enabled).toBe(true);
+    expect(open.ingress).not.toHaveProperty("ip_security_restriction");
+  });
+
+  test("turns several ranges into rules of one action", () => {
+    const rules = appOf('    allowedIpRanges: ["198.51.100.7/32", "203.0.113.0/24"]\n').app.ingress.ip_security_restriction;
+    expect(rules.map((r: StackJson) => [r.action, r.ip_address_range])).toEqual([["Allow", "198.51.100.7/32"], ["Allow", "203.0.113.0/24"]]);
+    const denied = appOf('    publicAccess: true\n    deniedIpRanges: ["192.0.2.0/24"]\n').app.ingress.ip_security_restriction;
+    expect(denied.map((r: StackJson) => r.action)).toEqual(["Deny"]);
+  });
+
+  test("internalOnly puts the bot in the internal environment, in its delegated subnet behind an internal load balancer", () => {
+    const { app: internal, stacks: s } = appOf("    internalOnly: true\n", "  containerAppsSubnet: 10.0.2.0/27\n");
+    expect(internal.ingress.external_enabled).toBe(true);
+    expect(s["bot-one"].data.azurerm_container_app_environment.environment.name).toBe("cae-tf-eastus2-internal");
+    const environments = resources(s["azure-shared-eastus2"], "azurerm_container_app_environment");
+    const inner = environments.find((e) => e.name === "cae-tf-eastus2-internal")!;
+    expect(inner.internal_load_balancer_enabled).toBe(true);
+    expect(inner.infrastructure_subnet_id).toMatch(/^\$\{azurerm_subnet\.container-apps_subnet_[0-9A-F]+\.id\}$/);
+    const subnet = resources(s["azure-shared-eastus2"], "azurerm_subnet").find((n) => n.name === "snet-container-apps")!;
+    expect(subnet.address_prefixes).toEqual(["10.0.2.0/27"]);
+    expect(subnet.delegation[0].service_delegation.name).toBe("Microsoft.App/environments");
+  });
+});
+
+describe("azure-shared-eastus2: what Container Apps bots share", () => {
+  test("a Log Analytics workspace with the configured retention and daily cap", () => {
+    expect(resources(shared, "azurerm_log_analytics_workspace")).toEqual([
+      expect.objectContaining({ name: "log-demo-eastus2", retention_in_days: 30, daily_quota_gb: 1, sku: "PerGB2018" }),
+    ]);
+    const custom = appOf("", "  logRetentionDays: 90\n  logDailyCapGb: 0.5\n").stacks["azure-shared-eastus2"];
+    expect(resources(custom, "azurerm_log_analytics_workspace")[0]).toMatchObject({ retention_in_days: 90, daily_quota_gb: 0.5 });
+  });
+
+  test("a registry without admin user, which the bots' identity pulls from with AcrPull", () => {
+    expect(resources(shared, "azurerm_container_registry")).toEqual([
+      expect.objectContaining({ name: names.containerRegistry, admin_enabled: false, anonymous_pull_enabled: false }),
+    ]);
+    const pull = resources(shared, "azurerm_role_assignment").find((r) => r.role_definition_name === "AcrPull")!;
+    expect(pull.principal_id).toBe("${azurerm_user_assigned_identity.bot-identity.principal_id}");
+  });
+
+  test("the public environment only, when no bot is internal-only", () => {
+    expect(resources(shared, "azurerm_container_app_environment").map((e) => e.name)).toEqual([names.containerAppsEnvironment]);
+    expect(resources(shared, "azurerm_subnet").map((s) => s.name)).toEqual(["snet-bots"]);
+  });
+
+  test("nothing of Container Apps in a region without such bots", () => {
+    const vmOnly = synthFleet(fleetFrom("name: tf\nbots:\n  - name: bot-one\n")).stacks["azure-shared-eastus2"];
+    for (const type of ["azurerm_container_app_environment", "azurerm_container_registry", "azurerm_log_analytics_workspace", "azurerm_monitor_action_group"])
+      expect(vmOnly.resource[type]).toBeUndefined();
+  });
+});
+
+describe("bot-delta: alerts", () => {
+  const queries = resources(delta, "azurerm_monitor_scheduled_query_rules_alert_v2");
+
+  test("go to the action group with the configured e-mail", () => {
+    expect(resources(shared, "azurerm_monitor_action_group")[0].email_receiver).toEqual([
+      { name: "operator", email_address: "ops@example.com", use_common_alert_schema: true },
+    ]);
+    const group = "${data.azurerm_monitor_action_group.action-group.id}";
+    expect(resources(delta, "azurerm_monitor_metric_alert")[0].action).toEqual([{ action_group_id: group }]);
+    for (const q of queries) expect(q.action.action_groups).toEqual([group]);
+  });
+
+  test("alert on replica restarts by metric, and on auth failures, disconnects and volume by log query", () => {
+    const [restarts] = resources(delta, "azurerm_monitor_metric_alert");
+    expect(restarts.criteria).toEqual([
+      { metric_namespace: "Microsoft.App/containerApps", metric_name: "RestartCount", aggregation: "Total", operator: "GreaterThanOrEqual", threshold: 3 },
+    ]);
+    expect(restarts.scopes).toEqual(["${azurerm_container_app.app.id}"]);
+    expect(queries.map((q) => [q.name, q.criteria[0].threshold, q.window_duration])).toEqual([
+      ["bot-delta gateway auth failures", 10, "PT15M"],
+      ["bot-delta channel disconnects", 5, "PT15M"],
+      ["bot-delta unusual message volume", 500, "PT1H"],
+    ]);
+    for (const q of queries) expect(q.scopes).toEqual(["${data.azurerm_log_analytics_workspace.logs.id}"]);
+    expect(queries[0].criteria[0].query).toBe(consoleLogQuery("bot-delta", openclaw.logSignals.authFailure));
+  });
+
+  test("thresholds come from the fleet file", () => {
+    const s = appOf("", "  alerts:\n    email: a@example.com\n    restartThreshold: 7\n    messageVolumeThreshold: 42\n").stacks["bot-one"];
+    expect(resources(s, "azurerm_monitor_metric_alert")[0].criteria[0].threshold).toBe(7);
+    expect(resources(s, "azurerm_monitor_scheduled_query_rules_alert_v2")[2].criteria[0].threshold).toBe(42);
+  });
+
+  test("exist only when an e-mail is set", () => {
+    const { stacks: s } = appOf("");
+    expect(s["bot-one"].resource.azurerm_monitor_metric_alert).toBeUndefined();
+    expect(s["bot-one"].resource.azurerm_monitor_scheduled_query_rules_alert_v2).toBeUndefined();
+    expect(s["azure-shared-eastus2"].resource.azurerm_monitor_action_group).toBeUndefined();
+  });
+
+  test("the log queries match the agent's documented log lines, and not ordinary ones", () => {
+    const matches = (patterns: readonly string[], line: string) => patterns.some((p) => line.includes(p));
+    const s = openclaw.logSignals;
+    expect(matches(s.authFailure, "[ws] unauthorized conn=3f2a remote=10.0.0.4 client=openclaw-control-ui webchat reason=token_mismatch")).toBe(true);
+    expect(matches(s.channelDisconnect, "[telegram] getUpdates conflict: Call to 'getUpdates' failed! (409: Conflict: terminated by other getUpdates request); retrying in 30s.")).toBe(true);
+    expect(matches(s.authFailure, "[ws] connected conn=3f2a client=openclaw-control-ui")).toBe(false);
+    expect(consoleLogQuery('a"b', ['x"y', "p\\q"])).toBe(
+      'ContainerAppConsoleLogs_CL\n| where ContainerAppName_s == "a\\"b"\n| where Log_s contains_cs "x\\"y" or Log_s contains_cs "p\\\\q"',
+    );
+  });
+});

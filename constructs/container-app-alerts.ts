@@ -1,0 +1,83 @@
+import { MonitorMetricAlert } from "@cdktf/provider-azurerm/lib/monitor-metric-alert";
+import { MonitorScheduledQueryRulesAlertV2 } from "@cdktf/provider-azurerm/lib/monitor-scheduled-query-rules-alert-v2";
+import { Construct } from "constructs";
+import type { Fleet } from "../config/load";
+import type { LogSignals } from "../runtimes/runtime";
+
+export interface ContainerAppAlertsProps {
+  readonly appName: string;
+  readonly appId: string;
+  readonly region: string;
+  readonly resourceGroupName: string;
+  readonly logAnalyticsWorkspaceId: string;
+  readonly actionGroupId: string;
+  readonly thresholds: NonNullable<Fleet["azure"]["alerts"]>;
+  readonly signals: LogSignals;
+  readonly tags: Record<string, string>;
+}
+
+/** A KQL string literal. */
+function kql(value: string): string {
+  return `"${value.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
+}
+
+/** Console log lines of one app that contain any of `patterns`, as a log alert query. */
+export function consoleLogQuery(appName: string, patterns: readonly string[]): string {
+  return [
+    "ContainerAppConsoleLogs_CL",
+    `| where ContainerAppName_s == ${kql(appName)}`,
+    `| where ${patterns.map((p) => `Log_s contains_cs ${kql(p)}`).join(" or ")}`,
+  ].join("\n");
+}
+
+/**
+ * Alerts of one Container Apps bot, to the fleet's action group: replica restarts (platform
+ * metric), and from its console logs gateway authentication failures, channel disconnects and an
+ * unusual volume of channel activity. The log queries match the runtime's `logSignals`.
+ */
+export class ContainerAppAlerts extends Construct {
+  constructor(scope: Construct, id: string, props: ContainerAppAlertsProps) {
+    super(scope, id);
+    const { thresholds: t, signals } = props;
+
+    new MonitorMetricAlert(this, "restarts", {
+      name: `${props.appName} replica restarts`,
+      resourceGroupName: props.resourceGroupName,
+      scopes: [props.appId],
+      description: "The agent container keeps restarting (crash loop, missing secret, failed probe)",
+      severity: 2,
+      frequency: "PT5M",
+      windowSize: "PT15M",
+      criteria: [
+        {
+          metricNamespace: "Microsoft.App/containerApps",
+          metricName: "RestartCount",
+          aggregation: "Total",
+          operator: "GreaterThanOrEqual",
+          threshold: t.restartThreshold,
+        },
+      ],
+      action: [{ actionGroupId: props.actionGroupId }],
+      tags: props.tags,
+    });
+
+    const logAlert = (alertId: string, title: string, description: string, patterns: readonly string[], threshold: number, window: string) =>
+      new MonitorScheduledQueryRulesAlertV2(this, alertId, {
+        name: `${props.appName} ${title}`,
+        location: props.region,
+        resourceGroupName: props.resourceGroupName,
+        scopes: [props.logAnalyticsWorkspaceId],
+        description,
+        severity: 2,
+        evaluationFrequency: "PT5M",
+        windowDuration: window,
+        criteria: [{ query: consoleLogQuery(props.appName, patterns), timeAggregationMethod: "Count", operator: "GreaterThanOrEqual", threshold }],
+        action: { actionGroups: [props.actionGroupId] },
+        tags: props.tags,
+      });
+
+    logAlert("auth-failures", "gateway auth failures", "Clients are failing the gateway's token check (a leaked URL or a guessing attempt)", signals.authFailure, t.authFailureThreshold, "PT15M");
+    logAlert("channel-disconnects", "channel disconnects", "A chat channel keeps losing its connection (another poller on the token, a revoked token)", signals.channelDisconnect, t.disconnectThreshold, "PT15M");
+    logAlert("message-volume", "unusual message volume", "Far more channel activity than usual (spam, a loop between bots)", signals.channelActivity, t.messageVolumeThreshold, "PT1H");
+  }
+}

@@ -1,0 +1,99 @@
+import { ContainerAppEnvironment } from "@cdktf/provider-azurerm/lib/container-app-environment";
+import { ContainerRegistry } from "@cdktf/provider-azurerm/lib/container-registry";
+import { LogAnalyticsWorkspace } from "@cdktf/provider-azurerm/lib/log-analytics-workspace";
+import { MonitorActionGroup } from "@cdktf/provider-azurerm/lib/monitor-action-group";
+import { RoleAssignment } from "@cdktf/provider-azurerm/lib/role-assignment";
+import { Subnet } from "@cdktf/provider-azurerm/lib/subnet";
+import { Construct } from "constructs";
+import type { Fleet } from "../config/load";
+import type { AzureSharedNames } from "../config/names";
+
+/** Every environment has the serverless Consumption profile, which the bots' apps run on. */
+export const CONSUMPTION_PROFILE = "Consumption";
+
+export interface ContainerAppsEnvironmentProps {
+  readonly fleet: Fleet;
+  readonly region: string;
+  readonly names: AzureSharedNames;
+  readonly resourceGroupName: string;
+  readonly virtualNetworkName: string;
+  /** Principal that pulls images (the bots' identity). */
+  readonly pullerPrincipalId: string;
+  /** Whether any bot of the region is internal-only: then the internal environment exists. */
+  readonly internal: boolean;
+  readonly tags: Record<string, string>;
+}
+
+/**
+ * What Container Apps bots of one region share: a Log Analytics workspace (retention and daily
+ * cap from the fleet file), a registry without admin user from which the bots' identity pulls
+ * (AcrPull), the public environment, the internal one in its own VNet subnet behind an internal
+ * load balancer when a bot asks for it, and the alerts' action group when an e-mail is set.
+ */
+export class ContainerAppsEnvironment extends Construct {
+  constructor(scope: Construct, id: string, props: ContainerAppsEnvironmentProps) {
+    super(scope, id);
+    const { fleet, region, names, tags } = props;
+    const common = { location: region, resourceGroupName: props.resourceGroupName, tags };
+
+    const logs = new LogAnalyticsWorkspace(this, "logs", {
+      ...common,
+      name: names.logAnalytics,
+      sku: "PerGB2018",
+      retentionInDays: fleet.azure.logRetentionDays,
+      dailyQuotaGb: fleet.azure.logDailyCapGb,
+    });
+
+    const registry = new ContainerRegistry(this, "registry", {
+      ...common,
+      name: names.containerRegistry,
+      sku: "Basic",
+      adminEnabled: false,
+      anonymousPullEnabled: false,
+    });
+    new RoleAssignment(this, "bots-pull-images", {
+      scope: registry.id,
+      roleDefinitionName: "AcrPull",
+      principalId: props.pullerPrincipalId,
+      principalType: "ServicePrincipal",
+    });
+
+    const environment = (envId: string, name: string, network?: { subnetId: string }) =>
+      new ContainerAppEnvironment(this, envId, {
+        ...common,
+        name,
+        logAnalyticsWorkspaceId: logs.id,
+        logsDestination: "log-analytics",
+        workloadProfile: [{ name: CONSUMPTION_PROFILE, workloadProfileType: CONSUMPTION_PROFILE }],
+        ...(network && { infrastructureSubnetId: network.subnetId, internalLoadBalancerEnabled: true }),
+      });
+
+    environment("environment", names.containerAppsEnvironment);
+    if (props.internal) {
+      const subnet = new Subnet(this, "subnet", {
+        name: names.containerAppsSubnet,
+        resourceGroupName: props.resourceGroupName,
+        virtualNetworkName: props.virtualNetworkName,
+        addressPrefixes: [fleet.azure.containerAppsSubnet!],
+        defaultOutboundAccessEnabled: false,
+        delegation: [
+          {
+            name: "container-apps",
+            serviceDelegation: { name: "Microsoft.App/environments", actions: ["Microsoft.Network/virtualNetworks/subnets/join/action"] },
+          },
+        ],
+      });
+      environment("internal-environment", names.internalContainerAppsEnvironment, { subnetId: subnet.id });
+    }
+
+    const alerts = fleet.azure.alerts;
+    if (alerts)
+      new MonitorActionGroup(this, "alerts", {
+        name: names.actionGroup,
+        resourceGroupName: props.resourceGroupName,
+        shortName: "botfleet",
+        emailReceiver: [{ name: "operator", emailAddress: alerts.email, useCommonAlertSchema: true }],
+        tags,
+      });
+  }
+}
