@@ -102,7 +102,7 @@ describe("bot-alpha: independence from the shared stack", () => {
     buildFleet(app, fleet);
     app.synth();
     const manifest = JSON.parse(readFileSync(join(outdir, "manifest.json"), "utf8")) as { stacks: Record<string, StackJson> };
-    expect(Object.keys(manifest.stacks).sort()).toEqual(["azure-shared-eastus2", "bot-alpha", "bot-beta", "bot-delta", "bot-gamma", "gcp-shared-us-central1"]);
+    expect(Object.keys(manifest.stacks).sort()).toEqual(["azure-shared-eastus2", "bot-alpha", "bot-beta", "bot-delta", "bot-epsilon", "bot-gamma", "gcp-shared-us-central1"]);
     for (const stack of Object.values(manifest.stacks)) expect(stack.dependencies).toEqual([]);
   });
 });

@@ -96,7 +96,7 @@ describe("fleet file errors name the path, the value and the fix", () => {
   test("unknown target, runtime and tier list what is allowed", () => {
     const m = problems(minimal("  - name: bot-a\n    target: azure-vms\n    runtime: openclawd\n    tier: huge\n"));
     expect(m).toContain('bots[0].target: "azure-vms" is not allowed; use one of: azure-vmss, azure-container-apps, gcp-cloud-run; did you mean "azure-vmss"?');
-    expect(m).toContain('bots[0].runtime: "openclawd" is not allowed; use one of: openclaw; did you mean "openclaw"?');
+    expect(m).toContain('bots[0].runtime: "openclawd" is not allowed; use one of: openclaw, nanobot; did you mean "openclaw"?');
     expect(m).toContain('bots[0].tier: "huge" is not allowed; use one of: light, standard, performance');
   });
 

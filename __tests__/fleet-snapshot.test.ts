@@ -11,7 +11,7 @@ function readable(stack: StackJson): StackJson {
 const { stacks } = synthFleet(exampleFleet());
 
 test("the example fleet synthesizes a shared stack per cloud region and one stack per bot", () => {
-  expect(Object.keys(stacks).sort()).toEqual(["azure-shared-eastus2", "bot-alpha", "bot-beta", "bot-delta", "bot-gamma", "gcp-shared-us-central1"]);
+  expect(Object.keys(stacks).sort()).toEqual(["azure-shared-eastus2", "bot-alpha", "bot-beta", "bot-delta", "bot-epsilon", "bot-gamma", "gcp-shared-us-central1"]);
 });
 
 test.each(Object.keys(stacks).sort())("stack %s matches its snapshot", (name) => {

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { parse } from "yaml";
 import { renderVmBootstrap, type VmBootstrap } from "../bootstrap/azure-vm";
 import { shellQuote } from "../bootstrap/templates";
+import { nanobot } from "../runtimes/nanobot";
 import { openclaw } from "../runtimes/openclaw";
 import { exampleFleet, fleetFrom } from "./support/fleet";
 import { requireTool, run } from "./support/tools";
@@ -30,6 +31,8 @@ const cases: Record<string, VmBootstrap> = {
   "bot-alpha (domain)": renderVmBootstrap(fleet, fleet.bots[0], openclaw),
   "bot-beta (no domain)": renderVmBootstrap(fleet, fleet.bots[1], openclaw),
   "bot-hostile (quotes, $, &, unicode)": renderVmBootstrap(fleetFrom(HOSTILE_FLEET), fleetFrom(HOSTILE_FLEET).bots[0], openclaw),
+  "bot-epsilon (nanobot)": renderVmBootstrap(fleet, fleet.bots.find((b) => b.name === "bot-epsilon")!, nanobot),
+  "bot-hostile (nanobot)": renderVmBootstrap(fleetFrom(HOSTILE_FLEET), { ...fleetFrom(HOSTILE_FLEET).bots[0], runtime: "nanobot" }, nanobot),
 };
 
 function layOut(b: VmBootstrap): string {

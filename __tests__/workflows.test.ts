@@ -29,7 +29,7 @@ describe("scripts/stacks.ts", () => {
   test("lists the bot stacks of a target, or the shared stacks", () => {
     const fleet = exampleFleet();
     expect(stackNames(fleet, { target: "gcp-cloud-run" })).toEqual(["bot-gamma"]);
-    expect(stackNames(fleet, { target: "azure-vmss" })).toEqual(["bot-alpha", "bot-beta"]);
+    expect(stackNames(fleet, { target: "azure-vmss" })).toEqual(["bot-alpha", "bot-beta", "bot-epsilon"]);
     expect(stackNames(fleet, { target: "azure-container-apps" })).toEqual(["bot-delta"]);
     expect(stackNames(fleet, { shared: true })).toEqual(["azure-shared-eastus2", "gcp-shared-us-central1"]);
     expect(stackNames(fleetFrom("name: tf\nbots:\n  - name: bot-a\n"), { target: "gcp-cloud-run" })).toEqual([]);

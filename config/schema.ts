@@ -8,7 +8,7 @@ import { cidrContains, cidrPrefix, cidrsOverlap, isIpv4Cidr } from "./cidr";
  */
 
 export const TARGETS = ["azure-vmss", "azure-container-apps", "gcp-cloud-run"] as const;
-export const RUNTIMES = ["openclaw"] as const;
+export const RUNTIMES = ["openclaw", "nanobot"] as const;
 export const TIERS = ["light", "standard", "performance"] as const;
 export const DM_POLICIES = ["pairing", "allowlist", "open", "disabled"] as const;
 
@@ -24,6 +24,16 @@ export const MODEL_PROVIDERS = {
   deepseek: "DEEPSEEK_API_KEY",
 } as const;
 export type ModelProvider = keyof typeof MODEL_PROVIDERS;
+
+/** nanobot's `providers.<name>` section for each model provider it supports. */
+export const NANOBOT_PROVIDERS: Partial<Record<ModelProvider, string>> = {
+  anthropic: "anthropic",
+  openai: "openai",
+  openrouter: "openrouter",
+  deepseek: "deepseek",
+  groq: "groq",
+  google: "gemini",
+};
 
 export const TARGET_CLOUD: Record<Target, "azure" | "gcp"> = { "azure-vmss": "azure", "azure-container-apps": "azure", "gcp-cloud-run": "gcp" };
 
@@ -235,6 +245,10 @@ export const FleetFileSchema = z
       for (const [key, targets] of Object.entries(TARGET_ONLY_SETTINGS) as [keyof typeof b, readonly Target[]][])
         if (b[key] !== undefined && !targets.includes(target))
           ctx.addIssue({ code: "custom", path: ["bots", i, key], message: `applies only to target ${targets.join(" or ")}, and this bot's target is ${target}; remove it or change the target` });
+      const runtime = b.runtime ?? f.defaults?.runtime ?? BUILTIN_DEFAULTS.runtime;
+      const modelProvider = (b.model ?? f.defaults?.model ?? BUILTIN_DEFAULTS.model).split("/")[0] as ModelProvider;
+      if (runtime === "nanobot" && modelProvider in MODEL_PROVIDERS && !(modelProvider in NANOBOT_PROVIDERS))
+        ctx.addIssue({ code: "custom", path: ["bots", i, b.model !== undefined ? "model" : "runtime"], message: `uses provider "${modelProvider}", which nanobot has no section for; use one of: ${Object.keys(NANOBOT_PROVIDERS).join(", ")}, or runtime openclaw` });
       if (target === "azure-container-apps") {
         const s = { ...f.defaults, ...b };
         if (s.allowedIpRanges && s.deniedIpRanges)

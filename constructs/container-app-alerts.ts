@@ -61,7 +61,9 @@ export class ContainerAppAlerts extends Construct {
       tags: props.tags,
     });
 
+    // A runtime without such log lines (nanobot has no gateway auth) gets no alert for them.
     const logAlert = (alertId: string, title: string, description: string, patterns: readonly string[], threshold: number, window: string) =>
+      patterns.length > 0 &&
       new MonitorScheduledQueryRulesAlertV2(this, alertId, {
         name: `${props.appName} ${title}`,
         location: props.region,

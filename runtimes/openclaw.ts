@@ -16,7 +16,7 @@ export const openclaw: AgentRuntime = {
   uid: 1000,
   gid: 1000,
   configFile: "openclaw.json",
-  // The image's default command binds loopback inside the container; Docker needs lan.
+  // The image's default command binds loopback inside the container; containers need lan.
   command: ["node", "openclaw.mjs", "gateway", "--bind", "lan", "--port", String(PORT)],
 
   secrets: (bot) => [

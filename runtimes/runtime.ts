@@ -44,7 +44,7 @@ export interface AgentRuntime {
   readonly gid: number;
   /** Config file name inside the state directory. */
   readonly configFile: string;
-  /** Container command (arguments after the image). */
+  /** The gateway's full command line; its first word replaces the image's entrypoint. */
   readonly command: readonly string[];
   /** Secrets the bot needs. */
   secrets(bot: Bot): SecretSpec[];
