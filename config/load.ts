@@ -3,6 +3,7 @@ import { LineCounter, parseDocument } from "yaml";
 import type { z } from "zod";
 import {
   BUILTIN_DEFAULTS,
+  definedOnly,
   FleetFileSchema,
   suggest,
   type DmPolicy,
@@ -55,7 +56,7 @@ export interface Bot {
   readonly channels: { readonly telegram?: ChannelSettings; readonly discord?: ChannelSettings };
   readonly domain?: string;
   readonly image?: string;
-  /** gcp-cloud-run: anyone may invoke the service (the gateway token is the only gate). */
+  /** gcp-cloud-run, azure-container-apps: anyone may reach the gateway (its token is the only gate). */
   readonly publicAccess: boolean;
   /** gcp-cloud-run: Terraform refuses to destroy the service. */
   readonly deletionProtection: boolean;
@@ -128,7 +129,7 @@ export function parseFleet(text: string, file = DEFAULT_FLEET_FILE, env: NodeJS.
 }
 
 function resolve(f: FleetFile, env: NodeJS.ProcessEnv): Fleet {
-  const d = { ...BUILTIN_DEFAULTS, ...stripUndefined(f.defaults ?? {}) };
+  const d = { ...BUILTIN_DEFAULTS, ...definedOnly(f.defaults ?? {}) };
   const organization = f.terraformCloud?.organization ?? env.TFC_ORGANIZATION;
   return {
     name: f.name,
@@ -172,10 +173,6 @@ function resolve(f: FleetFile, env: NodeJS.ProcessEnv): Fleet {
 function withPolicy(c: { dmPolicy?: DmPolicy; allowFrom?: string[] }): ChannelSettings {
   const allowFrom = c.allowFrom ?? [];
   return { dmPolicy: c.dmPolicy ?? (allowFrom.length > 0 ? "allowlist" : "pairing"), allowFrom };
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 type Path = readonly PropertyKey[];

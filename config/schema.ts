@@ -234,8 +234,9 @@ export const FleetFileSchema = z
         ctx.addIssue({ code: "custom", path: ["bots", i, "name"], message: "is reserved for shared stacks; pick another bot name" });
     });
     f.bots.forEach((b, i) => {
-      const target = b.target ?? f.defaults?.target ?? BUILTIN_DEFAULTS.target;
-      const region = b.region ?? f.defaults?.region ?? BUILTIN_DEFAULTS.region;
+      // The bot's settings with defaults applied, as the loader will resolve them.
+      const s = { ...BUILTIN_DEFAULTS, ...definedOnly(f.defaults ?? {}), ...definedOnly(b) };
+      const { target, region, runtime } = s;
       const known: readonly string[] = TARGET_CLOUD[target] === "azure" ? AZURE_REGIONS : GCP_REGIONS;
       if (!known.includes(region)) {
         const path = b.region !== undefined ? ["bots", i, "region"] : ["defaults", "region"];
@@ -245,12 +246,10 @@ export const FleetFileSchema = z
       for (const [key, targets] of Object.entries(TARGET_ONLY_SETTINGS) as [keyof typeof b, readonly Target[]][])
         if (b[key] !== undefined && !targets.includes(target))
           ctx.addIssue({ code: "custom", path: ["bots", i, key], message: `applies only to target ${targets.join(" or ")}, and this bot's target is ${target}; remove it or change the target` });
-      const runtime = b.runtime ?? f.defaults?.runtime ?? BUILTIN_DEFAULTS.runtime;
-      const modelProvider = (b.model ?? f.defaults?.model ?? BUILTIN_DEFAULTS.model).split("/")[0] as ModelProvider;
+      const modelProvider = s.model.split("/")[0] as ModelProvider;
       if (runtime === "nanobot" && modelProvider in MODEL_PROVIDERS && !(modelProvider in NANOBOT_PROVIDERS))
         ctx.addIssue({ code: "custom", path: ["bots", i, b.model !== undefined ? "model" : "runtime"], message: `uses provider "${modelProvider}", which nanobot has no section for; use one of: ${Object.keys(NANOBOT_PROVIDERS).join(", ")}, or runtime openclaw` });
       if (target === "azure-container-apps") {
-        const s = { ...f.defaults, ...b };
         if (s.allowedIpRanges && s.deniedIpRanges)
           ctx.addIssue({ code: "custom", path: ["bots", i, b.deniedIpRanges ? "deniedIpRanges" : "allowedIpRanges"], message: "mixes allow and deny rules; Container Apps needs every IP rule of an app to use one action: keep allowedIpRanges or deniedIpRanges, not both" });
         if (s.publicAccess && s.allowedIpRanges)
@@ -267,8 +266,7 @@ export const FleetFileSchema = z
       if (target === "gcp-cloud-run") {
         if (f.gcp === undefined)
           ctx.addIssue({ code: "custom", path: ["gcp"], message: `is required because bots[${i}] (${b.name}) targets gcp-cloud-run; add "gcp: { project: <your project ID> }"` });
-        const image = b.image ?? f.defaults?.image;
-        if (image !== undefined && !CLOUD_RUN_REGISTRIES.test(image))
+        if (s.image !== undefined && !CLOUD_RUN_REGISTRIES.test(s.image))
           ctx.addIssue({ code: "custom", path: b.image !== undefined ? ["bots", i, "image"] : ["defaults", "image"], message: `is in a registry Cloud Run cannot pull from; use ghcr.io (mirrored), docker.io or Artifact Registry (<region>-docker.pkg.dev/...)` });
         const service = `${f.name}-${b.name}`;
         if (service.length > 49)
@@ -284,6 +282,11 @@ export const BUILTIN_DEFAULTS = {
   tier: "standard",
   model: "anthropic/claude-sonnet-4-5",
 } as const;
+
+/** `o` without the keys whose value is undefined, so spreading it never overrides a default. */
+export function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
 
 export type FleetFile = z.output<typeof FleetFileSchema>;
 export type Target = (typeof TARGETS)[number];

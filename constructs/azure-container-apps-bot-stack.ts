@@ -1,26 +1,19 @@
 import { ContainerApp } from "@cdktf/provider-azurerm/lib/container-app";
 import { ContainerAppEnvironmentStorage } from "@cdktf/provider-azurerm/lib/container-app-environment-storage";
 import { DataAzurermContainerAppEnvironment } from "@cdktf/provider-azurerm/lib/data-azurerm-container-app-environment";
-import { DataAzurermKeyVault } from "@cdktf/provider-azurerm/lib/data-azurerm-key-vault";
 import { DataAzurermLogAnalyticsWorkspace } from "@cdktf/provider-azurerm/lib/data-azurerm-log-analytics-workspace";
 import { DataAzurermMonitorActionGroup } from "@cdktf/provider-azurerm/lib/data-azurerm-monitor-action-group";
 import { DataAzurermStorageAccount } from "@cdktf/provider-azurerm/lib/data-azurerm-storage-account";
-import { DataAzurermUserAssignedIdentity } from "@cdktf/provider-azurerm/lib/data-azurerm-user-assigned-identity";
-import { AzurermProvider } from "@cdktf/provider-azurerm/lib/provider";
-import { ResourceGroup } from "@cdktf/provider-azurerm/lib/resource-group";
 import { StorageShare } from "@cdktf/provider-azurerm/lib/storage-share";
-import { RandomProvider } from "@cdktf/provider-random/lib/provider";
 import { TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
 import { containerLaunch, terraformLiteral } from "../bootstrap/container";
 import type { Bot, Fleet } from "../config/load";
-import { azureBotNames, azureSharedNames } from "../config/names";
 import type { Tier } from "../config/schema";
 import type { AgentRuntime } from "../runtimes/runtime";
 import { ContainerAppAlerts } from "./container-app-alerts";
 import { CONSUMPTION_PROFILE } from "./container-apps-environment";
-import { FleetStack, fleetTags } from "./fleet-stack";
-import { KeyVaultBotSecrets } from "./key-vault-bot-secrets";
+import { AzureBotStack } from "./azure-bot-stack";
 
 /** vCPU and memory per tier, in the combinations the Consumption profile allows. */
 export const CONTAINER_APP_SIZES: Record<Tier, { cpu: number; memory: string }> = {
@@ -36,32 +29,16 @@ export const CONTAINER_APP_SIZES: Record<Tier, { cpu: number; memory: string }> 
  * closed to the internet unless the bot admits IP ranges or opts into public access, and alerts
  * when the fleet names an e-mail. Shared resources are looked up by name.
  */
-export class AzureContainerAppsBotStack extends FleetStack {
+export class AzureContainerAppsBotStack extends AzureBotStack {
   constructor(scope: Construct, fleet: Fleet, bot: Bot, runtime: AgentRuntime) {
-    super(scope, bot.name, fleet);
-    const shared = azureSharedNames(fleet.name, bot.region, fleet.azure.uniqueSuffix);
-    const names = azureBotNames(fleet.name, bot.name);
-    const tags = fleetTags(fleet.name, bot.name);
+    super(scope, fleet, bot, runtime);
+    const { shared, names, tags, identity, secrets } = this;
     const lookup = { resourceGroupName: shared.resourceGroup };
 
-    new AzurermProvider(this, "azurerm", { features: [{}] });
-    new RandomProvider(this, "random", {});
-
-    const identity = new DataAzurermUserAssignedIdentity(this, "bot-identity", { ...lookup, name: shared.identity });
-    const vault = new DataAzurermKeyVault(this, "key-vault", { ...lookup, name: shared.keyVault });
     const storage = new DataAzurermStorageAccount(this, "state-storage", { ...lookup, name: shared.storageAccount });
     const environment = new DataAzurermContainerAppEnvironment(this, "environment", {
       ...lookup,
       name: bot.internalOnly ? shared.internalContainerAppsEnvironment : shared.containerAppsEnvironment,
-    });
-
-    const rg = new ResourceGroup(this, "resource-group", { name: names.resourceGroup, location: bot.region, tags });
-
-    const secrets = new KeyVaultBotSecrets(this, "secrets", {
-      keyVaultId: vault.id,
-      secretName: names.secret,
-      secrets: runtime.secrets(bot),
-      tags,
     });
 
     // The bot's own share: no other bot can see or lock its files.
@@ -97,7 +74,7 @@ export class AzureContainerAppsBotStack extends FleetStack {
 
     const app = new ContainerApp(this, "app", {
       name: names.containerApp,
-      resourceGroupName: rg.name,
+      resourceGroupName: this.resourceGroup.name,
       containerAppEnvironmentId: environment.id,
       workloadProfileName: CONSUMPTION_PROFILE,
       // One active revision: a deploy replaces the bot rather than running two side by side.
@@ -160,7 +137,7 @@ export class AzureContainerAppsBotStack extends FleetStack {
         appName: names.containerApp,
         appId: app.id,
         region: bot.region,
-        resourceGroupName: rg.name,
+        resourceGroupName: this.resourceGroup.name,
         logAnalyticsWorkspaceId: logs.id,
         actionGroupId: actionGroup.id,
         thresholds: alerts,

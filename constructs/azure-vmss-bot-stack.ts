@@ -1,20 +1,13 @@
-import { DataAzurermKeyVault } from "@cdktf/provider-azurerm/lib/data-azurerm-key-vault";
 import { DataAzurermSubnet } from "@cdktf/provider-azurerm/lib/data-azurerm-subnet";
-import { DataAzurermUserAssignedIdentity } from "@cdktf/provider-azurerm/lib/data-azurerm-user-assigned-identity";
 import { KeyVaultSecret } from "@cdktf/provider-azurerm/lib/key-vault-secret";
 import { OrchestratedVirtualMachineScaleSet } from "@cdktf/provider-azurerm/lib/orchestrated-virtual-machine-scale-set";
-import { AzurermProvider } from "@cdktf/provider-azurerm/lib/provider";
-import { ResourceGroup } from "@cdktf/provider-azurerm/lib/resource-group";
 import { Password } from "@cdktf/provider-random/lib/password";
-import { RandomProvider } from "@cdktf/provider-random/lib/provider";
 import type { Construct } from "constructs";
 import type { Bot, Fleet } from "../config/load";
-import { azureBotNames, azureSharedNames } from "../config/names";
 import type { Tier } from "../config/schema";
 import { renderVmBootstrap } from "../bootstrap/azure-vm";
 import type { AgentRuntime } from "../runtimes/runtime";
-import { FleetStack, fleetTags } from "./fleet-stack";
-import { KeyVaultBotSecrets } from "./key-vault-bot-secrets";
+import { AzureBotStack } from "./azure-bot-stack";
 
 export const VM_SIZES: Record<Tier, string> = {
   light: "Standard_B1ms",
@@ -32,37 +25,15 @@ export const ADMIN_USERNAME = "botadmin";
  * plain-HTTP /health, and cloud-init that installs Docker, Sysbox and Caddy and runs the gateway
  * on 127.0.0.1. Shared resources are looked up by name, so this stack depends on no other stack.
  */
-export class AzureVmssBotStack extends FleetStack {
+export class AzureVmssBotStack extends AzureBotStack {
   constructor(scope: Construct, fleet: Fleet, bot: Bot, runtime: AgentRuntime) {
-    super(scope, bot.name, fleet);
-    const shared = azureSharedNames(fleet.name, bot.region, fleet.azure.uniqueSuffix);
-    const names = azureBotNames(fleet.name, bot.name);
-    const tags = fleetTags(fleet.name, bot.name);
-
-    new AzurermProvider(this, "azurerm", { features: [{}] });
-    new RandomProvider(this, "random", {});
+    super(scope, fleet, bot, runtime);
+    const { shared, names, tags, vault } = this;
 
     const subnet = new DataAzurermSubnet(this, "bot-subnet", {
       name: shared.botSubnet,
       virtualNetworkName: shared.virtualNetwork,
       resourceGroupName: shared.resourceGroup,
-    });
-    const identity = new DataAzurermUserAssignedIdentity(this, "bot-identity", {
-      name: shared.identity,
-      resourceGroupName: shared.resourceGroup,
-    });
-    const vault = new DataAzurermKeyVault(this, "key-vault", {
-      name: shared.keyVault,
-      resourceGroupName: shared.resourceGroup,
-    });
-
-    const rg = new ResourceGroup(this, "resource-group", { name: names.resourceGroup, location: bot.region, tags });
-
-    new KeyVaultBotSecrets(this, "secrets", {
-      keyVaultId: vault.id,
-      secretName: names.secret,
-      secrets: runtime.secrets(bot),
-      tags,
     });
 
     // Azure insists on an admin credential. A generated password, kept in Key Vault for the
@@ -81,7 +52,7 @@ export class AzureVmssBotStack extends FleetStack {
     new OrchestratedVirtualMachineScaleSet(this, "scale-set", {
       name: names.scaleSet,
       location: bot.region,
-      resourceGroupName: rg.name,
+      resourceGroupName: this.resourceGroup.name,
       skuName: VM_SIZES[bot.tier],
       // Exactly one instance, ever: one bot token may have only one poller. Flexible scale sets
       // never overprovision, and no rolling-upgrade policy means no surge instance.
@@ -99,7 +70,7 @@ export class AzureVmssBotStack extends FleetStack {
           provisionVmAgent: true,
         },
       },
-      identity: { type: "UserAssigned", identityIds: [identity.id] },
+      identity: { type: "UserAssigned", identityIds: [this.identity.id] },
       networkInterface: [
         {
           name: "nic",
