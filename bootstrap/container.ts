@@ -3,6 +3,9 @@ import { join, posix } from "node:path";
 import type { Bot } from "../config/load";
 import type { AgentRuntime, GatewayContext, SecretSpec } from "../runtimes/runtime";
 
+/** Environment variable that carries the agent config to the launcher. */
+export const AGENT_CONFIG_ENV = "BOTFLEET_AGENT_CONFIG";
+
 const LAUNCH_SCRIPT = readFileSync(join(__dirname, "..", "templates", "container", "launch.sh"), "utf8");
 
 /** How a managed container platform (Cloud Run, Container Apps) starts a bot. */
@@ -30,7 +33,7 @@ export function containerLaunch(bot: Bot, runtime: AgentRuntime, gateway: Gatewa
     environment: {
       ...runtime.environment(bot),
       BOTFLEET_CONFIG_PATH: posix.join(runtime.stateDir, runtime.configFile),
-      BOTFLEET_AGENT_CONFIG: JSON.stringify(runtime.config(bot, gateway)),
+      [AGENT_CONFIG_ENV]: JSON.stringify(runtime.config(bot, gateway)),
       BOTFLEET_REQUIRED_SECRETS: secrets.filter((s) => s.required).map((s) => s.env).join(" "),
       BOTFLEET_OPTIONAL_SECRETS: secrets.filter((s) => !s.required).map((s) => s.env).join(" "),
       BOTFLEET_SECRET_HINT: secretHint,

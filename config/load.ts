@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { LineCounter, parseDocument } from "yaml";
 import type { z } from "zod";
+import type { Suppression } from "../policy/catalog";
 import {
   BUILTIN_DEFAULTS,
   definedOnly,
@@ -66,6 +67,8 @@ export interface Bot {
   readonly deniedIpRanges: readonly string[];
   /** azure-container-apps: in the internal environment, reachable from the VNet only. */
   readonly internalOnly: boolean;
+  /** Policy rules the bot is excused from, each with its reason. */
+  readonly suppressions: readonly Suppression[];
 }
 
 export interface Fleet {
@@ -165,6 +168,7 @@ function resolve(f: FleetFile, env: NodeJS.ProcessEnv): Fleet {
         allowedIpRanges: b.allowedIpRanges ?? d.allowedIpRanges ?? [],
         deniedIpRanges: b.deniedIpRanges ?? d.deniedIpRanges ?? [],
         internalOnly: b.internalOnly ?? d.internalOnly ?? false,
+        suppressions: b.suppressions ?? [],
       };
     }),
   };

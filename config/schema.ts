@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { AZURE_REGIONS, GCP_REGIONS } from "./regions";
 import { cidrContains, cidrPrefix, cidrsOverlap, isIpv4Cidr } from "./cidr";
+import { POLICY_RULES, RULE_IDS } from "../policy/catalog";
 
 /**
  * The fleet file's schema. TypeScript types, the JSON Schema for editors (`npm run schema`) and
@@ -130,6 +131,19 @@ const botSettings = {
   }),
 };
 
+const suppression = z.strictObject({
+  rule: z
+    .enum(RULE_IDS)
+    .refine((id) => POLICY_RULES[id].suppressible, { message: "cannot be suppressed: it guards what botfleet promises every bot (README: Policy)" })
+    .meta({ description: "Policy rule id, e.g. BF-TLS-1 (README: Policy)." }),
+  reason: z
+    .string()
+    .trim()
+    .min(12, "must say why the rule does not hold for this bot (at least 12 characters); it is shown in every review")
+    .max(500)
+    .meta({ description: "Why the rule does not hold for this bot; shown in the review summary." }),
+});
+
 const bot = z.strictObject({
   name: botName,
   domain: z
@@ -138,6 +152,11 @@ const bot = z.strictObject({
     .optional()
     .meta({ description: "Public DNS name; Caddy gets a certificate for it. Omit to serve plain HTTP on :80." }),
   ...botSettings,
+  suppressions: z
+    .array(suppression)
+    .max(RULE_IDS.length)
+    .optional()
+    .meta({ description: "Policy rules this bot is excused from, each with a written reason." }),
 });
 
 const azure = z
@@ -230,6 +249,10 @@ export const FleetFileSchema = z
       if (first !== undefined)
         ctx.addIssue({ code: "custom", path: ["bots", i, "name"], message: `duplicates bots[${first}].name; bot names must be unique (they are stack names)` });
       else seen.set(b.name, i);
+      (b.suppressions ?? []).forEach((s, j) => {
+        if (b.suppressions!.findIndex((o) => o.rule === s.rule) !== j)
+          ctx.addIssue({ code: "custom", path: ["bots", i, "suppressions", j, "rule"], message: "is suppressed twice for this bot; keep one entry" });
+      });
       if (b.name.startsWith("azure-shared-") || b.name.startsWith("gcp-shared-"))
         ctx.addIssue({ code: "custom", path: ["bots", i, "name"], message: "is reserved for shared stacks; pick another bot name" });
     });

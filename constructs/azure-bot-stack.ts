@@ -25,7 +25,7 @@ export abstract class AzureBotStack extends FleetStack {
   protected readonly secrets: KeyVaultBotSecrets;
 
   constructor(scope: Construct, fleet: Fleet, bot: Bot, runtime: AgentRuntime) {
-    super(scope, bot.name, fleet);
+    super(scope, bot.name, fleet, { bot, runtime });
     this.shared = azureSharedNames(fleet.name, bot.region, fleet.azure.uniqueSuffix);
     this.names = azureBotNames(fleet.name, bot.name);
     this.tags = fleetTags(fleet.name, bot.name);

@@ -1,14 +1,30 @@
-import { CloudBackend, LocalBackend, NamedCloudWorkspace, TerraformStack } from "cdktf";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Aspects, CloudBackend, LocalBackend, NamedCloudWorkspace, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
-import type { Fleet } from "../config/load";
+import type { Bot, Fleet } from "../config/load";
+import { FleetPolicy } from "../policy/fleet-policy";
+import type { AgentRuntime } from "../runtimes/runtime";
+
+/** File beside each stack's cdk.tf.json that tells `npm run review` what the stack deploys. */
+export const STACK_FACTS_FILE = "botfleet.json";
+
+/** Contents of STACK_FACTS_FILE. */
+export interface StackFacts {
+  readonly stack: string;
+  readonly fleet: string;
+  /** The bot the stack deploys, with its defaults applied; absent for shared stacks. */
+  readonly bot?: Bot;
+}
 
 /**
  * A stack of the fleet: named exactly as `cdktf deploy <name>` expects, with a backend whose
  * configuration is the same on every machine (reviewable in pull requests) and HCP Terraform
- * when the fleet names an organization.
+ * when the fleet names an organization. The fleet's policy runs over it at synth time (with the
+ * bot's suppressions), and its facts are written beside it for the review.
  */
 export class FleetStack extends TerraformStack {
-  constructor(scope: Construct, name: string, fleet: Fleet) {
+  constructor(scope: Construct, name: string, fleet: Fleet, deploys?: { bot: Bot; runtime: AgentRuntime }) {
     super(scope, name);
     const cloud = fleet.terraformCloud;
     if (cloud) {
@@ -22,6 +38,19 @@ export class FleetStack extends TerraformStack {
       // default does, but with a relative path so the synthesized JSON is machine-independent.
       new LocalBackend(this, { path: `../../../terraform.${name}.tfstate` });
     }
+
+    Aspects.of(this).add(
+      new FleetPolicy({ bot: deploys?.bot.name, runtime: deploys?.runtime, suppressions: deploys?.bot.suppressions }),
+    );
+    const facts: StackFacts = { stack: name, fleet: fleet.name, bot: deploys?.bot };
+    const synthesizer = this.synthesizer;
+    this.synthesizer = {
+      synthesize: (session) => {
+        synthesizer.synthesize(session);
+        const dir = join(session.outdir, session.manifest.forStack(this).workingDirectory);
+        writeFileSync(join(dir, STACK_FACTS_FILE), `${JSON.stringify(facts, null, 2)}\n`);
+      },
+    };
   }
 }
 

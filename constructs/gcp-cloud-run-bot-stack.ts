@@ -37,7 +37,7 @@ export const STATE_VERSION_RETENTION_DAYS = 30;
  */
 export class GcpCloudRunBotStack extends FleetStack {
   constructor(scope: Construct, fleet: Fleet, bot: Bot, runtime: AgentRuntime) {
-    super(scope, bot.name, fleet);
+    super(scope, bot.name, fleet, { bot, runtime });
     const project = fleet.gcp!.project;
     const names = gcpBotNames(fleet.name, project, bot.name);
     const labels = fleetTags(fleet.name, bot.name);

@@ -63,6 +63,9 @@ export const nanobot: AgentRuntime = {
     };
   },
 
+  // The gateway port answers GET /health only: there is nothing behind it to authenticate.
+  gatewayAuthProblem: () => undefined,
+
   logSignals: {
     // nanobot's gateway has no authentication, so nothing to count.
     authFailure: [],

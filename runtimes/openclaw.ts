@@ -25,6 +25,11 @@ export const openclaw: AgentRuntime = {
     { key: "search-api-key", env: "BRAVE_API_KEY", required: false, description: "Brave Search API key for the web search tool (optional)" },
   ],
 
+  gatewayAuthProblem(config) {
+    const mode = (config as { gateway?: { auth?: { mode?: unknown } } }).gateway?.auth?.mode;
+    return mode === "token" ? undefined : `sets the gateway's auth mode to ${JSON.stringify(mode) ?? "nothing"}, not "token"`;
+  },
+
   logSignals: {
     // [ws] unauthorized conn=3f2a remote=10.0.0.4 client=openclaw-control-ui webchat reason=token_mismatch
     authFailure: ["[ws] unauthorized"],

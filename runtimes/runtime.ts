@@ -52,6 +52,11 @@ export interface AgentRuntime {
   environment(bot: Bot): Record<string, string>;
   /** The agent's config file contents; secrets appear only as `${VAR}` references. */
   config(bot: Bot, gateway: GatewayContext): object;
+  /**
+   * Why a rendered config of this runtime would let someone use the gateway without its token,
+   * or undefined when it would not (policy rule BF-AUTH-1).
+   */
+  gatewayAuthProblem(config: unknown): string | undefined;
   /** What the agent's log lines contain when these happen; log alerts count them. */
   readonly logSignals: LogSignals;
 }

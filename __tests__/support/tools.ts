@@ -9,7 +9,7 @@ export function requireTool(command: string, debianPackage: string): void {
   if (!found) throw new Error(`${command} is not installed; install it with: apt-get install -y ${debianPackage} (see .ci/run)`);
 }
 
-export function run(command: string, args: string[], options: { cwd?: string; input?: string } = {}) {
+export function run(command: string, args: string[], options: { cwd?: string; input?: string; env?: NodeJS.ProcessEnv } = {}) {
   const r = spawnSync(command, args, { encoding: "utf8", ...options });
   return { status: r.status, output: `${r.stdout ?? ""}${r.stderr ?? ""}` };
 }
