@@ -1,34 +1,12 @@
-import { parse } from "yaml";
-import { AGENT_CONFIG_ENV } from "../bootstrap/container";
 import { UNSET_SECRET, type AgentRuntime } from "../runtimes/runtime";
 import { POLICY_RULES, RULE_IDS, type RuleId, type Suppression } from "./catalog";
+import { CLOUD_RUN, CONTAINER_APP, eq, first, isDomainSite, isLiteral, list, members, StackView, variablesIn, VM_TYPES, type CheckedResource, type Json, type StackJson } from "./terraform-json";
 
 /**
  * The policy checks. Each reads the synthesized Terraform JSON of a stack, the exact thing that
  * gets planned, so a rule sees overrides and escape hatches too; `cdktf synth` runs them through
  * the FleetPolicy aspect, and `npm run review` runs them again on the synthesized output.
  */
-
-// Terraform JSON is untyped: blocks are objects or lists, values literals or `${...}` expressions.
-type Json = any;
-
-/** A stack's synthesized `cdk.tf.json`. */
-export interface StackJson {
-  readonly resource?: Record<string, Record<string, Json>>;
-  readonly data?: Record<string, Record<string, Json>>;
-  readonly variable?: Record<string, Json>;
-  readonly [key: string]: Json;
-}
-
-/** One resource of a stack, as a rule sees it. */
-export interface CheckedResource {
-  readonly type: string;
-  /** Terraform address, `azurerm_key_vault.key-vault`. */
-  readonly address: string;
-  /** Construct path, `azure-shared-eastus2/key-vault`. */
-  readonly path: string;
-  readonly body: Json;
-}
 
 export interface PolicyContext {
   /** The bot's runtime (bot stacks); rules about the agent's own config need it. */
@@ -62,13 +40,6 @@ interface RuleCheck {
   check(resource: CheckedResource, stack: StackView): string[];
 }
 
-const VM_TYPES = [
-  "azurerm_orchestrated_virtual_machine_scale_set",
-  "azurerm_linux_virtual_machine_scale_set",
-  "azurerm_linux_virtual_machine",
-];
-const CONTAINER_APP = "azurerm_container_app";
-const CLOUD_RUN = "google_cloud_run_v2_service";
 /** Resources that run the bot itself: one bot stack may hold one. */
 const COMPUTE_TYPES = [...VM_TYPES, CONTAINER_APP, CLOUD_RUN];
 const PUBLIC_MEMBERS = ["allUsers", "allAuthenticatedUsers"];
@@ -137,10 +108,9 @@ const CHECKS: Record<RuleId, RuleCheck> = {
     check({ type, body }, stack) {
       if (type === CONTAINER_APP)
         return first(body.ingress)?.allow_insecure_connections === true ? ["ingress allows plain HTTP (allow_insecure_connections)"] : [];
-      const caddyfile = Object.entries(stack.cloudInit(body)?.files ?? {}).find(([path]) => path.endsWith("/Caddyfile"))?.[1];
-      if (caddyfile === undefined) return ["has no Caddyfile in its cloud-init, so nothing terminates TLS"];
-      const sites = [...caddyfile.matchAll(/^([^\s{}(#][^{\n]*?)[ \t]*\{[ \t]*$/gm)].map((m) => m[1]);
-      return sites.some((s) => !s.startsWith(":") && !s.startsWith("http://"))
+      const sites = stack.caddySites(body);
+      if (sites === undefined) return ["has no Caddyfile in its cloud-init, so nothing terminates TLS"];
+      return sites.some(isDomainSite)
         ? []
         : ["Caddy serves the gateway over plain HTTP on port 80 (no domain, so no certificate): its token and chats would cross the internet unencrypted"];
     },
@@ -324,70 +294,6 @@ export function describeFinding(result: RuleResult, bot?: string): string {
   return `${head} Fix: ${rule.fix} ${exception}`;
 }
 
-/** A stack's resources, with the parts of them several rules read (cloud-init, agent config). */
-class StackView {
-  private readonly cloudInits = new Map<Json, CloudInit | undefined>();
-
-  constructor(
-    readonly json: StackJson,
-    readonly runtime: AgentRuntime | undefined,
-  ) {}
-
-  resources(types: readonly string[]): CheckedResource[] {
-    return types.flatMap((type) =>
-      Object.entries(this.json.resource?.[type] ?? {}).map(([name, body]) => ({
-        type,
-        address: `${type}.${name}`,
-        path: body?.["//"]?.metadata?.path ?? `${type}.${name}`,
-        body,
-      })),
-    );
-  }
-
-  /** The decoded `#cloud-config` of a VM: its settings and the files it writes. */
-  cloudInit(body: Json): CloudInit | undefined {
-    if (!this.cloudInits.has(body)) this.cloudInits.set(body, decodeCloudInit(first(body.os_profile)?.custom_data ?? body.custom_data));
-    return this.cloudInits.get(body);
-  }
-
-  /** The agent's config file as botfleet renders it for this workload. */
-  agentConfig({ type, body }: CheckedResource): Json | undefined {
-    if (VM_TYPES.includes(type)) {
-      const file = Object.entries(this.cloudInit(body)?.files ?? {}).find(([path]) => path.endsWith("/agent-config.json"))?.[1];
-      return file === undefined ? undefined : parseJson(file);
-    }
-    const template = first(body.template);
-    const containers = type === CONTAINER_APP ? list(template?.container) : list(template?.containers);
-    const value = containers.flatMap((c) => list(c.env)).find((e) => e.name === AGENT_CONFIG_ENV)?.value;
-    return typeof value === "string" ? parseJson(unescapeTerraform(value)) : undefined;
-  }
-
-  /** Whether a container app runs in the fleet's internal (VNet-only) environment. */
-  inInternalEnvironment(body: Json): boolean {
-    const ref = /^\$\{data\.azurerm_container_app_environment\.([^.]+)\.id\}$/.exec(String(body.container_app_environment_id));
-    const name = ref ? this.json.data?.azurerm_container_app_environment?.[ref[1]]?.name : undefined;
-    // config/names.ts: the internal environment is `cae-<fleet>-<region>-internal`.
-    return typeof name === "string" && name.endsWith("-internal");
-  }
-}
-
-interface CloudInit {
-  readonly config: Json;
-  /** Content of every file cloud-init writes, by path. */
-  readonly files: Record<string, string>;
-}
-
-function decodeCloudInit(customData: unknown): CloudInit | undefined {
-  if (!isLiteral(customData)) return undefined;
-  try {
-    const config = parse(Buffer.from(customData, "base64").toString("utf8"));
-    const files = Object.fromEntries(list(config?.write_files).map((f) => [String(f.path), String(f.content ?? "")]));
-    return { config: config ?? {}, files };
-  } catch {
-    return undefined;
-  }
-}
-
 function literalSecretEnv(env: unknown): string[] {
   return list(env)
     .filter((e) => SECRET_ENV_NAME.test(e.name) && e.value !== undefined)
@@ -405,41 +311,3 @@ function literalSecretsInConfig(config: Json, path = "agent config"): string[] {
   });
 }
 
-/** `[a]` for `a`, `a` for a list, `[]` for nothing: Terraform JSON writes one-block lists either way. */
-function list(value: unknown): Json[] {
-  return value === undefined || value === null ? [] : Array.isArray(value) ? value : [value];
-}
-
-function first(value: unknown): Json | undefined {
-  return list(value)[0];
-}
-
-function members(body: Json): string[] {
-  return [body.member, ...list(body.members)].filter((m): m is string => typeof m === "string");
-}
-
-function eq(a: unknown, b: string): boolean {
-  return typeof a === "string" && a.toLowerCase() === b.toLowerCase();
-}
-
-/** A string Terraform takes as it is: no `${...}` interpolation in it. */
-function isLiteral(value: unknown): value is string {
-  return typeof value === "string" && !/(^|[^$])\$\{/.test(value);
-}
-
-function variablesIn(value: unknown): string[] {
-  return typeof value === "string" ? [...value.matchAll(/\$\{var\.([A-Za-z0-9_-]+)\}/g)].map((m) => m[1]) : [];
-}
-
-/** Undoes `terraformLiteral`: `$${` and `%%{` are how Terraform JSON writes a literal `${` and `%{`. */
-function unescapeTerraform(value: string): string {
-  return value.replace(/([$%])\1\{/g, (_, sigil: string) => `${sigil}{`);
-}
-
-function parseJson(text: string): Json | undefined {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
