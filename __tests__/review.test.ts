@@ -1,0 +1,181 @@
+import { cpSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Testing } from "cdktf";
+import type { Fleet } from "../config/load";
+import { buildFleet } from "../constructs/fleet";
+import { PRICES } from "../review/prices";
+import { botDiagram } from "../review/diagram";
+import { reviewStack } from "../review/stack-review";
+import { readSynthOutput } from "../review/synth-output";
+import { review } from "../scripts/review";
+import { exampleFleet, fleetFrom, ROOT } from "./support/fleet";
+import { run } from "./support/tools";
+
+/** Synthesizes a fleet for real into a fresh directory, as `cdktf synth` does. */
+function synthTo(fleet: Fleet): string {
+  const outdir = mkdtempSync(join(tmpdir(), "botfleet-review-"));
+  const app = Testing.app({ outdir } as never);
+  buildFleet(app, fleet);
+  app.synth();
+  return outdir;
+}
+
+/** The example fleet with one bot added (bot-zeta) and one changed (bot-beta: light -> standard). */
+const MODIFIED = readFileSync(join(ROOT, "fleet.yaml"), "utf8")
+  .replace("  - name: bot-beta\n    domain: beta.bots.example.com\n    tier: light", "  - name: bot-beta\n    domain: beta.bots.example.com\n    tier: standard")
+  .concat("\n  - name: bot-zeta\n    domain: zeta.bots.example.com\n    tier: light\n    channels:\n      telegram:\n        allowFrom: [\"13579\"]\n");
+
+const example = synthTo(exampleFleet());
+const modified = synthTo(fleetFrom(MODIFIED));
+
+describe("the review of the example fleet", () => {
+  const files = review(example);
+  const stacks = readSynthOutput(example).map(reviewStack);
+  const byName = Object.fromEntries(stacks.map((s) => [s.name, s]));
+  const { azure, gcp } = PRICES;
+
+  test("lists every stack, shared ones first, with resources by type counted from the plan", () => {
+    expect(stacks.map((s) => s.name)).toEqual(["azure-shared-eastus2", "gcp-shared-us-central1", "bot-alpha", "bot-beta", "bot-delta", "bot-epsilon", "bot-gamma"]);
+    const json = JSON.parse(readFileSync(join(example, "stacks/bot-gamma/cdk.tf.json"), "utf8"));
+    expect(Object.fromEntries(byName["bot-gamma"].resourceCounts)).toEqual(
+      Object.fromEntries(Object.entries(json.resource).map(([type, rs]) => [type, Object.keys(rs as object).length])),
+    );
+    expect(files.summary).toContain("| bot-gamma | openclaw on gcp-cloud-run, light, us-central1 | 17 | 1 | passed |");
+  });
+
+  test("prices each bot from the dated table", () => {
+    expect(byName["bot-alpha"].cost.monthly).toBeCloseTo(azure.vmPerMonth.Standard_B2s + azure.diskPerMonth.StandardSSD_LRS[32] + azure.publicIpPerMonth, 2);
+    expect(byName["bot-beta"].cost.monthly).toBeCloseTo(azure.vmPerMonth.Standard_B1ms + azure.diskPerMonth.StandardSSD_LRS[32] + azure.publicIpPerMonth, 2);
+    const activeSeconds = PRICES.hoursPerMonth * 3600;
+    expect(byName["bot-delta"].cost.monthly).toBeCloseTo(activeSeconds * (1 * azure.containerAppsVcpuSecond + 2 * azure.containerAppsGibSecond), 2);
+    expect(byName["bot-gamma"].cost.monthly).toBeCloseTo(activeSeconds * (1 * gcp.cloudRunVcpuSecond + 1 * gcp.cloudRunGibSecond) + 4 * gcp.secretVersionPerMonth, 2);
+    expect(byName["azure-shared-eastus2"].cost.monthly).toBeCloseTo((azure.registryPerDay.Basic * PRICES.hoursPerMonth) / 24, 2);
+    // Usage-based and unknown charges are named, never silently counted as zero.
+    expect(byName["bot-delta"].cost.unpriced).toContain("azurerm_monitor_metric_alert.alerts_restarts_879CF83B");
+    expect(byName["bot-gamma"].cost.usage).toEqual([gcp.usage.storagePerGib]);
+    const total = stacks.reduce((s, r) => s + r.cost.monthly, 0);
+    expect(files.monthly).toBeCloseTo(total, 2);
+    expect(files.summary).toContain(`estimated **$${total.toFixed(2)} a month** fixed (prices as of ${PRICES.asOf}`);
+  });
+
+  test("shows the policy results and the suppression with its reason", () => {
+    expect(files.failed).toBe(0);
+    expect(files.summary).toContain("policy: 13 rules, none failed, 1 suppressed");
+    expect(files.summary).toContain(
+      `- bot-epsilon: BF-TLS-1 (Traffic to the gateway is encrypted): "nanobot's gateway port serves only GET /health: no token, chat or UI crosses port 80"`,
+    );
+    expect(files.stacks["bot-epsilon"]).toContain("| BF-TLS-1 Traffic to the gateway is encrypted | suppressed on azurerm_orchestrated_virtual_machine_scale_set.scale-set: nanobot's");
+    expect(files.stacks["bot-alpha"]).toContain("| BF-GW-1 The gateway is published on 127.0.0.1 only | passed (1 checked) |");
+  });
+
+  test("names the public endpoints of each stack", () => {
+    expect(byName["azure-shared-eastus2"].endpoints).toEqual(["NSG nsg-demo-eastus2-bots: Tcp 80 from anywhere, Tcp 443 from anywhere"]);
+    expect(byName["bot-alpha"].endpoints).toEqual([
+      "https://alpha.bots.example.com (Caddy, certificate from Let's Encrypt)",
+      "http://<public IP of vmss-bot-alpha>: /health, everything else redirected to HTTPS",
+    ]);
+    expect(byName["bot-epsilon"].endpoints).toEqual(["http://<public IP of vmss-bot-epsilon>: the gateway over plain HTTP"]);
+    expect(byName["bot-delta"].endpoints).toEqual(["https://bot-delta.<environment domain>: from 203.0.113.0/24"]);
+    expect(byName["bot-gamma"].endpoints).toEqual(["https://demo-bot-gamma-<hash>.us-central1.run.app: callers with roles/run.invoker only"]);
+    expect(byName["gcp-shared-us-central1"].endpoints).toEqual([]);
+    // Placeholders in angle brackets would vanish as HTML on GitHub.
+    expect(files.stacks["bot-delta"]).toContain("- https://bot-delta.&lt;environment domain&gt;: from 203.0.113.0/24");
+  });
+
+  test("lists the secrets each bot expects and who sets them, with no value", () => {
+    expect(byName["bot-gamma"].secrets).toEqual([
+      { name: "demo--bot-gamma--gateway-token", env: "OPENCLAW_GATEWAY_TOKEN", required: true, generated: true },
+      { name: "demo--bot-gamma--llm-api-key", env: "ANTHROPIC_API_KEY", required: true, generated: false },
+      { name: "demo--bot-gamma--search-api-key", env: "BRAVE_API_KEY", required: false, generated: false },
+      { name: "demo--bot-gamma--telegram-bot-token", env: "TELEGRAM_BOT_TOKEN", required: true, generated: false },
+    ]);
+    expect(files.stacks["bot-epsilon"]).toContain("| bot-epsilon--telegram-bot-token | TELEGRAM_BOT_TOKEN | yes | set by you |");
+    expect(files.stacks["bot-epsilon"]).toContain("| bot-epsilon--vm-admin-password | - | yes | generated by Terraform |");
+  });
+
+  test("draws a diagram per bot that the real Mermaid parser accepts", () => {
+    const diagrams = stacks.filter((s) => s.bot).map((s) => botDiagram(s)!);
+    expect(diagrams).toHaveLength(5);
+    const r = run(process.execPath, [join(ROOT, "__tests__/support/mermaid-parse.mjs")], { input: JSON.stringify(diagrams), cwd: ROOT });
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.output)).toEqual([null, null, null, null, null]);
+    expect(diagrams[0]).toContain('caddy["Caddy · alpha.bots.example.com"] --> agent["openclaw gateway · 127.0.0.1:18789"]');
+    expect(files.summary.match(/```mermaid/g)).toHaveLength(5);
+  });
+});
+
+describe("the review against the base branch's output", () => {
+  const files = review(modified, example);
+
+  test("shows the stacks and resources added and changed, and the cost delta", () => {
+    const diffs = Object.fromEntries(files.diffs!.map((d) => [d.name, d]));
+    expect(diffs["bot-zeta"]).toMatchObject({ status: "added", removed: [], changed: [] });
+    expect(diffs["bot-zeta"].added).toContain("azurerm_orchestrated_virtual_machine_scale_set.scale-set");
+    expect(diffs["bot-beta"]).toMatchObject({ status: "changed", added: [], removed: [] });
+    expect(diffs["bot-beta"].changed).toEqual([{ address: "azurerm_orchestrated_virtual_machine_scale_set.scale-set", paths: ["sku_name"] }]);
+    expect(Object.values(diffs).filter((d) => d.status === "unchanged").map((d) => d.name).sort()).toEqual(
+      ["azure-shared-eastus2", "bot-alpha", "bot-delta", "bot-epsilon", "bot-gamma", "gcp-shared-us-central1"],
+    );
+    const { azure } = PRICES;
+    const betaDelta = azure.vmPerMonth.Standard_B2s - azure.vmPerMonth.Standard_B1ms;
+    const zeta = azure.vmPerMonth.Standard_B1ms + azure.diskPerMonth.StandardSSD_LRS[32] + azure.publicIpPerMonth;
+    expect(diffs["bot-beta"].costAfter - diffs["bot-beta"].costBefore).toBeCloseTo(betaDelta, 2);
+    const beta = (vm: number) => `$${(vm + azure.diskPerMonth.StandardSSD_LRS[32] + azure.publicIpPerMonth).toFixed(2)}`;
+    expect(files.summary).toContain(`| bot-beta | changed | 0 | 1 | 0 | ${beta(azure.vmPerMonth.Standard_B1ms)} | ${beta(azure.vmPerMonth.Standard_B2s)} | +$${betaDelta.toFixed(2)} |`);
+    expect(diffs["bot-zeta"].added.every((a) => !a.startsWith("data.") && !a.startsWith("provider."))).toBe(true);
+    expect(files.summary).toContain(`| bot-zeta | added | ${diffs["bot-zeta"].added.length} | 0 | 0 | $0.00 | $${zeta.toFixed(2)} | +$${zeta.toFixed(2)} |`);
+    expect(files.summary).toContain(`**+$${(betaDelta + zeta).toFixed(2)}**`);
+    expect(files.changed).toEqual(["bot-beta", "bot-zeta"]);
+    expect(files.removed).toEqual([]);
+  });
+
+  test("names the changed cloud-init files of a VM, and removed stacks", () => {
+    const base = review(example, modified);
+    expect(base.removed).toEqual(["bot-zeta"]);
+    const domainChange = synthTo(fleetFrom(MODIFIED.replace("domain: beta.bots.example.com", "domain: b.bots.example.com")));
+    const diff = review(domainChange, modified).diffs!.find((d) => d.name === "bot-beta")!;
+    expect(diff.changed[0].paths).toEqual(["os_profile.custom_data (cloud-init files: /etc/botfleet/Caddyfile, /etc/botfleet/agent-config.json)"]);
+  });
+});
+
+describe("npm run review", () => {
+  const script = ["-r", "sucrase/register", join(ROOT, "scripts/review.ts")];
+
+  test("writes the summary, the comment, one file per stack and the changed stacks", () => {
+    const out = mkdtempSync(join(tmpdir(), "botfleet-review-files-"));
+    const r = run(process.execPath, [...script, "--out", modified, "--base", example, "--write", out], { cwd: ROOT });
+    expect(r.status).toBe(0);
+    expect(r.output).toMatch(/review: .*summary\.md: 8 stacks, \$\d+\.\d\d a month \(\+\$\d+\.\d\d against the base\), 2 changed, 0 removed, 0 policy failures/);
+    expect(readFileSync(join(out, "comment.md"), "utf8")).toBe(readFileSync(join(out, "summary.md"), "utf8"));
+    expect(readFileSync(join(out, "summary.md"), "utf8").split("\n")[0]).toBe("<!-- botfleet-review -->");
+    expect(readFileSync(join(out, "changed-stacks.txt"), "utf8")).toBe("bot-beta\nbot-zeta\n");
+    expect(existsSync(join(out, "stacks", "bot-zeta.md"))).toBe(true);
+  });
+
+  test("exits 1 and shows the failure when the output breaks a rule", () => {
+    const out = mkdtempSync(join(tmpdir(), "botfleet-review-broken-"));
+    cpSync(example, out, { recursive: true });
+    const file = join(out, "stacks/azure-shared-eastus2/cdk.tf.json");
+    writeFileSync(file, readFileSync(file, "utf8").replace('"purge_protection_enabled": true', '"purge_protection_enabled": false'));
+    const r = run(process.execPath, [...script, "--out", out], { cwd: ROOT });
+    expect(r.status).toBe(1);
+    expect(r.output).toContain("1 policy failures");
+    expect(readFileSync(join(out, "review/stacks/azure-shared-eastus2.md"), "utf8")).toContain(
+      "| BF-KV-1 Key Vault has purge protection and RBAC authorization | **failed**: azurerm_key_vault.key-vault has no purge protection |",
+    );
+  });
+
+  test("exits 2 with the fix when there is no synthesized output", () => {
+    const r = run(process.execPath, [...script, "--out", join(tmpdir(), "no-such-cdktf-out")], { cwd: ROOT });
+    expect(r.status).toBe(2);
+    expect(r.output).toContain("holds no synthesized output (no manifest.json); run `npx cdktf synth` first");
+  });
+
+  test("escapes what the fleet file says in table cells and lists", () => {
+    const fleet = fleetFrom('name: demo\nbots:\n  - name: bot-a\n    suppressions:\n      - rule: BF-TLS-1\n        reason: "lab | <script>x</script> only"\n');
+    const files = review(synthTo(fleet));
+    expect(files.summary).toContain('"lab \\| &lt;script&gt;x&lt;/script&gt; only"');
+    expect(files.summary).not.toContain("<script>");
+  });
+});

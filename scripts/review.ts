@@ -1,0 +1,79 @@
+/**
+ * Writes the review of a synthesized fleet (run after `npx cdktf synth`):
+ *   npm run review -- [--out cdktf.out] [--base <base branch's cdktf.out>] [--write <dir>]
+ * Into <write> (default <out>/review): summary.md (the fleet, with every stack), comment.md (the
+ * same, cut to its overview when too long for a pull-request comment), stacks/<stack>.md, and
+ * changed-stacks.txt / removed-stacks.txt (against --base; without it every stack is "changed").
+ * Exits 1 when a policy rule fails, 2 on bad input.
+ */
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { dollars, round } from "../review/cost";
+import { costTotals, diffOutputs, type StackDiff } from "../review/diff";
+import { COMMENT_LIMIT, renderFleet, renderStack } from "../review/markdown";
+import { reviewStack } from "../review/stack-review";
+import { readSynthOutput, SynthOutputError } from "../review/synth-output";
+
+export interface ReviewFiles {
+  readonly summary: string;
+  readonly comment: string;
+  readonly stacks: Record<string, string>;
+  /** Stacks added or changed (shared stacks first): what a deploy must apply. */
+  readonly changed: readonly string[];
+  readonly removed: readonly string[];
+  readonly failed: number;
+  readonly monthly: number;
+  readonly diffs?: readonly StackDiff[];
+}
+
+/** The review of the output in `out`, against the base branch's output in `base` if given. */
+export function review(out: string, base?: string): ReviewFiles {
+  const head = readSynthOutput(out);
+  const reviews = head.map(reviewStack);
+  const diffs = base ? diffOutputs(readSynthOutput(base), head) : undefined;
+  const summary = renderFleet(reviews, diffs);
+  return {
+    summary,
+    comment: summary.length <= COMMENT_LIMIT ? summary : `${renderFleet(reviews, diffs, { details: false })}\nThe per-stack details are too long for a comment: they are in the workflow's review artifact.\n`,
+    stacks: Object.fromEntries(reviews.map((r) => [r.name, renderStack(r)])),
+    changed: diffs ? diffs.filter((d) => d.status === "added" || d.status === "changed").map((d) => d.name) : head.map((s) => s.name),
+    removed: diffs ? diffs.filter((d) => d.status === "removed").map((d) => d.name) : [],
+    failed: reviews.flatMap((r) => r.policy.results).filter((r) => r.status === "fail").length,
+    monthly: round(reviews.reduce((s, r) => s + r.cost.monthly, 0)),
+    diffs,
+  };
+}
+
+if (require.main === module) {
+  let args;
+  try {
+    args = parseArgs({ options: { out: { type: "string", default: "cdktf.out" }, base: { type: "string" }, write: { type: "string" } } }).values;
+  } catch (e) {
+    process.stderr.write(`review: ${(e as Error).message}\nusage: npm run review -- [--out cdktf.out] [--base <dir>] [--write <dir>]\n`);
+    process.exit(2);
+  }
+  const dir = args.write ?? join(args.out!, "review");
+  let files: ReviewFiles;
+  try {
+    files = review(args.out!, args.base);
+  } catch (e) {
+    if (!(e instanceof SynthOutputError)) throw e;
+    process.stderr.write(`review: ${e.message}\n`);
+    process.exit(2);
+  }
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(join(dir, "stacks"), { recursive: true });
+  writeFileSync(join(dir, "summary.md"), files.summary);
+  writeFileSync(join(dir, "comment.md"), files.comment);
+  for (const [name, text] of Object.entries(files.stacks)) writeFileSync(join(dir, "stacks", `${name}.md`), text);
+  writeFileSync(join(dir, "changed-stacks.txt"), files.changed.map((s) => `${s}\n`).join(""));
+  writeFileSync(join(dir, "removed-stacks.txt"), files.removed.map((s) => `${s}\n`).join(""));
+  const delta = files.diffs ? costTotals(files.diffs) : undefined;
+  process.stdout.write(
+    `review: ${join(dir, "summary.md")}: ${Object.keys(files.stacks).length} stacks, ${dollars(files.monthly)} a month` +
+      (delta ? ` (${dollars(round(delta.after - delta.before), true)} against the base), ${files.changed.length} changed, ${files.removed.length} removed` : "") +
+      `, ${files.failed} policy failures\n`,
+  );
+  process.exit(files.failed > 0 ? 1 : 0);
+}
