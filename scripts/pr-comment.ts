@@ -1,0 +1,79 @@
+/**
+ * Posts the review as one pull-request comment, or updates the one an earlier run posted (found by
+ * its first line, the review marker), with the speculative plans' results and HCP Terraform links:
+ *   node -r sucrase/register scripts/pr-comment.ts --body <comment.md> [--plans <dir>]
+ * Environment: GITHUB_TOKEN, GITHUB_REPOSITORY (owner/name), PR_NUMBER, GITHUB_API_URL.
+ */
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { COMMENT_LIMIT, COMMENT_MARKER } from "../review/markdown";
+
+/** A Markdown section for the speculative plans in `dir` (<stack>.log and <stack>.exit each). */
+export function planSection(dir: string | undefined): string {
+  if (!dir || !existsSync(dir)) return "";
+  const stacks = readdirSync(dir).filter((f) => f.endsWith(".exit")).map((f) => f.slice(0, -".exit".length)).sort();
+  if (stacks.length === 0) return "";
+  const rows = stacks.map((stack) => {
+    const exit = readFileSync(join(dir, `${stack}.exit`), "utf8").trim();
+    const log = existsSync(join(dir, `${stack}.log`)) ? readFileSync(join(dir, `${stack}.log`), "utf8") : "";
+    const url = /https:\/\/\S+\/runs\/run-[A-Za-z0-9]+/.exec(log)?.[0];
+    const outcome = /^(Plan: .*|No changes\..*)$/m.exec(log)?.[1] ?? (exit === "0" ? "planned" : "");
+    const result = exit === "0" ? outcome : `**failed** (exit ${exit})${outcome ? `: ${outcome}` : ""}`;
+    return `| ${stack} | ${result} | ${url ? `[${url.split("/").pop()}](${url})` : "no run link in the log"} |`;
+  });
+  return ["", "### Speculative plans (HCP Terraform)", "", "| stack | plan | run |", "|---|---|---|", ...rows, ""].join("\n");
+}
+
+export interface CommentTarget {
+  readonly api: string;
+  readonly repository: string;
+  readonly pr: number;
+  readonly token: string;
+}
+
+/** Creates the review comment, or updates the one a previous run left. */
+export async function upsertComment(target: CommentTarget, body: string, fetchImpl: typeof fetch = fetch): Promise<"created" | "updated"> {
+  const headers = {
+    Authorization: `Bearer ${target.token}`,
+    Accept: "application/vnd.github+json",
+    "X-GitHub-Api-Version": "2022-11-28",
+    "Content-Type": "application/json",
+  };
+  const base = `${target.api}/repos/${target.repository}`;
+  const call = async (method: string, url: string, payload?: object) => {
+    const r = await fetchImpl(url, { method, headers, body: payload ? JSON.stringify(payload) : undefined });
+    if (!r.ok) throw new Error(`${method} ${url}: HTTP ${r.status} ${await r.text()}`);
+    return r.json() as Promise<any>;
+  };
+  for (let page = 1; ; page++) {
+    const comments: { id: number; body?: string }[] = await call("GET", `${base}/issues/${target.pr}/comments?per_page=100&page=${page}`);
+    const mine = comments.find((c) => c.body?.startsWith(COMMENT_MARKER));
+    if (mine) {
+      await call("PATCH", `${base}/issues/comments/${mine.id}`, { body });
+      return "updated";
+    }
+    if (comments.length < 100) break;
+  }
+  await call("POST", `${base}/issues/${target.pr}/comments`, { body });
+  return "created";
+}
+
+if (require.main === module) {
+  const { values } = parseArgs({ options: { body: { type: "string" }, plans: { type: "string" } } });
+  const env = process.env;
+  const missing = ["GITHUB_TOKEN", "GITHUB_REPOSITORY", "PR_NUMBER"].filter((k) => !env[k]);
+  if (!values.body || missing.length > 0) {
+    process.stderr.write(`pr-comment: needs --body <file> and the environment ${missing.join(", ") || "variables"}\n`);
+    process.exit(2);
+  }
+  let body = readFileSync(values.body, "utf8") + planSection(values.plans);
+  if (body.length > COMMENT_LIMIT) body = `${body.slice(0, COMMENT_LIMIT)}\n\n(cut: the full review is in the workflow's review artifact)\n`;
+  upsertComment({ api: env.GITHUB_API_URL ?? "https://api.github.com", repository: env.GITHUB_REPOSITORY!, pr: Number(env.PR_NUMBER), token: env.GITHUB_TOKEN! }, body).then(
+    (what) => process.stdout.write(`pr-comment: ${what} the review comment on #${env.PR_NUMBER}\n`),
+    (e) => {
+      process.stderr.write(`pr-comment: ${(e as Error).message}\n`);
+      process.exit(1);
+    },
+  );
+}
