@@ -8,6 +8,7 @@ import { PRICES } from "../review/prices";
 import { botDiagram } from "../review/diagram";
 import { reviewStack } from "../review/stack-review";
 import { readSynthOutput } from "../review/synth-output";
+import { readmeWithExample, reviewExample, modifiedExampleFleet } from "../scripts/readme-review-example";
 import { review } from "../scripts/review";
 import { exampleFleet, fleetFrom, ROOT } from "./support/fleet";
 import { run } from "./support/tools";
@@ -22,9 +23,7 @@ function synthTo(fleet: Fleet): string {
 }
 
 /** The example fleet with one bot added (bot-zeta) and one changed (bot-beta: light -> standard). */
-const MODIFIED = readFileSync(join(ROOT, "fleet.yaml"), "utf8")
-  .replace("  - name: bot-beta\n    domain: beta.bots.example.com\n    tier: light", "  - name: bot-beta\n    domain: beta.bots.example.com\n    tier: standard")
-  .concat("\n  - name: bot-zeta\n    domain: zeta.bots.example.com\n    tier: light\n    channels:\n      telegram:\n        allowFrom: [\"13579\"]\n");
+const MODIFIED = modifiedExampleFleet();
 
 const example = synthTo(exampleFleet());
 const modified = synthTo(fleetFrom(MODIFIED));
@@ -178,4 +177,9 @@ describe("npm run review", () => {
     expect(files.summary).toContain('"lab \\| &lt;script&gt;x&lt;/script&gt; only"');
     expect(files.summary).not.toContain("<script>");
   });
+});
+
+test("the README's review example is what the review writes today (npm run readme:review)", () => {
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  expect(readmeWithExample(readme, reviewExample())).toBe(readme);
 });

@@ -77,7 +77,7 @@ export function renderStack(r: StackReview): string {
   return `${out.join("\n").trimEnd()}\n`;
 }
 
-function renderDiff(diffs: readonly StackDiff[]): string[] {
+export function renderDiff(diffs: readonly StackDiff[]): string[] {
   const changed = diffs.filter((d) => d.status !== "unchanged");
   const { before, after } = costTotals(diffs);
   if (changed.length === 0) return ["### Changes against the base", "", `No stack changes. Cost stays ${dollars(after)} a month.`];

@@ -1,0 +1,69 @@
+/**
+ * Regenerates the review examples in README.md (between the review-example markers): the review
+ * of the example fleet, and its diff against a modified fleet (one bot added, one changed).
+ *   npm run readme:review
+ * A test fails when the README is out of date.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { App } from "cdktf";
+import { parseFleet } from "../config/load";
+import { buildFleet } from "../constructs/fleet";
+import { diffOutputs } from "../review/diff";
+import { renderDiff, renderFleet, renderStack } from "../review/markdown";
+import { reviewStack } from "../review/stack-review";
+import { readSynthOutput } from "../review/synth-output";
+
+const ROOT = join(__dirname, "..");
+const README = join(ROOT, "README.md");
+const START = "<!-- review-example:start -->";
+const END = "<!-- review-example:end -->";
+
+/** The example fleet with bot-zeta added and bot-beta moved from tier light to standard. */
+export function modifiedExampleFleet(): string {
+  return readFileSync(join(ROOT, "fleet.yaml"), "utf8")
+    .replace("  - name: bot-beta\n    domain: beta.bots.example.com\n    tier: light", "  - name: bot-beta\n    domain: beta.bots.example.com\n    tier: standard")
+    .concat('\n  - name: bot-zeta\n    domain: zeta.bots.example.com\n    tier: light\n    channels:\n      telegram:\n        allowFrom: ["13579"]\n');
+}
+
+function synth(fleetYaml: string): string {
+  const outdir = mkdtempSync(join(tmpdir(), "botfleet-readme-"));
+  const app = new App({ outdir, stackTraces: false });
+  buildFleet(app, parseFleet(fleetYaml, "fleet.yaml", {}));
+  app.synth();
+  return outdir;
+}
+
+/** The README's example section, generated. */
+export function reviewExample(): string {
+  const example = readSynthOutput(synth(readFileSync(join(ROOT, "fleet.yaml"), "utf8")));
+  const modified = readSynthOutput(synth(modifiedExampleFleet()));
+  const reviews = example.map(reviewStack);
+  const fence = (text: string) => text.replace(/^/gm, "> ").replace(/^> $/gm, ">");
+  return [
+    START,
+    "The review of the example fleet (`npm run review`; the per-stack sections, folded in the comment, are shown for bot-alpha only):",
+    "",
+    fence(renderFleet(reviews, undefined, { details: false }).trimEnd()),
+    ">",
+    fence(renderStack(reviews.find((r) => r.name === "bot-alpha")!).trimEnd()),
+    "",
+    "Against a modified fleet (bot-zeta added, bot-beta from tier light to standard), the review adds:",
+    "",
+    fence(renderDiff(diffOutputs(example, modified)).join("\n")),
+    END,
+  ].join("\n");
+}
+
+export function readmeWithExample(readme: string, example: string): string {
+  const start = readme.indexOf(START);
+  const end = readme.indexOf(END);
+  if (start < 0 || end < 0) throw new Error(`README.md has no ${START} ... ${END} section`);
+  return readme.slice(0, start) + example + readme.slice(end + END.length);
+}
+
+if (require.main === module) {
+  writeFileSync(README, readmeWithExample(readFileSync(README, "utf8"), reviewExample()));
+  process.stdout.write("README.md: review example regenerated\n");
+}
