@@ -6,8 +6,7 @@ import { join } from "node:path";
 import { parse } from "yaml";
 import { COMMENT_MARKER } from "../review/markdown";
 import { planSection, upsertComment } from "../scripts/pr-comment";
-import { stackNames } from "../scripts/stacks";
-import { exampleFleet, fleetFrom, ROOT } from "./support/fleet";
+import { ROOT } from "./support/fleet";
 import { requireTool, run } from "./support/tools";
 
 type Step = { name?: string; uses?: string; run?: string; if?: string; with?: Record<string, string>; env?: Record<string, string> };
@@ -260,20 +259,3 @@ function runAsync(command: string, args: string[], env: NodeJS.ProcessEnv): Prom
     child.on("close", (status) => resolve({ status, output }));
   });
 }
-
-describe("scripts/stacks.ts", () => {
-  test("lists the bot stacks of a target, or the shared stacks", () => {
-    const fleet = exampleFleet();
-    expect(stackNames(fleet, { target: "gcp-cloud-run" })).toEqual(["bot-gamma"]);
-    expect(stackNames(fleet, { target: "azure-vmss" })).toEqual(["bot-alpha", "bot-beta", "bot-epsilon"]);
-    expect(stackNames(fleet, { target: "azure-container-apps" })).toEqual(["bot-delta"]);
-    expect(stackNames(fleet, { shared: true })).toEqual(["azure-shared-eastus2", "gcp-shared-us-central1"]);
-    expect(stackNames(fleetFrom("name: tf\nbots:\n  - name: bot-a\n"), { target: "gcp-cloud-run" })).toEqual([]);
-  });
-
-  test("rejects an unknown target from the command line", () => {
-    const r = run(process.execPath, ["-r", "sucrase/register", "scripts/stacks.ts", "--target", "gcp-cloudrun"], { cwd: ROOT });
-    expect(r.status).toBe(2);
-    expect(r.output).toContain('--target "gcp-cloudrun" is not a target; use one of: azure-vmss, azure-container-apps, gcp-cloud-run');
-  });
-});
