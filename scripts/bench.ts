@@ -15,7 +15,7 @@ const SIZES = (process.env.BENCH_SIZES ?? "1,10,100,1000").split(",").map(Number
 function fleetYaml(bots: number): string {
   const lines = ["name: bench", "bots:"];
   for (let i = 0; i < bots; i++)
-    lines.push(`  - name: bot-${String(i).padStart(4, "0")}`, `    tier: ${["light", "standard", "performance"][i % 3]}`, "    channels:", "      telegram:", `        allowFrom: ["${100000 + i}"]`);
+    lines.push(`  - name: bot-${String(i).padStart(4, "0")}`, `    domain: bot-${i}.bench.example.com`, `    tier: ${["light", "standard", "performance"][i % 3]}`, "    channels:", "      telegram:", `        allowFrom: ["${100000 + i}"]`);
   return lines.join("\n") + "\n";
 }
 
