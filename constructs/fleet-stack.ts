@@ -24,6 +24,14 @@ export interface StackFacts {
  * bot's suppressions), and its facts are written beside it for the review.
  */
 export class FleetStack extends TerraformStack {
+  /** The stack's JSON while it is being synthesized (see the synthesizer below). */
+  private synthesis?: { json?: ReturnType<TerraformStack["toTerraform"]> };
+
+  toTerraform() {
+    if (!this.synthesis) return super.toTerraform();
+    return (this.synthesis.json ??= super.toTerraform());
+  }
+
   constructor(scope: Construct, name: string, fleet: Fleet, deploys?: { bot: Bot; runtime: AgentRuntime }) {
     super(scope, name);
     const cloud = fleet.terraformCloud;
@@ -46,7 +54,14 @@ export class FleetStack extends TerraformStack {
     const synthesizer = this.synthesizer;
     this.synthesizer = {
       synthesize: (session) => {
-        synthesizer.synthesize(session);
+        // The policy aspect and the synthesizer both need the stack's JSON; within one synthesis
+        // nothing changes it between the two, so it is built once.
+        this.synthesis = {};
+        try {
+          synthesizer.synthesize(session);
+        } finally {
+          this.synthesis = undefined;
+        }
         const dir = join(session.outdir, session.manifest.forStack(this).workingDirectory);
         writeFileSync(join(dir, STACK_FACTS_FILE), `${JSON.stringify(facts, null, 2)}\n`);
       },
