@@ -1,26 +1,14 @@
-import { cpSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Testing } from "cdktf";
-import type { Fleet } from "../config/load";
-import { buildFleet } from "../constructs/fleet";
 import { PRICES } from "../review/prices";
 import { botDiagram } from "../review/diagram";
 import { reviewStack } from "../review/stack-review";
 import { readSynthOutput } from "../review/synth-output";
-import { readmeWithExample, reviewExample, modifiedExampleFleet } from "../scripts/readme-review-example";
+import { modifiedExampleFleet, readmeWithExample, reviewExample, synthTo } from "../scripts/readme-review-example";
 import { review } from "../scripts/review";
 import { exampleFleet, fleetFrom, ROOT } from "./support/fleet";
 import { run } from "./support/tools";
-
-/** Synthesizes a fleet for real into a fresh directory, as `cdktf synth` does. */
-function synthTo(fleet: Fleet): string {
-  const outdir = mkdtempSync(join(tmpdir(), "botfleet-review-"));
-  const app = Testing.app({ outdir } as never);
-  buildFleet(app, fleet);
-  app.synth();
-  return outdir;
-}
 
 /** The example fleet with one bot added (bot-zeta) and one changed (bot-beta: light -> standard). */
 const MODIFIED = modifiedExampleFleet();

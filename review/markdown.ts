@@ -17,7 +17,7 @@ export function renderFleet(reviews: readonly StackReview[], diffs?: readonly St
   const failed = results.filter((r) => r.status === "fail").length;
   const suppressed = reviews.flatMap((r) => suppressionsOf(r));
   const total = round(reviews.reduce((s, r) => s + r.cost.monthly, 0));
-  const resources = reviews.reduce((s, r) => s + r.resourceCounts.reduce((n, [, c]) => n + c, 0), 0);
+  const resources = reviews.reduce((s, r) => s + resourceCount(r), 0);
   const out = [
     COMMENT_MARKER,
     "## botfleet review",
@@ -33,8 +33,7 @@ export function renderFleet(reviews: readonly StackReview[], diffs?: readonly St
     "|---|---|---:|---|---|---:|",
     ...reviews.map((r) => {
       const deploys = r.bot ? `${r.bot.runtime} on ${r.bot.target}, ${r.bot.tier}, ${r.bot.region}` : "shared infrastructure";
-      const count = r.resourceCounts.reduce((n, [, c]) => n + c, 0);
-      return `| ${r.name} | ${deploys} | ${count} | ${r.endpoints.length} | ${policyWord(r.policy.results)} | ${dollars(r.cost.monthly)} |`;
+      return `| ${r.name} | ${deploys} | ${resourceCount(r)} | ${r.endpoints.length} | ${policyWord(r.policy.results)} | ${dollars(r.cost.monthly)} |`;
     }),
     `| **total** | | ${resources} | | | **${dollars(total)}** |`,
   );
@@ -128,6 +127,10 @@ function policyWord(results: readonly RuleResult[]): string {
   const failed = results.filter((r) => r.status === "fail").length;
   const suppressed = results.filter((r) => r.status === "suppressed").length;
   return failed > 0 ? `**${failed} failed**` : suppressed > 0 ? `passed, ${suppressed} suppressed` : "passed";
+}
+
+function resourceCount(r: StackReview): number {
+  return r.resourceCounts.reduce((n, [, c]) => n + c, 0);
 }
 
 function suppressionsOf(r: StackReview): string[] {

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { App } from "cdktf";
-import { parseFleet } from "../config/load";
+import { parseFleet, type Fleet } from "../config/load";
 import { buildFleet } from "../constructs/fleet";
 import { diffOutputs } from "../review/diff";
 import { renderDiff, renderFleet, renderStack } from "../review/markdown";
@@ -27,13 +27,16 @@ export function modifiedExampleFleet(): string {
     .concat('\n  - name: bot-zeta\n    domain: zeta.bots.example.com\n    tier: light\n    channels:\n      telegram:\n        allowFrom: ["13579"]\n');
 }
 
-function synth(fleetYaml: string): string {
-  const outdir = mkdtempSync(join(tmpdir(), "botfleet-readme-"));
+/** Synthesizes a fleet for real into a fresh directory, as `cdktf synth` does; returns the directory. */
+export function synthTo(fleet: Fleet): string {
+  const outdir = mkdtempSync(join(tmpdir(), "botfleet-review-"));
   const app = new App({ outdir, stackTraces: false });
-  buildFleet(app, parseFleet(fleetYaml, "fleet.yaml", {}));
+  buildFleet(app, fleet);
   app.synth();
   return outdir;
 }
+
+const synth = (fleetYaml: string) => synthTo(parseFleet(fleetYaml, "fleet.yaml", {}));
 
 /** The README's example section, generated. */
 export function reviewExample(): string {
