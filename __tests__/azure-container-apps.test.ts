@@ -38,10 +38,12 @@ describe("bot-delta: the container app", () => {
   test("gets every secret as a versionless Key Vault reference through the identity, and no value", () => {
     expect(app.secret.map((s: StackJson) => s.name).sort()).toEqual(["discord-bot-token", "gateway-token", "llm-api-key", "search-api-key"]);
     for (const s of app.secret) {
-      expect(s.key_vault_secret_id).toMatch(/^\$\{azurerm_key_vault_secret\.secrets_[a-z-]+_[0-9A-F]+\.versionless_id\}$/);
+      expect(s.key_vault_secret_id).toBe(`\${data.azurerm_key_vault.key-vault.vault_uri}secrets/bot-delta--${s.name}`);
       expect(s.identity).toBe(identityRef);
       expect(s).not.toHaveProperty("value");
     }
+    // Referenced by address, so the app must come after the secrets it names.
+    expect(app.depends_on.filter((d: string) => d.startsWith("azurerm_key_vault_secret."))).toHaveLength(4);
     const refs = container.env.filter((e: StackJson) => e.secret_name);
     expect(refs.map((e: StackJson) => [e.name, e.secret_name]).sort()).toEqual([
       ["BRAVE_API_KEY", "search-api-key"],
@@ -50,7 +52,45 @@ describe("bot-delta: the container app", () => {
       ["ANTHROPIC_API_KEY", "llm-api-key"],
     ].sort());
     for (const e of refs) expect(e).not.toHaveProperty("value");
-    for (const s of resources(delta, "azurerm_key_vault_secret")) expect(s.value).toMatch(/^(BOTFLEET_UNSET|\$\{random_password\.[\w-]+\.result\})$/);
+    for (const s of resources(delta, "azurerm_key_vault_secret"))
+      expect(s.value ?? s.value_wo).toMatch(/^(\$\{var\.[a-z_]+\}|\$\{random_password\.[\w-]+\.result\})$/);
+  });
+
+  // azurerm v4.55.0 internal/services/containerapps/container_app_resource.go, CustomizeDiff:
+  // `secret` is a set, and at plan an unknown string inside a set decodes as "". A secret with an
+  // identity but an empty key_vault_secret_id is refused: "must supply key vault secret id when
+  // specifying identity". Values that are resource attributes are unknown until apply; literals,
+  // variables and these stacks' data sources (whose arguments are all literals) are known.
+  test("every secret's Key Vault reference is known at plan, so the provider's CustomizeDiff accepts it", () => {
+    const atPlan = (value: string | undefined) => (value === undefined || /\$\{(?!data\.|var\.)/.test(value) ? "" : value);
+    for (const stack of [delta, appOf("    internalOnly: true\n", "  containerAppsSubnet: 10.0.2.0/27\n").stacks["bot-one"]])
+      for (const data of Object.values(stack.data as Record<string, Record<string, object>>).flatMap((byId) => Object.values(byId)))
+        expect(JSON.stringify(data)).not.toMatch(/\$\{(?!data\.)/);
+    for (const s of app.secret as { name: string; key_vault_secret_id?: string; identity?: string }[]) {
+      const id = atPlan(s.key_vault_secret_id);
+      const identity = atPlan(s.identity);
+      expect([s.name, id !== "" || identity === ""]).toEqual([s.name, true]);
+      expect([s.name, identity !== "" || id === ""]).toEqual([s.name, true]);
+    }
+  });
+
+  test("tells the agent its stable https address (the Control UI's allowed origin) and outputs it, not the revision's", () => {
+    const origin = container.env.find((e: StackJson) => e.name === "BOTFLEET_PUBLIC_ORIGIN");
+    expect(origin.value).toBe("https://bot-delta.${data.azurerm_container_app_environment.environment.default_domain}");
+    const config = JSON.parse(container.env.find((e: StackJson) => e.name === "BOTFLEET_AGENT_CONFIG").value.replace(/\$\$\{/g, "${"));
+    expect(config.gateway.controlUi.allowedOrigins).toEqual(["${BOTFLEET_PUBLIC_ORIGIN}"]);
+    // Reachable from the environment only: Container Apps names such an app <app>.internal.<domain>.
+    const closed = resources(appOf("").stacks["bot-one"], "azurerm_container_app")[0].template.container[0].env;
+    expect(closed.find((e: StackJson) => e.name === "BOTFLEET_PUBLIC_ORIGIN").value).toBe(
+      "https://bot-one.internal.${data.azurerm_container_app_environment.environment.default_domain}",
+    );
+    expect(delta.output["app-fqdn"].value).toBe("${azurerm_container_app.app.ingress[0].fqdn}");
+  });
+
+  test("with a secret unset, the app serves the waiting text instead of failing its revision, and says how to set it and restart", () => {
+    const env = Object.fromEntries(container.env.filter((e: StackJson) => e.value !== undefined).map((e: StackJson) => [e.name, e.value]));
+    expect(env.BOTFLEET_WAITING_SERVER).toMatch(/^'node' '-e' /);
+    expect(env.BOTFLEET_SECRET_HINT).toContain("then restart: az containerapp revision restart -g rg-demo-bot-delta -n bot-delta --revision");
   });
 
   test("keeps the agent's state on its own Azure Files share, owned by the runtime's user", () => {
@@ -156,7 +196,7 @@ describe("bot-delta: alerts", () => {
   test("alert on replica restarts by metric, and on auth failures, disconnects and volume by log query", () => {
     const [restarts] = resources(delta, "azurerm_monitor_metric_alert");
     expect(restarts.criteria).toEqual([
-      { metric_namespace: "Microsoft.App/containerApps", metric_name: "RestartCount", aggregation: "Total", operator: "GreaterThanOrEqual", threshold: 3 },
+      { metric_namespace: "Microsoft.App/containerApps", metric_name: "RestartCount", aggregation: "Maximum", operator: "GreaterThanOrEqual", threshold: 3 },
     ]);
     expect(restarts.scopes).toEqual(["${azurerm_container_app.app.id}"]);
     expect(queries.map((q) => [q.name, q.criteria[0].threshold, q.window_duration])).toEqual([
@@ -166,6 +206,25 @@ describe("bot-delta: alerts", () => {
     ]);
     for (const q of queries) expect(q.scopes).toEqual(["${data.azurerm_log_analytics_workspace.logs.id}"]);
     expect(queries[0].criteria[0].query).toBe(consoleLogQuery("bot-delta", openclaw.logSignals.authFailure));
+  });
+
+  // RestartCount is the replica's restart count since it started, sampled every minute (Azure
+  // Monitor, supported metrics of Microsoft.App/containerApps): a Total over a window sums that
+  // count once a minute, so one restart kept the alert firing for good.
+  test("the restart alert reads the replica's restart count (its maximum), never a sum of samples", () => {
+    const [restarts] = resources(delta, "azurerm_monitor_metric_alert");
+    expect(restarts.criteria[0].aggregation).toBe("Maximum");
+    expect(restarts.window_size).toBe("PT5M");
+  });
+
+  // ContainerAppConsoleLogs_CL exists only after the environment's first console line; Azure
+  // validates a query at creation unless skip_query_validation is set (azurerm v4.55.0
+  // internal/services/monitor/monitor_scheduled_query_rules_alert_v2_resource.go).
+  test("log alerts are created even before the first bot of the region has logged a line", () => {
+    for (const q of queries) {
+      expect(q.criteria[0].query).toMatch(/^ContainerAppConsoleLogs_CL\n/);
+      expect(q.skip_query_validation).toBe(true);
+    }
   });
 
   test("thresholds come from the fleet file", () => {

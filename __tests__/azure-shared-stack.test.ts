@@ -51,9 +51,22 @@ describe("azure-shared-eastus2", () => {
     expect(JSON.stringify(roles)).not.toMatch(/Owner|Contributor"/);
   });
 
+  // A bot stack deployed right after this one writes Key Vault secrets at once; the provider's
+  // first read of a secret treats 403 as fatal (azurerm v4.55.0
+  // internal/services/keyvault/key_vault_secret_resource.go, Create), and role assignments take
+  // minutes to take effect. The shared stack waits once, after every role it grants.
+  test("waits for its role assignments to take effect before it is done, so the first bot deploy is not refused", () => {
+    const [sleep] = resources(shared, "time_sleep");
+    expect(sleep.create_duration).toBe("5m");
+    const roleAddresses = Object.keys(shared.resource.azurerm_role_assignment).map((id) => `azurerm_role_assignment.${id}`);
+    expect(roleAddresses).toHaveLength(4);
+    expect([...sleep.depends_on].sort()).toEqual(roleAddresses.sort());
+    expect(shared.terraform.required_providers.time).toMatchObject({ source: "hashicorp/time" });
+  });
+
   test("every taggable resource carries the fleet tags", () => {
     for (const [type, byId] of Object.entries(shared.resource as Record<string, Record<string, { tags?: unknown }>>)) {
-      if (["azurerm_subnet", "azurerm_subnet_network_security_group_association", "azurerm_role_assignment", "azurerm_storage_share"].includes(type)) continue;
+      if (["azurerm_subnet", "azurerm_subnet_network_security_group_association", "azurerm_role_assignment", "azurerm_storage_share", "time_sleep"].includes(type)) continue;
       for (const r of Object.values(byId)) expect([type, r.tags]).toEqual([type, { "managed-by": "botfleet", fleet: "demo" }]);
     }
   });

@@ -31,13 +31,26 @@ describe("bot-alpha: the scale set", () => {
     expect(scaleSet.os_disk).toEqual({ caching: "ReadWrite", storage_account_type: "StandardSSD_LRS", disk_size_gb: 30 });
   });
 
-  test("probes Caddy's plain-HTTP /health and repairs by reimage after a grace period of at least 10 minutes", () => {
+  // The 2.0 extension is "Rich Health States": a 2xx whose body lacks "ApplicationHealthState":
+  // "Healthy" is Unknown, and Unknown instances are repaired, so every bot was reimaged in a loop
+  // (Azure/applicationhealth-extension-linux main/health.go, 2.0 line). 1.0 is binary: exactly
+  // 200 is healthy (v1.0.7 main/health.go), which is what Caddy's /health answers.
+  test("probes Caddy's plain-HTTP /health in binary mode (exactly 200 is healthy), so a gateway's plain health body keeps the bot healthy", () => {
     const health = scaleSet.extension[0];
-    expect(health).toMatchObject({ publisher: "Microsoft.ManagedServices", type: "ApplicationHealthLinux", type_handler_version: "2.0" });
-    expect(JSON.parse(health.settings)).toMatchObject({ protocol: "http", port: 80, requestPath: "/health" });
-    expect(scaleSet.automatic_instance_repair).toEqual({ enabled: true, action: "Reimage", grace_period: "PT15M" });
+    expect(health).toMatchObject({ publisher: "Microsoft.ManagedServices", type: "ApplicationHealthLinux", type_handler_version: "1.0" });
+    const settings = JSON.parse(health.settings);
+    expect(settings).toMatchObject({ protocol: "http", port: 80, requestPath: "/health" });
+    // v1.0.7 main/handlersettings.go: intervalInSeconds x numberOfProbes may not exceed 120 s, or
+    // the extension refuses its settings; within that, the longest run of failures before a
+    // state change, so an agent restart (a rotated secret) is not taken for a failure.
+    expect(settings.intervalInSeconds * settings.numberOfProbes).toBe(120);
+  });
+
+  test("repairs by reimage after a grace period that covers the first boot with margin (Azure allows 10-90 minutes)", () => {
+    expect(scaleSet.automatic_instance_repair).toEqual({ enabled: true, action: "Reimage", grace_period: "PT30M" });
     const minutes = Number(/^PT(\d+)M$/.exec(scaleSet.automatic_instance_repair.grace_period)![1]);
     expect(minutes).toBeGreaterThanOrEqual(10);
+    expect(minutes).toBeLessThanOrEqual(90);
   });
 
   test("has a Standard public IP per instance, the shared identity and boot diagnostics", () => {
@@ -69,10 +82,15 @@ describe("bot-alpha: secrets", () => {
     for (const s of secrets) expect(s.key_vault_id).toBe("${data.azurerm_key_vault.key-vault.id}");
   });
 
-  test("the gateway token is generated; operator secrets are placeholders Terraform never overwrites", () => {
+  test("the gateway token is generated; other secrets take their first value write-only from a sensitive variable, else the placeholder, and Terraform never writes them again", () => {
     expect(byName["bot-alpha--gateway-token"].value).toMatch(/^\$\{random_password\..*\.result\}$/);
     expect(byName["bot-alpha--gateway-token"].lifecycle).toEqual({ ignore_changes: ["value"] });
-    expect(byName["bot-alpha--llm-api-key"]).toMatchObject({ value: "BOTFLEET_UNSET", lifecycle: { ignore_changes: ["value"] } });
+    // azurerm v4.55.0 internal/services/keyvault/key_vault_secret_resource.go: value_wo is
+    // WriteOnly, needs value_wo_version, and is written only when that version changes.
+    expect(byName["bot-alpha--llm-api-key"]).toMatchObject({ value_wo: "${var.llm_api_key}", value_wo_version: 1 });
+    expect(byName["bot-alpha--llm-api-key"]).not.toHaveProperty("value");
+    expect(alpha.variable.llm_api_key).toMatchObject({ type: "string", sensitive: true, nullable: false, default: "BOTFLEET_UNSET" });
+    expect(alpha.variable.telegram_bot_token).toMatchObject({ sensitive: true, default: "BOTFLEET_UNSET" });
     expect(byName["bot-alpha--telegram-bot-token"].tags).toMatchObject({ env: "TELEGRAM_BOT_TOKEN", required: "true" });
     expect(byName["bot-alpha--search-api-key"].tags).toMatchObject({ env: "BRAVE_API_KEY", required: "false" });
   });

@@ -1,10 +1,12 @@
 import { mkdtempSync, readFileSync, statSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { createServer } from "node:net";
 import { containerLaunch, terraformLiteral } from "../bootstrap/container";
 import { openclaw } from "../runtimes/openclaw";
-import { UNSET_SECRET } from "../runtimes/runtime";
+import { nanobot } from "../runtimes/nanobot";
+import { UNSET_SECRET, WAITING_FOR_SECRETS } from "../runtimes/runtime";
 import { fleetFrom } from "./support/fleet";
 import { requireTool, run } from "./support/tools";
 
@@ -24,6 +26,28 @@ function launch(secrets: Record<string, string>) {
   });
   const configPath = join(stateDir, openclaw.configFile);
   return { ...r, configPath, agent: r.status === 0 ? JSON.parse(r.stdout) : undefined };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** GET with retries while the server starts. */
+async function getText(url: string): Promise<{ status: number; text: string }> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const r = await fetch(url);
+      return { status: r.status, text: await r.text() };
+    } catch (e) {
+      if (attempt > 100) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
 }
 
 const ALL_SET = { OPENCLAW_GATEWAY_TOKEN: "tok'en\"$x", ANTHROPIC_API_KEY: "sk-ant-&|;", TELEGRAM_BOT_TOKEN: "123:abc", BRAVE_API_KEY: UNSET_SECRET };
@@ -58,11 +82,31 @@ describe("the container launcher", () => {
     expect(env.OPENCLAW_STATE_DIR).toBe("/home/node/.openclaw");
   });
 
-  test("refuses to start while a required secret is missing or still the placeholder, and says how to set it", () => {
-    const r = launch({ ...ALL_SET, TELEGRAM_BOT_TOKEN: UNSET_SECRET, ANTHROPIC_API_KEY: "" });
-    expect(r.status).toBe(78);
-    expect(r.stderr).toContain("botfleet: FAILED: required secrets not set: ANTHROPIC_API_KEY TELEGRAM_BOT_TOKEN. Set it with: gcloud secrets versions add");
-    expect(existsSync(r.configPath)).toBe(false);
+  // Exiting here failed the first revision on both platforms (issue 13): Cloud Run kept the
+  // service tainted behind deletion_protection, Container Apps never provisioned the revision.
+  test.each([
+    ["openclaw", openclaw],
+    ["nanobot", nanobot],
+  ])("with a required secret unset, %s's image serves the waiting text at every path instead of exiting", async (_, runtime) => {
+    const stateDir = join(mkdtempSync(join(tmpdir(), "botfleet-launch-")), "state");
+    const l = containerLaunch(bot, { ...runtime, stateDir }, { trustedProxies: [] }, "Set it with: gcloud secrets versions add ...");
+    const port = await freePort();
+    const child = spawn(l.command[0], [...l.command.slice(1), "false"], {
+      env: { PATH: process.env.PATH, ...l.environment, BOTFLEET_PORT: String(port), ...ALL_SET, TELEGRAM_BOT_TOKEN: UNSET_SECRET, ANTHROPIC_API_KEY: "" },
+    });
+    let stderr = "";
+    child.stderr.on("data", (d) => (stderr += d));
+    try {
+      const body = await getText(`http://127.0.0.1:${port}${runtime.healthPath}`);
+      const waiting = `${WAITING_FOR_SECRETS}: ANTHROPIC_API_KEY TELEGRAM_BOT_TOKEN. Set it with: gcloud secrets versions add ...`;
+      expect(body).toEqual({ status: 200, text: `${waiting}\n` });
+      expect(await getText(`http://127.0.0.1:${port}/any/other/path`)).toEqual({ status: 200, text: `${waiting}\n` });
+      expect(stderr).toContain(waiting);
+      expect(child.exitCode).toBeNull();
+      expect(existsSync(join(stateDir, runtime.configFile))).toBe(false);
+    } finally {
+      child.kill();
+    }
   });
 
   test("reaches Terraform with interpolation escaped, and nothing else changed", () => {

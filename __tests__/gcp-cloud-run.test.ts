@@ -52,10 +52,27 @@ describe("bot-gamma: the Cloud Run service", () => {
     expect(container.liveness_probe.http_get).toEqual({ path: "/healthz", port: 18789 });
   });
 
-  test("waits for the secret and bucket grants before its first revision", () => {
+  // A first revision that cannot read its secrets or mount its bucket fails, and the provider
+  // keeps the service tainted (it stores the ID before it waits: google v6.50.0
+  // google/services/cloudrunv2/resource_cloud_run_v2_service.go, Create), which
+  // deletion_protection then refuses to replace. Google: allow-policy changes "typically propagate
+  // in 2 minutes, but could potentially take 7 minutes or longer" (IAM, Access change propagation).
+  test("creates its first revision only after the secrets' first versions exist and the grants had 7 minutes to propagate", () => {
     const deps: string[] = service.depends_on;
-    expect(deps.filter((d) => d.startsWith("google_secret_manager_secret_iam_member."))).toHaveLength(4);
-    expect(deps).toContain("google_storage_bucket_iam_member.state-bucket-user");
+    expect(deps.filter((d) => d.startsWith("google_secret_manager_secret_version."))).toHaveLength(4);
+    expect(deps).toContain("time_sleep.iam-propagation");
+    const [sleep] = resources(gamma, "time_sleep");
+    expect(sleep.create_duration).toBe("7m");
+    expect(sleep.depends_on.filter((d: string) => d.startsWith("google_secret_manager_secret_iam_member."))).toHaveLength(4);
+    expect(sleep.depends_on).toContain("google_storage_bucket_iam_member.state-bucket-user");
+  });
+
+  test("with a secret unset, the first revision serves the waiting text instead of failing, and says how to set it and restart", () => {
+    const env = Object.fromEntries(container.env.filter((e: { value?: string }) => e.value !== undefined).map((e: { name: string; value: string }) => [e.name, e.value]));
+    expect(env.BOTFLEET_WAITING_SERVER).toMatch(/^'node' '-e' /);
+    expect(env.BOTFLEET_SECRET_HINT).toBe(
+      "Add each with: printf '%s' \"$VALUE\" | gcloud secrets versions add demo--bot-gamma--<key> --project botfleet-demo --data-file=-, then restart: gcloud run services update demo-bot-gamma --project botfleet-demo --region us-central1 --update-env-vars BOTFLEET_RESTARTED_AT=$(date +%s)",
+    );
   });
 });
 

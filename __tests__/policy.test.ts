@@ -150,6 +150,13 @@ const BREAKS: { rule: RuleId; how: string; fleet?: Fleet; edit?: (s: Record<stri
   },
   {
     rule: "BF-SEC-1",
+    how: "a first secret value written write-only, but as a literal",
+    edit: (s) => rewrite(s["bot-delta"], "azurerm_key_vault_secret.secrets_llm-api-key_60B04B0A", (b) => (b.value_wo = "sk-ant-not-a-real-key")),
+    resource: "azurerm_key_vault_secret.secrets_llm-api-key_60B04B0A",
+    problem: "holds a literal value in value_wo",
+  },
+  {
+    rule: "BF-SEC-1",
     how: "a token passed to a container as plain environment",
     edit: (s) =>
       rewrite(s["bot-gamma"], "google_cloud_run_v2_service.service", (b) => {

@@ -28,7 +28,7 @@ describe("the review of the example fleet", () => {
     expect(Object.fromEntries(byName["bot-gamma"].resourceCounts)).toEqual(
       Object.fromEntries(Object.entries(json.resource).map(([type, rs]) => [type, Object.keys(rs as object).length])),
     );
-    expect(files.summary).toContain("| bot-gamma | openclaw on gcp-cloud-run, light, us-central1 | 17 | 1 | passed |");
+    expect(files.summary).toContain("| bot-gamma | openclaw on gcp-cloud-run, light, us-central1 | 18 | 1 | passed |");
   });
 
   test("prices each bot from the dated table", () => {

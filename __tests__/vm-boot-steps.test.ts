@@ -26,14 +26,22 @@ function scratch(options: { sysboxInstalled?: boolean } = {}) {
   stub("apt-get", "exit 0");
   stub("systemctl", "exit 0");
   stub("dpkg-query", options.sysboxInstalled ? "printf 'install ok installed'" : "exit 1");
-  // A download that arrives but is not the published Sysbox package.
-  stub("curl", 'while [ $# -gt 0 ]; do if [ "$1" = -o ]; then echo tampered > "$2"; fi; shift; done; exit 0');
+  // A download that arrives but is not the published Sysbox package; any URL naming
+  // "gateway-down" fails, as a health check of a gateway that is not running would.
+  stub("curl", 'case "$*" in *gateway-down*) exit 7 ;; esac; while [ $# -gt 0 ]; do if [ "$1" = -o ]; then echo tampered > "$2"; fi; shift; done; exit 0');
+  stub("docker", "exit 0");
+  // The state directory of a scratch root is never a mount point: as if Azure Files did not answer.
+  stub("mountpoint", "exit 1");
   return { root, bin };
 }
 
 function boot(s: { root: string; bin: string }, ...steps: string[]) {
+  return bootWith(s, {}, ...steps);
+}
+
+function bootWith(s: { root: string; bin: string }, env: Record<string, string>, ...steps: string[]) {
   const r = spawnSync("bash", [join(s.root, "usr/local/lib/botfleet/boot.sh"), ...steps], {
-    env: { PATH: `${s.bin}:${process.env.PATH}`, BOTFLEET_ROOT: s.root, BOTFLEET_LIB: join(s.root, "usr/local/lib/botfleet"), RETRY_BASE_DELAY: "0", RETRY_ATTEMPTS: "2" },
+    env: { PATH: `${s.bin}:${process.env.PATH}`, BOTFLEET_ROOT: s.root, BOTFLEET_LIB: join(s.root, "usr/local/lib/botfleet"), RETRY_BASE_DELAY: "0", RETRY_ATTEMPTS: "2", ...env },
     encoding: "utf8",
   });
   return { status: r.status, log: r.stderr + r.stdout };
@@ -121,4 +129,41 @@ test("an unknown step is refused with the list of steps", () => {
   const r = boot(scratch(), "dockr");
   expect(r.status).not.toBe(0);
   expect(r.log).toContain("unknown step dockr (steps: docker sysbox caddy state secrets config agent)");
+});
+
+// A storage key that could not be read at boot used to stop boot.sh at the state step: the agent
+// unit was never started and the bot stayed down until a reboot (issue 13, defect 7).
+test("boot: when the state cannot be mounted yet, the boot goes on and starts the agent unit, which mounts and configures before every start", () => {
+  requireTool("caddy", "caddy");
+  const s = scratch();
+  const r = boot(s);
+  expect(r.log).toContain("step state: FAILED for now; botfleet-agent repeats it before every start (every 30 s)");
+  expect(r.log).toContain("step config: skipped until the state is mounted");
+  expect(calls(s.root)).toContain("systemctl start botfleet-storage-key.service var-lib-botfleet-state.mount");
+  expect(calls(s.root)).toContain("systemctl restart --no-block botfleet-agent.service");
+  expect(r.log).toContain("READY: bot bot-alpha");
+  expect(r.status).toBe(0);
+  const unit = readFileSync(join(s.root, "etc/systemd/system/botfleet-agent.service"), "utf8");
+  expect(unit).toMatch(/^ExecStartPre=\/usr\/local\/lib\/botfleet\/boot\.sh state config$/m);
+  expect(unit).toMatch(/^Wants=var-lib-botfleet-state\.mount$/m);
+  expect(unit).not.toMatch(/^Requires=.*state\.mount/m);
+  expect(unit).toMatch(/^Restart=always$/m);
+});
+
+test("boot: a bot waiting for its secrets ends the boot READY and WAITING (not failed), naming them", () => {
+  requireTool("caddy", "caddy");
+  const s = scratch();
+  mkdirSync(join(s.root, "run/botfleet"), { recursive: true });
+  writeFileSync(join(s.root, "run/botfleet/waiting-for-secrets"), "bot-alpha--llm-api-key\n");
+  const r = bootWith(s, { GATEWAY_HEALTH_URL: "http://127.0.0.1/gateway-down" });
+  expect(r.log).toContain("READY, WAITING FOR SECRETS: bot bot-alpha (openclaw) starts within 30 s of these being set in Key Vault kv-demo-9541b8: bot-alpha--llm-api-key");
+  expect(r.log).not.toContain("FAILED: agent");
+  expect(r.status).toBe(0);
+});
+
+test("agent: a gateway that never answers, with no secret missing, still fails the boot loudly", () => {
+  const s = scratch();
+  const r = bootWith(s, { GATEWAY_HEALTH_URL: "http://127.0.0.1/gateway-down" }, "agent");
+  expect(r.log).toContain("FAILED: agent: not healthy");
+  expect(r.status).not.toBe(0);
 });

@@ -1,14 +1,14 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, unlinkSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer, request, type Server } from "node:http";
 import { connect, createServer as createNetServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import WebSocket, { WebSocketServer } from "ws";
-import { renderVmBootstrap } from "../bootstrap/azure-vm";
+import { renderVmBootstrap, WAITING_MARKER } from "../bootstrap/azure-vm";
 import { nanobot } from "../runtimes/nanobot";
 import { openclaw } from "../runtimes/openclaw";
-import type { AgentRuntime } from "../runtimes/runtime";
+import { WAITING_FOR_SECRETS, type AgentRuntime } from "../runtimes/runtime";
 import { exampleFleet } from "./support/fleet";
 import { requireTool } from "./support/tools";
 
@@ -105,6 +105,7 @@ describe.each([
   let gateway: StandInGateway;
   let caddy: ChildProcess;
   let httpPort: number;
+  let markerDir: string;
 
   beforeAll(async () => {
     requireTool("caddy", "caddy");
@@ -113,11 +114,14 @@ describe.each([
     gateway = new StandInGateway(await freePort(), runtime.healthPath, HEALTH[runtime.id]);
     await gateway.start();
     const rendered = renderVmBootstrap(fleet, bot, runtime).files.find((f) => f.path === "/etc/botfleet/Caddyfile")!.content;
+    markerDir = mkdtempSync(join(tmpdir(), "botfleet-run-"));
     const moved = rendered
       .replace("{\n\tservers {", `{\n\tadmin off\n\thttp_port ${httpPort}\n\thttps_port ${httpsPort}\n\tlocal_certs\n\tskip_install_trust\n\tservers {`)
       .replace(/^:80 \{/m, `:${httpPort} {`)
-      .replaceAll(`127.0.0.1:${runtime.port}`, `127.0.0.1:${gateway.port}`);
+      .replaceAll(`127.0.0.1:${runtime.port}`, `127.0.0.1:${gateway.port}`)
+      .replace(`root ${dirname(WAITING_MARKER)}\n`, `root ${markerDir}\n`);
     expect(moved).not.toContain(String(runtime.port));
+    expect(moved).not.toContain(dirname(WAITING_MARKER));
     caddy = await startCaddy(moved);
   });
   afterAll(async () => {
@@ -136,6 +140,25 @@ describe.each([
     expect((await get(httpPort, "/health")).status).toBeGreaterThanOrEqual(500);
     await gateway.start();
     expect((await get(httpPort, "/health")).status).toBe(200);
+  });
+
+  // While fetch-secrets.sh keeps the marker, the bot is waiting, not broken: the scale set's
+  // binary health probe must see exactly 200, or it would reimage a VM that only lacks a secret.
+  test("while the bot waits for its secrets /health answers 200 with the waiting text, gateway down or not; afterwards the gateway's health again", async () => {
+    const marker = join(markerDir, basename(WAITING_MARKER));
+    writeFileSync(marker, "bot-x--llm-api-key\n");
+    await gateway.stop();
+    try {
+      const r = await get(httpPort, "/health", { host: "localhost" });
+      expect(r).toMatchObject({ status: 200, body: WAITING_FOR_SECRETS });
+      expect((await get(httpPort, "/other")).status).not.toBe(200);
+    } finally {
+      unlinkSync(marker);
+      await gateway.start();
+    }
+    const r = await get(httpPort, "/health", { host: "localhost" });
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.body)).toEqual(JSON.parse(HEALTH[runtime.id]));
   });
 
   if (bot.domain) {

@@ -26,6 +26,7 @@ beforeEach(async () => {
 afterEach(() => standIn.stop());
 
 const envFile = () => join(root, "etc/botfleet/secrets.env");
+const waitingMarker = () => join(root, "run/botfleet/waiting-for-secrets");
 
 function fetchSecrets(extraEnv: Record<string, string> = {}): Promise<{ status: number | null; log: string }> {
   return new Promise((resolve) => {
@@ -36,6 +37,7 @@ function fetchSecrets(extraEnv: Record<string, string> = {}): Promise<{ status: 
         IMDS_ENDPOINT: endpoint,
         KEY_VAULT_URL: endpoint,
         SECRETS_ENV_FILE: envFile(),
+        WAITING_MARKER: waitingMarker(),
         RETRY_ATTEMPTS: "4",
         RETRY_BASE_DELAY: "0",
         HTTP_TIMEOUT: "2",
@@ -144,7 +146,7 @@ test("a missing optional secret does not stop the bot", async () => {
   expect(sourced(["BRAVE_API_KEY", "TELEGRAM_BOT_TOKEN"])).toEqual({ BRAVE_API_KEY: null, TELEGRAM_BOT_TOKEN: "123456:ABC-def_ghi" });
 });
 
-test("a missing or unset required secret stops the bot, says how to set it, and keeps the previous env file", async () => {
+test("a missing or unset required secret makes the bot wait: it says how to set it, marks the wait for Caddy's /health, and keeps the previous env file", async () => {
   writeFileSync(envFile(), "OLD=1\n", { mode: 0o600 });
   allRequiredSet();
   delete standIn.secrets["bot-alpha--telegram-bot-token"];
@@ -153,8 +155,17 @@ test("a missing or unset required secret stops the bot, says how to set it, and 
   expect(r.status).not.toBe(0);
   expect(r.log).toContain("required secret bot-alpha--llm-api-key not set yet (az keyvault secret set --vault-name kv-demo-9541b8 --name bot-alpha--llm-api-key --file <file>)");
   expect(r.log).toContain("required secret bot-alpha--telegram-bot-token missing from Key Vault kv-demo-9541b8");
-  expect(r.log).toContain("FAILED: secrets: the bot cannot start without: bot-alpha--llm-api-key bot-alpha--telegram-bot-token");
+  expect(r.log).toContain(
+    "secrets: WAITING: the bot starts once these are set in Key Vault kv-demo-9541b8 (checked every 30 s): bot-alpha--llm-api-key bot-alpha--telegram-bot-token",
+  );
+  expect(r.log).not.toContain("FAILED");
   expect(readFileSync(envFile(), "utf8")).toBe("OLD=1\n");
+  expect(readFileSync(waitingMarker(), "utf8")).toBe("bot-alpha--llm-api-key\nbot-alpha--telegram-bot-token\n");
+
+  // Once they are set, the next start (every 30 s) fetches them and the wait is over.
+  allRequiredSet();
+  expect((await fetchSecrets()).status).toBe(0);
+  expect(existsSync(waitingMarker())).toBe(false);
 });
 
 test("Key Vault 5xx is retried, then the value is written", async () => {

@@ -1,7 +1,8 @@
 import { stringify } from "yaml";
 import type { Bot, Fleet } from "../config/load";
 import { azureBotNames, azureSharedNames } from "../config/names";
-import { UNSET_SECRET, type AgentRuntime } from "../runtimes/runtime";
+import { posix } from "node:path";
+import { UNSET_SECRET, WAITING_FOR_SECRETS, type AgentRuntime } from "../runtimes/runtime";
 import { render } from "./templates";
 
 /** Docker's bridge on every bot VM; the gateway trusts its gateway address as the proxy. */
@@ -18,6 +19,8 @@ export const SYSBOX = {
 export const CUSTOM_DATA_LIMIT = 65536;
 
 export const LIB_DIR = "/usr/local/lib/botfleet";
+/** Exists while a required secret is missing; Caddy's /health then answers the waiting text. */
+export const WAITING_MARKER = "/run/botfleet/waiting-for-secrets";
 export const ETC_DIR = "/etc/botfleet";
 
 export interface VmFile {
@@ -61,6 +64,10 @@ export function renderVmBootstrap(fleet: Fleet, bot: Bot, runtime: AgentRuntime)
     stateShare: shared.stateShare,
     stateDirectory: names.stateDirectory,
     unsetPlaceholder: UNSET_SECRET,
+    waitingMarker: WAITING_MARKER,
+    waitingMarkerDir: posix.dirname(WAITING_MARKER),
+    waitingMarkerFile: posix.basename(WAITING_MARKER),
+    waitingText: WAITING_FOR_SECRETS,
     dockerBridgeCidr: DOCKER_BRIDGE_CIDR,
     sysbox: SYSBOX,
     secrets,

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { join, posix } from "node:path";
 import type { Bot } from "../config/load";
 import type { AgentRuntime, GatewayContext, SecretSpec } from "../runtimes/runtime";
+import { shellQuote } from "./templates";
 
 /** Environment variable that carries the agent config to the launcher. */
 export const AGENT_CONFIG_ENV = "BOTFLEET_AGENT_CONFIG";
@@ -22,7 +23,8 @@ export interface ContainerLaunch {
 
 /**
  * The launch of `bot` on a managed container platform. `secretHint` tells the operator how to set
- * a secret on that platform; it is printed when a required one is missing.
+ * a secret on that platform and restart the bot; it is logged and answered at every path while a
+ * required one is missing.
  * Strings in here reach Terraform JSON, so wrap them with `terraformLiteral` where they are used.
  */
 export function containerLaunch(bot: Bot, runtime: AgentRuntime, gateway: GatewayContext, secretHint: string): ContainerLaunch {
@@ -37,6 +39,9 @@ export function containerLaunch(bot: Bot, runtime: AgentRuntime, gateway: Gatewa
       BOTFLEET_REQUIRED_SECRETS: secrets.filter((s) => s.required).map((s) => s.env).join(" "),
       BOTFLEET_OPTIONAL_SECRETS: secrets.filter((s) => !s.required).map((s) => s.env).join(" "),
       BOTFLEET_SECRET_HINT: secretHint,
+      // While a required secret is unset the launcher runs this instead of the agent.
+      BOTFLEET_WAITING_SERVER: runtime.waitingServer.map(shellQuote).join(" "),
+      BOTFLEET_PORT: String(runtime.port),
     },
     secrets,
   };

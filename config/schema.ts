@@ -177,7 +177,7 @@ const azure = z
     alerts: z
       .strictObject({
         email: z.email({ message: "must be an e-mail address" }).meta({ description: "Where Container Apps alerts go." }),
-        restartThreshold: z.number().int().min(1).default(3).meta({ description: "Replica restarts in 15 minutes that alert." }),
+        restartThreshold: z.number().int().min(1).default(3).meta({ description: "Restarts of the running replica (since it started) that alert." }),
         authFailureThreshold: z.number().int().min(1).default(10).meta({ description: "Gateway authentication failures in 15 minutes that alert." }),
         disconnectThreshold: z.number().int().min(1).default(5).meta({ description: "Channel disconnect lines in 15 minutes that alert." }),
         messageVolumeThreshold: z.number().int().min(1).default(500).meta({ description: "Channel log lines in 1 hour that count as unusual volume." }),

@@ -15,6 +15,9 @@ import { ContainerAppAlerts } from "./container-app-alerts";
 import { CONSUMPTION_PROFILE } from "./container-apps-environment";
 import { AzureBotStack } from "./azure-bot-stack";
 
+/** Environment variable holding the app's https address, which the agent config refers to. */
+export const PUBLIC_ORIGIN_ENV = "BOTFLEET_PUBLIC_ORIGIN";
+
 /** vCPU and memory per tier, in the combinations the Consumption profile allows. */
 export const CONTAINER_APP_SIZES: Record<Tier, { cpu: number; memory: string }> = {
   light: { cpu: 0.5, memory: "1Gi" },
@@ -32,7 +35,8 @@ export const CONTAINER_APP_SIZES: Record<Tier, { cpu: number; memory: string }> 
 export class AzureContainerAppsBotStack extends AzureBotStack {
   constructor(scope: Construct, fleet: Fleet, bot: Bot, runtime: AgentRuntime) {
     super(scope, fleet, bot, runtime);
-    const { shared, names, tags, identity, secrets } = this;
+    const { shared, names, tags, identity, secrets, vault } = this;
+    const restartCommand = `az containerapp revision restart -g ${this.names.resourceGroup} -n ${this.names.containerApp} --revision $(az containerapp show -g ${this.names.resourceGroup} -n ${this.names.containerApp} --query properties.latestRevisionName -o tsv)`;
     const lookup = { resourceGroupName: shared.resourceGroup };
 
     const storage = new DataAzurermStorageAccount(this, "state-storage", { ...lookup, name: shared.storageAccount });
@@ -59,11 +63,16 @@ export class AzureContainerAppsBotStack extends AzureBotStack {
       accessMode: "ReadWrite",
     });
 
+    // The app's stable address (not the revision's): `<app>.<environment domain>`, or with
+    // `.internal.` when the ingress is open to the environment only.
+    const external = bot.publicAccess || bot.allowedIpRanges.length > 0 || bot.deniedIpRanges.length > 0 || bot.internalOnly;
+    const publicOrigin = `https://${names.containerApp}${external ? "" : ".internal"}.${environment.defaultDomain}`;
     const launch = containerLaunch(
       bot,
       runtime,
-      { trustedProxies: [] },
-      `Set each with: az keyvault secret set --vault-name ${shared.keyVault} --name ${names.secret("<key>")} --file <file>, then: az containerapp revision restart (README: Container Apps).`,
+      // The agent resolves the variable itself: the environment's domain is known to Terraform only.
+      { trustedProxies: [], publicOrigin: `\${${PUBLIC_ORIGIN_ENV}}` },
+      `Set each with: az keyvault secret set --vault-name ${shared.keyVault} --name ${names.secret("<key>")} --file <file>, then restart: ${restartCommand}`,
     );
     const size = CONTAINER_APP_SIZES[bot.tier];
     const health = { transport: "HTTP", port: runtime.port, path: runtime.healthPath };
@@ -73,6 +82,8 @@ export class AzureContainerAppsBotStack extends AzureBotStack {
     ];
 
     const app = new ContainerApp(this, "app", {
+      // Created after its secrets, which it references by their address (see `secret` below).
+      dependsOn: Object.values(secrets.secrets),
       name: names.containerApp,
       resourceGroupName: this.resourceGroup.name,
       containerAppEnvironmentId: environment.id,
@@ -82,7 +93,11 @@ export class AzureContainerAppsBotStack extends AzureBotStack {
       identity: { type: "UserAssigned", identityIds: [identity.id] },
       registry: [{ server: `${shared.containerRegistry}.azurecr.io`, identity: identity.id }],
       // Key Vault references, versionless: a rotated value reaches the app on its next restart.
-      secret: launch.secrets.map((s) => ({ name: s.key, keyVaultSecretId: secrets.secrets[s.key].versionlessId, identity: identity.id })),
+      // The ID is built from the vault's URI (a data source, known at plan) rather than taken from
+      // the secret resource: the provider's CustomizeDiff reads an unknown string in this set as ""
+      // and refuses "must supply key vault secret id when specifying identity"
+      // (azurerm v4.55.0 internal/services/containerapps/container_app_resource.go, CustomizeDiff).
+      secret: launch.secrets.map((s) => ({ name: s.key, keyVaultSecretId: `${vault.vaultUri}secrets/${names.secret(s.key)}`, identity: identity.id })),
       ingress: {
         targetPort: runtime.port,
         transport: "auto",
@@ -90,7 +105,7 @@ export class AzureContainerAppsBotStack extends AzureBotStack {
         // Public only when the bot admits ranges or opts in; internal-only bots are reachable
         // from the VNet through the internal environment's load balancer. Otherwise the app is
         // reachable from inside its environment only: polling channels need no inbound traffic.
-        externalEnabled: bot.publicAccess || bot.allowedIpRanges.length > 0 || bot.deniedIpRanges.length > 0 || bot.internalOnly,
+        externalEnabled: external,
         ipSecurityRestriction: ipRules.length > 0 ? ipRules : undefined,
         trafficWeight: [{ latestRevision: true, percentage: 100 }],
       },
@@ -108,6 +123,7 @@ export class AzureContainerAppsBotStack extends AzureBotStack {
             args: launch.args.map(terraformLiteral),
             env: [
               ...Object.entries(launch.environment).map(([name, value]) => ({ name, value: terraformLiteral(value) })),
+              { name: PUBLIC_ORIGIN_ENV, value: publicOrigin },
               ...launch.secrets.map((s) => ({ name: s.env, secretName: s.key })),
             ],
             volumeMounts: [{ name: "state", path: runtime.stateDir }],
@@ -146,6 +162,7 @@ export class AzureContainerAppsBotStack extends AzureBotStack {
       });
     }
 
-    new TerraformOutput(this, "app-fqdn", { value: app.latestRevisionFqdn });
+    // The ingress FQDN stays the same across revisions; latest_revision_fqdn changes every deploy.
+    new TerraformOutput(this, "app-fqdn", { value: app.ingress.fqdn });
   }
 }

@@ -10,12 +10,17 @@ import { Subnet } from "@cdktf/provider-azurerm/lib/subnet";
 import { SubnetNetworkSecurityGroupAssociation } from "@cdktf/provider-azurerm/lib/subnet-network-security-group-association";
 import { UserAssignedIdentity } from "@cdktf/provider-azurerm/lib/user-assigned-identity";
 import { VirtualNetwork } from "@cdktf/provider-azurerm/lib/virtual-network";
+import { TimeProvider } from "@cdktf/provider-time/lib/provider";
+import { Sleep } from "@cdktf/provider-time/lib/sleep";
 import { TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
 import type { Fleet } from "../config/load";
 import { azureSharedNames } from "../config/names";
 import { ContainerAppsEnvironment } from "./container-apps-environment";
 import { FleetStack, fleetTags, sharedStackName } from "./fleet-stack";
+
+/** How long the shared stack waits, once, after granting roles (see the Sleep below). */
+export const ROLE_PROPAGATION_WAIT = "5m";
 
 /** The only inbound traffic the bot subnet admits; everything else meets DenyAllInbound. */
 export const BOT_SUBNET_INBOUND_PORTS = ["80", "443"] as const;
@@ -36,6 +41,7 @@ export class AzureSharedStack extends FleetStack {
     new AzurermProvider(this, "azurerm", {
       features: [{ keyVault: [{ purgeSoftDeleteOnDestroy: false, recoverSoftDeletedKeyVaults: true }] }],
     });
+    new TimeProvider(this, "time", {});
     const client = new DataAzurermClientConfig(this, "client", {});
 
     const rg = new ResourceGroup(this, "resource-group", { name: names.resourceGroup, location: region, tags });
@@ -147,6 +153,14 @@ export class AzureSharedStack extends FleetStack {
         internal: containerApps.some((b) => b.internalOnly),
         tags,
       });
+
+    // Role assignments take effect after minutes, not at once ("Troubleshoot Azure RBAC", Microsoft
+    // Learn). A bot stack deployed right after this one writes its secrets at once, and the
+    // provider treats the 403 of its first read as fatal (azurerm v4.55.0
+    // internal/services/keyvault/key_vault_secret_resource.go, Create: "checking for presence of
+    // existing Secret"). Waiting here, once, at creation, lets the bot stacks find the roles working.
+    const roleAssignments = this.node.findAll().filter((c): c is RoleAssignment => c instanceof RoleAssignment);
+    new Sleep(this, "role-propagation", { createDuration: ROLE_PROPAGATION_WAIT, dependsOn: roleAssignments });
 
     new TerraformOutput(this, "key_vault_name", { value: vault.name });
     new TerraformOutput(this, "storage_account_name", { value: storage.name });

@@ -15,6 +15,31 @@ export const VM_SIZES: Record<Tier, string> = {
   performance: "Standard_D2s_v3",
 };
 
+/**
+ * The Application Health extension in binary mode. Version 1.0 is binary: exactly HTTP 200 is
+ * healthy and redirects are not followed (Azure/applicationhealth-extension-linux v1.0.7
+ * main/health.go). Version 2.0 is rich: a 2xx is healthy only when its body is JSON with
+ * "ApplicationHealthState": "Healthy", anything else is Unknown, and Unknown instances are repaired
+ * (same repository, main/health.go of the 2.0 line) - neither gateway's health body has that
+ * field, so 2.0 reimaged every bot in a loop. Caddy's /health answers the gateway's health, or
+ * 200 with the waiting text while the bot waits for its secrets. A state changes only after
+ * `numberOfProbes` probes in a row agree; 15 s x 8 = 120 s, the most version 1.0 accepts
+ * (maximumProbeSettleTime, v1.0.7 main/handlersettings.go), so an agent restart (a rotated
+ * secret) does not count as a failure.
+ */
+export const HEALTH_EXTENSION = {
+  typeHandlerVersion: "1.0",
+  settings: { protocol: "http", port: 80, requestPath: "/health", intervalInSeconds: 15, numberOfProbes: 8 },
+} as const;
+
+/**
+ * How long after an instance is created or reimaged Azure waits before judging its health. The
+ * first boot installs Docker, Sysbox and Caddy and pulls the agent image (OpenClaw's is large: its
+ * node_modules alone is about 1.6 GB unpacked, openclaw/openclaw#85301): estimated 6-12 minutes on
+ * a B1ms, so 30 minutes leaves more than twice the margin (Azure allows 10-90).
+ */
+export const REPAIR_GRACE_PERIOD = "PT30M";
+
 /** Admin user Azure requires on every Linux VM; it has a password for the Serial Console only. */
 export const ADMIN_USERNAME = "botadmin";
 
@@ -92,15 +117,15 @@ export class AzureVmssBotStack extends AzureBotStack {
           name: "HealthExtension",
           publisher: "Microsoft.ManagedServices",
           type: "ApplicationHealthLinux",
-          typeHandlerVersion: "2.0",
+          typeHandlerVersion: HEALTH_EXTENSION.typeHandlerVersion,
           autoUpgradeMinorVersionEnabled: true,
-          settings: JSON.stringify({ protocol: "http", port: 80, requestPath: "/health", intervalInSeconds: 15, numberOfProbes: 2 }),
+          settings: JSON.stringify(HEALTH_EXTENSION.settings),
         },
       ],
       // Reimage rebuilds the OS disk in place (cloud-init runs again, state is on Azure Files)
       // and keeps the instance, so the public IP, DNS and Caddy's certificates stay valid.
       // Replace would create a new instance with a new IP.
-      automaticInstanceRepair: { enabled: true, action: "Reimage", gracePeriod: "PT15M" },
+      automaticInstanceRepair: { enabled: true, action: "Reimage", gracePeriod: REPAIR_GRACE_PERIOD },
       tags,
     });
   }

@@ -40,19 +40,24 @@ export class ContainerAppAlerts extends Construct {
     super(scope, id);
     const { thresholds: t, signals } = props;
 
+    // RestartCount is each replica's restart count since it started ("Restart count of container
+    // app replicas", Azure Monitor supported metrics for Microsoft.App/containerApps), sampled every
+    // minute: a Total over a window sums the same count once a minute and fires for good after a
+    // single restart. Its Maximum is the count itself: the alert fires when the replica has
+    // restarted this often, and resolves when a new replica replaces it (revision restart, deploy).
     new MonitorMetricAlert(this, "restarts", {
       name: `${props.appName} replica restarts`,
       resourceGroupName: props.resourceGroupName,
       scopes: [props.appId],
-      description: "The agent container keeps restarting (crash loop, missing secret, failed probe)",
+      description: "The agent container keeps restarting (crash loop, failed probe); restart the revision after fixing it to reset the count",
       severity: 2,
       frequency: "PT5M",
-      windowSize: "PT15M",
+      windowSize: "PT5M",
       criteria: [
         {
           metricNamespace: "Microsoft.App/containerApps",
           metricName: "RestartCount",
-          aggregation: "Total",
+          aggregation: "Maximum",
           operator: "GreaterThanOrEqual",
           threshold: t.restartThreshold,
         },
@@ -74,6 +79,11 @@ export class ContainerAppAlerts extends Construct {
         evaluationFrequency: "PT5M",
         windowDuration: window,
         criteria: [{ query: consoleLogQuery(props.appName, patterns), timeAggregationMethod: "Count", operator: "GreaterThanOrEqual", threshold }],
+        // ContainerAppConsoleLogs_CL exists only once the environment's first app has logged a
+        // line, and Azure validates the query at creation unless told not to: the first bot of a
+        // region would fail to create its alerts (azurerm v4.55.0
+        // internal/services/monitor/monitor_scheduled_query_rules_alert_v2_resource.go).
+        skipQueryValidation: true,
         action: { actionGroups: [props.actionGroupId] },
         tags: props.tags,
       });

@@ -5,6 +5,8 @@ import { ServiceAccount } from "@cdktf/provider-google/lib/service-account";
 import { StorageBucket } from "@cdktf/provider-google/lib/storage-bucket";
 import { StorageBucketIamMember } from "@cdktf/provider-google/lib/storage-bucket-iam-member";
 import { RandomProvider } from "@cdktf/provider-random/lib/provider";
+import { TimeProvider } from "@cdktf/provider-time/lib/provider";
+import { Sleep } from "@cdktf/provider-time/lib/sleep";
 import { TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
 import { containerLaunch, terraformLiteral } from "../bootstrap/container";
@@ -25,6 +27,16 @@ export const CLOUD_RUN_SIZES: Record<Tier, { cpu: string; memory: string }> = {
 /** Cloud Run's longest request; WebSocket sessions to the gateway are cut after it. */
 export const CLOUD_RUN_REQUEST_TIMEOUT = "3600s";
 
+/**
+ * How long the first revision waits after the bot's IAM grants. Google: changes to allow policies
+ * "typically propagate in 2 minutes, but could potentially take 7 minutes or longer" (IAM docs,
+ * "Access change propagation"). A revision that cannot read its secrets or mount its bucket fails,
+ * and the provider keeps the service tainted (it stores the ID before waiting for the operation:
+ * google v6.50.0 google/services/cloudrunv2/resource_cloud_run_v2_service.go, Create), which
+ * deletion_protection then refuses to replace. Waited once, at creation.
+ */
+export const IAM_PROPAGATION_WAIT = "7m";
+
 /** Noncurrent versions of state files are kept this long, then deleted. */
 export const STATE_VERSION_RETENTION_DAYS = 30;
 
@@ -44,6 +56,7 @@ export class GcpCloudRunBotStack extends FleetStack {
 
     new GoogleProvider(this, "google", { project, region: bot.region });
     new RandomProvider(this, "random", {});
+    new TimeProvider(this, "time", {});
 
     const account = new ServiceAccount(this, "service-account", {
       accountId: names.serviceAccount,
@@ -83,9 +96,14 @@ export class GcpCloudRunBotStack extends FleetStack {
       bot,
       runtime,
       { trustedProxies: [] },
-      `Add each with: printf '%s' "$VALUE" | gcloud secrets versions add ${names.secret("<key>")} --project ${project} --data-file=-, then restart the service (README: Cloud Run).`,
+      `Add each with: printf '%s' "$VALUE" | gcloud secrets versions add ${names.secret("<key>")} --project ${project} --data-file=-, then restart: gcloud run services update ${names.service} --project ${project} --region ${bot.region} --update-env-vars BOTFLEET_RESTARTED_AT=$(date +%s)`,
     );
     const size = CLOUD_RUN_SIZES[bot.tier];
+
+    const iamPropagation = new Sleep(this, "iam-propagation", {
+      createDuration: IAM_PROPAGATION_WAIT,
+      dependsOn: [...secrets.readerGrants, bucketAccess],
+    });
 
     const service = new CloudRunV2Service(this, "service", {
       name: names.service,
@@ -134,7 +152,8 @@ export class GcpCloudRunBotStack extends FleetStack {
         ],
       },
       traffic: [{ type: "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST", percent: 100 }],
-      dependsOn: [...secrets.readerGrants, bucketAccess],
+      // The secrets' `latest` versions must exist, and the grants must have propagated.
+      dependsOn: [...secrets.firstVersions, iamPropagation],
     });
 
     if (bot.publicAccess)

@@ -1,7 +1,8 @@
 import { KeyVaultSecret } from "@cdktf/provider-azurerm/lib/key-vault-secret";
 import { Password } from "@cdktf/provider-random/lib/password";
 import { Construct } from "constructs";
-import { UNSET_SECRET, type SecretSpec } from "../runtimes/runtime";
+import type { SecretSpec } from "../runtimes/runtime";
+import { secretFirstValue } from "./secret-first-value";
 
 export interface KeyVaultBotSecretsProps {
   readonly keyVaultId: string;
@@ -13,9 +14,11 @@ export interface KeyVaultBotSecretsProps {
 
 /**
  * The bot's secrets in Key Vault. Terraform creates each one so the vault shows what the bot
- * expects; generated ones (the gateway token) get a random value, the rest a placeholder that the
- * operator overwrites with `az keyvault secret set`; Terraform never touches a value again. No value
- * ever appears in the synthesized configuration (generated values live only in state).
+ * expects: generated ones (the gateway token) get a random value; every other one gets its first
+ * value from an optional sensitive variable (`TF_VAR_<key>`), written write-only (`value_wo`, so
+ * it is in neither the synthesized output nor the state), or else the placeholder, and is
+ * overwritten later with `az keyvault secret set`. Terraform never writes a value again: the
+ * write-only version stays 1, and a generated value's changes are ignored.
  */
 export class KeyVaultBotSecrets extends Construct {
   /** The vault secrets by secret key. */
@@ -24,18 +27,15 @@ export class KeyVaultBotSecrets extends Construct {
   constructor(scope: Construct, id: string, props: KeyVaultBotSecretsProps) {
     super(scope, id);
     for (const secret of props.secrets) {
-      const generated = secret.generated
-        ? new Password(this, `${secret.key}-value`, { length: 48, special: false })
-        : undefined;
+      const value = secret.generated
+        ? { value: new Password(this, `${secret.key}-value`, { length: 48, special: false }).result, lifecycle: { ignoreChanges: ["value"] } }
+        : { valueWo: secretFirstValue(scope, secret, "az keyvault secret set").stringValue, valueWoVersion: 1 };
       this.secrets[secret.key] = new KeyVaultSecret(this, secret.key, {
         keyVaultId: props.keyVaultId,
         name: props.secretName(secret.key),
-        value: generated ? generated.result : UNSET_SECRET,
+        ...value,
         contentType: "text/plain",
         tags: { ...props.tags, env: secret.env, required: String(secret.required) },
-        // After creation the value belongs to the operator: a rotation with `az keyvault secret
-        // set` is never reverted by the next deploy.
-        lifecycle: { ignoreChanges: ["value"] },
       });
     }
   }

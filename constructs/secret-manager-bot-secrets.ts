@@ -2,9 +2,9 @@ import { SecretManagerSecret } from "@cdktf/provider-google/lib/secret-manager-s
 import { SecretManagerSecretIamMember } from "@cdktf/provider-google/lib/secret-manager-secret-iam-member";
 import { SecretManagerSecretVersion } from "@cdktf/provider-google/lib/secret-manager-secret-version";
 import { Password } from "@cdktf/provider-random/lib/password";
-import { TerraformVariable } from "cdktf";
 import { Construct } from "constructs";
-import { UNSET_SECRET, type SecretSpec } from "../runtimes/runtime";
+import type { SecretSpec } from "../runtimes/runtime";
+import { secretFirstValue } from "./secret-first-value";
 
 export interface SecretManagerBotSecretsProps {
   /** Secret ID for a secret key. */
@@ -28,6 +28,8 @@ export class SecretManagerBotSecrets extends Construct {
   readonly secretIds: Record<string, string> = {};
   /** The grants the service must wait for before its first revision reads the secrets. */
   readonly readerGrants: SecretManagerSecretIamMember[] = [];
+  /** The first versions: the service reads `latest`, which must exist before its first revision. */
+  readonly firstVersions: SecretManagerSecretVersion[] = [];
 
   constructor(scope: Construct, id: string, props: SecretManagerBotSecretsProps) {
     super(scope, id);
@@ -41,20 +43,16 @@ export class SecretManagerBotSecrets extends Construct {
       });
       if (spec.generated) {
         const generated = new Password(this, `${spec.key}-value`, { length: 48, special: false });
-        new SecretManagerSecretVersion(this, `${spec.key}-first-version`, { secret: secret.id, secretData: generated.result });
+        this.firstVersions.push(new SecretManagerSecretVersion(this, `${spec.key}-first-version`, { secret: secret.id, secretData: generated.result }));
       } else {
-        const firstValue = new TerraformVariable(scope, secretVariableName(spec.key), {
-          type: "string",
-          sensitive: true,
-          nullable: false,
-          default: UNSET_SECRET,
-          description: `First value of ${spec.env} (${spec.description}); later ones: gcloud secrets versions add`,
-        });
-        new SecretManagerSecretVersion(this, `${spec.key}-first-version`, {
-          secret: secret.id,
-          secretDataWo: firstValue.stringValue,
-          secretDataWoVersion: 1,
-        });
+        const firstValue = secretFirstValue(scope, spec, "gcloud secrets versions add");
+        this.firstVersions.push(
+          new SecretManagerSecretVersion(this, `${spec.key}-first-version`, {
+            secret: secret.id,
+            secretDataWo: firstValue.stringValue,
+            secretDataWoVersion: 1,
+          }),
+        );
       }
       this.readerGrants.push(
         new SecretManagerSecretIamMember(this, `${spec.key}-reader`, {
@@ -66,9 +64,4 @@ export class SecretManagerBotSecrets extends Construct {
       this.secretIds[spec.key] = secret.secretId;
     }
   }
-}
-
-/** Terraform variable of a secret's first value: `llm-api-key` -> `llm_api_key` (TF_VAR_llm_api_key). */
-export function secretVariableName(key: string): string {
-  return key.replace(/-/g, "_");
 }

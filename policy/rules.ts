@@ -158,16 +158,21 @@ const CHECKS: Record<RuleId, RuleCheck> = {
     check(resource, stack) {
       const { type, body } = resource;
       const problems: string[] = [];
+      // Write-only values come from sensitive variables only (they are kept out of state, and a
+      // variable that is not sensitive would be printed in plans).
+      const writeOnly = (attribute: string) => [
+        ...(isLiteral(body[attribute]) ? [`holds a literal value in ${attribute}`] : []),
+        ...variablesIn(body[attribute])
+          .filter((variable) => stack.json.variable?.[variable]?.sensitive !== true)
+          .map((variable) => `takes its value from variable ${variable}, which is not sensitive`),
+      ];
       if (type === "azurerm_key_vault_secret") {
         if (isLiteral(body.value) && body.value !== UNSET_SECRET) problems.push("holds a literal value");
-        return problems;
+        return [...problems, ...writeOnly("value_wo")];
       }
       if (type === "google_secret_manager_secret_version") {
         if (isLiteral(body.secret_data)) problems.push("holds a literal value in secret_data");
-        if (isLiteral(body.secret_data_wo)) problems.push("holds a literal value in secret_data_wo");
-        for (const variable of variablesIn(body.secret_data_wo))
-          if (stack.json.variable?.[variable]?.sensitive !== true) problems.push(`takes its value from variable ${variable}, which is not sensitive`);
-        return problems;
+        return [...problems, ...writeOnly("secret_data_wo")];
       }
       if (type === CONTAINER_APP) {
         for (const s of list(body.secret))

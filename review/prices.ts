@@ -60,6 +60,7 @@ export const NO_CHARGE_TYPES = new Set([
   "azurerm_log_analytics_workspace",
   "azurerm_monitor_action_group",
   "random_password",
+  "time_sleep",
   "google_project_service",
   "google_service_account",
   "google_service_account_iam_member",

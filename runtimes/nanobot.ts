@@ -66,6 +66,25 @@ export const nanobot: AgentRuntime = {
   // The gateway port answers GET /health only: there is nothing behind it to authenticate.
   gatewayAuthProblem: () => undefined,
 
+  // nanobot's image is Python: the standard library serves the waiting text.
+  waitingServer: [
+    "python3",
+    "-c",
+    [
+      "import http.server, os",
+      'text = (os.environ["BOTFLEET_WAITING"] + "\\n").encode()',
+      "class Waiting(http.server.BaseHTTPRequestHandler):",
+      "    def do_GET(self):",
+      "        self.send_response(200)",
+      '        self.send_header("content-type", "text/plain")',
+      "        self.end_headers()",
+      "        self.wfile.write(text)",
+      "    def log_message(self, *args):",
+      "        pass",
+      'http.server.HTTPServer(("0.0.0.0", int(os.environ["BOTFLEET_PORT"])), Waiting).serve_forever()',
+    ].join("\n"),
+  ],
+
   logSignals: {
     // nanobot's gateway has no authentication, so nothing to count.
     authFailure: [],

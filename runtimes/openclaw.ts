@@ -39,6 +39,12 @@ export const openclaw: AgentRuntime = {
     channelActivity: ["[telegram]", "[discord]"],
   },
 
+  waitingServer: [
+    "node",
+    "-e",
+    'require("http").createServer((_, res) => { res.writeHead(200, { "content-type": "text/plain" }); res.end(process.env.BOTFLEET_WAITING + "\\n"); }).listen(Number(process.env.BOTFLEET_PORT), "0.0.0.0");',
+  ],
+
   environment: () => ({
     OPENCLAW_STATE_DIR: "/home/node/.openclaw",
     OPENCLAW_GATEWAY_PORT: String(PORT),

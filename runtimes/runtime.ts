@@ -59,7 +59,17 @@ export interface AgentRuntime {
   gatewayAuthProblem(config: unknown): string | undefined;
   /** What the agent's log lines contain when these happen; log alerts count them. */
   readonly logSignals: LogSignals;
+  /**
+   * A command, using only what the image has, that answers 200 on every path of port
+   * `$BOTFLEET_PORT` with the text of `$BOTFLEET_WAITING`. Managed containers run it instead of the
+   * agent while a required secret is unset: the platform's probes pass (no failed revision, no
+   * restart loop) and the state is visible in the log and at the health path.
+   */
+  readonly waitingServer: readonly string[];
 }
+
+/** The waiting server's text, answered at every path while a required secret is unset. */
+export const WAITING_FOR_SECRETS = "botfleet: WAITING FOR SECRETS";
 
 /**
  * Substrings of agent log lines, matched case-sensitively (KQL `contains_cs`). They follow the

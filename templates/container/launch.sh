@@ -3,8 +3,8 @@
 # them, writes the agent config from the fleet file, and hands over to the agent's own command.
 set -eu
 
-# Operator secrets hold BOTFLEET_UNSET until someone sets them. A required one stops the bot with
-# the command that fixes it; an optional one is removed so the agent sees it as absent.
+# Operator secrets hold BOTFLEET_UNSET until someone sets them. While a required one is unset the
+# bot waits (see below); an optional one is removed so the agent sees it as absent.
 missing=""
 for name in $BOTFLEET_REQUIRED_SECRETS; do
   eval "value=\${$name:-}"
@@ -18,9 +18,16 @@ for name in $BOTFLEET_OPTIONAL_SECRETS; do
     unset "$name"
   fi
 done
+# Waiting for secrets is a state, not a failure: exiting would fail the revision (Cloud Run then
+# leaves the service tainted; Container Apps never provisions it). A small server answers the
+# health probes with what is missing and how to fix it, until a restart after the secrets are set.
 if [ -n "$missing" ]; then
-  echo "botfleet: FAILED: required secrets not set:$missing. $BOTFLEET_SECRET_HINT" >&2
-  exit 78
+  BOTFLEET_WAITING="botfleet: WAITING FOR SECRETS:$missing. $BOTFLEET_SECRET_HINT"
+  echo "$BOTFLEET_WAITING" >&2
+  waiting_server=$BOTFLEET_WAITING_SERVER
+  export BOTFLEET_WAITING
+  unset BOTFLEET_AGENT_CONFIG BOTFLEET_REQUIRED_SECRETS BOTFLEET_OPTIONAL_SECRETS BOTFLEET_SECRET_HINT BOTFLEET_CONFIG_PATH BOTFLEET_WAITING_SERVER
+  eval "exec $waiting_server"
 fi
 
 # The fleet file owns the agent config on these targets: written fresh at every start, atomically.
@@ -28,6 +35,6 @@ umask 077
 mkdir -p "$(dirname "$BOTFLEET_CONFIG_PATH")"
 printf '%s\n' "$BOTFLEET_AGENT_CONFIG" > "$BOTFLEET_CONFIG_PATH.botfleet-new"
 mv -f "$BOTFLEET_CONFIG_PATH.botfleet-new" "$BOTFLEET_CONFIG_PATH"
-unset BOTFLEET_AGENT_CONFIG BOTFLEET_REQUIRED_SECRETS BOTFLEET_OPTIONAL_SECRETS BOTFLEET_SECRET_HINT BOTFLEET_CONFIG_PATH
+unset BOTFLEET_AGENT_CONFIG BOTFLEET_REQUIRED_SECRETS BOTFLEET_OPTIONAL_SECRETS BOTFLEET_SECRET_HINT BOTFLEET_CONFIG_PATH BOTFLEET_WAITING_SERVER BOTFLEET_PORT
 echo "botfleet: starting $1" >&2
 exec "$@"
