@@ -1,4 +1,4 @@
-import { azureBotNames, azureSharedNames, shortHash } from "../config/names";
+import { azureBotNames, azureSharedNames, gcpSharedNames, shortHash } from "../config/names";
 
 const KEY_VAULT = /^[a-zA-Z](?!.*--)[a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$/;
 const STORAGE_ACCOUNT = /^[a-z0-9]{3,24}$/;
@@ -39,5 +39,32 @@ describe("Azure names", () => {
   test("host name prefixes fit 15 characters without a trailing hyphen", () => {
     expect(azureBotNames("demo", "research-assistant-01").computerNamePrefix).toBe("research-assist");
     expect(azureBotNames("demo", "abcdefghijklmn-x").computerNamePrefix).toBe("abcdefghijklmn");
+  });
+});
+
+describe("names the providers would refuse", () => {
+  // azurerm v4.55.0 containerapps/validate/validate.go ManagedEnvironmentStorageName.
+  const ENVIRONMENT_STORAGE = /^([a-z])[a-z0-9-]{0,30}[a-z]?$/;
+
+  test("environment storage names fit the provider's rule for every bot name up to the container app's 32 characters", () => {
+    const bots = Array.from({ length: 300 }, (_, i) => `b${i}`.padEnd(32, "x"));
+    const names = bots.map((b) => azureBotNames("abcdefghijklmnop", b).environmentStorage);
+    expect(names.filter((n) => !ENVIRONMENT_STORAGE.test(n) || n.includes("--") || n.endsWith("-"))).toEqual([]);
+    // The case that failed: a 32-character name ending in a hash digit.
+    expect(shortHash("abcdefghijklmnop", bots[3])).toMatch(/[0-9]$/);
+    expect(names[3]).toHaveLength(31);
+  });
+
+  test("environment storage names that were valid keep their form (a rename would replace the link)", () => {
+    expect(azureBotNames("demo", "bot-delta").environmentStorage).toBe("bot-delta-fb056c");
+    const letterHash = Array.from({ length: 50 }, (_, i) => `b${i}`.padEnd(32, "x")).find((b) => /[a-f]$/.test(shortHash("demo", b)))!;
+    expect(azureBotNames("demo", letterHash).environmentStorage).toBe(`${letterHash.slice(0, 25)}-${shortHash("demo", letterHash)}`);
+  });
+
+  test("the deployer's display name names the repository only when it fits IAM's 100 bytes", () => {
+    const names = gcpSharedNames("demo", "us-central1");
+    expect(names.deployerDisplayName("example-org/bot-fleet")).toBe("botfleet demo deployer (GitHub example-org/bot-fleet)");
+    const long = `${"o".repeat(39)}/${"r".repeat(59)}`;
+    expect(names.deployerDisplayName(long)).toBe("botfleet demo deployer");
   });
 });

@@ -71,7 +71,7 @@ export interface AzureBotNames {
   readonly containerApp: string;
   /** The bot's own Azure Files share, for Container Apps. */
   readonly containerAppStateShare: string;
-  /** Its registration in the Container Apps environment (at most 32 characters). */
+  /** Its registration in the Container Apps environment (at most 32 characters, see below). */
   readonly environmentStorage: string;
 }
 
@@ -85,8 +85,19 @@ export function azureBotNames(fleet: string, bot: string): AzureBotNames {
     secret: (key) => `${bot}--${key}`,
     containerApp: bot,
     containerAppStateShare: `state-${bot}`,
-    environmentStorage: `${cut(bot, 25)}-${shortHash(fleet, bot)}`,
+    environmentStorage: environmentStorageName(fleet, bot),
   };
+}
+
+/**
+ * `^([a-z])[a-z0-9-]{0,30}[a-z]?$` (azurerm v4.55.0 containerapps/validate/validate.go
+ * ManagedEnvironmentStorageName): a 32nd character must be a letter, and the hash may end in a
+ * digit, so such a name is cut one character shorter. Names that were valid keep their form (a
+ * rename replaces the link).
+ */
+function environmentStorageName(fleet: string, bot: string): string {
+  const hash = shortHash(fleet, bot);
+  return `${cut(bot, /[0-9]$/.test(hash) ? 24 : 25)}-${hash}`;
 }
 
 export interface GcpSharedNames {
@@ -98,6 +109,8 @@ export interface GcpSharedNames {
   readonly githubProvider: string;
   /** Account ID of the service account GitHub Actions deploys as. */
   readonly deployerAccount: string;
+  /** Its display name, naming the repository when it fits IAM's 100 bytes. */
+  deployerDisplayName(repository: string): string;
 }
 
 export function gcpSharedNames(fleet: string, region: string): GcpSharedNames {
@@ -110,6 +123,12 @@ export function gcpSharedNames(fleet: string, region: string): GcpSharedNames {
     workloadIdentityPool: `gh-${cut(fleet, 12)}-${suffix}`,
     githubProvider: "github",
     deployerAccount: `deploy-${cut(fleet, 12)}-${suffix}`,
+    // IAM refuses display names over 100 UTF-8 bytes; repository names are ASCII (schema).
+    deployerDisplayName: (repository) => {
+      const name = `botfleet ${fleet} deployer`;
+      const full = `${name} (GitHub ${repository})`;
+      return full.length <= 100 ? full : name;
+    },
   };
 }
 
