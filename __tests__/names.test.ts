@@ -1,4 +1,16 @@
-import { azureBotNames, azureSharedNames, gcpSharedNames, shortHash } from "../config/names";
+import { FleetConfigError } from "../config/load";
+import { azureBotNames, azureSharedNames, gcpBotNames, gcpSharedNames, shortHash } from "../config/names";
+import { fleetFrom } from "./support/fleet";
+
+function problems(yaml: string): string {
+  try {
+    fleetFrom(yaml);
+  } catch (e) {
+    if (e instanceof FleetConfigError) return e.message;
+    throw e;
+  }
+  return "";
+}
 
 const KEY_VAULT = /^[a-zA-Z](?!.*--)[a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$/;
 const STORAGE_ACCOUNT = /^[a-z0-9]{3,24}$/;
@@ -66,5 +78,32 @@ describe("names the providers would refuse", () => {
     expect(names.deployerDisplayName("example-org/bot-fleet")).toBe("botfleet demo deployer (GitHub example-org/bot-fleet)");
     const long = `${"o".repeat(39)}/${"r".repeat(59)}`;
     expect(names.deployerDisplayName(long)).toBe("botfleet demo deployer");
+  });
+
+  const gcpFleet = (name: string, bot: string, github = "") =>
+    `name: ${name}\ngcp:\n  project: botfleet-demo\n${github}bots:\n  - name: ${bot}\n    target: gcp-cloud-run\n    region: us-central1\n`;
+
+  test("a fleet or bot name that puts google in a state bucket name is refused with the field and the fix", () => {
+    expect(gcpBotNames("demo", "botfleet-demo", "my-google-bot").stateBucket).toContain("google");
+    expect(problems(gcpFleet("demo", "my-google-bot"))).toMatch(
+      /bots\[0\]\.name: "my-google-bot" makes the state bucket name "demo-my-google-bot-state-[0-9a-f]{6}" contains "google".*Cloud Storage refuses; pick a bot name without "google"/,
+    );
+    expect(problems(gcpFleet("googly", "bot-a"))).toMatch(/line 1: name: "googly" starts with "goog", so every Cloud Run bot's state bucket name \(e.g. "googly-bot-a-state-[0-9a-f]{6}"\) would too.*pick a fleet name/);
+    expect(problems(gcpFleet("ops-g00gle", "bot-a"))).toMatch(/name: "ops-g00gle" contains "google" or a look-alike/);
+    // Azure bots have no bucket: the same names are fine there.
+    expect(problems("name: googly\nbots:\n  - name: my-google-bot\n")).toBe("");
+  });
+
+  test("a repository or branch whose GitHub subject exceeds google.subject's 127 bytes is refused", () => {
+    const repo = (n: number) => `${"o".repeat(39)}/${"r".repeat(n - 40)}`;
+    // repo:<99>:environment:production is exactly 127 bytes.
+    expect(problems(gcpFleet("demo", "bot-a", `  github:\n    repository: ${repo(99)}\n`))).toBe("");
+    expect(problems(gcpFleet("demo", "bot-a", `  github:\n    repository: ${repo(100)}\n`))).toMatch(
+      /gcp\.github\.repository: "o+\/r+\.\.\. makes GitHub's deploy subject "repo:o+\/r+:environment:production" 128 bytes, more than the 127 Google accepts for google\.subject.*use a shorter repository name/,
+    );
+    expect(problems(gcpFleet("demo", "bot-a", `  github:\n    repository: ${repo(99)}\n    branch: main\n`))).toBe("");
+    expect(problems(gcpFleet("demo", "bot-a", `  github:\n    repository: ${repo(99)}\n    branch: release-2026\n`))).toMatch(
+      /gcp\.github\.branch: "release-2026" makes GitHub's deploy subject "repo:.*:ref:refs\/heads\/release-2026" 132 bytes/,
+    );
   });
 });

@@ -153,6 +153,18 @@ export function gcpBotNames(fleet: string, project: string, bot: string): GcpBot
   };
 }
 
+/**
+ * Why Cloud Storage would refuse a bucket name that is otherwise well formed, or undefined:
+ * names may not start with "goog" or contain "google" or a close misspelling
+ * (https://cloud.google.com/storage/docs/buckets#naming). The provider does not check this; the
+ * API refuses it at apply time.
+ */
+export function bucketNameProblem(name: string): string | undefined {
+  if (name.startsWith("goog")) return 'starts with "goog"';
+  if (/g[o0][o0]g[l1]e/.test(name)) return 'contains "google" or a look-alike such as "g00gle"';
+  return undefined;
+}
+
 /** Where Cloud Run pulls an image from: ghcr.io images through the fleet's mirror, others as they are. */
 export function cloudRunImage(image: string, fleet: string, project: string, region: string): string {
   const ghcr = "ghcr.io/";
