@@ -86,7 +86,7 @@ describe("names the providers would refuse", () => {
   test("a fleet or bot name that puts google in a state bucket name is refused with the field and the fix", () => {
     expect(gcpBotNames("demo", "botfleet-demo", "my-google-bot").stateBucket).toContain("google");
     expect(problems(gcpFleet("demo", "my-google-bot"))).toMatch(
-      /bots\[0\]\.name: "my-google-bot" makes the state bucket name "demo-my-google-bot-state-[0-9a-f]{6}" contains "google".*Cloud Storage refuses; pick a bot name without "google"/,
+      /bots\[0\]\.name: "my-google-bot" makes the state bucket name "demo-my-google-bot-state-[0-9a-f]{6}", which contains "google".*Cloud Storage refuses it; pick a bot name without "google"/,
     );
     expect(problems(gcpFleet("googly", "bot-a"))).toMatch(/line 1: name: "googly" starts with "goog", so every Cloud Run bot's state bucket name \(e.g. "googly-bot-a-state-[0-9a-f]{6}"\) would too.*pick a fleet name/);
     expect(problems(gcpFleet("ops-g00gle", "bot-a"))).toMatch(/name: "ops-g00gle" contains "google" or a look-alike/);
@@ -105,5 +105,26 @@ describe("names the providers would refuse", () => {
     expect(problems(gcpFleet("demo", "bot-a", `  github:\n    repository: ${repo(99)}\n    branch: release-2026\n`))).toMatch(
       /gcp\.github\.branch: "release-2026" makes GitHub's deploy subject "repo:.*:ref:refs\/heads\/release-2026" 132 bytes/,
     );
+  });
+});
+
+describe("names Azure reserves", () => {
+  test("a fleet name that puts microsoft or windows in the Key Vault, storage or registry name is refused", () => {
+    expect(problems("name: micro-soft\nbots:\n  - name: bot-a\n")).toMatch(
+      /line 1: name: "micro-soft" makes the shared name "stmicrosoft[0-9a-f]{6}", which contains "microsoft"; Azure refuses it as a reserved word \(ReservedResourceName\); pick another fleet name/,
+    );
+    expect(problems("name: windows\nbots:\n  - name: bot-a\n")).toMatch(/name: "windows" makes the shared name "kv-windows-[0-9a-f]{6}", which contains "windows"/);
+    // Prefixed names never equal a reserved word or start with "login"; Cloud Run-only fleets have no such names.
+    expect(problems("name: login\nbots:\n  - name: bot-a\n")).toBe("");
+    expect(problems("name: windows\ngcp:\n  project: botfleet-demo\nbots:\n  - name: bot-a\n    target: gcp-cloud-run\n    region: us-central1\n")).toBe("");
+  });
+
+  test("a Container Apps bot named with a reserved word is refused; the same name on a VM is fine", () => {
+    const app = (name: string) => `name: demo\nbots:\n  - name: ${name}\n    target: azure-container-apps\n`;
+    expect(problems(app("skype"))).toMatch(/bots\[0\]\.name: "skype" is the reserved word "skype"; the container app is named as the bot.*ReservedResourceName\); pick another bot name/);
+    expect(problems(app("login-bot"))).toMatch(/"login-bot" starts with "login"/);
+    expect(problems(app("my-windows-bot"))).toMatch(/"my-windows-bot" contains "windows"/);
+    expect(problems(app("skype-helper"))).toBe("");
+    expect(problems("name: demo\nbots:\n  - name: skype\n")).toBe("");
   });
 });

@@ -71,6 +71,14 @@ const gcpLabels = (attribute = "labels"): Rule => ({
   ),
 });
 const none = (why: string) => why;
+/** An ISO 8601 duration of hours and minutes (PT1H30M) between two such durations. */
+const durationBetween = (min: string, max: string): Check => {
+  const minutes = (d: string) => {
+    const m = /^PT(?:(\d+)H)?(?:(\d+)M)?$/.exec(d);
+    return m && (m[1] || m[2]) ? Number(m[1] ?? 0) * 60 + Number(m[2] ?? 0) : NaN;
+  };
+  return str((d) => (minutes(d) >= minutes(min) && minutes(d) <= minutes(max) ? undefined : `is not a duration between ${min} and ${max}`));
+};
 
 // commonschema.ResourceGroupName() -> go-azure-helpers resourcemanager/resourcegroups/validate.go ValidateName.
 const RESOURCE_GROUP_NAME = all(length(1, 90), matches(/^[-\w._()]+$/), notEnding("."));
@@ -84,6 +92,13 @@ const STORAGE_ACCOUNT_NAME = matches(/^[a-z0-9]{3,24}$/);
 const MANAGED_ENVIRONMENT_NAME = all(matches(/^([a-zA-Z])[a-zA-Z0-9-]{0,58}[a-z]?$/), noTrailingHyphen);
 const LOG_ANALYTICS_NAME = all(matches(/^[A-Za-z0-9][A-Za-z0-9-]+[A-Za-z0-9]$/), length(4, 63));
 const NAMING_RULES = "https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules";
+// Resources with an endpoint (vault, storage account, registry, container app): ARM refuses
+// ReservedResourceName. The provider does not check it. The whole-name list is long; the test
+// checks the parts botfleet's names can hit (fleet and bot names are inside them).
+const RESERVED = "https://learn.microsoft.com/azure/azure-resource-manager/troubleshooting/error-reserved-resource-name";
+const NOT_RESERVED: Check = str((s) =>
+  /microsoft|windows/i.test(s) ? 'contains "microsoft" or "windows"' : /^login/i.test(s) ? 'starts with "login"' : /^(azure|skype|xbox|office|bing|excel|outlook|access)$/i.test(s) ? "is a reserved word" : undefined,
+);
 
 // The subject GitHub puts in its token for the deploy job: with `environment:` it is
 // repo:<owner/name>:environment:<env>, otherwise repo:<owner/name>:ref:<ref>
@@ -120,7 +135,7 @@ export const RULES: Record<string, readonly Rule[] | string> = {
   ],
   azurerm_subnet_network_security_group_association: none("only resource IDs"),
   azurerm_key_vault: [
-    { attribute: "name", source: AZ("internal/services/keyvault/validate/vault_name.go") + "; " + NAMING_RULES + " (Microsoft.KeyVault/vaults)", check: KEY_VAULT_NAME },
+    { attribute: "name", source: AZ("internal/services/keyvault/validate/vault_name.go") + "; " + NAMING_RULES + " (Microsoft.KeyVault/vaults); " + RESERVED, check: all(KEY_VAULT_NAME, NOT_RESERVED) },
     { attribute: "soft_delete_retention_days", source: AZ("internal/services/keyvault/key_vault_resource.go (IntBetween(7, 90))"), check: intBetween(7, 90) },
     azureTags(),
   ],
@@ -137,7 +152,7 @@ export const RULES: Record<string, readonly Rule[] | string> = {
     azureTags(),
   ],
   azurerm_storage_account: [
-    { attribute: "name", source: AZ("internal/services/storage/validate/storage_account_name.go"), check: STORAGE_ACCOUNT_NAME },
+    { attribute: "name", source: AZ("internal/services/storage/validate/storage_account_name.go") + "; " + RESERVED, check: all(STORAGE_ACCOUNT_NAME, NOT_RESERVED) },
     azureTags(),
   ],
   azurerm_storage_share: [
@@ -153,7 +168,7 @@ export const RULES: Record<string, readonly Rule[] | string> = {
     azureTags(),
   ],
   azurerm_container_registry: [
-    { attribute: "name", source: AZ("internal/services/containers/validate/container_registry_name.go"), check: all(matches(/^[a-zA-Z0-9]+$/), length(5, 50)) },
+    { attribute: "name", source: AZ("internal/services/containers/validate/container_registry_name.go") + "; " + RESERVED, check: all(matches(/^[a-zA-Z0-9]+$/), length(5, 50), NOT_RESERVED) },
     azureTags(),
   ],
   azurerm_container_app_environment: [
@@ -168,7 +183,7 @@ export const RULES: Record<string, readonly Rule[] | string> = {
     azureTags(),
   ],
   azurerm_container_app: [
-    { attribute: "name", source: AZ("internal/services/containerapps/validate/validate.go (ContainerAppName)"), check: all(matches(/^([a-z]$)|(^([a-z0-9])([a-z0-9-.]{0,30})([^A-Z\W])$)/), noDoubleHyphen) },
+    { attribute: "name", source: AZ("internal/services/containerapps/validate/validate.go (ContainerAppName)") + "; " + RESERVED, check: all(matches(/^([a-z]$)|(^([a-z0-9])([a-z0-9-.]{0,30})([^A-Z\W])$)/), noDoubleHyphen, NOT_RESERVED) },
     { attribute: "secret.name", source: AZ("internal/services/containerapps/validate/validate.go (SecretName)"), check: all(matches(/^[a-z0-9][a-z0-9-]{0,251}[a-z0-9]?$/), noTrailingHyphen) },
     {
       // A literal ID must parse as https://<vault>/secrets/<name>[/<version>]; botfleet's vault and
@@ -215,6 +230,18 @@ export const RULES: Record<string, readonly Rule[] | string> = {
   azurerm_orchestrated_virtual_machine_scale_set: [
     { attribute: "name", source: AZ("internal/services/compute/validate/virtual_machine_name.go (VirtualMachineName)") + "; " + NAMING_RULES + " (virtualMachineScaleSets, Linux: 1-64)", check: all(length(1, 64), matches(/^[a-zA-Z0-9][a-zA-Z0-9._-]*\w$/), str((s) => (/^\d+$/.test(s) ? "is only digits" : undefined))) },
     // LinuxComputerNamePrefix: at most 58, no leading _, no trailing ., none of the special characters.
+    { attribute: "automatic_instance_repair.grace_period", source: AZ("internal/services/compute/virtual_machine_scale_set.go (grace_period: ISO8601DurationBetween(\"PT10M\", \"PT90M\"))"), check: durationBetween("PT10M", "PT90M") },
+    { attribute: "os_disk.disk_size_gb", source: AZ("internal/services/compute/orchestrated_virtual_machine_scale_set.go (os_disk.disk_size_gb: IntBetween(0, 4095))"), check: intBetween(0, 4095) },
+    {
+      attribute: "network_interface.ip_configuration.public_ip_address.idle_timeout_in_minutes",
+      source: AZ("internal/services/compute/orchestrated_virtual_machine_scale_set.go (public_ip_address.idle_timeout_in_minutes: IntBetween(4, 32))"),
+      check: intBetween(4, 32),
+    },
+    ...["extension.name", "extension.type_handler_version", "network_interface.name", "network_interface.ip_configuration.name", "network_interface.ip_configuration.public_ip_address.name"].map((attribute) => ({
+      attribute,
+      source: AZ(`internal/services/compute/orchestrated_virtual_machine_scale_set.go (${attribute}: non-empty)`),
+      check: length(1, 80),
+    })),
     { attribute: "os_profile.linux_configuration.computer_name_prefix", source: AZ("internal/services/compute/validate/linux_computer_name.go (LinuxComputerNamePrefix)"), check: all(length(1, 58), matches(/^[^_]/), notEnding("."), notContaining("\\/\"[]:|<>+=;,?*@&~!#$%^()_{}'")) },
     azureTags(),
   ],
@@ -269,6 +296,8 @@ export const RULES: Record<string, readonly Rule[] | string> = {
     // The provider does not validate name; Cloud Run: lowercase letters, digits, hyphens, starting with a letter, at most 49 characters.
     { attribute: "name", source: "https://cloud.google.com/run/docs/reference/rest/v2/projects.locations.services (name; service names are at most 49 characters)", check: matches(/^[a-z]([a-z0-9-]{0,47}[a-z0-9])?$/) },
     { attribute: "description", source: GO("google/services/cloudrunv2/resource_cloud_run_v2_service.go (description: 512-character limit)"), check: length(0, 512) },
+    // Env names: the provider's description says C_IDENTIFIER (the API checks it).
+    { attribute: "template.containers.env.name", source: GO("google/services/cloudrunv2/resource_cloud_run_v2_service.go (env.name: must be a C_IDENTIFIER)"), check: matches(/^[A-Za-z_][A-Za-z0-9_]*$/) },
     { attribute: "template.timeout", source: GO("google/services/cloudrunv2/resource_cloud_run_v2_service.go (timeout: ValidateRegexp(^[0-9]+(?:\\.[0-9]{1,9})?s$))"), check: matches(/^[0-9]+(?:\.[0-9]{1,9})?s$/) },
     gcpLabels(),
     gcpLabels("template.labels"),
@@ -446,7 +475,12 @@ describe("provider facts", () => {
     expect(check("google_storage_bucket", "name", "googly-bot-state-123456")).toMatch(/goog/);
     expect(check("google_storage_bucket", "name", "ops-g00gle-bot-state-123456")).toMatch(/google/);
     expect(check("google_iam_workload_identity_pool", "workload_identity_pool_id", "gcp-pool")).toMatch(/gcp-/);
+    expect(check("azurerm_storage_account", "name", "stmicrosoft9541b8")).toMatch(/microsoft/);
+    expect(check("azurerm_container_app", "name", "login-bot")).toMatch(/login/);
     expect(check("azurerm_monitor_action_group", "short_name", "botfleet-demo")).toMatch(/13 characters/);
+    expect(check("azurerm_orchestrated_virtual_machine_scale_set", "automatic_instance_repair.grace_period", "PT5M")).toMatch(/not a duration/);
+    expect(check("azurerm_orchestrated_virtual_machine_scale_set", "automatic_instance_repair.grace_period", "PT1H30M")).toBeUndefined();
+    expect(check("azurerm_orchestrated_virtual_machine_scale_set", "automatic_instance_repair.grace_period", "PT1H31M")).toMatch(/not a duration/);
     expect(check("azurerm_container_app", "secret.key_vault_secret_id", "https://kv-demo-9541b8.vault.azure.net/secrets/bot-delta--llm-api-key")).toBeUndefined();
     expect(check("azurerm_container_app", "secret.key_vault_secret_id", "https://kv-demo-9541b8.vault.azure.net/keys/x")).toMatch(/is not/);
     const condition = (repository: string) => ({ attribute_condition: `assertion.repository == "${repository}" && assertion.ref == "refs/heads/main"` });

@@ -153,6 +153,30 @@ export function gcpBotNames(fleet: string, project: string, bot: string): GcpBot
   };
 }
 
+/** Whole names Azure reserves for resources with an endpoint (see azureReservedNameProblem). */
+const AZURE_RESERVED_NAMES = new Set([
+  "access", "app_code", "app_themes", "app_data", "app_globalresources", "app_localresources", "app_webreferences",
+  "app_browsers", "azure", "bing", "bizspark", "biztalk", "cortana", "directx", "dotnet", "dynamics", "excel",
+  "exchange", "forefront", "groove", "hololens", "hyperv", "kinect", "lync", "msdn", "o365", "office", "office365",
+  "onedrive", "onenote", "outlook", "powerpoint", "sharepoint", "skype", "visio", "visualstudio", "web.config", "xbox",
+]);
+
+/**
+ * Why Azure would refuse the name of a resource with an endpoint (Key Vault, storage account,
+ * registry, container app) with ReservedResourceName, or undefined: "microsoft" and "windows"
+ * anywhere, "login" at the start, or a reserved word as the whole name
+ * (https://learn.microsoft.com/azure/azure-resource-manager/troubleshooting/error-reserved-resource-name).
+ * The provider does not check this; ARM refuses it at apply time.
+ */
+export function azureReservedNameProblem(name: string): string | undefined {
+  const n = name.toLowerCase();
+  const word = ["microsoft", "windows"].find((w) => n.includes(w));
+  if (word) return `contains "${word}"`;
+  if (n.startsWith("login")) return 'starts with "login"';
+  if (AZURE_RESERVED_NAMES.has(n)) return `is the reserved word "${n}"`;
+  return undefined;
+}
+
 /**
  * Why Cloud Storage would refuse a bucket name that is otherwise well formed, or undefined:
  * names may not start with "goog" or contain "google" or a close misspelling
