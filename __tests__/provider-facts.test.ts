@@ -393,9 +393,9 @@ const LONG_REPOSITORY = `${"o".repeat(39)}/${"r".repeat(127 - "repo:".length - `
  * names, and a region with a Container Apps bot has all three.
  */
 function maximalFleet(uniqueSuffix?: string): Fleet {
-  // Hyphens where names.ts cuts bot names (15 host name prefix, 19 service account, 24/25
-  // environment storage), on every other bot so both sides of each cut are covered.
-  const cuts = (i: number) => (i % 2 === 0 ? [14, 18, 24] : [15, 19, 25]);
+  // Hyphens where names.ts cuts bot names (15 host name prefix, 19 service account, 24 or 25
+  // environment storage), shifted from bot to bot so each cut meets a hyphen and a letter.
+  const cuts = (i: number) => [14, 18, 23].map((at) => at + (i % 3));
   const bots = [
     ...AZURE_REGIONS.map((region, i) => ({ name: longName(`vm${i}`, 40, cuts(i)), target: "azure-vmss", region, runtime: i % 2 ? "nanobot" : "openclaw" })),
     ...AZURE_REGIONS.map((region, i) => ({
