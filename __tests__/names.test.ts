@@ -1,4 +1,16 @@
-import { azureBotNames, azureSharedNames, shortHash } from "../config/names";
+import { FleetConfigError } from "../config/load";
+import { azureBotNames, azureSharedNames, gcpBotNames, gcpSharedNames, shortHash } from "../config/names";
+import { fleetFrom } from "./support/fleet";
+
+function problems(yaml: string): string {
+  try {
+    fleetFrom(yaml);
+  } catch (e) {
+    if (e instanceof FleetConfigError) return e.message;
+    throw e;
+  }
+  return "";
+}
 
 const KEY_VAULT = /^[a-zA-Z](?!.*--)[a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$/;
 const STORAGE_ACCOUNT = /^[a-z0-9]{3,24}$/;
@@ -39,5 +51,80 @@ describe("Azure names", () => {
   test("host name prefixes fit 15 characters without a trailing hyphen", () => {
     expect(azureBotNames("demo", "research-assistant-01").computerNamePrefix).toBe("research-assist");
     expect(azureBotNames("demo", "abcdefghijklmn-x").computerNamePrefix).toBe("abcdefghijklmn");
+  });
+});
+
+describe("names the providers would refuse", () => {
+  // azurerm v4.55.0 containerapps/validate/validate.go ManagedEnvironmentStorageName.
+  const ENVIRONMENT_STORAGE = /^([a-z])[a-z0-9-]{0,30}[a-z]?$/;
+
+  test("environment storage names fit the provider's rule for every bot name up to the container app's 32 characters", () => {
+    const bots = Array.from({ length: 300 }, (_, i) => `b${i}`.padEnd(32, "x"));
+    const names = bots.map((b) => azureBotNames("abcdefghijklmnop", b).environmentStorage);
+    expect(names.filter((n) => !ENVIRONMENT_STORAGE.test(n) || n.includes("--") || n.endsWith("-"))).toEqual([]);
+    // The case that failed: a 32-character name ending in a hash digit.
+    expect(shortHash("abcdefghijklmnop", bots[3])).toMatch(/[0-9]$/);
+    expect(names[3]).toHaveLength(31);
+  });
+
+  test("environment storage names that were valid keep their form (a rename would replace the link)", () => {
+    expect(azureBotNames("demo", "bot-delta").environmentStorage).toBe("bot-delta-fb056c");
+    const letterHash = Array.from({ length: 50 }, (_, i) => `b${i}`.padEnd(32, "x")).find((b) => /[a-f]$/.test(shortHash("demo", b)))!;
+    expect(azureBotNames("demo", letterHash).environmentStorage).toBe(`${letterHash.slice(0, 25)}-${shortHash("demo", letterHash)}`);
+  });
+
+  test("the deployer's display name names the repository only when it fits IAM's 100 bytes", () => {
+    const names = gcpSharedNames("demo", "us-central1");
+    expect(names.deployerDisplayName("example-org/bot-fleet")).toBe("botfleet demo deployer (GitHub example-org/bot-fleet)");
+    const long = `${"o".repeat(39)}/${"r".repeat(59)}`;
+    expect(names.deployerDisplayName(long)).toBe("botfleet demo deployer");
+  });
+
+  const gcpFleet = (name: string, bot: string, github = "") =>
+    `name: ${name}\ngcp:\n  project: botfleet-demo\n${github}bots:\n  - name: ${bot}\n    target: gcp-cloud-run\n    region: us-central1\n`;
+
+  test("a fleet or bot name that puts google in a state bucket name is refused with the field and the fix", () => {
+    expect(gcpBotNames("demo", "botfleet-demo", "my-google-bot").stateBucket).toContain("google");
+    expect(problems(gcpFleet("demo", "my-google-bot"))).toMatch(
+      /bots\[0\]\.name: "my-google-bot" makes the state bucket name "demo-my-google-bot-state-[0-9a-f]{6}", which contains "google".*Cloud Storage refuses it; pick a bot name without "google"/,
+    );
+    expect(problems(gcpFleet("googly", "bot-a"))).toMatch(/line 1: name: "googly" starts with "goog", so every Cloud Run bot's state bucket name \(e.g. "googly-bot-a-state-[0-9a-f]{6}"\) would too.*pick a fleet name/);
+    expect(problems(gcpFleet("ops-g00gle", "bot-a"))).toMatch(/name: "ops-g00gle" contains "google" or a look-alike/);
+    // Azure bots have no bucket: the same names are fine there.
+    expect(problems("name: googly\nbots:\n  - name: my-google-bot\n")).toBe("");
+  });
+
+  test("a repository or branch whose GitHub subject exceeds google.subject's 127 bytes is refused", () => {
+    const repo = (n: number) => `${"o".repeat(39)}/${"r".repeat(n - 40)}`;
+    // repo:<99>:environment:production is exactly 127 bytes.
+    expect(problems(gcpFleet("demo", "bot-a", `  github:\n    repository: ${repo(99)}\n`))).toBe("");
+    expect(problems(gcpFleet("demo", "bot-a", `  github:\n    repository: ${repo(100)}\n`))).toMatch(
+      /gcp\.github\.repository: "o+\/r+\.\.\. makes GitHub's deploy subject "repo:o+\/r+:environment:production" 128 bytes, more than the 127 Google accepts for google\.subject.*use a shorter repository name/,
+    );
+    expect(problems(gcpFleet("demo", "bot-a", `  github:\n    repository: ${repo(99)}\n    branch: main\n`))).toBe("");
+    expect(problems(gcpFleet("demo", "bot-a", `  github:\n    repository: ${repo(99)}\n    branch: release-2026\n`))).toMatch(
+      /gcp\.github\.branch: "release-2026" makes GitHub's deploy subject "repo:.*:ref:refs\/heads\/release-2026" 132 bytes/,
+    );
+  });
+});
+
+describe("names Azure reserves", () => {
+  test("a fleet name that puts microsoft or windows in the Key Vault, storage or registry name is refused", () => {
+    expect(problems("name: micro-soft\nbots:\n  - name: bot-a\n")).toMatch(
+      /line 1: name: "micro-soft" makes the shared name "stmicrosoft[0-9a-f]{6}", which contains "microsoft"; Azure refuses it as a reserved word \(ReservedResourceName\); pick another fleet name/,
+    );
+    expect(problems("name: windows\nbots:\n  - name: bot-a\n")).toMatch(/name: "windows" makes the shared name "kv-windows-[0-9a-f]{6}", which contains "windows"/);
+    // Prefixed names never equal a reserved word or start with "login"; Cloud Run-only fleets have no such names.
+    expect(problems("name: login\nbots:\n  - name: bot-a\n")).toBe("");
+    expect(problems("name: windows\ngcp:\n  project: botfleet-demo\nbots:\n  - name: bot-a\n    target: gcp-cloud-run\n    region: us-central1\n")).toBe("");
+  });
+
+  test("a Container Apps bot named with a reserved word is refused; the same name on a VM is fine", () => {
+    const app = (name: string) => `name: demo\nbots:\n  - name: ${name}\n    target: azure-container-apps\n`;
+    expect(problems(app("skype"))).toMatch(/bots\[0\]\.name: "skype" is the reserved word "skype"; the container app is named as the bot.*ReservedResourceName\); pick another bot name/);
+    expect(problems(app("login-bot"))).toMatch(/"login-bot" starts with "login"/);
+    expect(problems(app("my-windows-bot"))).toMatch(/"my-windows-bot" contains "windows"/);
+    expect(problems(app("skype-helper"))).toBe("");
+    expect(problems("name: demo\nbots:\n  - name: skype\n")).toBe("");
   });
 });

@@ -71,7 +71,7 @@ export interface AzureBotNames {
   readonly containerApp: string;
   /** The bot's own Azure Files share, for Container Apps. */
   readonly containerAppStateShare: string;
-  /** Its registration in the Container Apps environment (at most 32 characters). */
+  /** Its registration in the Container Apps environment (at most 32 characters, see below). */
   readonly environmentStorage: string;
 }
 
@@ -85,8 +85,19 @@ export function azureBotNames(fleet: string, bot: string): AzureBotNames {
     secret: (key) => `${bot}--${key}`,
     containerApp: bot,
     containerAppStateShare: `state-${bot}`,
-    environmentStorage: `${cut(bot, 25)}-${shortHash(fleet, bot)}`,
+    environmentStorage: environmentStorageName(fleet, bot),
   };
+}
+
+/**
+ * `^([a-z])[a-z0-9-]{0,30}[a-z]?$` (azurerm v4.55.0 containerapps/validate/validate.go
+ * ManagedEnvironmentStorageName): a 32nd character must be a letter, and the hash may end in a
+ * digit, so such a name is cut one character shorter. Names that were valid keep their form (a
+ * rename replaces the link).
+ */
+function environmentStorageName(fleet: string, bot: string): string {
+  const hash = shortHash(fleet, bot);
+  return `${cut(bot, /[0-9]$/.test(hash) ? 24 : 25)}-${hash}`;
 }
 
 export interface GcpSharedNames {
@@ -98,6 +109,8 @@ export interface GcpSharedNames {
   readonly githubProvider: string;
   /** Account ID of the service account GitHub Actions deploys as. */
   readonly deployerAccount: string;
+  /** Its display name, naming the repository when it fits IAM's 100 bytes. */
+  deployerDisplayName(repository: string): string;
 }
 
 export function gcpSharedNames(fleet: string, region: string): GcpSharedNames {
@@ -110,6 +123,12 @@ export function gcpSharedNames(fleet: string, region: string): GcpSharedNames {
     workloadIdentityPool: `gh-${cut(fleet, 12)}-${suffix}`,
     githubProvider: "github",
     deployerAccount: `deploy-${cut(fleet, 12)}-${suffix}`,
+    // IAM refuses display names over 100 UTF-8 bytes; repository names are ASCII (schema).
+    deployerDisplayName: (repository) => {
+      const name = `botfleet ${fleet} deployer`;
+      const full = `${name} (GitHub ${repository})`;
+      return full.length <= 100 ? full : name;
+    },
   };
 }
 
@@ -132,6 +151,42 @@ export function gcpBotNames(fleet: string, project: string, bot: string): GcpBot
     // Neither fleet nor bot names contain "--", so the parts cannot run into each other.
     secret: (key) => `${fleet}--${bot}--${key}`,
   };
+}
+
+/** Whole names Azure reserves for resources with an endpoint (see azureReservedNameProblem). */
+const AZURE_RESERVED_NAMES = new Set([
+  "access", "app_code", "app_themes", "app_data", "app_globalresources", "app_localresources", "app_webreferences",
+  "app_browsers", "azure", "bing", "bizspark", "biztalk", "cortana", "directx", "dotnet", "dynamics", "excel",
+  "exchange", "forefront", "groove", "hololens", "hyperv", "kinect", "lync", "msdn", "o365", "office", "office365",
+  "onedrive", "onenote", "outlook", "powerpoint", "sharepoint", "skype", "visio", "visualstudio", "web.config", "xbox",
+]);
+
+/**
+ * Why Azure would refuse the name of a resource with an endpoint (Key Vault, storage account,
+ * registry, container app) with ReservedResourceName, or undefined: "microsoft" and "windows"
+ * anywhere, "login" at the start, or a reserved word as the whole name
+ * (https://learn.microsoft.com/azure/azure-resource-manager/troubleshooting/error-reserved-resource-name).
+ * The provider does not check this; ARM refuses it at apply time.
+ */
+export function azureReservedNameProblem(name: string): string | undefined {
+  const n = name.toLowerCase();
+  const word = ["microsoft", "windows"].find((w) => n.includes(w));
+  if (word) return `contains "${word}"`;
+  if (n.startsWith("login")) return 'starts with "login"';
+  if (AZURE_RESERVED_NAMES.has(n)) return `is the reserved word "${n}"`;
+  return undefined;
+}
+
+/**
+ * Why Cloud Storage would refuse a bucket name that is otherwise well formed, or undefined:
+ * names may not start with "goog" or contain "google" or a close misspelling
+ * (https://cloud.google.com/storage/docs/buckets#naming). The provider does not check this; the
+ * API refuses it at apply time.
+ */
+export function bucketNameProblem(name: string): string | undefined {
+  if (name.startsWith("goog")) return 'starts with "goog"';
+  if (/g[o0][o0]g[l1]e/.test(name)) return 'contains "google" or a look-alike such as "g00gle"';
+  return undefined;
 }
 
 /** Where Cloud Run pulls an image from: ghcr.io images through the fleet's mirror, others as they are. */

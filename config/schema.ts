@@ -2,6 +2,7 @@ import { z } from "zod";
 import { AZURE_REGIONS, GCP_REGIONS } from "./regions";
 import { cidrContains, cidrPrefix, cidrsOverlap, isIpv4Cidr } from "./cidr";
 import { POLICY_RULES, RULE_IDS } from "../policy/catalog";
+import { azureReservedNameProblem, azureSharedNames, bucketNameProblem, gcpBotNames } from "./names";
 
 /**
  * The fleet file's schema. TypeScript types, the JSON Schema for editors (`npm run schema`) and
@@ -48,6 +49,24 @@ export const TARGET_ONLY_SETTINGS = {
   internalOnly: ["azure-container-apps"],
 } as const satisfies Record<string, readonly Target[]>;
 
+/** GitHub environment of the deploy job in .github/workflows/deploy.yml (part of its OIDC subject). */
+export const GITHUB_DEPLOY_ENVIRONMENT = "production";
+
+/**
+ * The subjects GitHub Actions presents for deploys of `repository`: the deploy job's environment,
+ * and pushes to the pinned branch (docs.github.com, "About security hardening with OpenID
+ * Connect", example subject claims). Workload Identity Federation maps `google.subject` to it and
+ * refuses a mapped subject over 127 bytes (cloud.google.com/iam/docs/workload-identity-federation,
+ * attribute mappings), so the token exchange of every deploy would fail.
+ */
+export function githubDeploySubjects(repository: string, branch?: string): { field: "repository" | "branch"; subject: string }[] {
+  return [
+    { field: "repository", subject: `repo:${repository}:environment:${GITHUB_DEPLOY_ENVIRONMENT}` },
+    ...(branch ? [{ field: "branch" as const, subject: `repo:${repository}:ref:refs/heads/${branch}` }] : []),
+  ];
+}
+const GOOGLE_SUBJECT_MAX_BYTES = 127;
+
 /** Registries Cloud Run can pull from: ghcr.io goes through the fleet's Artifact Registry mirror. */
 export const CLOUD_RUN_REGISTRIES = /^(ghcr\.io|docker\.io|[a-z0-9-]+-docker\.pkg\.dev)\//;
 
@@ -59,7 +78,7 @@ const HOSTNAME = /^(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]
 const botName = z
   .string()
   .regex(BOT_NAME, `must be ${NAME_RULE} (it becomes the stack name and part of every resource name), e.g. "bot-alpha"`)
-  .meta({ description: `Bot name: ${NAME_RULE}. Also the cdktf stack name.` });
+  .meta({ description: `Bot name: ${NAME_RULE}. Also the cdktf stack name. Container Apps: at most 32 characters and no name Azure reserves; Cloud Run: <fleet>-<bot> at most 49, without "google".` });
 
 const channel = z
   .strictObject({
@@ -208,7 +227,7 @@ const gcp = z.strictObject({
       repository: z
         .string()
         .regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/, 'must be "owner/name" of a GitHub repository, e.g. "octo-org/bots"')
-        .meta({ description: "The only repository whose workflows may deploy (Workload Identity Federation)." }),
+        .meta({ description: "The only repository whose workflows may deploy (Workload Identity Federation). repo:<owner/name>:environment:production must fit google.subject's 127 bytes." }),
       branch: z
         .string()
         .regex(/^[A-Za-z0-9._\/-]{1,200}$/, "must be a branch name such as main")
@@ -235,7 +254,7 @@ export const FleetFileSchema = z
     name: z
       .string()
       .regex(FLEET_NAME, "must be 2-16 lowercase letters, digits and single hyphens, starting with a letter (it prefixes every resource name)")
-      .meta({ description: "Fleet name; prefixes every cloud resource name." }),
+      .meta({ description: 'Fleet name; prefixes every cloud resource name. With Cloud Run bots it may not start with "goog" or contain "google" (bucket names); with Azure bots not contain "microsoft" or "windows".' }),
     defaults: z.strictObject(botSettings).optional(),
     azure: azure.prefault({}),
     gcp: gcp.optional().meta({ description: "Google Cloud settings; required when a bot targets gcp-cloud-run." }),
@@ -243,6 +262,35 @@ export const FleetFileSchema = z
     bots: z.array(bot).min(1, "must list at least one bot"),
   })
   .superRefine((f, ctx) => {
+    const github = f.gcp?.github;
+    if (github)
+      for (const { field, subject } of githubDeploySubjects(github.repository, github.branch))
+        if (Buffer.byteLength(subject) > GOOGLE_SUBJECT_MAX_BYTES)
+          ctx.addIssue({
+            code: "custom",
+            path: ["gcp", "github", field],
+            message: `makes GitHub's deploy subject "${subject}" ${Buffer.byteLength(subject)} bytes, more than the ${GOOGLE_SUBJECT_MAX_BYTES} Google accepts for google.subject, so every keyless deploy would be refused; use a shorter ${field} name`,
+          });
+    // State buckets start with the fleet name: a fleet name Cloud Storage refuses is reported once.
+    const cloudRun = f.bots.find((b) => (b.target ?? f.defaults?.target ?? BUILTIN_DEFAULTS.target) === "gcp-cloud-run");
+    const fleetBucketProblem = bucketNameProblem(f.name);
+    if (f.gcp && cloudRun && fleetBucketProblem)
+      ctx.addIssue({
+        code: "custom",
+        path: ["name"],
+        message: `${fleetBucketProblem}, so every Cloud Run bot's state bucket name (e.g. "${gcpBotNames(f.name, f.gcp.project, cloudRun.name).stateBucket}") would too, which Cloud Storage refuses; pick a fleet name without "goog" at the start or "google" in it`,
+      });
+    // Each Azure region's Key Vault, storage account and registry carry the fleet name.
+    const azureRegions = new Set(
+      f.bots.filter((b) => TARGET_CLOUD[b.target ?? f.defaults?.target ?? BUILTIN_DEFAULTS.target] === "azure").map((b) => b.region ?? f.defaults?.region ?? BUILTIN_DEFAULTS.region),
+    );
+    const reservedShared = [...azureRegions]
+      .map((region) => azureSharedNames(f.name, region, f.azure.uniqueSuffix))
+      .flatMap((n) => [n.keyVault, n.storageAccount, n.containerRegistry])
+      .map((name) => ({ name, problem: azureReservedNameProblem(name) }))
+      .find((n) => n.problem);
+    if (reservedShared)
+      ctx.addIssue({ code: "custom", path: ["name"], message: `makes the shared name "${reservedShared.name}", which ${reservedShared.problem}; Azure refuses it as a reserved word (ReservedResourceName); pick another fleet name${f.azure.uniqueSuffix ? " or azure.uniqueSuffix" : ""}` });
     const seen = new Map<string, number>();
     f.bots.forEach((b, i) => {
       const first = seen.get(b.name);
@@ -285,12 +333,19 @@ export const FleetFileSchema = z
           ctx.addIssue({ code: "custom", path: ["bots", i, "internalOnly"], message: "contradicts publicAccess; remove one" });
         if (b.name.length > 32)
           ctx.addIssue({ code: "custom", path: ["bots", i, "name"], message: "is longer than 32 characters, the most a container app name may have; shorten it" });
+        // The container app is named as the bot, and it has an endpoint (its FQDN).
+        const reserved = azureReservedNameProblem(b.name);
+        if (reserved)
+          ctx.addIssue({ code: "custom", path: ["bots", i, "name"], message: `${reserved}; the container app is named as the bot, and Azure refuses that as a reserved word (ReservedResourceName); pick another bot name` });
       }
       if (target === "gcp-cloud-run") {
         if (f.gcp === undefined)
           ctx.addIssue({ code: "custom", path: ["gcp"], message: `is required because bots[${i}] (${b.name}) targets gcp-cloud-run; add "gcp: { project: <your project ID> }"` });
         if (s.image !== undefined && !CLOUD_RUN_REGISTRIES.test(s.image))
           ctx.addIssue({ code: "custom", path: b.image !== undefined ? ["bots", i, "image"] : ["defaults", "image"], message: `is in a registry Cloud Run cannot pull from; use ghcr.io (mirrored), docker.io or Artifact Registry (<region>-docker.pkg.dev/...)` });
+        const bucket = f.gcp && gcpBotNames(f.name, f.gcp.project, b.name).stateBucket;
+        if (bucket && !fleetBucketProblem && bucketNameProblem(bucket))
+          ctx.addIssue({ code: "custom", path: ["bots", i, "name"], message: `makes the state bucket name "${bucket}", which ${bucketNameProblem(bucket)}; Cloud Storage refuses it; pick a bot name without "google"` });
         const service = `${f.name}-${b.name}`;
         if (service.length > 49)
           ctx.addIssue({ code: "custom", path: ["bots", i, "name"], message: `makes the Cloud Run service name "${service}" longer than 49 characters; shorten the bot or fleet name` });

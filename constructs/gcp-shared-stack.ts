@@ -120,7 +120,7 @@ export class GcpSharedStack extends FleetStack {
 
     const deployer = new ServiceAccount(this, "deployer", {
       accountId: names.deployerAccount,
-      displayName: `botfleet ${fleet.name} deployer (GitHub ${repository})`,
+      displayName: names.deployerDisplayName(repository),
       description: "GitHub Actions deploys the fleet's bot stacks as this account",
       dependsOn: apis,
     });
