@@ -10,7 +10,9 @@ const shared = stacks["azure-shared-eastus2"];
 const [app] = resources(delta, "azurerm_container_app");
 const [container] = app.template.container;
 const names = azureSharedNames("demo", "eastus2");
-const identityRef = "${data.azurerm_user_assigned_identity.bot-identity.id}";
+const identityRef = "${azurerm_user_assigned_identity.identity.id}";
+// The same identity, spelled from values known at plan (see the CustomizeDiff test).
+const identityAtPlan = "/subscriptions/${data.azurerm_client_config.client.subscription_id}/resourceGroups/rg-demo-bot-delta/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-bot-delta";
 
 /** One Container Apps bot in a fleet of its own. */
 function appOf(botExtra: string, azureExtra = ""): { app: StackJson; stacks: Record<string, StackJson> } {
@@ -31,7 +33,8 @@ describe("bot-delta: the container app", () => {
   test("runs the pinned image, pulled with the managed identity, in the public environment", () => {
     expect(container.image).toBe(openclaw.image);
     expect(app.identity).toEqual({ type: "UserAssigned", identity_ids: [identityRef] });
-    expect(app.registry).toEqual([{ server: `${names.containerRegistry}.azurecr.io`, identity: identityRef }]);
+    expect(app.registry).toEqual([{ server: `${names.containerRegistry}.azurecr.io`, identity: identityAtPlan }]);
+    expect(resources(delta, "azurerm_user_assigned_identity")[0]).toMatchObject({ name: "id-bot-delta", resource_group_name: "${azurerm_resource_group.resource-group.name}" });
     expect(delta.data.azurerm_container_app_environment.environment.name).toBe(names.containerAppsEnvironment);
   });
 
@@ -39,7 +42,7 @@ describe("bot-delta: the container app", () => {
     expect(app.secret.map((s: StackJson) => s.name).sort()).toEqual(["discord-bot-token", "gateway-token", "llm-api-key", "search-api-key"]);
     for (const s of app.secret) {
       expect(s.key_vault_secret_id).toBe(`\${data.azurerm_key_vault.key-vault.vault_uri}secrets/bot-delta--${s.name}`);
-      expect(s.identity).toBe(identityRef);
+      expect(s.identity).toBe(identityAtPlan);
       expect(s).not.toHaveProperty("value");
     }
     // Referenced by address, so the app must come after the secrets it names.
@@ -95,17 +98,19 @@ describe("bot-delta: the container app", () => {
 
   test("keeps the agent's state on its own Azure Files share, owned by the runtime's user", () => {
     const [share] = resources(delta, "azurerm_storage_share");
-    expect(share.name).toBe("state-bot-delta");
+    expect(share).toMatchObject({ name: "state", storage_account_id: "${azurerm_storage_account.state-storage.id}" });
+    expect(resources(delta, "azurerm_storage_account")[0].name).toBe("stbotdeltafb056c");
     const [link] = resources(delta, "azurerm_container_app_environment_storage");
     expect(link).toMatchObject({ share_name: "${azurerm_storage_share.state-share.name}", access_mode: "ReadWrite" });
-    expect(link.access_key).toBe("${data.azurerm_storage_account.state-storage.primary_access_key}");
+    // The bot's own account's key: opens this bot's state only.
+    expect(link.access_key).toBe("${azurerm_storage_account.state-storage.primary_access_key}");
     expect(app.template.volume).toEqual([
       expect.objectContaining({ name: "state", storage_type: "AzureFile", storage_name: "${azurerm_container_app_environment_storage.state-storage-link.name}" }),
     ]);
     expect(app.template.volume[0].mount_options).toContain("uid=1000,gid=1000");
     expect(container.volume_mounts).toEqual([{ name: "state", path: "/home/node/.openclaw" }]);
     const other = appOf("").stacks["bot-one"];
-    expect(resources(other, "azurerm_storage_share")[0].name).toBe("state-bot-one");
+    expect(resources(other, "azurerm_storage_account")[0].name).not.toBe(resources(delta, "azurerm_storage_account")[0].name);
   });
 
   test("probes liveness, readiness and startup on the runtime's health path", () => {
@@ -161,12 +166,23 @@ describe("azure-shared-eastus2: what Container Apps bots share", () => {
     expect(resources(custom, "azurerm_log_analytics_workspace")[0]).toMatchObject({ retention_in_days: 90, daily_quota_gb: 0.5 });
   });
 
-  test("a registry without admin user, which the bots' identity pulls from with AcrPull", () => {
+  test("a registry without admin user, which each bot's own identity pulls from with AcrPull granted in the bot's stack", () => {
     expect(resources(shared, "azurerm_container_registry")).toEqual([
       expect.objectContaining({ name: names.containerRegistry, admin_enabled: false, anonymous_pull_enabled: false }),
     ]);
-    const pull = resources(shared, "azurerm_role_assignment").find((r) => r.role_definition_name === "AcrPull")!;
-    expect(pull.principal_id).toBe("${azurerm_user_assigned_identity.bot-identity.principal_id}");
+    expect(resources(shared, "azurerm_role_assignment").filter((r) => r.role_definition_name === "AcrPull")).toEqual([]);
+    const pull = resources(delta, "azurerm_role_assignment").find((r) => r.role_definition_name === "AcrPull")!;
+    expect(pull).toMatchObject({ scope: "${data.azurerm_container_registry.registry.id}", principal_id: "${azurerm_user_assigned_identity.identity.principal_id}" });
+  });
+
+  // Container Apps resolves Key Vault references and pulls with the identity when it provisions
+  // the revision: the grants made in this stack must have taken effect first.
+  test("the app waits, once, for its identity's grants to take effect", () => {
+    const [sleep] = resources(delta, "time_sleep");
+    expect(sleep.create_duration).toBe("5m");
+    const grants = Object.keys(delta.resource.azurerm_role_assignment).map((id) => `azurerm_role_assignment.${id}`);
+    expect([...sleep.depends_on].sort()).toEqual(grants.sort());
+    expect(app.depends_on).toContain("time_sleep.role-propagation");
   });
 
   test("the public environment only, when no bot is internal-only", () => {

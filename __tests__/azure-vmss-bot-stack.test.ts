@@ -53,11 +53,11 @@ describe("bot-alpha: the scale set", () => {
     expect(minutes).toBeLessThanOrEqual(90);
   });
 
-  test("has a Standard public IP per instance, the shared identity and boot diagnostics", () => {
+  test("has a Standard public IP per instance, the bot's own identity and boot diagnostics", () => {
     const ip = scaleSet.network_interface[0].ip_configuration[0];
     expect(ip.subnet_id).toBe("${data.azurerm_subnet.bot-subnet.id}");
     expect(ip.public_ip_address).toEqual([{ name: "pip", sku_name: "Standard_Regional", idle_timeout_in_minutes: 30 }]);
-    expect(scaleSet.identity).toEqual({ type: "UserAssigned", identity_ids: ["${data.azurerm_user_assigned_identity.bot-identity.id}"] });
+    expect(scaleSet.identity).toEqual({ type: "UserAssigned", identity_ids: ["${azurerm_user_assigned_identity.identity.id}"] });
     expect(scaleSet.boot_diagnostics).toEqual({});
   });
 
@@ -103,15 +103,43 @@ describe("bot-alpha: secrets", () => {
   });
 });
 
+describe("bot-alpha: one bot, one key ring", () => {
+  test("runs as its own identity, which may read its own secrets (not the admin password) and list its own storage key, nothing else", () => {
+    const [identity] = resources(alpha, "azurerm_user_assigned_identity");
+    expect(identity).toMatchObject({ name: "id-bot-alpha", resource_group_name: "${azurerm_resource_group.resource-group.name}" });
+    const secretAddress = (name: string) => Object.entries(alpha.resource.azurerm_key_vault_secret).find(([, s]) => (s as { name: string }).name === name)![0];
+    const grants = resources(alpha, "azurerm_role_assignment").map((r) => [r.role_definition_name, r.scope, r.principal_id]);
+    const own = "${azurerm_user_assigned_identity.identity.principal_id}";
+    expect(grants.sort()).toEqual(
+      [
+        ...["gateway-token", "llm-api-key", "search-api-key", "telegram-bot-token"].map((k) => [
+          "Key Vault Secrets User",
+          `\${azurerm_key_vault_secret.${secretAddress(`bot-alpha--${k}`)}.resource_versionless_id}`,
+          own,
+        ]),
+        ["Storage Account Key Operator Service Role", "${azurerm_storage_account.state-storage.id}", own],
+      ].sort(),
+    );
+    expect(JSON.stringify(grants)).not.toContain(secretAddress("bot-alpha--vm-admin-password"));
+    expect(JSON.stringify(alpha)).not.toMatch(/data\.azurerm_user_assigned_identity|data\.azurerm_storage_account/);
+  });
+
+  test("its own storage account and share hold its state: HTTPS and TLS 1.2 only, nothing public", () => {
+    expect(resources(alpha, "azurerm_storage_account")[0]).toMatchObject({
+      name: "stbotalpha428602", https_traffic_only_enabled: true, min_tls_version: "TLS1_2", allow_nested_items_to_be_public: false, account_replication_type: "LRS",
+    });
+    expect(resources(alpha, "azurerm_storage_share")[0]).toMatchObject({ name: "state", quota: 100, enabled_protocol: "SMB" });
+    expect(resources(stacks["bot-beta"], "azurerm_storage_account")[0].name).not.toBe("stbotalpha428602");
+  });
+});
+
 describe("bot-alpha: independence from the shared stack", () => {
   test("looks shared resources up by the names the shared stack gives them", () => {
     const names = azureSharedNames("demo", "eastus2");
     expect(Object.values(alpha.data.azurerm_subnet)[0]).toMatchObject({ name: names.botSubnet, virtual_network_name: names.virtualNetwork, resource_group_name: names.resourceGroup });
     expect(Object.values(alpha.data.azurerm_key_vault)[0]).toMatchObject({ name: names.keyVault, resource_group_name: names.resourceGroup });
-    expect(Object.values(alpha.data.azurerm_user_assigned_identity)[0]).toMatchObject({ name: names.identity });
     const shared = stacks["azure-shared-eastus2"];
     expect(resources(shared, "azurerm_key_vault")[0].name).toBe(names.keyVault);
-    expect(resources(shared, "azurerm_user_assigned_identity")[0].name).toBe(names.identity);
   });
 
   test("cdktf.out/manifest.json lists no stack dependencies for any stack, so `cdktf deploy bot-alpha` runs alone", () => {
@@ -152,9 +180,9 @@ describe("bot-alpha: the decoded cloud-init", () => {
     expect(files["/etc/botfleet/Caddyfile"]).toContain("reverse_proxy 127.0.0.1:18789");
   });
 
-  test("4. Azure Files: the bot's own directory, mounted by a unit that survives reboot; no key in the output", () => {
+  test("4. Azure Files: the bot's own storage account and share, mounted by a unit that survives reboot; no key in the output", () => {
     const mount = files["/etc/systemd/system/var-lib-botfleet-state.mount"];
-    expect(mount).toContain("What=//stdemo9541b8.file.core.windows.net/bot-state/bot-alpha");
+    expect(mount).toContain("What=//stbotalpha428602.file.core.windows.net/state\n");
     expect(mount).toContain("Where=/var/lib/botfleet/state");
     expect(mount).toContain("credentials=/etc/botfleet/smb-credentials");
     expect(mount).toContain("WantedBy=remote-fs.target");

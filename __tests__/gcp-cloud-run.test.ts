@@ -10,8 +10,8 @@ const shared = stacks["gcp-shared-us-central1"];
 const [service] = resources(gamma, "google_cloud_run_v2_service");
 const [container] = service.template.containers;
 const names = gcpBotNames("demo", "botfleet-demo", "bot-gamma");
-const [account] = resources(gamma, "google_service_account");
-const accountRef = "${google_service_account.service-account.email}";
+const account = gamma.data.google_service_account["service-account"];
+const accountRef = "${data.google_service_account.service-account.email}";
 
 const gcpFleet = (botExtra = "", gcpBlock = "gcp:\n  project: my-proj-123\n") =>
   fleetFrom(`name: tf\n${gcpBlock}bots:\n  - name: bot-one\n    target: gcp-cloud-run\n    region: europe-west1\n${botExtra}`);
@@ -182,8 +182,26 @@ describe("gcp-shared-us-central1", () => {
     expect(provider.attribute_mapping["attribute.repository"]).toBe("assertion.repository");
   });
 
+  test("creates each Cloud Run bot's own runtime account, which the bot stack finds by name", () => {
+    const runtime = resources(shared, "google_service_account").filter((a) => a.account_id.startsWith("run-"));
+    expect(runtime.map((a) => a.account_id)).toEqual([names.serviceAccount]);
+    expect(account.account_id).toBe(names.serviceAccount);
+    expect(gamma.resource.google_service_account).toBeUndefined();
+  });
+
+  // The deployer used to hold roles/iam.serviceAccountUser (act as any account in the project)
+  // and roles/iam.serviceAccountAdmin (which can grant that on any account to itself).
+  test("lets the deployer act only as the bots' runtime accounts, one grant each, and change no service account", () => {
+    const actAs = resources(shared, "google_service_account_iam_member").filter((m) => m.role === "roles/iam.serviceAccountUser");
+    expect(actAs).toEqual([
+      { service_account_id: "${google_service_account.runtime-bot-gamma.name}", role: "roles/iam.serviceAccountUser", member: "serviceAccount:${google_service_account.deployer.email}" },
+    ]);
+    const projectRoles = resources(shared, "google_project_iam_member").map((m) => m.role);
+    expect(projectRoles.filter((r) => r.startsWith("roles/iam."))).toEqual([]);
+  });
+
   test("lets only that repository impersonate the deployer, which holds the deploy roles and no more", () => {
-    const [binding] = resources(shared, "google_service_account_iam_member");
+    const [binding] = resources(shared, "google_service_account_iam_member").filter((m) => m.role === "roles/iam.workloadIdentityUser");
     expect(binding.role).toBe("roles/iam.workloadIdentityUser");
     expect(binding.member).toBe("principalSet://iam.googleapis.com/${google_iam_workload_identity_pool.github-pool.name}/attribute.repository/example-org/bot-fleet");
     const roles = resources(shared, "google_project_iam_member").map((m) => m.role).sort();
@@ -195,7 +213,7 @@ describe("gcp-shared-us-central1", () => {
   test("without gcp.github there is no federation at all", () => {
     const plain = synthFleet(gcpFleet()).stacks["gcp-shared-europe-west1"];
     expect(plain.resource.google_iam_workload_identity_pool).toBeUndefined();
-    expect(plain.resource.google_service_account).toBeUndefined();
+    expect(resources(plain, "google_service_account").map((a) => a.account_id)).toEqual([gcpBotNames("tf", "my-proj-123", "bot-one").serviceAccount]);
   });
 
   test("pins the repository alone when no branch is given", () => {

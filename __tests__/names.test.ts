@@ -20,25 +20,30 @@ const regions = ["eastus2", "westeurope", "southafricanorth", "germanywestcentra
 describe("Azure names", () => {
   test("are stable: the same inputs give the same names on every machine", () => {
     expect(shortHash("demo", "eastus2")).toBe("9541b8");
-    expect(azureSharedNames("demo", "eastus2")).toMatchObject({ keyVault: "kv-demo-9541b8", storageAccount: "stdemo9541b8" });
+    expect(azureSharedNames("demo", "eastus2")).toMatchObject({ keyVault: "kv-demo-9541b8" });
+    expect(azureBotNames("demo", "bot-alpha")).toMatchObject({ identity: "id-bot-alpha", storageAccount: "stbotalpha428602", stateShare: "state" });
   });
 
-  test.each(fleets.flatMap((f) => regions.map((r) => [f, r])))("Key Vault and storage names are valid for fleet %s in %s", (fleet, region) => {
-    const n = azureSharedNames(fleet, region);
-    expect(n.keyVault).toMatch(KEY_VAULT);
-    expect(n.storageAccount).toMatch(STORAGE_ACCOUNT);
+  test.each(fleets.flatMap((f) => regions.map((r) => [f, r])))("Key Vault names are valid for fleet %s in %s", (fleet, region) => {
+    expect(azureSharedNames(fleet, region).keyVault).toMatch(KEY_VAULT);
+  });
+
+  test.each(fleets)("each bot's own storage account name is valid and distinct, in fleet %s", (fleet) => {
+    const bots = ["abc", "bot-alpha", "a".repeat(40), `${"b".repeat(16)}-x`, `${"b".repeat(16)}-y`];
+    const accounts = bots.map((b) => azureBotNames(fleet, b).storageAccount);
+    for (const a of accounts) expect(a).toMatch(STORAGE_ACCOUNT);
+    expect(new Set(accounts).size).toBe(bots.length);
   });
 
   test("fleets whose names share a long prefix still get distinct global names", () => {
     const a = azureSharedNames("platform-team-aa", "eastus2");
     const b = azureSharedNames("platform-team-ab", "eastus2");
     expect(a.keyVault).not.toBe(b.keyVault);
-    expect(a.storageAccount).not.toBe(b.storageAccount);
     expect(azureSharedNames("demo", "eastus2").keyVault).not.toBe(azureSharedNames("demo", "westus2").keyVault);
   });
 
   test("a fleet's uniqueSuffix replaces the hash", () => {
-    expect(azureSharedNames("demo", "eastus2", "zz01")).toMatchObject({ keyVault: "kv-demo-zz01", storageAccount: "stdemozz01" });
+    expect(azureSharedNames("demo", "eastus2", "zz01")).toMatchObject({ keyVault: "kv-demo-zz01" });
   });
 
   test("bot secret names cannot collide across bots, since bot names never contain --", () => {
@@ -109,9 +114,12 @@ describe("names the providers would refuse", () => {
 });
 
 describe("names Azure reserves", () => {
-  test("a fleet name that puts microsoft or windows in the Key Vault, storage or registry name is refused", () => {
+  test("a fleet name that puts microsoft or windows in the Key Vault or registry name is refused, and a bot name that puts it in the bot's storage account", () => {
     expect(problems("name: micro-soft\nbots:\n  - name: bot-a\n")).toMatch(
-      /line 1: name: "micro-soft" makes the shared name "stmicrosoft[0-9a-f]{6}", which contains "microsoft"; Azure refuses it as a reserved word \(ReservedResourceName\); pick another fleet name/,
+      /line 1: name: "micro-soft" makes the shared name "acrmicrosoft[0-9a-f]{6}", which contains "microsoft"; Azure refuses it as a reserved word \(ReservedResourceName\); pick another fleet name/,
+    );
+    expect(problems("name: demo\nbots:\n  - name: micro-soft-bot\n")).toMatch(
+      /bots\[0\]\.name: "micro-soft-bot" makes the bot's storage account name "stmicrosoftbot[0-9a-f]{6}", which contains "microsoft"; .*pick another bot name/,
     );
     expect(problems("name: windows\nbots:\n  - name: bot-a\n")).toMatch(/name: "windows" makes the shared name "kv-windows-[0-9a-f]{6}", which contains "windows"/);
     // Prefixed names never equal a reserved word or start with "login"; Cloud Run-only fleets have no such names.

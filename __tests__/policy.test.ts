@@ -207,7 +207,7 @@ const BREAKS: { rule: RuleId; how: string; fleet?: Fleet; edit?: (s: Record<stri
     rule: "BF-STO-1",
     how: "a storage account that allows public blobs and TLS 1.0",
     edit: (s) =>
-      rewrite(s["azure-shared-eastus2"], "azurerm_storage_account.state-storage", (b) => {
+      rewrite(s["bot-alpha"], "azurerm_storage_account.state-storage", (b) => {
         b.allow_nested_items_to_be_public = true;
         b.min_tls_version = "TLS1_0";
       }),
@@ -229,10 +229,41 @@ const BREAKS: { rule: RuleId; how: string; fleet?: Fleet; edit?: (s: Record<stri
     problem: "has no purge protection",
   },
   {
+    rule: "BF-ISO-1",
+    how: "a bot's identity granted secrets on the whole vault",
+    edit: (s) => rewrite(s["bot-alpha"], "azurerm_role_assignment.reads-llm-api-key", (b) => (b.scope = "${data.azurerm_key_vault.key-vault.id}")),
+    resource: "azurerm_role_assignment.reads-llm-api-key",
+    problem: "grants Key Vault Secrets User on something that is not this bot's own (shared azurerm_key_vault), so this bot could reach other bots' secrets or state",
+  },
+  {
+    rule: "BF-ISO-1",
+    how: "a bot's identity granted the VM admin password",
+    edit: (s) => rewrite(s["bot-alpha"], "azurerm_role_assignment.reads-llm-api-key", (b) => (b.scope = "${azurerm_key_vault_secret.admin-password-secret.resource_versionless_id}")),
+    resource: "azurerm_role_assignment.reads-llm-api-key",
+    problem: "lets the bot read the VM's admin password",
+  },
+  {
+    rule: "BF-ISO-1",
+    how: "a container app running as an identity the stack does not own",
+    edit: (s) =>
+      rewrite(s["bot-delta"], "azurerm_container_app.app", (b) => {
+        b.identity.identity_ids = ["/subscriptions/0/resourceGroups/rg-demo-eastus2/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-demo-eastus2"];
+      }),
+    resource: "azurerm_container_app.app",
+    problem: "runs as identity /subscriptions/0/resourceGroups/rg-demo-eastus2/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-demo-eastus2, which this stack does not own and other bots may share",
+  },
+  {
+    rule: "BF-ISO-1",
+    how: "a Cloud Run bot's account reading a secret of another stack",
+    edit: (s) => rewrite(s["bot-gamma"], "google_secret_manager_secret_iam_member.secrets_llm-api-key-reader_3D484C1B", (b) => (b.secret_id = "demo--bot-other--llm-api-key")),
+    resource: "google_secret_manager_secret_iam_member.secrets_llm-api-key-reader_3D484C1B",
+    problem: "grants on a secret or bucket this stack does not own, so this bot could reach another bot's",
+  },
+  {
     rule: "BF-IAM-1",
-    how: "Contributor for the bots' identity",
-    edit: (s) => rewrite(s["azure-shared-eastus2"], "azurerm_role_assignment.bots-read-secrets", (b) => (b.role_definition_name = "Contributor")),
-    resource: "azurerm_role_assignment.bots-read-secrets",
+    how: "Contributor for the deployer",
+    edit: (s) => rewrite(s["azure-shared-eastus2"], "azurerm_role_assignment.deployer-writes-secrets", (b) => (b.role_definition_name = "Contributor")),
+    resource: "azurerm_role_assignment.deployer-writes-secrets",
     problem: "grants Contributor",
   },
   {

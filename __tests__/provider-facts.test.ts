@@ -249,9 +249,9 @@ export const RULES: Record<string, readonly Rule[] | string> = {
   // than the resource's, the name must still be what the resource was created with.
   "data.azurerm_client_config": none("no arguments"),
   "data.azurerm_key_vault": [{ attribute: "name", source: AZ("internal/services/keyvault/key_vault_data_source.go (validate.VaultName)"), check: KEY_VAULT_NAME }],
-  "data.azurerm_user_assigned_identity": [{ attribute: "name", source: AZ("internal/services/managedidentity/user_assigned_identity_data_source.go (StringLenBetween(3, 128))"), check: length(3, 128) }],
   "data.azurerm_subnet": [{ attribute: "name", source: AZ("internal/services/network/subnet_data_source.go (non-empty)"), check: length(1, 80) }],
-  "data.azurerm_storage_account": [{ attribute: "name", source: AZ("internal/services/storage/storage_account_data_source.go (validate.StorageAccountName)"), check: STORAGE_ACCOUNT_NAME }],
+  "data.google_service_account": [{ attribute: "account_id", source: GO("google/services/resourcemanager/data_source_google_service_account.go (no check) and resource_google_service_account.go (ValidateRFC1035Name(6, 30), the resource's)"), check: all(length(6, 30), matches(/^[a-z]([-a-z0-9]*[a-z0-9])?$/)) }],
+  "data.azurerm_container_registry": [{ attribute: "name", source: AZ("internal/services/containers/container_registry_data_source.go (no check) and validate/container_registry_name.go (the resource's)"), check: all(matches(/^[a-zA-Z0-9]+$/), length(5, 50)) }],
   "data.azurerm_container_app_environment": [{ attribute: "name", source: AZ("internal/services/containerapps/container_app_environment_data_source.go (non-empty) and validate.go (ManagedEnvironmentName, the resource's)"), check: MANAGED_ENVIRONMENT_NAME }],
   "data.azurerm_log_analytics_workspace": [{ attribute: "name", source: AZ("internal/services/loganalytics/validate/log_analytics_workspace_name.go (the resource's)"), check: LOG_ANALYTICS_NAME }],
   "data.azurerm_monitor_action_group": [{ attribute: "name", source: AZ("internal/services/monitor/monitor_action_group_data_source.go (non-empty)") + "; " + NAMING_RULES + " (actionGroups)", check: all(length(1, 260), notContaining(":<>+/&%\\?|")) }],

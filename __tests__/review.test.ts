@@ -28,7 +28,7 @@ describe("the review of the example fleet", () => {
     expect(Object.fromEntries(byName["bot-gamma"].resourceCounts)).toEqual(
       Object.fromEntries(Object.entries(json.resource).map(([type, rs]) => [type, Object.keys(rs as object).length])),
     );
-    expect(files.summary).toContain("| bot-gamma | openclaw on gcp-cloud-run, light, us-central1 | 18 | 1 | passed |");
+    expect(files.summary).toContain("| bot-gamma | openclaw on gcp-cloud-run, light, us-central1 | 17 | 1 | passed |");
   });
 
   test("prices each bot from the dated table", () => {
@@ -48,7 +48,7 @@ describe("the review of the example fleet", () => {
 
   test("shows the policy results and the suppression with its reason", () => {
     expect(files.failed).toBe(0);
-    expect(files.summary).toContain("policy: 13 rules, none failed, 1 suppressed");
+    expect(files.summary).toContain("policy: 14 rules, none failed, 1 suppressed");
     expect(files.summary).toContain(
       `- bot-epsilon: BF-TLS-1 (Traffic to the gateway is encrypted): "nanobot's gateway port serves only GET /health: no token, chat or UI crosses port 80"`,
     );
@@ -100,7 +100,10 @@ describe("the review against the base branch's output", () => {
     expect(diffs["bot-zeta"]).toMatchObject({ status: "added", removed: [], changed: [] });
     expect(diffs["bot-zeta"].added).toContain("azurerm_orchestrated_virtual_machine_scale_set.scale-set");
     expect(diffs["bot-beta"]).toMatchObject({ status: "changed", added: [], removed: [] });
-    expect(diffs["bot-beta"].changed).toEqual([{ address: "azurerm_orchestrated_virtual_machine_scale_set.scale-set", paths: ["sku_name"] }]);
+    // A tier is the VM's size and the agent container's share of it (run-agent.sh's limits).
+    expect(diffs["bot-beta"].changed).toEqual([
+      { address: "azurerm_orchestrated_virtual_machine_scale_set.scale-set", paths: ["os_profile.custom_data (cloud-init files: /usr/local/lib/botfleet/run-agent.sh)", "sku_name"] },
+    ]);
     expect(Object.values(diffs).filter((d) => d.status === "unchanged").map((d) => d.name).sort()).toEqual(
       ["azure-shared-eastus2", "bot-alpha", "bot-delta", "bot-epsilon", "bot-gamma", "gcp-shared-us-central1"],
     );

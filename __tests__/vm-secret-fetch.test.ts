@@ -87,13 +87,13 @@ test("writes the env file with mode 0600 and the exact values, hostile ones incl
   expect(r.log).not.toContain("gw-token-123");
 });
 
-test("asks IMDS for a Key Vault token of the shared identity, with the Metadata header", async () => {
+test("asks IMDS for a Key Vault token of the bot's own identity, with the Metadata header", async () => {
   allRequiredSet();
   await fetchSecrets();
   const token = standIn.requests.find((q) => q.path.startsWith("/metadata/identity/oauth2/token"))!;
   const query = new URL(token.path, "http://x").searchParams;
   expect(query.get("resource")).toBe("https://vault.azure.net");
-  expect(query.get("msi_res_id")).toBe("/subscriptions/00000000-1111-2222-3333-444444444444/resourceGroups/rg-demo-eastus2/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-demo-eastus2");
+  expect(query.get("msi_res_id")).toBe("/subscriptions/00000000-1111-2222-3333-444444444444/resourceGroups/rg-demo-bot-alpha/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-bot-alpha");
   expect(token.headers.metadata).toBe("true");
 });
 
@@ -125,7 +125,7 @@ test("gives up with a clear log line after its limit when no token ever comes", 
   expect(r.status).not.toBe(0);
   expect(standIn.tokenRequests()).toBe(4);
   expect(r.log).toContain("Key Vault token: giving up after 4 attempts");
-  expect(r.log).toContain("FAILED: secrets: no token for Key Vault; is identity id-demo-eastus2 assigned to this scale set?");
+  expect(r.log).toContain("FAILED: secrets: no token for Key Vault; is identity id-bot-alpha assigned to this scale set?");
   expect(existsSync(envFile())).toBe(false);
 });
 
@@ -134,7 +134,7 @@ test("a 403 from Key Vault is reported as a role-assignment problem", async () =
   standIn.secrets["bot-alpha--llm-api-key"] = { status: 403, body: { error: { code: "Forbidden" } } };
   const r = await fetchSecrets();
   expect(r.status).not.toBe(0);
-  expect(r.log).toContain("required secret bot-alpha--llm-api-key forbidden (HTTP 403): a role-assignment problem; identity id-demo-eastus2 needs 'Key Vault Secrets User' on kv-demo-9541b8");
+  expect(r.log).toContain("required secret bot-alpha--llm-api-key forbidden (HTTP 403): a role-assignment problem; identity id-bot-alpha needs 'Key Vault Secrets User' on the secret bot-alpha--llm-api-key");
 });
 
 test("a missing optional secret does not stop the bot", async () => {

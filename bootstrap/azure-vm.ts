@@ -1,5 +1,6 @@
 import { stringify } from "yaml";
 import type { Bot, Fleet } from "../config/load";
+import type { Tier } from "../config/schema";
 import { azureBotNames, azureSharedNames } from "../config/names";
 import { posix } from "node:path";
 import { UNSET_SECRET, WAITING_FOR_SECRETS, type AgentRuntime } from "../runtimes/runtime";
@@ -15,6 +16,10 @@ export const SYSBOX = {
   sha256: "eeff273671467b8fa351ab3d40709759462dc03d9f7b50a1b207b37982ce40a9",
 } as const;
 
+/** Addresses the agent's containers must not reach: identity tokens, and the host agent channel. */
+export const IMDS_ADDRESS = "169.254.169.254";
+export const WIRE_SERVER_ADDRESS = "168.63.129.16";
+
 /** Azure's limit on custom data, which is base64-encoded. */
 export const CUSTOM_DATA_LIMIT = 65536;
 
@@ -22,6 +27,16 @@ export const LIB_DIR = "/usr/local/lib/botfleet";
 /** Exists while a required secret is missing; Caddy's /health then answers the waiting text. */
 export const WAITING_MARKER = "/run/botfleet/waiting-for-secrets";
 export const ETC_DIR = "/etc/botfleet";
+
+/**
+ * The agent container's share of the VM, per tier (B1ms 1 vCPU / 2 GiB, B2s 2 / 4 GiB, D2s_v3
+ * 2 / 8 GiB), leaving room for Docker, Caddy and the host; and a process cap against fork bombs.
+ */
+export const AGENT_LIMITS: Record<Tier, { cpus: string; memory: string; pids: number }> = {
+  light: { cpus: "0.9", memory: "1536m", pids: 512 },
+  standard: { cpus: "1.8", memory: "3g", pids: 1024 },
+  performance: { cpus: "1.8", memory: "6g", pids: 1024 },
+};
 
 export interface VmFile {
   readonly path: string;
@@ -57,23 +72,28 @@ export function renderVmBootstrap(fleet: Fleet, bot: Bot, runtime: AgentRuntime)
     image,
     entrypoint: runtime.command[0],
     args: runtime.command.slice(1),
-    sharedResourceGroup: shared.resourceGroup,
-    identityName: shared.identity,
+    botResourceGroup: names.resourceGroup,
+    identityName: names.identity,
     keyVaultName: shared.keyVault,
-    storageAccount: shared.storageAccount,
-    stateShare: shared.stateShare,
-    stateDirectory: names.stateDirectory,
+    storageAccount: names.storageAccount,
+    stateShare: names.stateShare,
     unsetPlaceholder: UNSET_SECRET,
     waitingMarker: WAITING_MARKER,
     waitingMarkerDir: posix.dirname(WAITING_MARKER),
     waitingMarkerFile: posix.basename(WAITING_MARKER),
     waitingText: WAITING_FOR_SECRETS,
+    imdsAddress: IMDS_ADDRESS,
+    wireServerAddress: WIRE_SERVER_ADDRESS,
+    firewallRules: `${ETC_DIR}/agent-firewall.rules`,
+    limits: AGENT_LIMITS[bot.tier],
     dockerBridgeCidr: DOCKER_BRIDGE_CIDR,
     sysbox: SYSBOX,
     secrets,
     environment: Object.entries(runtime.environment(bot)).map(([k, v]) => `${k}=${v}`),
     publish: `127.0.0.1:${runtime.port}:${runtime.port}`,
     volume: `/var/lib/botfleet/state:${runtime.stateDir}`,
+    // The state directory sits in the runtime user's home; its cache beside it stays writable.
+    homeCache: `${posix.dirname(runtime.stateDir)}/.cache`,
     user: `${runtime.uid}:${runtime.gid}`,
   };
   const agentConfig = runtime.config(bot, {
@@ -88,9 +108,11 @@ export function renderVmBootstrap(fleet: Fleet, bot: Bot, runtime: AgentRuntime)
     { path: `${LIB_DIR}/run-agent.sh`, permissions: "0755", content: render("vm/run-agent.sh", context) },
     { path: `${LIB_DIR}/boot.sh`, permissions: "0755", content: render("vm/boot.sh", context) },
     { path: `${ETC_DIR}/Caddyfile`, permissions: "0644", content: render("vm/Caddyfile", context) },
+    { path: `${ETC_DIR}/agent-firewall.rules`, permissions: "0644", content: render("vm/agent-firewall.rules", context) },
     { path: `${ETC_DIR}/agent-config.json`, permissions: "0644", content: JSON.stringify(agentConfig, null, 2) + "\n" },
     { path: "/etc/systemd/system/botfleet-storage-key.service", permissions: "0644", content: render("vm/botfleet-storage-key.service", context) },
     { path: "/etc/systemd/system/var-lib-botfleet-state.mount", permissions: "0644", content: render("vm/state.mount", context) },
+    { path: "/etc/systemd/system/botfleet-firewall.service", permissions: "0644", content: render("vm/botfleet-firewall.service", context) },
     { path: "/etc/systemd/system/botfleet-agent.service", permissions: "0644", content: render("vm/botfleet-agent.service", context) },
   ];
 

@@ -24,9 +24,6 @@ export interface AzureSharedNames {
   readonly botSubnet: string;
   readonly networkSecurityGroup: string;
   readonly keyVault: string;
-  readonly identity: string;
-  readonly storageAccount: string;
-  readonly stateShare: string;
   readonly logAnalytics: string;
   /** Azure Container Registry (global, 5-50 letters and digits). */
   readonly containerRegistry: string;
@@ -46,10 +43,6 @@ export function azureSharedNames(fleet: string, region: string, uniqueSuffix?: s
     networkSecurityGroup: `nsg-${fleet}-${region}-bots`,
     // Key Vault: 3-24 of [a-zA-Z0-9-], starts with a letter, no "--", globally unique.
     keyVault: `kv-${cut(fleet, 24 - 4 - suffix.length)}-${suffix}`,
-    identity: `id-${fleet}-${region}`,
-    // Storage account: 3-24 lowercase letters and digits, globally unique.
-    storageAccount: `st${fleet.replace(/-/g, "").slice(0, 24 - 2 - suffix.length)}${suffix}`,
-    stateShare: "bot-state",
     logAnalytics: `log-${fleet}-${region}`,
     containerRegistry: `acr${fleet.replace(/-/g, "")}${suffix}`,
     containerAppsEnvironment: `cae-${fleet}-${region}`,
@@ -63,14 +56,15 @@ export interface AzureBotNames {
   readonly resourceGroup: string;
   readonly scaleSet: string;
   readonly computerNamePrefix: string;
-  /** Directory of this bot inside the shared state share. */
-  readonly stateDirectory: string;
+  /** The bot's own user-assigned identity: what it runs as, and all it may reach. */
+  readonly identity: string;
+  /** The bot's own storage account (global, 3-24 lowercase letters and digits) and state share. */
+  readonly storageAccount: string;
+  readonly stateShare: string;
   /** Key Vault secret name for a bot secret (`--` cannot occur in bot names, so no two bots collide). */
   secret(key: string): string;
   /** Container app (validated to at most 32 characters). */
   readonly containerApp: string;
-  /** The bot's own Azure Files share, for Container Apps. */
-  readonly containerAppStateShare: string;
   /** Its registration in the Container Apps environment (at most 32 characters, see below). */
   readonly environmentStorage: string;
 }
@@ -81,10 +75,12 @@ export function azureBotNames(fleet: string, bot: string): AzureBotNames {
     scaleSet: `vmss-${bot}`,
     // Linux host names: at most 15 characters is what every tool agrees on.
     computerNamePrefix: cut(bot, 15),
-    stateDirectory: bot,
+    identity: `id-${bot}`,
+    // Storage account: 3-24 lowercase letters and digits, globally unique.
+    storageAccount: `st${bot.replace(/-/g, "").slice(0, 16)}${shortHash(fleet, bot)}`,
+    stateShare: "state",
     secret: (key) => `${bot}--${key}`,
     containerApp: bot,
-    containerAppStateShare: `state-${bot}`,
     environmentStorage: environmentStorageName(fleet, bot),
   };
 }

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { AZURE_REGIONS, GCP_REGIONS } from "./regions";
 import { cidrContains, cidrPrefix, cidrsOverlap, isIpv4Cidr } from "./cidr";
 import { POLICY_RULES, RULE_IDS } from "../policy/catalog";
-import { azureReservedNameProblem, azureSharedNames, bucketNameProblem, gcpBotNames } from "./names";
+import { azureBotNames, azureReservedNameProblem, azureSharedNames, bucketNameProblem, gcpBotNames } from "./names";
 
 /**
  * The fleet file's schema. TypeScript types, the JSON Schema for editors (`npm run schema`) and
@@ -280,13 +280,13 @@ export const FleetFileSchema = z
         path: ["name"],
         message: `${fleetBucketProblem}, so every Cloud Run bot's state bucket name (e.g. "${gcpBotNames(f.name, f.gcp.project, cloudRun.name).stateBucket}") would too, which Cloud Storage refuses; pick a fleet name without "goog" at the start or "google" in it`,
       });
-    // Each Azure region's Key Vault, storage account and registry carry the fleet name.
+    // Each Azure region's Key Vault and registry carry the fleet name.
     const azureRegions = new Set(
       f.bots.filter((b) => TARGET_CLOUD[b.target ?? f.defaults?.target ?? BUILTIN_DEFAULTS.target] === "azure").map((b) => b.region ?? f.defaults?.region ?? BUILTIN_DEFAULTS.region),
     );
     const reservedShared = [...azureRegions]
       .map((region) => azureSharedNames(f.name, region, f.azure.uniqueSuffix))
-      .flatMap((n) => [n.keyVault, n.storageAccount, n.containerRegistry])
+      .flatMap((n) => [n.keyVault, n.containerRegistry])
       .map((name) => ({ name, problem: azureReservedNameProblem(name) }))
       .find((n) => n.problem);
     if (reservedShared)
@@ -320,6 +320,11 @@ export const FleetFileSchema = z
       const modelProvider = s.model.split("/")[0] as ModelProvider;
       if (runtime === "nanobot" && modelProvider in MODEL_PROVIDERS && !(modelProvider in NANOBOT_PROVIDERS))
         ctx.addIssue({ code: "custom", path: ["bots", i, b.model !== undefined ? "model" : "runtime"], message: `uses provider "${modelProvider}", which nanobot has no section for; use one of: ${Object.keys(NANOBOT_PROVIDERS).join(", ")}, or runtime openclaw` });
+      // An Azure bot's own storage account (an endpoint) carries its name.
+      const account = TARGET_CLOUD[target] === "azure" ? azureBotNames(f.name, b.name).storageAccount : undefined;
+      const reservedAccount = account && azureReservedNameProblem(account);
+      if (reservedAccount)
+        ctx.addIssue({ code: "custom", path: ["bots", i, "name"], message: `makes the bot's storage account name "${account}", which ${reservedAccount}; Azure refuses it as a reserved word (ReservedResourceName); pick another bot name` });
       if (target === "azure-container-apps") {
         if (s.allowedIpRanges && s.deniedIpRanges)
           ctx.addIssue({ code: "custom", path: ["bots", i, b.deniedIpRanges ? "deniedIpRanges" : "allowedIpRanges"], message: "mixes allow and deny rules; Container Apps needs every IP rule of an app to use one action: keep allowedIpRanges or deniedIpRanges, not both" });

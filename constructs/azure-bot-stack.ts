@@ -1,28 +1,38 @@
 import { DataAzurermKeyVault } from "@cdktf/provider-azurerm/lib/data-azurerm-key-vault";
-import { DataAzurermUserAssignedIdentity } from "@cdktf/provider-azurerm/lib/data-azurerm-user-assigned-identity";
 import { AzurermProvider } from "@cdktf/provider-azurerm/lib/provider";
 import { ResourceGroup } from "@cdktf/provider-azurerm/lib/resource-group";
+import { StorageAccount } from "@cdktf/provider-azurerm/lib/storage-account";
+import { StorageShare } from "@cdktf/provider-azurerm/lib/storage-share";
+import { UserAssignedIdentity } from "@cdktf/provider-azurerm/lib/user-assigned-identity";
 import { RandomProvider } from "@cdktf/provider-random/lib/provider";
+import { TimeProvider } from "@cdktf/provider-time/lib/provider";
 import type { Construct } from "constructs";
 import type { Bot, Fleet } from "../config/load";
 import { azureBotNames, azureSharedNames, type AzureBotNames, type AzureSharedNames } from "../config/names";
 import type { AgentRuntime } from "../runtimes/runtime";
 import { FleetStack, fleetTags } from "./fleet-stack";
 import { KeyVaultBotSecrets } from "./key-vault-bot-secrets";
+import { RoleGrant } from "./role-grant";
 
 /**
- * What every Azure bot stack starts with, whatever runs the bot: the region's identity and Key
- * Vault looked up by name (no dependency on the shared stack), the bot's resource group, and its
- * secrets in the vault.
+ * What every Azure bot stack starts with, whatever runs the bot: the region's Key Vault looked up
+ * by name (no dependency on the shared stack), and the bot's own resource group, identity, storage
+ * account with its state share, and secrets in the vault, each secret readable by this bot's
+ * identity only (a role assignment per secret, never one on the vault). A compromised bot reaches
+ * its own secrets and state and nothing of any other bot.
  */
 export abstract class AzureBotStack extends FleetStack {
   protected readonly shared: AzureSharedNames;
   protected readonly names: AzureBotNames;
   protected readonly tags: Record<string, string>;
-  protected readonly identity: DataAzurermUserAssignedIdentity;
+  protected readonly identity: UserAssignedIdentity;
   protected readonly vault: DataAzurermKeyVault;
   protected readonly resourceGroup: ResourceGroup;
+  protected readonly storage: StorageAccount;
+  protected readonly stateShare: StorageShare;
   protected readonly secrets: KeyVaultBotSecrets;
+  /** The bot identity's role on each of its secrets. */
+  protected readonly secretGrants: RoleGrant[];
 
   constructor(scope: Construct, fleet: Fleet, bot: Bot, runtime: AgentRuntime) {
     super(scope, bot.name, fleet, { bot, runtime });
@@ -32,17 +42,51 @@ export abstract class AzureBotStack extends FleetStack {
 
     new AzurermProvider(this, "azurerm", { features: [{}] });
     new RandomProvider(this, "random", {});
+    new TimeProvider(this, "time", {});
 
-    const lookup = { resourceGroupName: this.shared.resourceGroup };
-    this.identity = new DataAzurermUserAssignedIdentity(this, "bot-identity", { ...lookup, name: this.shared.identity });
-    this.vault = new DataAzurermKeyVault(this, "key-vault", { ...lookup, name: this.shared.keyVault });
+    this.vault = new DataAzurermKeyVault(this, "key-vault", { resourceGroupName: this.shared.resourceGroup, name: this.shared.keyVault });
 
     this.resourceGroup = new ResourceGroup(this, "resource-group", { name: this.names.resourceGroup, location: bot.region, tags: this.tags });
+    const inGroup = { location: bot.region, resourceGroupName: this.resourceGroup.name, tags: this.tags };
+    this.identity = new UserAssignedIdentity(this, "identity", { ...inGroup, name: this.names.identity });
+
+    // The bot's own account: no fixed fee (Standard LRS bills by use), and its key opens this
+    // bot's state only. HTTPS and TLS 1.2 only, nothing public (policy BF-STO-1).
+    this.storage = new StorageAccount(this, "state-storage", {
+      ...inGroup,
+      name: this.names.storageAccount,
+      accountKind: "StorageV2",
+      accountTier: "Standard",
+      accountReplicationType: "LRS",
+      httpsTrafficOnlyEnabled: true,
+      minTlsVersion: "TLS1_2",
+      allowNestedItemsToBePublic: false,
+      crossTenantReplicationEnabled: false,
+      // SMB mounts (the VM's kernel CIFS client, Container Apps' Azure Files volumes) take the key.
+      sharedAccessKeyEnabled: true,
+    });
+    this.stateShare = new StorageShare(this, "state-share", {
+      name: this.names.stateShare,
+      storageAccountId: this.storage.id,
+      quota: fleet.azure.stateShareQuotaGb,
+      accessTier: "Hot",
+      enabledProtocol: "SMB",
+    });
+
     this.secrets = new KeyVaultBotSecrets(this, "secrets", {
       keyVaultId: this.vault.id,
       secretName: this.names.secret,
       secrets: runtime.secrets(bot),
       tags: this.tags,
     });
+    this.secretGrants = Object.entries(this.secrets.secrets).map(
+      ([key, secret]) =>
+        new RoleGrant(this, `reads-${key}`, {
+          scope: secret.resourceVersionlessId,
+          role: "Key Vault Secrets User",
+          principalId: this.identity.principalId,
+          reason: `bot ${bot.name} reads its own secret ${this.names.secret(key)}`,
+        }),
+    );
   }
 }

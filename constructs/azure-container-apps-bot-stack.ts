@@ -3,8 +3,9 @@ import { ContainerAppEnvironmentStorage } from "@cdktf/provider-azurerm/lib/cont
 import { DataAzurermContainerAppEnvironment } from "@cdktf/provider-azurerm/lib/data-azurerm-container-app-environment";
 import { DataAzurermLogAnalyticsWorkspace } from "@cdktf/provider-azurerm/lib/data-azurerm-log-analytics-workspace";
 import { DataAzurermMonitorActionGroup } from "@cdktf/provider-azurerm/lib/data-azurerm-monitor-action-group";
-import { DataAzurermStorageAccount } from "@cdktf/provider-azurerm/lib/data-azurerm-storage-account";
-import { StorageShare } from "@cdktf/provider-azurerm/lib/storage-share";
+import { DataAzurermClientConfig } from "@cdktf/provider-azurerm/lib/data-azurerm-client-config";
+import { DataAzurermContainerRegistry } from "@cdktf/provider-azurerm/lib/data-azurerm-container-registry";
+import { Sleep } from "@cdktf/provider-time/lib/sleep";
 import { TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
 import { containerLaunch, terraformLiteral } from "../bootstrap/container";
@@ -14,6 +15,7 @@ import type { AgentRuntime } from "../runtimes/runtime";
 import { ContainerAppAlerts } from "./container-app-alerts";
 import { CONSUMPTION_PROFILE } from "./container-apps-environment";
 import { AzureBotStack } from "./azure-bot-stack";
+import { ROLE_PROPAGATION_WAIT, RoleGrant } from "./role-grant";
 
 /** Environment variable holding the app's https address, which the agent config refers to. */
 export const PUBLIC_ORIGIN_ENV = "BOTFLEET_PUBLIC_ORIGIN";
@@ -27,7 +29,7 @@ export const CONTAINER_APP_SIZES: Record<Tier, { cpu: number; memory: string }> 
 
 /**
  * One bot on Azure Container Apps (stack named as the bot): a single-revision app with exactly one
- * replica, pulled and run with the region's managed identity, secrets as Key Vault references,
+ * replica, pulled and run with the bot's own managed identity, secrets as Key Vault references,
  * state on the bot's own Azure Files share, probes on the runtime's health path, ingress that is
  * closed to the internet unless the bot admits IP ranges or opts into public access, and alerts
  * when the fleet names an e-mail. Shared resources are looked up by name.
@@ -39,27 +41,34 @@ export class AzureContainerAppsBotStack extends AzureBotStack {
     const restartCommand = `az containerapp revision restart -g ${this.names.resourceGroup} -n ${this.names.containerApp} --revision $(az containerapp show -g ${this.names.resourceGroup} -n ${this.names.containerApp} --query properties.latestRevisionName -o tsv)`;
     const lookup = { resourceGroupName: shared.resourceGroup };
 
-    const storage = new DataAzurermStorageAccount(this, "state-storage", { ...lookup, name: shared.storageAccount });
+    const registry = new DataAzurermContainerRegistry(this, "registry", { ...lookup, name: shared.containerRegistry });
+    // The identity's ID as the provider's plan-time check needs it: known at plan (see `secret`).
+    const client = new DataAzurermClientConfig(this, "client", {});
+    const identityId = `/subscriptions/${client.subscriptionId}/resourceGroups/${names.resourceGroup}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${names.identity}`;
     const environment = new DataAzurermContainerAppEnvironment(this, "environment", {
       ...lookup,
       name: bot.internalOnly ? shared.internalContainerAppsEnvironment : shared.containerAppsEnvironment,
     });
 
-    // The bot's own share: no other bot can see or lock its files.
-    const share = new StorageShare(this, "state-share", {
-      name: names.containerAppStateShare,
-      storageAccountId: storage.id,
-      quota: fleet.azure.stateShareQuotaGb,
-      accessTier: "Hot",
-      enabledProtocol: "SMB",
+    // The app reads its secrets and pulls its image with its own identity; Container Apps checks
+    // both when it provisions a revision, so the grants must have taken effect by then (role
+    // assignments take minutes, "Troubleshoot Azure RBAC"). Waited once, at creation.
+    const pullGrant = new RoleGrant(this, "pulls-images", {
+      scope: registry.id,
+      role: "AcrPull",
+      principalId: identity.principalId,
+      reason: `bot ${bot.name} pulls its image from the fleet's registry`,
     });
+    const rolePropagation = new Sleep(this, "role-propagation", { createDuration: ROLE_PROPAGATION_WAIT, dependsOn: [...this.secretGrants, pullGrant] });
+
     const environmentStorage = new ContainerAppEnvironmentStorage(this, "state-storage-link", {
       name: names.environmentStorage,
       containerAppEnvironmentId: environment.id,
-      accountName: storage.name,
-      shareName: share.name,
-      // The account key never appears in the synthesized output; Terraform reads it at apply time.
-      accessKey: storage.primaryAccessKey,
+      // The bot's own account and share: the key Terraform reads at apply time (never in the
+      // synthesized output) opens this bot's state only.
+      accountName: this.storage.name,
+      shareName: this.stateShare.name,
+      accessKey: this.storage.primaryAccessKey,
       accessMode: "ReadWrite",
     });
 
@@ -82,8 +91,9 @@ export class AzureContainerAppsBotStack extends AzureBotStack {
     ];
 
     const app = new ContainerApp(this, "app", {
-      // Created after its secrets, which it references by their address (see `secret` below).
-      dependsOn: Object.values(secrets.secrets),
+      // Created after its secrets, which it references by their address (see `secret` below), and
+      // after its identity's grants have taken effect.
+      dependsOn: [...Object.values(secrets.secrets), rolePropagation],
       name: names.containerApp,
       resourceGroupName: this.resourceGroup.name,
       containerAppEnvironmentId: environment.id,
@@ -91,13 +101,14 @@ export class AzureContainerAppsBotStack extends AzureBotStack {
       // One active revision: a deploy replaces the bot rather than running two side by side.
       revisionMode: "Single",
       identity: { type: "UserAssigned", identityIds: [identity.id] },
-      registry: [{ server: `${shared.containerRegistry}.azurecr.io`, identity: identity.id }],
+      registry: [{ server: `${shared.containerRegistry}.azurecr.io`, identity: identityId }],
       // Key Vault references, versionless: a rotated value reaches the app on its next restart.
       // The ID is built from the vault's URI (a data source, known at plan) rather than taken from
       // the secret resource: the provider's CustomizeDiff reads an unknown string in this set as ""
       // and refuses "must supply key vault secret id when specifying identity"
       // (azurerm v4.55.0 internal/services/containerapps/container_app_resource.go, CustomizeDiff).
-      secret: launch.secrets.map((s) => ({ name: s.key, keyVaultSecretId: `${vault.vaultUri}secrets/${names.secret(s.key)}`, identity: identity.id })),
+      // The identity likewise: this stack creates it, so its `id` attribute is unknown at plan.
+      secret: launch.secrets.map((s) => ({ name: s.key, keyVaultSecretId: `${vault.vaultUri}secrets/${names.secret(s.key)}`, identity: identityId })),
       ingress: {
         targetPort: runtime.port,
         transport: "auto",

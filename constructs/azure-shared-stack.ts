@@ -4,11 +4,8 @@ import { KeyVault } from "@cdktf/provider-azurerm/lib/key-vault";
 import { NetworkSecurityGroup } from "@cdktf/provider-azurerm/lib/network-security-group";
 import { ResourceGroup } from "@cdktf/provider-azurerm/lib/resource-group";
 import { RoleAssignment } from "@cdktf/provider-azurerm/lib/role-assignment";
-import { StorageAccount } from "@cdktf/provider-azurerm/lib/storage-account";
-import { StorageShare } from "@cdktf/provider-azurerm/lib/storage-share";
 import { Subnet } from "@cdktf/provider-azurerm/lib/subnet";
 import { SubnetNetworkSecurityGroupAssociation } from "@cdktf/provider-azurerm/lib/subnet-network-security-group-association";
-import { UserAssignedIdentity } from "@cdktf/provider-azurerm/lib/user-assigned-identity";
 import { VirtualNetwork } from "@cdktf/provider-azurerm/lib/virtual-network";
 import { TimeProvider } from "@cdktf/provider-time/lib/provider";
 import { Sleep } from "@cdktf/provider-time/lib/sleep";
@@ -18,19 +15,17 @@ import type { Fleet } from "../config/load";
 import { azureSharedNames } from "../config/names";
 import { ContainerAppsEnvironment } from "./container-apps-environment";
 import { FleetStack, fleetTags, sharedStackName } from "./fleet-stack";
-
-/** How long the shared stack waits, once, after granting roles (see the Sleep below). */
-export const ROLE_PROPAGATION_WAIT = "5m";
+import { ROLE_PROPAGATION_WAIT } from "./role-grant";
 
 /** The only inbound traffic the bot subnet admits; everything else meets DenyAllInbound. */
 export const BOT_SUBNET_INBOUND_PORTS = ["80", "443"] as const;
 
 /**
  * Azure infrastructure shared by every bot of the fleet in one region (`azure-shared-<region>`):
- * network with an inbound 80/443-only NSG, Key Vault (RBAC, purge protection), the bots'
- * user-assigned identity with least-privilege roles, and Azure Files for state that outlives
- * instances; with Container Apps bots in the region also their environments, registry and logs.
- * Bot stacks find all of it by name; nothing here references a bot.
+ * network with an inbound 80/443-only NSG, and Key Vault (RBAC, purge protection) that holds
+ * every bot's secrets, each readable only by its own bot; with Container Apps bots in the region
+ * also their environments, registry and logs. Identities, storage and role assignments of a bot
+ * live in the bot's own stack. Bot stacks find all of this by name; nothing here references a bot.
  */
 export class AzureSharedStack extends FleetStack {
   constructor(scope: Construct, fleet: Fleet, region: string) {
@@ -91,50 +86,9 @@ export class AzureSharedStack extends FleetStack {
       tags,
     });
 
-    const identity = new UserAssignedIdentity(this, "bot-identity", {
-      name: names.identity,
-      location: region,
-      resourceGroupName: rg.name,
-      tags,
-    });
-
-    const storage = new StorageAccount(this, "state-storage", {
-      name: names.storageAccount,
-      location: region,
-      resourceGroupName: rg.name,
-      accountKind: "StorageV2",
-      accountTier: "Standard",
-      accountReplicationType: "LRS",
-      httpsTrafficOnlyEnabled: true,
-      minTlsVersion: "TLS1_2",
-      allowNestedItemsToBePublic: false,
-      crossTenantReplicationEnabled: false,
-      // The kernel CIFS client mounts with the account key; see README "Bot state".
-      sharedAccessKeyEnabled: true,
-      tags,
-    });
-    new StorageShare(this, "state-share", {
-      name: names.stateShare,
-      storageAccountId: storage.id,
-      quota: fleet.azure.stateShareQuotaGb,
-      accessTier: "Hot",
-      enabledProtocol: "SMB",
-    });
-
-    // Least privilege: the bots read secrets and list the storage key (for the CIFS mount);
-    // the deploying principal writes secrets (gateway tokens, placeholders) and nothing more here.
-    new RoleAssignment(this, "bots-read-secrets", {
-      scope: vault.id,
-      roleDefinitionName: "Key Vault Secrets User",
-      principalId: identity.principalId,
-      principalType: "ServicePrincipal",
-    });
-    new RoleAssignment(this, "bots-list-storage-keys", {
-      scope: storage.id,
-      roleDefinitionName: "Storage Account Key Operator Service Role",
-      principalId: identity.principalId,
-      principalType: "ServicePrincipal",
-    });
+    // Each bot has its own identity, storage and role assignments, in its own stack (README:
+    // "One bot, one key ring"). The deploying principal writes the bots' secrets (first values,
+    // placeholders) and nothing more here.
     new RoleAssignment(this, "deployer-writes-secrets", {
       scope: vault.id,
       roleDefinitionName: "Key Vault Secrets Officer",
@@ -149,7 +103,6 @@ export class AzureSharedStack extends FleetStack {
         names,
         resourceGroupName: rg.name,
         virtualNetworkName: vnet.name,
-        pullerPrincipalId: identity.principalId,
         internal: containerApps.some((b) => b.internalOnly),
         tags,
       });
@@ -163,8 +116,6 @@ export class AzureSharedStack extends FleetStack {
     new Sleep(this, "role-propagation", { createDuration: ROLE_PROPAGATION_WAIT, dependsOn: roleAssignments });
 
     new TerraformOutput(this, "key_vault_name", { value: vault.name });
-    new TerraformOutput(this, "storage_account_name", { value: storage.name });
-    new TerraformOutput(this, "bot_identity_client_id", { value: identity.clientId });
   }
 }
 

@@ -8,6 +8,7 @@ import type { Tier } from "../config/schema";
 import { renderVmBootstrap } from "../bootstrap/azure-vm";
 import type { AgentRuntime } from "../runtimes/runtime";
 import { AzureBotStack } from "./azure-bot-stack";
+import { RoleGrant } from "./role-grant";
 
 export const VM_SIZES: Record<Tier, string> = {
   light: "Standard_B1ms",
@@ -53,7 +54,7 @@ export const ADMIN_USERNAME = "botadmin";
 export class AzureVmssBotStack extends AzureBotStack {
   constructor(scope: Construct, fleet: Fleet, bot: Bot, runtime: AgentRuntime) {
     super(scope, fleet, bot, runtime);
-    const { shared, names, tags, vault } = this;
+    const { shared, names, tags, vault, identity } = this;
 
     const subnet = new DataAzurermSubnet(this, "bot-subnet", {
       name: shared.botSubnet,
@@ -70,6 +71,15 @@ export class AzureVmssBotStack extends AzureBotStack {
       value: adminPassword.result,
       contentType: `password of ${ADMIN_USERNAME} for the Serial Console`,
       tags,
+    });
+
+    // The kernel CIFS client mounts with the account key, which the VM lists with its identity.
+    // This role could also regenerate the key: of this bot's own account only.
+    new RoleGrant(this, "lists-storage-key", {
+      scope: this.storage.id,
+      role: "Storage Account Key Operator Service Role",
+      principalId: identity.principalId,
+      reason: `bot ${bot.name} mounts its own state share with the account key`,
     });
 
     const bootstrap = renderVmBootstrap(fleet, bot, runtime);
@@ -95,7 +105,7 @@ export class AzureVmssBotStack extends AzureBotStack {
           provisionVmAgent: true,
         },
       },
-      identity: { type: "UserAssigned", identityIds: [this.identity.id] },
+      identity: { type: "UserAssigned", identityIds: [identity.id] },
       networkInterface: [
         {
           name: "nic",

@@ -2,7 +2,6 @@ import { ContainerAppEnvironment } from "@cdktf/provider-azurerm/lib/container-a
 import { ContainerRegistry } from "@cdktf/provider-azurerm/lib/container-registry";
 import { LogAnalyticsWorkspace } from "@cdktf/provider-azurerm/lib/log-analytics-workspace";
 import { MonitorActionGroup } from "@cdktf/provider-azurerm/lib/monitor-action-group";
-import { RoleAssignment } from "@cdktf/provider-azurerm/lib/role-assignment";
 import { Subnet } from "@cdktf/provider-azurerm/lib/subnet";
 import { Construct } from "constructs";
 import type { Fleet } from "../config/load";
@@ -17,8 +16,6 @@ export interface ContainerAppsEnvironmentProps {
   readonly names: AzureSharedNames;
   readonly resourceGroupName: string;
   readonly virtualNetworkName: string;
-  /** Principal that pulls images (the bots' identity). */
-  readonly pullerPrincipalId: string;
   /** Whether any bot of the region is internal-only: then the internal environment exists. */
   readonly internal: boolean;
   readonly tags: Record<string, string>;
@@ -26,8 +23,8 @@ export interface ContainerAppsEnvironmentProps {
 
 /**
  * What Container Apps bots of one region share: a Log Analytics workspace (retention and daily
- * cap from the fleet file), a registry without admin user from which the bots' identity pulls
- * (AcrPull), the public environment, the internal one in its own VNet subnet behind an internal
+ * cap from the fleet file), a registry without admin user (each bot's own identity gets AcrPull
+ * on it in the bot's stack), the public environment, the internal one in its own VNet subnet behind an internal
  * load balancer when a bot asks for it, and the alerts' action group when an e-mail is set.
  */
 export class ContainerAppsEnvironment extends Construct {
@@ -44,18 +41,12 @@ export class ContainerAppsEnvironment extends Construct {
       dailyQuotaGb: fleet.azure.logDailyCapGb,
     });
 
-    const registry = new ContainerRegistry(this, "registry", {
+    new ContainerRegistry(this, "registry", {
       ...common,
       name: names.containerRegistry,
       sku: "Basic",
       adminEnabled: false,
       anonymousPullEnabled: false,
-    });
-    new RoleAssignment(this, "bots-pull-images", {
-      scope: registry.id,
-      roleDefinitionName: "AcrPull",
-      principalId: props.pullerPrincipalId,
-      principalType: "ServicePrincipal",
     });
 
     const environment = (envId: string, name: string, network?: { subnetId: string }) =>

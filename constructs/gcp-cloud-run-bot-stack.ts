@@ -1,7 +1,7 @@
 import { CloudRunV2Service } from "@cdktf/provider-google/lib/cloud-run-v2-service";
 import { CloudRunV2ServiceIamMember } from "@cdktf/provider-google/lib/cloud-run-v2-service-iam-member";
 import { GoogleProvider } from "@cdktf/provider-google/lib/provider";
-import { ServiceAccount } from "@cdktf/provider-google/lib/service-account";
+import { DataGoogleServiceAccount } from "@cdktf/provider-google/lib/data-google-service-account";
 import { StorageBucket } from "@cdktf/provider-google/lib/storage-bucket";
 import { StorageBucketIamMember } from "@cdktf/provider-google/lib/storage-bucket-iam-member";
 import { RandomProvider } from "@cdktf/provider-random/lib/provider";
@@ -58,11 +58,9 @@ export class GcpCloudRunBotStack extends FleetStack {
     new RandomProvider(this, "random", {});
     new TimeProvider(this, "time", {});
 
-    const account = new ServiceAccount(this, "service-account", {
-      accountId: names.serviceAccount,
-      displayName: `botfleet ${fleet.name}/${bot.name}`.slice(0, 100),
-      description: `Runtime identity of bot ${bot.name}: reads its own secrets and state bucket only`,
-    });
+    // The bot's own runtime account, created by the region's shared stack (so deployers need no
+    // right over service accounts); found by its name.
+    const account = new DataGoogleServiceAccount(this, "service-account", { accountId: names.serviceAccount });
     const member = `serviceAccount:${account.email}`;
 
     const secrets = new SecretManagerBotSecrets(this, "secrets", {

@@ -9,7 +9,7 @@ import { ServiceAccountIamMember } from "@cdktf/provider-google/lib/service-acco
 import { TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
 import type { Fleet } from "../config/load";
-import { gcpSharedNames } from "../config/names";
+import { gcpBotNames, gcpSharedNames } from "../config/names";
 import { FleetStack, fleetTags, sharedStackName } from "./fleet-stack";
 
 /**
@@ -29,12 +29,12 @@ export const GCP_APIS = [
 
 /**
  * What the GitHub deployer may do, project-wide: the fewest predefined roles that let
- * `cdktf deploy <bot>` create a bot stack. Each is needed by one kind of resource in it.
+ * `cdktf deploy <bot>` create a bot stack. Each is needed by one kind of resource in it. It holds
+ * no service-account role on the project: it may act only as the bots' own runtime accounts,
+ * which this stack creates and grants it one by one (see below), and it can create or change none.
  */
 export const DEPLOYER_ROLES = {
   "roles/run.admin": "Cloud Run services and their invoker policy",
-  "roles/iam.serviceAccountAdmin": "the bots' runtime service accounts",
-  "roles/iam.serviceAccountUser": "deploying a service that runs as a bot's account",
   "roles/secretmanager.admin": "the bots' secrets and who may read them",
   "roles/storage.admin": "the bots' state buckets and who may use them",
   "roles/artifactregistry.writer": "pushing the fleet's own images",
@@ -93,6 +93,20 @@ export class GcpSharedStack extends FleetStack {
     });
     new TerraformOutput(this, "image-repository-url", { value: `${region}-docker.pkg.dev/${gcp.project}/${images.repositoryId}` });
 
+    // Each Cloud Run bot's runtime identity, created here by the project owner, so that deployers
+    // need no right over service accounts: a bot stack only runs its service as its own account.
+    const runtimeAccounts = fleet.bots
+      .filter((b) => b.target === "gcp-cloud-run" && b.region === region)
+      .map((bot) => ({
+        bot,
+        account: new ServiceAccount(this, `runtime-${bot.name}`, {
+          accountId: gcpBotNames(fleet.name, gcp.project, bot.name).serviceAccount,
+          displayName: `botfleet ${fleet.name}/${bot.name}`.slice(0, 100),
+          description: `Runtime identity of bot ${bot.name}: reads its own secrets and state bucket only`,
+          dependsOn: apis,
+        }),
+      }));
+
     if (!gcp.github) return;
     const { repository, branch } = gcp.github;
 
@@ -129,6 +143,14 @@ export class GcpSharedStack extends FleetStack {
       role: "roles/iam.workloadIdentityUser",
       member: `principalSet://iam.googleapis.com/${pool.name}/attribute.repository/${repository}`,
     });
+    // Deploying a Cloud Run service that runs as an account needs actAs on that account
+    // (roles/iam.serviceAccountUser): on each bot's own account, never on the project.
+    for (const { bot, account } of runtimeAccounts)
+      new ServiceAccountIamMember(this, `deployer-acts-as-${bot.name}`, {
+        serviceAccountId: account.name,
+        role: "roles/iam.serviceAccountUser",
+        member: `serviceAccount:${deployer.email}`,
+      });
     for (const role of Object.keys(DEPLOYER_ROLES))
       new ProjectIamMember(this, `deployer-${role.split("/")[1].replace(/\./g, "-")}`, {
         project: gcp.project,

@@ -54,6 +54,11 @@ export const POLICY_RULES = {
     fix: "Cap the bot's compute at exactly one instance (scale set instances 1, max_replicas 1 with a single revision, max_instance_count 1) and deploy one workload per bot stack.",
     suppressible: false,
   },
+  "BF-ISO-1": {
+    title: "A bot's identity reaches its own secrets and state only",
+    fix: "Run the bot as its own identity (the bot stack's azurerm_user_assigned_identity or google_service_account) and grant it roles on its own secrets, storage account or bucket only, never on the vault, another bot's resources or a shared identity.",
+    suppressible: false,
+  },
   "BF-STO-1": {
     title: "Storage takes HTTPS and TLS 1.2+ only and nothing in it is public",
     fix: "Set https_traffic_only_enabled, min_tls_version TLS1_2 and allow_nested_items_to_be_public false on storage accounts; public_access_prevention enforced and uniform access on buckets; grant no allUsers.",

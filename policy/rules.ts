@@ -229,6 +229,27 @@ const CHECKS: Record<RuleId, RuleCheck> = {
     },
   },
 
+  "BF-ISO-1": {
+    types: ["azurerm_role_assignment", "google_secret_manager_secret_iam_member", "google_storage_bucket_iam_member", ...COMPUTE_TYPES],
+    check({ type, address, body }, stack) {
+      // Bot stacks only (they have a runtime); shared stacks grant the deployer, not a bot.
+      if (!stack.runtime) return [];
+      if (type === CLOUD_RUN) {
+        const account: unknown = first(body.template)?.service_account;
+        const own = stack.referenced(account);
+        // The bot's own account: made in this stack, or made for this bot by the shared stack and
+        // looked up by its name. The project's default compute account is BF-ID-1's finding.
+        if (own?.type === "google_service_account" || String(account).endsWith("-compute@developer.gserviceaccount.com")) return [];
+        return [`runs as service account ${account}, which this stack does not own and other bots may share`];
+      }
+      if (COMPUTE_TYPES.includes(type))
+        return list(first(body.identity)?.identity_ids)
+          .filter((id) => { const r = stack.referenced(id); return !(r?.kind === "resource" && r.type === "azurerm_user_assigned_identity"); })
+          .map((id) => `runs as identity ${id}, which this stack does not own and other bots may share`);
+      return stack.identityReach().filter((r) => r.address === address && r.problem).map((r) => r.problem!);
+    },
+  },
+
   "BF-STO-1": {
     types: ["azurerm_storage_account", "google_storage_bucket", "google_storage_bucket_iam_member", "google_storage_bucket_iam_binding"],
     check({ type, body }) {

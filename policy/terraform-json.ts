@@ -77,6 +77,47 @@ export class StackView {
     return typeof value === "string" ? parseJson(unescapeTerraform(value)) : undefined;
   }
 
+  /** The resource or data source a whole-value reference (`${type.name.attribute}`) names in this stack. */
+  referenced(value: unknown): { kind: "resource" | "data"; type: string; name: string; attribute: string; body: Json } | undefined {
+    const m = /^\$\{(data\.)?([a-z0-9_]+)\.([^.}]+)\.([^}]+)\}$/.exec(String(value));
+    if (!m) return undefined;
+    const kind = m[1] ? "data" : "resource";
+    const body = (kind === "data" ? this.json.data : this.json.resource)?.[m[2]]?.[m[3]];
+    return body === undefined ? undefined : { kind, type: m[2], name: m[3], attribute: m[4], body };
+  }
+
+  /**
+   * What the workload's identity may reach, from the grants in this stack, and what about each is
+   * wrong for a bot (its blast radius if it is compromised): a bot reaches its own secrets and
+   * state, and pulls from the fleet's registry, and nothing else.
+   */
+  identityReach(): Reach[] {
+    const reach: Reach[] = [];
+    for (const { address, body } of this.resources(["azurerm_role_assignment"])) {
+      const target = this.referenced(body.scope);
+      const role = String(body.role_definition_name);
+      if (target?.type === "azurerm_key_vault_secret" && target.attribute === "resource_versionless_id")
+        reach.push({ address, role, target: `Key Vault secret ${target.body.name}`, problem: /--vm-admin-password$/.test(target.body.name) ? "lets the bot read the VM's admin password" : undefined });
+      else if (target?.kind === "resource" && target.type === "azurerm_storage_account" && target.attribute === "id")
+        reach.push({ address, role, target: `storage account ${target.body.name} (this bot's own)` });
+      else if (target?.type === "azurerm_container_registry" && role === "AcrPull")
+        reach.push({ address, role, target: `registry ${target.body.name} (pull only)` });
+      else
+        reach.push({ address, role, target: target ? `${target.kind === "data" ? "data." : ""}${target.type} ${target.body.name ?? target.name}` : String(body.scope), problem: `grants ${role} on something that is not this bot's own (${target ? `${target.kind === "data" ? "shared " : ""}${target.type}` : "a scope from outside the stack"}), so this bot could reach other bots' secrets or state` });
+    }
+    for (const { address, type, body } of this.resources(["google_secret_manager_secret_iam_member", "google_storage_bucket_iam_member"])) {
+      const target = this.referenced(type === "google_storage_bucket_iam_member" ? body.bucket : body.secret_id);
+      const own = target?.kind === "resource" && (target.type === "google_secret_manager_secret" || target.type === "google_storage_bucket");
+      reach.push({
+        address,
+        role: String(body.role),
+        target: own ? (target!.type === "google_storage_bucket" ? `bucket ${target!.body.name}` : `Secret Manager secret ${target!.body.secret_id}`) : String(target?.body.name ?? body.bucket ?? body.secret_id),
+        problem: own ? undefined : "grants on a secret or bucket this stack does not own, so this bot could reach another bot's",
+      });
+    }
+    return reach;
+  }
+
   /** Whether a container app runs in the fleet's internal (VNet-only) environment. */
   inInternalEnvironment(body: Json): boolean {
     const ref = /^\$\{data\.azurerm_container_app_environment\.([^.]+)\.id\}$/.exec(String(body.container_app_environment_id));
@@ -84,6 +125,15 @@ export class StackView {
     // config/names.ts: the internal environment is `cae-<fleet>-<region>-internal`.
     return typeof name === "string" && name.endsWith("-internal");
   }
+}
+
+/** One thing a bot's identity may reach, through one grant. */
+export interface Reach {
+  readonly address: string;
+  readonly role: string;
+  readonly target: string;
+  /** Why this grant widens the bot's blast radius beyond its own secrets and state. */
+  readonly problem?: string;
 }
 
 export interface CloudInit {

@@ -1,6 +1,6 @@
 import type { Bot } from "../config/load";
 import { evaluatePolicy, type PolicyReport } from "../policy/rules";
-import { CLOUD_RUN, CONTAINER_APP, eq, first, isDomainSite, list, members, StackView, VM_TYPES, type Json } from "../policy/terraform-json";
+import { CLOUD_RUN, CONTAINER_APP, eq, first, isDomainSite, list, members, StackView, VM_TYPES, type Json, type Reach } from "../policy/terraform-json";
 import { RUNTIME_DESCRIPTIONS } from "../runtimes";
 import { estimateCost, type CostEstimate } from "./cost";
 import type { SynthStack } from "./synth-output";
@@ -24,12 +24,15 @@ export interface StackReview {
   /** Everything reachable from outside, as one line each. */
   readonly endpoints: readonly string[];
   readonly secrets: readonly ExpectedSecret[];
+  /** Bot stacks: what the bot's identity may reach (its blast radius), from the grants in the stack. */
+  readonly reach: readonly Reach[];
   readonly cost: CostEstimate;
 }
 
 export function reviewStack({ name, json, facts }: SynthStack): StackReview {
   const bot = facts?.bot;
   const runtime = bot ? RUNTIME_DESCRIPTIONS[bot.runtime] : undefined;
+  const view = new StackView(json, runtime);
   return {
     name,
     bot,
@@ -38,8 +41,9 @@ export function reviewStack({ name, json, facts }: SynthStack): StackReview {
       .map(([type, resources]) => [type, Object.keys(resources).length] as const)
       .sort(([a], [b]) => a.localeCompare(b)),
     policy: evaluatePolicy(json, { runtime, suppressions: bot?.suppressions }),
-    endpoints: endpoints(new StackView(json, runtime)),
+    endpoints: endpoints(view),
     secrets: expectedSecrets(json),
+    reach: bot ? view.identityReach() : [],
     cost: estimateCost(json),
   };
 }

@@ -3,7 +3,7 @@
 # caddy (caddy validate), cloud-init (cloud-init schema), shellcheck, jq, systemd-analyze.
 # Does nothing when they are all present.
 set -euo pipefail
-declare -A package_of=([caddy]=caddy [cloud-init]=cloud-init [shellcheck]=shellcheck [jq]=jq [systemd-analyze]=systemd)
+declare -A package_of=([caddy]=caddy [cloud-init]=cloud-init [shellcheck]=shellcheck [jq]=jq [systemd-analyze]=systemd [iptables-restore]=iptables [ip]=iproute2)
 missing=()
 for tool in "${!package_of[@]}"; do
   command -v "$tool" >/dev/null || missing+=("${package_of[$tool]}")
