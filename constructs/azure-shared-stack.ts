@@ -16,6 +16,7 @@ import type { Fleet } from "../config/load";
 import { azureSharedNames } from "../config/names";
 import { ContainerAppsEnvironment } from "./container-apps-environment";
 import { FleetStack, fleetTags, sharedStackName } from "./fleet-stack";
+import { HcpTerraformAzureGrants } from "./hcp-terraform-azure-grants";
 
 /** The only inbound traffic the bot subnet admits; everything else meets DenyAllInbound. */
 export const BOT_SUBNET_INBOUND_PORTS = ["80", "443"] as const;
@@ -134,6 +135,9 @@ export class AzureSharedStack extends FleetStack {
       roleDefinitionName: "Key Vault Secrets Officer",
       principalId: client.objectId,
     });
+
+    if (fleet.terraformCloud)
+      new HcpTerraformAzureGrants(this, "hcp-terraform", { fleet: fleet.name, resourceGroupId: rg.id, keyVaultId: vault.id, botIdentityId: identity.id });
 
     const containerApps = fleet.bots.filter((b) => b.region === region && b.target === "azure-container-apps");
     if (containerApps.length > 0)
