@@ -255,7 +255,7 @@ export const FleetFileSchema = z
           ctx.addIssue({ code: "custom", path: ["bots", i, "suppressions", j, "rule"], message: "is suppressed twice for this bot; keep one entry" });
       });
       if (b.name.startsWith("azure-shared-") || b.name.startsWith("gcp-shared-") || b.name === "hcp-terraform")
-        ctx.addIssue({ code: "custom", path: ["bots", i, "name"], message: "is reserved for shared stacks; pick another bot name" });
+        ctx.addIssue({ code: "custom", path: ["bots", i, "name"], message: "is reserved for shared stacks and the hcp-terraform stack; pick another bot name" });
     });
     f.bots.forEach((b, i) => {
       // The bot's settings with defaults applied, as the loader will resolve them.
