@@ -1,4 +1,7 @@
+import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { App } from "cdktf";
@@ -266,5 +269,88 @@ describe("HCP Terraform settings: bad input fails at synth, naming the field, th
 
   test("a bot named like the bootstrap stack", () => {
     expect(problems(fleetFile("", "  - name: hcp-terraform\n"))).toMatch(/bots\[0\]\.name: "hcp-terraform" is reserved/);
+  });
+});
+
+describe("scripts/hcp-secret.ts against a stand-in HCP Terraform API", () => {
+  /** Workspace demo-bot-gamma of organization acme with its variables, as the API serves them. */
+  async function withHcp(body: (api: string, calls: string[], vars: StackJson[]) => Promise<void>) {
+    const vars: StackJson[] = [{ id: "var-other", attributes: { key: "llm_api_key", category: "env" } }];
+    const calls: string[] = [];
+    const server = createServer((req, res) => {
+      let data = "";
+      req.on("data", (c) => (data += c));
+      req.on("end", () => {
+        calls.push(`${req.method} ${req.url} ${req.headers.authorization}`);
+        const reply = (status: number, json: unknown) => {
+          res.statusCode = status;
+          res.end(JSON.stringify(json));
+        };
+        if (req.method === "GET" && req.url === "/api/v2/organizations/acme/workspaces/demo-bot-gamma") return reply(200, { data: { id: "ws-123" } });
+        if (req.method === "GET" && req.url === "/api/v2/workspaces/ws-123/vars") return reply(200, { data: vars });
+        if (req.method === "POST" && req.url === "/api/v2/workspaces/ws-123/vars") {
+          vars.push({ id: "var-new", attributes: JSON.parse(data).data.attributes });
+          return reply(201, { data: vars[vars.length - 1] });
+        }
+        if (req.method === "PATCH" && req.url === "/api/v2/workspaces/ws-123/vars/var-new") {
+          vars[vars.length - 1].attributes = JSON.parse(data).data.attributes;
+          return reply(200, { data: vars[vars.length - 1] });
+        }
+        reply(404, { errors: [{ status: "404" }] });
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      await body(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, calls, vars);
+    } finally {
+      server.close();
+    }
+  }
+  /** Runs the script as `npm run hcp:secret -- ...` would, with `input` on standard input. */
+  function hcpSecret(api: string, args: string[], input: string): Promise<{ status: number | null; output: string }> {
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, ["-r", "sucrase/register", join(ROOT, "scripts/hcp-secret.ts"), ...args], {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH, HOME: mkdtempSync(join(tmpdir(), "botfleet-home-")), TFC_ORGANIZATION: "acme", TF_TOKEN_app_terraform_io: "tok-123", BOTFLEET_HCP_API: api },
+      });
+      let output = "";
+      child.stdout.on("data", (c) => (output += c));
+      child.stderr.on("data", (c) => (output += c));
+      child.on("close", (status) => resolve({ status, output }));
+      child.stdin.end(input);
+    });
+  }
+
+  test("creates the sensitive Terraform variable from standard input, then replaces its value, never echoing it", async () => {
+    await withHcp(async (api, calls, vars) => {
+      const first = await hcpSecret(api, ["bot-gamma", "llm_api_key"], "sk-first\n");
+      expect(first.output).toBe("hcp-secret: created the sensitive variable llm_api_key of workspace demo-bot-gamma\n");
+      expect(first.status).toBe(0);
+      expect(vars[1].attributes).toEqual({
+        key: "llm_api_key",
+        value: "sk-first",
+        category: "terraform",
+        hcl: false,
+        sensitive: true,
+        description: expect.stringContaining("First value of ANTHROPIC_API_KEY"),
+      });
+      const second = await hcpSecret(api, ["bot-gamma", "llm_api_key"], "sk-second");
+      expect(second.output).toContain("updated the sensitive variable llm_api_key");
+      expect(vars).toHaveLength(2);
+      expect(vars[1].attributes.value).toBe("sk-second");
+      expect(calls.every((c) => c.endsWith("Bearer tok-123"))).toBe(true);
+      expect(first.output + second.output).not.toMatch(/sk-|tok-123/);
+    });
+  });
+
+  test("refuses a variable the bot does not have, and a bot stack's generated secret, before calling the API", async () => {
+    await withHcp(async (api, calls) => {
+      const r = await hcpSecret(api, ["bot-gamma", "gateway_token"], "x");
+      expect(r.status).toBe(2);
+      expect(r.output).toBe("hcp-secret: bot-gamma has no secret variable \"gateway_token\"; its variables: llm_api_key, telegram_bot_token, search_api_key\n");
+      const unknown = await hcpSecret(api, ["bot-zeta", "llm_api_key"], "x");
+      expect(unknown.output).toContain('no bot "bot-zeta" in the fleet');
+      expect(calls).toEqual([]);
+    });
   });
 });
