@@ -80,10 +80,14 @@ export const AZURE_PLAN_PERMISSIONS = {
 /** Google Cloud roles of the plan service account, project-wide: reading, never writing. */
 export const GCP_PLAN_ROLES = {
   "roles/viewer": "refreshing services, buckets, service accounts and secrets",
+  "roles/storage.bucketViewer": "refreshing the state bucket's settings",
   "roles/iam.securityReviewer": "refreshing the IAM policies bot stacks set (bucket, secret, service, account)",
   "roles/secretmanager.secretAccessor":
     "refreshing the generated gateway-token version reads its payload (resource_secret_manager_secret_version.go, google v6.50.0; write-only versions are not read)",
 } as const;
+
+/** Roles of the apply service account: the GitHub deployer's, less pushing images (a bot stack pushes none). */
+export const GCP_APPLY_ROLES = Object.keys(DEPLOYER_ROLES).filter((r) => r !== "roles/artifactregistry.writer");
 
 /** APIs the token exchange needs before the pool exists (the shared stack enables them too; neither disables them). */
 const GCP_FEDERATION_APIS = ["iam.googleapis.com", "iamcredentials.googleapis.com", "sts.googleapis.com"] as const;
@@ -239,7 +243,7 @@ export class HcpTerraformStack extends FleetStack {
         oidc: { issuerUri: `https://${cloud.hostname}` },
       });
 
-      const roles: Record<RunPhase, readonly string[]> = { plan: Object.keys(GCP_PLAN_ROLES), apply: Object.keys(DEPLOYER_ROLES) };
+      const roles: Record<RunPhase, readonly string[]> = { plan: Object.keys(GCP_PLAN_ROLES), apply: GCP_APPLY_ROLES };
       const accounts = Object.fromEntries(
         RUN_PHASES.map((phase) => {
           const account = new ServiceAccount(this, `gcp-${phase}-account`, {
