@@ -179,6 +179,27 @@ describe("hcp-terraform: dynamic credentials", () => {
   });
 });
 
+describe("hcp-terraform: fleets on one cloud, and Terraform Enterprise", () => {
+  const onlyGamma = (extra: string) =>
+    synthFleet(
+      parseFleet(`name: demo\ngcp:\n  project: botfleet-demo\nterraformCloud:\n  organization: acme\n${extra}bots:\n  - name: bot-gamma\n    target: gcp-cloud-run\n    region: us-central1\n`, "fleet.yaml", {}),
+    ).stacks["hcp-terraform"];
+
+  test("a Cloud Run-only fleet gets no Azure resources, and the issuer follows terraformCloud.hostname", () => {
+    const stack = onlyGamma("  hostname: tfe.example.com\n");
+    expect(Object.keys(stack.provider).sort()).toEqual(["google", "tfe"]);
+    expect(stack.provider.tfe).toEqual([{ hostname: "tfe.example.com", organization: "acme" }]);
+    expect(resources(stack, "google_iam_workload_identity_pool_provider")[0].oidc).toEqual({ issuer_uri: "https://tfe.example.com" });
+    expect(resources(stack, "tfe_workspace").map((w) => w.name)).toEqual(["demo-bot-gamma", "demo-gcp-shared-us-central1"]);
+  });
+
+  test("an Azure-only fleet gets no Google Cloud resources", () => {
+    const stack = synthFleet(parseFleet("name: demo\nbots:\n  - name: bot-a\n", "fleet.yaml", { TFC_ORGANIZATION: "acme" })).stacks["hcp-terraform"];
+    expect(Object.keys(stack.provider).sort()).toEqual(["azurerm", "tfe"]);
+    expect(resources(stack, "azurerm_federated_identity_credential").map((c) => c.subject)).toEqual([subject("demo-bot-a", "apply"), subject("demo-bot-a", "plan")]);
+  });
+});
+
 describe("hcp-terraform: no secret anywhere", () => {
   test("no workspace variable holds a secret; the first secret values are the operator's to set", () => {
     for (const v of resources(hcp, "tfe_variable")) {

@@ -189,6 +189,8 @@ export class HcpTerraformStack extends FleetStack {
       });
 
       for (const stack of azureBots) {
+        // Azure refuses concurrent credential writes on one identity; azurerm v4.55.0 serializes
+        // them per identity (locks.ByID in federated_identity_credential_resource.go).
         for (const phase of RUN_PHASES)
           new FederatedIdentityCredential(this, `azure-${phase}-${stack.name}`, {
             name: `${workspaceOf(stack.name)}-${phase}`,
