@@ -66,7 +66,11 @@ describe("azure-shared-eastus2", () => {
   test("with an HCP Terraform organization every stack gets its own named workspace", () => {
     const { stacks: cloud } = synthFleet(exampleFleet({ TFC_ORGANIZATION: "acme" }));
     for (const [name, stack] of Object.entries(cloud))
-      expect(stack.terraform.cloud).toEqual({ hostname: "app.terraform.io", organization: "acme", workspaces: { name: `demo-${name}` } });
+      if (name !== "hcp-terraform")
+        expect(stack.terraform.cloud).toEqual({ hostname: "app.terraform.io", organization: "acme", workspaces: { name: `demo-${name}` } });
+    // The stack that creates the workspaces cannot keep its state in one of them.
+    expect(cloud["hcp-terraform"].terraform).toMatchObject({ backend: { local: { path: "../../../terraform.hcp-terraform.tfstate" } } });
+    expect(cloud["hcp-terraform"].terraform.cloud).toBeUndefined();
   });
 
   test("one shared stack per Azure region in use", () => {

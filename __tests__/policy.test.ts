@@ -268,6 +268,14 @@ const BREAKS: { rule: RuleId; how: string; fleet?: Fleet; edit?: (s: Record<stri
   },
   {
     rule: "BF-IAM-1",
+    how: "Role Based Access Control Administrator without a condition",
+    edit: (s) =>
+      rewrite(s["azure-shared-eastus2"], "azurerm_role_assignment.deployer-writes-secrets", (b) => (b.role_definition_name = "Role Based Access Control Administrator")),
+    resource: "azurerm_role_assignment.deployer-writes-secrets",
+    problem: "grants Role Based Access Control Administrator without a condition on the roles it may assign",
+  },
+  {
+    rule: "BF-IAM-1",
     how: "Editor for the GitHub deployer",
     edit: (s) => rewrite(s["gcp-shared-us-central1"], "google_project_iam_member.deployer-run-admin", (b) => (b.role = "roles/editor")),
     resource: "google_project_iam_member.deployer-run-admin",

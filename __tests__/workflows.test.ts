@@ -117,10 +117,11 @@ describe("scripts/deploy-changed.sh", () => {
 
   test("deploys the changed bot stacks as synthesized, and only reports shared and removed ones", () => {
     const { path, log } = stubs({ npx: "exit 0" });
-    const r = run("bash", [join(ROOT, "scripts/deploy-changed.sh"), ...lists("azure-shared-eastus2\nbot-beta\nbot-zeta\n", "bot-old\n")], { env: { ...process.env, PATH: path } });
+    const r = run("bash", [join(ROOT, "scripts/deploy-changed.sh"), ...lists("azure-shared-eastus2\nbot-beta\nhcp-terraform\nbot-zeta\n", "bot-old\n")], { env: { ...process.env, PATH: path } });
     expect(r.status).toBe(0);
     expect(readFileSync(log, "utf8")).toBe("npx cdktf deploy bot-beta bot-zeta --skip-synth --auto-approve\n");
     expect(r.output).toContain("::warning::azure-shared-eastus2 changed; it is not deployed from CI. An owner applies it: npx cdktf deploy azure-shared-eastus2");
+    expect(r.output).toContain("::warning::hcp-terraform changed; it is not deployed from CI. An owner applies it: npx cdktf deploy hcp-terraform");
     expect(r.output).toContain("::warning::bot-old is no longer in the fleet; destroy it deliberately: npx cdktf destroy bot-old");
   });
 
@@ -177,6 +178,19 @@ describe("scripts/speculative-plans.sh and the plan section of the comment", () 
       ].join("\n"),
     );
     expect(planSection(join(synth, "no-plans"))).toBe("");
+  });
+
+  test("leaves shared stacks and hcp-terraform to their owner: they run with a person's credentials, not in CI", () => {
+    const synth = mkdtempSync(join(tmpdir(), "botfleet-plans-"));
+    for (const stack of ["azure-shared-eastus2", "hcp-terraform"]) mkdirSync(join(synth, "stacks", stack), { recursive: true });
+    writeFileSync(join(synth, "changed.txt"), "azure-shared-eastus2\nhcp-terraform\n");
+    const { path, log } = stubs({ terraform: "exit 0" });
+    const plans = join(synth, "plans");
+    const r = run("bash", [join(ROOT, "scripts/speculative-plans.sh"), join(synth, "changed.txt"), plans, synth], { env: { ...process.env, PATH: path } });
+    expect(r.status).toBe(0);
+    expect(readFileSync(log, "utf8")).toBe("");
+    expect(planSection(plans)).toContain("| hcp-terraform | not planned here: its owner plans and applies it with their own credentials | - |");
+    expect(planSection(plans)).toContain("| azure-shared-eastus2 | not planned here");
   });
 });
 

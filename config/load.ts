@@ -11,6 +11,7 @@ import {
   type FleetFile,
   type ModelProvider,
 } from "./schema";
+import { terraformCloudProblems } from "./terraform-cloud";
 
 /** Where synth reads the fleet from unless BOTFLEET_CONFIG says otherwise. */
 export const DEFAULT_FLEET_FILE = "fleet.yaml";
@@ -75,7 +76,7 @@ export interface Fleet {
   readonly name: string;
   readonly azure: FleetFile["azure"];
   readonly gcp?: NonNullable<FleetFile["gcp"]>;
-  readonly terraformCloud?: NonNullable<FleetFile["terraformCloud"]> & { readonly workspacePrefix: string };
+  readonly terraformCloud?: NonNullable<FleetFile["terraformCloud"]> & { readonly organization: string; readonly workspacePrefix: string };
   readonly bots: readonly Bot[];
 }
 
@@ -128,7 +129,11 @@ export function parseFleet(text: string, file = DEFAULT_FLEET_FILE, env: NodeJS.
     const problems = parsed.error.issues.flatMap((issue) => describeIssue(issue, raw, (path) => lineOf(doc, lines, path)));
     throw new FleetConfigError(file, problems);
   }
-  return resolve(parsed.data, env);
+  const fleet = resolve(parsed.data, env);
+  const cloudProblems = terraformCloudProblems(parsed.data, fleet.bots, env);
+  if (cloudProblems.length > 0)
+    throw new FleetConfigError(file, cloudProblems.map((p) => ({ path: formatPath(p.path), line: lineOf(doc, lines, p.path), message: p.message })));
+  return fleet;
 }
 
 function resolve(f: FleetFile, env: NodeJS.ProcessEnv): Fleet {
@@ -140,6 +145,7 @@ function resolve(f: FleetFile, env: NodeJS.ProcessEnv): Fleet {
     gcp: f.gcp,
     terraformCloud: organization
       ? {
+          // Validated by terraformCloudProblems before the fleet is returned.
           organization,
           hostname: f.terraformCloud?.hostname ?? "app.terraform.io",
           workspacePrefix: f.terraformCloud?.workspacePrefix ?? f.name,

@@ -239,7 +239,8 @@ const gcp = z.strictObject({
 });
 
 const terraformCloud = z.strictObject({
-  organization: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, "must be an HCP Terraform organization name"),
+  // Checked with TFC_ORGANIZATION in config/terraform-cloud.ts, since either may name it.
+  organization: z.string().optional().meta({ description: "HCP Terraform organization (1-40 letters, digits, - and _). Default: $TFC_ORGANIZATION; one of them is required." }),
   workspacePrefix: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,60}$/, "must be letters, digits, - and _")
@@ -301,8 +302,8 @@ export const FleetFileSchema = z
         if (b.suppressions!.findIndex((o) => o.rule === s.rule) !== j)
           ctx.addIssue({ code: "custom", path: ["bots", i, "suppressions", j, "rule"], message: "is suppressed twice for this bot; keep one entry" });
       });
-      if (b.name.startsWith("azure-shared-") || b.name.startsWith("gcp-shared-"))
-        ctx.addIssue({ code: "custom", path: ["bots", i, "name"], message: "is reserved for shared stacks; pick another bot name" });
+      if (b.name.startsWith("azure-shared-") || b.name.startsWith("gcp-shared-") || b.name === "hcp-terraform")
+        ctx.addIssue({ code: "custom", path: ["bots", i, "name"], message: "is reserved for shared stacks and the hcp-terraform stack; pick another bot name" });
     });
     f.bots.forEach((b, i) => {
       // The bot's settings with defaults applied, as the loader will resolve them.

@@ -16,6 +16,7 @@ import { azureSharedNames } from "../config/names";
 import { ContainerAppsEnvironment } from "./container-apps-environment";
 import { FleetStack, fleetTags, sharedStackName } from "./fleet-stack";
 import { ROLE_PROPAGATION_WAIT } from "./role-grant";
+import { HcpTerraformAzureGrants } from "./hcp-terraform-azure-grants";
 
 /** The only inbound traffic the bot subnet admits; everything else meets DenyAllInbound. */
 export const BOT_SUBNET_INBOUND_PORTS = ["80", "443"] as const;
@@ -94,6 +95,9 @@ export class AzureSharedStack extends FleetStack {
       roleDefinitionName: "Key Vault Secrets Officer",
       principalId: client.objectId,
     });
+
+    if (fleet.terraformCloud)
+      new HcpTerraformAzureGrants(this, "hcp-terraform", { fleet: fleet.name, resourceGroupId: rg.id, keyVaultId: vault.id });
 
     const containerApps = fleet.bots.filter((b) => b.region === region && b.target === "azure-container-apps");
     if (containerApps.length > 0)

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { Aspects, CloudBackend, LocalBackend, NamedCloudWorkspace, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import type { Bot, Fleet } from "../config/load";
+import { workspaceName } from "../config/terraform-cloud";
 import { FleetPolicy } from "../policy/fleet-policy";
 import type { AgentRuntime } from "../runtimes/runtime";
 
@@ -39,7 +40,7 @@ export class FleetStack extends TerraformStack {
       new CloudBackend(this, {
         hostname: cloud.hostname,
         organization: cloud.organization,
-        workspaces: new NamedCloudWorkspace(`${cloud.workspacePrefix}-${name}`),
+        workspaces: new NamedCloudWorkspace(workspaceName(cloud.workspacePrefix, name)),
       });
     } else {
       // Terraform runs in cdktf.out/stacks/<name>; keep state beside cdktf.json, as cdktf's

@@ -10,6 +10,7 @@ import { TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
 import type { Fleet } from "../config/load";
 import { gcpBotNames, gcpSharedNames } from "../config/names";
+import { hcpTerraformCloudNames } from "../config/terraform-cloud";
 import { FleetStack, fleetTags, sharedStackName } from "./fleet-stack";
 
 /**
@@ -106,6 +107,15 @@ export class GcpSharedStack extends FleetStack {
           dependsOn: apis,
         }),
       }));
+
+    // HCP Terraform's apply account (made by the hcp-terraform stack) deploys the same services.
+    if (fleet.terraformCloud)
+      for (const { bot, account } of runtimeAccounts)
+        new ServiceAccountIamMember(this, `hcp-terraform-acts-as-${bot.name}`, {
+          serviceAccountId: account.name,
+          role: "roles/iam.serviceAccountUser",
+          member: `serviceAccount:${hcpTerraformCloudNames(fleet.name).gcp.serviceAccount("apply")}@${gcp.project}.iam.gserviceaccount.com`,
+        });
 
     if (!gcp.github) return;
     const { repository, branch } = gcp.github;

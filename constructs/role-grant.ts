@@ -7,6 +7,29 @@ import { Construct } from "constructs";
  */
 export const ROLE_PROPAGATION_WAIT = "5m";
 
+/**
+ * The only built-in roles a bot stack grants (to the bot's own identity), by their IDs, which are
+ * the same in every tenant: what a deploying principal needs to be allowed to assign, and no more.
+ */
+export const BOT_GRANTED_ROLES = {
+  "Key Vault Secrets User": "4633458b-17de-408a-b874-0445c86b69e6",
+  "Storage Account Key Operator Service Role": "81a9662b-bebf-436f-a333-f67b29880f12",
+  AcrPull: "7f951dda-4ed3-4680-a7ca-43fe172d538d",
+} as const;
+
+/**
+ * An ABAC condition for "Role Based Access Control Administrator" that lets its holder assign and
+ * remove exactly `roleIds` (Microsoft Learn, "Delegate Azure role assignment management to others
+ * with conditions").
+ */
+export function onlyTheseRolesCondition(roleIds: readonly string[]): string {
+  const ids = roleIds.join(", ");
+  return [
+    `((!(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})) OR (@Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {${ids}}))`,
+    `((!(ActionMatches{'Microsoft.Authorization/roleAssignments/delete'})) OR (@Resource[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {${ids}}))`,
+  ].join(" AND ");
+}
+
 export interface RoleGrantProps {
   /** ARM ID of what the role is granted on: a secret, a storage account, a registry. */
   readonly scope: string;

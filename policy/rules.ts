@@ -281,8 +281,13 @@ const CHECKS: Record<RuleId, RuleCheck> = {
   "BF-IAM-1": {
     types: ["azurerm_role_assignment", "google_project_iam_member", "google_project_iam_binding"],
     check({ type, body }) {
-      if (type === "azurerm_role_assignment")
-        return BROAD_AZURE_ROLES.includes(body.role_definition_name) ? [`grants ${body.role_definition_name}`] : [];
+      if (type === "azurerm_role_assignment") {
+        if (BROAD_AZURE_ROLES.includes(body.role_definition_name)) return [`grants ${body.role_definition_name}`];
+        // It may grant any role, Owner included, unless a condition limits which.
+        if (body.role_definition_name === "Role Based Access Control Administrator" && !body.condition)
+          return ["grants Role Based Access Control Administrator without a condition on the roles it may assign"];
+        return [];
+      }
       return BROAD_GCP_ROLES.includes(body.role) ? [`grants ${body.role}`] : [];
     },
   },

@@ -11,7 +11,7 @@ bots=()
 while IFS= read -r stack; do
   case "$stack" in
     "") ;;
-    azure-shared-* | gcp-shared-*)
+    azure-shared-* | gcp-shared-* | hcp-terraform)
       echo "::warning::$stack changed; it is not deployed from CI. An owner applies it: npx cdktf deploy $stack" ;;
     *) bots+=("$stack") ;;
   esac

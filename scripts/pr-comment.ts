@@ -16,6 +16,7 @@ export function planSection(dir: string | undefined): string {
   if (stacks.length === 0) return "";
   const rows = stacks.map((stack) => {
     const exit = readFileSync(join(dir, `${stack}.exit`), "utf8").trim();
+    if (exit === "skipped") return `| ${stack} | not planned here: its owner plans and applies it with their own credentials | - |`;
     const log = existsSync(join(dir, `${stack}.log`)) ? readFileSync(join(dir, `${stack}.log`), "utf8") : "";
     const url = /https:\/\/\S+\/runs\/run-[A-Za-z0-9]+/.exec(log)?.[0];
     const outcome = /^(Plan: .*|No changes\..*)$/m.exec(log)?.[1] ?? (exit === "0" ? "planned" : "");

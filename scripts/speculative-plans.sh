@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Runs a speculative plan (plan only, never applied) of each stack named in a file, through the
-# stack's `cloud` backend, so HCP Terraform records each run. Writes <out>/<stack>.log and
-# <out>/<stack>.exit for scripts/pr-comment.ts, which links the runs in the review comment.
+# stack's `cloud` backend: a bot's workspace (created by the hcp-terraform stack) plans remotely in
+# HCP Terraform with its plan identity, so no cloud credential is on the runner. Shared stacks
+# and hcp-terraform run where their owner is (Local execution, or local state) and are marked
+# skipped. Writes <out>/<stack>.log and <out>/<stack>.exit for scripts/pr-comment.ts, which links
+# the runs in the review comment.
 #   bash scripts/speculative-plans.sh <changed-stacks.txt> <out dir> [<synth output dir>]
 set -uo pipefail
 list="$1"
@@ -10,6 +13,12 @@ synth="${3:-cdktf.out}"
 mkdir -p "$out"
 while IFS= read -r stack; do
   [ -n "$stack" ] || continue
+  case "$stack" in
+    azure-shared-* | gcp-shared-* | hcp-terraform)
+      echo "speculative-plans: $stack is planned and applied by its owner, not here"
+      echo skipped >"$out/$stack.exit"
+      continue ;;
+  esac
   dir="$synth/stacks/$stack"
   if [ ! -f "$dir/cdk.tf.json" ]; then
     echo "speculative-plans: no synthesized stack $stack in $synth" >&2

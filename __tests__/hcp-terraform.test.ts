@@ -1,0 +1,399 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { App } from "cdktf";
+import { parse } from "yaml";
+import { FleetConfigError, parseFleet } from "../config/load";
+import { HCP_TERRAFORM_VERSION, hcpTerraformCloudNames } from "../config/terraform-cloud";
+import { BOT_GRANTED_ROLES } from "../constructs/role-grant";
+import { buildFleet } from "../constructs/fleet";
+import { AZURE_APPLY_ACTIONS, GCP_PLAN_ROLES } from "../constructs/hcp-terraform-stack";
+import { DEPLOYER_ROLES } from "../constructs/gcp-shared-stack";
+import { exampleFleet, resources, ROOT, synthFleet, type StackJson } from "./support/fleet";
+
+const fleet = exampleFleet({ TFC_ORGANIZATION: "acme" });
+const { stacks } = synthFleet(fleet);
+const hcp = stacks["hcp-terraform"];
+const names = hcpTerraformCloudNames("demo");
+
+const STACKS = ["azure-shared-eastus2", "bot-alpha", "bot-beta", "bot-delta", "bot-epsilon", "bot-gamma", "gcp-shared-us-central1"];
+const AZURE_BOTS = ["bot-alpha", "bot-beta", "bot-delta", "bot-epsilon"];
+const subject = (workspace: string, phase: string) => `organization:acme:project:botfleet-demo:workspace:${workspace}:run_phase:${phase}`;
+
+/** tfe_workspace by stack, through the id of each tfe_workspace resource. */
+function workspaceOf(stack: string): StackJson {
+  return hcp.resource.tfe_workspace[`workspace-${stack}`];
+}
+/** The env variables of one workspace as key -> value. */
+function envOf(stack: string): Record<string, string> {
+  const ref = `\${tfe_workspace.workspace-${stack}.id}`;
+  return Object.fromEntries(
+    resources(hcp, "tfe_variable")
+      .filter((v) => v.workspace_id === ref)
+      .map((v) => {
+        expect(v.category).toBe("env");
+        return [v.key, v.value];
+      }),
+  );
+}
+
+describe("hcp-terraform: workspaces", () => {
+  test("one workspace per stack, named exactly as that stack's cloud block names it", () => {
+    const workspaces = resources(hcp, "tfe_workspace");
+    expect(workspaces.map((w) => w.name).sort()).toEqual(STACKS.map((s) => `demo-${s}`));
+    for (const stack of STACKS) expect(workspaceOf(stack).name).toBe(stacks[stack].terraform.cloud.workspaces.name);
+    expect(Object.keys(stacks).sort()).toEqual([...STACKS, "hcp-terraform"].sort());
+    expect(resources(hcp, "tfe_project")).toEqual([{ name: "botfleet-demo", description: "botfleet fleet demo: one workspace per stack" }]);
+    for (const w of workspaces) expect(w.project_id).toBe("${tfe_project.project.id}");
+  });
+
+  test("bot workspaces run remotely, shared ones locally (their owner applies them), none auto-applies", () => {
+    const modes = Object.fromEntries(resources(hcp, "tfe_workspace_settings").map((s) => [s.workspace_id, s.execution_mode]));
+    for (const stack of STACKS)
+      expect([stack, modes[`\${tfe_workspace.workspace-${stack}.id}`]]).toEqual([stack, stack.includes("-shared-") ? "local" : "remote"]);
+    for (const w of resources(hcp, "tfe_workspace")) {
+      expect(w.auto_apply).toBe(false);
+      expect(w.terraform_version).toBe(HCP_TERRAFORM_VERSION);
+      // The CLI uploads the directory it runs in (cdktf.out/stacks/<stack>); a working directory
+      // would make it upload that many parents (terraform internal/cloud/backend_plan.go).
+      expect(w.working_directory).toBe("");
+    }
+  });
+
+  test("tags name the fleet, and for bots the bot and its target", () => {
+    expect(workspaceOf("bot-gamma").tags).toEqual({ fleet: "demo", bot: "bot-gamma", target: "gcp-cloud-run" });
+    expect(workspaceOf("bot-delta").tags).toEqual({ fleet: "demo", bot: "bot-delta", target: "azure-container-apps" });
+    expect(workspaceOf("azure-shared-eastus2").tags).toEqual({ fleet: "demo", shared: "azure" });
+  });
+
+  test("Terraform 1.11 or newer (write-only attributes), the same release the workflows install", () => {
+    expect(Number(HCP_TERRAFORM_VERSION.split(".")[1])).toBeGreaterThanOrEqual(11);
+    for (const file of ["pull-request.yml", "deploy.yml"]) {
+      const wf = parse(readFileSync(join(ROOT, ".github/workflows", file), "utf8"));
+      const steps = Object.values(wf.jobs as Record<string, { steps: { uses?: string; with?: Record<string, unknown> }[] }>).flatMap((j) => j.steps);
+      const setup = steps.filter((s) => s.uses?.startsWith("hashicorp/setup-terraform@"));
+      expect(setup.length).toBe(1);
+      expect(setup[0].with?.terraform_version).toBe(HCP_TERRAFORM_VERSION);
+    }
+  });
+});
+
+describe("hcp-terraform: dynamic credentials", () => {
+  test("every Azure bot workspace switches on Azure dynamic credentials, plan and apply apart", () => {
+    for (const bot of AZURE_BOTS)
+      expect(envOf(bot)).toEqual({
+        TFC_AZURE_PROVIDER_AUTH: "true",
+        TFC_AZURE_PLAN_CLIENT_ID: "${azurerm_user_assigned_identity.azure-plan-identity.client_id}",
+        TFC_AZURE_APPLY_CLIENT_ID: "${azurerm_user_assigned_identity.azure-apply-identity.client_id}",
+        ARM_SUBSCRIPTION_ID: "${data.azurerm_client_config.client.subscription_id}",
+        ARM_TENANT_ID: "${data.azurerm_client_config.client.tenant_id}",
+      });
+  });
+
+  test("the Cloud Run bot workspace switches on Google Cloud dynamic credentials, plan and apply apart", () => {
+    expect(envOf("bot-gamma")).toEqual({
+      TFC_GCP_PROVIDER_AUTH: "true",
+      TFC_GCP_WORKLOAD_PROVIDER_NAME: "${google_iam_workload_identity_pool_provider.gcp-provider.name}",
+      TFC_GCP_PLAN_SERVICE_ACCOUNT_EMAIL: "${google_service_account.gcp-plan-account.email}",
+      TFC_GCP_APPLY_SERVICE_ACCOUNT_EMAIL: "${google_service_account.gcp-apply-account.email}",
+    });
+  });
+
+  test("shared workspaces get no run credentials: their owner runs them with their own", () => {
+    expect(envOf("azure-shared-eastus2")).toEqual({});
+    expect(envOf("gcp-shared-us-central1")).toEqual({});
+  });
+
+  test("each Azure federated credential pins organization, project, workspace and run phase on its phase's identity", () => {
+    const credentials = resources(hcp, "azurerm_federated_identity_credential");
+    expect(credentials).toHaveLength(AZURE_BOTS.length * 2);
+    for (const bot of AZURE_BOTS)
+      for (const phase of ["plan", "apply"]) {
+        const c = credentials.find((x) => x.name === `demo-${bot}-${phase}`)!;
+        expect(c).toEqual({
+          name: `demo-${bot}-${phase}`,
+          parent_id: `\${azurerm_user_assigned_identity.azure-${phase}-identity.id}`,
+          resource_group_name: "${azurerm_resource_group.azure-resource-group.name}",
+          issuer: "https://app.terraform.io",
+          audience: ["api://AzureADTokenExchange"],
+          subject: subject(`demo-${bot}`, phase),
+        });
+      }
+    expect(resources(hcp, "azurerm_user_assigned_identity").map((i) => i.name).sort()).toEqual(["id-demo-tfc-apply", "id-demo-tfc-plan"]);
+  });
+
+  test("the Google Cloud pool admits only this organization's project and the fleet's Cloud Run workspaces, each account only its phase", () => {
+    const [provider] = resources(hcp, "google_iam_workload_identity_pool_provider");
+    expect(provider.oidc).toEqual({ issuer_uri: "https://app.terraform.io" });
+    expect(provider.attribute_mapping["google.subject"]).toBe("assertion.sub");
+    expect(provider.attribute_condition).toBe(
+      'assertion.terraform_organization_name == "acme" && assertion.terraform_project_name == "botfleet-demo" && assertion.terraform_workspace_name in ["demo-bot-gamma"]',
+    );
+    const bindings = resources(hcp, "google_service_account_iam_member");
+    expect(bindings).toEqual(
+      ["apply", "plan"].map((phase) => ({
+        service_account_id: `\${google_service_account.gcp-${phase}-account.name}`,
+        role: "roles/iam.workloadIdentityUser",
+        member: `principal://iam.googleapis.com/\${google_iam_workload_identity_pool.gcp-pool.name}/subject/${subject("demo-bot-gamma", phase)}`,
+      })),
+    );
+    expect(resources(hcp, "google_service_account").map((a) => a.account_id)).toEqual([names.gcp.serviceAccount("apply"), names.gcp.serviceAccount("plan")]);
+  });
+
+  test("least privilege: the plan identities read, the apply identities deploy bots and grant only the bots' own roles", () => {
+    const assignments = resources(hcp, "azurerm_role_assignment");
+    expect(assignments.map((a) => [a.principal_id.split(".")[1], a.role_definition_name ?? a.role_definition_id]).sort()).toEqual([
+      ["azure-apply-identity", "${azurerm_role_definition.azure-apply-role.role_definition_resource_id}"],
+      ["azure-apply-identity", "Role Based Access Control Administrator"],
+      ["azure-plan-identity", "${azurerm_role_definition.azure-plan-storage-keys-role.role_definition_resource_id}"],
+      ["azure-plan-identity", "Reader"],
+    ]);
+    // Per-bot identities get their roles in bot stacks (issue 15): the apply identity may assign
+    // exactly those roles, by their IDs, and remove only those.
+    const delegation = assignments.find((a) => a.role_definition_name === "Role Based Access Control Administrator")!;
+    expect(delegation.condition_version).toBe("2.0");
+    for (const id of Object.values(BOT_GRANTED_ROLES)) expect(delegation.condition.match(new RegExp(id, "g"))).toHaveLength(2);
+    expect(delegation.condition.match(/GuidEquals \{([^}]*)\}/g)).toHaveLength(2);
+    const roles = Object.fromEntries(resources(hcp, "azurerm_role_definition").map((r) => [r.name, r.permissions[0]]));
+    expect(roles[names.azure.applyRole].actions).toEqual(Object.keys(AZURE_APPLY_ACTIONS));
+    expect(roles[names.azure.applyRole].actions.join(" ")).not.toMatch(/Microsoft\.Authorization|KeyVault|^\*$/);
+    expect(roles[names.azure.planRole].actions.every((a: string) => a.endsWith("/read") || a.endsWith("listKeys/action"))).toBe(true);
+    expect(roles[names.azure.planStorageKeysRole].actions).toEqual(["Microsoft.Storage/storageAccounts/listKeys/action"]);
+    const members = resources(hcp, "google_project_iam_member");
+    const rolesOf = (phase: string) => members.filter((m) => m.member === `serviceAccount:\${google_service_account.gcp-${phase}-account.email}`).map((m) => m.role);
+    expect(rolesOf("plan").sort()).toEqual(Object.keys(GCP_PLAN_ROLES).sort());
+    expect(rolesOf("apply").sort()).toEqual(Object.keys(DEPLOYER_ROLES).filter((r) => r !== "roles/artifactregistry.writer").sort());
+  });
+
+  test("the shared Azure stack grants the run identities only the region's vault and refresh reads", () => {
+    const shared = stacks["azure-shared-eastus2"];
+    const data = Object.values(shared.data.azurerm_user_assigned_identity as Record<string, StackJson>).map(({ "//": _m, ...d }) => d);
+    expect(data).toEqual([
+      { name: "id-demo-tfc-apply", resource_group_name: "rg-demo-hcp-terraform" },
+      { name: "id-demo-tfc-plan", resource_group_name: "rg-demo-hcp-terraform" },
+    ]);
+    const grants = resources(shared, "azurerm_role_assignment")
+      .filter((a) => a.principal_id.includes("tfc") || a.principal_id.includes("hcp-terraform"))
+      .map((a) => [a.principal_id.includes("plan") ? "plan" : "apply", a.role_definition_name, a.scope])
+      .sort();
+    expect(grants).toEqual([
+      ["apply", "Key Vault Secrets Officer", "${azurerm_key_vault.key-vault.id}"],
+      ["plan", names.azure.planRole, "${azurerm_resource_group.resource-group.id}"],
+    ]);
+    // Without HCP Terraform the shared stack grants nothing to run identities.
+    expect(JSON.stringify(synthFleet(exampleFleet()).stacks["azure-shared-eastus2"])).not.toContain("tfc");
+  });
+});
+
+test("HCP Terraform's Google Cloud apply account may act as each Cloud Run bot's runtime account only", () => {
+  const shared = stacks["gcp-shared-us-central1"];
+  const actAs = resources(shared, "google_service_account_iam_member").filter((m) => m.member.includes("tfc-apply"));
+  expect(actAs).toEqual([
+    {
+      service_account_id: "${google_service_account.runtime-bot-gamma.name}",
+      role: "roles/iam.serviceAccountUser",
+      member: `serviceAccount:${names.gcp.serviceAccount("apply")}@botfleet-demo.iam.gserviceaccount.com`,
+    },
+  ]);
+  expect(resources(hcp, "google_project_iam_member").map((m) => m.role)).not.toContain("roles/iam.serviceAccountUser");
+});
+
+describe("hcp-terraform: fleets on one cloud, and Terraform Enterprise", () => {
+  const onlyGamma = (extra: string) =>
+    synthFleet(
+      parseFleet(`name: demo\ngcp:\n  project: botfleet-demo\nterraformCloud:\n  organization: acme\n${extra}bots:\n  - name: bot-gamma\n    target: gcp-cloud-run\n    region: us-central1\n`, "fleet.yaml", {}),
+    ).stacks["hcp-terraform"];
+
+  test("a Cloud Run-only fleet gets no Azure resources, and the issuer follows terraformCloud.hostname", () => {
+    const stack = onlyGamma("  hostname: tfe.example.com\n");
+    expect(Object.keys(stack.provider).sort()).toEqual(["google", "tfe"]);
+    expect(stack.provider.tfe).toEqual([{ hostname: "tfe.example.com", organization: "acme" }]);
+    expect(resources(stack, "google_iam_workload_identity_pool_provider")[0].oidc).toEqual({ issuer_uri: "https://tfe.example.com" });
+    expect(resources(stack, "tfe_workspace").map((w) => w.name)).toEqual(["demo-bot-gamma", "demo-gcp-shared-us-central1"]);
+  });
+
+  test("an Azure-only fleet gets no Google Cloud resources", () => {
+    const stack = synthFleet(parseFleet("name: demo\nbots:\n  - name: bot-a\n", "fleet.yaml", { TFC_ORGANIZATION: "acme" })).stacks["hcp-terraform"];
+    expect(Object.keys(stack.provider).sort()).toEqual(["azurerm", "tfe"]);
+    expect(resources(stack, "azurerm_federated_identity_credential").map((c) => c.subject)).toEqual([subject("demo-bot-a", "apply"), subject("demo-bot-a", "plan")]);
+  });
+});
+
+describe("hcp-terraform: no secret anywhere", () => {
+  test("no workspace variable holds a secret; the first secret values are the operator's to set", () => {
+    for (const v of resources(hcp, "tfe_variable")) {
+      expect(v.sensitive).toBeUndefined();
+      expect(v.category).toBe("env");
+      expect(v.value === "true" || /^\$\{(data\.)?[a-z_]+\.[A-Za-z0-9_-]+\.[a-z_]+\}$/.test(v.value)).toBe(true);
+      expect(v.key).not.toMatch(/SECRET|PASSWORD|TOKEN|_KEY$|CREDENTIALS/);
+    }
+    const text = JSON.stringify(hcp);
+    expect(text).not.toMatch(/llm_api_key|telegram_bot_token|client_secret|private_key|credentials_json/);
+    expect(hcp.variable).toBeUndefined();
+  });
+
+  test("bot stacks keep their first secret values as sensitive variables without a real value", () => {
+    const gamma = stacks["bot-gamma"];
+    expect(gamma.variable.llm_api_key).toMatchObject({ sensitive: true, default: "BOTFLEET_UNSET" });
+  });
+});
+
+describe("hcp-terraform: standalone bot stacks", () => {
+  test("manifest.json lists no dependency for any stack, hcp-terraform included", () => {
+    const outdir = mkdtempSync(join(tmpdir(), "botfleet-hcp-"));
+    const app = new App({ outdir });
+    buildFleet(app, fleet);
+    app.synth();
+    const manifest = JSON.parse(readFileSync(join(outdir, "manifest.json"), "utf8")) as { stacks: Record<string, StackJson> };
+    expect(Object.keys(manifest.stacks).sort()).toEqual([...STACKS, "hcp-terraform"].sort());
+    for (const stack of Object.values(manifest.stacks)) expect(stack.dependencies).toEqual([]);
+    for (const bot of AZURE_BOTS) expect(JSON.stringify(stacks[bot])).not.toMatch(/terraform_remote_state|tfe_|hcp-terraform/);
+  });
+});
+
+test("hcp-terraform matches its snapshot", () => {
+  expect(hcp).toMatchSnapshot();
+});
+
+describe("HCP Terraform settings: bad input fails at synth, naming the field, the value and the fix", () => {
+  const fleetFile = (extra: string, bots = "  - name: bot-a\n") => `name: demo\n${extra}bots:\n${bots}`;
+  const problems = (text: string, env: NodeJS.ProcessEnv = {}) => {
+    try {
+      parseFleet(text, "fleet.yaml", env);
+    } catch (e) {
+      expect(e).toBeInstanceOf(FleetConfigError);
+      return (e as Error).message;
+    }
+    throw new Error("expected the fleet to be rejected");
+  };
+
+  test("a terraformCloud section without an organization, here or in TFC_ORGANIZATION", () => {
+    expect(problems(fleetFile("terraformCloud:\n  workspacePrefix: bots\n"))).toContain(
+      "line 3: terraformCloud.organization: is required when terraformCloud is set: name your HCP Terraform organization here, or set TFC_ORGANIZATION",
+    );
+    expect(parseFleet(fleetFile("terraformCloud:\n  workspacePrefix: bots\n"), "fleet.yaml", { TFC_ORGANIZATION: "acme" }).terraformCloud).toEqual({
+      organization: "acme",
+      hostname: "app.terraform.io",
+      workspacePrefix: "bots",
+    });
+  });
+
+  test("an organization with characters HCP Terraform refuses, from the file or from TFC_ORGANIZATION", () => {
+    expect(problems(fleetFile("terraformCloud:\n  organization: acme corp\n"))).toContain(
+      'terraformCloud.organization: "acme corp" is not an HCP Terraform organization name: use 1-40 letters, digits, - and _',
+    );
+    expect(problems(fleetFile(""), { TFC_ORGANIZATION: "acme/prod" })).toContain(
+      'terraformCloud.organization: "acme/prod" (from TFC_ORGANIZATION) is not an HCP Terraform organization name',
+    );
+  });
+
+  test("a workspace name over HCP Terraform's 90 characters", () => {
+    const prefix = "p".repeat(60);
+    const m = problems(fleetFile(`terraformCloud:\n  organization: acme\n  workspacePrefix: ${prefix}\n`, `  - name: ${"b".repeat(30)}\n`));
+    expect(m).toContain(`terraformCloud.workspacePrefix: makes the workspace name "${prefix}-${"b".repeat(30)}" 91 characters long, over HCP Terraform's 90; shorten terraformCloud.workspacePrefix or the bot name`);
+    expect(m).toMatch(/^ {2}line 4: /m);
+  });
+
+  test("an OIDC subject too long for Google Cloud's google.subject", () => {
+    const m = problems(
+      fleetFile(`gcp:\n  project: botfleet-demo\nterraformCloud:\n  organization: ${"o".repeat(40)}\n`, `  - name: ${"g".repeat(40)}\n    target: gcp-cloud-run\n    region: us-central1\n`),
+    );
+    expect(m).toMatch(/bots\[0\]\.name: makes the OIDC subject "organization:o+:project:botfleet-demo:workspace:demo-g+:run_phase:apply" 1\d\d bytes long, over the 127 Google Cloud accepts/);
+  });
+
+  test("more Azure bots than an identity has federated credentials", () => {
+    const bots = Array.from({ length: 21 }, (_, i) => `  - name: bot-${i}x\n`).join("");
+    expect(problems(fleetFile("terraformCloud:\n  organization: acme\n", bots))).toContain("bots: has 21 Azure bots; on HCP Terraform each needs a federated credential");
+    expect(() => parseFleet(fleetFile("", bots), "fleet.yaml", {})).not.toThrow();
+  });
+
+  test("a bot named like the bootstrap stack", () => {
+    expect(problems(fleetFile("", "  - name: hcp-terraform\n"))).toMatch(/bots\[0\]\.name: "hcp-terraform" is reserved/);
+  });
+});
+
+describe("scripts/hcp-secret.ts against a stand-in HCP Terraform API", () => {
+  /** Workspace demo-bot-gamma of organization acme with its variables, as the API serves them. */
+  async function withHcp(body: (api: string, calls: string[], vars: StackJson[]) => Promise<void>) {
+    const vars: StackJson[] = [{ id: "var-other", attributes: { key: "llm_api_key", category: "env" } }];
+    const calls: string[] = [];
+    const server = createServer((req, res) => {
+      let data = "";
+      req.on("data", (c) => (data += c));
+      req.on("end", () => {
+        calls.push(`${req.method} ${req.url} ${req.headers.authorization}`);
+        const reply = (status: number, json: unknown) => {
+          res.statusCode = status;
+          res.end(JSON.stringify(json));
+        };
+        if (req.method === "GET" && req.url === "/api/v2/organizations/acme/workspaces/demo-bot-gamma") return reply(200, { data: { id: "ws-123" } });
+        if (req.method === "GET" && req.url === "/api/v2/workspaces/ws-123/vars") return reply(200, { data: vars });
+        if (req.method === "POST" && req.url === "/api/v2/workspaces/ws-123/vars") {
+          vars.push({ id: "var-new", attributes: JSON.parse(data).data.attributes });
+          return reply(201, { data: vars[vars.length - 1] });
+        }
+        if (req.method === "PATCH" && req.url === "/api/v2/workspaces/ws-123/vars/var-new") {
+          vars[vars.length - 1].attributes = JSON.parse(data).data.attributes;
+          return reply(200, { data: vars[vars.length - 1] });
+        }
+        reply(404, { errors: [{ status: "404" }] });
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      await body(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, calls, vars);
+    } finally {
+      server.close();
+    }
+  }
+  /** Runs the script as `npm run hcp:secret -- ...` would, with `input` on standard input. */
+  function hcpSecret(api: string, args: string[], input: string): Promise<{ status: number | null; output: string }> {
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, ["-r", "sucrase/register", join(ROOT, "scripts/hcp-secret.ts"), ...args], {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH, HOME: mkdtempSync(join(tmpdir(), "botfleet-home-")), TFC_ORGANIZATION: "acme", TF_TOKEN_app_terraform_io: "tok-123", BOTFLEET_HCP_API: api },
+      });
+      let output = "";
+      child.stdout.on("data", (c) => (output += c));
+      child.stderr.on("data", (c) => (output += c));
+      child.on("close", (status) => resolve({ status, output }));
+      child.stdin.end(input);
+    });
+  }
+
+  test("creates the sensitive Terraform variable from standard input, then replaces its value, never echoing it", async () => {
+    await withHcp(async (api, calls, vars) => {
+      const first = await hcpSecret(api, ["bot-gamma", "llm_api_key"], "sk-first\n");
+      expect(first.output).toBe("hcp-secret: created the sensitive variable llm_api_key of workspace demo-bot-gamma\n");
+      expect(first.status).toBe(0);
+      expect(vars[1].attributes).toEqual({
+        key: "llm_api_key",
+        value: "sk-first",
+        category: "terraform",
+        hcl: false,
+        sensitive: true,
+        description: expect.stringContaining("First value of ANTHROPIC_API_KEY"),
+      });
+      const second = await hcpSecret(api, ["bot-gamma", "llm_api_key"], "sk-second");
+      expect(second.output).toContain("updated the sensitive variable llm_api_key");
+      expect(vars).toHaveLength(2);
+      expect(vars[1].attributes.value).toBe("sk-second");
+      expect(calls.every((c) => c.endsWith("Bearer tok-123"))).toBe(true);
+      expect(first.output + second.output).not.toMatch(/sk-|tok-123/);
+    });
+  });
+
+  test("refuses a variable the bot does not have, and a bot stack's generated secret, before calling the API", async () => {
+    await withHcp(async (api, calls) => {
+      const r = await hcpSecret(api, ["bot-gamma", "gateway_token"], "x");
+      expect(r.status).toBe(2);
+      expect(r.output).toBe("hcp-secret: bot-gamma has no secret variable \"gateway_token\"; its variables: llm_api_key, telegram_bot_token, search_api_key\n");
+      const unknown = await hcpSecret(api, ["bot-zeta", "llm_api_key"], "x");
+      expect(unknown.output).toContain('no bot "bot-zeta" in the fleet');
+      expect(calls).toEqual([]);
+    });
+  });
+});

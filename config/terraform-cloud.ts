@@ -1,0 +1,145 @@
+import { shortHash } from "./names";
+import { TARGET_CLOUD, type FleetFile } from "./schema";
+
+/**
+ * HCP Terraform facts and names: the workspace of each stack, the project that holds them, and
+ * the OIDC subjects its runs present to Azure and Google Cloud. The bootstrap stack, the backends
+ * and the fleet file's checks all derive from here, so a workspace name cannot drift between the
+ * `cloud` block that uses it and the trust that admits it.
+ */
+
+/** The stack that creates the workspaces and the clouds' trust in them; it keeps its state locally. */
+export const HCP_TERRAFORM_STACK = "hcp-terraform";
+
+/**
+ * Terraform version of every workspace: 1.11 brings the write-only attributes the first secret
+ * values use; the workflows pin the same release (a test keeps them equal).
+ */
+export const HCP_TERRAFORM_VERSION = "1.11.4";
+
+/** HCP Terraform's longest workspace name (its workspace-naming docs: 90 characters of letters, digits, - and _). */
+export const WORKSPACE_NAME_MAX = 90;
+
+/**
+ * Organization names: letters, digits, `-` and `_` (HCP Terraform's rule), at most 40 characters
+ * as botfleet keeps them, so that every OIDC subject stays short enough for Google Cloud.
+ */
+export const ORGANIZATION_NAME = /^[A-Za-z0-9_-]{1,40}$/;
+export const ORGANIZATION_RULE = "1-40 letters, digits, - and _ (HCP Terraform's rule for organization names)";
+
+/** Google Cloud maps `assertion.sub` to google.subject, which may hold at most 127 bytes. */
+export const GOOGLE_SUBJECT_MAX = 127;
+
+/**
+ * A user-assigned identity holds at most 20 federated identity credentials (Microsoft Entra
+ * limit); botfleet gives each Azure bot workspace one per run phase on the plan and the apply
+ * identity, so a fleet on HCP Terraform has at most 20 Azure bots.
+ */
+export const AZURE_FEDERATED_CREDENTIALS_MAX = 20;
+
+/** The audience HCP Terraform puts in its Azure tokens by default (TFC_AZURE_RUN_AUDIENCE unset). */
+export const AZURE_TOKEN_AUDIENCE = "api://AzureADTokenExchange";
+
+export type RunPhase = "plan" | "apply";
+export const RUN_PHASES: readonly RunPhase[] = ["plan", "apply"];
+
+/** `<prefix>-<stack>`: the workspace of a stack, in its `cloud` block and in the bootstrap stack. */
+export function workspaceName(prefix: string, stack: string): string {
+  return `${prefix}-${stack}`;
+}
+
+/** The HCP Terraform project that holds the fleet's workspaces (3-40 characters, tfe provider v0.71.0 resource_tfe_project.go). */
+export function projectName(fleet: string): string {
+  return `botfleet-${fleet}`;
+}
+
+/** The `sub` claim of an HCP Terraform run's identity token: organization, project, workspace and phase. */
+export function oidcSubject(organization: string, project: string, workspace: string, phase: RunPhase): string {
+  return `organization:${organization}:project:${project}:workspace:${workspace}:run_phase:${phase}`;
+}
+
+/** Names of the cloud resources that let HCP Terraform runs in, derived from the fleet name only. */
+export function hcpTerraformCloudNames(fleet: string) {
+  const suffix = shortHash(fleet, HCP_TERRAFORM_STACK);
+  return {
+    azure: {
+      resourceGroup: `rg-${fleet}-hcp-terraform`,
+      identity: (phase: RunPhase) => `id-${fleet}-tfc-${phase}`,
+      /** Custom roles are unique per tenant, hence the fleet in the name. */
+      planRole: `botfleet ${fleet} HCP Terraform plan`,
+      applyRole: `botfleet ${fleet} HCP Terraform apply`,
+      planStorageKeysRole: `botfleet ${fleet} HCP Terraform plan (storage keys)`,
+    },
+    gcp: {
+      // Pool: 4-32 of [a-z0-9-], not starting with "gcp-"; accounts: 6-30, starting with a letter.
+      workloadIdentityPool: `tfc-${fleet.slice(0, 20).replace(/-+$/, "")}-${suffix}`,
+      provider: "hcp-terraform",
+      serviceAccount: (phase: RunPhase) => `tfc-${phase}-${suffix}`,
+    },
+  };
+}
+
+/** One stack of the fleet as HCP Terraform sees it. */
+export interface FleetStackInfo {
+  readonly name: string;
+  readonly cloud: "azure" | "gcp";
+  /** Present for bot stacks, which run remotely; shared stacks run where their owner is. */
+  readonly bot?: { readonly name: string; readonly target: string };
+}
+
+/** Every stack buildFleet creates, in its order (kept equal by a test), without the bootstrap stack. */
+export function fleetStacks(bots: readonly { name: string; target: keyof typeof TARGET_CLOUD; region: string }[]): FleetStackInfo[] {
+  const regionsOf = (cloud: "azure" | "gcp") => [...new Set(bots.filter((b) => TARGET_CLOUD[b.target] === cloud).map((b) => b.region))].sort();
+  return [
+    ...regionsOf("azure").map((r) => ({ name: `azure-shared-${r}`, cloud: "azure" as const })),
+    ...regionsOf("gcp").map((r) => ({ name: `gcp-shared-${r}`, cloud: "gcp" as const })),
+    ...bots.map((b) => ({ name: b.name, cloud: TARGET_CLOUD[b.target], bot: { name: b.name, target: b.target } })),
+  ];
+}
+
+export interface TerraformCloudProblem {
+  readonly path: (string | number)[];
+  readonly message: string;
+}
+
+/**
+ * What HCP Terraform or the clouds would reject of a fleet on HCP Terraform, found at synth:
+ * a missing or malformed organization, a workspace name over the limit, an OIDC subject too long
+ * for Google Cloud, more Azure bots than an identity has federated credentials.
+ * `bots` carry their resolved target and region.
+ */
+export function terraformCloudProblems(
+  file: FleetFile,
+  bots: readonly { name: string; target: keyof typeof TARGET_CLOUD; region: string }[],
+  env: NodeJS.ProcessEnv,
+): TerraformCloudProblem[] {
+  const fromFile = file.terraformCloud?.organization;
+  const organization = fromFile ?? env.TFC_ORGANIZATION;
+  if (organization === undefined || organization === "") {
+    if (file.terraformCloud === undefined) return [];
+    return [{ path: ["terraformCloud", "organization"], message: "is required when terraformCloud is set: name your HCP Terraform organization here, or set TFC_ORGANIZATION" }];
+  }
+  if (!ORGANIZATION_NAME.test(organization)) {
+    const where = fromFile !== undefined ? "" : " (from TFC_ORGANIZATION)";
+    return [{ path: ["terraformCloud", "organization"], message: `${JSON.stringify(organization)}${where} is not an HCP Terraform organization name: use ${ORGANIZATION_RULE}` }];
+  }
+  const problems: TerraformCloudProblem[] = [];
+  const prefix = file.terraformCloud?.workspacePrefix ?? file.name;
+  const project = projectName(file.name);
+  for (const stack of fleetStacks(bots)) {
+    const workspace = workspaceName(prefix, stack.name);
+    const botIndex = file.bots.findIndex((b) => b.name === stack.name);
+    const path = botIndex >= 0 && file.terraformCloud?.workspacePrefix === undefined ? ["bots", botIndex, "name"] : ["terraformCloud", "workspacePrefix"];
+    if (workspace.length > WORKSPACE_NAME_MAX) {
+      problems.push({ path, message: `makes the workspace name "${workspace}" ${workspace.length} characters long, over HCP Terraform's ${WORKSPACE_NAME_MAX}; shorten terraformCloud.workspacePrefix or the bot name` });
+      continue;
+    }
+    const subject = oidcSubject(organization, project, workspace, "apply");
+    if (stack.bot && stack.cloud === "gcp" && Buffer.byteLength(subject) > GOOGLE_SUBJECT_MAX)
+      problems.push({ path, message: `makes the OIDC subject "${subject}" ${Buffer.byteLength(subject)} bytes long, over the ${GOOGLE_SUBJECT_MAX} Google Cloud accepts as google.subject; shorten terraformCloud.workspacePrefix, the bot name or the organization` });
+  }
+  const azureBots = bots.filter((b) => TARGET_CLOUD[b.target] === "azure");
+  if (azureBots.length > AZURE_FEDERATED_CREDENTIALS_MAX)
+    problems.push({ path: ["bots"], message: `has ${azureBots.length} Azure bots; on HCP Terraform each needs a federated credential on the fleet's plan and apply identities, which hold at most ${AZURE_FEDERATED_CREDENTIALS_MAX}: split the fleet into fleet files of at most ${AZURE_FEDERATED_CREDENTIALS_MAX} Azure bots` });
+  return problems;
+}

@@ -1,0 +1,310 @@
+import { DataAzurermClientConfig } from "@cdktf/provider-azurerm/lib/data-azurerm-client-config";
+import { FederatedIdentityCredential } from "@cdktf/provider-azurerm/lib/federated-identity-credential";
+import { AzurermProvider } from "@cdktf/provider-azurerm/lib/provider";
+import { ResourceGroup } from "@cdktf/provider-azurerm/lib/resource-group";
+import { RoleAssignment } from "@cdktf/provider-azurerm/lib/role-assignment";
+import { RoleDefinition } from "@cdktf/provider-azurerm/lib/role-definition";
+import { UserAssignedIdentity } from "@cdktf/provider-azurerm/lib/user-assigned-identity";
+import { IamWorkloadIdentityPool } from "@cdktf/provider-google/lib/iam-workload-identity-pool";
+import { IamWorkloadIdentityPoolProvider } from "@cdktf/provider-google/lib/iam-workload-identity-pool-provider";
+import { ProjectIamMember } from "@cdktf/provider-google/lib/project-iam-member";
+import { ProjectService } from "@cdktf/provider-google/lib/project-service";
+import { GoogleProvider } from "@cdktf/provider-google/lib/provider";
+import { ServiceAccount } from "@cdktf/provider-google/lib/service-account";
+import { ServiceAccountIamMember } from "@cdktf/provider-google/lib/service-account-iam-member";
+import { Project } from "@cdktf/provider-tfe/lib/project";
+import { TfeProvider } from "@cdktf/provider-tfe/lib/provider";
+import { Variable } from "@cdktf/provider-tfe/lib/variable";
+import { Workspace } from "@cdktf/provider-tfe/lib/workspace";
+import { WorkspaceSettings } from "@cdktf/provider-tfe/lib/workspace-settings";
+import { TerraformOutput } from "cdktf";
+import type { Construct } from "constructs";
+import type { Fleet } from "../config/load";
+import { TARGET_CLOUD } from "../config/schema";
+import {
+  AZURE_TOKEN_AUDIENCE,
+  fleetStacks,
+  HCP_TERRAFORM_STACK,
+  HCP_TERRAFORM_VERSION,
+  hcpTerraformCloudNames,
+  oidcSubject,
+  projectName,
+  RUN_PHASES,
+  workspaceName,
+  type FleetStackInfo,
+  type RunPhase,
+} from "../config/terraform-cloud";
+import { FleetStack, fleetTags } from "./fleet-stack";
+import { BOT_GRANTED_ROLES, onlyTheseRolesCondition } from "./role-grant";
+import { DEPLOYER_ROLES } from "./gcp-shared-stack";
+
+/**
+ * What the Azure apply identity may do subscription-wide (custom role, no Microsoft.Authorization
+ * action), each action for the bot-stack resources that need it. Key Vault secret values are
+ * granted on the vaults alone, by the shared stack (HcpTerraformAzureGrants); the roles a bot stack
+ * gives its bot's own identity come from a Role Based Access Control Administrator assignment
+ * whose condition admits those roles only (BOT_GRANTED_ROLES).
+ */
+export const AZURE_APPLY_ACTIONS = {
+  "*/read": "refreshing what bot stacks manage and looking up the shared resources by name",
+  "Microsoft.Resources/subscriptions/resourceGroups/write": "each bot's resource group",
+  "Microsoft.Resources/subscriptions/resourceGroups/delete": "removing a bot with cdktf destroy",
+  "Microsoft.Compute/virtualMachineScaleSets/*": "VM bots' scale sets",
+  "Microsoft.Compute/virtualMachines/*": "the instance Flexible orchestration creates",
+  "Microsoft.Compute/disks/*": "the instance's OS disk",
+  "Microsoft.Network/networkInterfaces/*": "the instance's network interface",
+  "Microsoft.Network/publicIPAddresses/*": "the instance's public IP",
+  "Microsoft.Network/virtualNetworks/subnets/join/action": "placing an instance in the shared bot subnet",
+  "Microsoft.App/containerApps/*": "Container Apps bots",
+  "Microsoft.App/managedEnvironments/join/action": "running an app in the shared environment",
+  "Microsoft.App/managedEnvironments/storages/*": "registering the bot's share with the environment",
+  "Microsoft.ManagedIdentity/userAssignedIdentities/*": "each bot's own identity, and attaching it to the bot's scale set or app",
+  "Microsoft.Storage/storageAccounts/write": "each bot's own storage account",
+  "Microsoft.Storage/storageAccounts/delete": "removing a bot with cdktf destroy",
+  "Microsoft.Storage/storageAccounts/fileServices/shares/*": "the bot's own Azure Files share",
+  "Microsoft.Storage/storageAccounts/listKeys/action": "the account key the environment mounts the share with (and the provider reads on refresh)",
+  "Microsoft.Insights/metricAlerts/*": "Container Apps restart alerts",
+  "Microsoft.Insights/scheduledQueryRules/*": "Container Apps log alerts",
+} as const;
+
+/**
+ * What the Azure plan identity may do beyond Reader, on each region's shared resource group only
+ * (custom role, assigned by the shared stack): the reads a refresh makes that Reader lacks.
+ */
+export const AZURE_PLAN_PERMISSIONS = {
+  actions: {
+  },
+  dataActions: {
+    "Microsoft.KeyVault/vaults/secrets/getSecret/action": "refreshing azurerm_key_vault_secret reads the secret (key_vault_secret_resource.go, azurerm v4.55.0)",
+    "Microsoft.KeyVault/vaults/secrets/readMetadata/action": "listing and reading the bots' secrets' attributes",
+  },
+} as const;
+
+/** Google Cloud roles of the plan service account, project-wide: reading, never writing. */
+export const GCP_PLAN_ROLES = {
+  "roles/viewer": "refreshing services, buckets, service accounts and secrets",
+  "roles/storage.bucketViewer": "refreshing the state bucket's settings",
+  "roles/iam.securityReviewer": "refreshing the IAM policies bot stacks set (bucket, secret, service, account)",
+  "roles/secretmanager.secretAccessor":
+    "refreshing the generated gateway-token version reads its payload (resource_secret_manager_secret_version.go, google v6.50.0; write-only versions are not read)",
+} as const;
+
+/** Roles of the apply service account: the GitHub deployer's, less pushing images (a bot stack pushes none). */
+export const GCP_APPLY_ROLES = Object.keys(DEPLOYER_ROLES).filter((r) => r !== "roles/artifactregistry.writer");
+
+/** APIs the token exchange needs before the pool exists (the shared stack enables them too; neither disables them). */
+const GCP_FEDERATION_APIS = ["iam.googleapis.com", "iamcredentials.googleapis.com", "sts.googleapis.com"] as const;
+
+/**
+ * The fleet on HCP Terraform (`hcp-terraform`), applied once by a person with their own
+ * credentials (and again when bots are added): a project with one workspace per stack, named as
+ * the stacks' `cloud` blocks name them; bot workspaces run remotely with dynamic credentials,
+ * shared ones run where their owner is (Local execution: they grant roles, which no run
+ * identity may). On Azure a plan and an apply identity trust HCP Terraform's tokens only for the
+ * organization, project, workspace and run phase; on Google Cloud a workload identity pool admits
+ * only the fleet's workspaces, and each service account only its phase. No cloud key and no
+ * secret value is stored anywhere; this stack keeps its own state locally (it creates the
+ * workspaces, so it cannot live in one of them), and that state holds no secret.
+ */
+export class HcpTerraformStack extends FleetStack {
+  readonly workspaces: Record<string, Workspace> = {};
+
+  constructor(scope: Construct, fleet: Fleet) {
+    const cloud = fleet.terraformCloud!;
+    // The cloud backend would need the workspace this stack creates: its state stays local.
+    super(scope, HCP_TERRAFORM_STACK, { ...fleet, terraformCloud: undefined });
+    const names = hcpTerraformCloudNames(fleet.name);
+    const stacks = fleetStacks(fleet.bots);
+    const project = projectName(fleet.name);
+    const workspaceOf = (stack: string) => workspaceName(cloud.workspacePrefix, stack);
+    const subject = (stack: string, phase: RunPhase) => oidcSubject(cloud.organization, project, workspaceOf(stack), phase);
+    const remote = (c: "azure" | "gcp") => stacks.filter((s) => s.bot && s.cloud === c);
+
+    new TfeProvider(this, "tfe", { hostname: cloud.hostname, organization: cloud.organization });
+    const tfeProject = new Project(this, "project", {
+      name: project,
+      description: `botfleet fleet ${fleet.name}: one workspace per stack`,
+    });
+    for (const stack of stacks) {
+      const workspace = new Workspace(this, `workspace-${stack.name}`, {
+        name: workspaceOf(stack.name),
+        projectId: tfeProject.id,
+        description: stack.bot ? `Bot ${stack.bot.name} (${stack.bot.target})` : `Shared ${stack.cloud} resources; applied by their owner`,
+        terraformVersion: HCP_TERRAFORM_VERSION,
+        // cdktf runs Terraform in cdktf.out/stacks/<stack> and the CLI uploads that directory;
+        // a working directory would make it upload that many parents (the whole repository).
+        workingDirectory: "",
+        autoApply: false,
+        queueAllRuns: false,
+        tags: { fleet: fleet.name, ...(stack.bot ? { bot: stack.bot.name, target: stack.bot.target } : { shared: stack.cloud }) },
+      });
+      new WorkspaceSettings(this, `workspace-settings-${stack.name}`, {
+        workspaceId: workspace.id,
+        executionMode: stack.bot ? "remote" : "local",
+      });
+      this.workspaces[stack.name] = workspace;
+    }
+    const env = (stack: FleetStackInfo, key: string, value: string, description: string) =>
+      new Variable(this, `${stack.name}-${key}`, { workspaceId: this.workspaces[stack.name].id, category: "env", key, value, description });
+
+    const azureBots = remote("azure");
+    if (azureBots.length > 0) {
+      new AzurermProvider(this, "azurerm", { features: [{}] });
+      const client = new DataAzurermClientConfig(this, "client", {});
+      const subscription = `/subscriptions/${client.subscriptionId}`;
+      // The identities live beside the fleet's first Azure region; they serve every region.
+      const region = fleet.bots.filter((b) => TARGET_CLOUD[b.target] === "azure").map((b) => b.region).sort()[0];
+      const tags = fleetTags(fleet.name);
+      const group = new ResourceGroup(this, "azure-resource-group", { name: names.azure.resourceGroup, location: region, tags });
+
+      const identities = Object.fromEntries(
+        RUN_PHASES.map((phase) => [
+          phase,
+          new UserAssignedIdentity(this, `azure-${phase}-identity`, { name: names.azure.identity(phase), location: region, resourceGroupName: group.name, tags }),
+        ]),
+      ) as Record<RunPhase, UserAssignedIdentity>;
+
+      new RoleDefinition(this, "azure-plan-role", {
+        name: names.azure.planRole,
+        scope: subscription,
+        description: `HCP Terraform plans of the ${fleet.name} fleet: the reads a refresh needs beyond Reader (assigned on shared resource groups)`,
+        permissions: [{ actions: Object.keys(AZURE_PLAN_PERMISSIONS.actions), dataActions: Object.keys(AZURE_PLAN_PERMISSIONS.dataActions) }],
+        assignableScopes: [subscription],
+      });
+      const applyRole = new RoleDefinition(this, "azure-apply-role", {
+        name: names.azure.applyRole,
+        scope: subscription,
+        description: `HCP Terraform applies of the ${fleet.name} fleet's bot stacks; grants no roles`,
+        permissions: [{ actions: Object.keys(AZURE_APPLY_ACTIONS) }],
+        assignableScopes: [subscription],
+      });
+      // Refreshing a bot's own storage account reads its keys (azurerm_storage_account); bots'
+      // resource groups come and go with the bots, so this one action is granted subscription-wide.
+      const planKeys = new RoleDefinition(this, "azure-plan-storage-keys-role", {
+        name: names.azure.planStorageKeysRole,
+        scope: subscription,
+        description: `HCP Terraform plans of the ${fleet.name} fleet: refreshing the bots' storage accounts reads their keys`,
+        permissions: [{ actions: ["Microsoft.Storage/storageAccounts/listKeys/action"] }],
+        assignableScopes: [subscription],
+      });
+      new RoleAssignment(this, "azure-plan-storage-keys", {
+        scope: subscription,
+        roleDefinitionId: planKeys.roleDefinitionResourceId,
+        principalId: identities.plan.principalId,
+        principalType: "ServicePrincipal",
+      });
+      new RoleAssignment(this, "azure-plan-reader", {
+        scope: subscription,
+        roleDefinitionName: "Reader",
+        principalId: identities.plan.principalId,
+        principalType: "ServicePrincipal",
+      });
+      new RoleAssignment(this, "azure-apply-deployer", {
+        scope: subscription,
+        roleDefinitionId: applyRole.roleDefinitionResourceId,
+        principalId: identities.apply.principalId,
+        principalType: "ServicePrincipal",
+      });
+      // Bot stacks give each bot's own identity its roles; the apply identity may assign those
+      // roles and no others (no Owner or User Access Administrator, which may grant anything).
+      new RoleAssignment(this, "azure-apply-grants-bot-roles", {
+        scope: subscription,
+        roleDefinitionName: "Role Based Access Control Administrator",
+        principalId: identities.apply.principalId,
+        principalType: "ServicePrincipal",
+        conditionVersion: "2.0",
+        condition: onlyTheseRolesCondition(Object.values(BOT_GRANTED_ROLES)),
+        description: "HCP Terraform applies of bot stacks grant each bot's own identity its roles, and only these",
+      });
+
+      for (const stack of azureBots) {
+        // Azure refuses concurrent credential writes on one identity; azurerm v4.55.0 serializes
+        // them per identity (locks.ByID in federated_identity_credential_resource.go).
+        for (const phase of RUN_PHASES)
+          new FederatedIdentityCredential(this, `azure-${phase}-${stack.name}`, {
+            name: `${workspaceOf(stack.name)}-${phase}`,
+            parentId: identities[phase].id,
+            resourceGroupName: group.name,
+            issuer: `https://${cloud.hostname}`,
+            audience: [AZURE_TOKEN_AUDIENCE],
+            subject: subject(stack.name, phase),
+          });
+        env(stack, "TFC_AZURE_PROVIDER_AUTH", "true", "Azure dynamic credentials: no stored key");
+        env(stack, "TFC_AZURE_PLAN_CLIENT_ID", identities.plan.clientId, "Plans (also speculative ones) run as the read-only identity");
+        env(stack, "TFC_AZURE_APPLY_CLIENT_ID", identities.apply.clientId, "Applies run as the deploying identity");
+        env(stack, "ARM_SUBSCRIPTION_ID", client.subscriptionId, "Subscription the bot deploys into");
+        env(stack, "ARM_TENANT_ID", client.tenantId, "Tenant of the identities");
+      }
+      new TerraformOutput(this, "azure-plan-client-id", { value: identities.plan.clientId });
+      new TerraformOutput(this, "azure-apply-client-id", { value: identities.apply.clientId });
+    }
+
+    const gcpBots = remote("gcp");
+    if (gcpBots.length > 0) {
+      const gcpProject = fleet.gcp!.project;
+      new GoogleProvider(this, "google", { project: gcpProject });
+      const apis = GCP_FEDERATION_APIS.map(
+        (service) => new ProjectService(this, `api-${service.split(".")[0]}`, { service, disableOnDestroy: false, disableDependentServices: false }),
+      );
+      const pool = new IamWorkloadIdentityPool(this, "gcp-pool", {
+        workloadIdentityPoolId: names.gcp.workloadIdentityPool,
+        displayName: `HCP Terraform ${fleet.name}`.slice(0, 32),
+        description: `HCP Terraform runs of the ${fleet.name} fleet (organization ${cloud.organization})`,
+        dependsOn: apis,
+      });
+      // The issuer serves every HCP Terraform organization: the condition keeps all but this
+      // organization's project and the fleet's Cloud Run workspaces out.
+      const workspaceList = gcpBots.map((s) => JSON.stringify(workspaceOf(s.name))).join(", ");
+      const provider = new IamWorkloadIdentityPoolProvider(this, "gcp-provider", {
+        workloadIdentityPoolId: pool.workloadIdentityPoolId,
+        workloadIdentityPoolProviderId: names.gcp.provider,
+        displayName: "HCP Terraform",
+        attributeMapping: {
+          "google.subject": "assertion.sub",
+          "attribute.terraform_organization_name": "assertion.terraform_organization_name",
+          "attribute.terraform_project_name": "assertion.terraform_project_name",
+          "attribute.terraform_workspace_name": "assertion.terraform_workspace_name",
+          "attribute.terraform_run_phase": "assertion.terraform_run_phase",
+        },
+        attributeCondition: [
+          `assertion.terraform_organization_name == ${JSON.stringify(cloud.organization)}`,
+          `assertion.terraform_project_name == ${JSON.stringify(project)}`,
+          `assertion.terraform_workspace_name in [${workspaceList}]`,
+        ].join(" && "),
+        oidc: { issuerUri: `https://${cloud.hostname}` },
+      });
+
+      const roles: Record<RunPhase, readonly string[]> = { plan: Object.keys(GCP_PLAN_ROLES), apply: GCP_APPLY_ROLES };
+      const accounts = Object.fromEntries(
+        RUN_PHASES.map((phase) => {
+          const account = new ServiceAccount(this, `gcp-${phase}-account`, {
+            accountId: names.gcp.serviceAccount(phase),
+            displayName: `botfleet ${fleet.name} HCP Terraform ${phase}`,
+            description: `HCP Terraform ${phase} phases of the ${fleet.name} fleet's Cloud Run workspaces`,
+            dependsOn: apis,
+          });
+          for (const role of roles[phase])
+            new ProjectIamMember(this, `gcp-${phase}-${role.split("/")[1].replace(/\./g, "-")}`, { project: gcpProject, role, member: `serviceAccount:${account.email}` });
+          // Each account admits exactly one subject per workspace: that workspace in its phase.
+          for (const stack of gcpBots)
+            new ServiceAccountIamMember(this, `gcp-${phase}-${stack.name}`, {
+              serviceAccountId: account.name,
+              role: "roles/iam.workloadIdentityUser",
+              member: `principal://iam.googleapis.com/${pool.name}/subject/${subject(stack.name, phase)}`,
+            });
+          return [phase, account];
+        }),
+      ) as Record<RunPhase, ServiceAccount>;
+
+      for (const stack of gcpBots) {
+        env(stack, "TFC_GCP_PROVIDER_AUTH", "true", "Google Cloud dynamic credentials: no stored key");
+        env(stack, "TFC_GCP_WORKLOAD_PROVIDER_NAME", provider.name, "The fleet's HCP Terraform workload identity provider");
+        env(stack, "TFC_GCP_PLAN_SERVICE_ACCOUNT_EMAIL", accounts.plan.email, "Plans (also speculative ones) run as the read-only account");
+        env(stack, "TFC_GCP_APPLY_SERVICE_ACCOUNT_EMAIL", accounts.apply.email, "Applies run as the deploying account");
+      }
+      new TerraformOutput(this, "gcp-workload-provider", { value: provider.name });
+    }
+
+    new TerraformOutput(this, "project-id", { value: tfeProject.id });
+  }
+}
