@@ -2,10 +2,43 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { renderVmBootstrap } from "../bootstrap/azure-vm";
+import { renderedCloudInit } from "../policy/rendered-cloud-init";
+import { decodeCloudInit, parseCloudInit } from "../policy/terraform-json";
+import { nanobot } from "../runtimes/nanobot";
+import { openclaw } from "../runtimes/openclaw";
 import { appArgs } from "./support/app";
-import { ROOT } from "./support/fleet";
+import { exampleFleet, fleetFrom, ROOT } from "./support/fleet";
 
 /** Each shortcut synth takes must give what the long way gives. */
+
+describe("cloud-init the renderer remembers", () => {
+  // Text YAML has to quote, indent or chomp with care: leading blanks, trailing blanks and
+  // newlines, tabs, document markers, comment and flow characters.
+  const awkward = ["  leading blanks", "trailing blanks   ", "tab\there", "--- not a document", "# not a comment", "{ not: flow }", "ends with newlines\n\n"].join("\n");
+  const fleet = exampleFleet();
+  const tricky = fleetFrom(`name: demo\nbots:\n  - name: bot-awkward\n    persona:\n      name: "Zoë \\"Q\\" O'Brien"\n      theme: ${JSON.stringify(awkward)}\n    channels:\n      telegram:\n        allowFrom: ["@o'neil", "$USER", "a&b"]\n`);
+  const cases = {
+    "bot-alpha": renderVmBootstrap(fleet, fleet.bots[0], openclaw),
+    "bot-epsilon (nanobot)": renderVmBootstrap(fleet, fleet.bots.find((b) => b.name === "bot-epsilon")!, nanobot),
+    "bot-awkward": renderVmBootstrap(tricky, tricky.bots[0], openclaw),
+    "bot-awkward (nanobot)": renderVmBootstrap(tricky, { ...tricky.bots[0], runtime: "nanobot" }, nanobot),
+  };
+
+  test.each(Object.entries(cases))("%s: is exactly what decoding and parsing its custom data gives", (_name, bootstrap) => {
+    const remembered = renderedCloudInit(bootstrap.customData);
+    expect(remembered).toBeDefined();
+    expect(remembered).toStrictEqual(parseCloudInit(bootstrap.customData));
+    expect(decodeCloudInit(bootstrap.customData)).toBe(remembered);
+  });
+
+  test("custom data edited after rendering is decoded, not taken from the renderer", () => {
+    const edited = cases["bot-alpha"].cloudConfig.replace("127.0.0.1:18789:18789", "0.0.0.0:18789:18789");
+    const decoded = decodeCloudInit(Buffer.from(edited).toString("base64"));
+    expect(decoded).toStrictEqual(parseCloudInit(Buffer.from(edited).toString("base64")));
+    expect(decoded?.files["/usr/local/lib/botfleet/run-agent.sh"]).toContain("0.0.0.0:18789:18789");
+  });
+});
 
 describe("synth loads the provider classes of the fleet's targets only", () => {
   /** Every module the app loads for `fleetYaml`, relative to node_modules. */
