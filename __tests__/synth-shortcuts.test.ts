@@ -73,3 +73,29 @@ describe("synth loads the provider classes of the fleet's targets only", () => {
     expect(providerModules(modules, "provider-azurerm")).toEqual([]);
   });
 });
+
+describe("the app's TypeScript, transformed once", () => {
+  const dir = mkdtempSync(join(tmpdir(), "botfleet-ts-"));
+  const file = join(dir, "probe.ts");
+  /** Runs `file` as cdktf.json runs main.ts; says what it printed and whether Sucrase was loaded. */
+  const runProbe = () => {
+    const r = spawnSync(process.execPath, ["-r", join(ROOT, "scripts/ts-register.js"), file], { cwd: ROOT, encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    return JSON.parse(r.stdout) as { value: number; sucrase: boolean };
+  };
+  const probe = (value: number) =>
+    `// ${dir}\nconst value: number = ${value};\nconsole.log(JSON.stringify({ value, sucrase: Object.keys(require.cache).some((m) => m.includes("/node_modules/sucrase/dist/")) }));\n`;
+
+  test("a file seen before runs from the cache, without Sucrase", () => {
+    expect(appArgs().slice(0, 2)).toEqual(["-r", "./scripts/ts-register.js"]);
+    writeFileSync(file, probe(1));
+    expect(runProbe()).toEqual({ value: 1, sucrase: true });
+    expect(runProbe()).toEqual({ value: 1, sucrase: false });
+  });
+
+  test("an edited file is transformed again", () => {
+    writeFileSync(file, probe(2));
+    expect(runProbe()).toEqual({ value: 2, sucrase: true });
+    expect(runProbe()).toEqual({ value: 2, sucrase: false });
+  });
+});
