@@ -8,7 +8,7 @@ import { decodeCloudInit, parseCloudInit } from "../policy/terraform-json";
 import { nanobot } from "../runtimes/nanobot";
 import { openclaw } from "../runtimes/openclaw";
 import { appArgs } from "./support/app";
-import { exampleFleet, fleetFrom, ROOT } from "./support/fleet";
+import { exampleFleet, fleetFrom, ROOT, synthFleet } from "./support/fleet";
 
 /** Each shortcut synth takes must give what the long way gives. */
 
@@ -98,4 +98,14 @@ describe("the app's TypeScript, transformed once", () => {
     expect(runProbe()).toEqual({ value: 2, sucrase: true });
     expect(runProbe()).toEqual({ value: 2, sucrase: false });
   });
+});
+
+test("building and synthesizing the example fleet captures no stack trace", () => {
+  const capture = jest.spyOn(Error, "captureStackTrace");
+  try {
+    synthFleet(exampleFleet());
+    expect(capture).not.toHaveBeenCalled();
+  } finally {
+    capture.mockRestore();
+  }
 });

@@ -5,6 +5,7 @@ import type { Construct } from "constructs";
 import type { Bot, Fleet } from "../config/load";
 import { FleetPolicy } from "../policy/fleet-policy";
 import type { AgentRuntime } from "../runtimes/runtime";
+import "./token-stack-traces";
 
 /** File beside each stack's cdk.tf.json that tells `npm run review` what the stack deploys. */
 export const STACK_FACTS_FILE = "botfleet.json";
