@@ -2,7 +2,9 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { TerraformStack, Testing } from "cdktf";
 import { renderVmBootstrap } from "../bootstrap/azure-vm";
+import { buildFleet } from "../constructs/fleet";
 import { renderedCloudInit } from "../policy/rendered-cloud-init";
 import { decodeCloudInit, parseCloudInit } from "../policy/terraform-json";
 import { nanobot } from "../runtimes/nanobot";
@@ -108,4 +110,18 @@ test("building and synthesizing the example fleet captures no stack trace", () =
   } finally {
     capture.mockRestore();
   }
+});
+
+test("cdktf's preparing pass, which botfleet skips, would wire nothing: no stack of the example fleet references another", () => {
+  const stacksOf = () => {
+    const app = Testing.app();
+    buildFleet(app, exampleFleet());
+    return app.node.children as TerraformStack[];
+  };
+  const prepared = stacksOf();
+  for (const stack of prepared) TerraformStack.prototype.prepareStack.call(stack);
+  expect(prepared.flatMap((s) => s.dependencies)).toEqual([]);
+  const skipped = stacksOf();
+  for (const stack of skipped) stack.prepareStack();
+  expect(skipped.map((s) => s.toTerraform())).toEqual(prepared.map((s) => s.toTerraform()));
 });
