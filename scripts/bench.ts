@@ -86,7 +86,9 @@ const tests: Row[] =
   process.env.BENCH_SKIP_TESTS === "1"
     ? []
     : [
-        { label: "`npm run test:unit`", measure: () => timed(["npm", "run", "--silent", "test:unit"]), runs: 1, samples: [] },
+        ...(JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).scripts["test:unit"]
+          ? [{ label: "`npm run test:unit`", measure: () => timed(["npm", "run", "--silent", "test:unit"]), runs: 1, samples: [] }]
+          : []),
         { label: "`npm test`", measure: () => timed(["npm", "test", "--silent"]), runs: 1, samples: [] },
       ];
 
