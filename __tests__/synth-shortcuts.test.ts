@@ -69,6 +69,14 @@ describe("synth loads the provider classes of the fleet's targets only", () => {
     expect(modules.filter((m) => m.includes("/lib/container-app"))).toEqual([]);
   });
 
+  test("a second run loads neither Sucrase nor Handlebars' compiler: both outputs are kept", () => {
+    const fleet = "name: demo\nbots:\n  - name: bot-a\n    domain: a.example.com\n";
+    loadedModules(fleet);
+    const modules = loadedModules(fleet);
+    expect(modules).toContain("handlebars/dist/cjs/handlebars.runtime.js");
+    expect(modules.filter((m) => m.startsWith("handlebars/dist/cjs/handlebars/compiler/") || m.startsWith("sucrase/dist/"))).toEqual([]);
+  });
+
   test("a fleet of Cloud Run bots: no Azure classes", () => {
     const modules = loadedModules("name: demo\ngcp:\n  project: botfleet-demo\nbots:\n  - name: bot-g\n    target: gcp-cloud-run\n    region: us-central1\n");
     expect(providerModules(modules, "provider-google")).toContain("@cdktf/provider-google/lib/cloud-run-v2-service/index.js");
