@@ -1,11 +1,26 @@
-/** @type {import('jest').Config} */
-module.exports = {
+/**
+ * Two sets of suites. `npm run test:unit` runs the first, the inner loop; `npm test` runs both.
+ * Suites that start real tools (caddy, cloud-init, shellcheck, systemd-analyze, sh, actionlint,
+ * tsc, the cdktf CLI) are listed in TOOL_SUITES; every other suite is a unit suite.
+ */
+const TOOL_SUITES = ["cdktf-cli", "container-launch", "types", "vm-boot-steps", "vm-bootstrap-validators", "vm-caddy", "vm-firewall", "vm-secret-fetch", "workflows"];
+const toolSuite = (name) => `<rootDir>/__tests__/${name}.test.ts`;
+
+const shared = {
   testEnvironment: "node",
   roots: ["<rootDir>/__tests__"],
-  testMatch: ["**/*.test.ts"],
-  // Sucrase strips types without type-checking (tsc --noEmit does that once, in `npm test`).
+  // Sucrase strips types without type-checking (the types suite runs tsc --noEmit once).
   transform: { "\\.ts$": "@sucrase/jest-plugin" },
-  setupFilesAfterEnv: ["<rootDir>/__tests__/support/setup.js"],
+};
+
+/** @type {import('jest').Config} */
+module.exports = {
+  projects: [
+    { ...shared, displayName: "unit", testMatch: ["<rootDir>/__tests__/**/*.test.ts"], testPathIgnorePatterns: TOOL_SUITES.map(toolSuite) },
+    { ...shared, displayName: "tools", testMatch: TOOL_SUITES.map(toolSuite) },
+  ],
+  // Suites that wait on tools and timers overlap on two cores.
+  maxWorkers: 2,
   reporters: ["default", "<rootDir>/__tests__/support/summary-reporter.js"],
   testTimeout: 60000,
 };

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { FleetConfigError, loadFleet, parseFleet } from "../config/load";
 import { fleetSchemaJson } from "../scripts/export-schema";
+import { appArgs } from "./support/app";
 
 const ROOT = join(__dirname, "..");
 const minimal = (bots: string, extra = "") => `name: demo\n${extra}bots:\n${bots}`;
@@ -259,7 +260,7 @@ describe("synth with a bad fleet file", () => {
     const file = join(dir, "fleet.yaml");
     writeFileSync(file, minimal("  - name: bot-a\n    tier: huge\n"));
     const outdir = join(dir, "cdktf.out");
-    const run = spawnSync(process.execPath, ["-r", "sucrase/register", join(ROOT, "main.ts")], {
+    const run = spawnSync(process.execPath, appArgs(), {
       cwd: ROOT,
       env: { ...process.env, BOTFLEET_CONFIG: file, CDKTF_OUTDIR: outdir },
       encoding: "utf8",

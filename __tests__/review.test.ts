@@ -130,7 +130,7 @@ describe("the review against the base branch's output", () => {
 });
 
 describe("npm run review", () => {
-  const script = ["-r", "sucrase/register", join(ROOT, "scripts/review.ts")];
+  const script = ["-r", join(ROOT, "scripts/ts-register.js"), join(ROOT, "scripts/review.ts")];
 
   test("writes the summary, the comment, one file per stack and the changed stacks", () => {
     const out = mkdtempSync(join(tmpdir(), "botfleet-review-files-"));

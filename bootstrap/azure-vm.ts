@@ -3,6 +3,7 @@ import type { Bot, Fleet } from "../config/load";
 import type { Tier } from "../config/schema";
 import { azureBotNames, azureSharedNames } from "../config/names";
 import { posix } from "node:path";
+import { rememberRenderedCloudInit } from "../policy/rendered-cloud-init";
 import { UNSET_SECRET, WAITING_FOR_SECRETS, type AgentRuntime } from "../runtimes/runtime";
 import { render } from "./templates";
 
@@ -116,22 +117,19 @@ export function renderVmBootstrap(fleet: Fleet, bot: Bot, runtime: AgentRuntime)
     { path: "/etc/systemd/system/botfleet-agent.service", permissions: "0644", content: render("vm/botfleet-agent.service", context) },
   ];
 
-  const cloudConfig =
-    "#cloud-config\n" +
-    stringify(
-      {
-        // The admin password exists for the Serial Console only; SSH never takes it (and port 22 is closed).
-        ssh_pwauth: false,
-        disable_root: true,
-        write_files: files.map((f) => ({ path: f.path, permissions: f.permissions, owner: "root:root", content: f.content })),
-        runcmd: [[`${LIB_DIR}/boot.sh`]],
-      },
-      { lineWidth: 0, blockQuote: "literal" },
-    );
+  const document = {
+    // The admin password exists for the Serial Console only; SSH never takes it (and port 22 is closed).
+    ssh_pwauth: false,
+    disable_root: true,
+    write_files: files.map((f) => ({ path: f.path, permissions: f.permissions, owner: "root:root", content: f.content })),
+    runcmd: [[`${LIB_DIR}/boot.sh`]],
+  };
+  const cloudConfig = "#cloud-config\n" + stringify(document, { lineWidth: 0, blockQuote: "literal" });
   const customData = Buffer.from(cloudConfig, "utf8").toString("base64");
   if (customData.length > CUSTOM_DATA_LIMIT)
     throw new Error(
       `bot ${bot.name}: the rendered cloud-init is ${customData.length} bytes base64-encoded, over Azure's custom data limit of ${CUSTOM_DATA_LIMIT}; shorten persona.theme or the allowlists`,
     );
+  rememberRenderedCloudInit(customData, { config: document, files: Object.fromEntries(files.map((f) => [f.path, f.content])) });
   return { files, cloudConfig, customData };
 }

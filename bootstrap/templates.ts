@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import Handlebars from "handlebars";
+import Handlebars from "handlebars/runtime";
+import { cachedText } from "../scripts/disk-cache";
 
 /**
  * Handlebars for shell, Caddy and systemd text: no HTML escaping, and strict, so a misspelt
@@ -15,14 +16,27 @@ export function shellQuote(value: string): string {
 }
 
 const TEMPLATES_DIR = join(__dirname, "..", "templates");
+const OPTIONS = { noEscape: true, strict: true };
 const compiled = new Map<string, Handlebars.TemplateDelegate>();
 
 /** Renders `templates/<name>.hbs` with `context`. */
 export function render(name: string, context: object): string {
   let template = compiled.get(name);
   if (!template) {
-    template = handlebars.compile(readFileSync(join(TEMPLATES_DIR, `${name}.hbs`), "utf8"), { noEscape: true, strict: true });
+    template = handlebars.template(precompiled(readFileSync(join(TEMPLATES_DIR, `${name}.hbs`), "utf8")));
     compiled.set(name, template);
   }
   return template(context);
+}
+
+/**
+ * A template compiled to JavaScript once and kept (see scripts/disk-cache.js): later runs load
+ * only Handlebars' runtime, not its compiler.
+ */
+function precompiled(source: string): TemplateSpecification {
+  const spec = cachedText("botfleet-hbs", `handlebars ${Handlebars.VERSION} ${JSON.stringify(OPTIONS)}\0${source}`, () =>
+    // precompile fills in the options it is given: a copy keeps the key the same.
+    String((require("handlebars") as typeof import("handlebars")).precompile(source, { ...OPTIONS })),
+  );
+  return new Function(`return ${spec};`)();
 }

@@ -1,6 +1,7 @@
 import { parse } from "yaml";
 import { AGENT_CONFIG_ENV } from "../bootstrap/container";
 import type { AgentRuntime } from "../runtimes/runtime";
+import { renderedCloudInit } from "./rendered-cloud-init";
 
 /** Reading cdktf's synthesized Terraform JSON: what the policy rules and the review both need. */
 
@@ -143,6 +144,13 @@ export interface CloudInit {
 }
 
 export function decodeCloudInit(customData: unknown): CloudInit | undefined {
+  const rendered = typeof customData === "string" ? renderedCloudInit(customData) : undefined;
+  if (rendered) return rendered;
+  return parseCloudInit(customData);
+}
+
+/** Decodes and parses custom data, whoever wrote it. */
+export function parseCloudInit(customData: unknown): CloudInit | undefined {
   if (!isLiteral(customData)) return undefined;
   try {
     const config = parse(Buffer.from(customData, "base64").toString("utf8"));

@@ -1,0 +1,135 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { TerraformStack, Testing } from "cdktf";
+import { renderVmBootstrap } from "../bootstrap/azure-vm";
+import { buildFleet } from "../constructs/fleet";
+import { renderedCloudInit } from "../policy/rendered-cloud-init";
+import { decodeCloudInit, parseCloudInit } from "../policy/terraform-json";
+import { nanobot } from "../runtimes/nanobot";
+import { openclaw } from "../runtimes/openclaw";
+import { appArgs } from "./support/app";
+import { exampleFleet, fleetFrom, ROOT, synthFleet } from "./support/fleet";
+
+/** Each shortcut synth takes must give what the long way gives. */
+
+describe("cloud-init the renderer remembers", () => {
+  // Text YAML has to quote, indent or chomp with care: leading blanks, trailing blanks and
+  // newlines, tabs, document markers, comment and flow characters.
+  const awkward = ["  leading blanks", "trailing blanks   ", "tab\there", "--- not a document", "# not a comment", "{ not: flow }", "ends with newlines\n\n"].join("\n");
+  const fleet = exampleFleet();
+  const tricky = fleetFrom(`name: demo\nbots:\n  - name: bot-awkward\n    persona:\n      name: "Zoë \\"Q\\" O'Brien"\n      theme: ${JSON.stringify(awkward)}\n    channels:\n      telegram:\n        allowFrom: ["@o'neil", "$USER", "a&b"]\n`);
+  const cases = {
+    "bot-alpha": renderVmBootstrap(fleet, fleet.bots[0], openclaw),
+    "bot-epsilon (nanobot)": renderVmBootstrap(fleet, fleet.bots.find((b) => b.name === "bot-epsilon")!, nanobot),
+    "bot-awkward": renderVmBootstrap(tricky, tricky.bots[0], openclaw),
+    "bot-awkward (nanobot)": renderVmBootstrap(tricky, { ...tricky.bots[0], runtime: "nanobot" }, nanobot),
+  };
+
+  test.each(Object.entries(cases))("%s: is exactly what decoding and parsing its custom data gives", (_name, bootstrap) => {
+    const remembered = renderedCloudInit(bootstrap.customData);
+    expect(remembered).toBeDefined();
+    expect(remembered).toStrictEqual(parseCloudInit(bootstrap.customData));
+    expect(decodeCloudInit(bootstrap.customData)).toBe(remembered);
+  });
+
+  test("custom data edited after rendering is decoded, not taken from the renderer", () => {
+    const edited = cases["bot-alpha"].cloudConfig.replace("127.0.0.1:18789:18789", "0.0.0.0:18789:18789");
+    const decoded = decodeCloudInit(Buffer.from(edited).toString("base64"));
+    expect(decoded).toStrictEqual(parseCloudInit(Buffer.from(edited).toString("base64")));
+    expect(decoded?.files["/usr/local/lib/botfleet/run-agent.sh"]).toContain("0.0.0.0:18789:18789");
+  });
+});
+
+describe("synth loads the provider classes of the fleet's targets only", () => {
+  /** Every module the app loads for `fleetYaml`, relative to node_modules. */
+  function loadedModules(fleetYaml: string): string[] {
+    const dir = mkdtempSync(join(tmpdir(), "botfleet-modules-"));
+    writeFileSync(join(dir, "fleet.yaml"), fleetYaml);
+    writeFileSync(
+      join(dir, "record.js"),
+      `process.on("exit", () => require("fs").writeFileSync(${JSON.stringify(join(dir, "modules.json"))}, JSON.stringify(Object.keys(require.cache))));`,
+    );
+    const r = spawnSync(process.execPath, ["-r", join(dir, "record.js"), ...appArgs()], {
+      cwd: ROOT,
+      env: { ...process.env, BOTFLEET_CONFIG: join(dir, "fleet.yaml"), CDKTF_OUTDIR: join(dir, "out") },
+      encoding: "utf8",
+    });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    return (JSON.parse(readFileSync(join(dir, "modules.json"), "utf8")) as string[]).map((m) => m.split("/node_modules/").pop()!);
+  }
+  const providerModules = (modules: string[], provider: string) => modules.filter((m) => m.startsWith(`@cdktf/${provider}/`));
+
+  test("a fleet of VM bots: no Google Cloud and no Container Apps classes", () => {
+    const modules = loadedModules("name: demo\nbots:\n  - name: bot-a\n    domain: a.example.com\n");
+    expect(providerModules(modules, "provider-azurerm")).toContain("@cdktf/provider-azurerm/lib/orchestrated-virtual-machine-scale-set/index.js");
+    expect(providerModules(modules, "provider-google")).toEqual([]);
+    expect(modules.filter((m) => m.includes("/lib/container-app"))).toEqual([]);
+  });
+
+  test("a second run loads neither Sucrase nor Handlebars' compiler: both outputs are kept", () => {
+    const fleet = "name: demo\nbots:\n  - name: bot-a\n    domain: a.example.com\n";
+    loadedModules(fleet);
+    const modules = loadedModules(fleet);
+    expect(modules).toContain("handlebars/dist/cjs/handlebars.runtime.js");
+    expect(modules.filter((m) => m.startsWith("handlebars/dist/cjs/handlebars/compiler/") || m.startsWith("sucrase/dist/"))).toEqual([]);
+  });
+
+  test("a fleet of Cloud Run bots: no Azure classes", () => {
+    const modules = loadedModules("name: demo\ngcp:\n  project: botfleet-demo\nbots:\n  - name: bot-g\n    target: gcp-cloud-run\n    region: us-central1\n");
+    expect(providerModules(modules, "provider-google")).toContain("@cdktf/provider-google/lib/cloud-run-v2-service/index.js");
+    expect(providerModules(modules, "provider-azurerm")).toEqual([]);
+  });
+});
+
+describe("the app's TypeScript, transformed once", () => {
+  const dir = mkdtempSync(join(tmpdir(), "botfleet-ts-"));
+  const file = join(dir, "probe.ts");
+  /** Runs `file` as cdktf.json runs main.ts; says what it printed and whether Sucrase was loaded. */
+  const runProbe = () => {
+    const r = spawnSync(process.execPath, ["-r", join(ROOT, "scripts/ts-register.js"), file], { cwd: ROOT, encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    return JSON.parse(r.stdout) as { value: number; sucrase: boolean };
+  };
+  const probe = (value: number) =>
+    `// ${dir}\nconst value: number = ${value};\nconsole.log(JSON.stringify({ value, sucrase: Object.keys(require.cache).some((m) => m.includes("/node_modules/sucrase/dist/")) }));\n`;
+
+  test("a file seen before runs from the cache, without Sucrase", () => {
+    expect(appArgs().slice(0, 2)).toEqual(["-r", "./scripts/ts-register.js"]);
+    writeFileSync(file, probe(1));
+    expect(runProbe()).toEqual({ value: 1, sucrase: true });
+    expect(runProbe()).toEqual({ value: 1, sucrase: false });
+  });
+
+  test("an edited file is transformed again", () => {
+    writeFileSync(file, probe(2));
+    expect(runProbe()).toEqual({ value: 2, sucrase: true });
+    expect(runProbe()).toEqual({ value: 2, sucrase: false });
+  });
+});
+
+test("building and synthesizing the example fleet captures no stack trace", () => {
+  const capture = jest.spyOn(Error, "captureStackTrace");
+  try {
+    synthFleet(exampleFleet());
+    expect(capture).not.toHaveBeenCalled();
+  } finally {
+    capture.mockRestore();
+  }
+});
+
+test("cdktf's preparing pass, which botfleet skips, would wire nothing: no stack of the example fleet references another", () => {
+  const stacksOf = () => {
+    const app = Testing.app();
+    buildFleet(app, exampleFleet());
+    return app.node.children as TerraformStack[];
+  };
+  const prepared = stacksOf();
+  for (const stack of prepared) TerraformStack.prototype.prepareStack.call(stack);
+  expect(prepared.flatMap((s) => s.dependencies)).toEqual([]);
+  const skipped = stacksOf();
+  for (const stack of skipped) stack.prepareStack();
+  expect(skipped.map((s) => s.toTerraform())).toEqual(prepared.map((s) => s.toTerraform()));
+});
