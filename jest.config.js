@@ -3,6 +3,8 @@ module.exports = {
   testEnvironment: "node",
   roots: ["<rootDir>/__tests__"],
   testMatch: ["**/*.test.ts"],
+  // Suites that need an install of their own run from their own npm scripts (test:state-sync).
+  testPathIgnorePatterns: ["/node_modules/", "\\.live\\.test\\.ts$"],
   // Sucrase strips types without type-checking (tsc --noEmit does that once, in `npm test`).
   transform: { "\\.ts$": "@sucrase/jest-plugin" },
   setupFilesAfterEnv: ["<rootDir>/__tests__/support/setup.js"],
