@@ -69,10 +69,8 @@ export interface AzureBotNames {
   secret(key: string): string;
   /** Container app (validated to at most 32 characters). */
   readonly containerApp: string;
-  /** The bot's own Azure Files share, for Container Apps. */
-  readonly containerAppStateShare: string;
-  /** Its registration in the Container Apps environment (at most 32 characters). */
-  readonly environmentStorage: string;
+  /** The bot's own blob container in the region's storage account: the durable copy of its state. */
+  readonly stateContainer: string;
 }
 
 export function azureBotNames(fleet: string, bot: string): AzureBotNames {
@@ -84,8 +82,7 @@ export function azureBotNames(fleet: string, bot: string): AzureBotNames {
     stateDirectory: bot,
     secret: (key) => `${bot}--${key}`,
     containerApp: bot,
-    containerAppStateShare: `state-${bot}`,
-    environmentStorage: `${cut(bot, 25)}-${shortHash(fleet, bot)}`,
+    stateContainer: `state-${bot}`,
   };
 }
 

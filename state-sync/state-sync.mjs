@@ -17,7 +17,7 @@
 // pointer has been read, so empty state never replaces good state.
 import { createHash, randomUUID } from "node:crypto";
 import { createServer } from "node:http";
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile, open } from "node:fs/promises";
+import { chown, mkdir, readdir, readFile, rename, rm, stat, writeFile, open } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, sep } from "node:path";
 import { gzipSync, gunzipSync } from "node:zlib";
@@ -460,6 +460,18 @@ async function swapIn(dir, staging) {
   await rm(staging, { recursive: true, force: true });
 }
 
+/**
+ * Gives `dir` and everything in it to `owner` ("uid:gid") when this program runs as root (the
+ * public Node image's default user, on platforms that cannot set a container's user): the agent
+ * runs as that user and must own its state.
+ */
+async function giveTo(owner, dir) {
+  if (!owner || process.getuid?.() !== 0) return;
+  const [uid, gid] = owner.split(":").map(Number);
+  await chown(dir, uid, gid);
+  for (const f of await walk(dir)) await chown(f.path, uid, gid).catch(() => {});
+}
+
 // ---------------------------------------------------------------------------------------------
 export function storeFrom(env, instance) {
   const spec = env.STATE_SYNC_STORE ?? "";
@@ -485,6 +497,7 @@ export async function run(env = process.env) {
   let instance = (await readFile(join(dir, ID_FILE), "utf8").catch(() => "")).trim();
   if (!instance) await writeFile(join(dir, ID_FILE), (instance = randomUUID()));
   const store = storeFrom(env, instance);
+  await giveTo(env.STATE_SYNC_OWNER, dir);
   const scratch = env.STATE_SYNC_SCRATCH ?? join(tmpdir(), `botfleet-state-sync-${instance}`);
   let phase = "starting";
   let stopping = false;
@@ -492,7 +505,7 @@ export async function run(env = process.env) {
     ? createServer((_, res) => {
         res.writeHead(200, { "content-type": "text/plain" });
         res.end(`state-sync ${phase}\n`);
-      }).listen(Number(env.STATE_SYNC_PORT), "127.0.0.1")
+      }).listen(Number(env.STATE_SYNC_PORT), "0.0.0.0")
     : undefined;
 
   await rm(join(dir, READY_FILE), { force: true });
@@ -561,6 +574,7 @@ export async function run(env = process.env) {
         if (expected && createHash("sha256").update(body).digest("hex") !== expected) throw new Error("checksum differs from the pointer's");
         const count = await verifyInto(body, join(dir, STAGING_DIR));
         await swapIn(dir, join(dir, STAGING_DIR));
+        await giveTo(env.STATE_SYNC_OWNER, dir);
         log(`restored ${name} (${count} entries, ${body.length} bytes)${name === pointer.snapshot ? "" : " — an older snapshot, the newer ones were refused"}`);
         restored = true;
         break;

