@@ -5,6 +5,8 @@ import { App } from "cdktf";
 import { parse } from "yaml";
 import { buildFleet } from "../constructs/fleet";
 import { azureSharedNames } from "../config/names";
+import { STATE_SYNC_COMMAND, STATE_SYNC_IMAGE } from "../bootstrap/state-sync";
+import { shellQuote } from "../bootstrap/templates";
 import { exampleFleet, resources, synthFleet, type StackJson } from "./support/fleet";
 
 const fleet = exampleFleet();
@@ -152,14 +154,25 @@ describe("bot-alpha: the decoded cloud-init", () => {
     expect(files["/etc/botfleet/Caddyfile"]).toContain("reverse_proxy 127.0.0.1:18789");
   });
 
-  test("4. Azure Files: the bot's own directory, mounted by a unit that survives reboot; no key in the output", () => {
-    const mount = files["/etc/systemd/system/var-lib-botfleet-state.mount"];
-    expect(mount).toContain("What=//stdemo9541b8.file.core.windows.net/bot-state/bot-alpha");
-    expect(mount).toContain("Where=/var/lib/botfleet/state");
-    expect(mount).toContain("credentials=/etc/botfleet/smb-credentials");
-    expect(mount).toContain("WantedBy=remote-fs.target");
-    expect(files["/usr/local/lib/botfleet/storage-key.sh"]).toContain("listKeys?api-version=2023-05-01");
-    expect(cloudConfig).not.toMatch(/AccountKey=|password=[A-Za-z0-9+/]{20,}/);
+  // Issue 14: SQLite in WAL mode over SMB (nobrl) corrupts; the live state stays on the VM's disk.
+  test("4. state on the VM's own disk, its durable copy kept by the same state-sync engine and image as the containers; no mount, no storage key", () => {
+    expect(Object.keys(files).filter((p) => /mount|storage-key|smb/.test(p))).toEqual([]);
+    expect(cloudConfig).not.toMatch(/cifs|file\.core\.windows\.net|listKeys/);
+    const sync = files["/usr/local/lib/botfleet/state-sync.sh"];
+    expect(sync).toContain("--network host");
+    expect(sync).toContain("--user '1000:1000'");
+    expect(sync).toContain("--volume '/var/lib/botfleet/state:/botfleet/state'");
+    expect(sync).toContain("--env 'STATE_SYNC_STORE=azure:https://stdemo9541b8.blob.core.windows.net/state-bot-alpha'");
+    expect(sync).toContain(`${shellQuote(STATE_SYNC_IMAGE)} ${STATE_SYNC_COMMAND.map(shellQuote).join(" ")}`);
+    const unit = files["/etc/systemd/system/botfleet-state-sync.service"];
+    expect(unit).toContain("ExecStart=/usr/local/lib/botfleet/state-sync.sh");
+    expect(unit).toContain("ExecStartPre=/usr/bin/install -d -o 1000 -g 1000 -m 0700 /var/lib/botfleet/state");
+    expect(files["/usr/local/lib/botfleet/run-agent.sh"]).toContain("--volume '/var/lib/botfleet/state:/home/node/.openclaw'");
+    const [blob] = resources(alpha, "azurerm_storage_container");
+    expect(blob).toMatchObject({ name: "state-bot-alpha", container_access_type: "private" });
+    expect(resources(alpha, "azurerm_role_assignment")).toEqual([
+      expect.objectContaining({ role_definition_name: "Storage Blob Data Contributor", principal_id: "${data.azurerm_user_assigned_identity.bot-identity.principal_id}" }),
+    ]);
   });
 
   test("5. secrets from Key Vault with the managed identity through IMDS, no Azure CLI", () => {

@@ -1,3 +1,4 @@
+import { DataAzurermStorageAccount } from "@cdktf/provider-azurerm/lib/data-azurerm-storage-account";
 import { DataAzurermSubnet } from "@cdktf/provider-azurerm/lib/data-azurerm-subnet";
 import { KeyVaultSecret } from "@cdktf/provider-azurerm/lib/key-vault-secret";
 import { OrchestratedVirtualMachineScaleSet } from "@cdktf/provider-azurerm/lib/orchestrated-virtual-machine-scale-set";
@@ -8,6 +9,7 @@ import type { Tier } from "../config/schema";
 import { renderVmBootstrap } from "../bootstrap/azure-vm";
 import type { AgentRuntime } from "../runtimes/runtime";
 import { AzureBotStack } from "./azure-bot-stack";
+import { BlobStateContainer } from "./blob-state-container";
 
 export const VM_SIZES: Record<Tier, string> = {
   light: "Standard_B1ms",
@@ -70,6 +72,15 @@ export class AzureVmssBotStack extends AzureBotStack {
       value: adminPassword.result,
       contentType: `password of ${ADMIN_USERNAME} for the Serial Console`,
       tags,
+    });
+
+    // The durable copy of the bot's state; the live state is on the VM's own disk (issue 14).
+    const storage = new DataAzurermStorageAccount(this, "state-storage", { resourceGroupName: shared.resourceGroup, name: shared.storageAccount });
+    new BlobStateContainer(this, "state", {
+      storageAccountId: storage.id,
+      blobEndpoint: `https://${shared.storageAccount}.blob.core.windows.net`,
+      name: names.stateContainer,
+      principalId: this.identity.principalId,
     });
 
     const bootstrap = renderVmBootstrap(fleet, bot, runtime);

@@ -24,7 +24,8 @@ export function botDiagram(review: StackReview): string | undefined {
       `    caddy[${label(`Caddy · ${domain ?? ":80, no TLS"}`)}] --> agent[${label(`${runtime.id} gateway · 127.0.0.1:${runtime.port}`)}]`,
       "  end",
       `  agent -- ${label("managed identity")} --> vault[(${label(`Key Vault · ${vault}`)})]`,
-      `  agent -- SMB --> state[(${label("Azure Files · bot state")})]`,
+      `  agent -- ${label("local disk")} --> sync[${label("state-sync container")}]`,
+      `  sync -- ${label("snapshots, blob lease")} --> state[(${label(`Blob container ${Object.values<{ name: string }>(json.resource?.azurerm_storage_container ?? {})[0]?.name ?? "state"}`)})]`,
     );
   } else if (app) {
     const ingress = review.endpoints.find((e) => e.startsWith("https://"));

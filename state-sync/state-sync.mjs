@@ -85,7 +85,10 @@ export function tokenSource(env) {
       const q = new URLSearchParams({ resource, "api-version": "2019-08-01", ...(clientId && { client_id: clientId }) });
       res = await request("GET", `${env.IDENTITY_ENDPOINT}?${q}`, { headers: { "X-IDENTITY-HEADER": env.IDENTITY_HEADER } });
     } else {
-      const q = new URLSearchParams({ resource, "api-version": "2018-02-01", ...(clientId && { client_id: clientId }) });
+      // VM: IMDS. The identity is named by client ID, or by resource ID where only that is known
+      // when the bootstrap is rendered (the VM computes it from the instance metadata).
+      const which = env.STATE_SYNC_MSI_RES_ID ? { msi_res_id: env.STATE_SYNC_MSI_RES_ID } : clientId ? { client_id: clientId } : {};
+      const q = new URLSearchParams({ resource, "api-version": "2018-02-01", ...which });
       res = await request("GET", `http://169.254.169.254/metadata/identity/oauth2/token?${q}`, { headers: { Metadata: "true" } });
     }
     const j = await (await expect(res, [200], "token from the managed identity endpoint")).json();
