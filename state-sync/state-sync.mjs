@@ -89,7 +89,8 @@ export function tokenSource(env) {
       // when the bootstrap is rendered (the VM computes it from the instance metadata).
       const which = env.STATE_SYNC_MSI_RES_ID ? { msi_res_id: env.STATE_SYNC_MSI_RES_ID } : clientId ? { client_id: clientId } : {};
       const q = new URLSearchParams({ resource, "api-version": "2018-02-01", ...which });
-      res = await request("GET", `http://169.254.169.254/metadata/identity/oauth2/token?${q}`, { headers: { Metadata: "true" } });
+      const imds = env.STATE_SYNC_IMDS_ENDPOINT ?? "http://169.254.169.254";
+      res = await request("GET", `${imds}/metadata/identity/oauth2/token?${q}`, { headers: { Metadata: "true" } });
     }
     const j = await (await expect(res, [200], "token from the managed identity endpoint")).json();
     return { token: j.access_token, until: Number(j.expires_on) * 1000 };
@@ -613,7 +614,19 @@ export async function run(env = process.env) {
     await store.putSnapshot(name, snap.body);
     const history = [name, ...(pointer.history ?? (pointer.snapshot ? [pointer.snapshot] : []))];
     const next = { snapshot: name, sha256: createHash("sha256").update(snap.body).digest("hex"), bytes: snap.body.length, time: new Date().toISOString(), history: history.slice(0, HISTORY) };
-    await store.putPointer(next);
+    try {
+      await store.putPointer(next);
+    } catch (e) {
+      // Someone else wrote the pointer (a restore by hand, or another instance that took over):
+      // this instance is no longer the writer.
+      if (e.status === 409 || e.status === 412) {
+        lost = true;
+        await store.delete(name).catch(() => {});
+        log(`the pointer was changed by someone else (${e.message}): this instance writes nothing more; restart the bot to restore what the pointer names`);
+        return;
+      }
+      throw e;
+    }
     await writeFile(join(dir, LOCAL_FILE), name);
     for (const old of history.slice(HISTORY)) await store.delete(old).catch((e) => log(`could not delete ${old}: ${e.message}`));
     pointer = next;
