@@ -1,5 +1,6 @@
 /**
- * Two sets of suites. `npm run test:unit` runs the first, the inner loop; `npm test` runs both.
+ * Sets of suites. `npm run test:unit` runs the first, the inner loop; `npm test` runs it and the
+ * tools suites; `npm run test:state-sync` the live state-sync suite (after `npm run setup:node24`).
  * Suites that start real tools (caddy, cloud-init, shellcheck, systemd-analyze, sh, actionlint,
  * tsc, the cdktf CLI) are listed in TOOL_SUITES; every other suite is a unit suite.
  */
@@ -16,8 +17,10 @@ const shared = {
 /** @type {import('jest').Config} */
 module.exports = {
   projects: [
-    { ...shared, displayName: "unit", testMatch: ["<rootDir>/__tests__/**/*.test.ts"], testPathIgnorePatterns: TOOL_SUITES.map(toolSuite) },
+    { ...shared, displayName: "unit", testMatch: ["<rootDir>/__tests__/**/*.test.ts"], testPathIgnorePatterns: [...TOOL_SUITES.map(toolSuite), "\\.live\\.test\\.ts$"] },
     { ...shared, displayName: "tools", testMatch: TOOL_SUITES.map(toolSuite) },
+    // Suites that need an install of their own (Node 24: npm run setup:node24) run only when named.
+    { ...shared, displayName: "state-sync", testMatch: ["<rootDir>/__tests__/live/state-sync.live.test.ts"] },
   ],
   // Suites that wait on tools and timers overlap on two cores.
   maxWorkers: 2,

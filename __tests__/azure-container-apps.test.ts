@@ -1,6 +1,8 @@
 import { consoleLogQuery } from "../constructs/container-app-alerts";
 import { azureSharedNames } from "../config/names";
 import { openclaw } from "../runtimes/openclaw";
+import { gunzipSync } from "node:zlib";
+import { STATE_SYNC_COMMAND, STATE_SYNC_IMAGE, STATE_SYNC_MOUNT, STATE_SYNC_SOURCE } from "../bootstrap/state-sync";
 import { exampleFleet, fleetFrom, resources, synthFleet, type StackJson } from "./support/fleet";
 
 const fleet = exampleFleet();
@@ -8,7 +10,7 @@ const { stacks } = synthFleet(fleet);
 const delta = stacks["bot-delta"];
 const shared = stacks["azure-shared-eastus2"];
 const [app] = resources(delta, "azurerm_container_app");
-const [container] = app.template.container;
+const [container, sidecar] = app.template.container;
 const names = azureSharedNames("demo", "eastus2");
 const identityRef = "${azurerm_user_assigned_identity.identity.id}";
 // The same identity, spelled from values known at plan (see the CustomizeDiff test).
@@ -96,21 +98,50 @@ describe("bot-delta: the container app", () => {
     expect(env.BOTFLEET_SECRET_HINT).toContain("then restart: az containerapp revision restart -g rg-demo-bot-delta -n bot-delta --revision");
   });
 
-  test("keeps the agent's state on its own Azure Files share, owned by the runtime's user", () => {
-    const [share] = resources(delta, "azurerm_storage_share");
-    expect(share).toMatchObject({ name: "state", storage_account_id: "${azurerm_storage_account.state-storage.id}" });
-    expect(resources(delta, "azurerm_storage_account")[0].name).toBe("stbotdeltafb056c");
-    const [link] = resources(delta, "azurerm_container_app_environment_storage");
-    expect(link).toMatchObject({ share_name: "${azurerm_storage_share.state-share.name}", access_mode: "ReadWrite" });
-    // The bot's own account's key: opens this bot's state only.
-    expect(link.access_key).toBe("${azurerm_storage_account.state-storage.primary_access_key}");
-    expect(app.template.volume).toEqual([
-      expect.objectContaining({ name: "state", storage_type: "AzureFile", storage_name: "${azurerm_container_app_environment_storage.state-storage-link.name}" }),
-    ]);
-    expect(app.template.volume[0].mount_options).toContain("uid=1000,gid=1000");
+  // Issue 14: SQLite in WAL mode on SMB (nobrl) with overlapping revisions corrupts the state.
+  test("keeps the agent's live state on the replica's EmptyDir volume, never an Azure Files share", () => {
+    expect(app.template.volume).toEqual([{ name: "state", storage_type: "EmptyDir" }]);
+    expect(resources(delta, "azurerm_storage_share")).toEqual([]);
+    expect(resources(delta, "azurerm_container_app_environment_storage")).toEqual([]);
     expect(container.volume_mounts).toEqual([{ name: "state", path: "/home/node/.openclaw" }]);
+    expect(sidecar.volume_mounts).toEqual([{ name: "state", path: STATE_SYNC_MOUNT }]);
+  });
+
+  test("keeps the durable copy in the bot's own private blob container, which only the bot's identity may use", () => {
+    const [blob] = resources(delta, "azurerm_storage_container");
+    expect(blob).toEqual({ name: "state", storage_account_id: "${azurerm_storage_account.state-storage.id}", container_access_type: "private" });
+    expect(resources(delta, "azurerm_storage_account")[0].name).toBe("stbotdeltafb056c");
+    const grants = resources(delta, "azurerm_role_assignment").filter((g) => g.role_definition_name === "Storage Blob Data Contributor");
+    expect(grants).toEqual([
+      expect.objectContaining({
+        // Scoped to the container itself, not the account.
+        scope: expect.stringMatching(/^\$\{azurerm_storage_container\.state_container_[0-9A-F]+\.id\}$/),
+        principal_id: "${azurerm_user_assigned_identity.identity.principal_id}",
+        principal_type: "ServicePrincipal",
+      }),
+    ]);
     const other = appOf("").stacks["bot-one"];
     expect(resources(other, "azurerm_storage_account")[0].name).not.toBe(resources(delta, "azurerm_storage_account")[0].name);
+  });
+
+  test("runs the state-sync sidecar from the pinned Node image with the engine's source, the bot's identity and its container", () => {
+    expect(sidecar).toMatchObject({ name: "state-sync", image: STATE_SYNC_IMAGE, cpu: 0.25, memory: "0.5Gi" });
+    expect(sidecar.command).toEqual(STATE_SYNC_COMMAND);
+    expect(gunzipSync(Buffer.from(sidecar.command[3], "base64")).toString("utf8")).toBe(STATE_SYNC_SOURCE);
+    const env = Object.fromEntries(sidecar.env.map((e: StackJson) => [e.name, e.value]));
+    expect(env).toMatchObject({
+      STATE_SYNC_MAIN: "1",
+      STATE_SYNC_DIR: STATE_SYNC_MOUNT,
+      STATE_SYNC_STORE: "azure:https://stbotdeltafb056c.blob.core.windows.net/state",
+      STATE_SYNC_OWNER: "1000:1000",
+      STATE_SYNC_CLIENT_ID: "${azurerm_user_assigned_identity.identity.client_id}",
+    });
+    expect(container.env).toContainEqual({ name: "BOTFLEET_STATE_READY", value: "/home/node/.openclaw/.botfleet-state-ready" });
+    // The app's total stays a combination the Consumption profile allows (memory = 2 x vCPU).
+    for (const tier of ["light", "standard", "performance"]) {
+      const [agent, sync] = appOf(`    tier: ${tier}\n`).app.template.container;
+      expect(parseFloat(agent.memory) + parseFloat(sync.memory)).toBe(2 * (agent.cpu + sync.cpu));
+    }
   });
 
   test("probes liveness, readiness and startup on the runtime's health path", () => {

@@ -5,6 +5,8 @@ import { App } from "cdktf";
 import { parse } from "yaml";
 import { buildFleet } from "../constructs/fleet";
 import { azureSharedNames } from "../config/names";
+import { STATE_SYNC_COMMAND, STATE_SYNC_IMAGE } from "../bootstrap/state-sync";
+import { shellQuote } from "../bootstrap/templates";
 import { exampleFleet, resources, synthFleet, type StackJson } from "./support/fleet";
 
 const fleet = exampleFleet();
@@ -104,7 +106,7 @@ describe("bot-alpha: secrets", () => {
 });
 
 describe("bot-alpha: one bot, one key ring", () => {
-  test("runs as its own identity, which may read its own secrets (not the admin password) and list its own storage key, nothing else", () => {
+  test("runs as its own identity, which may read its own secrets (not the admin password) and its own state container, nothing else", () => {
     const [identity] = resources(alpha, "azurerm_user_assigned_identity");
     expect(identity).toMatchObject({ name: "id-bot-alpha", resource_group_name: "${azurerm_resource_group.resource-group.name}" });
     const secretAddress = (name: string) => Object.entries(alpha.resource.azurerm_key_vault_secret).find(([, s]) => (s as { name: string }).name === name)![0];
@@ -117,18 +119,18 @@ describe("bot-alpha: one bot, one key ring", () => {
           `\${azurerm_key_vault_secret.${secretAddress(`bot-alpha--${k}`)}.resource_versionless_id}`,
           own,
         ]),
-        ["Storage Account Key Operator Service Role", "${azurerm_storage_account.state-storage.id}", own],
+        ["Storage Blob Data Contributor", "${azurerm_storage_container.state_container_1883D0F8.id}", own],
       ].sort(),
     );
     expect(JSON.stringify(grants)).not.toContain(secretAddress("bot-alpha--vm-admin-password"));
     expect(JSON.stringify(alpha)).not.toMatch(/data\.azurerm_user_assigned_identity|data\.azurerm_storage_account/);
   });
 
-  test("its own storage account and share hold its state: HTTPS and TLS 1.2 only, nothing public", () => {
+  test("its own storage account holds its state's durable copy: HTTPS and TLS 1.2 only, nothing public", () => {
     expect(resources(alpha, "azurerm_storage_account")[0]).toMatchObject({
       name: "stbotalpha428602", https_traffic_only_enabled: true, min_tls_version: "TLS1_2", allow_nested_items_to_be_public: false, account_replication_type: "LRS",
     });
-    expect(resources(alpha, "azurerm_storage_share")[0]).toMatchObject({ name: "state", quota: 100, enabled_protocol: "SMB" });
+    expect(resources(alpha, "azurerm_storage_share")).toEqual([]);
     expect(resources(stacks["bot-beta"], "azurerm_storage_account")[0].name).not.toBe("stbotalpha428602");
   });
 });
@@ -180,14 +182,25 @@ describe("bot-alpha: the decoded cloud-init", () => {
     expect(files["/etc/botfleet/Caddyfile"]).toContain("reverse_proxy 127.0.0.1:18789");
   });
 
-  test("4. Azure Files: the bot's own storage account and share, mounted by a unit that survives reboot; no key in the output", () => {
-    const mount = files["/etc/systemd/system/var-lib-botfleet-state.mount"];
-    expect(mount).toContain("What=//stbotalpha428602.file.core.windows.net/state\n");
-    expect(mount).toContain("Where=/var/lib/botfleet/state");
-    expect(mount).toContain("credentials=/etc/botfleet/smb-credentials");
-    expect(mount).toContain("WantedBy=remote-fs.target");
-    expect(files["/usr/local/lib/botfleet/storage-key.sh"]).toContain("listKeys?api-version=2023-05-01");
-    expect(cloudConfig).not.toMatch(/AccountKey=|password=[A-Za-z0-9+/]{20,}/);
+  // Issue 14: SQLite in WAL mode over SMB (nobrl) corrupts; the live state stays on the VM's disk.
+  test("4. state on the VM's own disk, its durable copy kept by the same state-sync engine and image as the containers; no mount, no storage key", () => {
+    expect(Object.keys(files).filter((p) => /mount|storage-key|smb/.test(p))).toEqual([]);
+    expect(cloudConfig).not.toMatch(/cifs|file\.core\.windows\.net|listKeys/);
+    const sync = files["/usr/local/lib/botfleet/state-sync.sh"];
+    expect(sync).toContain("--network host");
+    expect(sync).toContain("--user '1000:1000'");
+    expect(sync).toContain("--volume '/var/lib/botfleet/state:/botfleet/state'");
+    expect(sync).toContain("--env 'STATE_SYNC_STORE=azure:https://stbotalpha428602.blob.core.windows.net/state'");
+    expect(sync).toContain(`${shellQuote(STATE_SYNC_IMAGE)} ${STATE_SYNC_COMMAND.map(shellQuote).join(" ")}`);
+    const unit = files["/etc/systemd/system/botfleet-state-sync.service"];
+    expect(unit).toContain("ExecStart=/usr/local/lib/botfleet/state-sync.sh");
+    expect(unit).toContain("ExecStartPre=/usr/bin/install -d -o 1000 -g 1000 -m 0700 /var/lib/botfleet/state");
+    expect(files["/usr/local/lib/botfleet/run-agent.sh"]).toContain("--volume '/var/lib/botfleet/state:/home/node/.openclaw'");
+    const [blob] = resources(alpha, "azurerm_storage_container");
+    expect(blob).toMatchObject({ name: "state", container_access_type: "private", storage_account_id: "${azurerm_storage_account.state-storage.id}" });
+    expect(resources(alpha, "azurerm_role_assignment")).toContainEqual(
+      expect.objectContaining({ role_definition_name: "Storage Blob Data Contributor", principal_id: "${azurerm_user_assigned_identity.identity.principal_id}" }),
+    );
   });
 
   test("5. secrets from Key Vault with the managed identity through IMDS, no Azure CLI", () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, statSync, existsSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, statSync, existsSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawn, spawnSync } from "node:child_process";
@@ -104,6 +104,44 @@ describe("the container launcher", () => {
       expect(stderr).toContain(waiting);
       expect(child.exitCode).toBeNull();
       expect(existsSync(join(stateDir, runtime.configFile))).toBe(false);
+    } finally {
+      child.kill();
+    }
+  });
+
+  // Issue 14: the state-sync sidecar restores the state first; during a revision overlap it waits
+  // for the old instance's lease, so the new instance must stay healthy without starting the agent.
+  test.each([
+    ["openclaw", openclaw],
+    ["nanobot", nanobot],
+  ])("with the state not yet restored, %s's launcher answers the probes with a waiting text, then starts the agent once the ready file appears", async (_, runtime) => {
+    const stateDir = join(mkdtempSync(join(tmpdir(), "botfleet-launch-")), "state");
+    const ready = join(stateDir, ".botfleet-state-ready");
+    const l = containerLaunch(bot, { ...runtime, stateDir }, { trustedProxies: [] }, "");
+    const port = await freePort();
+    const agent = [process.execPath, "-e", `require("http").createServer((_, res) => res.end("agent " + Object.keys(process.env).filter((k) => k.startsWith("BOTFLEET_")).length)).listen(${port}, "127.0.0.1")`];
+    const child = spawn(l.command[0], [...l.command.slice(1), ...agent], {
+      env: { PATH: process.env.PATH, ...l.environment, BOTFLEET_PORT: String(port), BOTFLEET_STATE_READY: ready, ...ALL_SET },
+    });
+    let stderr = "";
+    child.stderr.on("data", (d) => (stderr += d));
+    try {
+      const waiting = await getText(`http://127.0.0.1:${port}${runtime.healthPath}`);
+      expect(waiting.status).toBe(200);
+      expect(waiting.text).toMatch(/^botfleet: WAITING FOR STATE: /);
+      expect(stderr).toContain("WAITING FOR STATE");
+      // Nothing of the agent's is written before the state is there.
+      expect(existsSync(join(stateDir, runtime.configFile))).toBe(false);
+      mkdirSync(stateDir, { recursive: true });
+      writeFileSync(ready, "");
+      let body = waiting.text;
+      for (let i = 0; i < 200 && !body.startsWith("agent"); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        body = (await getText(`http://127.0.0.1:${port}/`)).text;
+      }
+      // The agent owns the port now, with none of the launcher's variables.
+      expect(body).toBe("agent 0");
+      expect(existsSync(join(stateDir, runtime.configFile))).toBe(true);
     } finally {
       child.kill();
     }

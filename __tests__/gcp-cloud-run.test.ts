@@ -1,6 +1,8 @@
 import { GITHUB_OIDC_ISSUER, GCP_APIS, DEPLOYER_ROLES } from "../constructs/gcp-shared-stack";
 import { gcpBotNames } from "../config/names";
 import { UNSET_SECRET } from "../runtimes/runtime";
+import { gunzipSync } from "node:zlib";
+import { STATE_SYNC_COMMAND, STATE_SYNC_IMAGE, STATE_SYNC_MOUNT, STATE_SYNC_SOURCE } from "../bootstrap/state-sync";
 import { exampleFleet, fleetFrom, resources, synthFleet } from "./support/fleet";
 
 const fleet = exampleFleet();
@@ -8,7 +10,7 @@ const { stacks } = synthFleet(fleet);
 const gamma = stacks["bot-gamma"];
 const shared = stacks["gcp-shared-us-central1"];
 const [service] = resources(gamma, "google_cloud_run_v2_service");
-const [container] = service.template.containers;
+const [container, sidecar] = service.template.containers;
 const names = gcpBotNames("demo", "botfleet-demo", "bot-gamma");
 const account = gamma.data.google_service_account["service-account"];
 const accountRef = "${data.google_service_account.service-account.email}";
@@ -139,7 +141,7 @@ describe("bot-gamma: ingress", () => {
 describe("bot-gamma: state", () => {
   const [bucket] = resources(gamma, "google_storage_bucket");
 
-  test("lives in the bot's own private, versioned bucket mounted at the state directory", () => {
+  test("lives in the bot's own private, versioned bucket, as the durable copy of the live state", () => {
     expect(bucket).toMatchObject({
       name: names.stateBucket,
       location: "US-CENTRAL1",
@@ -149,9 +151,32 @@ describe("bot-gamma: state", () => {
       force_destroy: false,
     });
     expect(bucket.name).toMatch(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/);
-    expect(service.template.volumes).toEqual([{ name: "state", gcs: { bucket: "${google_storage_bucket.state-bucket.name}", read_only: false } }]);
-    expect(container.volume_mounts).toEqual([{ name: "state", mount_path: "/home/node/.openclaw" }]);
     expect(service.template.execution_environment).toBe("EXECUTION_ENVIRONMENT_GEN2");
+  });
+
+  // Issue 14: SQLite in WAL mode needs locking and one writer; Cloud Storage FUSE has neither.
+  test("the live state is on the instance's in-memory volume, never a Cloud Storage mount", () => {
+    expect(service.template.volumes).toEqual([{ name: "state", empty_dir: { medium: "MEMORY", size_limit: "256Mi" } }]);
+    expect(JSON.stringify(service.template)).not.toContain('"gcs"');
+    expect(container.volume_mounts).toEqual([{ name: "state", mount_path: "/home/node/.openclaw" }]);
+    expect(sidecar.volume_mounts).toEqual([{ name: "state", mount_path: STATE_SYNC_MOUNT }]);
+  });
+
+  test("the state-sync sidecar keeps the durable copy in the bot's bucket, from the pinned Node image, with the engine's own source", () => {
+    expect(sidecar.name).toBe("state-sync");
+    expect(sidecar.image).toBe(STATE_SYNC_IMAGE);
+    expect(sidecar.command).toEqual(STATE_SYNC_COMMAND);
+    expect(gunzipSync(Buffer.from(sidecar.command[3], "base64")).toString("utf8")).toBe(STATE_SYNC_SOURCE);
+    const env = Object.fromEntries(sidecar.env.map((e: { name: string; value: string }) => [e.name, e.value]));
+    expect(env).toMatchObject({ STATE_SYNC_MAIN: "1", STATE_SYNC_DIR: STATE_SYNC_MOUNT, STATE_SYNC_STORE: `gcs:${names.stateBucket}`, STATE_SYNC_OWNER: "1000:1000", STATE_SYNC_PORT: "8479" });
+    // Its startup probe passes while it waits for the lock, so an overlapping revision can start.
+    expect(sidecar.startup_probe.tcp_socket).toEqual({ port: 8479 });
+    expect(sidecar).not.toHaveProperty("ports");
+  });
+
+  test("the agent starts after the sidecar, and its launcher waits for the restored state", () => {
+    expect(container.depends_on).toEqual(["state-sync"]);
+    expect(container.env).toContainEqual({ name: "BOTFLEET_STATE_READY", value: "/home/node/.openclaw/.botfleet-state-ready" });
   });
 
   test("only the bot's account may use it, as object user", () => {

@@ -21,7 +21,7 @@ describe("Azure names", () => {
   test("are stable: the same inputs give the same names on every machine", () => {
     expect(shortHash("demo", "eastus2")).toBe("9541b8");
     expect(azureSharedNames("demo", "eastus2")).toMatchObject({ keyVault: "kv-demo-9541b8" });
-    expect(azureBotNames("demo", "bot-alpha")).toMatchObject({ identity: "id-bot-alpha", storageAccount: "stbotalpha428602", stateShare: "state" });
+    expect(azureBotNames("demo", "bot-alpha")).toMatchObject({ identity: "id-bot-alpha", storageAccount: "stbotalpha428602", stateContainer: "state" });
   });
 
   test.each(fleets.flatMap((f) => regions.map((r) => [f, r])))("Key Vault names are valid for fleet %s in %s", (fleet, region) => {
@@ -60,24 +60,6 @@ describe("Azure names", () => {
 });
 
 describe("names the providers would refuse", () => {
-  // azurerm v4.55.0 containerapps/validate/validate.go ManagedEnvironmentStorageName.
-  const ENVIRONMENT_STORAGE = /^([a-z])[a-z0-9-]{0,30}[a-z]?$/;
-
-  test("environment storage names fit the provider's rule for every bot name up to the container app's 32 characters", () => {
-    const bots = Array.from({ length: 300 }, (_, i) => `b${i}`.padEnd(32, "x"));
-    const names = bots.map((b) => azureBotNames("abcdefghijklmnop", b).environmentStorage);
-    expect(names.filter((n) => !ENVIRONMENT_STORAGE.test(n) || n.includes("--") || n.endsWith("-"))).toEqual([]);
-    // The case that failed: a 32-character name ending in a hash digit.
-    expect(shortHash("abcdefghijklmnop", bots[3])).toMatch(/[0-9]$/);
-    expect(names[3]).toHaveLength(31);
-  });
-
-  test("environment storage names that were valid keep their form (a rename would replace the link)", () => {
-    expect(azureBotNames("demo", "bot-delta").environmentStorage).toBe("bot-delta-fb056c");
-    const letterHash = Array.from({ length: 50 }, (_, i) => `b${i}`.padEnd(32, "x")).find((b) => /[a-f]$/.test(shortHash("demo", b)))!;
-    expect(azureBotNames("demo", letterHash).environmentStorage).toBe(`${letterHash.slice(0, 25)}-${shortHash("demo", letterHash)}`);
-  });
-
   test("the deployer's display name names the repository only when it fits IAM's 100 bytes", () => {
     const names = gcpSharedNames("demo", "us-central1");
     expect(names.deployerDisplayName("example-org/bot-fleet")).toBe("botfleet demo deployer (GitHub example-org/bot-fleet)");

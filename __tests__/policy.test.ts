@@ -105,6 +105,19 @@ const BREAKS: { rule: RuleId; how: string; fleet?: Fleet; edit?: (s: Record<stri
     problem: "publishes the gateway container on 0.0.0.0:18789:18789, not 127.0.0.1",
   },
   {
+    rule: "BF-GW-1",
+    how: "the gateway on the host network (the state-sync container beside it may be: it publishes nothing)",
+    edit: (s) => {
+      const fleet = exampleFleet();
+      const cloudConfig = renderVmBootstrap(fleet, fleet.bots[0], openclaw).cloudConfig.replace("--name botfleet-agent ", "--name botfleet-agent --network host ");
+      rewrite(s["bot-alpha"], "azurerm_orchestrated_virtual_machine_scale_set.scale-set", (b) => {
+        b.os_profile.custom_data = Buffer.from(cloudConfig).toString("base64");
+      });
+    },
+    resource: "azurerm_orchestrated_virtual_machine_scale_set.scale-set",
+    problem: "runs the gateway container on the host network",
+  },
+  {
     rule: "BF-TLS-1",
     how: "a VM bot without a domain",
     fleet: fleetWith("  - name: bot-plain\n"),

@@ -84,7 +84,6 @@ const durationBetween = (min: string, max: string): Check => {
 const RESOURCE_GROUP_NAME = all(length(1, 90), matches(/^[-\w._()]+$/), notEnding("."));
 // azurerm internal/services/containerapps/validate/validate.go ManagedEnvironmentStorageName, also
 // used for the app's template.volume.storage_name (helpers/container_apps.go).
-const ENVIRONMENT_STORAGE_NAME = all(matches(/^([a-z])[a-z0-9-]{0,30}[a-z]?$/), noTrailingHyphen, noDoubleHyphen);
 // azurerm internal/services/keyvault/validate/vault_name.go VaultName; the rest from the Azure
 // naming rules (Microsoft.KeyVault/vaults: start with a letter, end with a letter or digit, no "--").
 const KEY_VAULT_NAME = all(matches(/^[a-zA-Z0-9-]{3,24}$/), matches(/^[a-zA-Z]/), matches(/[a-zA-Z0-9]$/), noDoubleHyphen);
@@ -155,10 +154,9 @@ export const RULES: Record<string, readonly Rule[] | string> = {
     { attribute: "name", source: AZ("internal/services/storage/validate/storage_account_name.go") + "; " + RESERVED, check: all(STORAGE_ACCOUNT_NAME, NOT_RESERVED) },
     azureTags(),
   ],
-  azurerm_storage_share: [
-    // StorageShareName: [0-9a-z-], 3-63, no leading hyphen, no "--"; the cloud also refuses a trailing hyphen.
-    { attribute: "name", source: AZ("internal/services/storage/validate/storage_share.go (StorageShareName)"), check: all(matches(/^[0-9a-z-]{3,63}$/), matches(/^[0-9a-z]/), noDoubleHyphen, noTrailingHyphen) },
-    { attribute: "quota", source: AZ("internal/services/storage/storage_share_resource.go (IntBetween(1, 102400))"), check: intBetween(1, 102400) },
+  azurerm_storage_container: [
+    // StorageContainerName: [0-9a-z-], 3-63, no leading hyphen.
+    { attribute: "name", source: AZ("internal/services/storage/validate/storage_container.go (StorageContainerName)"), check: all(matches(/^[0-9a-z-]{3,63}$/), matches(/^[0-9a-z]/)) },
   ],
   azurerm_role_assignment: none("role names and principal IDs only; no generated name"),
   azurerm_log_analytics_workspace: [
@@ -197,7 +195,6 @@ export const RULES: Record<string, readonly Rule[] | string> = {
       }),
     },
     { attribute: "template.container.name", source: AZ("internal/services/containerapps/validate/validate.go (ContainerAppContainerName)"), check: matches(/^([a-z0-9]$)|(^([a-z0-9])([a-z0-9-.]{0,44})([^A-Z\W])$)/) },
-    { attribute: "template.volume.storage_name", source: AZ("internal/services/containerapps/helpers/container_apps.go (volume.storage_name: ManagedEnvironmentStorageName)"), check: ENVIRONMENT_STORAGE_NAME },
     { attribute: "template.volume.name", source: AZ("internal/services/containerapps/helpers/container_apps.go (volume.name: non-empty)"), check: length(1, 1000) },
     { attribute: "ingress.ip_security_restriction.name", source: AZ("internal/services/containerapps/helpers/container_apps.go (ip_security_restriction.name: non-empty)"), check: length(1, 1000) },
     ...(["startup_probe", "liveness_probe", "readiness_probe"] as const).flatMap((probe) => [
@@ -213,9 +210,6 @@ export const RULES: Record<string, readonly Rule[] | string> = {
     { attribute: "template.container.readiness_probe.success_count_threshold", source: AZ("internal/services/containerapps/helpers/container_apps.go (readiness_probe.success_count_threshold: IntBetween(1, 10))"), check: intBetween(1, 10) },
     { attribute: "template.termination_grace_period_seconds", source: AZ("internal/services/containerapps/helpers/container_apps.go (termination_grace_period_seconds: IntBetween(0, 600))"), check: intBetween(0, 600) },
     azureTags(),
-  ],
-  azurerm_container_app_environment_storage: [
-    { attribute: "name", source: AZ("internal/services/containerapps/validate/validate.go (ManagedEnvironmentStorageName)"), check: ENVIRONMENT_STORAGE_NAME },
   ],
   azurerm_monitor_metric_alert: [
     // monitor_metric_alert_resource.go checks only non-empty; the cloud: 1-260, none of *#&+:<>?@%{}\/ , no trailing space or period.
@@ -467,9 +461,8 @@ describe("provider facts", () => {
   test("the rules refuse what the providers refuse, and accept what they accept", () => {
     const check = (type: string, attribute: string, value: unknown, resource: StackJson = {}) =>
       (RULES[type] as Rule[]).find((r) => r.attribute === attribute)!.check(value, resource);
-    // The environment storage name the old names.ts made for a 32-character bot name.
-    expect(check("azurerm_container_app_environment_storage", "name", "ca3xxxxxxxxxxxx-xxx-xxxxx-6582a7")).toMatch(/does not match/);
-    expect(check("azurerm_container_app_environment_storage", "name", "ca3xxxxxxxxxxxx-xxx-xxxxx-6582ab")).toBeUndefined();
+    expect(check("azurerm_storage_container", "name", "-state")).toMatch(/does not match/);
+    expect(check("azurerm_storage_container", "name", "state")).toBeUndefined();
     expect(check("google_service_account", "display_name", "x".repeat(101))).toMatch(/101 bytes/);
     expect(check("google_service_account", "display_name", "é".repeat(50))).toBeUndefined();
     expect(check("google_storage_bucket", "name", "googly-bot-state-123456")).toMatch(/goog/);

@@ -35,8 +35,9 @@ describe("the review of the example fleet", () => {
     expect(byName["bot-alpha"].cost.monthly).toBeCloseTo(azure.vmPerMonth.Standard_B2s + azure.diskPerMonth.StandardSSD_LRS[32] + azure.publicIpPerMonth, 2);
     expect(byName["bot-beta"].cost.monthly).toBeCloseTo(azure.vmPerMonth.Standard_B1ms + azure.diskPerMonth.StandardSSD_LRS[32] + azure.publicIpPerMonth, 2);
     const activeSeconds = PRICES.hoursPerMonth * 3600;
-    expect(byName["bot-delta"].cost.monthly).toBeCloseTo(activeSeconds * (1 * azure.containerAppsVcpuSecond + 2 * azure.containerAppsGibSecond), 2);
-    expect(byName["bot-gamma"].cost.monthly).toBeCloseTo(activeSeconds * (1 * gcp.cloudRunVcpuSecond + 1 * gcp.cloudRunGibSecond) + 4 * gcp.secretVersionPerMonth, 2);
+    // Agent plus the state-sync sidecar (0.25 vCPU / 0.5 GiB on Container Apps, 1 vCPU / 0.5 GiB on Cloud Run).
+    expect(byName["bot-delta"].cost.monthly).toBeCloseTo(activeSeconds * (1.25 * azure.containerAppsVcpuSecond + 2.5 * azure.containerAppsGibSecond), 2);
+    expect(byName["bot-gamma"].cost.monthly).toBeCloseTo(activeSeconds * (2 * gcp.cloudRunVcpuSecond + 1.5 * gcp.cloudRunGibSecond) + 4 * gcp.secretVersionPerMonth, 2);
     expect(byName["azure-shared-eastus2"].cost.monthly).toBeCloseTo((azure.registryPerDay.Basic * PRICES.hoursPerMonth) / 24, 2);
     // Usage-based and unknown charges are named, never silently counted as zero.
     expect(byName["bot-delta"].cost.unpriced).toContain("azurerm_monitor_metric_alert.alerts_restarts_879CF83B");

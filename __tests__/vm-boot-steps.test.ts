@@ -30,8 +30,6 @@ function scratch(options: { sysboxInstalled?: boolean } = {}) {
   // "gateway-down" fails, as a health check of a gateway that is not running would.
   stub("curl", 'case "$*" in *gateway-down*) exit 7 ;; esac; while [ $# -gt 0 ]; do if [ "$1" = -o ]; then echo tampered > "$2"; fi; shift; done; exit 0');
   stub("docker", "exit 0");
-  // The state directory of a scratch root is never a mount point: as if Azure Files did not answer.
-  stub("mountpoint", "exit 1");
   return { root, bin };
 }
 
@@ -93,7 +91,7 @@ test("docker: pins the bridge in daemon.json and keeps the other settings; a sec
   expect(boot(s, "docker").status).toBe(0);
   const daemon = readFileSync(join(s.root, "etc/docker/daemon.json"), "utf8");
   expect(JSON.parse(daemon)).toEqual({ runtimes: { "sysbox-runc": { path: "/usr/bin/sysbox-runc" } }, bip: "172.17.0.1/16" });
-  expect(calls(s.root)).toMatch(/apt-get .*install -y --no-install-recommends docker\.io jq curl cifs-utils/);
+  expect(calls(s.root)).toMatch(/apt-get .*install -y --no-install-recommends docker\.io jq curl ca-certificates/);
   const second = boot(s, "docker");
   expect(second.log).not.toContain("bridge pinned");
   expect(readFileSync(join(s.root, "etc/docker/daemon.json"), "utf8")).toBe(daemon);
@@ -131,23 +129,41 @@ test("an unknown step is refused with the list of steps", () => {
   expect(r.log).toContain("unknown step dockr (steps: docker sysbox caddy state secrets config agent)");
 });
 
-// A storage key that could not be read at boot used to stop boot.sh at the state step: the agent
+// State that could not be made ready at boot used to stop boot.sh at the state step: the agent
 // unit was never started and the bot stayed down until a reboot (issue 13, defect 7).
-test("boot: when the state cannot be mounted yet, the boot goes on and starts the agent unit, which mounts and configures before every start", () => {
+test("boot: when the state is not restored yet, the boot goes on and starts the agent unit, which waits for it and configures before every start", () => {
   requireTool("caddy", "caddy");
   const s = scratch();
-  const r = boot(s);
+  const r = bootWith(s, { STATE_WAIT_SECONDS: "0" });
+  expect(r.log).toContain("state: not restored yet: state-sync waits for the lease or the store (journalctl -u botfleet-state-sync)");
   expect(r.log).toContain("step state: FAILED for now; botfleet-agent repeats it before every start (every 30 s)");
-  expect(r.log).toContain("step config: skipped until the state is mounted");
-  expect(calls(s.root)).toContain("systemctl start botfleet-storage-key.service var-lib-botfleet-state.mount");
+  expect(r.log).toContain("step config: skipped until the state is restored");
+  expect(calls(s.root)).toContain("systemctl start botfleet-state-sync.service");
   expect(calls(s.root)).toContain("systemctl restart --no-block botfleet-agent.service");
   expect(r.log).toContain("READY: bot bot-alpha");
   expect(r.status).toBe(0);
   const unit = readFileSync(join(s.root, "etc/systemd/system/botfleet-agent.service"), "utf8");
   expect(unit).toMatch(/^ExecStartPre=\/usr\/local\/lib\/botfleet\/boot\.sh state config$/m);
-  expect(unit).toMatch(/^Wants=var-lib-botfleet-state\.mount$/m);
-  expect(unit).not.toMatch(/^Requires=.*state\.mount/m);
+  expect(unit).toMatch(/^Wants=botfleet-state-sync\.service$/m);
+  expect(unit).toMatch(/^After=docker\.service botfleet-firewall\.service botfleet-state-sync\.service /m);
+  expect(unit).not.toMatch(/^Requires=.*state-sync/m);
   expect(unit).toMatch(/^Restart=always$/m);
+});
+
+// Issue 14: the agent never starts on state that state-sync has not restored.
+test("state: waits for state-sync's ready file on the local disk, then the config is merged into the restored state", () => {
+  const s = scratch();
+  const stateDir = join(s.root, "var/lib/botfleet/state");
+  mkdirSync(stateDir, { recursive: true });
+  writeFileSync(join(stateDir, "openclaw.json"), JSON.stringify({ meta: { restored: true } }));
+  writeFileSync(join(stateDir, ".botfleet-state-ready"), "");
+  const r = boot(s, "state", "config");
+  expect(r.log).toContain("state: restored on local disk at");
+  expect(r.status).toBe(0);
+  const merged = JSON.parse(readFileSync(statePath(s.root), "utf8"));
+  expect(merged.meta).toEqual({ restored: true });
+  expect(merged.gateway.bind).toBe("lan");
+  expect(calls(s.root)).not.toMatch(/mount|storage-key/);
 });
 
 test("boot: a bot waiting for its secrets ends the boot READY and WAITING (not failed), naming them", () => {

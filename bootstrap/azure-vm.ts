@@ -6,6 +6,10 @@ import { posix } from "node:path";
 import { rememberRenderedCloudInit } from "../policy/rendered-cloud-init";
 import { UNSET_SECRET, WAITING_FOR_SECRETS, type AgentRuntime } from "../runtimes/runtime";
 import { render } from "./templates";
+import { STATE_READY_FILE, STATE_SYNC_COMMAND, STATE_SYNC_IMAGE, STATE_SYNC_MOUNT, stateSyncContainer } from "./state-sync";
+
+/** The agent's live state on the VM's own disk (never a network filesystem: issue 14). */
+export const VM_STATE_DIR = "/var/lib/botfleet/state";
 
 /** Docker's bridge on every bot VM; the gateway trusts its gateway address as the proxy. */
 export const DOCKER_BRIDGE_CIDR = "172.17.0.1/16";
@@ -76,8 +80,15 @@ export function renderVmBootstrap(fleet: Fleet, bot: Bot, runtime: AgentRuntime)
     botResourceGroup: names.resourceGroup,
     identityName: names.identity,
     keyVaultName: shared.keyVault,
-    storageAccount: names.storageAccount,
-    stateShare: names.stateShare,
+    stateDir: VM_STATE_DIR,
+    stateReadyFile: STATE_READY_FILE,
+    stateContainer: names.stateContainer,
+    syncImage: STATE_SYNC_IMAGE,
+    syncCommand: STATE_SYNC_COMMAND,
+    syncVolume: `${VM_STATE_DIR}:${STATE_SYNC_MOUNT}`,
+    syncEnvironment: Object.entries(
+      stateSyncContainer(runtime, { store: `azure:https://${names.storageAccount}.blob.core.windows.net/${names.stateContainer}` }).environment,
+    ).map(([k, v]) => `${k}=${v}`),
     unsetPlaceholder: UNSET_SECRET,
     waitingMarker: WAITING_MARKER,
     waitingMarkerDir: posix.dirname(WAITING_MARKER),
@@ -92,7 +103,7 @@ export function renderVmBootstrap(fleet: Fleet, bot: Bot, runtime: AgentRuntime)
     secrets,
     environment: Object.entries(runtime.environment(bot)).map(([k, v]) => `${k}=${v}`),
     publish: `127.0.0.1:${runtime.port}:${runtime.port}`,
-    volume: `/var/lib/botfleet/state:${runtime.stateDir}`,
+    volume: `${VM_STATE_DIR}:${runtime.stateDir}`,
     // The state directory sits in the runtime user's home; its cache beside it stays writable.
     homeCache: `${posix.dirname(runtime.stateDir)}/.cache`,
     user: `${runtime.uid}:${runtime.gid}`,
@@ -105,15 +116,14 @@ export function renderVmBootstrap(fleet: Fleet, bot: Bot, runtime: AgentRuntime)
   const files: VmFile[] = [
     { path: `${LIB_DIR}/common.sh`, permissions: "0644", content: render("vm/common.sh", context) },
     { path: `${LIB_DIR}/fetch-secrets.sh`, permissions: "0755", content: render("vm/fetch-secrets.sh", context) },
-    { path: `${LIB_DIR}/storage-key.sh`, permissions: "0755", content: render("vm/storage-key.sh", context) },
+    { path: `${LIB_DIR}/state-sync.sh`, permissions: "0755", content: render("vm/state-sync.sh", context) },
     { path: `${LIB_DIR}/run-agent.sh`, permissions: "0755", content: render("vm/run-agent.sh", context) },
     { path: `${LIB_DIR}/boot.sh`, permissions: "0755", content: render("vm/boot.sh", context) },
     { path: `${ETC_DIR}/Caddyfile`, permissions: "0644", content: render("vm/Caddyfile", context) },
     { path: `${ETC_DIR}/agent-firewall.rules`, permissions: "0644", content: render("vm/agent-firewall.rules", context) },
     { path: `${ETC_DIR}/agent-config.json`, permissions: "0644", content: JSON.stringify(agentConfig, null, 2) + "\n" },
-    { path: "/etc/systemd/system/botfleet-storage-key.service", permissions: "0644", content: render("vm/botfleet-storage-key.service", context) },
-    { path: "/etc/systemd/system/var-lib-botfleet-state.mount", permissions: "0644", content: render("vm/state.mount", context) },
     { path: "/etc/systemd/system/botfleet-firewall.service", permissions: "0644", content: render("vm/botfleet-firewall.service", context) },
+    { path: "/etc/systemd/system/botfleet-state-sync.service", permissions: "0644", content: render("vm/botfleet-state-sync.service", context) },
     { path: "/etc/systemd/system/botfleet-agent.service", permissions: "0644", content: render("vm/botfleet-agent.service", context) },
   ];
 

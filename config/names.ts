@@ -58,15 +58,14 @@ export interface AzureBotNames {
   readonly computerNamePrefix: string;
   /** The bot's own user-assigned identity: what it runs as, and all it may reach. */
   readonly identity: string;
-  /** The bot's own storage account (global, 3-24 lowercase letters and digits) and state share. */
+  /** The bot's own storage account (global, 3-24 lowercase letters and digits) and its blob
+   * container holding the durable copy of the bot's state. */
   readonly storageAccount: string;
-  readonly stateShare: string;
+  readonly stateContainer: string;
   /** Key Vault secret name for a bot secret (`--` cannot occur in bot names, so no two bots collide). */
   secret(key: string): string;
   /** Container app (validated to at most 32 characters). */
   readonly containerApp: string;
-  /** Its registration in the Container Apps environment (at most 32 characters, see below). */
-  readonly environmentStorage: string;
 }
 
 export function azureBotNames(fleet: string, bot: string): AzureBotNames {
@@ -78,22 +77,10 @@ export function azureBotNames(fleet: string, bot: string): AzureBotNames {
     identity: `id-${bot}`,
     // Storage account: 3-24 lowercase letters and digits, globally unique.
     storageAccount: `st${bot.replace(/-/g, "").slice(0, 16)}${shortHash(fleet, bot)}`,
-    stateShare: "state",
+    stateContainer: "state",
     secret: (key) => `${bot}--${key}`,
     containerApp: bot,
-    environmentStorage: environmentStorageName(fleet, bot),
   };
-}
-
-/**
- * `^([a-z])[a-z0-9-]{0,30}[a-z]?$` (azurerm v4.55.0 containerapps/validate/validate.go
- * ManagedEnvironmentStorageName): a 32nd character must be a letter, and the hash may end in a
- * digit, so such a name is cut one character shorter. Names that were valid keep their form (a
- * rename replaces the link).
- */
-function environmentStorageName(fleet: string, bot: string): string {
-  const hash = shortHash(fleet, bot);
-  return `${cut(bot, /[0-9]$/.test(hash) ? 24 : 25)}-${hash}`;
 }
 
 export interface GcpSharedNames {

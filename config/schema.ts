@@ -187,7 +187,6 @@ const azure = z
       .regex(/^[a-z0-9]{4,8}$/, "must be 4-8 lowercase letters or digits")
       .optional()
       .meta({ description: "Replaces the hash in globally unique names (Key Vault, storage) if one is taken." }),
-    stateShareQuotaGb: z.number().int().min(1).max(5120).default(100),
     containerAppsSubnet: cidr("10.0.2.0/27").optional().meta({
       description: "Subnet of the internal Container Apps environment (/27 or larger, inside addressSpace, apart from botSubnet). Needed by internalOnly bots.",
     }),

@@ -2,7 +2,6 @@ import { DataAzurermKeyVault } from "@cdktf/provider-azurerm/lib/data-azurerm-ke
 import { AzurermProvider } from "@cdktf/provider-azurerm/lib/provider";
 import { ResourceGroup } from "@cdktf/provider-azurerm/lib/resource-group";
 import { StorageAccount } from "@cdktf/provider-azurerm/lib/storage-account";
-import { StorageShare } from "@cdktf/provider-azurerm/lib/storage-share";
 import { UserAssignedIdentity } from "@cdktf/provider-azurerm/lib/user-assigned-identity";
 import { RandomProvider } from "@cdktf/provider-random/lib/provider";
 import { TimeProvider } from "@cdktf/provider-time/lib/provider";
@@ -10,6 +9,7 @@ import type { Construct } from "constructs";
 import type { Bot, Fleet } from "../config/load";
 import { azureBotNames, azureSharedNames, type AzureBotNames, type AzureSharedNames } from "../config/names";
 import type { AgentRuntime } from "../runtimes/runtime";
+import { BlobStateContainer } from "./blob-state-container";
 import { FleetStack, fleetTags } from "./fleet-stack";
 import { KeyVaultBotSecrets } from "./key-vault-bot-secrets";
 import { RoleGrant } from "./role-grant";
@@ -17,7 +17,7 @@ import { RoleGrant } from "./role-grant";
 /**
  * What every Azure bot stack starts with, whatever runs the bot: the region's Key Vault looked up
  * by name (no dependency on the shared stack), and the bot's own resource group, identity, storage
- * account with its state share, and secrets in the vault, each secret readable by this bot's
+ * account with the blob container of its state, and secrets in the vault, each secret readable by this bot's
  * identity only (a role assignment per secret, never one on the vault). A compromised bot reaches
  * its own secrets and state and nothing of any other bot.
  */
@@ -29,7 +29,8 @@ export abstract class AzureBotStack extends FleetStack {
   protected readonly vault: DataAzurermKeyVault;
   protected readonly resourceGroup: ResourceGroup;
   protected readonly storage: StorageAccount;
-  protected readonly stateShare: StorageShare;
+  /** The durable copy of the bot's state, which only the bot's identity may read and write. */
+  protected readonly stateStore: BlobStateContainer;
   protected readonly secrets: KeyVaultBotSecrets;
   /** The bot identity's role on each of its secrets. */
   protected readonly secretGrants: RoleGrant[];
@@ -50,8 +51,8 @@ export abstract class AzureBotStack extends FleetStack {
     const inGroup = { location: bot.region, resourceGroupName: this.resourceGroup.name, tags: this.tags };
     this.identity = new UserAssignedIdentity(this, "identity", { ...inGroup, name: this.names.identity });
 
-    // The bot's own account: no fixed fee (Standard LRS bills by use), and its key opens this
-    // bot's state only. HTTPS and TLS 1.2 only, nothing public (policy BF-STO-1).
+    // The bot's own account: no fixed fee (Standard LRS bills by use). HTTPS and TLS 1.2 only,
+    // nothing public (policy BF-STO-1). The bot reaches its container with its identity, no key.
     this.storage = new StorageAccount(this, "state-storage", {
       ...inGroup,
       name: this.names.storageAccount,
@@ -62,15 +63,15 @@ export abstract class AzureBotStack extends FleetStack {
       minTlsVersion: "TLS1_2",
       allowNestedItemsToBePublic: false,
       crossTenantReplicationEnabled: false,
-      // SMB mounts (the VM's kernel CIFS client, Container Apps' Azure Files volumes) take the key.
+      // No bot holds a key role; the key stays on for the provider, which reads the account's
+      // data-plane properties with it unless the provider itself is switched to Entra ID.
       sharedAccessKeyEnabled: true,
     });
-    this.stateShare = new StorageShare(this, "state-share", {
-      name: this.names.stateShare,
+    this.stateStore = new BlobStateContainer(this, "state", {
       storageAccountId: this.storage.id,
-      quota: fleet.azure.stateShareQuotaGb,
-      accessTier: "Hot",
-      enabledProtocol: "SMB",
+      blobEndpoint: `https://${this.names.storageAccount}.blob.core.windows.net`,
+      name: this.names.stateContainer,
+      principalId: this.identity.principalId,
     });
 
     this.secrets = new KeyVaultBotSecrets(this, "secrets", {

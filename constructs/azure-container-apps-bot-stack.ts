@@ -1,5 +1,4 @@
 import { ContainerApp } from "@cdktf/provider-azurerm/lib/container-app";
-import { ContainerAppEnvironmentStorage } from "@cdktf/provider-azurerm/lib/container-app-environment-storage";
 import { DataAzurermContainerAppEnvironment } from "@cdktf/provider-azurerm/lib/data-azurerm-container-app-environment";
 import { DataAzurermLogAnalyticsWorkspace } from "@cdktf/provider-azurerm/lib/data-azurerm-log-analytics-workspace";
 import { DataAzurermMonitorActionGroup } from "@cdktf/provider-azurerm/lib/data-azurerm-monitor-action-group";
@@ -9,6 +8,7 @@ import { Sleep } from "@cdktf/provider-time/lib/sleep";
 import { TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
 import { containerLaunch, terraformLiteral } from "../bootstrap/container";
+import { STATE_SYNC_IMAGE, STATE_SYNC_MOUNT, stateReadyPath, stateSyncContainer } from "../bootstrap/state-sync";
 import type { Bot, Fleet } from "../config/load";
 import type { Tier } from "../config/schema";
 import type { AgentRuntime } from "../runtimes/runtime";
@@ -20,17 +20,24 @@ import { ROLE_PROPAGATION_WAIT, RoleGrant } from "./role-grant";
 /** Environment variable holding the app's https address, which the agent config refers to. */
 export const PUBLIC_ORIGIN_ENV = "BOTFLEET_PUBLIC_ORIGIN";
 
-/** vCPU and memory per tier, in the combinations the Consumption profile allows. */
+/**
+ * vCPU and memory of the agent per tier. With the state-sync sidecar's share added, each app's
+ * total is a combination the Consumption profile allows (memory twice the vCPU, in 0.25 steps).
+ */
 export const CONTAINER_APP_SIZES: Record<Tier, { cpu: number; memory: string }> = {
   light: { cpu: 0.5, memory: "1Gi" },
   standard: { cpu: 1, memory: "2Gi" },
   performance: { cpu: 2, memory: "4Gi" },
 };
 
+/** The state-sync sidecar's share of the app. */
+export const CONTAINER_APP_STATE_SYNC_SIZE = { cpu: 0.25, memory: "0.5Gi" };
+
 /**
  * One bot on Azure Container Apps (stack named as the bot): a single-revision app with exactly one
  * replica, pulled and run with the bot's own managed identity, secrets as Key Vault references,
- * state on the bot's own Azure Files share, probes on the runtime's health path, ingress that is
+ * live state on the replica's own EmptyDir volume with its durable copy in the bot's blob container
+ * (kept by the state-sync sidecar under a blob lease), probes on the runtime's health path, ingress that is
  * closed to the internet unless the bot admits IP ranges or opts into public access, and alerts
  * when the fleet names an e-mail. Shared resources are looked up by name.
  */
@@ -50,27 +57,21 @@ export class AzureContainerAppsBotStack extends AzureBotStack {
       name: bot.internalOnly ? shared.internalContainerAppsEnvironment : shared.containerAppsEnvironment,
     });
 
-    // The app reads its secrets and pulls its image with its own identity; Container Apps checks
-    // both when it provisions a revision, so the grants must have taken effect by then (role
-    // assignments take minutes, "Troubleshoot Azure RBAC"). Waited once, at creation.
+    // The app reads its secrets, pulls its image and keeps its state with its own identity;
+    // Container Apps checks the first two when it provisions a revision, so the grants must have
+    // taken effect by then (role assignments take minutes, "Troubleshoot Azure RBAC"). Waited
+    // once, at creation.
     const pullGrant = new RoleGrant(this, "pulls-images", {
       scope: registry.id,
       role: "AcrPull",
       principalId: identity.principalId,
       reason: `bot ${bot.name} pulls its image from the fleet's registry`,
     });
-    const rolePropagation = new Sleep(this, "role-propagation", { createDuration: ROLE_PROPAGATION_WAIT, dependsOn: [...this.secretGrants, pullGrant] });
-
-    const environmentStorage = new ContainerAppEnvironmentStorage(this, "state-storage-link", {
-      name: names.environmentStorage,
-      containerAppEnvironmentId: environment.id,
-      // The bot's own account and share: the key Terraform reads at apply time (never in the
-      // synthesized output) opens this bot's state only.
-      accountName: this.storage.name,
-      shareName: this.stateShare.name,
-      accessKey: this.storage.primaryAccessKey,
-      accessMode: "ReadWrite",
+    const rolePropagation = new Sleep(this, "role-propagation", {
+      createDuration: ROLE_PROPAGATION_WAIT,
+      dependsOn: [...this.secretGrants, pullGrant, this.stateStore.grant],
     });
+    const sync = stateSyncContainer(runtime, { store: this.stateStore.store });
 
     // The app's stable address (not the revision's): `<app>.<environment domain>`, or with
     // `.internal.` when the ingress is open to the environment only.
@@ -135,6 +136,7 @@ export class AzureContainerAppsBotStack extends AzureBotStack {
             env: [
               ...Object.entries(launch.environment).map(([name, value]) => ({ name, value: terraformLiteral(value) })),
               { name: PUBLIC_ORIGIN_ENV, value: publicOrigin },
+              { name: "BOTFLEET_STATE_READY", value: stateReadyPath(runtime) },
               ...launch.secrets.map((s) => ({ name: s.env, secretName: s.key })),
             ],
             volumeMounts: [{ name: "state", path: runtime.stateDir }],
@@ -142,16 +144,23 @@ export class AzureContainerAppsBotStack extends AzureBotStack {
             livenessProbe: [{ ...health, initialDelay: 5, intervalSeconds: 30, timeout: 5, failureCountThreshold: 3 }],
             readinessProbe: [{ ...health, intervalSeconds: 10, timeout: 5, failureCountThreshold: 3, successCountThreshold: 1 }],
           },
-        ],
-        volume: [
           {
-            name: "state",
-            storageType: "AzureFile",
-            storageName: environmentStorage.name,
-            // Owned by the runtime's user; nobrl lets SQLite-style locking work over SMB.
-            mountOptions: `uid=${runtime.uid},gid=${runtime.gid},dir_mode=0700,file_mode=0600,nobrl,mfsymlinks`,
+            name: "state-sync",
+            image: STATE_SYNC_IMAGE,
+            cpu: CONTAINER_APP_STATE_SYNC_SIZE.cpu,
+            memory: CONTAINER_APP_STATE_SYNC_SIZE.memory,
+            command: sync.command.map(terraformLiteral),
+            env: [
+              ...Object.entries(sync.environment).map(([name, value]) => ({ name, value: terraformLiteral(value) })),
+              // Tokens for the bot's identity from the app's identity endpoint.
+              { name: "STATE_SYNC_CLIENT_ID", value: identity.clientId },
+            ],
+            volumeMounts: [{ name: "state", path: STATE_SYNC_MOUNT }],
           },
         ],
+        // Live state on the replica itself: SQLite needs locking and one writer, which SMB does not
+        // give (and two revisions overlap during a deploy).
+        volume: [{ name: "state", storageType: "EmptyDir" }],
       },
       tags,
     });

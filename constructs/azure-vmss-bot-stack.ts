@@ -8,7 +8,6 @@ import type { Tier } from "../config/schema";
 import { renderVmBootstrap } from "../bootstrap/azure-vm";
 import type { AgentRuntime } from "../runtimes/runtime";
 import { AzureBotStack } from "./azure-bot-stack";
-import { RoleGrant } from "./role-grant";
 
 export const VM_SIZES: Record<Tier, string> = {
   light: "Standard_B1ms",
@@ -71,15 +70,6 @@ export class AzureVmssBotStack extends AzureBotStack {
       value: adminPassword.result,
       contentType: `password of ${ADMIN_USERNAME} for the Serial Console`,
       tags,
-    });
-
-    // The kernel CIFS client mounts with the account key, which the VM lists with its identity.
-    // This role could also regenerate the key: of this bot's own account only.
-    new RoleGrant(this, "lists-storage-key", {
-      scope: this.storage.id,
-      role: "Storage Account Key Operator Service Role",
-      principalId: identity.principalId,
-      reason: `bot ${bot.name} mounts its own state share with the account key`,
     });
 
     const bootstrap = renderVmBootstrap(fleet, bot, runtime);

@@ -10,6 +10,7 @@ import { Sleep } from "@cdktf/provider-time/lib/sleep";
 import { TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
 import { containerLaunch, terraformLiteral } from "../bootstrap/container";
+import { STATE_SYNC_IMAGE, STATE_SYNC_MOUNT, STATE_SYNC_PORT, stateReadyPath, stateSyncContainer } from "../bootstrap/state-sync";
 import type { Bot, Fleet } from "../config/load";
 import { cloudRunImage, gcpBotNames } from "../config/names";
 import type { Tier } from "../config/schema";
@@ -17,12 +18,18 @@ import type { AgentRuntime } from "../runtimes/runtime";
 import { FleetStack, fleetTags } from "./fleet-stack";
 import { SecretManagerBotSecrets } from "./secret-manager-bot-secrets";
 
-/** CPU and memory per tier; memory also holds Cloud Storage FUSE's caches. */
-export const CLOUD_RUN_SIZES: Record<Tier, { cpu: string; memory: string }> = {
-  light: { cpu: "1", memory: "1Gi" },
-  standard: { cpu: "1", memory: "2Gi" },
-  performance: { cpu: "2", memory: "4Gi" },
+/**
+ * CPU and memory of the agent per tier, and the size of the in-memory volume that holds its live
+ * state (Cloud Run counts it against the instance's memory).
+ */
+export const CLOUD_RUN_SIZES: Record<Tier, { cpu: string; memory: string; state: string }> = {
+  light: { cpu: "1", memory: "1Gi", state: "256Mi" },
+  standard: { cpu: "1", memory: "2Gi", state: "512Mi" },
+  performance: { cpu: "2", memory: "4Gi", state: "1Gi" },
 };
+
+/** The state-sync sidecar: snapshots are small and rare; its memory holds one packed snapshot. */
+export const CLOUD_RUN_STATE_SYNC_SIZE = { cpu: "1", memory: "512Mi" };
 
 /** Cloud Run's longest request; WebSocket sessions to the gateway are cut after it. */
 export const CLOUD_RUN_REQUEST_TIMEOUT = "3600s";
@@ -43,9 +50,10 @@ export const STATE_VERSION_RETENTION_DAYS = 30;
 /**
  * One bot on Google Cloud Run (stack named as the bot): exactly one always-on instance with CPU
  * always allocated, its own service account, Secret Manager secrets only that account can read
- * (injected as secret references, never values), state in its own versioned, private Cloud
- * Storage bucket mounted at the runtime's state directory, probes on the runtime's health path,
- * and no public invoker unless the bot opts in. Depends on no other stack.
+ * (injected as secret references, never values), live state on an in-memory volume of the
+ * instance with its durable copy in its own versioned, private Cloud Storage bucket (kept by the
+ * state-sync sidecar under a lock object: one writer at a time), probes on the runtime's health
+ * path, and no public invoker unless the bot opts in. Depends on no other stack.
  */
 export class GcpCloudRunBotStack extends FleetStack {
   constructor(scope: Construct, fleet: Fleet, bot: Bot, runtime: AgentRuntime) {
@@ -97,6 +105,7 @@ export class GcpCloudRunBotStack extends FleetStack {
       `Add each with: printf '%s' "$VALUE" | gcloud secrets versions add ${names.secret("<key>")} --project ${project} --data-file=-, then restart: gcloud run services update ${names.service} --project ${project} --region ${bot.region} --update-env-vars BOTFLEET_RESTARTED_AT=$(date +%s)`,
     );
     const size = CLOUD_RUN_SIZES[bot.tier];
+    const sync = stateSyncContainer(runtime, { store: `gcs:${names.stateBucket}`, port: STATE_SYNC_PORT });
 
     const iamPropagation = new Sleep(this, "iam-propagation", {
       createDuration: IAM_PROPAGATION_WAIT,
@@ -115,16 +124,20 @@ export class GcpCloudRunBotStack extends FleetStack {
       labels,
       template: {
         serviceAccount: account.email,
-        // Cloud Storage volumes need the second-generation environment.
+        // In-memory volumes need the second-generation environment.
         executionEnvironment: "EXECUTION_ENVIRONMENT_GEN2",
         timeout: CLOUD_RUN_REQUEST_TIMEOUT,
         // One bot token, one poller: never scale out, never scale to zero.
         scaling: { minInstanceCount: 1, maxInstanceCount: 1 },
         labels,
-        volumes: [{ name: "state", gcs: { bucket: bucket.name, readOnly: false } }],
+        // Live state on the instance itself: SQLite needs locking and a single writer, which a
+        // Cloud Storage FUSE mount does not give. The sidecar keeps the durable copy in the bucket.
+        volumes: [{ name: "state", emptyDir: { medium: "MEMORY", sizeLimit: size.state } }],
         containers: [
           {
             name: "agent",
+            // Starts once the sidecar is up; its launcher then waits for the restored state.
+            dependsOn: ["state-sync"],
             image: cloudRunImage(bot.image ?? runtime.image, fleet.name, project, bot.region),
             command: launch.command.map(terraformLiteral),
             args: launch.args.map(terraformLiteral),
@@ -137,6 +150,7 @@ export class GcpCloudRunBotStack extends FleetStack {
             },
             env: [
               ...Object.entries(launch.environment).map(([name, value]) => ({ name, value: terraformLiteral(value) })),
+              { name: "BOTFLEET_STATE_READY", value: stateReadyPath(runtime) },
               ...launch.secrets.map((s) => ({
                 name: s.env,
                 valueSource: { secretKeyRef: { secret: secrets.secretIds[s.key], version: "latest" } },
@@ -146,6 +160,17 @@ export class GcpCloudRunBotStack extends FleetStack {
             // Up to 5 minutes to start (image pull, first config), then restarted after 3 missed checks.
             startupProbe: { httpGet: { path: runtime.healthPath, port: runtime.port }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 30 },
             livenessProbe: { httpGet: { path: runtime.healthPath, port: runtime.port }, periodSeconds: 30, timeoutSeconds: 5, failureThreshold: 3 },
+          },
+          {
+            name: "state-sync",
+            image: STATE_SYNC_IMAGE,
+            command: sync.command.map(terraformLiteral),
+            env: Object.entries(sync.environment).map(([name, value]) => ({ name, value: terraformLiteral(value) })),
+            resources: { limits: CLOUD_RUN_STATE_SYNC_SIZE, cpuIdle: false },
+            volumeMounts: [{ name: "state", mountPath: STATE_SYNC_MOUNT }],
+            // Healthy as soon as it runs (not once restored): during a revision overlap the new
+            // instance must pass its probes while the old one still holds the lock.
+            startupProbe: { tcpSocket: { port: STATE_SYNC_PORT }, periodSeconds: 2, timeoutSeconds: 1, failureThreshold: 30 },
           },
         ],
       },

@@ -13,7 +13,7 @@ export const ROLE_PROPAGATION_WAIT = "5m";
  */
 export const BOT_GRANTED_ROLES = {
   "Key Vault Secrets User": "4633458b-17de-408a-b874-0445c86b69e6",
-  "Storage Account Key Operator Service Role": "81a9662b-bebf-436f-a333-f67b29880f12",
+  "Storage Blob Data Contributor": "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
   AcrPull: "7f951dda-4ed3-4680-a7ca-43fe172d538d",
 } as const;
 

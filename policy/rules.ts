@@ -91,7 +91,9 @@ const CHECKS: Record<RuleId, RuleCheck> = {
       // Every `docker run` command line, with its backslash continuations joined.
       const runs = Object.values(cloudInit.files)
         .flatMap((content) => content.replace(/\\\n/g, " ").split("\n"))
-        .filter((line) => /\bdocker run\b/.test(line));
+        .filter((line) => /\bdocker run\b/.test(line))
+        // The state-sync container publishes nothing and needs the host network for IMDS (issue 14).
+        .filter((line) => !/--name[= ]['"]?botfleet-state-sync\b/.test(line));
       if (runs.length === 0) return ["starts no gateway container in its cloud-init"];
       const problems: string[] = [];
       for (const run of runs) {

@@ -101,6 +101,8 @@ export class StackView {
         reach.push({ address, role, target: `Key Vault secret ${target.body.name}`, problem: /--vm-admin-password$/.test(target.body.name) ? "lets the bot read the VM's admin password" : undefined });
       else if (target?.kind === "resource" && target.type === "azurerm_storage_account" && target.attribute === "id")
         reach.push({ address, role, target: `storage account ${target.body.name} (this bot's own)` });
+      else if (target?.kind === "resource" && target.type === "azurerm_storage_container" && target.attribute === "id")
+        reach.push({ address, role, target: `blob container ${target.body.name} of this bot's own storage account` });
       else if (target?.type === "azurerm_container_registry" && role === "AcrPull")
         reach.push({ address, role, target: `registry ${target.body.name} (pull only)` });
       else

@@ -69,6 +69,7 @@ const PRICERS: Record<string, Pricer> = {
 
 const USAGE: Record<string, string> = {
   azurerm_storage_share: azure.usage.filesHotPerGib,
+  azurerm_storage_container: azure.usage.blobPerGib,
   azurerm_log_analytics_workspace: azure.usage.logAnalyticsPerGb,
   azurerm_key_vault: azure.usage.keyVaultOperations,
   google_storage_bucket: gcp.usage.storagePerGib,

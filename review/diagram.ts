@@ -24,7 +24,8 @@ export function botDiagram(review: StackReview): string | undefined {
       `    caddy[${label(`Caddy · ${domain ?? ":80, no TLS"}`)}] --> agent[${label(`${runtime.id} gateway · 127.0.0.1:${runtime.port}`)}]`,
       "  end",
       `  agent -- ${label("managed identity")} --> vault[(${label(`Key Vault · ${vault}`)})]`,
-      `  agent -- SMB --> state[(${label("Azure Files · bot state")})]`,
+      `  agent -- ${label("local disk")} --> sync[${label("state-sync container")}]`,
+      `  sync -- ${label("snapshots, blob lease")} --> state[(${label(`Blob container ${Object.values<{ name: string }>(json.resource?.azurerm_storage_container ?? {})[0]?.name ?? "state"}`)})]`,
     );
   } else if (app) {
     const ingress = review.endpoints.find((e) => e.startsWith("https://"));
@@ -36,7 +37,8 @@ export function botDiagram(review: StackReview): string | undefined {
       "  end",
       `  registry[(${label("Container Registry")})] -- ${label("pull with identity")} --> agent`,
       `  agent -- ${label("Key Vault references")} --> vault[(${label(`Key Vault · ${vault}`)})]`,
-      `  agent -- SMB --> state[(${label(`Azure Files · share ${json.resource?.azurerm_storage_share ? Object.values<{ name: string }>(json.resource.azurerm_storage_share)[0].name : "state"}`)})]`,
+      `  agent -- ${label("local EmptyDir")} --> sync[${label("state-sync sidecar")}]`,
+      `  sync -- ${label("snapshots, blob lease")} --> state[(${label(`Blob container ${Object.values<{ name: string }>(json.resource?.azurerm_storage_container ?? {})[0]?.name ?? "state"}`)})]`,
     );
   } else if (service) {
     const limits = first(first(first(service.body.template)?.containers)?.resources)?.limits ?? {};
@@ -46,7 +48,8 @@ export function botDiagram(review: StackReview): string | undefined {
       `  callers((${open ? "Internet" : "IAM principals"})) -- ${label(open ? "HTTPS, public" : "HTTPS, IAM-checked")} --> agent`,
       `  agent[${label(`Cloud Run ${service.body.name} · ${runtime.id} · ${limits.cpu} vCPU / ${limits.memory} · 1 instance`)}]`,
       `  agent -- ${label("secret references")} --> vault[(${label(`Secret Manager · ${vault}`)})]`,
-      `  agent -- ${label("Cloud Storage FUSE")} --> state[(${label(`bucket ${bucket}`)})]`,
+      `  agent -- ${label("in-memory volume")} --> sync[${label("state-sync sidecar")}]`,
+      `  sync -- ${label("snapshots, lock object")} --> state[(${label(`bucket ${bucket}`)})]`,
     );
   } else return undefined;
 

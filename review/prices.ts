@@ -24,6 +24,7 @@ export const PRICES = {
       filesHotPerGib: "Azure Files hot: about $0.03 per GiB stored a month, plus transactions",
       logAnalyticsPerGb: "Log Analytics: about $2.30 per GB ingested (first 5 GB a month free), capped by azure.logDailyCapGb",
       keyVaultOperations: "Key Vault: $0.03 per 10,000 secret operations",
+      blobPerGib: "Blob Storage hot: per GiB stored a month plus operations (state snapshots; not priced here)",
     },
   },
   gcp: {
@@ -55,6 +56,7 @@ export const NO_CHARGE_TYPES = new Set([
   "azurerm_key_vault_secret",
   "azurerm_storage_account",
   "azurerm_storage_share",
+  "azurerm_storage_container",
   "azurerm_container_app_environment",
   "azurerm_container_app_environment_storage",
   "azurerm_log_analytics_workspace",

