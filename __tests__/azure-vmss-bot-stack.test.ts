@@ -81,7 +81,7 @@ describe("bot-alpha: secrets", () => {
     const text = JSON.stringify([stacks["bot-alpha"], stacks["bot-beta"], stacks["azure-shared-eastus2"]]);
     expect(text).not.toMatch(/"value":"(?!BOTFLEET_UNSET|\$\{)/);
     expect(text).not.toMatch(/sk-[A-Za-z0-9]{10,}|\d{8,10}:[A-Za-z0-9_-]{30,}/);
-    expect(files["/etc/botfleet/agent-config.json"]).toContain('"botToken": "${TELEGRAM_BOT_TOKEN}"');
+    expect(JSON.parse(files["/etc/botfleet/agent-config.json"]).channels.telegram.botToken).toEqual({ source: "env", provider: "default", id: "TELEGRAM_BOT_TOKEN" });
   });
 });
 
@@ -154,7 +154,7 @@ describe("bot-alpha: the decoded cloud-init", () => {
   });
 
   test("6. the agent config is merged into the state directory, keeping what the agent stored", () => {
-    expect(boot).toContain("jq -S -s '.[0] * .[1]' \"$target\" \"$managed\"");
+    expect(boot).toContain(`jq -S -s '(.[0] | delpaths([["agents","list"]])) * .[1]' "$target" "$managed"`);
     const config = JSON.parse(files["/etc/botfleet/agent-config.json"]);
     expect(config.gateway).toEqual({
       mode: "local", bind: "lan", port: 18789, auth: { mode: "token" }, trustedProxies: ["172.17.0.1"],

@@ -64,7 +64,7 @@ test("config: a re-run keeps what the agent stored and restores botfleet's setti
   expect(readFileSync(statePath(s.root), "utf8")).toBe(once);
   const merged = JSON.parse(once);
   expect(merged.gateway.bind).toBe("lan");
-  expect(merged.agents.defaults).toEqual({ model: { primary: "anthropic/claude-sonnet-4-5" }, workspace: "/home/node/.openclaw/workspace" });
+  expect(merged.agents.defaults).toEqual({ model: { primary: "anthropic/claude-sonnet-5" }, workspace: "/home/node/.openclaw/workspace" });
   expect(merged.meta).toEqual({ lastTouchedVersion: "2026.9.6" });
 });
 
@@ -121,4 +121,15 @@ test("an unknown step is refused with the list of steps", () => {
   const r = boot(scratch(), "dockr");
   expect(r.status).not.toBe(0);
   expect(r.log).toContain("unknown step dockr (steps: docker sysbox caddy state secrets config agent)");
+});
+
+test("config: a state in the layout the runtime migrated away takes the managed settings, without the old form", () => {
+  const s = scratch();
+  mkdirSync(dirname(statePath(s.root)), { recursive: true });
+  // What an older botfleet release wrote (agents.list) and the agent kept using.
+  writeFileSync(statePath(s.root), JSON.stringify({ agents: { list: [{ id: "main", identity: { name: "Old name" } }] }, meta: { lastTouchedVersion: "2026.9.5" } }));
+  expect(boot(s, "config").status).toBe(0);
+  const merged = JSON.parse(readFileSync(statePath(s.root), "utf8"));
+  expect(merged.agents).not.toHaveProperty("list");
+  expect(merged.agents.entries.main.identity.name).toBe("Alpha");
 });

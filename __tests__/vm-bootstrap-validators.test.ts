@@ -87,7 +87,7 @@ describe("hostile values render intact", () => {
   test("the cloud-config is YAML whose files hold the agent config as valid JSON with the exact values", () => {
     const doc = parse(hostile.cloudConfig) as { write_files: { path: string; content: string }[] };
     const config = JSON.parse(doc.write_files.find((f) => f.path === "/etc/botfleet/agent-config.json")!.content);
-    expect(config.agents.list[0].identity).toEqual({ name: `Zoë "Q" O'Brien & Co`, theme: HOSTILE_THEME, emoji: "🤖" });
+    expect(config.agents.entries.main.identity).toEqual({ name: `Zoë "Q" O'Brien & Co`, theme: HOSTILE_THEME, emoji: "🤖" });
     expect(config.channels.telegram.allowFrom).toEqual(["123", "@o'neil", "a&b", "$USER", "ünï"]);
     expect(config.channels.discord).toMatchObject({ dmPolicy: "open", allowFrom: ["*"] });
   });

@@ -51,6 +51,11 @@ export function renderVmBootstrap(fleet: Fleet, bot: Bot, runtime: AgentRuntime)
     uid: runtime.uid,
     gid: runtime.gid,
     configFile: runtime.configFile,
+    // The stored config without the runtime's retired keys, with the managed settings laid over it.
+    stopTimeout: runtime.stopTimeoutSeconds,
+    // systemd waits for `docker stop` itself, plus a margin.
+    unitStopTimeout: runtime.stopTimeoutSeconds + 15,
+    mergeFilter: `(.[0] | delpaths(${JSON.stringify(runtime.retiredConfigPaths)})) * .[1]`,
     image,
     entrypoint: runtime.command[0],
     args: runtime.command.slice(1),

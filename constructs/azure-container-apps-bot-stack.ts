@@ -8,6 +8,7 @@ import { StorageShare } from "@cdktf/provider-azurerm/lib/storage-share";
 import { TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
 import { containerLaunch, terraformLiteral } from "../bootstrap/container";
+import { MANAGED_FRONT_END_PROXIES } from "../bootstrap/front-ends";
 import type { Bot, Fleet } from "../config/load";
 import type { Tier } from "../config/schema";
 import type { AgentRuntime } from "../runtimes/runtime";
@@ -62,7 +63,7 @@ export class AzureContainerAppsBotStack extends AzureBotStack {
     const launch = containerLaunch(
       bot,
       runtime,
-      { trustedProxies: [] },
+      { trustedProxies: MANAGED_FRONT_END_PROXIES },
       `Set each with: az keyvault secret set --vault-name ${shared.keyVault} --name ${names.secret("<key>")} --file <file>, then: az containerapp revision restart (README: Container Apps).`,
     );
     const size = CONTAINER_APP_SIZES[bot.tier];

@@ -8,6 +8,7 @@ import { RandomProvider } from "@cdktf/provider-random/lib/provider";
 import { TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
 import { containerLaunch, terraformLiteral } from "../bootstrap/container";
+import { MANAGED_FRONT_END_PROXIES } from "../bootstrap/front-ends";
 import type { Bot, Fleet } from "../config/load";
 import { cloudRunImage, gcpBotNames } from "../config/names";
 import type { Tier } from "../config/schema";
@@ -82,7 +83,7 @@ export class GcpCloudRunBotStack extends FleetStack {
     const launch = containerLaunch(
       bot,
       runtime,
-      { trustedProxies: [] },
+      { trustedProxies: MANAGED_FRONT_END_PROXIES },
       `Add each with: printf '%s' "$VALUE" | gcloud secrets versions add ${names.secret("<key>")} --project ${project} --data-file=-, then restart the service (README: Cloud Run).`,
     );
     const size = CLOUD_RUN_SIZES[bot.tier];

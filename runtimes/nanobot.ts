@@ -36,6 +36,9 @@ export const nanobot: AgentRuntime = {
 
   secrets: (bot) => commonSecrets(bot),
 
+  retiredConfigPaths: [],
+  stopTimeoutSeconds: 20,
+
   environment: () => ({ HOME }),
 
   config(bot: Bot) {

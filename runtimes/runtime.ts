@@ -59,6 +59,14 @@ export interface AgentRuntime {
   gatewayAuthProblem(config: unknown): string | undefined;
   /** What the agent's log lines contain when these happen; log alerts count them. */
   readonly logSignals: LogSignals;
+  /**
+   * Config keys (as paths) of layouts the runtime migrates away. The VM's merge drops them from
+   * the stored config before laying the managed one over it, so a state written by an older
+   * release cannot carry the old form next to the new one.
+   */
+  readonly retiredConfigPaths: readonly (readonly string[])[];
+  /** Seconds the gateway may take to drain and exit after SIGTERM before it is killed. */
+  readonly stopTimeoutSeconds: number;
 }
 
 /**
