@@ -112,7 +112,7 @@ describe("bot-alpha: the decoded cloud-init", () => {
 
   test("runs the boot script once, which runs the seven steps in order and ends with READY", () => {
     expect(parse(cloudConfig).runcmd).toEqual([["/usr/local/lib/botfleet/boot.sh"]]);
-    expect(boot).toContain("STEPS=(docker sysbox caddy state secrets config agent)");
+    expect(boot).toContain("STEPS=(docker sysbox caddy state secrets config plugins agent)");
     expect(boot).toMatch(/log "READY: bot bot-alpha/);
   });
 

@@ -120,7 +120,7 @@ test("caddy: installs the rendered Caddyfile, validates it with the real caddy, 
 test("an unknown step is refused with the list of steps", () => {
   const r = boot(scratch(), "dockr");
   expect(r.status).not.toBe(0);
-  expect(r.log).toContain("unknown step dockr (steps: docker sysbox caddy state secrets config agent)");
+  expect(r.log).toContain("unknown step dockr (steps: docker sysbox caddy state secrets config plugins agent)");
 });
 
 test("config: a state in the layout the runtime migrated away takes the managed settings, without the old form", () => {

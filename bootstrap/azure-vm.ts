@@ -52,6 +52,7 @@ export function renderVmBootstrap(fleet: Fleet, bot: Bot, runtime: AgentRuntime)
     gid: runtime.gid,
     configFile: runtime.configFile,
     // The stored config without the runtime's retired keys, with the managed settings laid over it.
+    plugins: runtime.plugins(bot),
     stopTimeout: runtime.stopTimeoutSeconds,
     // systemd waits for `docker stop` itself, plus a margin.
     unitStopTimeout: runtime.stopTimeoutSeconds + 15,
@@ -73,6 +74,7 @@ export function renderVmBootstrap(fleet: Fleet, bot: Bot, runtime: AgentRuntime)
     publish: `127.0.0.1:${runtime.port}:${runtime.port}`,
     volume: `/var/lib/botfleet/state:${runtime.stateDir}`,
     user: `${runtime.uid}:${runtime.gid}`,
+    stateDir: runtime.stateDir,
   };
   const agentConfig = runtime.config(bot, {
     publicOrigin: bot.domain ? `https://${bot.domain}` : undefined,
@@ -84,6 +86,7 @@ export function renderVmBootstrap(fleet: Fleet, bot: Bot, runtime: AgentRuntime)
     { path: `${LIB_DIR}/fetch-secrets.sh`, permissions: "0755", content: render("vm/fetch-secrets.sh", context) },
     { path: `${LIB_DIR}/storage-key.sh`, permissions: "0755", content: render("vm/storage-key.sh", context) },
     { path: `${LIB_DIR}/run-agent.sh`, permissions: "0755", content: render("vm/run-agent.sh", context) },
+    { path: `${LIB_DIR}/install-plugins.sh`, permissions: "0755", content: render("vm/install-plugins.sh", context) },
     { path: `${LIB_DIR}/boot.sh`, permissions: "0755", content: render("vm/boot.sh", context) },
     { path: `${ETC_DIR}/Caddyfile`, permissions: "0644", content: render("vm/Caddyfile", context) },
     { path: `${ETC_DIR}/agent-config.json`, permissions: "0644", content: JSON.stringify(agentConfig, null, 2) + "\n" },

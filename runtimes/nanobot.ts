@@ -37,6 +37,7 @@ export const nanobot: AgentRuntime = {
   secrets: (bot) => commonSecrets(bot),
 
   retiredConfigPaths: [],
+  plugins: () => [],
   stopTimeoutSeconds: 20,
 
   environment: () => ({ HOME }),

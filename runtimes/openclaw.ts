@@ -45,6 +45,19 @@ export const openclaw: AgentRuntime = {
     channelActivity: ["[telegram]", "[discord]"],
   },
 
+  // The gateway trusts an external plugin only when its own installer put it in the state from
+  // the registry (not a tarball, not a load path); --pin records the exact version.
+  plugins: (bot) =>
+    bot.channels.discord
+      ? [OPENCLAW_PLUGINS.discord].map((p) => ({
+          id: p.id,
+          spec: `${p.npm}@${p.version}`,
+          integrity: p.integrity,
+          install: ["node", "openclaw.mjs", "plugins", "install", `npm:${p.npm}@${p.version}`, "--pin", "--force", "--accept-capabilities"],
+          inspect: ["node", "openclaw.mjs", "plugins", "inspect", p.id, "--json"],
+        }))
+      : [],
+
   // 2026.9 moved agents.list to keyed agents.entries.
   retiredConfigPaths: [["agents", "list"]],
   // The gateway's own stop policy outside systemd (gateway-shutdown-budget.mjs in the package):
