@@ -1,3 +1,4 @@
+import { decodeCustomData } from "../policy/terraform-json";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
@@ -13,7 +14,7 @@ const fleet = exampleFleet();
 const { stacks } = synthFleet(fleet);
 const alpha = stacks["bot-alpha"];
 const [scaleSet] = resources(alpha, "azurerm_orchestrated_virtual_machine_scale_set");
-const cloudConfig = Buffer.from(scaleSet.os_profile.custom_data, "base64").toString("utf8");
+const cloudConfig = decodeCustomData(scaleSet.os_profile.custom_data);
 const files: Record<string, string> = Object.fromEntries(
   (parse(cloudConfig).write_files as { path: string; content: string }[]).map((f) => [f.path, f.content]),
 );
@@ -101,7 +102,7 @@ describe("bot-alpha: secrets", () => {
     const text = JSON.stringify([stacks["bot-alpha"], stacks["bot-beta"], stacks["azure-shared-eastus2"]]);
     expect(text).not.toMatch(/"value":"(?!BOTFLEET_UNSET|\$\{)/);
     expect(text).not.toMatch(/sk-[A-Za-z0-9]{10,}|\d{8,10}:[A-Za-z0-9_-]{30,}/);
-    expect(files["/etc/botfleet/agent-config.json"]).toContain('"botToken": "${TELEGRAM_BOT_TOKEN}"');
+    expect(JSON.parse(files["/etc/botfleet/agent-config.json"]).channels.telegram.botToken).toEqual({ source: "env", provider: "default", id: "TELEGRAM_BOT_TOKEN" });
   });
 });
 
@@ -160,7 +161,7 @@ describe("bot-alpha: the decoded cloud-init", () => {
 
   test("runs the boot script once, which runs the seven steps in order and ends with READY", () => {
     expect(parse(cloudConfig).runcmd).toEqual([["/usr/local/lib/botfleet/boot.sh"]]);
-    expect(boot).toContain("STEPS=(docker sysbox caddy state secrets config agent)");
+    expect(boot).toContain("STEPS=(docker sysbox caddy state secrets config plugins agent)");
     expect(boot).toMatch(/log "READY: bot bot-alpha/);
   });
 
@@ -213,7 +214,7 @@ describe("bot-alpha: the decoded cloud-init", () => {
   });
 
   test("6. the agent config is merged into the state directory, keeping what the agent stored", () => {
-    expect(boot).toContain("jq -S -s '.[0] * .[1]' \"$target\" \"$managed\"");
+    expect(boot).toContain(`jq -S -s '(.[0] | delpaths([["agents","list"]])) * .[1]' "$target" "$managed"`);
     const config = JSON.parse(files["/etc/botfleet/agent-config.json"]);
     expect(config.gateway).toEqual({
       mode: "local", bind: "lan", port: 18789, auth: { mode: "token" }, trustedProxies: ["172.17.0.1"],

@@ -67,8 +67,8 @@ describe("the container launcher", () => {
     expect(r.status).toBe(0);
     const config = JSON.parse(readFileSync(r.configPath, "utf8"));
     expect(config).toEqual(openclaw.config(bot, { trustedProxies: [] }));
-    expect(config.agents.list[0].identity.theme).toBe(HOSTILE);
-    expect(config.channels.telegram.botToken).toBe("${TELEGRAM_BOT_TOKEN}");
+    expect(config.agents.entries.main.identity.theme).toBe(HOSTILE);
+    expect(config.channels.telegram.botToken).toEqual({ source: "env", provider: "default", id: "TELEGRAM_BOT_TOKEN" });
     expect(statSync(r.configPath).mode & 0o777).toBe(0o600);
     expect(r.agent.argv.slice(-1)).toEqual(["--flag"]);
   });

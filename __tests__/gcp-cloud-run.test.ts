@@ -115,9 +115,9 @@ describe("bot-gamma: secrets", () => {
     for (const name of ["OPENCLAW_GATEWAY_TOKEN", "ANTHROPIC_API_KEY", "TELEGRAM_BOT_TOKEN"]) expect(plain).not.toContain(name);
   });
 
-  test("the agent config keeps ${VAR} references for the agent, escaped from Terraform", () => {
+  test("the agent config names secrets as references for the agent, and reaches Terraform without interpolation", () => {
     const config = container.env.find((e: any) => e.name === "BOTFLEET_AGENT_CONFIG").value as string;
-    expect(config).toContain('"botToken":"$${TELEGRAM_BOT_TOKEN}"');
+    expect(config).toContain('"botToken":{"source":"env","provider":"default","id":"TELEGRAM_BOT_TOKEN"}');
     expect(config.replace(/\$\$\{/g, "")).not.toContain("${");
     expect(JSON.parse(config.replace(/\$\$\{/g, "${")).channels.telegram.allowFrom).toEqual(["987654321", "555000111"]);
   });

@@ -1,3 +1,4 @@
+import { decodeCustomData } from "../policy/terraform-json";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
@@ -23,7 +24,7 @@ const { stacks } = synthFleet(matrix);
 function gatewayOf(stack: StackJson): { image: string; port: number; health: string } {
   const [vm] = resources(stack, "azurerm_orchestrated_virtual_machine_scale_set");
   if (vm) {
-    const files = (parse(Buffer.from(vm.os_profile.custom_data, "base64").toString("utf8")).write_files as { path: string; content: string }[]);
+    const files = (parse(decodeCustomData(vm.os_profile.custom_data)).write_files as { path: string; content: string }[]);
     const run = files.find((f) => f.path.endsWith("run-agent.sh"))!.content;
     const caddy = files.find((f) => f.path.endsWith("Caddyfile"))!.content;
     return {

@@ -70,7 +70,7 @@ test("config: a re-run keeps what the agent stored and restores botfleet's setti
   expect(readFileSync(statePath(s.root), "utf8")).toBe(once);
   const merged = JSON.parse(once);
   expect(merged.gateway.bind).toBe("lan");
-  expect(merged.agents.defaults).toEqual({ model: { primary: "anthropic/claude-sonnet-4-5" }, workspace: "/home/node/.openclaw/workspace" });
+  expect(merged.agents.defaults).toEqual({ model: { primary: "anthropic/claude-sonnet-5" }, workspace: "/home/node/.openclaw/workspace" });
   expect(merged.meta).toEqual({ lastTouchedVersion: "2026.9.6" });
 });
 
@@ -126,7 +126,18 @@ test("caddy: installs the rendered Caddyfile, validates it with the real caddy, 
 test("an unknown step is refused with the list of steps", () => {
   const r = boot(scratch(), "dockr");
   expect(r.status).not.toBe(0);
-  expect(r.log).toContain("unknown step dockr (steps: docker sysbox caddy state secrets config agent)");
+  expect(r.log).toContain("unknown step dockr (steps: docker sysbox caddy state secrets config plugins agent)");
+});
+
+test("config: a state in the layout the runtime migrated away takes the managed settings, without the old form", () => {
+  const s = scratch();
+  mkdirSync(dirname(statePath(s.root)), { recursive: true });
+  // What an older botfleet release wrote (agents.list) and the agent kept using.
+  writeFileSync(statePath(s.root), JSON.stringify({ agents: { list: [{ id: "main", identity: { name: "Old name" } }] }, meta: { lastTouchedVersion: "2026.9.5" } }));
+  expect(boot(s, "config").status).toBe(0);
+  const merged = JSON.parse(readFileSync(statePath(s.root), "utf8"));
+  expect(merged.agents).not.toHaveProperty("list");
+  expect(merged.agents.entries.main.identity.name).toBe("Alpha");
 });
 
 // State that could not be made ready at boot used to stop boot.sh at the state step: the agent
@@ -143,7 +154,7 @@ test("boot: when the state is not restored yet, the boot goes on and starts the 
   expect(r.log).toContain("READY: bot bot-alpha");
   expect(r.status).toBe(0);
   const unit = readFileSync(join(s.root, "etc/systemd/system/botfleet-agent.service"), "utf8");
-  expect(unit).toMatch(/^ExecStartPre=\/usr\/local\/lib\/botfleet\/boot\.sh state config$/m);
+  expect(unit).toMatch(/^ExecStartPre=\/usr\/local\/lib\/botfleet\/boot\.sh state config plugins$/m);
   expect(unit).toMatch(/^Wants=botfleet-state-sync\.service$/m);
   expect(unit).toMatch(/^After=docker\.service botfleet-firewall\.service botfleet-state-sync\.service /m);
   expect(unit).not.toMatch(/^Requires=.*state-sync/m);
@@ -161,7 +172,7 @@ test("state: waits for state-sync's ready file on the local disk, then the confi
   expect(r.log).toContain("state: restored on local disk at");
   expect(r.status).toBe(0);
   const merged = JSON.parse(readFileSync(statePath(s.root), "utf8"));
-  expect(merged.meta).toEqual({ restored: true });
+  expect(merged.meta).toMatchObject({ restored: true });
   expect(merged.gateway.bind).toBe("lan");
   expect(calls(s.root)).not.toMatch(/mount|storage-key/);
 });

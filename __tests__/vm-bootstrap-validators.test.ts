@@ -1,3 +1,4 @@
+import { decodeCustomData } from "../policy/terraform-json";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
@@ -61,7 +62,7 @@ describe.each(Object.entries(cases))("%s", (_name, bootstrap) => {
   test("shellcheck finds nothing in any rendered script", () => {
     requireTool("shellcheck", "shellcheck");
     const scripts = bootstrap.files.filter((f) => f.path.endsWith(".sh")).map((f) => join(root, f.path));
-    expect(scripts).toHaveLength(5);
+    expect(scripts).toHaveLength(6);
     const r = run("shellcheck", ["--external-sources", "--shell=bash", "--severity=style", ...scripts], { cwd: join(root, "usr/local/lib/botfleet") });
     expect(r.output).toBe("");
     expect(r.status).toBe(0);
@@ -87,13 +88,13 @@ describe("hostile values render intact", () => {
   test("the cloud-config is YAML whose files hold the agent config as valid JSON with the exact values", () => {
     const doc = parse(hostile.cloudConfig) as { write_files: { path: string; content: string }[] };
     const config = JSON.parse(doc.write_files.find((f) => f.path === "/etc/botfleet/agent-config.json")!.content);
-    expect(config.agents.list[0].identity).toEqual({ name: `Zoë "Q" O'Brien & Co`, theme: HOSTILE_THEME, emoji: "🤖" });
+    expect(config.agents.entries.main.identity).toEqual({ name: `Zoë "Q" O'Brien & Co`, theme: HOSTILE_THEME, emoji: "🤖" });
     expect(config.channels.telegram.allowFrom).toEqual(["123", "@o'neil", "a&b", "$USER", "ünï"]);
     expect(config.channels.discord).toMatchObject({ dmPolicy: "open", allowFrom: ["*"] });
   });
 
   test("base64 custom data decodes to the same bytes (unicode survives)", () => {
-    expect(Buffer.from(hostile.customData, "base64").toString("utf8")).toBe(hostile.cloudConfig);
+    expect(decodeCustomData(hostile.customData)).toBe(hostile.cloudConfig);
   });
 
   test("shell quoting round-trips any value through bash", () => {

@@ -1,3 +1,4 @@
+import { gzipSync } from "node:zlib";
 import { stringify } from "yaml";
 import type { Bot, Fleet } from "../config/load";
 import type { Tier } from "../config/schema";
@@ -54,7 +55,7 @@ export interface VmBootstrap {
   readonly files: readonly VmFile[];
   /** The `#cloud-config` document. */
   readonly cloudConfig: string;
-  /** `cloudConfig` base64-encoded, as the scale set's custom data. */
+  /** `cloudConfig` gzipped and base64-encoded, as the scale set's custom data. */
   readonly customData: string;
 }
 
@@ -74,6 +75,12 @@ export function renderVmBootstrap(fleet: Fleet, bot: Bot, runtime: AgentRuntime)
     uid: runtime.uid,
     gid: runtime.gid,
     configFile: runtime.configFile,
+    // The stored config without the runtime's retired keys, with the managed settings laid over it.
+    plugins: runtime.plugins(bot),
+    stopTimeout: runtime.stopTimeoutSeconds,
+    // systemd waits for `docker stop` itself, plus a margin.
+    unitStopTimeout: runtime.stopTimeoutSeconds + 15,
+    mergeFilter: `(.[0] | delpaths(${JSON.stringify(runtime.retiredConfigPaths)})) * .[1]`,
     image,
     entrypoint: runtime.command[0],
     args: runtime.command.slice(1),
@@ -107,6 +114,7 @@ export function renderVmBootstrap(fleet: Fleet, bot: Bot, runtime: AgentRuntime)
     // The state directory sits in the runtime user's home; its cache beside it stays writable.
     homeCache: `${posix.dirname(runtime.stateDir)}/.cache`,
     user: `${runtime.uid}:${runtime.gid}`,
+    agentStateDir: runtime.stateDir,
   };
   const agentConfig = runtime.config(bot, {
     publicOrigin: bot.domain ? `https://${bot.domain}` : undefined,
@@ -118,6 +126,7 @@ export function renderVmBootstrap(fleet: Fleet, bot: Bot, runtime: AgentRuntime)
     { path: `${LIB_DIR}/fetch-secrets.sh`, permissions: "0755", content: render("vm/fetch-secrets.sh", context) },
     { path: `${LIB_DIR}/state-sync.sh`, permissions: "0755", content: render("vm/state-sync.sh", context) },
     { path: `${LIB_DIR}/run-agent.sh`, permissions: "0755", content: render("vm/run-agent.sh", context) },
+    { path: `${LIB_DIR}/install-plugins.sh`, permissions: "0755", content: render("vm/install-plugins.sh", context) },
     { path: `${LIB_DIR}/boot.sh`, permissions: "0755", content: render("vm/boot.sh", context) },
     { path: `${ETC_DIR}/Caddyfile`, permissions: "0644", content: render("vm/Caddyfile", context) },
     { path: `${ETC_DIR}/agent-firewall.rules`, permissions: "0644", content: render("vm/agent-firewall.rules", context) },
@@ -135,7 +144,10 @@ export function renderVmBootstrap(fleet: Fleet, bot: Bot, runtime: AgentRuntime)
     runcmd: [[`${LIB_DIR}/boot.sh`]],
   };
   const cloudConfig = "#cloud-config\n" + stringify(document, { lineWidth: 0, blockQuote: "literal" });
-  const customData = Buffer.from(cloudConfig, "utf8").toString("base64");
+  // Gzipped, as cloud-init takes user data ("Compressed content: content found to be gzip
+  // compressed will be uncompressed", cloud-init docs, User-data formats): the scripts, the
+  // state-sync engine and the agent config would otherwise crowd Azure's 64 KB limit.
+  const customData = gzipSync(Buffer.from(cloudConfig, "utf8"), { level: 9 }).toString("base64");
   if (customData.length > CUSTOM_DATA_LIMIT)
     throw new Error(
       `bot ${bot.name}: the rendered cloud-init is ${customData.length} bytes base64-encoded, over Azure's custom data limit of ${CUSTOM_DATA_LIMIT}; shorten persona.theme or the allowlists`,

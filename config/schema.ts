@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { AZURE_REGIONS, GCP_REGIONS } from "./regions";
 import { cidrContains, cidrPrefix, cidrsOverlap, isIpv4Cidr } from "./cidr";
+import { OPENCLAW_CATALOG } from "./openclaw-catalog";
 import { POLICY_RULES, RULE_IDS } from "../policy/catalog";
 import { azureBotNames, azureReservedNameProblem, azureSharedNames, bucketNameProblem, gcpBotNames } from "./names";
 
@@ -107,7 +108,7 @@ const persona = z.strictObject({
 
 const model = z
   .string()
-  .regex(/^[a-z0-9-]+\/\S+$/, 'must be "provider/model", e.g. "anthropic/claude-sonnet-4-5"')
+  .regex(/^[a-z0-9-]+\/\S+$/, 'must be "provider/model", e.g. "anthropic/claude-sonnet-5"')
   .refine((m) => m.split("/")[0] in MODEL_PROVIDERS, {
     message: `has an unknown provider prefix; use one of: ${Object.keys(MODEL_PROVIDERS).join(", ")}`,
   });
@@ -121,7 +122,7 @@ const botSettings = {
   runtime: z.enum(RUNTIMES).optional().meta({ description: "Agent runtime. Default: openclaw." }),
   region: z.string().optional().meta({ description: "Cloud region of the target, e.g. eastus2. Default: eastus2." }),
   tier: z.enum(TIERS).optional().meta({ description: "Size class. Default: standard." }),
-  model: model.optional().meta({ description: 'LLM as "provider/model". Default: anthropic/claude-sonnet-4-5.' }),
+  model: model.optional().meta({ description: 'LLM as "provider/model". Default: anthropic/claude-sonnet-5.' }),
   persona: persona.optional(),
   channels: z
     .strictObject({ telegram: channel.optional(), discord: channel.optional() })
@@ -318,6 +319,8 @@ export const FleetFileSchema = z
         if (b[key] !== undefined && !targets.includes(target))
           ctx.addIssue({ code: "custom", path: ["bots", i, key], message: `applies only to target ${targets.join(" or ")}, and this bot's target is ${target}; remove it or change the target` });
       const modelProvider = s.model.split("/")[0] as ModelProvider;
+      const openclawProblem = runtime === "openclaw" && modelProvider in MODEL_PROVIDERS ? openclawModelProblem(s.model) : undefined;
+      if (openclawProblem) ctx.addIssue({ code: "custom", path: b.model !== undefined ? ["bots", i, "model"] : ["defaults", "model"], message: openclawProblem });
       if (runtime === "nanobot" && modelProvider in MODEL_PROVIDERS && !(modelProvider in NANOBOT_PROVIDERS))
         ctx.addIssue({ code: "custom", path: ["bots", i, b.model !== undefined ? "model" : "runtime"], message: `uses provider "${modelProvider}", which nanobot has no section for; use one of: ${Object.keys(NANOBOT_PROVIDERS).join(", ")}, or runtime openclaw` });
       // An Azure bot's own storage account (an endpoint) carries its name.
@@ -363,7 +366,7 @@ export const BUILTIN_DEFAULTS = {
   runtime: "openclaw",
   region: "eastus2",
   tier: "standard",
-  model: "anthropic/claude-sonnet-4-5",
+  model: "anthropic/claude-sonnet-5",
 } as const;
 
 /** `o` without the keys whose value is undefined, so spreading it never overrides a default. */
@@ -378,6 +381,24 @@ export type Tier = (typeof TIERS)[number];
 export type DmPolicy = (typeof DM_POLICIES)[number];
 
 /** Closest candidate by edit distance, as a "did you mean" hint; empty when nothing is close. */
+/**
+ * Why the pinned OpenClaw cannot run `model` as configured (config/openclaw-models.json, extracted
+ * from the package), or undefined when it can.
+ */
+export function openclawModelProblem(model: string): string | undefined {
+  const [provider, ...rest] = model.split("/");
+  const id = rest.join("/");
+  const { version, providers } = OPENCLAW_CATALOG;
+  const entry = providers[provider];
+  const usable = Object.keys(MODEL_PROVIDERS).filter((p) => p in providers);
+  if (!entry)
+    return `uses provider "${provider}", for which OpenClaw ${version} bundles no plugin (the gateway would fetch one from npm at start); use one of: ${usable.join(", ")}, or runtime nanobot`;
+  // Runtime discovery: the provider lists its models to the running gateway; the manifest's list is partial.
+  if (entry.discovery === "runtime" || entry.models.includes(id)) return undefined;
+  const close = [...entry.models].sort((a, b) => editDistance(id, a) - editDistance(id, b)).slice(0, 3);
+  return `is not a model OpenClaw ${version} knows for ${provider}; close matches: ${close.map((m) => `${provider}/${m}`).join(", ")} (all: config/openclaw-models.json)`;
+}
+
 export function suggest(value: string, candidates: readonly string[]): string {
   let best = "";
   let bestDistance = Math.max(2, Math.floor(value.length / 3)) + 1;

@@ -9,6 +9,7 @@ import { TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
 import { containerLaunch, terraformLiteral } from "../bootstrap/container";
 import { STATE_SYNC_IMAGE, STATE_SYNC_MOUNT, stateReadyPath, stateSyncContainer } from "../bootstrap/state-sync";
+import { MANAGED_FRONT_END_PROXIES } from "../bootstrap/front-ends";
 import type { Bot, Fleet } from "../config/load";
 import type { Tier } from "../config/schema";
 import type { AgentRuntime } from "../runtimes/runtime";
@@ -81,7 +82,7 @@ export class AzureContainerAppsBotStack extends AzureBotStack {
       bot,
       runtime,
       // The agent resolves the variable itself: the environment's domain is known to Terraform only.
-      { trustedProxies: [], publicOrigin: `\${${PUBLIC_ORIGIN_ENV}}` },
+      { trustedProxies: MANAGED_FRONT_END_PROXIES, publicOrigin: `\${${PUBLIC_ORIGIN_ENV}}` },
       `Set each with: az keyvault secret set --vault-name ${shared.keyVault} --name ${names.secret("<key>")} --file <file>, then restart: ${restartCommand}`,
     );
     const size = CONTAINER_APP_SIZES[bot.tier];

@@ -11,6 +11,7 @@ import { TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
 import { containerLaunch, terraformLiteral } from "../bootstrap/container";
 import { STATE_SYNC_IMAGE, STATE_SYNC_MOUNT, STATE_SYNC_PORT, stateReadyPath, stateSyncContainer } from "../bootstrap/state-sync";
+import { MANAGED_FRONT_END_PROXIES } from "../bootstrap/front-ends";
 import type { Bot, Fleet } from "../config/load";
 import { cloudRunImage, gcpBotNames } from "../config/names";
 import type { Tier } from "../config/schema";
@@ -101,7 +102,7 @@ export class GcpCloudRunBotStack extends FleetStack {
     const launch = containerLaunch(
       bot,
       runtime,
-      { trustedProxies: [] },
+      { trustedProxies: MANAGED_FRONT_END_PROXIES },
       `Add each with: printf '%s' "$VALUE" | gcloud secrets versions add ${names.secret("<key>")} --project ${project} --data-file=-, then restart: gcloud run services update ${names.service} --project ${project} --region ${bot.region} --update-env-vars BOTFLEET_RESTARTED_AT=$(date +%s)`,
     );
     const size = CLOUD_RUN_SIZES[bot.tier];

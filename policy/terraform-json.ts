@@ -1,3 +1,4 @@
+import { gunzipSync } from "node:zlib";
 import { parse } from "yaml";
 import { AGENT_CONFIG_ENV } from "../bootstrap/container";
 import type { AgentRuntime } from "../runtimes/runtime";
@@ -151,11 +152,17 @@ export function decodeCloudInit(customData: unknown): CloudInit | undefined {
   return parseCloudInit(customData);
 }
 
+/** The text of base64 custom data, gunzipped when it is gzip (as cloud-init does). */
+export function decodeCustomData(customData: string): string {
+  const bytes = Buffer.from(customData, "base64");
+  return (bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes).toString("utf8");
+}
+
 /** Decodes and parses custom data, whoever wrote it. */
 export function parseCloudInit(customData: unknown): CloudInit | undefined {
   if (!isLiteral(customData)) return undefined;
   try {
-    const config = parse(Buffer.from(customData, "base64").toString("utf8"));
+    const config = parse(decodeCustomData(customData));
     const files = Object.fromEntries(list(config?.write_files).map((f) => [String(f.path), String(f.content ?? "")]));
     return { config: config ?? {}, files };
   } catch {

@@ -36,6 +36,10 @@ export const nanobot: AgentRuntime = {
 
   secrets: (bot) => commonSecrets(bot),
 
+  retiredConfigPaths: [],
+  plugins: () => [],
+  stopTimeoutSeconds: 20,
+
   environment: () => ({ HOME }),
 
   config(bot: Bot) {

@@ -1,7 +1,13 @@
 import type { Bot } from "../config/load";
+import { OPENCLAW_CATALOG } from "../config/openclaw-catalog";
+import { OPENCLAW_PLUGINS, OPENCLAW_VERSION } from "./openclaw-pins";
 import { commonSecrets, type AgentRuntime, type GatewayContext } from "./runtime";
 
 const PORT = 18789;
+const STATE_DIR = "/home/node/.openclaw";
+
+/** A secret the gateway reads from its environment, as a SecretRef (doctor calls `${VAR}` plaintext). */
+const envSecret = (id: string) => ({ source: "env", provider: "default", id });
 
 /**
  * OpenClaw (formerly MoltBot / Clawdbot). Config schema: openclaw/openclaw src/config/zod-schema.ts
@@ -12,7 +18,7 @@ export const openclaw: AgentRuntime = {
   image: "ghcr.io/openclaw/openclaw:2026.9.6",
   port: PORT,
   healthPath: "/healthz",
-  stateDir: "/home/node/.openclaw",
+  stateDir: STATE_DIR,
   uid: 1000,
   gid: 1000,
   configFile: "openclaw.json",
@@ -45,13 +51,40 @@ export const openclaw: AgentRuntime = {
     'require("http").createServer((_, res) => { res.writeHead(200, { "content-type": "text/plain" }); res.end(process.env.BOTFLEET_WAITING + "\\n"); }).listen(Number(process.env.BOTFLEET_PORT), "0.0.0.0");',
   ],
 
+  // The gateway trusts an external plugin only when its own installer put it in the state from
+  // the registry (not a tarball, not a load path); --pin records the exact version.
+  plugins: (bot) =>
+    bot.channels.discord
+      ? [OPENCLAW_PLUGINS.discord].map((p) => ({
+          id: p.id,
+          spec: `${p.npm}@${p.version}`,
+          integrity: p.integrity,
+          install: ["node", "openclaw.mjs", "plugins", "install", `npm:${p.npm}@${p.version}`, "--pin", "--force", "--accept-capabilities"],
+          inspect: ["node", "openclaw.mjs", "plugins", "inspect", p.id, "--json"],
+        }))
+      : [],
+
+  // 2026.9 moved agents.list to keyed agents.entries.
+  retiredConfigPaths: [["agents", "list"]],
+  // The gateway's own stop policy outside systemd (gateway-shutdown-budget.mjs in the package):
+  // drain 315 s + reserve 10 s + exit margin 5 s. Killed sooner, in-flight turns are cut.
+  stopTimeoutSeconds: 330,
+
   environment: () => ({
-    OPENCLAW_STATE_DIR: "/home/node/.openclaw",
+    OPENCLAW_STATE_DIR: STATE_DIR,
     OPENCLAW_GATEWAY_PORT: String(PORT),
   }),
 
   config(bot: Bot, gateway: GatewayContext) {
     const { telegram, discord } = bot.channels;
+    // The bundled plugin that serves the model provider (the loader refuses providers without one).
+    const providerPlugin = OPENCLAW_CATALOG.providers[bot.modelProvider]?.plugin;
+    // Every plugin the bot needs is enabled by name: the gateway leaves an external plugin
+    // unloaded without explicit trust, and auto-enabling rewrites the config at start.
+    const plugins: Record<string, { enabled: true }> = {};
+    if (providerPlugin) plugins[providerPlugin] = { enabled: true };
+    if (telegram) plugins.telegram = { enabled: true };
+    if (discord) plugins[OPENCLAW_PLUGINS.discord.id] = { enabled: true };
     return {
       gateway: {
         mode: "local",
@@ -64,18 +97,36 @@ export const openclaw: AgentRuntime = {
         // Control UI is not offered over plain HTTP, where the token would travel in clear.
         controlUi: { allowedOrigins: gateway.publicOrigin ? [gateway.publicOrigin] : [`http://127.0.0.1:${PORT}`] },
       },
+      // The 2026.9 layout: agents keyed by id under `entries` (`agents.list` is migrated away).
       agents: {
         defaults: { model: { primary: bot.model } },
-        list: [{ id: "main", identity: { ...bot.persona } }],
+        entries: { main: { identity: { ...bot.persona } } },
       },
       channels: {
         ...(telegram && {
-          telegram: { enabled: true, botToken: "${TELEGRAM_BOT_TOKEN}", dmPolicy: telegram.dmPolicy, allowFrom: [...telegram.allowFrom] },
+          // groupAllowFrom spelled out as doctor would (it copies allowFrom when it is absent).
+          telegram: {
+            enabled: true,
+            botToken: envSecret("TELEGRAM_BOT_TOKEN"),
+            dmPolicy: telegram.dmPolicy,
+            allowFrom: [...telegram.allowFrom],
+            ...(telegram.allowFrom.length > 0 && { groupAllowFrom: [...telegram.allowFrom] }),
+          },
         }),
         ...(discord && {
-          discord: { enabled: true, token: "${DISCORD_BOT_TOKEN}", dmPolicy: discord.dmPolicy, allowFrom: [...discord.allowFrom] },
+          discord: { enabled: true, token: envSecret("DISCORD_BOT_TOKEN"), dmPolicy: discord.dmPolicy, allowFrom: [...discord.allowFrom] },
         }),
       },
+      // External plugins (Discord) load from the gateway's own install record, which is what it
+      // trusts; a plugins.load.paths entry would be an untrusted local override.
+      plugins: { entries: plugins },
+      // Web search is off: left to auto-detection, an OPENROUTER_API_KEY or BRAVE_API_KEY makes
+      // the gateway install a search plugin from npm at every start (not pinned, not checked).
+      tools: { web: { search: { enabled: false } } },
+      // A config without `meta` that replaces one the gateway wrote is taken for a clobbered
+      // write and the last-known-good backup restored (missing-meta-vs-last-good): the launcher's
+      // fresh config at each container start would silently lose to the previous one.
+      meta: { lastTouchedVersion: OPENCLAW_VERSION },
     };
   },
 };

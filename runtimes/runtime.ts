@@ -66,6 +66,28 @@ export interface AgentRuntime {
    * restart loop) and the state is visible in the log and at the health path.
    */
   readonly waitingServer: readonly string[];
+  /**
+   * Config keys (as paths) of layouts the runtime migrates away. The VM's merge drops them from
+   * the stored config before laying the managed one over it, so a state written by an older
+   * release cannot carry the old form next to the new one.
+   */
+  readonly retiredConfigPaths: readonly (readonly string[])[];
+  /**
+   * External plugins the bot needs, installed into the state before the gateway starts: each
+   * with the command (run in the image) that installs it at its pinned version and the one that
+   * prints its install record as JSON, whose `.install.integrity` must equal the pin.
+   */
+  plugins(bot: Bot): readonly RuntimePlugin[];
+  /** Seconds the gateway may take to drain and exit after SIGTERM before it is killed. */
+  readonly stopTimeoutSeconds: number;
+}
+
+export interface RuntimePlugin {
+  readonly id: string;
+  readonly spec: string;
+  readonly integrity: string;
+  readonly install: readonly string[];
+  readonly inspect: readonly string[];
 }
 
 /** The waiting server's text, answered at every path while a required secret is unset. */
