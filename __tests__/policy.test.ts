@@ -53,8 +53,11 @@ describe("the example fleet", () => {
   test("breaks no rule; its one suppression is reported with its reason", () => {
     const { error, app } = synth(exampleFleet());
     expect(error).toBe("");
-    expect(annotations(app, "info")).toEqual([
+    expect(annotations(app, "info").sort()).toEqual([
+      "[bot-delta] bot bot-delta runs its agent's tools without a sandbox: off: Container Apps cannot run Sysbox, so there is no Docker engine for sandbox containers; tools run inside the agent's own container.",
       expect.stringMatching(/^\[bot-epsilon\/scale-set\] BF-TLS-1 .* Suppressed for bot-epsilon: nanobot's gateway port serves only GET \/health/),
+      "[bot-epsilon] bot bot-epsilon runs its agent's tools without a sandbox: off: nanobot has no Docker tool sandbox; tools run inside the agent's own container.",
+      "[bot-gamma] bot bot-gamma runs its agent's tools without a sandbox: off: Cloud Run cannot run Sysbox, so there is no Docker engine for sandbox containers; tools run inside the agent's own container.",
     ]);
     expect(annotations(app, "warn")).toEqual([]);
   });
@@ -116,6 +119,32 @@ const BREAKS: { rule: RuleId; how: string; fleet?: Fleet; edit?: (s: Record<stri
     },
     resource: "azurerm_orchestrated_virtual_machine_scale_set.scale-set",
     problem: "runs the gateway container on the host network",
+  },
+  {
+    rule: "BF-SOCK-1",
+    how: "the host's Docker socket mounted into the gateway (the seed's sketch of a sandbox)",
+    edit: (s) => {
+      const fleet = exampleFleet();
+      const cloudConfig = renderVmBootstrap(fleet, fleet.bots[0], openclaw).cloudConfig.replace("--name botfleet-agent ", "--name botfleet-agent --volume /var/run/docker.sock:/var/run/docker.sock ");
+      rewrite(s["bot-alpha"], "azurerm_orchestrated_virtual_machine_scale_set.scale-set", (b) => {
+        b.os_profile.custom_data = Buffer.from(cloudConfig).toString("base64");
+      });
+    },
+    resource: "azurerm_orchestrated_virtual_machine_scale_set.scale-set",
+    problem: "/usr/local/lib/botfleet/run-agent.sh gives a container the host's Docker socket",
+  },
+  {
+    rule: "BF-SOCK-1",
+    how: "the sandbox daemon's socket directory swapped for the host's /run",
+    edit: (s) => {
+      const fleet = exampleFleet();
+      const cloudConfig = renderVmBootstrap(fleet, fleet.bots[0], openclaw).cloudConfig.replace("'/run/botfleet/sandbox:/run/botfleet-sandbox:ro'", "'/run:/run/botfleet-sandbox:ro'");
+      rewrite(s["bot-alpha"], "azurerm_orchestrated_virtual_machine_scale_set.scale-set", (b) => {
+        b.os_profile.custom_data = Buffer.from(cloudConfig).toString("base64");
+      });
+    },
+    resource: "azurerm_orchestrated_virtual_machine_scale_set.scale-set",
+    problem: "/usr/local/lib/botfleet/run-agent.sh mounts the host's /run (and the Docker socket in it) into a container",
   },
   {
     rule: "BF-TLS-1",

@@ -49,7 +49,7 @@ describe("the review of the example fleet", () => {
 
   test("shows the policy results and the suppression with its reason", () => {
     expect(files.failed).toBe(0);
-    expect(files.summary).toContain("policy: 14 rules, none failed, 1 suppressed");
+    expect(files.summary).toContain("policy: 15 rules, none failed, 1 suppressed");
     expect(files.summary).toContain(
       `- bot-epsilon: BF-TLS-1 (Traffic to the gateway is encrypted): "nanobot's gateway port serves only GET /health: no token, chat or UI crosses port 80"`,
     );
@@ -101,9 +101,9 @@ describe("the review against the base branch's output", () => {
     expect(diffs["bot-zeta"]).toMatchObject({ status: "added", removed: [], changed: [] });
     expect(diffs["bot-zeta"].added).toContain("azurerm_orchestrated_virtual_machine_scale_set.scale-set");
     expect(diffs["bot-beta"]).toMatchObject({ status: "changed", added: [], removed: [] });
-    // A tier is the VM's size and the agent container's share of it (run-agent.sh's limits).
+    // A tier is the VM's size and the agent container's and the sandbox daemon's share of it.
     expect(diffs["bot-beta"].changed).toEqual([
-      { address: "azurerm_orchestrated_virtual_machine_scale_set.scale-set", paths: ["os_profile.custom_data (cloud-init files: /usr/local/lib/botfleet/run-agent.sh)", "sku_name"] },
+      { address: "azurerm_orchestrated_virtual_machine_scale_set.scale-set", paths: ["os_profile.custom_data (cloud-init files: /usr/local/lib/botfleet/run-agent.sh, /usr/local/lib/botfleet/sandbox-daemon.sh)", "sku_name"] },
     ]);
     expect(Object.values(diffs).filter((d) => d.status === "unchanged").map((d) => d.name).sort()).toEqual(
       ["azure-shared-eastus2", "bot-alpha", "bot-delta", "bot-epsilon", "bot-gamma", "gcp-shared-us-central1"],
@@ -126,7 +126,7 @@ describe("the review against the base branch's output", () => {
     expect(base.removed).toEqual(["bot-zeta"]);
     const domainChange = synthTo(fleetFrom(MODIFIED.replace("domain: beta.bots.example.com", "domain: b.bots.example.com")));
     const diff = review(domainChange, modified).diffs!.find((d) => d.name === "bot-beta")!;
-    expect(diff.changed[0].paths).toEqual(["os_profile.custom_data (cloud-init files: /etc/botfleet/Caddyfile, /etc/botfleet/agent-config.json)"]);
+    expect(diff.changed[0].paths).toEqual(["os_profile.custom_data (cloud-init files: /etc/botfleet/Caddyfile, /etc/botfleet/agent-config.json, /etc/botfleet/agent-config.no-sandbox.json)"]);
   });
 });
 

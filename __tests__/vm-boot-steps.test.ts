@@ -70,7 +70,8 @@ test("config: a re-run keeps what the agent stored and restores botfleet's setti
   expect(readFileSync(statePath(s.root), "utf8")).toBe(once);
   const merged = JSON.parse(once);
   expect(merged.gateway.bind).toBe("lan");
-  expect(merged.agents.defaults).toEqual({ model: { primary: "anthropic/claude-sonnet-5" }, workspace: "/home/node/.openclaw/workspace" });
+  const managed = JSON.parse(readFileSync(join(s.root, "etc/botfleet/agent-config.json"), "utf8"));
+  expect(merged.agents.defaults).toEqual({ model: { primary: "anthropic/claude-sonnet-5" }, sandbox: managed.agents.defaults.sandbox, workspace: "/home/node/.openclaw/workspace" });
   expect(merged.meta).toEqual({ lastTouchedVersion: "2026.9.6" });
 });
 
@@ -126,7 +127,7 @@ test("caddy: installs the rendered Caddyfile, validates it with the real caddy, 
 test("an unknown step is refused with the list of steps", () => {
   const r = boot(scratch(), "dockr");
   expect(r.status).not.toBe(0);
-  expect(r.log).toContain("unknown step dockr (steps: docker sysbox caddy state secrets config plugins agent)");
+  expect(r.log).toContain("unknown step dockr (steps: docker sysbox sandbox caddy state secrets config plugins agent)");
 });
 
 test("config: a state in the layout the runtime migrated away takes the managed settings, without the old form", () => {
@@ -193,4 +194,61 @@ test("agent: a gateway that never answers, with no secret missing, still fails t
   const r = bootWith(s, { GATEWAY_HEALTH_URL: "http://127.0.0.1/gateway-down" }, "agent");
   expect(r.log).toContain("FAILED: agent: not healthy");
   expect(r.status).not.toBe(0);
+});
+
+const sandboxOff = (root: string) => join(root, "var/lib/botfleet/sandbox-off");
+
+/** run-agent.sh with docker stubbed: the command line it would start the gateway with. */
+function runAgentLine(s: { root: string; bin: string }) {
+  writeFileSync(join(s.root, "secrets.env"), "");
+  const r = spawnSync("bash", [join(s.root, "usr/local/lib/botfleet/run-agent.sh")], {
+    env: { PATH: `${s.bin}:${process.env.PATH}`, BOTFLEET_ROOT: s.root, SECRETS_ENV_FILE: join(s.root, "secrets.env") },
+    encoding: "utf8",
+  });
+  expect(r.status).toBe(0);
+  return calls(s.root).split("\n").filter((l) => l.startsWith("docker run --rm --name botfleet-agent")).pop()!;
+}
+
+test("sandbox: without Sysbox the tool sandbox is off, said in the log, and the agent gets the sandbox-off config and no socket", () => {
+  const s = scratch();
+  const r = boot(s, "sandbox", "config");
+  expect(r.status).toBe(0);
+  expect(r.log).toContain("sandbox: DEGRADED: tool sandbox OFF: Sysbox is not installed");
+  expect(r.log).toContain("config: tool sandbox OFF: Sysbox is not installed");
+  expect(readFileSync(sandboxOff(s.root), "utf8")).toContain("Sysbox is not installed");
+  expect(calls(s.root)).toContain("systemctl disable --now botfleet-sandbox.service");
+  expect(JSON.parse(readFileSync(statePath(s.root), "utf8")).agents.defaults.sandbox).toEqual({ mode: "off" });
+  const run = runAgentLine(s);
+  expect(run).not.toContain("/run/botfleet");
+  expect(run).not.toContain("DOCKER_HOST");
+});
+
+test("sandbox: with Sysbox the daemon starts, the image is built on it, and the agent gets the socket directory and DOCKER_HOST", () => {
+  const s = scratch({ sysboxInstalled: true });
+  // A previous boot had it off: a successful step turns it back on.
+  mkdirSync(dirname(sandboxOff(s.root)), { recursive: true });
+  writeFileSync(sandboxOff(s.root), "Sysbox is not installed\n");
+  const r = boot(s, "sandbox", "config");
+  expect(r.status).toBe(0);
+  expect(r.log).toContain("sandbox: ready: tool sandbox non-main, network none, daemon under sysbox-runc on /run/botfleet/sandbox/docker.sock");
+  expect(existsSync(sandboxOff(s.root))).toBe(false);
+  expect(calls(s.root)).toContain("systemctl restart botfleet-sandbox.service");
+  expect(calls(s.root)).toContain("docker --host unix:///run/botfleet/sandbox/docker.sock info");
+  expect(JSON.parse(readFileSync(statePath(s.root), "utf8")).agents.defaults.sandbox).toMatchObject({ mode: "non-main", backend: "docker", docker: { network: "none" } });
+  const run = runAgentLine(s);
+  expect(run).toContain("--volume /run/botfleet/sandbox:/run/botfleet-sandbox:ro");
+  expect(run).toContain("--volume /var/lib/botfleet/sandbox-cli/docker:/usr/local/bin/docker:ro");
+  expect(run).toContain("--env DOCKER_HOST=unix:///run/botfleet-sandbox/docker.sock");
+  // Everything the gateway had before stays.
+  expect(run).toMatch(/--cap-drop ALL --read-only/);
+  expect(run).not.toMatch(/docker\.sock:|\/var\/run/);
+});
+
+test("sandbox: a daemon that never answers leaves the sandbox off, and the boot goes on", () => {
+  const s = scratch({ sysboxInstalled: true });
+  writeFileSync(join(s.bin, "docker"), `#!/bin/bash\necho "docker $*" >> "${s.root}/calls.log"\ncase "$*" in *info*) exit 1 ;; esac\nexit 0\n`);
+  const r = boot(s, "sandbox");
+  expect(r.status).toBe(0);
+  expect(r.log).toContain("sandbox: DEGRADED: tool sandbox OFF: the sandbox daemon does not answer");
+  expect(existsSync(sandboxOff(s.root))).toBe(true);
 });

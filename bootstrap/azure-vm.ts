@@ -5,7 +5,7 @@ import type { Tier } from "../config/schema";
 import { azureBotNames, azureSharedNames } from "../config/names";
 import { posix } from "node:path";
 import { rememberRenderedCloudInit } from "../policy/rendered-cloud-init";
-import { UNSET_SECRET, WAITING_FOR_SECRETS, type AgentRuntime } from "../runtimes/runtime";
+import { requestedSandbox, UNSET_SECRET, WAITING_FOR_SECRETS, type AgentRuntime } from "../runtimes/runtime";
 import { render } from "./templates";
 import { STATE_READY_FILE, STATE_SYNC_COMMAND, STATE_SYNC_IMAGE, STATE_SYNC_MOUNT, stateSyncContainer } from "./state-sync";
 
@@ -21,6 +21,32 @@ export const SYSBOX = {
   url: "https://downloads.nestybox.com/sysbox/releases/v0.7.0/sysbox-ce_0.7.0-0.linux_amd64.deb",
   sha256: "eeff273671467b8fa351ab3d40709759462dc03d9f7b50a1b207b37982ce40a9",
 } as const;
+
+/**
+ * The agent's sandbox daemon: Docker-in-Docker under sysbox-runc (no --privileged; root in there
+ * is an unprivileged user on the host). Its only API is a unix socket in a host directory that
+ * the agent's group may enter; the gateway mounts that directory, never the host's Docker socket.
+ */
+export const SANDBOX = {
+  /** docker's official dind image, pinned by version; its static `docker` CLI is lent to the gateway. */
+  image: "docker:28.5.1-dind",
+  socketDir: "/run/botfleet/sandbox",
+  /** Where the gateway sees the socket directory. */
+  gatewaySocketDir: "/run/botfleet-sandbox",
+  /** The inner daemon's /var/lib/docker (images, the built sandbox image) on the VM's disk. */
+  dataDir: "/var/lib/botfleet/sandbox-docker",
+  /** The docker CLI copied out of the dind image: the published gateway image has none. */
+  cli: "/var/lib/botfleet/sandbox-cli/docker",
+  /** Exists (with the reason) while the sandbox is off at run time: Sysbox or its daemon failed. */
+  offMarker: "/var/lib/botfleet/sandbox-off",
+} as const;
+
+/** The sandbox daemon's share of the VM (its containers count within it), per tier. */
+export const SANDBOX_LIMITS: Record<Tier, { cpus: string; memory: string; pids: number }> = {
+  light: { cpus: "0.5", memory: "768m", pids: 512 },
+  standard: { cpus: "1.0", memory: "1g", pids: 1024 },
+  performance: { cpus: "1.5", memory: "2g", pids: 1024 },
+};
 
 /** Addresses the agent's containers must not reach: identity tokens, and the host agent channel. */
 export const IMDS_ADDRESS = "169.254.169.254";
@@ -65,6 +91,24 @@ export function renderVmBootstrap(fleet: Fleet, bot: Bot, runtime: AgentRuntime)
   const names = azureBotNames(fleet.name, bot.name);
   const image = bot.image ?? runtime.image;
   const secrets = runtime.secrets(bot).map((s) => ({ ...s, vaultName: names.secret(s.key) }));
+  const requested = requestedSandbox(bot, runtime);
+  const sandbox = requested &&
+    runtime.toolSandbox && {
+      ...SANDBOX,
+      sandboxImage: runtime.toolSandbox.image,
+      dockerfile: `${ETC_DIR}/sandbox-image.Dockerfile`,
+      socket: `${SANDBOX.socketDir}/docker.sock`,
+      daemonHost: `unix://${SANDBOX.socketDir}/docker.sock`,
+      mount: `${SANDBOX.socketDir}:${SANDBOX.gatewaySocketDir}:ro`,
+      cliMount: `${SANDBOX.cli}:/usr/local/bin/docker:ro`,
+      dockerHost: `${runtime.toolSandbox.dockerHostEnv}=unix://${SANDBOX.gatewaySocketDir}/docker.sock`,
+      dataMount: `${SANDBOX.dataDir}:/var/lib/docker`,
+      socketMount: `${SANDBOX.socketDir}:${SANDBOX.socketDir}`,
+      limits: SANDBOX_LIMITS[bot.tier],
+      mode: requested.mode,
+      network: requested.network,
+      offConfig: `${ETC_DIR}/agent-config.no-sandbox.json`,
+    };
   const context = {
     bot: bot.name,
     runtime: runtime.id,
@@ -115,11 +159,19 @@ export function renderVmBootstrap(fleet: Fleet, bot: Bot, runtime: AgentRuntime)
     homeCache: `${posix.dirname(runtime.stateDir)}/.cache`,
     user: `${runtime.uid}:${runtime.gid}`,
     agentStateDir: runtime.stateDir,
+    sandbox: sandbox ?? false,
   };
-  const agentConfig = runtime.config(bot, {
-    publicOrigin: bot.domain ? `https://${bot.domain}` : undefined,
-    trustedProxies: [DOCKER_BRIDGE_IP],
-  });
+  const gateway = { publicOrigin: bot.domain ? `https://${bot.domain}` : undefined, trustedProxies: [DOCKER_BRIDGE_IP] };
+  const agentConfig = runtime.config(bot, { ...gateway, sandbox: requested });
+  // With the sandbox off at run time (Sysbox failed) the agent starts from this one instead.
+  const sandboxFiles: VmFile[] = sandbox
+    ? [
+        { path: `${LIB_DIR}/sandbox-daemon.sh`, permissions: "0755", content: render("vm/sandbox-daemon.sh", context) },
+        { path: sandbox.dockerfile, permissions: "0644", content: runtime.toolSandbox!.dockerfile },
+        { path: sandbox.offConfig, permissions: "0644", content: JSON.stringify(runtime.config(bot, gateway), null, 2) + "\n" },
+        { path: "/etc/systemd/system/botfleet-sandbox.service", permissions: "0644", content: render("vm/botfleet-sandbox.service", context) },
+      ]
+    : [];
 
   const files: VmFile[] = [
     { path: `${LIB_DIR}/common.sh`, permissions: "0644", content: render("vm/common.sh", context) },
@@ -131,6 +183,7 @@ export function renderVmBootstrap(fleet: Fleet, bot: Bot, runtime: AgentRuntime)
     { path: `${ETC_DIR}/Caddyfile`, permissions: "0644", content: render("vm/Caddyfile", context) },
     { path: `${ETC_DIR}/agent-firewall.rules`, permissions: "0644", content: render("vm/agent-firewall.rules", context) },
     { path: `${ETC_DIR}/agent-config.json`, permissions: "0644", content: JSON.stringify(agentConfig, null, 2) + "\n" },
+    ...sandboxFiles,
     { path: "/etc/systemd/system/botfleet-firewall.service", permissions: "0644", content: render("vm/botfleet-firewall.service", context) },
     { path: "/etc/systemd/system/botfleet-state-sync.service", permissions: "0644", content: render("vm/botfleet-state-sync.service", context) },
     { path: "/etc/systemd/system/botfleet-agent.service", permissions: "0644", content: render("vm/botfleet-agent.service", context) },

@@ -10,6 +10,7 @@ import {
   type DmPolicy,
   type FleetFile,
   type ModelProvider,
+  type SandboxMode,
 } from "./schema";
 import { terraformCloudProblems } from "./terraform-cloud";
 
@@ -56,6 +57,8 @@ export interface Bot {
   readonly modelProvider: ModelProvider;
   readonly persona: { readonly name: string; readonly theme?: string; readonly emoji?: string };
   readonly channels: { readonly telegram?: ChannelSettings; readonly discord?: ChannelSettings };
+  /** Tool sandbox; mode undefined: the runtime's recommended mode. */
+  readonly sandbox: { readonly mode?: SandboxMode; readonly network: boolean };
   readonly domain?: string;
   readonly image?: string;
   /** gcp-cloud-run, azure-container-apps: anyone may reach the gateway (its token is the only gate). */
@@ -167,6 +170,7 @@ function resolve(f: FleetFile, env: NodeJS.ProcessEnv): Fleet {
           telegram: channels.telegram && withPolicy(channels.telegram),
           discord: channels.discord && withPolicy(channels.discord),
         },
+        sandbox: { mode: b.sandbox?.mode ?? d.sandbox?.mode, network: b.sandbox?.network ?? d.sandbox?.network ?? false },
         domain: b.domain,
         image: b.image ?? d.image,
         publicAccess: b.publicAccess ?? d.publicAccess ?? false,

@@ -116,6 +116,17 @@ const model = z
 const cidr = (what: string) =>
   z.string().refine(isIpv4Cidr, { message: `is not an IPv4 CIDR with its network address (e.g. ${what})` });
 
+/** When a runtime's tool sandbox applies (OpenClaw's agents.defaults.sandbox.mode). */
+export const SANDBOX_MODES = ["off", "non-main", "all"] as const;
+
+const sandbox = z.strictObject({
+  mode: z.enum(SANDBOX_MODES).optional().meta({
+    description:
+      "azure-vmss, runtime openclaw: which sessions run their tools in sandbox containers (off, non-main: all but the owner's main chat, all). Default: the runtime's recommended mode (openclaw: non-main). Container Apps, Cloud Run and nanobot have no Docker sandbox: off there.",
+  }),
+  network: z.boolean().optional().meta({ description: "Sandbox containers may reach the network (still not the metadata service). Default: false." }),
+});
+
 /** Settings a bot may set itself or inherit from `defaults`. */
 const botSettings = {
   target: z.enum(TARGETS).optional().meta({ description: "Where the bot runs. Default: azure-vmss." }),
@@ -124,6 +135,7 @@ const botSettings = {
   tier: z.enum(TIERS).optional().meta({ description: "Size class. Default: standard." }),
   model: model.optional().meta({ description: 'LLM as "provider/model". Default: anthropic/claude-sonnet-5.' }),
   persona: persona.optional(),
+  sandbox: sandbox.optional().meta({ description: "The agent's tool sandbox: tools run in throwaway containers of a Docker daemon under Sysbox (VM only)." }),
   channels: z
     .strictObject({ telegram: channel.optional(), discord: channel.optional() })
     .optional()
@@ -318,6 +330,13 @@ export const FleetFileSchema = z
       for (const [key, targets] of Object.entries(TARGET_ONLY_SETTINGS) as [keyof typeof b, readonly Target[]][])
         if (b[key] !== undefined && !targets.includes(target))
           ctx.addIssue({ code: "custom", path: ["bots", i, key], message: `applies only to target ${targets.join(" or ")}, and this bot's target is ${target}; remove it or change the target` });
+      // Only a VM can run the Docker daemon under Sysbox that backs the sandbox, and only OpenClaw has one.
+      if (b.sandbox?.mode !== undefined && b.sandbox.mode !== "off" && (target !== "azure-vmss" || runtime !== "openclaw"))
+        ctx.addIssue({
+          code: "custom",
+          path: ["bots", i, "sandbox", "mode"],
+          message: `is "${b.sandbox.mode}", but ${target !== "azure-vmss" ? `target ${target} cannot run Sysbox, so it has no Docker engine for sandbox containers` : `runtime ${runtime} has no Docker tool sandbox`}; remove it (the sandbox is off there) or use target azure-vmss with runtime openclaw`,
+        });
       const modelProvider = s.model.split("/")[0] as ModelProvider;
       const openclawProblem = runtime === "openclaw" && modelProvider in MODEL_PROVIDERS ? openclawModelProblem(s.model) : undefined;
       if (openclawProblem) ctx.addIssue({ code: "custom", path: b.model !== undefined ? ["bots", i, "model"] : ["defaults", "model"], message: openclawProblem });
@@ -379,6 +398,7 @@ export type Target = (typeof TARGETS)[number];
 export type Runtime = (typeof RUNTIMES)[number];
 export type Tier = (typeof TIERS)[number];
 export type DmPolicy = (typeof DM_POLICIES)[number];
+export type SandboxMode = (typeof SANDBOX_MODES)[number];
 
 /** Closest candidate by edit distance, as a "did you mean" hint; empty when nothing is close. */
 /**

@@ -19,6 +19,11 @@ export const POLICY_RULES = {
     fix: "Publish the gateway container on 127.0.0.1 (docker run --publish 127.0.0.1:<port>:<port>) and never on the host network: only Caddy faces the network.",
     suppressible: true,
   },
+  "BF-SOCK-1": {
+    title: "No container gets the host's Docker socket",
+    fix: "Never mount /var/run/docker.sock (or /run, /var/run) into a container nor point DOCKER_HOST at it: it is root on the VM. The agent's tool sandbox talks to its own Docker daemon under sysbox-runc through /run/botfleet/sandbox.",
+    suppressible: false,
+  },
   "BF-TLS-1": {
     title: "Traffic to the gateway is encrypted",
     fix: "Give the bot a `domain` (a DNS name pointing at it) so Caddy serves HTTPS with a certificate and redirects HTTP; on Container Apps keep allow_insecure_connections off.",

@@ -1,6 +1,7 @@
 import { AnnotationMetadataEntryType, TerraformStack, type IAspect } from "cdktf";
 import type { IConstruct } from "constructs";
 import { describeFinding, evaluatePolicy, type PolicyContext } from "./rules";
+import { toolSandboxOf } from "./tool-sandbox";
 
 /**
  * The fleet's policy as a cdktf Aspect: when a stack is synthesized it runs every rule over the
@@ -23,6 +24,9 @@ export class FleetPolicy implements IAspect {
       // No stack trace: the message says where, and a trace would only point here.
       (byPath.get(result.path) ?? node).node.addMetadata(level, describeFinding(result, this.context.bot));
     }
+    // Not a failure (managed targets cannot have one), but said at every synth.
+    const sandbox = toolSandboxOf(node.toTerraform(), this.context.runtime);
+    if (sandbox && !sandbox.on) node.node.addMetadata(AnnotationMetadataEntryType.INFO, `bot ${this.context.bot} runs its agent's tools without a sandbox: ${sandbox.text}.`);
     for (const s of report.unusedSuppressions)
       node.node.addMetadata(
         AnnotationMetadataEntryType.WARN,

@@ -88,10 +88,8 @@ const CHECKS: Record<RuleId, RuleCheck> = {
     check({ body }, stack) {
       const cloudInit = stack.cloudInit(body);
       if (!cloudInit) return ["has no cloud-init to show where the gateway listens"];
-      // Every `docker run` command line, with its backslash continuations joined.
       const runs = Object.values(cloudInit.files)
-        .flatMap((content) => content.replace(/\\\n/g, " ").split("\n"))
-        .filter((line) => /\bdocker run\b/.test(line))
+        .flatMap(dockerRuns)
         // The state-sync container publishes nothing and needs the host network for IMDS (issue 14).
         .filter((line) => !/--name[= ]['"]?botfleet-state-sync\b/.test(line));
       if (runs.length === 0) return ["starts no gateway container in its cloud-init"];
@@ -101,6 +99,23 @@ const CHECKS: Record<RuleId, RuleCheck> = {
           if (!m[1].startsWith("127.0.0.1:")) problems.push(`publishes the gateway container on ${m[1]}, not 127.0.0.1`);
         if (/--net(?:work)?[= ]['"]?host\b/.test(run)) problems.push("runs the gateway container on the host network");
       }
+      return problems;
+    },
+  },
+
+  "BF-SOCK-1": {
+    types: VM_TYPES,
+    check({ body }, stack) {
+      const problems: string[] = [];
+      for (const [path, content] of Object.entries(stack.cloudInit(body)?.files ?? {}))
+        // Every command line, not only `docker run`: mounts may be collected in a variable first.
+        for (const line of commandLines(content)) {
+          if (HOST_DOCKER_SOCKET.test(line)) problems.push(`${path} gives a container the host's Docker socket: ${line.trim().slice(0, 160)}`);
+          for (const m of line.matchAll(/(?:--volume|--mount|\s-v(?=\s+['"]?\/[^\s:]*:))(?:=|\s+)['"]?([^\s'"]+)/g)) {
+            const source = m[1].startsWith("type=") ? /(?:^|,)(?:source|src)=([^,]+)/.exec(m[1])?.[1] ?? "" : m[1].split(":")[0];
+            if (/^\/(?:var\/)?run\/?$|^\/$/.test(source)) problems.push(`${path} mounts the host's ${source} (and the Docker socket in it) into a container`);
+          }
+        }
       return problems;
     },
   },
@@ -325,6 +340,22 @@ export function describeFinding(result: RuleResult, bot?: string): string {
       ? `Or, if this is intended, add { rule: ${result.rule}, reason: "<why>" } to the suppressions of bot ${bot} in the fleet file.`
       : "Shared stacks take no suppressions.";
   return `${head} Fix: ${rule.fix} ${exception}`;
+}
+
+/** The host's Docker API socket, however a path or DOCKER_HOST spells it. */
+const HOST_DOCKER_SOCKET = /(?:^|[\s'"=:,])(?:unix:\/\/)?\/(?:var\/)?run\/docker\.sock\b/;
+
+/** The lines of a file that are not comments, with backslash continuations joined. */
+function commandLines(content: string): string[] {
+  return content
+    .replace(/\\\n/g, " ")
+    .split("\n")
+    .filter((line) => !/^\s*#/.test(line));
+}
+
+/** Every `docker run` command line of a file. */
+function dockerRuns(content: string): string[] {
+  return commandLines(content).filter((line) => /\bdocker run\b/.test(line));
 }
 
 function literalSecretEnv(env: unknown): string[] {

@@ -38,6 +38,8 @@ export function renderFleet(reviews: readonly StackReview[], diffs?: readonly St
     `| **total** | | ${resources} | | | **${dollars(total)}** |`,
   );
   if (suppressed.length > 0) out.push("", "Suppressed rules:", "", ...suppressed.map((s) => `- ${s}`));
+  const unsandboxed = reviews.filter((r) => r.toolSandbox && !r.toolSandbox.on);
+  if (unsandboxed.length > 0) out.push("", `Bots whose agent runs tools without a sandbox: ${unsandboxed.map((r) => r.name).join(", ")}`);
   if (options.details !== false) out.push("", ...reviews.flatMap((r) => ["<details>", `<summary>${r.name}</summary>`, "", renderStack(r), "</details>", ""]));
   return `${out.join("\n").trimEnd()}\n`;
 }
@@ -66,6 +68,7 @@ export function renderStack(r: StackReview): string {
       "|---|---|",
       ...(r.reach.length ? r.reach.map((g) => `| ${md(g.role)} | ${md(g.target)}${g.problem ? ` **(${md(g.problem)})**` : ""} |`) : ["| - | nothing |"]),
     );
+  if (r.toolSandbox) out.push("", `**Tool sandbox**: ${md(r.toolSandbox.text)}`);
   out.push("", "**Policy**", "", "| rule | result |", "|---|---|", ...policyRows(r.policy.results));
   for (const s of r.policy.unusedSuppressions) out.push(`| ${s.rule} | suppression matches nothing: remove it |`);
   out.push(

@@ -1,6 +1,7 @@
 import type { Bot } from "../config/load";
 import { evaluatePolicy, type PolicyReport } from "../policy/rules";
 import { CLOUD_RUN, CONTAINER_APP, eq, first, isDomainSite, list, members, StackView, VM_TYPES, type Json, type Reach } from "../policy/terraform-json";
+import { toolSandboxOf, type ToolSandboxFact } from "../policy/tool-sandbox";
 import { RUNTIME_DESCRIPTIONS } from "../runtimes";
 import { estimateCost, type CostEstimate } from "./cost";
 import type { SynthStack } from "./synth-output";
@@ -26,6 +27,8 @@ export interface StackReview {
   readonly secrets: readonly ExpectedSecret[];
   /** Bot stacks: what the bot's identity may reach (its blast radius), from the grants in the stack. */
   readonly reach: readonly Reach[];
+  /** Bot stacks: where the agent runs the tools it calls. */
+  readonly toolSandbox?: ToolSandboxFact;
   readonly cost: CostEstimate;
 }
 
@@ -44,6 +47,7 @@ export function reviewStack({ name, json, facts }: SynthStack): StackReview {
     endpoints: endpoints(view),
     secrets: expectedSecrets(json),
     reach: bot ? view.identityReach() : [],
+    toolSandbox: toolSandboxOf(json, runtime),
     cost: estimateCost(json),
   };
 }

@@ -1,10 +1,43 @@
 import type { Bot } from "../config/load";
 import { OPENCLAW_CATALOG } from "../config/openclaw-catalog";
 import { OPENCLAW_PLUGINS, OPENCLAW_VERSION } from "./openclaw-pins";
-import { commonSecrets, type AgentRuntime, type GatewayContext } from "./runtime";
+import { commonSecrets, type AgentRuntime, type GatewayContext, type SandboxSettings } from "./runtime";
 
 const PORT = 18789;
 const STATE_DIR = "/home/node/.openclaw";
+
+/**
+ * The sandbox image the gateway expects by default (docs/gateway/sandboxing/images-and-setup.md in
+ * the package): it is not published; sandbox runs fail fast until it is built on the daemon. Built
+ * from the package's own inline Dockerfile, with the Debian base pinned by its point release.
+ */
+const SANDBOX_IMAGE = "openclaw-sandbox:bookworm-slim";
+const SANDBOX_DOCKERFILE = `FROM debian:12.12-slim
+ENV DEBIAN_FRONTEND=noninteractive
+RUN apt-get update && apt-get install -y --no-install-recommends bash ca-certificates curl git jq python3 ripgrep && rm -rf /var/lib/apt/lists/*
+RUN useradd --create-home --shell /bin/bash sandbox
+USER sandbox
+WORKDIR /home/sandbox
+CMD ["sleep", "infinity"]
+`;
+
+/**
+ * agents.defaults.sandbox (docs/gateway/config-agents/sandbox.md in the package). The Docker
+ * backend drives the `docker` CLI, so it honours DOCKER_HOST (dist/docker-*.mjs keys its daemon on
+ * process.env.DOCKER_HOST). Its defaults are written out so the review and the VM's merge see
+ * them: no network, read-only root, every capability dropped, one container per agent, and a
+ * workspace of its own (the agent's workspace is not mounted).
+ */
+function sandboxConfig(sandbox: SandboxSettings | undefined) {
+  if (!sandbox) return { mode: "off" };
+  return {
+    mode: sandbox.mode,
+    backend: "docker",
+    scope: "agent",
+    workspaceAccess: "none",
+    docker: { image: SANDBOX_IMAGE, network: sandbox.network ? "bridge" : "none", readOnlyRoot: true, capDrop: ["ALL"] },
+  };
+}
 
 /** A secret the gateway reads from its environment, as a SecretRef (doctor calls `${VAR}` plaintext). */
 const envSecret = (id: string) => ({ source: "env", provider: "default", id });
@@ -66,6 +99,21 @@ export const openclaw: AgentRuntime = {
 
   // 2026.9 moved agents.list to keyed agents.entries.
   retiredConfigPaths: [["agents", "list"]],
+  toolSandbox: {
+    // The mode every sandbox guide of the package enables (docs/gateway/sandboxing.md "Minimal
+    // enable example", docs/install/docker/sandbox-and-troubleshooting.md "Quick enable"): group
+    // and channel sessions are sandboxed, the owner's main session is not.
+    recommendedMode: "non-main",
+    image: SANDBOX_IMAGE,
+    dockerfile: SANDBOX_DOCKERFILE,
+    dockerHostEnv: "DOCKER_HOST",
+    describe(config) {
+      const s = (config as { agents?: { defaults?: { sandbox?: { mode?: string; docker?: { network?: string } } } } }).agents?.defaults?.sandbox;
+      if (!s?.mode || s.mode === "off") return "off";
+      return `${s.mode}: tools run in Docker sandbox containers, network ${s.docker?.network ?? "none"}`;
+    },
+  },
+
   // The gateway's own stop policy outside systemd (gateway-shutdown-budget.mjs in the package):
   // drain 315 s + reserve 10 s + exit margin 5 s. Killed sooner, in-flight turns are cut.
   stopTimeoutSeconds: 330,
@@ -99,7 +147,8 @@ export const openclaw: AgentRuntime = {
       },
       // The 2026.9 layout: agents keyed by id under `entries` (`agents.list` is migrated away).
       agents: {
-        defaults: { model: { primary: bot.model } },
+        // Explicit "off" too: the VM's merge must override a stored config that had it on.
+        defaults: { model: { primary: bot.model }, sandbox: sandboxConfig(gateway.sandbox) },
         entries: { main: { identity: { ...bot.persona } } },
       },
       channels: {

@@ -1,5 +1,5 @@
 import type { Bot } from "../config/load";
-import { MODEL_PROVIDERS } from "../config/schema";
+import { MODEL_PROVIDERS, type SandboxMode } from "../config/schema";
 
 /** Value a vault holds for an operator-set secret until the operator sets it; means "not set". */
 export const UNSET_SECRET = "BOTFLEET_UNSET";
@@ -23,6 +23,32 @@ export interface GatewayContext {
   readonly publicOrigin?: string;
   /** Addresses of the reverse proxies in front of the gateway, as the gateway sees them. */
   readonly trustedProxies: readonly string[];
+  /**
+   * The tool sandbox the target backs with a Docker engine of its own (VM: the Sysbox daemon), or
+   * undefined when it has none: the config then turns the runtime's sandbox off.
+   */
+  readonly sandbox?: SandboxSettings;
+}
+
+/** A bot's tool sandbox, as the fleet file sets it (mode resolved to the runtime's default). */
+export interface SandboxSettings {
+  readonly mode: SandboxMode;
+  /** Sandbox containers may reach the network (only through the VM's firewall). */
+  readonly network: boolean;
+}
+
+/** A runtime's own tool sandbox: tools run in containers it creates through a Docker API. */
+export interface ToolSandbox {
+  /** The mode a bot gets when the fleet file names none: the runtime's recommended one. */
+  readonly recommendedMode: Exclude<SandboxMode, "off">;
+  /** The image sandbox containers run; the runtime publishes none, so the target builds it. */
+  readonly image: string;
+  /** How to build `image` (a Dockerfile read from stdin: no build context). */
+  readonly dockerfile: string;
+  /** Environment variable through which the gateway finds the Docker API. */
+  readonly dockerHostEnv: string;
+  /** One line for the review: the sandbox a rendered config runs, or exactly "off". */
+  describe(config: unknown): string;
 }
 
 /**
@@ -80,6 +106,18 @@ export interface AgentRuntime {
   plugins(bot: Bot): readonly RuntimePlugin[];
   /** Seconds the gateway may take to drain and exit after SIGTERM before it is killed. */
   readonly stopTimeoutSeconds: number;
+  /** The runtime's Docker tool sandbox; undefined when its tools always run in its own container. */
+  readonly toolSandbox?: ToolSandbox;
+}
+
+/**
+ * The sandbox a bot asks for, with the runtime's recommended mode filled in; undefined when the
+ * runtime has no Docker sandbox or the bot turns it off.
+ */
+export function requestedSandbox(bot: Bot, runtime: AgentRuntime): SandboxSettings | undefined {
+  if (!runtime.toolSandbox) return undefined;
+  const mode = bot.sandbox.mode ?? runtime.toolSandbox.recommendedMode;
+  return mode === "off" ? undefined : { mode, network: bot.sandbox.network };
 }
 
 export interface RuntimePlugin {
