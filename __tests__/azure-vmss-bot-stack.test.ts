@@ -167,9 +167,9 @@ describe("bot-alpha: independence from the shared stack", () => {
 describe("bot-alpha: the decoded cloud-init", () => {
   const boot = files["/usr/local/lib/botfleet/boot.sh"];
 
-  test("runs the boot script once, which runs the seven steps in order and ends with READY", () => {
+  test("runs the boot script once, which runs the eight steps in order and ends with READY", () => {
     expect(parse(cloudConfig).runcmd).toEqual([["/usr/local/lib/botfleet/boot.sh"]]);
-    expect(boot).toContain("STEPS=(docker sysbox caddy state secrets config plugins agent)");
+    expect(boot).toContain("STEPS=(docker sysbox sandbox caddy state secrets config plugins agent)");
     expect(boot).toMatch(/log "READY: bot bot-alpha/);
   });
 

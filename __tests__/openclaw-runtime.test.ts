@@ -15,7 +15,25 @@ describe("the rendered OpenClaw config, in the 2026.9 layout", () => {
   const [a, b] = fleet.bots.map((bot) => openclaw.config(bot, { trustedProxies: ["172.17.0.1"] }) as Record<string, any>);
 
   test("keys agents by id under entries (agents.list is migrated away)", () => {
-    expect(a.agents).toEqual({ defaults: { model: { primary: BUILTIN_DEFAULTS.model } }, entries: { main: { identity: { name: "Owl" } } } });
+    expect(a.agents).toEqual({ defaults: { model: { primary: BUILTIN_DEFAULTS.model }, sandbox: { mode: "off" } }, entries: { main: { identity: { name: "Owl" } } } });
+  });
+
+  test("without a Docker engine from the target the sandbox is off in so many words (the VM's merge must override a stored mode)", () => {
+    expect(b.agents.defaults.sandbox).toEqual({ mode: "off" });
+  });
+
+  test("with one, the sandbox block of docs/gateway/config-agents/sandbox.md: the mode asked for, Docker, no network unless allowed", () => {
+    const on = (network: boolean) => (openclaw.config(fleet.bots[0], { trustedProxies: [], sandbox: { mode: "all", network } }) as Record<string, any>).agents.defaults.sandbox;
+    expect(on(false)).toEqual({
+      mode: "all",
+      backend: "docker",
+      scope: "agent",
+      workspaceAccess: "none",
+      docker: { image: "openclaw-sandbox:bookworm-slim", network: "none", readOnlyRoot: true, capDrop: ["ALL"] },
+    });
+    expect(on(true).docker.network).toBe("bridge");
+    expect(openclaw.toolSandbox!.describe({ agents: { defaults: { sandbox: on(false) } } })).toBe("all: tools run in Docker sandbox containers, network none");
+    expect(openclaw.toolSandbox!.describe(b)).toBe("off");
   });
 
   test("enables by name every plugin the bot needs, and only those", () => {

@@ -230,15 +230,15 @@ test("sandbox: with Sysbox the daemon starts, the image is built on it, and the 
   writeFileSync(sandboxOff(s.root), "Sysbox is not installed\n");
   const r = boot(s, "sandbox", "config");
   expect(r.status).toBe(0);
-  expect(r.log).toContain("sandbox: ready: tool sandbox non-main, network none, daemon under sysbox-runc on /run/botfleet/sandbox/docker.sock");
+  expect(r.log).toContain("sandbox: ready: tool sandbox non-main, network none, daemon under sysbox-runc on /run/botfleet/sandbox/engine.sock");
   expect(existsSync(sandboxOff(s.root))).toBe(false);
   expect(calls(s.root)).toContain("systemctl restart botfleet-sandbox.service");
-  expect(calls(s.root)).toContain("docker --host unix:///run/botfleet/sandbox/docker.sock info");
+  expect(calls(s.root)).toContain("docker --host unix:///run/botfleet/sandbox/engine.sock info");
   expect(JSON.parse(readFileSync(statePath(s.root), "utf8")).agents.defaults.sandbox).toMatchObject({ mode: "non-main", backend: "docker", docker: { network: "none" } });
   const run = runAgentLine(s);
   expect(run).toContain("--volume /run/botfleet/sandbox:/run/botfleet-sandbox:ro");
   expect(run).toContain("--volume /var/lib/botfleet/sandbox-cli/docker:/usr/local/bin/docker:ro");
-  expect(run).toContain("--env DOCKER_HOST=unix:///run/botfleet-sandbox/docker.sock");
+  expect(run).toContain("--env DOCKER_HOST=unix:///run/botfleet-sandbox/engine.sock");
   // Everything the gateway had before stays.
   expect(run).toMatch(/--cap-drop ALL --read-only/);
   expect(run).not.toMatch(/docker\.sock:|\/var\/run/);

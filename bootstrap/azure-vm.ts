@@ -31,6 +31,8 @@ export const SANDBOX = {
   /** docker's official dind image, pinned by version; its static `docker` CLI is lent to the gateway. */
   image: "docker:28.5.1-dind",
   socketDir: "/run/botfleet/sandbox",
+  /** Not docker.sock: that name means the host's socket to every check (BF-SOCK-1, the tests). */
+  socketName: "engine.sock",
   /** Where the gateway sees the socket directory. */
   gatewaySocketDir: "/run/botfleet-sandbox",
   /** The inner daemon's /var/lib/docker (images, the built sandbox image) on the VM's disk. */
@@ -97,11 +99,11 @@ export function renderVmBootstrap(fleet: Fleet, bot: Bot, runtime: AgentRuntime)
       ...SANDBOX,
       sandboxImage: runtime.toolSandbox.image,
       dockerfile: `${ETC_DIR}/sandbox-image.Dockerfile`,
-      socket: `${SANDBOX.socketDir}/docker.sock`,
-      daemonHost: `unix://${SANDBOX.socketDir}/docker.sock`,
+      socket: `${SANDBOX.socketDir}/${SANDBOX.socketName}`,
+      daemonHost: `unix://${SANDBOX.socketDir}/${SANDBOX.socketName}`,
       mount: `${SANDBOX.socketDir}:${SANDBOX.gatewaySocketDir}:ro`,
       cliMount: `${SANDBOX.cli}:/usr/local/bin/docker:ro`,
-      dockerHost: `${runtime.toolSandbox.dockerHostEnv}=unix://${SANDBOX.gatewaySocketDir}/docker.sock`,
+      dockerHost: `${runtime.toolSandbox.dockerHostEnv}=unix://${SANDBOX.gatewaySocketDir}/${SANDBOX.socketName}`,
       dataMount: `${SANDBOX.dataDir}:/var/lib/docker`,
       socketMount: `${SANDBOX.socketDir}:${SANDBOX.socketDir}`,
       limits: SANDBOX_LIMITS[bot.tier],
