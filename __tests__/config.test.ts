@@ -101,6 +101,24 @@ describe("fleet file errors name the path, the value and the fix", () => {
     expect(m).toContain('bots[0].tier: "huge" is not allowed; use one of: light, standard, performance');
   });
 
+  test("a sandbox mode where there is no Docker sandbox: managed targets and nanobot", () => {
+    const m = problems(
+      minimal("  - name: bot-a\n    target: azure-container-apps\n    sandbox:\n      mode: all\n  - name: bot-b\n    runtime: nanobot\n    model: openai/gpt-5\n    sandbox:\n      mode: non-main\n"),
+    );
+    expect(m).toContain('bots[0].sandbox.mode: "all" is not available: target azure-container-apps cannot run Sysbox, so it has no Docker engine for sandbox containers; remove it (the sandbox is off there) or use target azure-vmss with runtime openclaw');
+    expect(m).toContain('bots[1].sandbox.mode: "non-main" is not available: runtime nanobot has no Docker tool sandbox');
+    expect(problems(minimal("  - name: bot-a\n    sandbox:\n      mode: some\n"))).toContain('bots[0].sandbox.mode: "some" is not allowed; use one of: off, non-main, all');
+  });
+
+  test("the sandbox: the runtime's recommended mode unless the bot or defaults name one; no network unless allowed", () => {
+    const fleet = parseFleet(
+      minimal("  - name: bot-a\n  - name: bot-b\n    sandbox:\n      mode: all\n      network: true\n  - name: bot-c\n    target: gcp-cloud-run\n    region: us-central1\n    sandbox:\n      mode: \"off\"\n", "gcp:\n  project: botfleet-demo\n"),
+      "fleet.yaml",
+      {},
+    );
+    expect(fleet.bots.map((b) => b.sandbox)).toEqual([{ mode: undefined, network: false }, { mode: "all", network: true }, { mode: "off", network: false }]);
+  });
+
   test("an unknown region, for the bot or in defaults", () => {
     expect(problems(minimal("  - name: bot-a\n    region: eastus-2\n"))).toContain(
       'line 4: bots[0].region: "eastus-2" is not an Azure region for target azure-vmss; did you mean "eastus2"?',

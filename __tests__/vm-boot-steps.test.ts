@@ -2,8 +2,9 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync, existsSync } from "n
 import { dirname, join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { renderVmBootstrap } from "../bootstrap/azure-vm";
+import { nanobot } from "../runtimes/nanobot";
 import { openclaw } from "../runtimes/openclaw";
-import { exampleFleet } from "./support/fleet";
+import { exampleFleet, fleetFrom } from "./support/fleet";
 import { requireTool } from "./support/tools";
 import { layOutVmFiles } from "./support/vm";
 
@@ -251,4 +252,18 @@ test("sandbox: a daemon that never answers leaves the sandbox off, and the boot 
   expect(r.status).toBe(0);
   expect(r.log).toContain("sandbox: DEGRADED: tool sandbox OFF: the sandbox daemon does not answer");
   expect(existsSync(sandboxOff(s.root))).toBe(true);
+});
+
+test("sandbox: a bot with sandbox.mode off, and a nanobot bot, get no sandbox daemon, step or socket, and an explicit off", () => {
+  const offFleet = fleetFrom("name: demo\nbots:\n  - name: bot-off\n    sandbox:\n      mode: \"off\"\n");
+  const off = renderVmBootstrap(offFleet, offFleet.bots[0], openclaw);
+  const epsilon = fleet.bots.find((b) => b.name === "bot-epsilon")!;
+  for (const b of [off, renderVmBootstrap(fleet, epsilon, nanobot)]) {
+    const paths = b.files.map((f) => f.path);
+    expect(paths.filter((p) => p.includes("sandbox"))).toEqual([]);
+    const file = (suffix: string) => b.files.find((f) => f.path.endsWith(suffix))!.content;
+    expect(file("/boot.sh")).toContain("STEPS=(docker sysbox caddy state secrets config plugins agent)");
+    expect(file("/run-agent.sh")).not.toMatch(/sandbox|DOCKER_HOST/);
+  }
+  expect(JSON.parse(off.files.find((f) => f.path.endsWith("/agent-config.json"))!.content).agents.defaults.sandbox).toEqual({ mode: "off" });
 });

@@ -335,7 +335,7 @@ export const FleetFileSchema = z
         ctx.addIssue({
           code: "custom",
           path: ["bots", i, "sandbox", "mode"],
-          message: `is "${b.sandbox.mode}", but ${target !== "azure-vmss" ? `target ${target} cannot run Sysbox, so it has no Docker engine for sandbox containers` : `runtime ${runtime} has no Docker tool sandbox`}; remove it (the sandbox is off there) or use target azure-vmss with runtime openclaw`,
+          message: `is not available: ${target !== "azure-vmss" ? `target ${target} cannot run Sysbox, so it has no Docker engine for sandbox containers` : `runtime ${runtime} has no Docker tool sandbox`}; remove it (the sandbox is off there) or use target azure-vmss with runtime openclaw`,
         });
       const modelProvider = s.model.split("/")[0] as ModelProvider;
       const openclawProblem = runtime === "openclaw" && modelProvider in MODEL_PROVIDERS ? openclawModelProblem(s.model) : undefined;
