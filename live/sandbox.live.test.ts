@@ -5,7 +5,7 @@ import { renderVmBootstrap, SANDBOX } from "../bootstrap/azure-vm";
 import { openclaw } from "../runtimes/openclaw";
 import { exampleFleet } from "../__tests__/support/fleet";
 import { layOutVmFiles } from "../__tests__/support/vm";
-import { cli, freePort, httpGet, liveInstall, requirePrivateNetwork, startGateway, token, type Gateway } from "./support";
+import { cli, doctorFindings, freePort, httpGet, liveInstall, requirePrivateNetwork, startGateway, token, type Gateway } from "./support";
 
 /**
  * The tool sandbox config a VM renders, in the pinned OpenClaw gateway (issue 20). There is no
@@ -99,6 +99,11 @@ describe("sandbox on (Sysbox up)", () => {
     const list = cli(["sandbox", "list", "--json"], vm.env);
     expect(list.status).toBe(0);
     expect(JSON.parse(list.output.slice(list.output.indexOf("{"), list.output.lastIndexOf("}") + 1))).toEqual({ containers: [], browsers: [] });
+  });
+
+  test("doctor's only word on the sandbox: the skill workshop is not offered inside sandboxed (non-main) sessions", () => {
+    const findings = doctorFindings(vm.env).filter((f) => /sandbox/i.test(`${f.path ?? ""} ${f.message}`));
+    expect(findings.map((f) => `${f.checkId} ${f.path}`)).toEqual(["core/doctor/skill-workshop-tool-policy agents.defaults.sandbox.mode"]);
   });
 });
 
