@@ -314,7 +314,7 @@ describe("state-sync on Cloud Storage (a stand-in of the JSON API with generatio
   afterAll(() => gcs.stop());
   const env = () => ({ GCE_METADATA_HOST: `127.0.0.1:${gcs.port}`, STATE_SYNC_GCS_ENDPOINT: `http://127.0.0.1:${gcs.port}` });
 
-  test("one holder; a killed holder's lock expires by server time; graceful stop hands over; request shapes", async () => {
+  test("one holder; a killed holder's lock expires by server time; graceful stop hands over; a pointer changed by hand stops the writer; a stop before the pointer was read writes nothing; request shapes", async () => {
     const a = instance("gcs:bot-bucket", env());
     const b = instance("gcs:bot-bucket", env());
     const holder = await Promise.race([a.sync.waitFor(/holding the lease/, "a").then(() => a), b.sync.waitFor(/holding the lease/, "b").then(() => b)]);
@@ -364,6 +364,20 @@ describe("state-sync on Cloud Storage (a stand-in of the JSON API with generatio
     w3.proc.kill("SIGTERM");
     d.sync.proc.kill("SIGTERM");
     await d.sync.exited;
+
+    // The lock is taken but the pointer cannot be read, then the instance is stopped: it must not
+    // declare the state ready or write anything, and it gives the lock back.
+    gcs.fail = (method, name) => (method === "GET" && name === "botfleet-state/pointer.json" ? 503 : undefined);
+    const e = instance("gcs:bot-bucket", env());
+    await e.sync.waitFor(/cannot read the pointer: .*HTTP 503/, "the pointer unreadable");
+    const uploadsBefore = gcs.requests.filter((r) => r.method === "POST" && !r.query.name?.endsWith("lock.json")).length;
+    e.sync.proc.kill("SIGTERM");
+    expect(await e.sync.exited).toBe(0);
+    gcs.fail = undefined;
+    expect(existsSync(e.ready)).toBe(false);
+    expect(existsSync(join(e.dir, ".botfleet-state-local"))).toBe(false);
+    expect(gcs.requests.filter((r) => r.method === "POST" && !r.query.name?.endsWith("lock.json")).length).toBe(uploadsBefore);
+    expect(gcs.objects.has("bot-bucket/botfleet-state/lock.json")).toBe(false);
 
     // Request shapes.
     const token = gcs.requests.filter((r) => r.path.startsWith("/computeMetadata/"));
