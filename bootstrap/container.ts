@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { join, posix } from "node:path";
 import type { Bot } from "../config/load";
 import type { AgentRuntime, GatewayContext, SecretSpec } from "../runtimes/runtime";
+import { render } from "./templates";
 
 /** Environment variable that carries the agent config to the launcher. */
 export const AGENT_CONFIG_ENV = "BOTFLEET_AGENT_CONFIG";
@@ -27,6 +28,7 @@ export interface ContainerLaunch {
  */
 export function containerLaunch(bot: Bot, runtime: AgentRuntime, gateway: GatewayContext, secretHint: string): ContainerLaunch {
   const secrets = runtime.secrets(bot);
+  const plugins = runtime.plugins(bot);
   return {
     command: ["/bin/sh", "-c", LAUNCH_SCRIPT, "botfleet-launch"],
     args: [...runtime.command],
@@ -37,6 +39,7 @@ export function containerLaunch(bot: Bot, runtime: AgentRuntime, gateway: Gatewa
       BOTFLEET_REQUIRED_SECRETS: secrets.filter((s) => s.required).map((s) => s.env).join(" "),
       BOTFLEET_OPTIONAL_SECRETS: secrets.filter((s) => !s.required).map((s) => s.env).join(" "),
       BOTFLEET_SECRET_HINT: secretHint,
+      ...(plugins.length > 0 && { BOTFLEET_PLUGIN_SCRIPT: render("container/install-plugins.sh", { runtime: runtime.id, plugins }) }),
     },
     secrets,
   };
