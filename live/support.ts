@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { createServer, connect, type Server } from "node:net";
 import { tmpdir } from "node:os";
@@ -88,11 +88,21 @@ export async function startGateway(argv: string[], opts: { env: NodeJS.ProcessEn
     log: () => plain(log),
     // SIGKILL the whole group: without network the Telegram client holds the gateway's drain
     // for its full budget (325 s), which these tests do not measure.
+    // The launcher (openclaw.mjs) respawns the gateway as "openclaw-gateway", which can outlive
+    // its group: every process that carries this state directory goes too.
     stop: () => {
-      try {
-        process.kill(-proc.pid!, "SIGKILL");
-      } catch {
-        /* already gone */
+      const marker = `OPENCLAW_STATE_DIR=${opts.stateDir}\0`;
+      for (const pid of [proc.pid!, ...ownProcesses(marker)]) {
+        try {
+          process.kill(-pid, "SIGKILL");
+        } catch {
+          /* not a group leader, or gone */
+        }
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          /* already gone */
+        }
       }
     },
   };
@@ -109,6 +119,20 @@ export async function startGateway(argv: string[], opts: { env: NodeJS.ProcessEn
   }
   gw.stop();
   throw new Error(`gateway did not answer /healthz:\n${gw.log()}`);
+}
+
+/** Processes whose environment holds `marker` (an exact `NAME=value\0` entry). */
+function ownProcesses(marker: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/environ`, "latin1").includes(marker)) pids.push(Number(entry));
+    } catch {
+      /* gone, or not ours to read */
+    }
+  }
+  return pids;
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
