@@ -2,12 +2,12 @@ import { mkdirSync, mkdtempSync, readFileSync, statSync, existsSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawn, spawnSync } from "node:child_process";
-import { createServer } from "node:net";
 import { containerLaunch, terraformLiteral } from "../bootstrap/container";
 import { openclaw } from "../runtimes/openclaw";
 import { nanobot } from "../runtimes/nanobot";
 import { UNSET_SECRET, WAITING_FOR_SECRETS } from "../runtimes/runtime";
 import { fleetFrom } from "./support/fleet";
+import { freePort } from "./support/net";
 import { requireTool, run } from "./support/tools";
 
 const HOSTILE = `it's "quoted" & $HOME \`id\` ${"${PATH}"} | back\\slash\nnew line ünïcødé 🦉`;
@@ -26,15 +26,6 @@ function launch(secrets: Record<string, string>) {
   });
   const configPath = join(stateDir, openclaw.configFile);
   return { ...r, configPath, agent: r.status === 0 ? JSON.parse(r.stdout) : undefined };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** GET with retries while the server starts. */

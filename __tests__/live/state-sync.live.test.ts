@@ -158,6 +158,19 @@ async function agent(i: { dir: string; ready: string; sync: Proc }) {
   return new Proc(NODE24, [join(ROOT, "__tests__", "support", "state-writer.mjs"), i.dir], {});
 }
 
+/** A bot whose store holds a snapshot of an agent's writes, and those rows; nothing is running. */
+async function seededAzureBot(): Promise<{ base: string; goodRows: ReturnType<typeof localRows> }> {
+  const base = azureBot();
+  const seed = instance(`azure:${base}`);
+  const w = await agent(seed);
+  await seed.sync.waitFor(/periodic snapshot/, "seed state");
+  w.proc.kill("SIGTERM");
+  await w.exited;
+  seed.sync.proc.kill("SIGTERM");
+  await seed.sync.exited;
+  return { base, goodRows: localRows(seed.dir) };
+}
+
 function localRows(dir: string) {
   const r = spawnSync(NODE24, ["--input-type=module", "-e", `
     import { DatabaseSync } from "node:sqlite";
@@ -234,16 +247,8 @@ describe("state-sync on Azure Blob Storage (Azurite, OAuth over HTTPS)", () => {
   });
 
   test("store unreachable at start: clear log, retries, nothing written, then restores the good state", async () => {
-    const base = azureBot();
-    const seed = instance(`azure:${base}`);
-    const w = await agent(seed);
-    await seed.sync.waitFor(/periodic snapshot/, "seed state");
-    w.proc.kill("SIGTERM");
-    await w.exited;
-    seed.sync.proc.kill("SIGTERM");
-    await seed.sync.exited;
+    const { base, goodRows } = await seededAzureBot();
     const good = harness("pointer", base);
-    const goodRows = localRows(seed.dir);
 
     await stopAzurite();
     const late = instance(`azure:${base}`);
@@ -260,15 +265,7 @@ describe("state-sync on Azure Blob Storage (Azurite, OAuth over HTTPS)", () => {
   });
 
   test("a corrupt snapshot is refused and the previous one restored", async () => {
-    const base = azureBot();
-    const seed = instance(`azure:${base}`);
-    const w = await agent(seed);
-    await seed.sync.waitFor(/periodic snapshot/, "seed state");
-    w.proc.kill("SIGTERM");
-    await w.exited;
-    seed.sync.proc.kill("SIGTERM");
-    await seed.sync.exited;
-    const goodRows = localRows(seed.dir);
+    const { base, goodRows } = await seededAzureBot();
     const { previous, corrupt } = harness("corrupt-latest", base);
 
     // As root (the public Node image's user on the container platforms) it hands the agent's user the state.
