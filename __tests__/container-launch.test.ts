@@ -2,12 +2,12 @@ import { mkdirSync, mkdtempSync, readFileSync, statSync, existsSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawn, spawnSync } from "node:child_process";
-import { createServer } from "node:net";
 import { containerLaunch, terraformLiteral } from "../bootstrap/container";
 import { openclaw } from "../runtimes/openclaw";
 import { nanobot } from "../runtimes/nanobot";
 import { UNSET_SECRET, WAITING_FOR_SECRETS } from "../runtimes/runtime";
 import { fleetFrom } from "./support/fleet";
+import { freePort } from "./support/net";
 import { requireTool, run } from "./support/tools";
 
 const HOSTILE = `it's "quoted" & $HOME \`id\` ${"${PATH}"} | back\\slash\nnew line ünïcødé 🦉`;
@@ -26,15 +26,6 @@ function launch(secrets: Record<string, string>) {
   });
   const configPath = join(stateDir, openclaw.configFile);
   return { ...r, configPath, agent: r.status === 0 ? JSON.parse(r.stdout) : undefined };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** GET with retries while the server starts. */
@@ -149,5 +140,68 @@ describe("the container launcher", () => {
 
   test("reaches Terraform with interpolation escaped, and nothing else changed", () => {
     expect(terraformLiteral('a ${B} %{ if } $${C} $x {y}')).toBe('a $${B} %%{ if } $$${C} $x {y}');
+  });
+});
+
+describe("the pinned plugins before the agent starts", () => {
+  const discordBot = fleetFrom(`name: demo\nbots:\n  - name: bot-d\n    channels:\n      discord:\n        allowFrom: ["1"]\n`).bots[0];
+  const { OPENCLAW_PLUGINS } = require("../runtimes/openclaw-pins") as typeof import("../runtimes/openclaw-pins");
+  const pinned = OPENCLAW_PLUGINS.discord.integrity;
+
+  /** The launcher with `node` a stub of the runtime's installer whose record holds INSTALLED. */
+  function launchWithPlugins(recorded: string | undefined, installs: string) {
+    const dir = mkdtempSync(join(tmpdir(), "botfleet-plugins-"));
+    const stateDir = join(dir, "state");
+    const bin = join(dir, "bin");
+    require("node:fs").mkdirSync(bin);
+    if (recorded) require("node:fs").writeFileSync(join(dir, "record"), recorded);
+    require("node:fs").writeFileSync(
+      join(bin, "node"),
+      `#!/bin/sh
+case "$*" in
+  *installedIndex*) [ -f ${dir}/record ] && printf 'note {x}\\n{"install":{"integrity":"%s"}}' "$(cat ${dir}/record)"; exit 0 ;;
+  "openclaw.mjs plugins install"*) echo "$*" >> ${dir}/calls.log; printf '%s' '${installs}' > ${dir}/record; exit 0 ;;
+esac
+exec ${process.execPath} "$@"
+`,
+      { mode: 0o755 },
+    );
+    const l = containerLaunch(discordBot, { ...openclaw, stateDir }, { trustedProxies: [] }, "hint");
+    const r = spawnSync(l.command[0], [...l.command.slice(1), process.execPath, "-e", "process.stdout.write('agent ran')"], {
+      env: { PATH: `${bin}:${process.env.PATH}`, ...l.environment, OPENCLAW_GATEWAY_TOKEN: "t", ANTHROPIC_API_KEY: "k", DISCORD_BOT_TOKEN: "d" },
+      encoding: "utf8",
+    });
+    const calls = existsSync(join(dir, "calls.log")) ? readFileSync(join(dir, "calls.log"), "utf8") : "";
+    return { ...r, calls };
+  }
+
+  test("installs the pinned Discord plugin with the runtime's installer, then starts the agent", () => {
+    const r = launchWithPlugins(undefined, pinned);
+    expect(r.calls).toContain("openclaw.mjs plugins install npm:@openclaw/discord@2026.9.6 --pin --force --accept-capabilities");
+    expect(r.stderr).toContain("botfleet: plugin @openclaw/discord@2026.9.6 installed");
+    expect(r.stdout).toBe("agent ran");
+  });
+
+  test("keeps a plugin already installed with the pinned integrity", () => {
+    const r = launchWithPlugins(pinned, pinned);
+    expect(r.calls).toBe("");
+    expect(r.stdout).toBe("agent ran");
+  });
+
+  test("does not start the agent when the installed plugin is not the pinned one", () => {
+    const r = launchWithPlugins(undefined, "sha512-tampered");
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("FAILED: plugin @openclaw/discord@2026.9.6 installed with integrity sha512-tampered");
+    expect(r.stdout).toBe("");
+  });
+
+  test("the plugin script passes shellcheck as POSIX sh", () => {
+    const script = containerLaunch(discordBot, openclaw, { trustedProxies: [] }, "").environment.BOTFLEET_PLUGIN_SCRIPT;
+    const r = run("shellcheck", ["-s", "sh", "-S", "style", "-"], { input: script });
+    expect(r.output).toBe("");
+  });
+
+  test("a bot without external channels gets no plugin script", () => {
+    expect(containerLaunch(bot, openclaw, { trustedProxies: [] }, "").environment).not.toHaveProperty("BOTFLEET_PLUGIN_SCRIPT");
   });
 });

@@ -24,7 +24,7 @@ test.each(fleet.bots.map((b) => [b.name, b]))("%s: every key botfleet writes is 
   }
   for (const key of Object.keys(config.gateway)) expect(fields.gateway).toContain(key);
   for (const [channel, settings] of Object.entries(config.channels)) {
-    const known = (fields as unknown as Record<string, string[]>)[`channels.${channel}`];
+    const known = (fields as unknown as Record<string, string[] | undefined>)[`channels.${channel}`];
     expect(known).toBeDefined();
     for (const key of Object.keys(settings as object)) expect(known).toContain(key);
   }

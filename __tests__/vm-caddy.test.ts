@@ -1,7 +1,7 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, unlinkSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer, request, type Server } from "node:http";
-import { connect, createServer as createNetServer, type AddressInfo } from "node:net";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import WebSocket, { WebSocketServer } from "ws";
@@ -10,6 +10,7 @@ import { nanobot } from "../runtimes/nanobot";
 import { openclaw } from "../runtimes/openclaw";
 import { WAITING_FOR_SECRETS, type AgentRuntime } from "../runtimes/runtime";
 import { exampleFleet } from "./support/fleet";
+import { freePort, startCaddy } from "./support/net";
 import { requireTool } from "./support/tools";
 
 /**
@@ -17,14 +18,6 @@ import { requireTool } from "./support/tools";
  * to free loopback ports, the admin API off, and a local CA instead of Let's Encrypt (no network).
  */
 const fleet = exampleFleet();
-
-async function freePort(): Promise<number> {
-  const s = createNetServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 class StandInGateway {
   server?: Server;
@@ -73,24 +66,6 @@ function get(port: number, path: string, headers: Record<string, string> = {}, b
     req.on("error", reject);
     req.end(body);
   });
-}
-
-async function startCaddy(caddyfile: string): Promise<ChildProcess> {
-  const dir = mkdtempSync(join(tmpdir(), "botfleet-caddy-"));
-  const file = join(dir, "Caddyfile");
-  writeFileSync(file, caddyfile);
-  const caddy = spawn("caddy", ["run", "--adapter", "caddyfile", "--config", file], {
-    env: { ...process.env, HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir },
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  let log = "";
-  caddy.stderr!.on("data", (d) => (log += d));
-  for (let i = 0; i < 100; i++) {
-    if (log.includes("serving initial configuration")) return caddy;
-    if (caddy.exitCode !== null) throw new Error(`caddy exited: ${log}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`caddy did not start: ${log}`);
 }
 
 /** Each runtime's health answer, as its gateway gives it. */

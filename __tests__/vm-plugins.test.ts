@@ -25,7 +25,7 @@ function scratch(bot = discordBot) {
     `#!/bin/bash
 echo "docker $*" >> "${root}/calls.log"
 case "$*" in
-  *" plugins inspect "*) [ -f "${root}/record" ] && printf '{"install":{"integrity":"%s"}}' "$(cat "${root}/record")" ;;
+  *installedIndex*) [ -f "${root}/record" ] && printf '{"install":{"integrity":"%s"}}' "$(cat "${root}/record")" ;;
   *" plugins install "*) printf '%s' "$INSTALLED_INTEGRITY" > "${root}/record" ;;
 esac
 exit 0

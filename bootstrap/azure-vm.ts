@@ -202,7 +202,7 @@ export function renderVmBootstrap(fleet: Fleet, bot: Bot, runtime: AgentRuntime)
   // Gzipped, as cloud-init takes user data ("Compressed content: content found to be gzip
   // compressed will be uncompressed", cloud-init docs, User-data formats): the scripts, the
   // state-sync engine and the agent config would otherwise crowd Azure's 64 KB limit.
-  const customData = gzipSync(Buffer.from(cloudConfig, "utf8"), { level: 9 }).toString("base64");
+  const customData = gzipSync(Buffer.from(cloudConfig, "utf8")).toString("base64");
   if (customData.length > CUSTOM_DATA_LIMIT)
     throw new Error(
       `bot ${bot.name}: the rendered cloud-init is ${customData.length} bytes base64-encoded, over Azure's custom data limit of ${CUSTOM_DATA_LIMIT}; shorten persona.theme or the allowlists`,

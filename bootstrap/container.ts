@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join, posix } from "node:path";
 import type { Bot } from "../config/load";
 import type { AgentRuntime, GatewayContext, SecretSpec } from "../runtimes/runtime";
-import { shellQuote } from "./templates";
+import { render, shellQuote } from "./templates";
 
 /** Environment variable that carries the agent config to the launcher. */
 export const AGENT_CONFIG_ENV = "BOTFLEET_AGENT_CONFIG";
@@ -29,6 +29,7 @@ export interface ContainerLaunch {
  */
 export function containerLaunch(bot: Bot, runtime: AgentRuntime, gateway: GatewayContext, secretHint: string): ContainerLaunch {
   const secrets = runtime.secrets(bot);
+  const plugins = runtime.plugins(bot);
   return {
     command: ["/bin/sh", "-c", LAUNCH_SCRIPT, "botfleet-launch"],
     args: [...runtime.command],
@@ -42,6 +43,7 @@ export function containerLaunch(bot: Bot, runtime: AgentRuntime, gateway: Gatewa
       // While a required secret is unset the launcher runs this instead of the agent.
       BOTFLEET_WAITING_SERVER: runtime.waitingServer.map(shellQuote).join(" "),
       BOTFLEET_PORT: String(runtime.port),
+      ...(plugins.length > 0 && { BOTFLEET_PLUGIN_SCRIPT: render("container/install-plugins.sh", { runtime: runtime.id, plugins }) }),
     },
     secrets,
   };

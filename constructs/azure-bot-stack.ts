@@ -80,6 +80,8 @@ export abstract class AzureBotStack extends FleetStack {
       secrets: runtime.secrets(bot),
       tags: this.tags,
     });
+    // Key Vault's RBAC takes roles at the scope of an individual secret (Microsoft Learn, "Azure
+    // role-based access control for Key Vault data plane operations"), so no bot reads another's.
     this.secretGrants = Object.entries(this.secrets.secrets).map(
       ([key, secret]) =>
         new RoleGrant(this, `reads-${key}`, {

@@ -75,7 +75,8 @@ export class AzureContainerAppsBotStack extends AzureBotStack {
     const sync = stateSyncContainer(runtime, { store: this.stateStore.store });
 
     // The app's stable address (not the revision's): `<app>.<environment domain>`, or with
-    // `.internal.` when the ingress is open to the environment only.
+    // `.internal.` when the ingress is open to the environment only (Microsoft Learn, "Ingress in
+    // Azure Container Apps": an internal app's FQDN is <APP>.internal.<UNIQUE_ID>.<REGION>.azurecontainerapps.io).
     const external = bot.publicAccess || bot.allowedIpRanges.length > 0 || bot.deniedIpRanges.length > 0 || bot.internalOnly;
     const publicOrigin = `https://${names.containerApp}${external ? "" : ".internal"}.${environment.defaultDomain}`;
     const launch = containerLaunch(

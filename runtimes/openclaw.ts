@@ -39,6 +39,21 @@ function sandboxConfig(sandbox: SandboxSettings | undefined) {
   };
 }
 
+/**
+ * Prints a plugin's install record from the state's SQLite as `{"install": {...}}`, read-only.
+ * Not `openclaw plugins inspect`: that loads the plugin against the state and leaves legacy auth
+ * rows behind that doctor then reports (measured with 2026.9.6). The record lives in
+ * config_machine_state "plugins.installedIndex" (index.installRecords.<id>).
+ */
+const READ_INSTALL_RECORD = [
+  'const { DatabaseSync } = require("node:sqlite");',
+  "try {",
+  '  const db = new DatabaseSync(process.env.OPENCLAW_STATE_DIR + "/state/openclaw.sqlite", { readOnly: true });',
+  '  const row = db.prepare("SELECT value_json FROM config_machine_state WHERE state_key = ?").get("plugins.installedIndex");',
+  "  process.stdout.write(JSON.stringify({ install: JSON.parse(row.value_json).index.installRecords[process.argv[1]] }));",
+  "} catch {}",
+].join("\n");
+
 /** A secret the gateway reads from its environment, as a SecretRef (doctor calls `${VAR}` plaintext). */
 const envSecret = (id: string) => ({ source: "env", provider: "default", id });
 
@@ -93,7 +108,7 @@ export const openclaw: AgentRuntime = {
           spec: `${p.npm}@${p.version}`,
           integrity: p.integrity,
           install: ["node", "openclaw.mjs", "plugins", "install", `npm:${p.npm}@${p.version}`, "--pin", "--force", "--accept-capabilities"],
-          inspect: ["node", "openclaw.mjs", "plugins", "inspect", p.id, "--json"],
+          inspect: ["node", "-e", READ_INSTALL_RECORD, p.id],
         }))
       : [],
 

@@ -48,7 +48,8 @@ class StoreError extends Error {
 async function request(method, url, { headers = {}, body } = {}) {
   let res;
   try {
-    res = await fetch(url, { method, headers, body, signal: AbortSignal.timeout(30_000) });
+    // 30 s, plus a second per MB sent: a large snapshot on a slow link is not cut off.
+    res = await fetch(url, { method, headers, body, signal: AbortSignal.timeout(30_000 + Math.ceil((body?.length ?? 0) / 1000)) });
   } catch (e) {
     throw new StoreError(`${method} ${url.split("?")[0]}: store unreachable (${e.cause?.code ?? e.message})`, 0);
   }
@@ -564,10 +565,17 @@ export async function run(env = process.env) {
       await sleep(retryMs);
     }
   }
+  if (!pointer) {
+    // Stopped before the store ever answered: nothing was restored, so nothing may be written.
+    clearInterval(renewer);
+    await store.release().catch(() => {});
+    health?.close();
+    return;
+  }
   const localMark = await readFile(join(dir, LOCAL_FILE), "utf8").catch(() => undefined);
-  if (pointer && localMark !== undefined && localMark === (pointer.snapshot ?? "")) {
+  if (localMark !== undefined && localMark === (pointer.snapshot ?? "")) {
     log(`local state is this instance's own and at least as new as ${pointer.snapshot ?? "the empty store"}: kept, not restored`);
-  } else if (pointer?.snapshot) {
+  } else if (pointer.snapshot) {
     const candidates = [pointer.snapshot, ...(pointer.history ?? []).filter((h) => h !== pointer.snapshot)];
     let restored = false;
     for (const name of candidates) {
@@ -595,7 +603,7 @@ export async function run(env = process.env) {
       throw new Error(`no snapshot in ${store.describe} passed verification (${candidates.join(", ")}); refusing to start the agent on empty state. Restore one by hand (README, "Restore a bot's state by hand").`);
     }
   } else log(`no snapshot in ${store.describe} yet: starting with the local state as it is`);
-  await writeFile(join(dir, LOCAL_FILE), pointer?.snapshot ?? "");
+  await writeFile(join(dir, LOCAL_FILE), pointer.snapshot ?? "");
   await writeFile(join(dir, READY_FILE), new Date().toISOString() + "\n");
   phase = "running";
   log("state ready: the agent may start");

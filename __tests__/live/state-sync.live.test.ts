@@ -158,6 +158,19 @@ async function agent(i: { dir: string; ready: string; sync: Proc }) {
   return new Proc(NODE24, [join(ROOT, "__tests__", "support", "state-writer.mjs"), i.dir], {});
 }
 
+/** A bot whose store holds a snapshot of an agent's writes, and those rows; nothing is running. */
+async function seededAzureBot(): Promise<{ base: string; goodRows: ReturnType<typeof localRows> }> {
+  const base = azureBot();
+  const seed = instance(`azure:${base}`);
+  const w = await agent(seed);
+  await seed.sync.waitFor(/periodic snapshot/, "seed state");
+  w.proc.kill("SIGTERM");
+  await w.exited;
+  seed.sync.proc.kill("SIGTERM");
+  await seed.sync.exited;
+  return { base, goodRows: localRows(seed.dir) };
+}
+
 function localRows(dir: string) {
   const r = spawnSync(NODE24, ["--input-type=module", "-e", `
     import { DatabaseSync } from "node:sqlite";
@@ -234,16 +247,8 @@ describe("state-sync on Azure Blob Storage (Azurite, OAuth over HTTPS)", () => {
   });
 
   test("store unreachable at start: clear log, retries, nothing written, then restores the good state", async () => {
-    const base = azureBot();
-    const seed = instance(`azure:${base}`);
-    const w = await agent(seed);
-    await seed.sync.waitFor(/periodic snapshot/, "seed state");
-    w.proc.kill("SIGTERM");
-    await w.exited;
-    seed.sync.proc.kill("SIGTERM");
-    await seed.sync.exited;
+    const { base, goodRows } = await seededAzureBot();
     const good = harness("pointer", base);
-    const goodRows = localRows(seed.dir);
 
     await stopAzurite();
     const late = instance(`azure:${base}`);
@@ -260,15 +265,7 @@ describe("state-sync on Azure Blob Storage (Azurite, OAuth over HTTPS)", () => {
   });
 
   test("a corrupt snapshot is refused and the previous one restored", async () => {
-    const base = azureBot();
-    const seed = instance(`azure:${base}`);
-    const w = await agent(seed);
-    await seed.sync.waitFor(/periodic snapshot/, "seed state");
-    w.proc.kill("SIGTERM");
-    await w.exited;
-    seed.sync.proc.kill("SIGTERM");
-    await seed.sync.exited;
-    const goodRows = localRows(seed.dir);
+    const { base, goodRows } = await seededAzureBot();
     const { previous, corrupt } = harness("corrupt-latest", base);
 
     // As root (the public Node image's user on the container platforms) it hands the agent's user the state.
@@ -314,7 +311,7 @@ describe("state-sync on Cloud Storage (a stand-in of the JSON API with generatio
   afterAll(() => gcs.stop());
   const env = () => ({ GCE_METADATA_HOST: `127.0.0.1:${gcs.port}`, STATE_SYNC_GCS_ENDPOINT: `http://127.0.0.1:${gcs.port}` });
 
-  test("one holder; a killed holder's lock expires by server time; graceful stop hands over; request shapes", async () => {
+  test("one holder; a killed holder's lock expires by server time; graceful stop hands over; a pointer changed by hand stops the writer; a stop before the pointer was read writes nothing; request shapes", async () => {
     const a = instance("gcs:bot-bucket", env());
     const b = instance("gcs:bot-bucket", env());
     const holder = await Promise.race([a.sync.waitFor(/holding the lease/, "a").then(() => a), b.sync.waitFor(/holding the lease/, "b").then(() => b)]);
@@ -364,6 +361,20 @@ describe("state-sync on Cloud Storage (a stand-in of the JSON API with generatio
     w3.proc.kill("SIGTERM");
     d.sync.proc.kill("SIGTERM");
     await d.sync.exited;
+
+    // The lock is taken but the pointer cannot be read, then the instance is stopped: it must not
+    // declare the state ready or write anything, and it gives the lock back.
+    gcs.fail = (method, name) => (method === "GET" && name === "botfleet-state/pointer.json" ? 503 : undefined);
+    const e = instance("gcs:bot-bucket", env());
+    await e.sync.waitFor(/cannot read the pointer: .*HTTP 503/, "the pointer unreadable");
+    const uploadsBefore = gcs.requests.filter((r) => r.method === "POST" && !r.query.name?.endsWith("lock.json")).length;
+    e.sync.proc.kill("SIGTERM");
+    expect(await e.sync.exited).toBe(0);
+    gcs.fail = undefined;
+    expect(existsSync(e.ready)).toBe(false);
+    expect(existsSync(join(e.dir, ".botfleet-state-local"))).toBe(false);
+    expect(gcs.requests.filter((r) => r.method === "POST" && !r.query.name?.endsWith("lock.json")).length).toBe(uploadsBefore);
+    expect(gcs.objects.has("bot-bucket/botfleet-state/lock.json")).toBe(false);
 
     // Request shapes.
     const token = gcs.requests.filter((r) => r.path.startsWith("/computeMetadata/"));

@@ -22,6 +22,8 @@ export class GcsStandIn {
   readonly objects = new Map<string, GcsObject>();
   readonly requests: RecordedRequest[] = [];
   private generation = 1000;
+  /** Fault injection: requests for which this returns a status get that status, empty. */
+  fail?: (method: string, name: string) => number | undefined;
   private server?: Server;
   port = 0;
 
@@ -42,6 +44,8 @@ export class GcsStandIn {
           return send(200, { access_token: "stand-in-token", expires_in: 3599, token_type: "Bearer" });
         }
         if (req.headers.authorization !== "Bearer stand-in-token") return send(401, { error: "no token" });
+        const injected = this.fail?.(req.method!, query.name ?? decodeURIComponent(url.pathname.split("/o/")[1] ?? ""));
+        if (injected) return send(injected, { error: "injected by the test" });
         const precondition = query.ifGenerationMatch;
         const upload = /^\/upload\/storage\/v1\/b\/([^/]+)\/o$/.exec(url.pathname);
         if (upload && req.method === "POST") {

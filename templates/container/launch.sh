@@ -54,5 +54,8 @@ mkdir -p "$(dirname "$BOTFLEET_CONFIG_PATH")"
 printf '%s\n' "$BOTFLEET_AGENT_CONFIG" > "$BOTFLEET_CONFIG_PATH.botfleet-new"
 mv -f "$BOTFLEET_CONFIG_PATH.botfleet-new" "$BOTFLEET_CONFIG_PATH"
 unset BOTFLEET_AGENT_CONFIG BOTFLEET_REQUIRED_SECRETS BOTFLEET_OPTIONAL_SECRETS BOTFLEET_SECRET_HINT BOTFLEET_CONFIG_PATH BOTFLEET_WAITING_SERVER BOTFLEET_PORT BOTFLEET_STATE_READY
+# The pinned external plugins the agent needs (bootstrap/container.ts renders the script).
+if [ -n "${BOTFLEET_PLUGIN_SCRIPT:-}" ]; then sh -c "$BOTFLEET_PLUGIN_SCRIPT" botfleet-plugins; fi
+unset BOTFLEET_PLUGIN_SCRIPT
 echo "botfleet: starting $1" >&2
 exec "$@"
