@@ -232,7 +232,10 @@ describe("bot-alpha: the decoded cloud-init", () => {
 
   test("7. the gateway is published on 127.0.0.1 only, from the pinned image, restarted always", () => {
     const run = files["/usr/local/lib/botfleet/run-agent.sh"];
-    expect(run.match(/--publish \S+/g)).toEqual(["--publish '127.0.0.1:18789:18789'"]);
+    // On the VM's Docker on its loopback; on the sandbox daemon inside that daemon's namespace,
+    // which its container publishes on the VM's loopback only.
+    expect(run.match(/--publish \S+/g)).toEqual(["--publish '18789:18789'", "--publish '127.0.0.1:18789:18789'"]);
+    expect(files["/usr/local/lib/botfleet/sandbox-daemon.sh"].match(/--publish \S+/g)).toEqual(["--publish '127.0.0.1:18789:18789'"]);
     expect(run).not.toMatch(/\s-p\s|--network[= ]host|docker\.sock/);
     expect(run).toContain("'ghcr.io/openclaw/openclaw:2026.9.6'");
     const unit = files["/etc/systemd/system/botfleet-agent.service"];

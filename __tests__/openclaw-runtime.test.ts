@@ -60,8 +60,10 @@ test("on the VM the gateway runs under an init and gets its whole drain budget b
   const files = renderVmBootstrap(fleet, fleet.bots[0], openclaw).files;
   const run = files.find((f) => f.path.endsWith("run-agent.sh"))!.content;
   const unit = files.find((f) => f.path.endsWith("botfleet-agent.service"))!.content;
-  expect(run).toMatch(/^\s+--init \\$/m);
-  const dockerStop = Number(/docker stop --time (\d+) /.exec(unit)![1]);
+  expect(run).toMatch(/^\s+--init$/m);
+  // The unit stops it through run-agent.sh, on whichever daemon runs it.
+  expect(unit).toContain("ExecStop=/usr/local/lib/botfleet/run-agent.sh --stop");
+  const dockerStop = Number(/ stop --time (\d+) botfleet-agent$/m.exec(run)![1]);
   const systemdStop = Number(/^TimeoutStopSec=(\d+)$/m.exec(unit)![1]);
   // gateway-shutdown-budget.mjs (openclaw 2026.9.6): GATEWAY_SERVICE_STOP_TIMEOUT_MS = 330000.
   expect(dockerStop).toBeGreaterThanOrEqual(330);

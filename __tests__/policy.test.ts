@@ -121,6 +121,32 @@ const BREAKS: { rule: RuleId; how: string; fleet?: Fleet; edit?: (s: Record<stri
     problem: "runs the gateway container on the host network",
   },
   {
+    rule: "BF-GW-1",
+    how: "the gateway sent to a Docker daemon elsewhere, which publishes its port on every interface",
+    edit: (s) => {
+      const fleet = exampleFleet();
+      const cloudConfig = renderVmBootstrap(fleet, fleet.bots[0], openclaw).cloudConfig.replace("docker --host 'unix:///run/botfleet/sandbox/engine.sock' run", "docker --host 'tcp://10.0.0.5:2375' run");
+      rewrite(s["bot-alpha"], "azurerm_orchestrated_virtual_machine_scale_set.scale-set", (b) => {
+        b.os_profile.custom_data = Buffer.from(cloudConfig).toString("base64");
+      });
+    },
+    resource: "azurerm_orchestrated_virtual_machine_scale_set.scale-set",
+    problem: "publishes the gateway container on 18789:18789, not 127.0.0.1",
+  },
+  {
+    rule: "BF-GW-1",
+    how: "the sandbox daemon, which runs the gateway, publishing its port on every interface",
+    edit: (s) => {
+      const fleet = exampleFleet();
+      const cloudConfig = renderVmBootstrap(fleet, fleet.bots[0], openclaw).cloudConfig.replace(/(--runtime sysbox-runc[^]*?--publish )'127\.0\.0\.1:/, "$1'");
+      rewrite(s["bot-alpha"], "azurerm_orchestrated_virtual_machine_scale_set.scale-set", (b) => {
+        b.os_profile.custom_data = Buffer.from(cloudConfig).toString("base64");
+      });
+    },
+    resource: "azurerm_orchestrated_virtual_machine_scale_set.scale-set",
+    problem: "publishes the gateway container on 18789:18789, not 127.0.0.1, and its sandbox daemon does not publish that port on 127.0.0.1",
+  },
+  {
     rule: "BF-SOCK-1",
     how: "the host's Docker socket mounted into the gateway (the seed's sketch of a sandbox)",
     edit: (s) => {

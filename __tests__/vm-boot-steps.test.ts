@@ -199,16 +199,20 @@ test("agent: a gateway that never answers, with no secret missing, still fails t
 
 const sandboxOff = (root: string) => join(root, "var/lib/botfleet/sandbox-off");
 
-/** run-agent.sh with docker stubbed: the command line it would start the gateway with. */
-function runAgentLine(s: { root: string; bin: string }) {
+/** run-agent.sh with docker stubbed: the command lines it runs, the gateway's last. */
+function runAgent(s: { root: string; bin: string }, ...args: string[]) {
   writeFileSync(join(s.root, "secrets.env"), "");
-  const r = spawnSync("bash", [join(s.root, "usr/local/lib/botfleet/run-agent.sh")], {
-    env: { PATH: `${s.bin}:${process.env.PATH}`, BOTFLEET_ROOT: s.root, SECRETS_ENV_FILE: join(s.root, "secrets.env") },
+  const before = calls(s.root).length;
+  const r = spawnSync("bash", [join(s.root, "usr/local/lib/botfleet/run-agent.sh"), ...args], {
+    env: { PATH: `${s.bin}:${process.env.PATH}`, BOTFLEET_ROOT: s.root, BOTFLEET_LIB: join(s.root, "usr/local/lib/botfleet"), SECRETS_ENV_FILE: join(s.root, "secrets.env") },
     encoding: "utf8",
   });
+  expect(r.stderr).toBe("");
   expect(r.status).toBe(0);
-  return calls(s.root).split("\n").filter((l) => l.startsWith("docker run --rm --name botfleet-agent")).pop()!;
+  return calls(s.root).slice(before).split("\n").filter(Boolean);
 }
+const runAgentLine = (s: { root: string; bin: string }) => runAgent(s).filter((l) => / run --rm --name botfleet-agent /.test(l)).pop()!;
+const SANDBOX_DOCKER = "docker --host unix:///run/botfleet/sandbox/engine.sock";
 
 test("sandbox: without Sysbox the tool sandbox is off, said in the log, and the agent gets the sandbox-off config and no socket", () => {
   const s = scratch();
@@ -220,8 +224,15 @@ test("sandbox: without Sysbox the tool sandbox is off, said in the log, and the 
   expect(calls(s.root)).toContain("systemctl disable --now botfleet-sandbox.service");
   expect(JSON.parse(readFileSync(statePath(s.root), "utf8")).agents.defaults.sandbox).toEqual({ mode: "off" });
   const run = runAgentLine(s);
+  // On the VM's own Docker, published on its loopback only, as without a sandbox.
+  expect(run).toMatch(/^docker run --rm --name botfleet-agent --publish 127\.0\.0\.1:18789:18789 /);
   expect(run).not.toContain("/run/botfleet");
   expect(run).not.toContain("DOCKER_HOST");
+  // The image is pulled, and the plugins installed, on the same Docker as the gateway.
+  expect(boot(s, "agent").status).toBe(0);
+  expect(calls(s.root)).toMatch(/^docker pull ghcr\.io\/openclaw\/openclaw:2026\.9\.6$/m);
+  expect(calls(s.root)).not.toContain("--host");
+  expect(bootstrap.files.find((f) => f.path.endsWith("/install-plugins.sh"))!.content).toMatch(/^ {2}agent_docker run --rm --user /m);
 });
 
 test("sandbox: with Sysbox the daemon starts, the image is built on it, and the agent gets the socket directory and DOCKER_HOST", () => {
@@ -237,12 +248,53 @@ test("sandbox: with Sysbox the daemon starts, the image is built on it, and the 
   expect(calls(s.root)).toContain("docker --host unix:///run/botfleet/sandbox/engine.sock info");
   expect(JSON.parse(readFileSync(statePath(s.root), "utf8")).agents.defaults.sandbox).toMatchObject({ mode: "non-main", backend: "docker", docker: { network: "none" } });
   const run = runAgentLine(s);
+  // OpenClaw's Docker sandbox works only on the daemon that runs the gateway (it inspects the
+  // gateway's own container for its bind sources: dist/docker-*.mjs discoverSourceNamespace in
+  // openclaw 2026.9.6), so the gateway runs on the sandbox daemon, published in its namespace.
+  expect(run.startsWith(`${SANDBOX_DOCKER} run --rm --name botfleet-agent --publish 18789:18789 `)).toBe(true);
   expect(run).toContain("--volume /run/botfleet/sandbox:/run/botfleet-sandbox:ro");
   expect(run).toContain("--volume /var/lib/botfleet/sandbox-cli/docker:/usr/local/bin/docker:ro");
   expect(run).toContain("--env DOCKER_HOST=unix:///run/botfleet-sandbox/engine.sock");
   // Everything the gateway had before stays.
   expect(run).toMatch(/--cap-drop ALL --read-only/);
   expect(run).not.toMatch(/docker\.sock:|\/var\/run/);
+  // The image is pulled on that daemon too (and the plugins installed: in_image's agent_docker).
+  expect(boot(s, "agent").status).toBe(0);
+  expect(calls(s.root)).toContain(`${SANDBOX_DOCKER} pull ghcr.io/openclaw/openclaw:2026.9.6\n`);
+});
+
+test("sandbox: the unit removes a leftover gateway on both daemons and stops it on the one it runs on", () => {
+  const s = scratch({ sysboxInstalled: true });
+  expect(runAgent(s, "--remove")).toEqual(["docker rm -f botfleet-agent", `${SANDBOX_DOCKER} rm -f botfleet-agent`]);
+  expect(runAgent(s, "--stop")).toEqual([`${SANDBOX_DOCKER} stop --time 330 botfleet-agent`]);
+  mkdirSync(dirname(sandboxOff(s.root)), { recursive: true });
+  writeFileSync(sandboxOff(s.root), "Sysbox is not installed\n");
+  expect(runAgent(s, "--stop")).toEqual(["docker stop --time 330 botfleet-agent"]);
+  const unit = bootstrap.files.find((f) => f.path.endsWith("/botfleet-agent.service"))!.content;
+  expect(unit).toContain("ExecStartPre=-/usr/local/lib/botfleet/run-agent.sh --remove");
+  expect(unit).toContain("ExecStop=/usr/local/lib/botfleet/run-agent.sh --stop");
+  expect(unit).not.toMatch(/\/usr\/bin\/docker/);
+});
+
+test("sandbox: the daemon publishes the gateway on the VM's loopback and sees the gateway's bind sources at the same paths", () => {
+  const file = (suffix: string) => bootstrap.files.find((f) => f.path.endsWith(suffix))!.content;
+  const daemon = file("/sandbox-daemon.sh")
+    .replace(/\\\n/g, " ")
+    .split("\n")
+    .filter((line) => !line.startsWith("#"))
+    .join("\n")
+    .replace(/'/g, "");
+  expect(daemon).toMatch(/--runtime sysbox-runc /);
+  expect(daemon).not.toContain("--privileged");
+  expect(daemon).toContain("--publish 127.0.0.1:18789:18789");
+  // Docker resolves a bind source in the filesystem of the daemon that runs the container: each
+  // host path the gateway (or its sandboxes, through it) mounts must be there at the same path.
+  const sources = [...runAgentLine(scratch({ sysboxInstalled: true })).matchAll(/--volume (\S+?):/g)].map((m) => m[1]);
+  expect(sources).toEqual(["/var/lib/botfleet/state", "/run/botfleet/sandbox", "/var/lib/botfleet/sandbox-cli/docker"]);
+  for (const source of sources) expect(daemon).toMatch(new RegExp(`--volume ${source}:${source}(:ro)? `));
+  // Its own bridge apart from the VM's, and no traffic between its containers (a sandbox with a
+  // network must not reach the gateway's container directly).
+  expect(daemon).toMatch(/dockerd --host unix:\/\/\/run\/botfleet\/sandbox\/engine\.sock --group 1000 --bip 172\.18\.0\.1\/16 --icc=false$/m);
 });
 
 test("sandbox: a daemon that never answers leaves the sandbox off, and the boot goes on", () => {

@@ -86,7 +86,7 @@ test("the firewall unit applies the rules after Docker, again after every Docker
 
 test("the agent container runs read-only, without capabilities or privilege escalation, within the tier's CPU, memory and process limits", () => {
   const runAgent = file("/usr/local/lib/botfleet/run-agent.sh").replace(/\\\n\s*/g, " ");
-  for (const flag of ["--read-only", "--cap-drop ALL", "--security-opt no-new-privileges", "--pids-limit 1024", "--memory '3g'", "--cpus '1.8'", "--tmpfs /tmp:rw,nosuid,nodev,size=256m"])
+  for (const flag of ["--read-only", "--cap-drop ALL", "--security-opt no-new-privileges", "--pids-limit 1024", "--memory '3g'", "--cpus '1.8'", "--tmpfs '/tmp:rw,nosuid,nodev,size=256m'"])
     expect(runAgent).toContain(flag);
   expect(runAgent).not.toMatch(/docker\.sock|--privileged|--network[= ]host/);
   const light = renderVmBootstrap(fleet, fleet.bots.find((b) => b.tier === "light")!, openclaw).files.find((f) => f.path.endsWith("run-agent.sh"))!.content;

@@ -41,14 +41,9 @@ export const SANDBOX = {
   cli: "/var/lib/botfleet/sandbox-cli/docker",
   /** Exists (with the reason) while the sandbox is off at run time: Sysbox or its daemon failed. */
   offMarker: "/var/lib/botfleet/sandbox-off",
+  /** The daemon's own bridge, apart from the VM's (DOCKER_BRIDGE_CIDR), which its container sits on. */
+  bridgeCidr: "172.18.0.1/16",
 } as const;
-
-/** The sandbox daemon's share of the VM (its containers count within it), per tier. */
-export const SANDBOX_LIMITS: Record<Tier, { cpus: string; memory: string; pids: number }> = {
-  light: { cpus: "0.5", memory: "768m", pids: 512 },
-  standard: { cpus: "1.0", memory: "1g", pids: 1024 },
-  performance: { cpus: "1.5", memory: "2g", pids: 1024 },
-};
 
 /** Addresses the agent's containers must not reach: identity tokens, and the host agent channel. */
 export const IMDS_ADDRESS = "169.254.169.254";
@@ -106,7 +101,13 @@ export function renderVmBootstrap(fleet: Fleet, bot: Bot, runtime: AgentRuntime)
       dockerHost: `${runtime.toolSandbox.dockerHostEnv}=unix://${SANDBOX.gatewaySocketDir}/${SANDBOX.socketName}`,
       dataMount: `${SANDBOX.dataDir}:/var/lib/docker`,
       socketMount: `${SANDBOX.socketDir}:${SANDBOX.socketDir}`,
-      limits: SANDBOX_LIMITS[bot.tier],
+      // The gateway's bind sources, at their VM paths inside the daemon's container.
+      stateMount: `${VM_STATE_DIR}:${VM_STATE_DIR}`,
+      cliDaemonMount: `${SANDBOX.cli}:${SANDBOX.cli}:ro`,
+      // Inside the daemon's own network namespace; the daemon's container publishes it on 127.0.0.1.
+      innerPublish: `${runtime.port}:${runtime.port}`,
+      // The gateway and its sandboxes together get the share the gateway alone has without one.
+      limits: AGENT_LIMITS[bot.tier],
       mode: requested.mode,
       network: requested.network,
       offConfig: `${ETC_DIR}/agent-config.no-sandbox.json`,

@@ -93,10 +93,23 @@ const CHECKS: Record<RuleId, RuleCheck> = {
         // The state-sync container publishes nothing and needs the host network for IMDS (issue 14).
         .filter((line) => !/--name[= ]['"]?botfleet-state-sync\b/.test(line));
       if (runs.length === 0) return ["starts no gateway container in its cloud-init"];
+      // A Docker daemon in a container under sysbox-runc (the tool sandbox's) has a network
+      // namespace of its own: a port published in there is reachable from the VM only through
+      // what that daemon's container publishes, which this rule checks like any other.
+      const sandboxed = new Map<string, string[]>();
+      for (const run of runs) {
+        const daemon = /--runtime[= ]['"]?sysbox-runc\b[^]*\bdockerd\s+--host[= ]['"]?([^\s'"]+)/.exec(run)?.[1];
+        if (daemon) sandboxed.set(daemon, publishes(run));
+      }
       const problems: string[] = [];
       for (const run of runs) {
-        for (const m of run.matchAll(/(?:--publish|\s-p)(?:=|\s+)['"]?([^\s'"]+)/g))
-          if (!m[1].startsWith("127.0.0.1:")) problems.push(`publishes the gateway container on ${m[1]}, not 127.0.0.1`);
+        const outer = sandboxed.get(/\bdocker\s+--host[= ]['"]?([^\s'"]+)['"]?\s+run\b/.exec(run)?.[1] ?? "");
+        for (const published of publishes(run)) {
+          if (published.startsWith("127.0.0.1:")) continue;
+          const port = published.split(":").at(-2);
+          if (outer?.some((p) => p.startsWith(`127.0.0.1:${port}:`))) continue;
+          problems.push(`publishes the gateway container on ${published}, not 127.0.0.1${outer ? ", and its sandbox daemon does not publish that port on 127.0.0.1" : ""}`);
+        }
         if (/--net(?:work)?[= ]['"]?host\b/.test(run)) problems.push("runs the gateway container on the host network");
       }
       return problems;
@@ -353,9 +366,14 @@ function commandLines(content: string): string[] {
     .filter((line) => !/^\s*#/.test(line));
 }
 
-/** Every `docker run` command line of a file. */
+/** Every `docker run` command line of a file, on any daemon (`docker --host ... run`). */
 function dockerRuns(content: string): string[] {
-  return commandLines(content).filter((line) => /\bdocker run\b/.test(line));
+  return commandLines(content).filter((line) => /\bdocker\s+(?:--host[= ]\S+\s+)?run\b/.test(line));
+}
+
+/** The `--publish` values of a `docker run` line. */
+function publishes(run: string): string[] {
+  return [...run.matchAll(/(?:--publish|\s-p)(?:=|\s+)['"]?([^\s'"]+)/g)].map((m) => m[1]);
 }
 
 function literalSecretEnv(env: unknown): string[] {
