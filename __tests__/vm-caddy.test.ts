@@ -5,7 +5,7 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import WebSocket, { WebSocketServer } from "ws";
-import { renderVmBootstrap, WAITING_MARKER } from "../bootstrap/azure-vm";
+import { renderVmBootstrap, SANDBOX, WAITING_MARKER } from "../bootstrap/azure-vm";
 import { nanobot } from "../runtimes/nanobot";
 import { openclaw } from "../runtimes/openclaw";
 import { WAITING_FOR_SECRETS, type AgentRuntime } from "../runtimes/runtime";
@@ -94,9 +94,11 @@ describe.each([
       .replace("{\n\tservers {", `{\n\tadmin off\n\thttp_port ${httpPort}\n\thttps_port ${httpsPort}\n\tlocal_certs\n\tskip_install_trust\n\tservers {`)
       .replace(/^:80 \{/m, `:${httpPort} {`)
       .replaceAll(`127.0.0.1:${runtime.port}`, `127.0.0.1:${gateway.port}`)
-      .replace(`root ${dirname(WAITING_MARKER)}\n`, `root ${markerDir}\n`);
+      .replace(`root ${dirname(WAITING_MARKER)}\n`, `root ${markerDir}\n`)
+      .replaceAll(`root ${dirname(SANDBOX.offMarker)}\n`, `root ${markerDir}\n`);
     expect(moved).not.toContain(String(runtime.port));
     expect(moved).not.toContain(dirname(WAITING_MARKER));
+    expect(moved).not.toContain(`root ${dirname(SANDBOX.offMarker)}`);
     caddy = await startCaddy(moved);
   });
   afterAll(async () => {
@@ -134,6 +136,27 @@ describe.each([
     const r = await get(httpPort, "/health", { host: "localhost" });
     expect(r.status).toBe(200);
     expect(JSON.parse(r.body)).toEqual(JSON.parse(HEALTH[runtime.id]));
+  });
+
+  // Sysbox failing leaves the bot degraded, not broken: /health stays the gateway's, and says so.
+  test("/health says whether the tool sandbox is on, and off while boot.sh sandbox keeps its marker", async () => {
+    const header = async () => (await get(httpPort, "/health", { host: "localhost" })).headers["botfleet-tool-sandbox"];
+    if (!runtime.toolSandbox) {
+      expect(await header()).toBeUndefined();
+      return;
+    }
+    expect(await header()).toBe("on");
+    const marker = join(markerDir, basename(SANDBOX.offMarker));
+    writeFileSync(marker, "Sysbox is not installed (step sysbox logged why)\n");
+    try {
+      const r = await get(httpPort, "/health", { host: "localhost" });
+      expect(r.status).toBe(200);
+      expect(JSON.parse(r.body)).toEqual(JSON.parse(HEALTH[runtime.id]));
+      expect(r.headers["botfleet-tool-sandbox"]).toBe(`off: ${SANDBOX.offMarker} says why`);
+    } finally {
+      unlinkSync(marker);
+    }
+    expect(await header()).toBe("on");
   });
 
   if (bot.domain) {

@@ -111,6 +111,8 @@ export function renderVmBootstrap(fleet: Fleet, bot: Bot, runtime: AgentRuntime)
       mode: requested.mode,
       network: requested.network,
       offConfig: `${ETC_DIR}/agent-config.no-sandbox.json`,
+      offMarkerDir: posix.dirname(SANDBOX.offMarker),
+      offMarkerFile: posix.basename(SANDBOX.offMarker),
     };
   const context = {
     bot: bot.name,
