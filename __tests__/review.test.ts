@@ -101,9 +101,13 @@ describe("the review against the base branch's output", () => {
     expect(diffs["bot-zeta"]).toMatchObject({ status: "added", removed: [], changed: [] });
     expect(diffs["bot-zeta"].added).toContain("azurerm_orchestrated_virtual_machine_scale_set.scale-set");
     expect(diffs["bot-beta"]).toMatchObject({ status: "changed", added: [], removed: [] });
-    // A tier is the VM's size and the agent container's and the sandbox daemon's share of it.
+    // A tier is the VM's size, the agent container's and the sandbox daemon's share of it, and
+    // each tool sandbox's share (in the agent config).
     expect(diffs["bot-beta"].changed).toEqual([
-      { address: "azurerm_orchestrated_virtual_machine_scale_set.scale-set", paths: ["os_profile.custom_data (cloud-init files: /usr/local/lib/botfleet/run-agent.sh, /usr/local/lib/botfleet/sandbox-daemon.sh)", "sku_name"] },
+      {
+        address: "azurerm_orchestrated_virtual_machine_scale_set.scale-set",
+        paths: ["os_profile.custom_data (cloud-init files: /usr/local/lib/botfleet/run-agent.sh, /etc/botfleet/agent-config.json, /usr/local/lib/botfleet/sandbox-daemon.sh)", "sku_name"],
+      },
     ]);
     expect(Object.values(diffs).filter((d) => d.status === "unchanged").map((d) => d.name).sort()).toEqual(
       ["azure-shared-eastus2", "bot-alpha", "bot-delta", "bot-epsilon", "bot-gamma", "gcp-shared-us-central1"],

@@ -45,6 +45,16 @@ export const SANDBOX = {
   bridgeCidr: "172.18.0.1/16",
 } as const;
 
+/**
+ * Each tool sandbox container's share, inside the agent's (AGENT_LIMITS, which the sandbox daemon
+ * holds for the gateway and its sandboxes together): a runaway tool cannot take the gateway's.
+ */
+export const SANDBOX_LIMITS: Record<Tier, { cpus: string; memory: string; pids: number }> = {
+  light: { cpus: "0.5", memory: "512m", pids: 256 },
+  standard: { cpus: "1", memory: "1g", pids: 256 },
+  performance: { cpus: "1", memory: "2g", pids: 256 },
+};
+
 /** Addresses the agent's containers must not reach: identity tokens, and the host agent channel. */
 export const IMDS_ADDRESS = "169.254.169.254";
 export const WIRE_SERVER_ADDRESS = "168.63.129.16";
@@ -167,7 +177,7 @@ export function renderVmBootstrap(fleet: Fleet, bot: Bot, runtime: AgentRuntime)
     sandbox: sandbox ?? false,
   };
   const gateway = { publicOrigin: bot.domain ? `https://${bot.domain}` : undefined, trustedProxies: [DOCKER_BRIDGE_IP] };
-  const agentConfig = runtime.config(bot, { ...gateway, sandbox: requested });
+  const agentConfig = runtime.config(bot, { ...gateway, sandbox: requested && { ...requested, limits: SANDBOX_LIMITS[bot.tier] } });
   // With the sandbox off at run time (Sysbox failed) the agent starts from this one instead.
   const sandboxFiles: VmFile[] = sandbox
     ? [

@@ -82,7 +82,8 @@ describe("sandbox on (Sysbox up)", () => {
       backend: "docker",
       scope: "agent",
       workspaceAccess: "none",
-      docker: { image: "openclaw-sandbox:bookworm-slim", network: "none", readOnlyRoot: true, capDrop: ["ALL"] },
+      // bot-alpha is standard: each sandbox gets SANDBOX_LIMITS.standard inside the agent's share.
+      docker: { image: "openclaw-sandbox:bookworm-slim", network: "none", readOnlyRoot: true, capDrop: ["ALL"], cpus: 1, memory: "1g", pidsLimit: 256 },
     });
   });
 

@@ -35,7 +35,13 @@ function sandboxConfig(sandbox: SandboxSettings | undefined) {
     backend: "docker",
     scope: "agent",
     workspaceAccess: "none",
-    docker: { image: SANDBOX_IMAGE, network: sandbox.network ? "bridge" : "none", readOnlyRoot: true, capDrop: ["ALL"] },
+    docker: {
+      image: SANDBOX_IMAGE,
+      network: sandbox.network ? "bridge" : "none",
+      readOnlyRoot: true,
+      capDrop: ["ALL"],
+      ...(sandbox.limits && { cpus: Number(sandbox.limits.cpus), memory: sandbox.limits.memory, pidsLimit: sandbox.limits.pids }),
+    },
   };
 }
 

@@ -35,6 +35,12 @@ export interface SandboxSettings {
   readonly mode: SandboxMode;
   /** Sandbox containers may reach the network (only through the VM's firewall). */
   readonly network: boolean;
+  /**
+   * Each sandbox container's share, set by the target so one runaway tool cannot starve the
+   * gateway beside it on the same daemon.
+   * @default none (the runtime's own defaults)
+   */
+  readonly limits?: { readonly cpus: string; readonly memory: string; readonly pids: number };
 }
 
 /** A runtime's own tool sandbox: tools run in containers it creates through a Docker API. */
