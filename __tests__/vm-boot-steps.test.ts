@@ -292,6 +292,10 @@ test("sandbox: the daemon publishes the gateway on the VM's loopback and sees th
   const sources = [...runAgentLine(scratch({ sysboxInstalled: true })).matchAll(/--volume (\S+?):/g)].map((m) => m[1]);
   expect(sources).toEqual(["/var/lib/botfleet/state", "/run/botfleet/sandbox", "/var/lib/botfleet/sandbox-cli/docker"]);
   for (const source of sources) expect(daemon).toMatch(new RegExp(`--volume ${source}:${source}(:ro)? `));
+  // Made before the daemon starts, owned as state-sync makes it: Docker would create it root's.
+  const made = daemon.indexOf("install -d -o 1000 -g 1000 -m 0700 /var/lib/botfleet/state\n");
+  expect(made).toBeGreaterThan(0);
+  expect(made).toBeLessThan(daemon.indexOf("docker run"));
   // Its own bridge apart from the VM's, and no traffic between its containers (a sandbox with a
   // network must not reach the gateway's container directly).
   expect(daemon).toMatch(/dockerd --host unix:\/\/\/run\/botfleet\/sandbox\/engine\.sock --group 1000 --bip 172\.18\.0\.1\/16 --icc=false$/m);
