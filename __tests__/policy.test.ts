@@ -5,7 +5,7 @@ import { renderVmBootstrap } from "../bootstrap/azure-vm";
 import { FleetConfigError, parseFleet, type Fleet } from "../config/load";
 import { AzureVmssBotStack } from "../constructs/azure-vmss-bot-stack";
 import { buildFleet } from "../constructs/fleet";
-import { POLICY_RULES, RULE_IDS, type RuleId } from "../policy/catalog";
+import { POLICY_RULES, RULE_IDS, type RuleId } from "../contracts/policy-rules";
 import { evaluatePolicy } from "../policy/rules";
 import { openclaw } from "../runtimes/openclaw";
 import type { AgentRuntime } from "../runtimes/runtime";

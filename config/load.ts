@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { LineCounter, parseDocument } from "yaml";
 import type { z } from "zod";
-import type { Suppression } from "../policy/catalog";
+import type { Suppression } from "../contracts/policy-rules";
 import {
   BUILTIN_DEFAULTS,
   definedOnly,

@@ -1,8 +1,9 @@
 import { z } from "zod";
+import { TIERS, type Tier } from "../contracts";
 import { AZURE_REGIONS, GCP_REGIONS } from "./regions";
 import { cidrContains, cidrPrefix, cidrsOverlap, isIpv4Cidr } from "./cidr";
 import { OPENCLAW_CATALOG } from "./openclaw-catalog";
-import { POLICY_RULES, RULE_IDS } from "../policy/catalog";
+import { POLICY_RULES, RULE_IDS } from "../contracts/policy-rules";
 import { azureBotNames, azureReservedNameProblem, azureSharedNames, bucketNameProblem, gcpBotNames } from "./names";
 
 /**
@@ -12,7 +13,6 @@ import { azureBotNames, azureReservedNameProblem, azureSharedNames, bucketNamePr
 
 export const TARGETS = ["azure-vmss", "azure-container-apps", "gcp-cloud-run"] as const;
 export const RUNTIMES = ["openclaw", "nanobot"] as const;
-export const TIERS = ["light", "standard", "performance"] as const;
 export const DM_POLICIES = ["pairing", "allowlist", "open", "disabled"] as const;
 
 /** LLM providers botfleet knows the API-key variable of, keyed by the model's `provider/` prefix. */
@@ -374,10 +374,10 @@ export function definedOnly<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
+export { TIERS, type Tier };
 export type FleetFile = z.output<typeof FleetFileSchema>;
 export type Target = (typeof TARGETS)[number];
 export type Runtime = (typeof RUNTIMES)[number];
-export type Tier = (typeof TIERS)[number];
 export type DmPolicy = (typeof DM_POLICIES)[number];
 
 /** Closest candidate by edit distance, as a "did you mean" hint; empty when nothing is close. */

@@ -1,6 +1,6 @@
 import { UNSET_SECRET, type AgentRuntime } from "../runtimes/runtime";
-import { POLICY_RULES, RULE_IDS, type RuleId, type Suppression } from "./catalog";
-import { CLOUD_RUN, CONTAINER_APP, eq, first, isDomainSite, isLiteral, list, members, StackView, variablesIn, VM_TYPES, type CheckedResource, type Json, type StackJson } from "./terraform-json";
+import { POLICY_RULES, RULE_IDS, type RuleId, type Suppression } from "../contracts/policy-rules";
+import { CLOUD_RUN, CONTAINER_APP, eq, first, isDomainSite, isLiteral, list, members, StackView, variablesIn, VM_TYPES, type CheckedResource, type Json, type StackJson } from "../tfjson/terraform-json";
 
 /**
  * The policy checks. Each reads the synthesized Terraform JSON of a stack, the exact thing that

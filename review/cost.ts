@@ -1,4 +1,4 @@
-import { first, list, type Json, type StackJson } from "../policy/terraform-json";
+import { first, list, type Json, type StackJson } from "../tfjson/terraform-json";
 import { NO_CHARGE_TYPES, PRICES } from "./prices";
 
 /** A fixed monthly charge of one resource. */

@@ -1,4 +1,4 @@
-import { CLOUD_RUN, CONTAINER_APP, first, isDomainSite, StackView, VM_TYPES } from "../policy/terraform-json";
+import { CLOUD_RUN, CONTAINER_APP, first, isDomainSite, StackView, VM_TYPES } from "../tfjson/terraform-json";
 import { RUNTIME_DESCRIPTIONS } from "../runtimes";
 import type { StackReview } from "./stack-review";
 

@@ -1,4 +1,4 @@
-import { POLICY_RULES, RULE_IDS } from "../policy/catalog";
+import { POLICY_RULES, RULE_IDS } from "../contracts/policy-rules";
 import type { RuleResult } from "../policy/rules";
 import { dollars, round } from "./cost";
 import { botDiagram } from "./diagram";

@@ -1,6 +1,6 @@
 import type { Bot } from "../config/load";
 import { evaluatePolicy, type PolicyReport } from "../policy/rules";
-import { CLOUD_RUN, CONTAINER_APP, eq, first, isDomainSite, list, members, StackView, VM_TYPES, type Json, type Reach } from "../policy/terraform-json";
+import { CLOUD_RUN, CONTAINER_APP, eq, first, isDomainSite, list, members, StackView, VM_TYPES, type Json, type Reach } from "../tfjson/terraform-json";
 import { RUNTIME_DESCRIPTIONS } from "../runtimes";
 import { estimateCost, type CostEstimate } from "./cost";
 import type { SynthStack } from "./synth-output";

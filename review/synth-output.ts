@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { STACK_FACTS_FILE, type StackFacts } from "../constructs/fleet-stack";
-import type { StackJson } from "../policy/terraform-json";
+import type { StackJson } from "../tfjson/terraform-json";
 
 /** One stack of a synthesized output directory (cdktf.out). */
 export interface SynthStack {

@@ -1,7 +1,6 @@
 import { gunzipSync } from "node:zlib";
 import { parse } from "yaml";
-import { AGENT_CONFIG_ENV } from "../bootstrap/container";
-import type { AgentRuntime } from "../runtimes/runtime";
+import { AGENT_CONFIG_ENV } from "../contracts";
 import { renderedCloudInit } from "./rendered-cloud-init";
 
 /** Reading cdktf's synthesized Terraform JSON: what the policy rules and the review both need. */
@@ -35,13 +34,18 @@ export const VM_TYPES = [
 export const CONTAINER_APP = "azurerm_container_app";
 export const CLOUD_RUN = "google_cloud_run_v2_service";
 
+/** What the policy asks of the bot's runtime (runtimes/runtime.ts AgentRuntime has it). */
+export interface RuntimeChecks {
+  gatewayAuthProblem(config: unknown): string | undefined;
+}
+
 /** A stack's resources, with the parts of them several rules read (cloud-init, agent config). */
 export class StackView {
   private readonly cloudInits = new Map<Json, CloudInit | undefined>();
 
   constructor(
     readonly json: StackJson,
-    readonly runtime: AgentRuntime | undefined,
+    readonly runtime: RuntimeChecks | undefined,
   ) {}
 
   resources(types: readonly string[]): CheckedResource[] {

@@ -1,0 +1,14 @@
+/**
+ * Types and constants several layers share. Imports nothing of botfleet's, so any layer may
+ * import it (__tests__/layers.test.ts).
+ */
+
+/** Clouds botfleet deploys to; each target runs in one. */
+export const CLOUDS = ["azure", "gcp"] as const;
+export type Cloud = (typeof CLOUDS)[number];
+
+export const TIERS = ["light", "standard", "performance"] as const;
+export type Tier = (typeof TIERS)[number];
+
+/** Environment variable that carries the rendered agent config into a container. */
+export const AGENT_CONFIG_ENV = "BOTFLEET_AGENT_CONFIG";
