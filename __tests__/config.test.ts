@@ -172,7 +172,9 @@ describe("Google Cloud settings", () => {
     expect(problems(cloudRun("    domain: a.example.com\n"))).toContain(
       "bots[0].domain: \"a.example.com\" applies only to target azure-vmss, and this bot's target is gcp-cloud-run",
     );
-    expect(problems(minimal("  - name: bot-a\n    publicAccess: true\n"))).toContain("bots[0].publicAccess: true applies only to target gcp-cloud-run");
+    expect(problems(minimal("  - name: bot-a\n    publicAccess: true\n"))).toContain(
+      "bots[0].publicAccess: true applies only to target azure-container-apps or gcp-cloud-run, and this bot's target is azure-vmss",
+    );
   });
 
   test("an image from a registry Cloud Run cannot pull from", () => {
@@ -188,9 +190,10 @@ describe("Google Cloud settings", () => {
 
   test("settings of a target in defaults apply to its bots only", () => {
     const fleet = parseFleet(cloudRun().replace("bots:", "defaults:\n  deletionProtection: false\nbots:\n  - name: bot-b\n"), "fleet.yaml", {});
-    expect(fleet.bots.map((b) => [b.name, b.target, b.deletionProtection])).toEqual([
-      ["bot-b", "azure-vmss", false],
-      ["bot-a", "gcp-cloud-run", false],
+    // A resolved bot carries its own target's settings only.
+    expect(fleet.bots.map((b) => [b.name, b.target, "deletionProtection" in b, b.deletionProtection])).toEqual([
+      ["bot-b", "azure-vmss", false, undefined],
+      ["bot-a", "gcp-cloud-run", true, false],
     ]);
   });
 });

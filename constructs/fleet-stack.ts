@@ -4,20 +4,10 @@ import { Aspects, CloudBackend, LocalBackend, NamedCloudWorkspace, TerraformStac
 import type { Construct } from "constructs";
 import type { Bot, Fleet } from "../config/load";
 import { workspaceName } from "../config/terraform-cloud";
+import { botFacts, STACK_FACTS_FILE, type StackFacts } from "../contracts/stack-facts";
 import { FleetPolicy } from "../policy/fleet-policy";
 import type { AgentRuntime } from "../runtimes/runtime";
 import "./token-stack-traces";
-
-/** File beside each stack's cdk.tf.json that tells `npm run review` what the stack deploys. */
-export const STACK_FACTS_FILE = "botfleet.json";
-
-/** Contents of STACK_FACTS_FILE. */
-export interface StackFacts {
-  readonly stack: string;
-  readonly fleet: string;
-  /** The bot the stack deploys, with its defaults applied; absent for shared stacks. */
-  readonly bot?: Bot;
-}
 
 /**
  * A stack of the fleet: named exactly as `cdktf deploy <name>` expects, with a backend whose
@@ -63,7 +53,7 @@ export class FleetStack extends TerraformStack {
     Aspects.of(this).add(
       new FleetPolicy({ bot: deploys?.bot.name, runtime: deploys?.runtime, suppressions: deploys?.bot.suppressions }),
     );
-    const facts: StackFacts = { stack: name, fleet: fleet.name, bot: deploys?.bot };
+    const facts: StackFacts = { stack: name, fleet: fleet.name, bot: deploys && botFacts(deploys.bot) };
     const synthesizer = this.synthesizer;
     this.synthesizer = {
       synthesize: (session) => {
@@ -85,9 +75,4 @@ export class FleetStack extends TerraformStack {
 /** Tags every botfleet resource carries: who manages it and which fleet (and bot) it serves. */
 export function fleetTags(fleet: string, bot?: string): Record<string, string> {
   return { "managed-by": "botfleet", fleet, ...(bot ? { bot } : {}) };
-}
-
-/** Name of the stack holding a cloud's shared resources in one region. */
-export function sharedStackName(cloud: "azure" | "gcp", region: string): string {
-  return `${cloud}-shared-${region}`;
 }

@@ -1,4 +1,5 @@
 import { UNSET_SECRET, type AgentRuntime } from "../runtimes/runtime";
+import { TARGETS } from "../targets/registry";
 import { POLICY_RULES, RULE_IDS, type RuleId, type Suppression } from "../contracts/policy-rules";
 import { CLOUD_RUN, CONTAINER_APP, eq, first, isDomainSite, isLiteral, list, members, StackView, variablesIn, VM_TYPES, type CheckedResource, type Json, type StackJson } from "../tfjson/terraform-json";
 
@@ -40,8 +41,8 @@ interface RuleCheck {
   check(resource: CheckedResource, stack: StackView): string[];
 }
 
-/** Resources that run the bot itself: one bot stack may hold one. */
-const COMPUTE_TYPES = [...VM_TYPES, CONTAINER_APP, CLOUD_RUN];
+/** Resources that run the bot itself, by the targets' descriptors: one bot stack may hold one. */
+const COMPUTE_TYPES = TARGETS.flatMap((t) => t.computeTypes);
 const PUBLIC_MEMBERS = ["allUsers", "allAuthenticatedUsers"];
 const BROAD_AZURE_ROLES = ["Owner", "Contributor", "User Access Administrator"];
 const BROAD_GCP_ROLES = ["roles/owner", "roles/editor", "roles/iam.securityAdmin", "roles/resourcemanager.projectIamAdmin"];
@@ -119,7 +120,7 @@ const CHECKS: Record<RuleId, RuleCheck> = {
   },
 
   "BF-AUTH-1": {
-    types: [...VM_TYPES, CONTAINER_APP, CLOUD_RUN],
+    types: COMPUTE_TYPES,
     check(resource, stack) {
       const config = stack.agentConfig(resource);
       if (config === undefined || !stack.runtime) return [];
@@ -129,7 +130,7 @@ const CHECKS: Record<RuleId, RuleCheck> = {
   },
 
   "BF-DM-1": {
-    types: [...VM_TYPES, CONTAINER_APP, CLOUD_RUN],
+    types: COMPUTE_TYPES,
     check(resource, stack) {
       const channels: Record<string, Json> = stack.agentConfig(resource)?.channels ?? {};
       return Object.entries(channels)
@@ -156,7 +157,7 @@ const CHECKS: Record<RuleId, RuleCheck> = {
   },
 
   "BF-SEC-1": {
-    types: ["azurerm_key_vault_secret", "google_secret_manager_secret_version", ...VM_TYPES, CONTAINER_APP, CLOUD_RUN],
+    types: ["azurerm_key_vault_secret", "google_secret_manager_secret_version", ...COMPUTE_TYPES],
     check(resource, stack) {
       const { type, body } = resource;
       const problems: string[] = [];
@@ -190,7 +191,7 @@ const CHECKS: Record<RuleId, RuleCheck> = {
   },
 
   "BF-ID-1": {
-    types: [...VM_TYPES, CONTAINER_APP, CLOUD_RUN, "azurerm_container_registry"],
+    types: [...COMPUTE_TYPES, "azurerm_container_registry"],
     check({ type, body }) {
       if (type === "azurerm_container_registry") return body.admin_enabled === true ? ["has the admin user on"] : [];
       if (type === CLOUD_RUN) {

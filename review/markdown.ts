@@ -3,7 +3,7 @@ import type { RuleResult } from "../policy/rules";
 import { dollars, round } from "./cost";
 import { botDiagram } from "./diagram";
 import { costTotals, type StackDiff } from "./diff";
-import { PRICES } from "./prices";
+import { PRICES } from "../targets/prices";
 import type { StackReview } from "./stack-review";
 
 /** First line of every review comment: how the workflow finds its own comment to update. */

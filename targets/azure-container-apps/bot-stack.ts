@@ -7,29 +7,19 @@ import { DataAzurermContainerRegistry } from "@cdktf/provider-azurerm/lib/data-a
 import { Sleep } from "@cdktf/provider-time/lib/sleep";
 import { TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
-import { containerLaunch, terraformLiteral } from "../bootstrap/container";
-import { STATE_SYNC_IMAGE, STATE_SYNC_MOUNT, stateReadyPath, stateSyncContainer } from "../bootstrap/state-sync";
-import { MANAGED_FRONT_END_PROXIES } from "../bootstrap/front-ends";
-import type { Bot, Fleet } from "../config/load";
-import type { Tier } from "../config/schema";
-import type { AgentRuntime } from "../runtimes/runtime";
-import { ContainerAppAlerts } from "./container-app-alerts";
-import { CONSUMPTION_PROFILE } from "./container-apps-environment";
-import { AzureBotStack } from "./azure-bot-stack";
-import { ROLE_PROPAGATION_WAIT, RoleGrant } from "./role-grant";
+import { containerLaunch, terraformLiteral } from "../../bootstrap/container";
+import { STATE_SYNC_IMAGE, STATE_SYNC_MOUNT, stateReadyPath, stateSyncContainer } from "../../bootstrap/state-sync";
+import { MANAGED_FRONT_END_PROXIES } from "../../bootstrap/front-ends";
+import type { BotOf, Fleet } from "../../config/load";
+import { CONTAINER_APP_SIZES } from ".";
+import type { AgentRuntime } from "../../runtimes/runtime";
+import { ContainerAppAlerts } from "../../constructs/container-app-alerts";
+import { CONSUMPTION_PROFILE } from "../../constructs/container-apps-environment";
+import { AzureBotStack } from "../../constructs/azure-bot-stack";
+import { ROLE_PROPAGATION_WAIT, RoleGrant } from "../../constructs/role-grant";
 
 /** Environment variable holding the app's https address, which the agent config refers to. */
 export const PUBLIC_ORIGIN_ENV = "BOTFLEET_PUBLIC_ORIGIN";
-
-/**
- * vCPU and memory of the agent per tier. With the state-sync sidecar's share added, each app's
- * total is a combination the Consumption profile allows (memory twice the vCPU, in 0.25 steps).
- */
-export const CONTAINER_APP_SIZES: Record<Tier, { cpu: number; memory: string }> = {
-  light: { cpu: 0.5, memory: "1Gi" },
-  standard: { cpu: 1, memory: "2Gi" },
-  performance: { cpu: 2, memory: "4Gi" },
-};
 
 /** The state-sync sidecar's share of the app. */
 export const CONTAINER_APP_STATE_SYNC_SIZE = { cpu: 0.25, memory: "0.5Gi" };
@@ -43,7 +33,7 @@ export const CONTAINER_APP_STATE_SYNC_SIZE = { cpu: 0.25, memory: "0.5Gi" };
  * when the fleet names an e-mail. Shared resources are looked up by name.
  */
 export class AzureContainerAppsBotStack extends AzureBotStack {
-  constructor(scope: Construct, fleet: Fleet, bot: Bot, runtime: AgentRuntime) {
+  constructor(scope: Construct, fleet: Fleet, bot: BotOf<"azure-container-apps">, runtime: AgentRuntime) {
     super(scope, fleet, bot, runtime);
     const { shared, names, tags, identity, secrets, vault } = this;
     const restartCommand = `az containerapp revision restart -g ${this.names.resourceGroup} -n ${this.names.containerApp} --revision $(az containerapp show -g ${this.names.resourceGroup} -n ${this.names.containerApp} --query properties.latestRevisionName -o tsv)`;

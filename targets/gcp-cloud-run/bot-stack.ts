@@ -9,25 +9,15 @@ import { TimeProvider } from "@cdktf/provider-time/lib/provider";
 import { Sleep } from "@cdktf/provider-time/lib/sleep";
 import { TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
-import { containerLaunch, terraformLiteral } from "../bootstrap/container";
-import { STATE_SYNC_IMAGE, STATE_SYNC_MOUNT, STATE_SYNC_PORT, stateReadyPath, stateSyncContainer } from "../bootstrap/state-sync";
-import { MANAGED_FRONT_END_PROXIES } from "../bootstrap/front-ends";
-import type { Bot, Fleet } from "../config/load";
-import { cloudRunImage, gcpBotNames } from "../config/names";
-import type { Tier } from "../config/schema";
-import type { AgentRuntime } from "../runtimes/runtime";
-import { FleetStack, fleetTags } from "./fleet-stack";
-import { SecretManagerBotSecrets } from "./secret-manager-bot-secrets";
-
-/**
- * CPU and memory of the agent per tier, and the size of the in-memory volume that holds its live
- * state (Cloud Run counts it against the instance's memory).
- */
-export const CLOUD_RUN_SIZES: Record<Tier, { cpu: string; memory: string; state: string }> = {
-  light: { cpu: "1", memory: "1Gi", state: "256Mi" },
-  standard: { cpu: "1", memory: "2Gi", state: "512Mi" },
-  performance: { cpu: "2", memory: "4Gi", state: "1Gi" },
-};
+import { containerLaunch, terraformLiteral } from "../../bootstrap/container";
+import { STATE_SYNC_IMAGE, STATE_SYNC_MOUNT, STATE_SYNC_PORT, stateReadyPath, stateSyncContainer } from "../../bootstrap/state-sync";
+import { MANAGED_FRONT_END_PROXIES } from "../../bootstrap/front-ends";
+import type { BotOf, Fleet } from "../../config/load";
+import { cloudRunImage, gcpBotNames } from "../../config/names";
+import { CLOUD_RUN_SIZES } from ".";
+import type { AgentRuntime } from "../../runtimes/runtime";
+import { FleetStack, fleetTags } from "../../constructs/fleet-stack";
+import { SecretManagerBotSecrets } from "../../constructs/secret-manager-bot-secrets";
 
 /** The state-sync sidecar: snapshots are small and rare; its memory holds one packed snapshot. */
 export const CLOUD_RUN_STATE_SYNC_SIZE = { cpu: "1", memory: "512Mi" };
@@ -57,9 +47,9 @@ export const STATE_VERSION_RETENTION_DAYS = 30;
  * path, and no public invoker unless the bot opts in. Depends on no other stack.
  */
 export class GcpCloudRunBotStack extends FleetStack {
-  constructor(scope: Construct, fleet: Fleet, bot: Bot, runtime: AgentRuntime) {
+  constructor(scope: Construct, fleet: Fleet, bot: BotOf<"gcp-cloud-run">, runtime: AgentRuntime) {
     super(scope, bot.name, fleet, { bot, runtime });
-    const project = fleet.gcp!.project;
+    const project = bot.project;
     const names = gcpBotNames(fleet.name, project, bot.name);
     const labels = fleetTags(fleet.name, bot.name);
 

@@ -3,17 +3,11 @@ import { KeyVaultSecret } from "@cdktf/provider-azurerm/lib/key-vault-secret";
 import { OrchestratedVirtualMachineScaleSet } from "@cdktf/provider-azurerm/lib/orchestrated-virtual-machine-scale-set";
 import { Password } from "@cdktf/provider-random/lib/password";
 import type { Construct } from "constructs";
-import type { Bot, Fleet } from "../config/load";
-import type { Tier } from "../config/schema";
-import { renderVmBootstrap } from "../bootstrap/azure-vm";
-import type { AgentRuntime } from "../runtimes/runtime";
-import { AzureBotStack } from "./azure-bot-stack";
-
-export const VM_SIZES: Record<Tier, string> = {
-  light: "Standard_B1ms",
-  standard: "Standard_B2s",
-  performance: "Standard_D2s_v3",
-};
+import type { BotOf, Fleet } from "../../config/load";
+import { renderVmBootstrap } from "../../bootstrap/azure-vm";
+import type { AgentRuntime } from "../../runtimes/runtime";
+import { AzureBotStack } from "../../constructs/azure-bot-stack";
+import { VM_SIZES } from ".";
 
 /**
  * The Application Health extension in binary mode. Version 1.0 is binary: exactly HTTP 200 is
@@ -51,7 +45,7 @@ export const ADMIN_USERNAME = "botadmin";
  * on 127.0.0.1. Shared resources are looked up by name, so this stack depends on no other stack.
  */
 export class AzureVmssBotStack extends AzureBotStack {
-  constructor(scope: Construct, fleet: Fleet, bot: Bot, runtime: AgentRuntime) {
+  constructor(scope: Construct, fleet: Fleet, bot: BotOf<"azure-vmss">, runtime: AgentRuntime) {
     super(scope, fleet, bot, runtime);
     const { shared, names, tags, vault, identity } = this;
 
