@@ -23,6 +23,8 @@ export class FleetPolicy implements IAspect {
       // No stack trace: the message says where, and a trace would only point here.
       (byPath.get(result.path) ?? node).node.addMetadata(level, describeFinding(result, this.context.bot));
     }
+    // A rule cannot say a resource is safe when the policy does not know what it is.
+    for (const gap of report.gaps) (byPath.get(gap.path) ?? node).node.addMetadata(AnnotationMetadataEntryType.ERROR, `${gap.address}: ${gap.message}.`);
     for (const s of report.unusedSuppressions)
       node.node.addMetadata(
         AnnotationMetadataEntryType.WARN,

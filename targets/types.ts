@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import type { Cloud, Tier } from "../contracts";
-import type { Json, StackView } from "../tfjson/terraform-json";
+import type { RuleId } from "../contracts/policy-rules";
+import type { CheckedResource, Json, StackView } from "../tfjson/terraform-json";
 
 /**
  * What botfleet knows about one target (where a bot runs), in one place: `targets/<id>/index.ts`,
@@ -35,11 +36,23 @@ export interface TargetDescriptor<Id extends string = string, Settings extends o
   readonly botStack: () => unknown;
   /** Parts of the shared stack only this target's bots need. */
   readonly sharedNeeds?: readonly SharedNeed[];
-  /** Resource types that run the bot itself; a bot stack holds one (BF-ONE-1). */
-  readonly computeTypes: readonly string[];
-  /** Resource types that hold the bot's secrets. */
+  /**
+   * Resource types that run the bot itself (a bot stack holds one, BF-ONE-1), each with, for every
+   * policy rule about workloads, how the rule examines it or why it does not apply. A rule the
+   * entry says nothing about fails synth (policy/coverage.ts).
+   */
+  readonly compute: Readonly<Record<string, RuleCoverage>>;
+  /** Resource types that hold the bot's secrets; policy/rules.ts BF-SEC-1 examines each (or policy/resource-types.ts says why not). */
   readonly secretTypes: readonly string[];
   readonly review: TargetReview;
+}
+
+/** For each policy rule about workloads: its check of one compute type, or why it does not apply. */
+export type RuleCoverage = { readonly [R in RuleId]?: ResourceCheck | NotApplicable };
+export type ResourceCheck = (resource: CheckedResource, stack: StackView) => string[];
+export interface NotApplicable {
+  /** Why the rule does not apply to this type; shown nowhere but here, so make it convincing. */
+  readonly notApplicable: string;
 }
 
 export type SharedNeed = "container-apps-environment";

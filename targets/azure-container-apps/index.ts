@@ -5,6 +5,7 @@ import { AZURE_REGIONS } from "../../config/regions";
 import { CONTAINER_APP, first, list } from "../../tfjson/terraform-json";
 import { gibibytes, PRICES, SECONDS_PER_MONTH } from "../prices";
 import { publicAccess } from "../public-access";
+import { azureManagedIdentity, dmsLimited, gatewayDemandsToken, literalSecretEnv, noSecretsInAgentConfig, ownAzureIdentity } from "../checks";
 import { defineTarget } from "../types";
 
 const { azure } = PRICES;
@@ -71,7 +72,40 @@ export const azureContainerApps = defineTarget({
   sharedStack: () => require("../../constructs/azure-shared-stack").AzureSharedStack,
   sharedNeeds: ["container-apps-environment"],
   botStack: () => require("./bot-stack").AzureContainerAppsBotStack,
-  computeTypes: [CONTAINER_APP],
+  compute: {
+    [CONTAINER_APP]: {
+      "BF-SSH-1": { notApplicable: "a container app runs no SSH server and has no admin user" },
+      "BF-GW-1": { notApplicable: "the gateway listens in the app's own network namespace; only the managed ingress reaches it (BF-ING-1)" },
+      "BF-TLS-1": ({ body }) => (first(body.ingress)?.allow_insecure_connections === true ? ["ingress allows plain HTTP (allow_insecure_connections)"] : []),
+      "BF-AUTH-1": gatewayDemandsToken,
+      "BF-DM-1": dmsLimited,
+      "BF-ING-1": ({ body }, stack) => {
+        const ingress = first(body.ingress);
+        if (ingress?.external_enabled !== true || stack.inInternalEnvironment(body)) return [];
+        const rules = list(ingress.ip_security_restriction);
+        if (rules.some((r) => r.action === "Allow")) return [];
+        const denied = rules.filter((r) => r.action === "Deny").length;
+        return [`ingress is open to the whole internet${denied > 0 ? ` except ${denied} denied range(s)` : ""}`];
+      },
+      "BF-SEC-1": (resource, stack) => {
+        const { body } = resource;
+        const problems: string[] = [];
+        for (const s of list(body.secret))
+          if (s.value !== undefined) problems.push(`secret "${s.name}" carries its value instead of a Key Vault reference`);
+        for (const c of list(first(body.template)?.container)) problems.push(...literalSecretEnv(c.env));
+        return [...problems, ...noSecretsInAgentConfig(resource, stack)];
+      },
+      "BF-ID-1": azureManagedIdentity,
+      "BF-ONE-1": ({ body }) => {
+        const problems: string[] = [];
+        if (body.revision_mode !== "Single") problems.push(`revision mode ${body.revision_mode} keeps two revisions running side by side`);
+        const max = first(body.template)?.max_replicas;
+        if (max !== 1) problems.push(`max_replicas is ${max ?? "unset (10)"}, not 1`);
+        return problems;
+      },
+      "BF-ISO-1": ownAzureIdentity,
+    },
+  },
   secretTypes: ["azurerm_key_vault_secret"],
   review: {
     endpoints(view) {

@@ -3,7 +3,8 @@ import { HOSTNAME } from "../../contracts";
 import { AZURE_REGIONS } from "../../config/regions";
 import { eq, first, isDomainSite, list, VM_TYPES } from "../../tfjson/terraform-json";
 import { diskTier, PRICES } from "../prices";
-import { defineTarget } from "../types";
+import { azureManagedIdentity, dmsLimited, gatewayDemandsToken, noSecretsInAgentConfig, ownAzureIdentity } from "../checks";
+import { defineTarget, type RuleCoverage } from "../types";
 
 const { azure } = PRICES;
 
@@ -12,6 +13,59 @@ export const VM_SIZES = {
   light: "Standard_B1ms",
   standard: "Standard_B2s",
   performance: "Standard_D2s_v3",
+};
+
+/** How each policy rule examines a bot's VM (or scale set). */
+const VM_POLICY: RuleCoverage = {
+  "BF-SSH-1": ({ body }, stack) => {
+    const linux = first(first(body.os_profile)?.linux_configuration) ?? body;
+    const problems: string[] = [];
+    if (list(linux.admin_ssh_key).length > 0) problems.push("has an SSH key for the admin user");
+    const cloudInit = stack.cloudInit(body);
+    if (linux.disable_password_authentication !== true && cloudInit?.config.ssh_pwauth !== false)
+      problems.push("lets SSH take the admin password: cloud-init does not set ssh_pwauth: false");
+    return problems;
+  },
+  "BF-GW-1": ({ body }, stack) => {
+    const cloudInit = stack.cloudInit(body);
+    if (!cloudInit) return ["has no cloud-init to show where the gateway listens"];
+    // Every `docker run` command line, with its backslash continuations joined.
+    const runs = Object.values(cloudInit.files)
+      .flatMap((content) => content.replace(/\\\n/g, " ").split("\n"))
+      .filter((line) => /\bdocker run\b/.test(line))
+      // The state-sync container publishes nothing and needs the host network for IMDS (issue 14).
+      .filter((line) => !/--name[= ]['"]?botfleet-state-sync\b/.test(line));
+    if (runs.length === 0) return ["starts no gateway container in its cloud-init"];
+    const problems: string[] = [];
+    for (const run of runs) {
+      for (const m of run.matchAll(/(?:--publish|\s-p)(?:=|\s+)['"]?([^\s'"]+)/g))
+        if (!m[1].startsWith("127.0.0.1:")) problems.push(`publishes the gateway container on ${m[1]}, not 127.0.0.1`);
+      if (/--net(?:work)?[= ]['"]?host\b/.test(run)) problems.push("runs the gateway container on the host network");
+    }
+    return problems;
+  },
+  "BF-TLS-1": ({ body }, stack) => {
+    const sites = stack.caddySites(body);
+    if (sites === undefined) return ["has no Caddyfile in its cloud-init, so nothing terminates TLS"];
+    return sites.some(isDomainSite)
+      ? []
+      : ["Caddy serves the gateway over plain HTTP on port 80 (no domain, so no certificate): its token and chats would cross the internet unencrypted"];
+  },
+  "BF-AUTH-1": gatewayDemandsToken,
+  "BF-DM-1": dmsLimited,
+  "BF-ING-1": { notApplicable: "a VM has no managed ingress: its subnet's NSG admits TCP 80 and 443 only, to Caddy (BF-NSG-1)" },
+  "BF-SEC-1": noSecretsInAgentConfig,
+  "BF-ID-1": azureManagedIdentity,
+  "BF-ONE-1": ({ type, body }) => {
+    const problems: string[] = [];
+    if (type === "azurerm_orchestrated_virtual_machine_scale_set" || type === "azurerm_linux_virtual_machine_scale_set") {
+      if (!(body.instances <= 1)) problems.push(`runs ${body.instances ?? "an unset number of"} instances`);
+      if (type === "azurerm_linux_virtual_machine_scale_set" && body.overprovision !== false) problems.push("overprovisions (Azure briefly starts extra instances)");
+      if (first(body.rolling_upgrade_policy)?.maximum_surge_instances_enabled === true) problems.push("surges an extra instance during upgrades");
+    }
+    return problems;
+  },
+  "BF-ISO-1": ownAzureIdentity,
 };
 
 /** A bot on an Azure VM scale set of one instance: Caddy in front of the gateway on 127.0.0.1. */
@@ -33,7 +87,7 @@ export const azureVmss = defineTarget({
   sizes: VM_SIZES,
   sharedStack: () => require("../../constructs/azure-shared-stack").AzureSharedStack,
   botStack: () => require("./bot-stack").AzureVmssBotStack,
-  computeTypes: VM_TYPES,
+  compute: Object.fromEntries(VM_TYPES.map((type) => [type, VM_POLICY])),
   secretTypes: ["azurerm_key_vault_secret"],
   review: {
     endpoints(view) {

@@ -4,6 +4,7 @@ import { GCP_REGIONS } from "../../config/regions";
 import { CLOUD_RUN, first, list, members } from "../../tfjson/terraform-json";
 import { gibibytes, PRICES, SECONDS_PER_MONTH } from "../prices";
 import { publicAccess } from "../public-access";
+import { dmsLimited, gatewayDemandsToken, literalSecretEnv, noSecretsInAgentConfig } from "../checks";
 import { defineTarget } from "../types";
 
 const { gcp } = PRICES;
@@ -68,7 +69,41 @@ export const gcpCloudRun = defineTarget({
   sizes: CLOUD_RUN_SIZES,
   sharedStack: () => require("../../constructs/gcp-shared-stack").GcpSharedStack,
   botStack: () => require("./bot-stack").GcpCloudRunBotStack,
-  computeTypes: [CLOUD_RUN],
+  compute: {
+    [CLOUD_RUN]: {
+      "BF-SSH-1": { notApplicable: "Cloud Run runs no SSH server and has no admin user" },
+      "BF-GW-1": { notApplicable: "the gateway listens in the instance's own sandbox; only Cloud Run's front end reaches it (BF-ING-1)" },
+      "BF-TLS-1": { notApplicable: "Cloud Run serves its run.app address over HTTPS only" },
+      "BF-AUTH-1": gatewayDemandsToken,
+      "BF-DM-1": dmsLimited,
+      "BF-ING-1": ({ body }) =>
+        body.invoker_iam_disabled === true && body.ingress !== "INGRESS_TRAFFIC_INTERNAL_ONLY" ? ["turns the invoker IAM check off: anyone can call the service"] : [],
+      "BF-SEC-1": (resource, stack) => [
+        ...list(first(resource.body.template)?.containers).flatMap((c) => literalSecretEnv(c.env)),
+        ...noSecretsInAgentConfig(resource, stack),
+      ],
+      "BF-ID-1": ({ body }) => {
+        const account: unknown = first(body.template)?.service_account;
+        return account === undefined || (typeof account === "string" && account.endsWith("-compute@developer.gserviceaccount.com"))
+          ? ["runs as the project's default compute service account"]
+          : [];
+      },
+      "BF-ONE-1": ({ body }) => {
+        const max = first(first(body.template)?.scaling)?.max_instance_count;
+        return max !== 1 ? [`max_instance_count is ${max ?? "unset (100)"}, not 1`] : [];
+      },
+      "BF-ISO-1": ({ body }, stack) => {
+        // Bot stacks only (they have a runtime); shared stacks grant the deployer, not a bot.
+        if (!stack.runtime) return [];
+        const account: unknown = first(body.template)?.service_account;
+        const own = stack.referenced(account);
+        // The bot's own account: made in this stack, or made for this bot by the shared stack and
+        // looked up by its name. The project's default compute account is BF-ID-1's finding.
+        if (own?.type === "google_service_account" || String(account).endsWith("-compute@developer.gserviceaccount.com")) return [];
+        return [`runs as service account ${account}, which this stack does not own and other bots may share`];
+      },
+    },
+  },
   secretTypes: ["google_secret_manager_secret", "google_secret_manager_secret_version"],
   review: {
     endpoints(view) {
