@@ -1,4 +1,3 @@
-import { ContainerApp } from "@cdktf/provider-azurerm/lib/container-app";
 import { DataAzurermContainerAppEnvironment } from "@cdktf/provider-azurerm/lib/data-azurerm-container-app-environment";
 import { DataAzurermLogAnalyticsWorkspace } from "@cdktf/provider-azurerm/lib/data-azurerm-log-analytics-workspace";
 import { DataAzurermMonitorActionGroup } from "@cdktf/provider-azurerm/lib/data-azurerm-monitor-action-group";
@@ -7,22 +6,16 @@ import { DataAzurermContainerRegistry } from "@cdktf/provider-azurerm/lib/data-a
 import { Sleep } from "@cdktf/provider-time/lib/sleep";
 import { TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
-import { containerLaunch, terraformLiteral } from "../../bootstrap/container";
-import { STATE_SYNC_IMAGE, STATE_SYNC_MOUNT, stateReadyPath, stateSyncContainer } from "../../bootstrap/state-sync";
+import { containerLaunch } from "../../bootstrap/container";
+import { stateSyncContainer } from "../../bootstrap/state-sync";
 import { MANAGED_FRONT_END_PROXIES } from "../../bootstrap/front-ends";
 import type { BotOf, Fleet } from "../../config/load";
 import { CONTAINER_APP_SIZES } from ".";
 import type { AgentRuntime } from "../../runtimes/runtime";
 import { ContainerAppAlerts } from "../../constructs/container-app-alerts";
-import { CONSUMPTION_PROFILE } from "../../constructs/container-apps-environment";
 import { AzureBotStack } from "../../constructs/azure-bot-stack";
 import { ROLE_PROPAGATION_WAIT, RoleGrant } from "../../constructs/role-grant";
-
-/** Environment variable holding the app's https address, which the agent config refers to. */
-export const PUBLIC_ORIGIN_ENV = "BOTFLEET_PUBLIC_ORIGIN";
-
-/** The state-sync sidecar's share of the app. */
-export const CONTAINER_APP_STATE_SYNC_SIZE = { cpu: 0.25, memory: "0.5Gi" };
+import { BotContainerApp, PUBLIC_ORIGIN_ENV } from "./bot-container-app";
 
 /**
  * One bot on Azure Container Apps (stack named as the bot): a single-revision app with exactly one
@@ -76,84 +69,39 @@ export class AzureContainerAppsBotStack extends AzureBotStack {
       { trustedProxies: MANAGED_FRONT_END_PROXIES, publicOrigin: `\${${PUBLIC_ORIGIN_ENV}}` },
       `Set each with: az keyvault secret set --vault-name ${shared.keyVault} --name ${names.secret("<key>")} --file <file>, then restart: ${restartCommand}`,
     );
-    const size = CONTAINER_APP_SIZES[bot.tier];
-    const health = { transport: "HTTP", port: runtime.port, path: runtime.healthPath };
     const ipRules = [
-      ...bot.allowedIpRanges.map((range, i) => ({ name: `allow-${i + 1}`, action: "Allow", ipAddressRange: range, description: "from the fleet file" })),
-      ...bot.deniedIpRanges.map((range, i) => ({ name: `deny-${i + 1}`, action: "Deny", ipAddressRange: range, description: "from the fleet file" })),
+      ...bot.allowedIpRanges.map((range, i) => ({ name: `allow-${i + 1}`, action: "Allow" as const, ipAddressRange: range, description: "from the fleet file" })),
+      ...bot.deniedIpRanges.map((range, i) => ({ name: `deny-${i + 1}`, action: "Deny" as const, ipAddressRange: range, description: "from the fleet file" })),
     ];
 
-    const app = new ContainerApp(this, "app", {
-      // Created after its secrets, which it references by their address (see `secret` below), and
-      // after its identity's grants have taken effect.
+    const app = new BotContainerApp(this, "app", {
+      // Created after its secrets, which it references by their address, and after its
+      // identity's grants have taken effect.
       dependsOn: [...Object.values(secrets.secrets), rolePropagation],
       name: names.containerApp,
       resourceGroupName: this.resourceGroup.name,
       containerAppEnvironmentId: environment.id,
-      workloadProfileName: CONSUMPTION_PROFILE,
-      // One active revision: a deploy replaces the bot rather than running two side by side.
-      revisionMode: "Single",
-      identity: { type: "UserAssigned", identityIds: [identity.id] },
-      registry: [{ server: `${shared.containerRegistry}.azurecr.io`, identity: identityId }],
-      // Key Vault references, versionless: a rotated value reaches the app on its next restart.
-      // The ID is built from the vault's URI (a data source, known at plan) rather than taken from
-      // the secret resource: the provider's CustomizeDiff reads an unknown string in this set as ""
-      // and refuses "must supply key vault secret id when specifying identity"
-      // (azurerm v4.55.0 internal/services/containerapps/container_app_resource.go, CustomizeDiff).
-      // The identity likewise: this stack creates it, so its `id` attribute is unknown at plan.
-      secret: launch.secrets.map((s) => ({ name: s.key, keyVaultSecretId: `${vault.vaultUri}secrets/${names.secret(s.key)}`, identity: identityId })),
-      ingress: {
-        targetPort: runtime.port,
-        transport: "auto",
-        allowInsecureConnections: false,
-        // Public only when the bot admits ranges or opts in; internal-only bots are reachable
-        // from the VNet through the internal environment's load balancer. Otherwise the app is
-        // reachable from inside its environment only: polling channels need no inbound traffic.
-        externalEnabled: external,
-        ipSecurityRestriction: ipRules.length > 0 ? ipRules : undefined,
-        trafficWeight: [{ latestRevision: true, percentage: 100 }],
-      },
-      template: {
-        minReplicas: 1,
-        maxReplicas: 1,
-        terminationGracePeriodSeconds: 30,
-        container: [
-          {
-            name: "agent",
-            image: bot.image ?? runtime.image,
-            cpu: size.cpu,
-            memory: size.memory,
-            command: launch.command.map(terraformLiteral),
-            args: launch.args.map(terraformLiteral),
-            env: [
-              ...Object.entries(launch.environment).map(([name, value]) => ({ name, value: terraformLiteral(value) })),
-              { name: PUBLIC_ORIGIN_ENV, value: publicOrigin },
-              { name: "BOTFLEET_STATE_READY", value: stateReadyPath(runtime) },
-              ...launch.secrets.map((s) => ({ name: s.env, secretName: s.key })),
-            ],
-            volumeMounts: [{ name: "state", path: runtime.stateDir }],
-            startupProbe: [{ ...health, initialDelay: 5, intervalSeconds: 10, timeout: 5, failureCountThreshold: 30 }],
-            livenessProbe: [{ ...health, initialDelay: 5, intervalSeconds: 30, timeout: 5, failureCountThreshold: 3 }],
-            readinessProbe: [{ ...health, intervalSeconds: 10, timeout: 5, failureCountThreshold: 3, successCountThreshold: 1 }],
-          },
-          {
-            name: "state-sync",
-            image: STATE_SYNC_IMAGE,
-            cpu: CONTAINER_APP_STATE_SYNC_SIZE.cpu,
-            memory: CONTAINER_APP_STATE_SYNC_SIZE.memory,
-            command: sync.command.map(terraformLiteral),
-            env: [
-              ...Object.entries(sync.environment).map(([name, value]) => ({ name, value: terraformLiteral(value) })),
-              // Tokens for the bot's identity from the app's identity endpoint.
-              { name: "STATE_SYNC_CLIENT_ID", value: identity.clientId },
-            ],
-            volumeMounts: [{ name: "state", path: STATE_SYNC_MOUNT }],
-          },
-        ],
-        // Live state on the replica itself: SQLite needs locking and one writer, which SMB does not
-        // give (and two revisions overlap during a deploy).
-        volume: [{ name: "state", storageType: "EmptyDir" }],
-      },
+      identityId: identity.id,
+      planTimeIdentityId: identityId,
+      identityClientId: identity.clientId,
+      registryServer: `${shared.containerRegistry}.azurecr.io`,
+      image: bot.image ?? runtime.image,
+      runtime,
+      launch,
+      // Built from the vault's URI (a data source, known at plan) rather than taken from the secret
+      // resource: the provider's CustomizeDiff reads an unknown string in this set as "" and refuses
+      // "must supply key vault secret id when specifying identity" (azurerm v4.55.0
+      // internal/services/containerapps/container_app_resource.go, CustomizeDiff). The identity
+      // likewise: this stack creates it, so its `id` attribute is unknown at plan.
+      keyVaultSecretIds: Object.fromEntries(launch.secrets.map((s) => [s.key, `${vault.vaultUri}secrets/${names.secret(s.key)}`])),
+      stateSync: sync,
+      size: CONTAINER_APP_SIZES[bot.tier],
+      publicOrigin,
+      // Public only when the bot admits ranges or opts in; internal-only bots are reachable
+      // from the VNet through the internal environment's load balancer. Otherwise the app is
+      // reachable from inside its environment only: polling channels need no inbound traffic.
+      externalIngress: external,
+      ipRules,
       tags,
     });
 

@@ -1,6 +1,5 @@
 import { DataAzurermSubnet } from "@cdktf/provider-azurerm/lib/data-azurerm-subnet";
 import { KeyVaultSecret } from "@cdktf/provider-azurerm/lib/key-vault-secret";
-import { OrchestratedVirtualMachineScaleSet } from "@cdktf/provider-azurerm/lib/orchestrated-virtual-machine-scale-set";
 import { Password } from "@cdktf/provider-random/lib/password";
 import type { Construct } from "constructs";
 import type { BotOf, Fleet } from "../../config/load";
@@ -8,34 +7,7 @@ import { renderVmBootstrap } from "../../bootstrap/azure-vm";
 import type { AgentRuntime } from "../../runtimes/runtime";
 import { AzureBotStack } from "../../constructs/azure-bot-stack";
 import { VM_SIZES } from ".";
-
-/**
- * The Application Health extension in binary mode. Version 1.0 is binary: exactly HTTP 200 is
- * healthy and redirects are not followed (Azure/applicationhealth-extension-linux v1.0.7
- * main/health.go). Version 2.0 is rich: a 2xx is healthy only when its body is JSON with
- * "ApplicationHealthState": "Healthy", anything else is Unknown, and Unknown instances are repaired
- * (same repository, main/health.go of the 2.0 line) - neither gateway's health body has that
- * field, so 2.0 reimaged every bot in a loop. Caddy's /health answers the gateway's health, or
- * 200 with the waiting text while the bot waits for its secrets. A state changes only after
- * `numberOfProbes` probes in a row agree; 15 s x 8 = 120 s, the most version 1.0 accepts
- * (maximumProbeSettleTime, v1.0.7 main/handlersettings.go), so an agent restart (a rotated
- * secret) does not count as a failure.
- */
-export const HEALTH_EXTENSION = {
-  typeHandlerVersion: "1.0",
-  settings: { protocol: "http", port: 80, requestPath: "/health", intervalInSeconds: 15, numberOfProbes: 8 },
-} as const;
-
-/**
- * How long after an instance is created or reimaged Azure waits before judging its health. The
- * first boot installs Docker, Sysbox and Caddy and pulls the agent image (OpenClaw's is large: its
- * node_modules alone is about 1.6 GB unpacked, openclaw/openclaw#85301): estimated 6-12 minutes on
- * a B1ms, so 30 minutes leaves more than twice the margin (Azure allows 10-90).
- */
-export const REPAIR_GRACE_PERIOD = "PT30M";
-
-/** Admin user Azure requires on every Linux VM; it has a password for the Serial Console only. */
-export const ADMIN_USERNAME = "botadmin";
+import { ADMIN_USERNAME, BotScaleSet } from "./bot-scale-set";
 
 /**
  * One bot on an Azure VM scale set of exactly one instance (stack named as the bot):
@@ -68,58 +40,16 @@ export class AzureVmssBotStack extends AzureBotStack {
 
     const bootstrap = renderVmBootstrap(fleet, bot, runtime);
 
-    new OrchestratedVirtualMachineScaleSet(this, "scale-set", {
+    new BotScaleSet(this, "scale-set", {
       name: names.scaleSet,
       location: bot.region,
       resourceGroupName: this.resourceGroup.name,
       skuName: VM_SIZES[bot.tier],
-      // Exactly one instance, ever: one bot token may have only one poller. Flexible scale sets
-      // never overprovision, and no rolling-upgrade policy means no surge instance.
-      instances: 1,
-      platformFaultDomainCount: 1,
-      sourceImageReference: { publisher: "Canonical", offer: "ubuntu-24_04-lts", sku: "server", version: "latest" },
-      osDisk: { caching: "ReadWrite", storageAccountType: "StandardSSD_LRS", diskSizeGb: 30 },
-      osProfile: {
-        customData: bootstrap.customData,
-        linuxConfiguration: {
-          adminUsername: ADMIN_USERNAME,
-          adminPassword: adminPassword.result,
-          disablePasswordAuthentication: false,
-          computerNamePrefix: names.computerNamePrefix,
-          provisionVmAgent: true,
-        },
-      },
-      identity: { type: "UserAssigned", identityIds: [identity.id] },
-      networkInterface: [
-        {
-          name: "nic",
-          primary: true,
-          ipConfiguration: [
-            {
-              name: "ipconfig",
-              primary: true,
-              subnetId: subnet.id,
-              // Standard SKU, per instance. It lives as long as the instance: Reimage keeps it.
-              publicIpAddress: [{ name: "pip", skuName: "Standard_Regional", idleTimeoutInMinutes: 30 }],
-            },
-          ],
-        },
-      ],
-      bootDiagnostics: {},
-      extension: [
-        {
-          name: "HealthExtension",
-          publisher: "Microsoft.ManagedServices",
-          type: "ApplicationHealthLinux",
-          typeHandlerVersion: HEALTH_EXTENSION.typeHandlerVersion,
-          autoUpgradeMinorVersionEnabled: true,
-          settings: JSON.stringify(HEALTH_EXTENSION.settings),
-        },
-      ],
-      // Reimage rebuilds the OS disk in place (cloud-init runs again, state is on Azure Files)
-      // and keeps the instance, so the public IP, DNS and Caddy's certificates stay valid.
-      // Replace would create a new instance with a new IP.
-      automaticInstanceRepair: { enabled: true, action: "Reimage", gracePeriod: REPAIR_GRACE_PERIOD },
+      customData: bootstrap.customData,
+      adminPassword: adminPassword.result,
+      computerNamePrefix: names.computerNamePrefix,
+      identityId: identity.id,
+      subnetId: subnet.id,
       tags,
     });
   }

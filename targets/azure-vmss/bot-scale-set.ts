@@ -1,0 +1,114 @@
+import { OrchestratedVirtualMachineScaleSet } from "@cdktf/provider-azurerm/lib/orchestrated-virtual-machine-scale-set";
+import type { Construct } from "constructs";
+
+/**
+ * The Application Health extension in binary mode. Version 1.0 is binary: exactly HTTP 200 is
+ * healthy and redirects are not followed (Azure/applicationhealth-extension-linux v1.0.7
+ * main/health.go). Version 2.0 is rich: a 2xx is healthy only when its body is JSON with
+ * "ApplicationHealthState": "Healthy", anything else is Unknown, and Unknown instances are repaired
+ * (same repository, main/health.go of the 2.0 line) - neither gateway's health body has that
+ * field, so 2.0 reimaged every bot in a loop. Caddy's /health answers the gateway's health, or
+ * 200 with the waiting text while the bot waits for its secrets. A state changes only after
+ * `numberOfProbes` probes in a row agree; 15 s x 8 = 120 s, the most version 1.0 accepts
+ * (maximumProbeSettleTime, v1.0.7 main/handlersettings.go), so an agent restart (a rotated
+ * secret) does not count as a failure.
+ */
+export const HEALTH_EXTENSION = {
+  typeHandlerVersion: "1.0",
+  settings: { protocol: "http", port: 80, requestPath: "/health", intervalInSeconds: 15, numberOfProbes: 8 },
+} as const;
+
+/**
+ * How long after an instance is created or reimaged Azure waits before judging its health. The
+ * first boot installs Docker, Sysbox and Caddy and pulls the agent image (OpenClaw's is large: its
+ * node_modules alone is about 1.6 GB unpacked, openclaw/openclaw#85301): estimated 6-12 minutes on
+ * a B1ms, so 30 minutes leaves more than twice the margin (Azure allows 10-90).
+ */
+export const REPAIR_GRACE_PERIOD = "PT30M";
+
+/** Admin user Azure requires on every Linux VM; it has a password for the Serial Console only. */
+export const ADMIN_USERNAME = "botadmin";
+
+export interface BotScaleSetProps {
+  readonly name: string;
+  readonly location: string;
+  readonly resourceGroupName: string;
+  /** VM size, e.g. Standard_B2s. */
+  readonly skuName: string;
+  /** The instance's cloud-init, base64 (bootstrap/azure-vm.ts). */
+  readonly customData: string;
+  /** Password of the admin user, for the Serial Console only (SSH refuses passwords). */
+  readonly adminPassword: string;
+  /** The admin user Azure requires. @default ADMIN_USERNAME */
+  readonly adminUsername?: string;
+  readonly computerNamePrefix: string;
+  /** The bot's user-assigned identity, which the instance runs as. */
+  readonly identityId: string;
+  /** The bot subnet the instance's NIC joins. */
+  readonly subnetId: string;
+  readonly tags: Record<string, string>;
+}
+
+/**
+ * A bot's VM: a Flexible scale set of exactly one instance with a Standard per-instance public
+ * IP, automatic repair by Reimage (the instance and so its public IP survive), and the Application
+ * Health extension probing Caddy's plain-HTTP /health.
+ */
+export class BotScaleSet extends OrchestratedVirtualMachineScaleSet {
+  constructor(scope: Construct, id: string, props: BotScaleSetProps) {
+    super(scope, id, {
+      name: props.name,
+      location: props.location,
+      resourceGroupName: props.resourceGroupName,
+      skuName: props.skuName,
+      // Exactly one instance, ever: one bot token may have only one poller. Flexible scale sets
+      // never overprovision, and no rolling-upgrade policy means no surge instance.
+      instances: 1,
+      platformFaultDomainCount: 1,
+      sourceImageReference: { publisher: "Canonical", offer: "ubuntu-24_04-lts", sku: "server", version: "latest" },
+      osDisk: { caching: "ReadWrite", storageAccountType: "StandardSSD_LRS", diskSizeGb: 30 },
+      osProfile: {
+        customData: props.customData,
+        linuxConfiguration: {
+          adminUsername: props.adminUsername ?? ADMIN_USERNAME,
+          adminPassword: props.adminPassword,
+          disablePasswordAuthentication: false,
+          computerNamePrefix: props.computerNamePrefix,
+          provisionVmAgent: true,
+        },
+      },
+      identity: { type: "UserAssigned", identityIds: [props.identityId] },
+      networkInterface: [
+        {
+          name: "nic",
+          primary: true,
+          ipConfiguration: [
+            {
+              name: "ipconfig",
+              primary: true,
+              subnetId: props.subnetId,
+              // Standard SKU, per instance. It lives as long as the instance: Reimage keeps it.
+              publicIpAddress: [{ name: "pip", skuName: "Standard_Regional", idleTimeoutInMinutes: 30 }],
+            },
+          ],
+        },
+      ],
+      bootDiagnostics: {},
+      extension: [
+        {
+          name: "HealthExtension",
+          publisher: "Microsoft.ManagedServices",
+          type: "ApplicationHealthLinux",
+          typeHandlerVersion: HEALTH_EXTENSION.typeHandlerVersion,
+          autoUpgradeMinorVersionEnabled: true,
+          settings: JSON.stringify(HEALTH_EXTENSION.settings),
+        },
+      ],
+      // Reimage rebuilds the OS disk in place (cloud-init runs again, state is on Azure Files)
+      // and keeps the instance, so the public IP, DNS and Caddy's certificates stay valid.
+      // Replace would create a new instance with a new IP.
+      automaticInstanceRepair: { enabled: true, action: "Reimage", gracePeriod: REPAIR_GRACE_PERIOD },
+      tags: props.tags,
+    });
+  }
+}
