@@ -62,7 +62,29 @@ describe("the policy refuses what it does not know", () => {
   });
 });
 
+test("a bot's workload whose agent config cannot be read fails BF-AUTH-1 (nothing shows its gateway demands its token)", () => {
+  const error = synthError((app) => {
+    // bot-delta's container app, its agent config gone from the environment.
+    const resource = app.node
+      .findChild("bot-delta")
+      .node.findAll()
+      .find((c): c is TerraformResource => c instanceof TerraformResource && c.terraformResourceType === "azurerm_container_app")!;
+    const toTerraform = resource.toTerraform.bind(resource);
+    resource.toTerraform = () => {
+      const json = toTerraform();
+      const [agent] = json.resource.azurerm_container_app[resource.friendlyUniqueId].template.container;
+      agent.env = agent.env.filter((e: { name: string }) => e.name !== "BOTFLEET_AGENT_CONFIG");
+      return json;
+    };
+  });
+  expect(error).toMatch(/\[bot-delta\/app\] BF-AUTH-1 \[The gateway demands its token\] azurerm_container_app\.app: carries no agent config botfleet can read/);
+});
+
 describe("what every target declares is examined", () => {
+  test("no rule examines a target's compute by type: each target's descriptor says how every workload rule applies", () => {
+    for (const type of COMPUTE.keys()) expect([...EXAMINED_TYPES]).not.toContain(type);
+  });
+
   test.each(TARGETS.flatMap((t) => Object.keys(t.compute).map((type) => [t.id, type])))("%s's compute %s: every workload rule checks it or says why not", (target, type) => {
     const coverage = COMPUTE.get(type)!.coverage;
     expect(COMPUTE.get(type)!.target).toBe(target);

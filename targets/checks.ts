@@ -1,4 +1,5 @@
 import type { CheckedResource, Json, StackView } from "../tfjson/terraform-json";
+import type { ResourceCheck } from "./types";
 import { first, list } from "../tfjson/terraform-json";
 
 /** Policy checks several targets' compute share; each target's descriptor says which apply to its compute. */
@@ -8,26 +9,34 @@ const SECRET_ENV_NAME = /(_TOKEN|_SECRET|_PASSWORD|_API_KEY|_KEY)$/;
 /** Agent config keys that hold credentials. */
 const SECRET_CONFIG_KEY = /token|apikey|api_key|password|secret/i;
 
-/** BF-AUTH-1: the agent config as rendered for the workload keeps the gateway's token. */
-export function gatewayDemandsToken(resource: CheckedResource, stack: StackView): string[] {
-  const config = stack.agentConfig(resource);
-  if (config === undefined || !stack.runtime) return [];
-  const problem = stack.runtime.gatewayAuthProblem(config);
-  return problem ? [problem] : [];
-}
+/** Reads the agent config botfleet rendered for a workload, as it reaches the agent. */
+export type AgentConfigOf = (resource: CheckedResource, stack: StackView) => Json | undefined;
 
-/** BF-DM-1: no channel of the agent config lets anyone talk to the bot. */
-export function dmsLimited(resource: CheckedResource, stack: StackView): string[] {
-  const channels: Record<string, Json> = stack.agentConfig(resource)?.channels ?? {};
-  return Object.entries(channels)
-    .filter(([, c]) => c?.enabled !== false && (c?.dmPolicy === "open" || list(c?.allowFrom).includes("*")))
-    .map(([name]) => `lets anyone on ${name} talk to the bot (DM policy open, allowFrom ["*"])`);
-}
-
-/** BF-SEC-1, part of every workload: credentials in the agent config are `${VAR}` references. */
-export function noSecretsInAgentConfig(resource: CheckedResource, stack: StackView): string[] {
-  const config = stack.agentConfig(resource);
-  return config === undefined ? [] : literalSecretsInConfig(config);
+/**
+ * The checks of the agent config a workload runs with: BF-AUTH-1 (the gateway keeps its token;
+ * a bot's workload whose config cannot be read fails it), BF-DM-1 (no channel lets anyone talk
+ * to the bot) and, for BF-SEC-1, credentials only as `${VAR}` references.
+ */
+export function agentConfigChecks(configOf: AgentConfigOf): { auth: ResourceCheck; dms: ResourceCheck; secrets: ResourceCheck } {
+  return {
+    auth(resource, stack) {
+      if (!stack.runtime) return [];
+      const config = configOf(resource, stack);
+      if (config === undefined) return ["carries no agent config botfleet can read, so nothing shows the gateway demands its token"];
+      const problem = stack.runtime.gatewayAuthProblem(config);
+      return problem ? [problem] : [];
+    },
+    dms(resource, stack) {
+      const channels: Record<string, Json> = configOf(resource, stack)?.channels ?? {};
+      return Object.entries(channels)
+        .filter(([, c]) => c?.enabled !== false && (c?.dmPolicy === "open" || list(c?.allowFrom).includes("*")))
+        .map(([name]) => `lets anyone on ${name} talk to the bot (DM policy open, allowFrom ["*"])`);
+    },
+    secrets(resource, stack) {
+      const config = configOf(resource, stack);
+      return config === undefined ? [] : literalSecretsInConfig(config);
+    },
+  };
 }
 
 /** BF-ID-1 for Azure workloads: a user-assigned identity, and registry pulls with it. */

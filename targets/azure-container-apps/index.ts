@@ -2,10 +2,10 @@ import { z } from "zod";
 import { cidr } from "../../config/cidr";
 import { azureReservedNameProblem } from "../../config/names";
 import { AZURE_REGIONS } from "../../config/regions";
-import { CONTAINER_APP, first, list } from "../../tfjson/terraform-json";
+import { envAgentConfig, first, list } from "../../tfjson/terraform-json";
 import { gibibytes, PRICES, SECONDS_PER_MONTH } from "../prices";
 import { publicAccess } from "../public-access";
-import { azureManagedIdentity, dmsLimited, gatewayDemandsToken, literalSecretEnv, noSecretsInAgentConfig, ownAzureIdentity } from "../checks";
+import { agentConfigChecks, azureManagedIdentity, literalSecretEnv, ownAzureIdentity } from "../checks";
 import { defineTarget } from "../types";
 
 const { azure } = PRICES;
@@ -19,6 +19,10 @@ export const CONTAINER_APP_SIZES = {
   standard: { cpu: 1, memory: "2Gi" },
   performance: { cpu: 2, memory: "4Gi" },
 };
+
+export const CONTAINER_APP = "azurerm_container_app";
+
+const agentConfig = agentConfigChecks(({ body }) => envAgentConfig(first(body.template)?.container));
 
 /** A bot as one Azure container app, one replica, with a state-sync sidecar. */
 export const azureContainerApps = defineTarget({
@@ -77,8 +81,8 @@ export const azureContainerApps = defineTarget({
       "BF-SSH-1": { notApplicable: "a container app runs no SSH server and has no admin user" },
       "BF-GW-1": { notApplicable: "the gateway listens in the app's own network namespace; only the managed ingress reaches it (BF-ING-1)" },
       "BF-TLS-1": ({ body }) => (first(body.ingress)?.allow_insecure_connections === true ? ["ingress allows plain HTTP (allow_insecure_connections)"] : []),
-      "BF-AUTH-1": gatewayDemandsToken,
-      "BF-DM-1": dmsLimited,
+      "BF-AUTH-1": agentConfig.auth,
+      "BF-DM-1": agentConfig.dms,
       "BF-ING-1": ({ body }, stack) => {
         const ingress = first(body.ingress);
         if (ingress?.external_enabled !== true || stack.inInternalEnvironment(body)) return [];
@@ -93,7 +97,7 @@ export const azureContainerApps = defineTarget({
         for (const s of list(body.secret))
           if (s.value !== undefined) problems.push(`secret "${s.name}" carries its value instead of a Key Vault reference`);
         for (const c of list(first(body.template)?.container)) problems.push(...literalSecretEnv(c.env));
-        return [...problems, ...noSecretsInAgentConfig(resource, stack)];
+        return [...problems, ...agentConfig.secrets(resource, stack)];
       },
       "BF-ID-1": azureManagedIdentity,
       "BF-ONE-1": ({ body }) => {

@@ -1,9 +1,9 @@
 import { z } from "zod";
 import { HOSTNAME } from "../../contracts";
 import { AZURE_REGIONS } from "../../config/regions";
-import { eq, first, isDomainSite, list, VM_TYPES } from "../../tfjson/terraform-json";
+import { eq, first, isDomainSite, list } from "../../tfjson/terraform-json";
 import { diskTier, PRICES } from "../prices";
-import { azureManagedIdentity, dmsLimited, gatewayDemandsToken, noSecretsInAgentConfig, ownAzureIdentity } from "../checks";
+import { agentConfigChecks, azureManagedIdentity, ownAzureIdentity } from "../checks";
 import { defineTarget, type RuleCoverage } from "../types";
 
 const { azure } = PRICES;
@@ -14,6 +14,15 @@ export const VM_SIZES = {
   standard: "Standard_B2s",
   performance: "Standard_D2s_v3",
 };
+
+/** The VM kinds a bot may run on; botfleet deploys the first, the policy examines them all. */
+export const VM_TYPES = [
+  "azurerm_orchestrated_virtual_machine_scale_set",
+  "azurerm_linux_virtual_machine_scale_set",
+  "azurerm_linux_virtual_machine",
+];
+
+const agentConfig = agentConfigChecks(({ body }, stack) => stack.cloudInitAgentConfig(body));
 
 /** How each policy rule examines a bot's VM (or scale set). */
 const VM_POLICY: RuleCoverage = {
@@ -51,10 +60,10 @@ const VM_POLICY: RuleCoverage = {
       ? []
       : ["Caddy serves the gateway over plain HTTP on port 80 (no domain, so no certificate): its token and chats would cross the internet unencrypted"];
   },
-  "BF-AUTH-1": gatewayDemandsToken,
-  "BF-DM-1": dmsLimited,
+  "BF-AUTH-1": agentConfig.auth,
+  "BF-DM-1": agentConfig.dms,
   "BF-ING-1": { notApplicable: "a VM has no managed ingress: its subnet's NSG admits TCP 80 and 443 only, to Caddy (BF-NSG-1)" },
-  "BF-SEC-1": noSecretsInAgentConfig,
+  "BF-SEC-1": agentConfig.secrets,
   "BF-ID-1": azureManagedIdentity,
   "BF-ONE-1": ({ type, body }) => {
     const problems: string[] = [];

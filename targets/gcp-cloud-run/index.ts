@@ -1,10 +1,10 @@
 import { z } from "zod";
 import { bucketNameProblem, gcpBotNames } from "../../config/names";
 import { GCP_REGIONS } from "../../config/regions";
-import { CLOUD_RUN, first, list, members } from "../../tfjson/terraform-json";
+import { envAgentConfig, first, list, members } from "../../tfjson/terraform-json";
 import { gibibytes, PRICES, SECONDS_PER_MONTH } from "../prices";
 import { publicAccess } from "../public-access";
-import { dmsLimited, gatewayDemandsToken, literalSecretEnv, noSecretsInAgentConfig } from "../checks";
+import { agentConfigChecks, literalSecretEnv } from "../checks";
 import { defineTarget } from "../types";
 
 const { gcp } = PRICES;
@@ -21,6 +21,10 @@ export const CLOUD_RUN_SIZES = {
   standard: { cpu: "1", memory: "2Gi", state: "512Mi" },
   performance: { cpu: "2", memory: "4Gi", state: "1Gi" },
 };
+
+export const CLOUD_RUN = "google_cloud_run_v2_service";
+
+const agentConfig = agentConfigChecks(({ body }) => envAgentConfig(first(body.template)?.containers));
 
 /** A bot as one always-on Cloud Run service instance, with a state-sync sidecar. */
 export const gcpCloudRun = defineTarget({
@@ -74,13 +78,13 @@ export const gcpCloudRun = defineTarget({
       "BF-SSH-1": { notApplicable: "Cloud Run runs no SSH server and has no admin user" },
       "BF-GW-1": { notApplicable: "the gateway listens in the instance's own sandbox; only Cloud Run's front end reaches it (BF-ING-1)" },
       "BF-TLS-1": { notApplicable: "Cloud Run serves its run.app address over HTTPS only" },
-      "BF-AUTH-1": gatewayDemandsToken,
-      "BF-DM-1": dmsLimited,
+      "BF-AUTH-1": agentConfig.auth,
+      "BF-DM-1": agentConfig.dms,
       "BF-ING-1": ({ body }) =>
         body.invoker_iam_disabled === true && body.ingress !== "INGRESS_TRAFFIC_INTERNAL_ONLY" ? ["turns the invoker IAM check off: anyone can call the service"] : [],
       "BF-SEC-1": (resource, stack) => [
         ...list(first(resource.body.template)?.containers).flatMap((c) => literalSecretEnv(c.env)),
-        ...noSecretsInAgentConfig(resource, stack),
+        ...agentConfig.secrets(resource, stack),
       ],
       "BF-ID-1": ({ body }) => {
         const account: unknown = first(body.template)?.service_account;
