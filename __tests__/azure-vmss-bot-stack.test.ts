@@ -1,4 +1,4 @@
-import { decodeCustomData } from "../policy/terraform-json";
+import { decodeCustomData } from "../tfjson/terraform-json";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";

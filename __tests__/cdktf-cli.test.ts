@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { POLICY_RULES } from "../policy/catalog";
+import { POLICY_RULES } from "../contracts/policy-rules";
 import { ROOT } from "./support/fleet";
 import { run } from "./support/tools";
 

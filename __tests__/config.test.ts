@@ -105,7 +105,7 @@ describe("fleet file errors name the path, the value and the fix", () => {
     const m = problems(
       minimal("  - name: bot-a\n    target: azure-container-apps\n    sandbox:\n      mode: all\n  - name: bot-b\n    runtime: nanobot\n    model: openai/gpt-5\n    sandbox:\n      mode: non-main\n"),
     );
-    expect(m).toContain('bots[0].sandbox.mode: "all" is not available: target azure-container-apps cannot run Sysbox, so it has no Docker engine for sandbox containers; remove it (the sandbox is off there) or use target azure-vmss with runtime openclaw');
+    expect(m).toContain('bots[0].sandbox.mode: "all" is not available: Container Apps cannot run Sysbox, so there is no Docker engine for sandbox containers; remove it (the sandbox is off there) or use target azure-vmss with runtime openclaw');
     expect(m).toContain('bots[1].sandbox.mode: "non-main" is not available: runtime nanobot has no Docker tool sandbox');
     expect(problems(minimal("  - name: bot-a\n    sandbox:\n      mode: some\n"))).toContain('bots[0].sandbox.mode: "some" is not allowed; use one of: off, non-main, all');
   });
@@ -190,7 +190,9 @@ describe("Google Cloud settings", () => {
     expect(problems(cloudRun("    domain: a.example.com\n"))).toContain(
       "bots[0].domain: \"a.example.com\" applies only to target azure-vmss, and this bot's target is gcp-cloud-run",
     );
-    expect(problems(minimal("  - name: bot-a\n    publicAccess: true\n"))).toContain("bots[0].publicAccess: true applies only to target gcp-cloud-run");
+    expect(problems(minimal("  - name: bot-a\n    publicAccess: true\n"))).toContain(
+      "bots[0].publicAccess: true applies only to target azure-container-apps or gcp-cloud-run, and this bot's target is azure-vmss",
+    );
   });
 
   test("an image from a registry Cloud Run cannot pull from", () => {
@@ -206,9 +208,10 @@ describe("Google Cloud settings", () => {
 
   test("settings of a target in defaults apply to its bots only", () => {
     const fleet = parseFleet(cloudRun().replace("bots:", "defaults:\n  deletionProtection: false\nbots:\n  - name: bot-b\n"), "fleet.yaml", {});
-    expect(fleet.bots.map((b) => [b.name, b.target, b.deletionProtection])).toEqual([
-      ["bot-b", "azure-vmss", false],
-      ["bot-a", "gcp-cloud-run", false],
+    // A resolved bot carries its own target's settings only.
+    expect(fleet.bots.map((b) => [b.name, b.target, "deletionProtection" in b, b.deletionProtection])).toEqual([
+      ["bot-b", "azure-vmss", false, undefined],
+      ["bot-a", "gcp-cloud-run", true, false],
     ]);
   });
 });

@@ -1,4 +1,4 @@
-import { decodeCustomData } from "../policy/terraform-json";
+import { decodeCustomData } from "../tfjson/terraform-json";
 import { exampleFleet, synthFleet, type StackJson } from "./support/fleet";
 
 /** Custom data decoded, so a template change shows in the snapshot as readable text. */

@@ -2,10 +2,10 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Testing, TerraformResource, type App, type TerraformStack } from "cdktf";
 import { renderVmBootstrap } from "../bootstrap/azure-vm";
-import { FleetConfigError, parseFleet, type Fleet } from "../config/load";
-import { AzureVmssBotStack } from "../constructs/azure-vmss-bot-stack";
+import { FleetConfigError, parseFleet, type BotOf, type Fleet } from "../config/load";
+import { AzureVmssBotStack } from "../targets/azure-vmss/bot-stack";
 import { buildFleet } from "../constructs/fleet";
-import { POLICY_RULES, RULE_IDS, type RuleId } from "../policy/catalog";
+import { POLICY_RULES, RULE_IDS, type RuleId } from "../contracts/policy-rules";
 import { evaluatePolicy } from "../policy/rules";
 import { openclaw } from "../runtimes/openclaw";
 import type { AgentRuntime } from "../runtimes/runtime";
@@ -366,7 +366,7 @@ test("BF-AUTH-1: a runtime whose gateway takes no token fails synth", () => {
   const noAuth: AgentRuntime = { ...openclaw, config: (bot, gw) => ({ ...config(bot, gw), gateway: { ...(config(bot, gw) as any).gateway, auth: { mode: "none" } } }) };
   const fleet = exampleFleet();
   const app = Testing.app();
-  new AzureVmssBotStack(app, fleet, fleet.bots[0], noAuth);
+  new AzureVmssBotStack(app, fleet, fleet.bots[0] as BotOf<"azure-vmss">, noAuth);
   expect(() => app.synth()).toThrow(
     /\[bot-alpha\/scale-set\] BF-AUTH-1 \[The gateway demands its token\] azurerm_orchestrated_virtual_machine_scale_set\.scale-set: sets the gateway's auth mode to "none", not "token"\. Fix: /,
   );

@@ -1,7 +1,7 @@
 import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PRICES } from "../review/prices";
+import { PRICES } from "../targets/prices";
 import { botDiagram } from "../review/diagram";
 import { reviewStack } from "../review/stack-review";
 import { readSynthOutput } from "../review/synth-output";

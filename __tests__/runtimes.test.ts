@@ -1,4 +1,4 @@
-import { decodeCustomData } from "../policy/terraform-json";
+import { decodeCustomData } from "../tfjson/terraform-json";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
@@ -52,7 +52,7 @@ describe("every target runs every runtime", () => {
   });
 
   test("no target or bootstrap code branches on a runtime's name", () => {
-    const dirs = ["constructs", "bootstrap"];
+    const dirs = ["constructs", "bootstrap", ...TARGETS.map((t) => `targets/${t}`)];
     for (const dir of dirs)
       for (const file of readdirSync(join(ROOT, dir))) {
         const text = readFileSync(join(ROOT, dir, file), "utf8");
@@ -60,7 +60,26 @@ describe("every target runs every runtime", () => {
         expect(text).not.toMatch(/runtime\.id\s*[!=]==/);
       }
   });
+
+  test("no code outside targets/ names a target: it loops over the registry (targets/index.ts)", () => {
+    // Source folders; tests and live tests name targets to exercise them.
+    const skip = new Set(["targets", "node_modules", "cdktf.out", "__tests__", "live", ".git"]);
+    const files = sourceFiles().filter((path) => !skip.has(path.split("/")[0]));
+    expect(files).toEqual(expect.arrayContaining(["config/schema.ts", "constructs/fleet.ts", "policy/rules.ts", "review/stack-review.ts", "scripts/deploy-changed.sh", "main.ts"]));
+    const literal = new RegExp(`["'\`](${TARGETS.join("|")})["'\`]`);
+    const named = files.filter((path) => literal.test(readFileSync(join(ROOT, path), "utf8")));
+    expect(named).toEqual([]);
+  });
 });
+
+/** Code files of the repository, relative to it, outside node_modules and build output. */
+function sourceFiles(dir = ""): string[] {
+  return readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((e) => {
+    const path = dir ? `${dir}/${e.name}` : e.name;
+    if (e.isDirectory()) return ["node_modules", "cdktf.out", ".git"].includes(e.name) ? [] : sourceFiles(path);
+    return /\.(ts|js|mjs|sh)$/.test(e.name) ? [path] : [];
+  });
+}
 
 describe("nanobot's config", () => {
   const HOSTILE = [`it's "q" & $HOME`, "`id`", "${PATH}", "back\\slash", "ünï 🦉", "a\nb"];

@@ -1,4 +1,4 @@
-import { decodeCustomData } from "../policy/terraform-json";
+import { decodeCustomData } from "../tfjson/terraform-json";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";

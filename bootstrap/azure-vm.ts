@@ -4,7 +4,7 @@ import type { Bot, Fleet } from "../config/load";
 import type { Tier } from "../config/schema";
 import { azureBotNames, azureSharedNames } from "../config/names";
 import { posix } from "node:path";
-import { rememberRenderedCloudInit } from "../policy/rendered-cloud-init";
+import { rememberRenderedCloudInit } from "../tfjson/rendered-cloud-init";
 import { requestedSandbox, UNSET_SECRET, WAITING_FOR_SECRETS, type AgentRuntime } from "../runtimes/runtime";
 import { render } from "./templates";
 import { STATE_READY_FILE, STATE_SYNC_COMMAND, STATE_SYNC_IMAGE, STATE_SYNC_MOUNT, stateSyncContainer } from "./state-sync";

@@ -1,11 +1,9 @@
 import { readFileSync } from "node:fs";
 import { join, posix } from "node:path";
+import { AGENT_CONFIG_ENV } from "../contracts";
 import type { Bot } from "../config/load";
 import type { AgentRuntime, GatewayContext, SecretSpec } from "../runtimes/runtime";
 import { render, shellQuote } from "./templates";
-
-/** Environment variable that carries the agent config to the launcher. */
-export const AGENT_CONFIG_ENV = "BOTFLEET_AGENT_CONFIG";
 
 const LAUNCH_SCRIPT = readFileSync(join(__dirname, "..", "templates", "container", "launch.sh"), "utf8");
 

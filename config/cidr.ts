@@ -1,3 +1,5 @@
+import { z } from "zod";
+
 /** IPv4 CIDR checks for the address plan; only what the fleet file needs. */
 
 function parse(cidr: string): { base: number; prefix: number } | undefined {
@@ -34,3 +36,7 @@ export function cidrsOverlap(a: string, b: string): boolean {
 export function cidrPrefix(cidr: string): number {
   return parse(cidr)!.prefix;
 }
+
+/** A fleet-file field that holds an IPv4 CIDR; `example` shows one in the message. */
+export const cidr = (example: string) =>
+  z.string().refine(isIpv4Cidr, { message: `is not an IPv4 CIDR with its network address (e.g. ${example})` });

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { LineCounter, parseDocument } from "yaml";
 import type { z } from "zod";
-import type { Suppression } from "../policy/catalog";
+import type { Suppression } from "../contracts/policy-rules";
 import {
   BUILTIN_DEFAULTS,
   definedOnly,
@@ -13,6 +13,7 @@ import {
   type SandboxMode,
 } from "./schema";
 import { terraformCloudProblems } from "./terraform-cloud";
+import { targetOf, type TargetId, type TargetSettings } from "../targets/registry";
 
 /** Where synth reads the fleet from unless BOTFLEET_CONFIG says otherwise. */
 export const DEFAULT_FLEET_FILE = "fleet.yaml";
@@ -46,10 +47,9 @@ export interface ChannelSettings {
   readonly allowFrom: readonly string[];
 }
 
-/** A bot with every default applied: what constructs read. */
-export interface Bot {
+/** What every bot has, whatever its target. */
+export interface BotBase {
   readonly name: string;
-  readonly target: NonNullable<FleetFile["bots"][number]["target"]>;
   readonly runtime: NonNullable<FleetFile["bots"][number]["runtime"]>;
   readonly region: string;
   readonly tier: NonNullable<FleetFile["bots"][number]["tier"]>;
@@ -59,21 +59,21 @@ export interface Bot {
   readonly channels: { readonly telegram?: ChannelSettings; readonly discord?: ChannelSettings };
   /** Tool sandbox; mode undefined: the runtime's recommended mode. */
   readonly sandbox: { readonly mode?: SandboxMode; readonly network: boolean };
-  readonly domain?: string;
   readonly image?: string;
-  /** gcp-cloud-run, azure-container-apps: anyone may reach the gateway (its token is the only gate). */
-  readonly publicAccess: boolean;
-  /** gcp-cloud-run: Terraform refuses to destroy the service. */
-  readonly deletionProtection: boolean;
-  /** azure-container-apps: the only source ranges the ingress admits (empty: no such rule). */
-  readonly allowedIpRanges: readonly string[];
-  /** azure-container-apps: source ranges the public ingress refuses. */
-  readonly deniedIpRanges: readonly string[];
-  /** azure-container-apps: in the internal environment, reachable from the VNet only. */
-  readonly internalOnly: boolean;
   /** Policy rules the bot is excused from, each with its reason. */
   readonly suppressions: readonly Suppression[];
 }
+
+type SettingKeys = { [T in TargetId]: keyof TargetSettings<T> }[TargetId];
+
+/**
+ * A bot of target `T` with every default applied: what its stack reads. It carries the settings
+ * of its own target (typed by its descriptor); those of other targets are absent.
+ */
+export type BotOf<T extends TargetId> = BotBase & { readonly target: T } & Readonly<TargetSettings<T>> & { readonly [K in Exclude<SettingKeys, keyof TargetSettings<T>>]?: undefined };
+
+/** A bot with every default applied; `bot.target` tells which target's settings it has. */
+export type Bot = { [T in TargetId]: BotOf<T> }[TargetId];
 
 export interface Fleet {
   readonly name: string;
@@ -157,9 +157,10 @@ function resolve(f: FleetFile, env: NodeJS.ProcessEnv): Fleet {
     bots: f.bots.map((b): Bot => {
       const model = b.model ?? d.model;
       const channels = b.channels ?? d.channels ?? {};
+      const target = targetOf(b.target ?? d.target);
       return {
         name: b.name,
-        target: b.target ?? d.target,
+        target: target.id,
         runtime: b.runtime ?? d.runtime,
         region: b.region ?? d.region,
         tier: b.tier ?? d.tier,
@@ -171,15 +172,11 @@ function resolve(f: FleetFile, env: NodeJS.ProcessEnv): Fleet {
           discord: channels.discord && withPolicy(channels.discord),
         },
         sandbox: { mode: b.sandbox?.mode ?? d.sandbox?.mode, network: b.sandbox?.network ?? d.sandbox?.network ?? false },
-        domain: b.domain,
+        ...target.resolve(b, d, f),
         image: b.image ?? d.image,
-        publicAccess: b.publicAccess ?? d.publicAccess ?? false,
-        deletionProtection: b.deletionProtection ?? d.deletionProtection ?? true,
-        allowedIpRanges: b.allowedIpRanges ?? d.allowedIpRanges ?? [],
-        deniedIpRanges: b.deniedIpRanges ?? d.deniedIpRanges ?? [],
-        internalOnly: b.internalOnly ?? d.internalOnly ?? false,
         suppressions: b.suppressions ?? [],
-      };
+        // The settings are those `target` resolved, so the bot is that target's.
+      } as unknown as Bot;
     }),
   };
 }

@@ -1,18 +1,19 @@
 import { z } from "zod";
-import { AZURE_REGIONS, GCP_REGIONS } from "./regions";
-import { cidrContains, cidrPrefix, cidrsOverlap, isIpv4Cidr } from "./cidr";
+import { TIERS, type Tier } from "../contracts";
+import { HOSTNAME } from "../contracts";
+import { cidr, cidrContains, cidrPrefix, cidrsOverlap, isIpv4Cidr } from "./cidr";
 import { OPENCLAW_CATALOG } from "./openclaw-catalog";
-import { POLICY_RULES, RULE_IDS } from "../policy/catalog";
-import { azureBotNames, azureReservedNameProblem, azureSharedNames, bucketNameProblem, gcpBotNames } from "./names";
+import { POLICY_RULES, RULE_IDS } from "../contracts/policy-rules";
+import { CLOUD_CHECKS } from "../targets/clouds";
+import { CLOUDS_IN_ORDER, DEFAULT_TARGET, TARGET_IDS, TARGET_ONLY_SETTINGS, TARGETS as TARGET_DESCRIPTORS, targetOf, targetSettingsShape, type TargetId } from "../targets/registry";
 
 /**
  * The fleet file's schema. TypeScript types, the JSON Schema for editors (`npm run schema`) and
  * the validation all come from here, so they cannot drift apart.
  */
 
-export const TARGETS = ["azure-vmss", "azure-container-apps", "gcp-cloud-run"] as const;
+export const TARGETS = TARGET_IDS;
 export const RUNTIMES = ["openclaw", "nanobot"] as const;
-export const TIERS = ["light", "standard", "performance"] as const;
 export const DM_POLICIES = ["pairing", "allowlist", "open", "disabled"] as const;
 
 /** LLM providers botfleet knows the API-key variable of, keyed by the model's `provider/` prefix. */
@@ -38,18 +39,6 @@ export const NANOBOT_PROVIDERS: Partial<Record<ModelProvider, string>> = {
   google: "gemini",
 };
 
-export const TARGET_CLOUD: Record<Target, "azure" | "gcp"> = { "azure-vmss": "azure", "azure-container-apps": "azure", "gcp-cloud-run": "gcp" };
-
-/** Bot settings that mean something on some targets only; elsewhere they are an error, not ignored. */
-export const TARGET_ONLY_SETTINGS = {
-  domain: ["azure-vmss"],
-  publicAccess: ["gcp-cloud-run", "azure-container-apps"],
-  deletionProtection: ["gcp-cloud-run"],
-  allowedIpRanges: ["azure-container-apps"],
-  deniedIpRanges: ["azure-container-apps"],
-  internalOnly: ["azure-container-apps"],
-} as const satisfies Record<string, readonly Target[]>;
-
 /** GitHub environment of the deploy job in .github/workflows/deploy.yml (part of its OIDC subject). */
 export const GITHUB_DEPLOY_ENVIRONMENT = "production";
 
@@ -68,13 +57,9 @@ export function githubDeploySubjects(repository: string, branch?: string): { fie
 }
 const GOOGLE_SUBJECT_MAX_BYTES = 127;
 
-/** Registries Cloud Run can pull from: ghcr.io goes through the fleet's Artifact Registry mirror. */
-export const CLOUD_RUN_REGISTRIES = /^(ghcr\.io|docker\.io|[a-z0-9-]+-docker\.pkg\.dev)\//;
-
 const NAME_RULE = "3-40 lowercase letters, digits and single hyphens, starting with a letter and not ending with a hyphen";
 const BOT_NAME = /^[a-z](?:[a-z0-9]|-(?!-)){1,38}[a-z0-9]$/;
 const FLEET_NAME = /^[a-z](?:[a-z0-9]|-(?!-)){0,14}[a-z0-9]$/;
-const HOSTNAME = /^(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
 
 const botName = z
   .string()
@@ -113,23 +98,20 @@ const model = z
     message: `has an unknown provider prefix; use one of: ${Object.keys(MODEL_PROVIDERS).join(", ")}`,
   });
 
-const cidr = (what: string) =>
-  z.string().refine(isIpv4Cidr, { message: `is not an IPv4 CIDR with its network address (e.g. ${what})` });
-
 /** When a runtime's tool sandbox applies (OpenClaw's agents.defaults.sandbox.mode). */
 export const SANDBOX_MODES = ["off", "non-main", "all"] as const;
 
 const sandbox = z.strictObject({
   mode: z.enum(SANDBOX_MODES).optional().meta({
     description:
-      "azure-vmss, runtime openclaw: which sessions run their tools in sandbox containers (off, non-main: all but the owner's main chat, all). Default: the runtime's recommended mode (openclaw: non-main). Container Apps, Cloud Run and nanobot have no Docker sandbox: off there.",
+      "Which sessions run their tools in sandbox containers (off, non-main: all but the owner's main chat, all), where the target has a Docker engine for them (a VM's daemon under Sysbox) and the runtime a Docker sandbox (openclaw). Default: the runtime's recommended mode (openclaw: non-main); off elsewhere, the only mode accepted there.",
   }),
   network: z.boolean().optional().meta({ description: "Sandbox containers may reach the network (still not the metadata service). Default: false." }),
 });
 
 /** Settings a bot may set itself or inherit from `defaults`. */
 const botSettings = {
-  target: z.enum(TARGETS).optional().meta({ description: "Where the bot runs. Default: azure-vmss." }),
+  target: z.enum(TARGETS).optional().meta({ description: `Where the bot runs. Default: ${DEFAULT_TARGET}.` }),
   runtime: z.enum(RUNTIMES).optional().meta({ description: "Agent runtime. Default: openclaw." }),
   region: z.string().optional().meta({ description: "Cloud region of the target, e.g. eastus2. Default: eastus2." }),
   tier: z.enum(TIERS).optional().meta({ description: "Size class. Default: standard." }),
@@ -146,21 +128,8 @@ const botSettings = {
     .refine((i) => !i.endsWith(":latest"), { message: "must be pinned to a version, not :latest" })
     .optional()
     .meta({ description: "Override the runtime's pinned image." }),
-  publicAccess: z.boolean().optional().meta({
-    description: "gcp-cloud-run, azure-container-apps: let anyone on the internet reach the gateway; the gateway token is then the only gate. Default: false.",
-  }),
-  allowedIpRanges: z.array(cidr("203.0.113.0/24")).min(1).max(100).optional().meta({
-    description: "azure-container-apps: the only source ranges (IPv4 CIDR) the app's ingress admits.",
-  }),
-  deniedIpRanges: z.array(cidr("203.0.113.0/24")).min(1).max(100).optional().meta({
-    description: "azure-container-apps: source ranges the otherwise public ingress refuses (needs publicAccess: true).",
-  }),
-  internalOnly: z.boolean().optional().meta({
-    description: "azure-container-apps: run in the fleet's internal environment, reachable only from the VNet (needs azure.containerAppsSubnet). Default: false.",
-  }),
-  deletionProtection: z.boolean().optional().meta({
-    description: "gcp-cloud-run: Terraform refuses to destroy the Cloud Run service until this is false. Default: true.",
-  }),
+  // Settings of some targets only (targets/<target>/index.ts).
+  ...targetSettingsShape("inheritable"),
 };
 
 const suppression = z.strictObject({
@@ -178,11 +147,7 @@ const suppression = z.strictObject({
 
 const bot = z.strictObject({
   name: botName,
-  domain: z
-    .string()
-    .regex(HOSTNAME, 'must be a lowercase DNS name like "alpha.example.com" (no scheme, port or path)')
-    .optional()
-    .meta({ description: "Public DNS name; Caddy gets a certificate for it. Omit to serve plain HTTP on :80." }),
+  ...targetSettingsShape("botOnly"),
   ...botSettings,
   suppressions: z
     .array(suppression)
@@ -284,26 +249,14 @@ export const FleetFileSchema = z
             path: ["gcp", "github", field],
             message: `makes GitHub's deploy subject "${subject}" ${Buffer.byteLength(subject)} bytes, more than the ${GOOGLE_SUBJECT_MAX_BYTES} Google accepts for google.subject, so every keyless deploy would be refused; use a shorter ${field} name`,
           });
-    // State buckets start with the fleet name: a fleet name Cloud Storage refuses is reported once.
-    const cloudRun = f.bots.find((b) => (b.target ?? f.defaults?.target ?? BUILTIN_DEFAULTS.target) === "gcp-cloud-run");
-    const fleetBucketProblem = bucketNameProblem(f.name);
-    if (f.gcp && cloudRun && fleetBucketProblem)
-      ctx.addIssue({
-        code: "custom",
-        path: ["name"],
-        message: `${fleetBucketProblem}, so every Cloud Run bot's state bucket name (e.g. "${gcpBotNames(f.name, f.gcp.project, cloudRun.name).stateBucket}") would too, which Cloud Storage refuses; pick a fleet name without "goog" at the start or "google" in it`,
-      });
-    // Each Azure region's Key Vault and registry carry the fleet name.
-    const azureRegions = new Set(
-      f.bots.filter((b) => TARGET_CLOUD[b.target ?? f.defaults?.target ?? BUILTIN_DEFAULTS.target] === "azure").map((b) => b.region ?? f.defaults?.region ?? BUILTIN_DEFAULTS.region),
-    );
-    const reservedShared = [...azureRegions]
-      .map((region) => azureSharedNames(f.name, region, f.azure.uniqueSuffix))
-      .flatMap((n) => [n.keyVault, n.containerRegistry])
-      .map((name) => ({ name, problem: azureReservedNameProblem(name) }))
-      .find((n) => n.problem);
-    if (reservedShared)
-      ctx.addIssue({ code: "custom", path: ["name"], message: `makes the shared name "${reservedShared.name}", which ${reservedShared.problem}; Azure refuses it as a reserved word (ReservedResourceName); pick another fleet name${f.azure.uniqueSuffix ? " or azure.uniqueSuffix" : ""}` });
+    const report = (path: readonly PropertyKey[], message: string) => ctx.addIssue({ code: "custom", path: [...path], message });
+    const targetOfBot = (b: (typeof f.bots)[number]) => targetOf(b.target ?? f.defaults?.target ?? BUILTIN_DEFAULTS.target);
+    for (const t of TARGET_DESCRIPTORS)
+      t.checkFleet?.(f, f.bots.filter((b) => targetOfBot(b) === t), report);
+    for (const cloud of CLOUDS_IN_ORDER) {
+      const bots = f.bots.filter((b) => targetOfBot(b).cloud === cloud);
+      if (bots.length > 0) CLOUD_CHECKS[cloud].checkFleet?.(f, [...new Set(bots.map((b) => b.region ?? f.defaults?.region ?? BUILTIN_DEFAULTS.region))], report);
+    }
     const seen = new Map<string, number>();
     f.bots.forEach((b, i) => {
       const first = seen.get(b.name);
@@ -320,68 +273,36 @@ export const FleetFileSchema = z
     f.bots.forEach((b, i) => {
       // The bot's settings with defaults applied, as the loader will resolve them.
       const s = { ...BUILTIN_DEFAULTS, ...definedOnly(f.defaults ?? {}), ...definedOnly(b) };
-      const { target, region, runtime } = s;
-      const known: readonly string[] = TARGET_CLOUD[target] === "azure" ? AZURE_REGIONS : GCP_REGIONS;
-      if (!known.includes(region)) {
+      const { target: targetId, region, runtime } = s;
+      const target = targetOf(targetId);
+      if (!target.regions.includes(region)) {
         const path = b.region !== undefined ? ["bots", i, "region"] : ["defaults", "region"];
-        ctx.addIssue({ code: "custom", path, message: `is not ${TARGET_CLOUD[target] === "azure" ? "an Azure" : "a Google Cloud"} region for target ${target}${suggest(region, known)} (all regions: config/regions.ts)` });
+        ctx.addIssue({ code: "custom", path, message: `is not ${target.regionNoun} for target ${target.id}${suggest(region, target.regions)} (all regions: config/regions.ts)` });
       }
       // In `defaults` such a setting simply applies to the bots of its targets.
-      for (const [key, targets] of Object.entries(TARGET_ONLY_SETTINGS) as [keyof typeof b, readonly Target[]][])
-        if (b[key] !== undefined && !targets.includes(target))
-          ctx.addIssue({ code: "custom", path: ["bots", i, key], message: `applies only to target ${targets.join(" or ")}, and this bot's target is ${target}; remove it or change the target` });
-      // Only a VM can run the Docker daemon under Sysbox that backs the sandbox, and only OpenClaw has one.
-      if (b.sandbox?.mode !== undefined && b.sandbox.mode !== "off" && (target !== "azure-vmss" || runtime !== "openclaw"))
+      for (const [key, targets] of TARGET_ONLY_SETTINGS)
+        if ((b as Record<string, unknown>)[key] !== undefined && !targets.includes(target.id))
+          ctx.addIssue({ code: "custom", path: ["bots", i, key], message: `applies only to target ${targets.join(" or ")}, and this bot's target is ${target.id}; remove it or change the target` });
+      // Only a target with a Docker engine for sandbox containers (a VM's daemon under Sysbox) can
+      // back one, and only a runtime that has a Docker sandbox uses it.
+      if (b.sandbox?.mode !== undefined && b.sandbox.mode !== "off" && (!("engine" in target.toolSandbox) || runtime !== "openclaw"))
         ctx.addIssue({
           code: "custom",
           path: ["bots", i, "sandbox", "mode"],
-          message: `is not available: ${target !== "azure-vmss" ? `target ${target} cannot run Sysbox, so it has no Docker engine for sandbox containers` : `runtime ${runtime} has no Docker tool sandbox`}; remove it (the sandbox is off there) or use target azure-vmss with runtime openclaw`,
+          message: `is not available: ${"none" in target.toolSandbox ? target.toolSandbox.none : `runtime ${runtime} has no Docker tool sandbox`}; remove it (the sandbox is off there) or use target ${TARGETS.filter((t) => "engine" in targetOf(t).toolSandbox).join(" or ")} with runtime openclaw`,
         });
       const modelProvider = s.model.split("/")[0] as ModelProvider;
       const openclawProblem = runtime === "openclaw" && modelProvider in MODEL_PROVIDERS ? openclawModelProblem(s.model) : undefined;
       if (openclawProblem) ctx.addIssue({ code: "custom", path: b.model !== undefined ? ["bots", i, "model"] : ["defaults", "model"], message: openclawProblem });
       if (runtime === "nanobot" && modelProvider in MODEL_PROVIDERS && !(modelProvider in NANOBOT_PROVIDERS))
         ctx.addIssue({ code: "custom", path: ["bots", i, b.model !== undefined ? "model" : "runtime"], message: `uses provider "${modelProvider}", which nanobot has no section for; use one of: ${Object.keys(NANOBOT_PROVIDERS).join(", ")}, or runtime openclaw` });
-      // An Azure bot's own storage account (an endpoint) carries its name.
-      const account = TARGET_CLOUD[target] === "azure" ? azureBotNames(f.name, b.name).storageAccount : undefined;
-      const reservedAccount = account && azureReservedNameProblem(account);
-      if (reservedAccount)
-        ctx.addIssue({ code: "custom", path: ["bots", i, "name"], message: `makes the bot's storage account name "${account}", which ${reservedAccount}; Azure refuses it as a reserved word (ReservedResourceName); pick another bot name` });
-      if (target === "azure-container-apps") {
-        if (s.allowedIpRanges && s.deniedIpRanges)
-          ctx.addIssue({ code: "custom", path: ["bots", i, b.deniedIpRanges ? "deniedIpRanges" : "allowedIpRanges"], message: "mixes allow and deny rules; Container Apps needs every IP rule of an app to use one action: keep allowedIpRanges or deniedIpRanges, not both" });
-        if (s.publicAccess && s.allowedIpRanges)
-          ctx.addIssue({ code: "custom", path: ["bots", i, "publicAccess"], message: "contradicts allowedIpRanges (which admits only those ranges); remove one" });
-        if (s.deniedIpRanges && !s.publicAccess)
-          ctx.addIssue({ code: "custom", path: ["bots", i, "deniedIpRanges"], message: "opens the app to everyone else; set publicAccess: true to say so, or use allowedIpRanges" });
-        if (s.internalOnly && f.azure?.containerAppsSubnet === undefined)
-          ctx.addIssue({ code: "custom", path: ["bots", i, "internalOnly"], message: "needs a subnet for the internal environment; set azure.containerAppsSubnet (e.g. 10.0.2.0/27)" });
-        if (s.internalOnly && s.publicAccess)
-          ctx.addIssue({ code: "custom", path: ["bots", i, "internalOnly"], message: "contradicts publicAccess; remove one" });
-        if (b.name.length > 32)
-          ctx.addIssue({ code: "custom", path: ["bots", i, "name"], message: "is longer than 32 characters, the most a container app name may have; shorten it" });
-        // The container app is named as the bot, and it has an endpoint (its FQDN).
-        const reserved = azureReservedNameProblem(b.name);
-        if (reserved)
-          ctx.addIssue({ code: "custom", path: ["bots", i, "name"], message: `${reserved}; the container app is named as the bot, and Azure refuses that as a reserved word (ReservedResourceName); pick another bot name` });
-      }
-      if (target === "gcp-cloud-run") {
-        if (f.gcp === undefined)
-          ctx.addIssue({ code: "custom", path: ["gcp"], message: `is required because bots[${i}] (${b.name}) targets gcp-cloud-run; add "gcp: { project: <your project ID> }"` });
-        if (s.image !== undefined && !CLOUD_RUN_REGISTRIES.test(s.image))
-          ctx.addIssue({ code: "custom", path: b.image !== undefined ? ["bots", i, "image"] : ["defaults", "image"], message: `is in a registry Cloud Run cannot pull from; use ghcr.io (mirrored), docker.io or Artifact Registry (<region>-docker.pkg.dev/...)` });
-        const bucket = f.gcp && gcpBotNames(f.name, f.gcp.project, b.name).stateBucket;
-        if (bucket && !fleetBucketProblem && bucketNameProblem(bucket))
-          ctx.addIssue({ code: "custom", path: ["bots", i, "name"], message: `makes the state bucket name "${bucket}", which ${bucketNameProblem(bucket)}; Cloud Storage refuses it; pick a bot name without "google"` });
-        const service = `${f.name}-${b.name}`;
-        if (service.length > 49)
-          ctx.addIssue({ code: "custom", path: ["bots", i, "name"], message: `makes the Cloud Run service name "${service}" longer than 49 characters; shorten the bot or fleet name` });
-      }
+      CLOUD_CHECKS[target.cloud].checkBot?.(f, b, ["bots", i], report);
+      target.check?.({ fleet: f, bot: b, settings: s, path: ["bots", i], report });
     });
   });
 
 export const BUILTIN_DEFAULTS = {
-  target: "azure-vmss",
+  target: DEFAULT_TARGET,
   runtime: "openclaw",
   region: "eastus2",
   tier: "standard",
@@ -393,10 +314,10 @@ export function definedOnly<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
+export { TIERS, type Tier };
 export type FleetFile = z.output<typeof FleetFileSchema>;
-export type Target = (typeof TARGETS)[number];
+export type Target = TargetId;
 export type Runtime = (typeof RUNTIMES)[number];
-export type Tier = (typeof TIERS)[number];
 export type DmPolicy = (typeof DM_POLICIES)[number];
 export type SandboxMode = (typeof SANDBOX_MODES)[number];
 

@@ -1,5 +1,7 @@
 import { shortHash } from "./names";
-import { TARGET_CLOUD, type FleetFile } from "./schema";
+import { sharedStackName, type Cloud } from "../contracts";
+import { CLOUDS_IN_ORDER, cloudOf } from "../targets/registry";
+import type { FleetFile } from "./schema";
 
 /**
  * HCP Terraform facts and names: the workspace of each stack, the project that holds them, and
@@ -82,18 +84,17 @@ export function hcpTerraformCloudNames(fleet: string) {
 /** One stack of the fleet as HCP Terraform sees it. */
 export interface FleetStackInfo {
   readonly name: string;
-  readonly cloud: "azure" | "gcp";
+  readonly cloud: Cloud;
   /** Present for bot stacks, which run remotely; shared stacks run where their owner is. */
   readonly bot?: { readonly name: string; readonly target: string };
 }
 
 /** Every stack buildFleet creates, in its order (kept equal by a test), without the bootstrap stack. */
-export function fleetStacks(bots: readonly { name: string; target: keyof typeof TARGET_CLOUD; region: string }[]): FleetStackInfo[] {
-  const regionsOf = (cloud: "azure" | "gcp") => [...new Set(bots.filter((b) => TARGET_CLOUD[b.target] === cloud).map((b) => b.region))].sort();
+export function fleetStacks(bots: readonly { name: string; target: string; region: string }[]): FleetStackInfo[] {
+  const regionsOf = (cloud: Cloud) => [...new Set(bots.filter((b) => cloudOf(b.target) === cloud).map((b) => b.region))].sort();
   return [
-    ...regionsOf("azure").map((r) => ({ name: `azure-shared-${r}`, cloud: "azure" as const })),
-    ...regionsOf("gcp").map((r) => ({ name: `gcp-shared-${r}`, cloud: "gcp" as const })),
-    ...bots.map((b) => ({ name: b.name, cloud: TARGET_CLOUD[b.target], bot: { name: b.name, target: b.target } })),
+    ...CLOUDS_IN_ORDER.flatMap((cloud) => regionsOf(cloud).map((r) => ({ name: sharedStackName(cloud, r), cloud }))),
+    ...bots.map((b) => ({ name: b.name, cloud: cloudOf(b.target), bot: { name: b.name, target: b.target } })),
   ];
 }
 
@@ -110,7 +111,7 @@ export interface TerraformCloudProblem {
  */
 export function terraformCloudProblems(
   file: FleetFile,
-  bots: readonly { name: string; target: keyof typeof TARGET_CLOUD; region: string }[],
+  bots: readonly { name: string; target: string; region: string }[],
   env: NodeJS.ProcessEnv,
 ): TerraformCloudProblem[] {
   const fromFile = file.terraformCloud?.organization;
@@ -138,7 +139,7 @@ export function terraformCloudProblems(
     if (stack.bot && stack.cloud === "gcp" && Buffer.byteLength(subject) > GOOGLE_SUBJECT_MAX)
       problems.push({ path, message: `makes the OIDC subject "${subject}" ${Buffer.byteLength(subject)} bytes long, over the ${GOOGLE_SUBJECT_MAX} Google Cloud accepts as google.subject; shorten terraformCloud.workspacePrefix, the bot name or the organization` });
   }
-  const azureBots = bots.filter((b) => TARGET_CLOUD[b.target] === "azure");
+  const azureBots = bots.filter((b) => cloudOf(b.target) === "azure");
   if (azureBots.length > AZURE_FEDERATED_CREDENTIALS_MAX)
     problems.push({ path: ["bots"], message: `has ${azureBots.length} Azure bots; on HCP Terraform each needs a federated credential on the fleet's plan and apply identities, which hold at most ${AZURE_FEDERATED_CREDENTIALS_MAX}: split the fleet into fleet files of at most ${AZURE_FEDERATED_CREDENTIALS_MAX} Azure bots` });
   return problems;

@@ -13,7 +13,9 @@ import { TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
 import type { Fleet } from "../config/load";
 import { azureSharedNames } from "../config/names";
-import { FleetStack, fleetTags, sharedStackName } from "./fleet-stack";
+import { sharedStackName } from "../contracts";
+import { targetOf } from "../targets/registry";
+import { FleetStack, fleetTags } from "./fleet-stack";
 import { ROLE_PROPAGATION_WAIT } from "./role-grant";
 import { HcpTerraformAzureGrants } from "./hcp-terraform-azure-grants";
 
@@ -98,7 +100,7 @@ export class AzureSharedStack extends FleetStack {
     if (fleet.terraformCloud)
       new HcpTerraformAzureGrants(this, "hcp-terraform", { fleet: fleet.name, resourceGroupId: rg.id, keyVaultId: vault.id });
 
-    const containerApps = fleet.bots.filter((b) => b.region === region && b.target === "azure-container-apps");
+    const containerApps = fleet.bots.filter((b) => b.region === region && targetOf(b.target).sharedNeeds?.includes("container-apps-environment"));
     // Required here only: its resource classes are 0.8 MB of JavaScript a VM fleet never needs.
     if (containerApps.length > 0)
       new (require("./container-apps-environment") as typeof import("./container-apps-environment")).ContainerAppsEnvironment(this, "container-apps", {
@@ -107,7 +109,7 @@ export class AzureSharedStack extends FleetStack {
         names,
         resourceGroupName: rg.name,
         virtualNetworkName: vnet.name,
-        internal: containerApps.some((b) => b.internalOnly),
+        internal: containerApps.some((b) => b.internalOnly === true),
         tags,
       });
 

@@ -11,7 +11,9 @@ import type { Construct } from "constructs";
 import type { Fleet } from "../config/load";
 import { gcpBotNames, gcpSharedNames } from "../config/names";
 import { hcpTerraformCloudNames } from "../config/terraform-cloud";
-import { FleetStack, fleetTags, sharedStackName } from "./fleet-stack";
+import { sharedStackName } from "../contracts";
+import { cloudOf } from "../targets/registry";
+import { FleetStack, fleetTags } from "./fleet-stack";
 
 /**
  * APIs a fleet on Cloud Run needs: running, secrets, images, builds, and (iam, iamcredentials,
@@ -94,10 +96,10 @@ export class GcpSharedStack extends FleetStack {
     });
     new TerraformOutput(this, "image-repository-url", { value: `${region}-docker.pkg.dev/${gcp.project}/${images.repositoryId}` });
 
-    // Each Cloud Run bot's runtime identity, created here by the project owner, so that deployers
+    // Each Google Cloud bot's runtime identity, created here by the project owner, so that deployers
     // need no right over service accounts: a bot stack only runs its service as its own account.
     const runtimeAccounts = fleet.bots
-      .filter((b) => b.target === "gcp-cloud-run" && b.region === region)
+      .filter((b) => cloudOf(b.target) === "gcp" && b.region === region)
       .map((bot) => ({
         bot,
         account: new ServiceAccount(this, `runtime-${bot.name}`, {

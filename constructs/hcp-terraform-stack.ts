@@ -20,7 +20,7 @@ import { WorkspaceSettings } from "@cdktf/provider-tfe/lib/workspace-settings";
 import { TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
 import type { Fleet } from "../config/load";
-import { TARGET_CLOUD } from "../config/schema";
+import { cloudOf } from "../targets/registry";
 import {
   AZURE_TOKEN_AUDIENCE,
   fleetStacks,
@@ -152,7 +152,7 @@ export class HcpTerraformStack extends FleetStack {
       const client = new DataAzurermClientConfig(this, "client", {});
       const subscription = `/subscriptions/${client.subscriptionId}`;
       // The identities live beside the fleet's first Azure region; they serve every region.
-      const region = fleet.bots.filter((b) => TARGET_CLOUD[b.target] === "azure").map((b) => b.region).sort()[0];
+      const region = fleet.bots.filter((b) => cloudOf(b.target) === "azure").map((b) => b.region).sort()[0];
       const tags = fleetTags(fleet.name);
       const group = new ResourceGroup(this, "azure-resource-group", { name: names.azure.resourceGroup, location: region, tags });
 

@@ -27,6 +27,8 @@ export class FleetPolicy implements IAspect {
     // Not a failure (managed targets cannot have one), but said at every synth.
     const sandbox = toolSandboxOf(node.toTerraform(), this.context.runtime);
     if (sandbox && !sandbox.on) node.node.addMetadata(AnnotationMetadataEntryType.INFO, `bot ${this.context.bot} runs its agent's tools without a sandbox: ${sandbox.text}.`);
+    // A rule cannot say a resource is safe when the policy does not know what it is.
+    for (const gap of report.gaps) (byPath.get(gap.path) ?? node).node.addMetadata(AnnotationMetadataEntryType.ERROR, `${gap.address}: ${gap.message}.`);
     for (const s of report.unusedSuppressions)
       node.node.addMetadata(
         AnnotationMetadataEntryType.WARN,

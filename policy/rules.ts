@@ -1,6 +1,8 @@
 import { UNSET_SECRET, type AgentRuntime } from "../runtimes/runtime";
-import { POLICY_RULES, RULE_IDS, type RuleId, type Suppression } from "./catalog";
-import { CLOUD_RUN, CONTAINER_APP, eq, first, isDomainSite, isLiteral, list, members, StackView, variablesIn, VM_TYPES, type CheckedResource, type Json, type StackJson } from "./terraform-json";
+import type { ResourceCheck } from "../targets/types";
+import { COMPUTE, COMPUTE_TYPES, policyGaps, type PolicyGap } from "./coverage";
+import { POLICY_RULES, RULE_IDS, type RuleId, type Suppression } from "../contracts/policy-rules";
+import { eq, isLiteral, list, members, StackView, variablesIn, type CheckedResource, type StackJson } from "../tfjson/terraform-json";
 
 /**
  * The policy checks. Each reads the synthesized Terraform JSON of a stack, the exact thing that
@@ -30,25 +32,27 @@ export interface RuleResult {
 
 export interface PolicyReport {
   readonly results: readonly RuleResult[];
+  /** Bot stacks: resources the policy cannot vouch for (policy/coverage.ts); each fails synth. */
+  readonly gaps: readonly PolicyGap[];
   /** Suppressions that matched no finding: stale, to be removed. */
   readonly unusedSuppressions: readonly Suppression[];
 }
 
 interface RuleCheck {
-  /** Resource types the rule examines. */
+  /** Resource types the rule examines, besides the targets' compute. */
   readonly types: readonly string[];
-  check(resource: CheckedResource, stack: StackView): string[];
+  check?(resource: CheckedResource, stack: StackView): string[];
+  /**
+   * The rule is about workloads: every target's compute says how the rule examines it, or why it
+   * does not apply (`compute` in targets/<target>/index.ts).
+   */
+  readonly compute?: true;
+  /** What the rule checks of every workload it examines, besides its target's check. */
+  everyCompute?(resource: CheckedResource, stack: StackView): string[];
 }
-
-/** Resources that run the bot itself: one bot stack may hold one. */
-const COMPUTE_TYPES = [...VM_TYPES, CONTAINER_APP, CLOUD_RUN];
 const PUBLIC_MEMBERS = ["allUsers", "allAuthenticatedUsers"];
 const BROAD_AZURE_ROLES = ["Owner", "Contributor", "User Access Administrator"];
 const BROAD_GCP_ROLES = ["roles/owner", "roles/editor", "roles/iam.securityAdmin", "roles/resourcemanager.projectIamAdmin"];
-/** Environment variables that carry credentials by their name. */
-const SECRET_ENV_NAME = /(_TOKEN|_SECRET|_PASSWORD|_API_KEY|_KEY)$/;
-/** Agent config keys that hold credentials. */
-const SECRET_CONFIG_KEY = /token|apikey|api_key|password|secret/i;
 
 const CHECKS: Record<RuleId, RuleCheck> = {
   "BF-NSG-1": {
@@ -70,123 +74,30 @@ const CHECKS: Record<RuleId, RuleCheck> = {
     },
   },
 
-  "BF-SSH-1": {
-    types: VM_TYPES,
-    check({ body }, stack) {
-      const linux = first(first(body.os_profile)?.linux_configuration) ?? body;
-      const problems: string[] = [];
-      if (list(linux.admin_ssh_key).length > 0) problems.push("has an SSH key for the admin user");
-      const cloudInit = stack.cloudInit(body);
-      if (linux.disable_password_authentication !== true && cloudInit?.config.ssh_pwauth !== false)
-        problems.push("lets SSH take the admin password: cloud-init does not set ssh_pwauth: false");
-      return problems;
-    },
-  },
+  "BF-SSH-1": { types: [], compute: true },
 
-  "BF-GW-1": {
-    types: VM_TYPES,
-    check({ body }, stack) {
-      const cloudInit = stack.cloudInit(body);
-      if (!cloudInit) return ["has no cloud-init to show where the gateway listens"];
-      const runs = Object.values(cloudInit.files)
-        .flatMap(dockerRuns)
-        // The state-sync container publishes nothing and needs the host network for IMDS (issue 14).
-        .filter((line) => !/--name[= ]['"]?botfleet-state-sync\b/.test(line));
-      if (runs.length === 0) return ["starts no gateway container in its cloud-init"];
-      // A Docker daemon in a container under sysbox-runc (the tool sandbox's) has a network
-      // namespace of its own: a port published in there is reachable from the VM only through
-      // what that daemon's container publishes, which this rule checks like any other.
-      const sandboxed = new Map<string, string[]>();
-      for (const run of runs) {
-        const daemon = /--runtime[= ]['"]?sysbox-runc\b[^]*\bdockerd\s+--host[= ]['"]?([^\s'"]+)/.exec(run)?.[1];
-        if (daemon) sandboxed.set(daemon, publishes(run));
-      }
-      const problems: string[] = [];
-      for (const run of runs) {
-        const outer = sandboxed.get(/\bdocker\s+--host[= ]['"]?([^\s'"]+)['"]?\s+run\b/.exec(run)?.[1] ?? "");
-        for (const published of publishes(run)) {
-          if (published.startsWith("127.0.0.1:")) continue;
-          const port = published.split(":").at(-2);
-          if (outer?.some((p) => p.startsWith(`127.0.0.1:${port}:`))) continue;
-          problems.push(`publishes the gateway container on ${published}, not 127.0.0.1${outer ? ", and its sandbox daemon does not publish that port on 127.0.0.1" : ""}`);
-        }
-        if (/--net(?:work)?[= ]['"]?host\b/.test(run)) problems.push("runs the gateway container on the host network");
-      }
-      return problems;
-    },
-  },
+  "BF-GW-1": { types: [], compute: true },
 
-  "BF-SOCK-1": {
-    types: VM_TYPES,
-    check({ body }, stack) {
-      const problems: string[] = [];
-      for (const [path, content] of Object.entries(stack.cloudInit(body)?.files ?? {}))
-        // Every command line, not only `docker run`: mounts may be collected in a variable first.
-        for (const line of commandLines(content)) {
-          if (HOST_DOCKER_SOCKET.test(line)) problems.push(`${path} gives a container the host's Docker socket: ${line.trim().slice(0, 160)}`);
-          for (const m of line.matchAll(/(?:--volume|--mount|\s-v(?=\s+['"]?\/[^\s:]*:))(?:=|\s+)['"]?([^\s'"]+)/g)) {
-            const source = m[1].startsWith("type=") ? /(?:^|,)(?:source|src)=([^,]+)/.exec(m[1])?.[1] ?? "" : m[1].split(":")[0];
-            if (/^\/(?:var\/)?run\/?$|^\/$/.test(source)) problems.push(`${path} mounts the host's ${source} (and the Docker socket in it) into a container`);
-          }
-        }
-      return problems;
-    },
-  },
+  "BF-SOCK-1": { types: [], compute: true },
 
-  "BF-TLS-1": {
-    types: [...VM_TYPES, CONTAINER_APP],
-    check({ type, body }, stack) {
-      if (type === CONTAINER_APP)
-        return first(body.ingress)?.allow_insecure_connections === true ? ["ingress allows plain HTTP (allow_insecure_connections)"] : [];
-      const sites = stack.caddySites(body);
-      if (sites === undefined) return ["has no Caddyfile in its cloud-init, so nothing terminates TLS"];
-      return sites.some(isDomainSite)
-        ? []
-        : ["Caddy serves the gateway over plain HTTP on port 80 (no domain, so no certificate): its token and chats would cross the internet unencrypted"];
-    },
-  },
+  "BF-TLS-1": { types: [], compute: true },
 
-  "BF-AUTH-1": {
-    types: [...VM_TYPES, CONTAINER_APP, CLOUD_RUN],
-    check(resource, stack) {
-      const config = stack.agentConfig(resource);
-      if (config === undefined || !stack.runtime) return [];
-      const problem = stack.runtime.gatewayAuthProblem(config);
-      return problem ? [problem] : [];
-    },
-  },
+  "BF-AUTH-1": { types: [], compute: true },
 
-  "BF-DM-1": {
-    types: [...VM_TYPES, CONTAINER_APP, CLOUD_RUN],
-    check(resource, stack) {
-      const channels: Record<string, Json> = stack.agentConfig(resource)?.channels ?? {};
-      return Object.entries(channels)
-        .filter(([, c]) => c?.enabled !== false && (c?.dmPolicy === "open" || list(c?.allowFrom).includes("*")))
-        .map(([name]) => `lets anyone on ${name} talk to the bot (DM policy open, allowFrom ["*"])`);
-    },
-  },
+  "BF-DM-1": { types: [], compute: true },
 
   "BF-ING-1": {
-    types: [CONTAINER_APP, CLOUD_RUN, "google_cloud_run_v2_service_iam_member", "google_cloud_run_v2_service_iam_binding"],
-    check({ type, body }, stack) {
-      if (type === CONTAINER_APP) {
-        const ingress = first(body.ingress);
-        if (ingress?.external_enabled !== true || stack.inInternalEnvironment(body)) return [];
-        const rules = list(ingress.ip_security_restriction);
-        if (rules.some((r) => r.action === "Allow")) return [];
-        const denied = rules.filter((r) => r.action === "Deny").length;
-        return [`ingress is open to the whole internet${denied > 0 ? ` except ${denied} denied range(s)` : ""}`];
-      }
-      if (type === CLOUD_RUN)
-        return body.invoker_iam_disabled === true && body.ingress !== "INGRESS_TRAFFIC_INTERNAL_ONLY" ? ["turns the invoker IAM check off: anyone can call the service"] : [];
+    types: ["google_cloud_run_v2_service_iam_member", "google_cloud_run_v2_service_iam_binding"],
+    compute: true,
+    check({ body }) {
       return body.role === "roles/run.invoker" ? members(body).filter((m) => PUBLIC_MEMBERS.includes(m)).map((m) => `grants roles/run.invoker to ${m}`) : [];
     },
   },
 
   "BF-SEC-1": {
-    types: ["azurerm_key_vault_secret", "google_secret_manager_secret_version", ...VM_TYPES, CONTAINER_APP, CLOUD_RUN],
-    check(resource, stack) {
-      const { type, body } = resource;
+    types: ["azurerm_key_vault_secret", "google_secret_manager_secret_version"],
+    compute: true,
+    check({ type, body }, stack) {
       const problems: string[] = [];
       // Write-only values come from sensitive variables only (they are kept out of state, and a
       // variable that is not sensitive would be printed in plans).
@@ -200,85 +111,36 @@ const CHECKS: Record<RuleId, RuleCheck> = {
         if (isLiteral(body.value) && body.value !== UNSET_SECRET) problems.push("holds a literal value");
         return [...problems, ...writeOnly("value_wo")];
       }
-      if (type === "google_secret_manager_secret_version") {
-        if (isLiteral(body.secret_data)) problems.push("holds a literal value in secret_data");
-        return [...problems, ...writeOnly("secret_data_wo")];
-      }
-      if (type === CONTAINER_APP) {
-        for (const s of list(body.secret))
-          if (s.value !== undefined) problems.push(`secret "${s.name}" carries its value instead of a Key Vault reference`);
-        for (const c of list(first(body.template)?.container)) problems.push(...literalSecretEnv(c.env));
-      }
-      if (type === CLOUD_RUN)
-        for (const c of list(first(body.template)?.containers)) problems.push(...literalSecretEnv(c.env));
-      const config = stack.agentConfig(resource);
-      if (config !== undefined) problems.push(...literalSecretsInConfig(config));
-      return problems;
+      if (isLiteral(body.secret_data)) problems.push("holds a literal value in secret_data");
+      return [...problems, ...writeOnly("secret_data_wo")];
     },
   },
 
   "BF-ID-1": {
-    types: [...VM_TYPES, CONTAINER_APP, CLOUD_RUN, "azurerm_container_registry"],
-    check({ type, body }) {
-      if (type === "azurerm_container_registry") return body.admin_enabled === true ? ["has the admin user on"] : [];
-      if (type === CLOUD_RUN) {
-        const account: unknown = first(body.template)?.service_account;
-        return account === undefined || (typeof account === "string" && account.endsWith("-compute@developer.gserviceaccount.com"))
-          ? ["runs as the project's default compute service account"]
-          : [];
-      }
-      const problems: string[] = [];
-      if (!/Assigned/.test(String(first(body.identity)?.type ?? ""))) problems.push("has no managed identity");
-      for (const r of list(body.registry))
-        if (r.identity === undefined || r.password_secret_name !== undefined) problems.push(`pulls from ${r.server} with a password instead of its identity`);
-      return problems;
-    },
+    types: ["azurerm_container_registry"],
+    compute: true,
+    check: ({ body }) => (body.admin_enabled === true ? ["has the admin user on"] : []),
   },
 
   "BF-ONE-1": {
-    types: COMPUTE_TYPES,
-    check({ type, body }, stack) {
-      const problems: string[] = [];
-      if (type === "azurerm_orchestrated_virtual_machine_scale_set" || type === "azurerm_linux_virtual_machine_scale_set") {
-        if (!(body.instances <= 1)) problems.push(`runs ${body.instances ?? "an unset number of"} instances`);
-        if (type === "azurerm_linux_virtual_machine_scale_set" && body.overprovision !== false) problems.push("overprovisions (Azure briefly starts extra instances)");
-        if (first(body.rolling_upgrade_policy)?.maximum_surge_instances_enabled === true) problems.push("surges an extra instance during upgrades");
-      }
-      if (type === CONTAINER_APP) {
-        if (body.revision_mode !== "Single") problems.push(`revision mode ${body.revision_mode} keeps two revisions running side by side`);
-        const max = first(body.template)?.max_replicas;
-        if (max !== 1) problems.push(`max_replicas is ${max ?? "unset (10)"}, not 1`);
-      }
-      if (type === CLOUD_RUN) {
-        const max = first(first(body.template)?.scaling)?.max_instance_count;
-        if (max !== 1) problems.push(`max_instance_count is ${max ?? "unset (100)"}, not 1`);
-      }
+    types: [],
+    compute: true,
+    everyCompute(_, stack) {
       const workloads = stack.resources(COMPUTE_TYPES).length;
-      if (workloads > 1) problems.push(`is one of ${workloads} workloads in one bot stack`);
-      return problems;
+      return workloads > 1 ? [`is one of ${workloads} workloads in one bot stack`] : [];
     },
   },
 
   "BF-ISO-1": {
-    types: ["azurerm_role_assignment", "google_secret_manager_secret_iam_member", "google_storage_bucket_iam_member", ...COMPUTE_TYPES],
-    check({ type, address, body }, stack) {
+    types: ["azurerm_role_assignment", "google_secret_manager_secret_iam_member", "google_storage_bucket_iam_member"],
+    compute: true,
+    check({ address }, stack) {
       // Bot stacks only (they have a runtime); shared stacks grant the deployer, not a bot.
       if (!stack.runtime) return [];
-      if (type === CLOUD_RUN) {
-        const account: unknown = first(body.template)?.service_account;
-        const own = stack.referenced(account);
-        // The bot's own account: made in this stack, or made for this bot by the shared stack and
-        // looked up by its name. The project's default compute account is BF-ID-1's finding.
-        if (own?.type === "google_service_account" || String(account).endsWith("-compute@developer.gserviceaccount.com")) return [];
-        return [`runs as service account ${account}, which this stack does not own and other bots may share`];
-      }
-      if (COMPUTE_TYPES.includes(type))
-        return list(first(body.identity)?.identity_ids)
-          .filter((id) => { const r = stack.referenced(id); return !(r?.kind === "resource" && r.type === "azurerm_user_assigned_identity"); })
-          .map((id) => `runs as identity ${id}, which this stack does not own and other bots may share`);
       return stack.identityReach().filter((r) => r.address === address && r.problem).map((r) => r.problem!);
     },
   },
+
 
   "BF-STO-1": {
     types: ["azurerm_storage_account", "google_storage_bucket", "google_storage_bucket_iam_member", "google_storage_bucket_iam_binding"],
@@ -323,6 +185,11 @@ const CHECKS: Record<RuleId, RuleCheck> = {
   },
 };
 
+/** Rules about workloads: every target's compute says how each examines it. */
+export const COMPUTE_RULES = RULE_IDS.filter((rule) => CHECKS[rule].compute);
+/** Resource types some rule examines besides compute. */
+export const EXAMINED_TYPES = new Set(RULE_IDS.flatMap((rule) => CHECKS[rule].types));
+
 /** Runs every rule over a synthesized stack and applies the bot's suppressions. */
 export function evaluatePolicy(json: StackJson, context: PolicyContext = {}): PolicyReport {
   const stack = new StackView(json, context.runtime);
@@ -330,16 +197,26 @@ export function evaluatePolicy(json: StackJson, context: PolicyContext = {}): Po
   const used = new Set<RuleId>();
   const results: RuleResult[] = [];
   for (const rule of RULE_IDS) {
-    const { types, check } = CHECKS[rule];
-    for (const resource of stack.resources(types)) {
-      const problems = check(resource, stack);
+    const { types, check, compute, everyCompute } = CHECKS[rule];
+    const examined: [CheckedResource, ResourceCheck[]][] = check ? stack.resources(types).map((r) => [r, [check]]) : [];
+    if (compute)
+      for (const [type, { coverage }] of COMPUTE) {
+        const entry = coverage[rule];
+        // Not applicable, or missing: a gap, reported below.
+        if (typeof entry !== "function") continue;
+        for (const resource of stack.resources([type])) examined.push([resource, everyCompute ? [entry, everyCompute] : [entry]]);
+      }
+    for (const [resource, checks] of examined) {
+      const problems = checks.flatMap((c) => c(resource, stack));
       const suppression = problems.length > 0 ? suppressions.find((s) => s.rule === rule) : undefined;
       if (suppression) used.add(rule);
       const status: RuleStatus = problems.length === 0 ? "pass" : suppression ? "suppressed" : "fail";
       results.push({ rule, address: resource.address, path: resource.path, status, problems, reason: suppression?.reason });
     }
   }
-  return { results, unusedSuppressions: suppressions.filter((s) => !used.has(s.rule)) };
+  // Shared stacks hold what the fleet's owner deploys once; bot stacks are what targets add to.
+  const gaps = stack.runtime ? policyGaps(stack, EXAMINED_TYPES, COMPUTE_RULES) : [];
+  return { results, gaps, unusedSuppressions: suppressions.filter((s) => !used.has(s.rule)) };
 }
 
 /** One finding as `cdktf synth` prints it: rule, resource, what is wrong, and the fix. */
@@ -354,42 +231,3 @@ export function describeFinding(result: RuleResult, bot?: string): string {
       : "Shared stacks take no suppressions.";
   return `${head} Fix: ${rule.fix} ${exception}`;
 }
-
-/** The host's Docker API socket, however a path or DOCKER_HOST spells it. */
-const HOST_DOCKER_SOCKET = /(?:^|[\s'"=:,])(?:unix:\/\/)?\/(?:var\/)?run\/docker\.sock\b/;
-
-/** The lines of a file that are not comments, with backslash continuations joined. */
-function commandLines(content: string): string[] {
-  return content
-    .replace(/\\\n/g, " ")
-    .split("\n")
-    .filter((line) => !/^\s*#/.test(line));
-}
-
-/** Every `docker run` command line of a file, on any daemon (`docker --host ... run`). */
-function dockerRuns(content: string): string[] {
-  return commandLines(content).filter((line) => /\bdocker\s+(?:--host[= ]\S+\s+)?run\b/.test(line));
-}
-
-/** The `--publish` values of a `docker run` line. */
-function publishes(run: string): string[] {
-  return [...run.matchAll(/(?:--publish|\s-p)(?:=|\s+)['"]?([^\s'"]+)/g)].map((m) => m[1]);
-}
-
-function literalSecretEnv(env: unknown): string[] {
-  return list(env)
-    .filter((e) => SECRET_ENV_NAME.test(e.name) && e.value !== undefined)
-    .map((e) => `environment variable ${e.name} holds a value instead of a vault reference`);
-}
-
-/** Credentials in an agent config must be `${VAR}` references that the agent resolves. */
-function literalSecretsInConfig(config: Json, path = "agent config"): string[] {
-  if (config === null || typeof config !== "object") return [];
-  return Object.entries(config).flatMap(([key, value]) => {
-    const at = `${path}.${key}`;
-    if (typeof value === "string" && SECRET_CONFIG_KEY.test(key) && !/^\$\{[A-Z0-9_]+\}$/.test(value))
-      return [`${at} holds a literal credential instead of a \${VAR} reference`];
-    return literalSecretsInConfig(value, at);
-  });
-}
-

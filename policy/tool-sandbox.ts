@@ -1,5 +1,6 @@
 import type { AgentRuntime } from "../runtimes/runtime";
-import { CLOUD_RUN, CONTAINER_APP, StackView, VM_TYPES, type StackJson } from "./terraform-json";
+import { TARGETS } from "../targets/registry";
+import { StackView, type StackJson } from "../tfjson/terraform-json";
 
 /** Where a bot's agent runs the tools it calls, as its synthesized stack shows it. */
 export interface ToolSandboxFact {
@@ -15,14 +16,17 @@ export interface ToolSandboxFact {
 export function toolSandboxOf(json: StackJson, runtime: AgentRuntime | undefined): ToolSandboxFact | undefined {
   if (!runtime) return undefined;
   const stack = new StackView(json, runtime);
-  const [workload] = stack.resources([...VM_TYPES, CONTAINER_APP, CLOUD_RUN]);
-  if (!workload) return undefined;
-  const off = (why: string) => ({ on: false, text: `off: ${why}; tools run inside the agent's own container` });
-  if (!runtime.toolSandbox) return off(`${runtime.id} has no Docker tool sandbox`);
-  const described = runtime.toolSandbox.describe(stack.agentConfig(workload));
-  const on = described !== "off";
-  if (VM_TYPES.includes(workload.type))
-    return on ? { on, text: `${described}, on a Docker daemon under sysbox-runc (off at run time if Sysbox fails: boot log "sandbox: DEGRADED")` } : off("sandbox.mode off in the fleet file");
-  if (on) return { on, text: described };
-  return off(`${workload.type === CONTAINER_APP ? "Container Apps" : "Cloud Run"} cannot run Sysbox, so there is no Docker engine for sandbox containers`);
+  for (const target of TARGETS) {
+    const [workload] = stack.resources(Object.keys(target.compute));
+    if (!workload) continue;
+    const off = (why: string) => ({ on: false, text: `off: ${why}; tools run inside the agent's own container` });
+    if (!runtime.toolSandbox) return off(`${runtime.id} has no Docker tool sandbox`);
+    const config = target.agentConfig(workload, stack);
+    // BF-AUTH-1 fails such a stack; here it only must not pass for one with a sandbox.
+    if (config === undefined) return off("its agent config cannot be read");
+    const described = runtime.toolSandbox.describe(config);
+    if (described === "off") return off("engine" in target.toolSandbox ? "sandbox.mode off in the fleet file" : target.toolSandbox.none);
+    return { on: true, text: "engine" in target.toolSandbox ? `${described}, on ${target.toolSandbox.engine}` : described };
+  }
+  return undefined;
 }

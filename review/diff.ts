@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from "node:util";
-import { decodeCloudInit, type Json, type StackJson } from "../policy/terraform-json";
+import { decodeCloudInit, type Json, type StackJson } from "../tfjson/terraform-json";
 import { estimateCost, round } from "./cost";
 import type { SynthStack } from "./synth-output";
 

@@ -1,9 +1,9 @@
-import { POLICY_RULES, RULE_IDS } from "../policy/catalog";
+import { POLICY_RULES, RULE_IDS } from "../contracts/policy-rules";
 import type { RuleResult } from "../policy/rules";
 import { dollars, round } from "./cost";
 import { botDiagram } from "./diagram";
 import { costTotals, type StackDiff } from "./diff";
-import { PRICES } from "./prices";
+import { PRICES } from "../targets/prices";
 import type { StackReview } from "./stack-review";
 
 /** First line of every review comment: how the workflow finds its own comment to update. */

@@ -1,6 +1,7 @@
 import type { Bot } from "../config/load";
 import { evaluatePolicy, type PolicyReport } from "../policy/rules";
-import { CLOUD_RUN, CONTAINER_APP, eq, first, isDomainSite, list, members, StackView, VM_TYPES, type Json, type Reach } from "../policy/terraform-json";
+import { TARGETS } from "../targets/registry";
+import { StackView, type Json, type Reach } from "../tfjson/terraform-json";
 import { toolSandboxOf, type ToolSandboxFact } from "../policy/tool-sandbox";
 import { RUNTIME_DESCRIPTIONS } from "../runtimes";
 import { estimateCost, type CostEstimate } from "./cost";
@@ -53,45 +54,7 @@ export function reviewStack({ name, json, facts }: SynthStack): StackReview {
 }
 
 function endpoints(view: StackView): string[] {
-  const lines: string[] = [];
-  for (const { body } of view.resources(["azurerm_network_security_group"])) {
-    const allowed = list(body.security_rule).filter((r) => eq(r.direction, "Inbound") && eq(r.access, "Allow"));
-    if (allowed.length > 0)
-      lines.push(`NSG ${body.name}: ${allowed.map((r) => `${r.protocol} ${r.destination_port_range} from ${r.source_address_prefix === "*" ? "anywhere" : r.source_address_prefix}`).join(", ")}`);
-  }
-  for (const { body } of view.resources(VM_TYPES)) {
-    const publicIp = list(body.network_interface).some((n) => list(n.ip_configuration).some((c) => list(c.public_ip_address).length > 0));
-    if (!publicIp) continue;
-    const domains = (view.caddySites(body) ?? []).filter(isDomainSite);
-    lines.push(
-      ...domains.map((d) => `https://${d} (Caddy, certificate from Let's Encrypt)`),
-      domains.length > 0
-        ? `http://<public IP of ${body.name}>: /health, everything else redirected to HTTPS`
-        : `http://<public IP of ${body.name}>: the gateway over plain HTTP`,
-    );
-  }
-  for (const { body } of view.resources([CONTAINER_APP])) {
-    const ingress = first(body.ingress);
-    if (ingress?.external_enabled !== true) {
-      lines.push(`container app ${body.name}: no ingress from outside its environment`);
-      continue;
-    }
-    const rules = list(ingress.ip_security_restriction);
-    const allowed = rules.filter((r) => r.action === "Allow").map((r) => r.ip_address_range);
-    const denied = rules.filter((r) => r.action === "Deny").map((r) => r.ip_address_range);
-    const who = view.inInternalEnvironment(body)
-      ? "the VNet only (internal environment)"
-      : allowed.length > 0
-        ? allowed.join(", ")
-        : `anywhere${denied.length > 0 ? ` except ${denied.join(", ")}` : ""}`;
-    lines.push(`https://${body.name}.<environment domain>: from ${who}`);
-  }
-  const publicInvoker = view
-    .resources(["google_cloud_run_v2_service_iam_member", "google_cloud_run_v2_service_iam_binding"])
-    .some(({ body }) => body.role === "roles/run.invoker" && members(body).includes("allUsers"));
-  for (const { body } of view.resources([CLOUD_RUN]))
-    lines.push(`https://${body.name}-<hash>.${body.location}.run.app: ${publicInvoker || body.invoker_iam_disabled === true ? "anyone (public invoker)" : "callers with roles/run.invoker only"}`);
-  return lines;
+  return TARGETS.flatMap((t) => t.review.endpoints?.(view) ?? []);
 }
 
 function expectedSecrets(json: SynthStack["json"]): ExpectedSecret[] {

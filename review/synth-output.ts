@@ -1,14 +1,15 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { STACK_FACTS_FILE, type StackFacts } from "../constructs/fleet-stack";
-import type { StackJson } from "../policy/terraform-json";
+import type { Bot } from "../config/load";
+import { STACK_FACTS_FILE, type StackFacts } from "../contracts/stack-facts";
+import type { StackJson } from "../tfjson/terraform-json";
 
 /** One stack of a synthesized output directory (cdktf.out). */
 export interface SynthStack {
   readonly name: string;
   readonly json: StackJson;
   /** botfleet's facts file beside the stack; absent in output of older botfleet versions. */
-  readonly facts?: StackFacts;
+  readonly facts?: StackFacts<Bot>;
 }
 
 export class SynthOutputError extends Error {}

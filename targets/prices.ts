@@ -76,3 +76,19 @@ export const NO_CHARGE_TYPES = new Set([
   "google_storage_bucket_iam_member",
   "google_cloud_run_v2_service_iam_member",
 ]);
+
+export const SECONDS_PER_MONTH = PRICES.hoursPerMonth * 3600;
+export const DAYS_PER_MONTH = PRICES.hoursPerMonth / 24;
+
+/** Azure bills a managed disk at the smallest size tier that holds it. */
+export function diskTier(gib: number): number {
+  return [4, 8, 16, 32, 64, 128, 256, 512, 1024].find((t) => t >= gib) ?? gib;
+}
+
+/** "512Mi", "2Gi", "1G" as GiB; NaN for anything else. */
+export function gibibytes(memory: unknown): number {
+  const m = /^(\d+(?:\.\d+)?)(Mi|Gi|M|G)$/.exec(String(memory));
+  if (!m) return NaN;
+  const n = Number(m[1]);
+  return { Mi: n / 1024, Gi: n, M: (n * 1e6) / 2 ** 30, G: (n * 1e9) / 2 ** 30 }[m[2] as "Mi" | "Gi" | "M" | "G"];
+}

@@ -1,7 +1,6 @@
 import { gunzipSync } from "node:zlib";
 import { parse } from "yaml";
-import { AGENT_CONFIG_ENV } from "../bootstrap/container";
-import type { AgentRuntime } from "../runtimes/runtime";
+import { AGENT_CONFIG_ENV } from "../contracts";
 import { renderedCloudInit } from "./rendered-cloud-init";
 
 /** Reading cdktf's synthesized Terraform JSON: what the policy rules and the review both need. */
@@ -27,13 +26,11 @@ export interface CheckedResource {
   readonly body: Json;
 }
 
-export const VM_TYPES = [
-  "azurerm_orchestrated_virtual_machine_scale_set",
-  "azurerm_linux_virtual_machine_scale_set",
-  "azurerm_linux_virtual_machine",
-];
-export const CONTAINER_APP = "azurerm_container_app";
-export const CLOUD_RUN = "google_cloud_run_v2_service";
+
+/** What the policy asks of the bot's runtime (runtimes/runtime.ts AgentRuntime has it). */
+export interface RuntimeChecks {
+  gatewayAuthProblem(config: unknown): string | undefined;
+}
 
 /** A stack's resources, with the parts of them several rules read (cloud-init, agent config). */
 export class StackView {
@@ -41,7 +38,7 @@ export class StackView {
 
   constructor(
     readonly json: StackJson,
-    readonly runtime: AgentRuntime | undefined,
+    readonly runtime: RuntimeChecks | undefined,
   ) {}
 
   resources(types: readonly string[]): CheckedResource[] {
@@ -67,16 +64,10 @@ export class StackView {
     return caddyfile === undefined ? undefined : [...caddyfile.matchAll(/^([^\s{}(#][^{\n]*?)[ \t]*\{[ \t]*$/gm)].map((m) => m[1]);
   }
 
-  /** The agent's config file as botfleet renders it for this workload. */
-  agentConfig({ type, body }: CheckedResource): Json | undefined {
-    if (VM_TYPES.includes(type)) {
-      const file = Object.entries(this.cloudInit(body)?.files ?? {}).find(([path]) => path.endsWith("/agent-config.json"))?.[1];
-      return file === undefined ? undefined : parseJson(file);
-    }
-    const template = first(body.template);
-    const containers = type === CONTAINER_APP ? list(template?.container) : list(template?.containers);
-    const value = containers.flatMap((c) => list(c.env)).find((e) => e.name === AGENT_CONFIG_ENV)?.value;
-    return typeof value === "string" ? parseJson(unescapeTerraform(value)) : undefined;
+  /** The agent config botfleet wrote into a VM's cloud-init (`agent-config.json`). */
+  cloudInitAgentConfig(body: Json): Json | undefined {
+    const file = Object.entries(this.cloudInit(body)?.files ?? {}).find(([path]) => path.endsWith("/agent-config.json"))?.[1];
+    return file === undefined ? undefined : parseJson(file);
   }
 
   /** The resource or data source a whole-value reference (`${type.name.attribute}`) names in this stack. */
@@ -129,6 +120,12 @@ export class StackView {
     // config/names.ts: the internal environment is `cae-<fleet>-<region>-internal`.
     return typeof name === "string" && name.endsWith("-internal");
   }
+}
+
+/** The agent config botfleet passes one of `containers` in AGENT_CONFIG_ENV (their `env` lists of name and value). */
+export function envAgentConfig(containers: unknown): Json | undefined {
+  const value = list(containers).flatMap((c) => list(c.env)).find((e) => e.name === AGENT_CONFIG_ENV)?.value;
+  return typeof value === "string" ? parseJson(unescapeTerraform(value)) : undefined;
 }
 
 /** One thing a bot's identity may reach, through one grant. */

@@ -1,4 +1,3 @@
-import { CloudRunV2Service } from "@cdktf/provider-google/lib/cloud-run-v2-service";
 import { CloudRunV2ServiceIamMember } from "@cdktf/provider-google/lib/cloud-run-v2-service-iam-member";
 import { GoogleProvider } from "@cdktf/provider-google/lib/provider";
 import { DataGoogleServiceAccount } from "@cdktf/provider-google/lib/data-google-service-account";
@@ -9,31 +8,16 @@ import { TimeProvider } from "@cdktf/provider-time/lib/provider";
 import { Sleep } from "@cdktf/provider-time/lib/sleep";
 import { TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
-import { containerLaunch, terraformLiteral } from "../bootstrap/container";
-import { STATE_SYNC_IMAGE, STATE_SYNC_MOUNT, STATE_SYNC_PORT, stateReadyPath, stateSyncContainer } from "../bootstrap/state-sync";
-import { MANAGED_FRONT_END_PROXIES } from "../bootstrap/front-ends";
-import type { Bot, Fleet } from "../config/load";
-import { cloudRunImage, gcpBotNames } from "../config/names";
-import type { Tier } from "../config/schema";
-import type { AgentRuntime } from "../runtimes/runtime";
-import { FleetStack, fleetTags } from "./fleet-stack";
-import { SecretManagerBotSecrets } from "./secret-manager-bot-secrets";
-
-/**
- * CPU and memory of the agent per tier, and the size of the in-memory volume that holds its live
- * state (Cloud Run counts it against the instance's memory).
- */
-export const CLOUD_RUN_SIZES: Record<Tier, { cpu: string; memory: string; state: string }> = {
-  light: { cpu: "1", memory: "1Gi", state: "256Mi" },
-  standard: { cpu: "1", memory: "2Gi", state: "512Mi" },
-  performance: { cpu: "2", memory: "4Gi", state: "1Gi" },
-};
-
-/** The state-sync sidecar: snapshots are small and rare; its memory holds one packed snapshot. */
-export const CLOUD_RUN_STATE_SYNC_SIZE = { cpu: "1", memory: "512Mi" };
-
-/** Cloud Run's longest request; WebSocket sessions to the gateway are cut after it. */
-export const CLOUD_RUN_REQUEST_TIMEOUT = "3600s";
+import { containerLaunch } from "../../bootstrap/container";
+import { STATE_SYNC_PORT, stateSyncContainer } from "../../bootstrap/state-sync";
+import { MANAGED_FRONT_END_PROXIES } from "../../bootstrap/front-ends";
+import type { BotOf, Fleet } from "../../config/load";
+import { cloudRunImage, gcpBotNames } from "../../config/names";
+import { CLOUD_RUN_SIZES } from ".";
+import type { AgentRuntime } from "../../runtimes/runtime";
+import { FleetStack, fleetTags } from "../../constructs/fleet-stack";
+import { SecretManagerBotSecrets } from "../../constructs/secret-manager-bot-secrets";
+import { BotService } from "./bot-service";
 
 /**
  * How long the first revision waits after the bot's IAM grants. Google: changes to allow policies
@@ -57,9 +41,9 @@ export const STATE_VERSION_RETENTION_DAYS = 30;
  * path, and no public invoker unless the bot opts in. Depends on no other stack.
  */
 export class GcpCloudRunBotStack extends FleetStack {
-  constructor(scope: Construct, fleet: Fleet, bot: Bot, runtime: AgentRuntime) {
+  constructor(scope: Construct, fleet: Fleet, bot: BotOf<"gcp-cloud-run">, runtime: AgentRuntime) {
     super(scope, bot.name, fleet, { bot, runtime });
-    const project = fleet.gcp!.project;
+    const project = bot.project;
     const names = gcpBotNames(fleet.name, project, bot.name);
     const labels = fleetTags(fleet.name, bot.name);
 
@@ -113,69 +97,19 @@ export class GcpCloudRunBotStack extends FleetStack {
       dependsOn: [...secrets.readerGrants, bucketAccess],
     });
 
-    const service = new CloudRunV2Service(this, "service", {
+    const service = new BotService(this, "service", {
       name: names.service,
       location: bot.region,
       description: `botfleet ${fleet.name}/${bot.name} (${runtime.id})`,
       deletionProtection: bot.deletionProtection,
-      // Reachable from anywhere, but Cloud Run checks IAM on every request: only principals with
-      // run.invoker get through (publicAccess grants it to allUsers).
-      ingress: "INGRESS_TRAFFIC_ALL",
-      invokerIamDisabled: false,
       labels,
-      template: {
-        serviceAccount: account.email,
-        // In-memory volumes need the second-generation environment.
-        executionEnvironment: "EXECUTION_ENVIRONMENT_GEN2",
-        timeout: CLOUD_RUN_REQUEST_TIMEOUT,
-        // One bot token, one poller: never scale out, never scale to zero.
-        scaling: { minInstanceCount: 1, maxInstanceCount: 1 },
-        labels,
-        // Live state on the instance itself: SQLite needs locking and a single writer, which a
-        // Cloud Storage FUSE mount does not give. The sidecar keeps the durable copy in the bucket.
-        volumes: [{ name: "state", emptyDir: { medium: "MEMORY", sizeLimit: size.state } }],
-        containers: [
-          {
-            name: "agent",
-            // Starts once the sidecar is up; its launcher then waits for the restored state.
-            dependsOn: ["state-sync"],
-            image: cloudRunImage(bot.image ?? runtime.image, fleet.name, project, bot.region),
-            command: launch.command.map(terraformLiteral),
-            args: launch.args.map(terraformLiteral),
-            ports: { containerPort: runtime.port },
-            resources: {
-              limits: { cpu: size.cpu, memory: size.memory },
-              // CPU always allocated: a long-polling bot does its work between requests.
-              cpuIdle: false,
-              startupCpuBoost: true,
-            },
-            env: [
-              ...Object.entries(launch.environment).map(([name, value]) => ({ name, value: terraformLiteral(value) })),
-              { name: "BOTFLEET_STATE_READY", value: stateReadyPath(runtime) },
-              ...launch.secrets.map((s) => ({
-                name: s.env,
-                valueSource: { secretKeyRef: { secret: secrets.secretIds[s.key], version: "latest" } },
-              })),
-            ],
-            volumeMounts: [{ name: "state", mountPath: runtime.stateDir }],
-            // Up to 5 minutes to start (image pull, first config), then restarted after 3 missed checks.
-            startupProbe: { httpGet: { path: runtime.healthPath, port: runtime.port }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 30 },
-            livenessProbe: { httpGet: { path: runtime.healthPath, port: runtime.port }, periodSeconds: 30, timeoutSeconds: 5, failureThreshold: 3 },
-          },
-          {
-            name: "state-sync",
-            image: STATE_SYNC_IMAGE,
-            command: sync.command.map(terraformLiteral),
-            env: Object.entries(sync.environment).map(([name, value]) => ({ name, value: terraformLiteral(value) })),
-            resources: { limits: CLOUD_RUN_STATE_SYNC_SIZE, cpuIdle: false },
-            volumeMounts: [{ name: "state", mountPath: STATE_SYNC_MOUNT }],
-            // Healthy as soon as it runs (not once restored): during a revision overlap the new
-            // instance must pass its probes while the old one still holds the lock.
-            startupProbe: { tcpSocket: { port: STATE_SYNC_PORT }, periodSeconds: 2, timeoutSeconds: 1, failureThreshold: 30 },
-          },
-        ],
-      },
-      traffic: [{ type: "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST", percent: 100 }],
+      serviceAccount: account.email,
+      image: cloudRunImage(bot.image ?? runtime.image, fleet.name, project, bot.region),
+      runtime,
+      launch,
+      secretIds: secrets.secretIds,
+      stateSync: sync,
+      size,
       // The secrets' `latest` versions must exist, and the grants must have propagated.
       dependsOn: [...secrets.firstVersions, iamPropagation],
     });

@@ -1,19 +1,5 @@
-import { DataAzurermSubnet } from "@cdktf/provider-azurerm/lib/data-azurerm-subnet";
-import { KeyVaultSecret } from "@cdktf/provider-azurerm/lib/key-vault-secret";
 import { OrchestratedVirtualMachineScaleSet } from "@cdktf/provider-azurerm/lib/orchestrated-virtual-machine-scale-set";
-import { Password } from "@cdktf/provider-random/lib/password";
 import type { Construct } from "constructs";
-import type { Bot, Fleet } from "../config/load";
-import type { Tier } from "../config/schema";
-import { renderVmBootstrap } from "../bootstrap/azure-vm";
-import type { AgentRuntime } from "../runtimes/runtime";
-import { AzureBotStack } from "./azure-bot-stack";
-
-export const VM_SIZES: Record<Tier, string> = {
-  light: "Standard_B1ms",
-  standard: "Standard_B2s",
-  performance: "Standard_D2s_v3",
-};
 
 /**
  * The Application Health extension in binary mode. Version 1.0 is binary: exactly HTTP 200 is
@@ -43,42 +29,38 @@ export const REPAIR_GRACE_PERIOD = "PT30M";
 /** Admin user Azure requires on every Linux VM; it has a password for the Serial Console only. */
 export const ADMIN_USERNAME = "botadmin";
 
+export interface BotScaleSetProps {
+  readonly name: string;
+  readonly location: string;
+  readonly resourceGroupName: string;
+  /** VM size, e.g. Standard_B2s. */
+  readonly skuName: string;
+  /** The instance's cloud-init, base64 (bootstrap/azure-vm.ts). */
+  readonly customData: string;
+  /** Password of the admin user, for the Serial Console only (SSH refuses passwords). */
+  readonly adminPassword: string;
+  /** The admin user Azure requires. @default ADMIN_USERNAME */
+  readonly adminUsername?: string;
+  readonly computerNamePrefix: string;
+  /** The bot's user-assigned identity, which the instance runs as. */
+  readonly identityId: string;
+  /** The bot subnet the instance's NIC joins. */
+  readonly subnetId: string;
+  readonly tags: Record<string, string>;
+}
+
 /**
- * One bot on an Azure VM scale set of exactly one instance (stack named as the bot):
- * Flexible orchestration with a Standard per-instance public IP, automatic repair by Reimage (the
- * instance and so its public IP survive), the Application Health extension probing Caddy's
- * plain-HTTP /health, and cloud-init that installs Docker, Sysbox and Caddy and runs the gateway
- * on 127.0.0.1. Shared resources are looked up by name, so this stack depends on no other stack.
+ * A bot's VM: a Flexible scale set of exactly one instance with a Standard per-instance public
+ * IP, automatic repair by Reimage (the instance and so its public IP survive), and the Application
+ * Health extension probing Caddy's plain-HTTP /health.
  */
-export class AzureVmssBotStack extends AzureBotStack {
-  constructor(scope: Construct, fleet: Fleet, bot: Bot, runtime: AgentRuntime) {
-    super(scope, fleet, bot, runtime);
-    const { shared, names, tags, vault, identity } = this;
-
-    const subnet = new DataAzurermSubnet(this, "bot-subnet", {
-      name: shared.botSubnet,
-      virtualNetworkName: shared.virtualNetwork,
-      resourceGroupName: shared.resourceGroup,
-    });
-
-    // Azure insists on an admin credential. A generated password, kept in Key Vault for the
-    // Serial Console; SSH refuses passwords (cloud-init) and port 22 is closed (NSG) anyway.
-    const adminPassword = new Password(this, "admin-password", { length: 32, special: true, minLower: 1, minUpper: 1, minNumeric: 1, minSpecial: 1 });
-    new KeyVaultSecret(this, "admin-password-secret", {
-      keyVaultId: vault.id,
-      name: names.secret("vm-admin-password"),
-      value: adminPassword.result,
-      contentType: `password of ${ADMIN_USERNAME} for the Serial Console`,
-      tags,
-    });
-
-    const bootstrap = renderVmBootstrap(fleet, bot, runtime);
-
-    new OrchestratedVirtualMachineScaleSet(this, "scale-set", {
-      name: names.scaleSet,
-      location: bot.region,
-      resourceGroupName: this.resourceGroup.name,
-      skuName: VM_SIZES[bot.tier],
+export class BotScaleSet extends OrchestratedVirtualMachineScaleSet {
+  constructor(scope: Construct, id: string, props: BotScaleSetProps) {
+    super(scope, id, {
+      name: props.name,
+      location: props.location,
+      resourceGroupName: props.resourceGroupName,
+      skuName: props.skuName,
       // Exactly one instance, ever: one bot token may have only one poller. Flexible scale sets
       // never overprovision, and no rolling-upgrade policy means no surge instance.
       instances: 1,
@@ -86,16 +68,16 @@ export class AzureVmssBotStack extends AzureBotStack {
       sourceImageReference: { publisher: "Canonical", offer: "ubuntu-24_04-lts", sku: "server", version: "latest" },
       osDisk: { caching: "ReadWrite", storageAccountType: "StandardSSD_LRS", diskSizeGb: 30 },
       osProfile: {
-        customData: bootstrap.customData,
+        customData: props.customData,
         linuxConfiguration: {
-          adminUsername: ADMIN_USERNAME,
-          adminPassword: adminPassword.result,
+          adminUsername: props.adminUsername ?? ADMIN_USERNAME,
+          adminPassword: props.adminPassword,
           disablePasswordAuthentication: false,
-          computerNamePrefix: names.computerNamePrefix,
+          computerNamePrefix: props.computerNamePrefix,
           provisionVmAgent: true,
         },
       },
-      identity: { type: "UserAssigned", identityIds: [identity.id] },
+      identity: { type: "UserAssigned", identityIds: [props.identityId] },
       networkInterface: [
         {
           name: "nic",
@@ -104,7 +86,7 @@ export class AzureVmssBotStack extends AzureBotStack {
             {
               name: "ipconfig",
               primary: true,
-              subnetId: subnet.id,
+              subnetId: props.subnetId,
               // Standard SKU, per instance. It lives as long as the instance: Reimage keeps it.
               publicIpAddress: [{ name: "pip", skuName: "Standard_Regional", idleTimeoutInMinutes: 30 }],
             },
@@ -126,7 +108,7 @@ export class AzureVmssBotStack extends AzureBotStack {
       // and keeps the instance, so the public IP, DNS and Caddy's certificates stay valid.
       // Replace would create a new instance with a new IP.
       automaticInstanceRepair: { enabled: true, action: "Reimage", gracePeriod: REPAIR_GRACE_PERIOD },
-      tags,
+      tags: props.tags,
     });
   }
 }

@@ -1,0 +1,22 @@
+/**
+ * Types and constants several layers share. Imports nothing of botfleet's, so any layer may
+ * import it (__tests__/layers.test.ts).
+ */
+
+/** Clouds botfleet deploys to; each target runs in one. */
+export const CLOUDS = ["azure", "gcp"] as const;
+export type Cloud = (typeof CLOUDS)[number];
+
+export const TIERS = ["light", "standard", "performance"] as const;
+export type Tier = (typeof TIERS)[number];
+
+/** Environment variable that carries the rendered agent config into a container. */
+export const AGENT_CONFIG_ENV = "BOTFLEET_AGENT_CONFIG";
+
+/** A lowercase DNS name with at least two labels. */
+export const HOSTNAME = /^(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
+
+/** Name of the stack holding a cloud's shared resources in one region. */
+export function sharedStackName(cloud: Cloud, region: string): string {
+  return `${cloud}-shared-${region}`;
+}

@@ -1,0 +1,56 @@
+import { DataAzurermSubnet } from "@cdktf/provider-azurerm/lib/data-azurerm-subnet";
+import { KeyVaultSecret } from "@cdktf/provider-azurerm/lib/key-vault-secret";
+import { Password } from "@cdktf/provider-random/lib/password";
+import type { Construct } from "constructs";
+import type { BotOf, Fleet } from "../../config/load";
+import { renderVmBootstrap } from "../../bootstrap/azure-vm";
+import type { AgentRuntime } from "../../runtimes/runtime";
+import { AzureBotStack } from "../../constructs/azure-bot-stack";
+import { VM_SIZES } from ".";
+import { ADMIN_USERNAME, BotScaleSet } from "./bot-scale-set";
+
+/**
+ * One bot on an Azure VM scale set of exactly one instance (stack named as the bot):
+ * Flexible orchestration with a Standard per-instance public IP, automatic repair by Reimage (the
+ * instance and so its public IP survive), the Application Health extension probing Caddy's
+ * plain-HTTP /health, and cloud-init that installs Docker, Sysbox and Caddy and runs the gateway
+ * on 127.0.0.1. Shared resources are looked up by name, so this stack depends on no other stack.
+ */
+export class AzureVmssBotStack extends AzureBotStack {
+  constructor(scope: Construct, fleet: Fleet, bot: BotOf<"azure-vmss">, runtime: AgentRuntime) {
+    super(scope, fleet, bot, runtime);
+    const { shared, names, tags, vault, identity } = this;
+
+    const subnet = new DataAzurermSubnet(this, "bot-subnet", {
+      name: shared.botSubnet,
+      virtualNetworkName: shared.virtualNetwork,
+      resourceGroupName: shared.resourceGroup,
+    });
+
+    // Azure insists on an admin credential. A generated password, kept in Key Vault for the
+    // Serial Console; SSH refuses passwords (cloud-init) and port 22 is closed (NSG) anyway.
+    const adminPassword = new Password(this, "admin-password", { length: 32, special: true, minLower: 1, minUpper: 1, minNumeric: 1, minSpecial: 1 });
+    new KeyVaultSecret(this, "admin-password-secret", {
+      keyVaultId: vault.id,
+      name: names.secret("vm-admin-password"),
+      value: adminPassword.result,
+      contentType: `password of ${ADMIN_USERNAME} for the Serial Console`,
+      tags,
+    });
+
+    const bootstrap = renderVmBootstrap(fleet, bot, runtime);
+
+    new BotScaleSet(this, "scale-set", {
+      name: names.scaleSet,
+      location: bot.region,
+      resourceGroupName: this.resourceGroup.name,
+      skuName: VM_SIZES[bot.tier],
+      customData: bootstrap.customData,
+      adminPassword: adminPassword.result,
+      computerNamePrefix: names.computerNamePrefix,
+      identityId: identity.id,
+      subnetId: subnet.id,
+      tags,
+    });
+  }
+}
