@@ -89,7 +89,7 @@ describe("bot-delta: the container app", () => {
     expect(closed.find((e: StackJson) => e.name === "BOTFLEET_PUBLIC_ORIGIN").value).toBe(
       "https://bot-one.internal.${data.azurerm_container_app_environment.environment.default_domain}",
     );
-    expect(delta.output["app-fqdn"].value).toBe("${azurerm_container_app.app.ingress[0].fqdn}");
+    expect(delta.output.url.value).toBe("https://${azurerm_container_app.app.ingress[0].fqdn}");
   });
 
   test("with a secret unset, the app serves the waiting text instead of failing its revision, and says how to set it and restart", () => {

@@ -121,7 +121,7 @@ export class AzureSharedStack extends FleetStack {
     const roleAssignments = this.node.findAll().filter((c): c is RoleAssignment => c instanceof RoleAssignment);
     new Sleep(this, "role-propagation", { createDuration: ROLE_PROPAGATION_WAIT, dependsOn: roleAssignments });
 
-    new TerraformOutput(this, "key_vault_name", { value: vault.name });
+    new TerraformOutput(this, "key-vault-name", { value: vault.name });
   }
 }
 

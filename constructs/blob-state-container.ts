@@ -19,6 +19,8 @@ export interface BlobStateContainerProps {
  * another bot). The state-sync sidecar keeps its snapshots, pointer and lease there.
  */
 export class BlobStateContainer extends Construct {
+  /** The container's URL. */
+  readonly url: string;
   /** The store as the state-sync engine takes it: `azure:<container URL>`. */
   readonly store: string;
   readonly container: StorageContainer;
@@ -40,6 +42,7 @@ export class BlobStateContainer extends Construct {
       principalId: props.principalId,
       reason: "the bot's state-sync keeps its snapshots, pointer and lease in its own container",
     });
-    this.store = `azure:${props.blobEndpoint.replace(/\/$/, "")}/${props.name}`;
+    this.url = `${props.blobEndpoint.replace(/\/$/, "")}/${props.name}`;
+    this.store = `azure:${this.url}`;
   }
 }

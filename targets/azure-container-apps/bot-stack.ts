@@ -4,7 +4,7 @@ import { DataAzurermMonitorActionGroup } from "@cdktf/provider-azurerm/lib/data-
 import { DataAzurermClientConfig } from "@cdktf/provider-azurerm/lib/data-azurerm-client-config";
 import { DataAzurermContainerRegistry } from "@cdktf/provider-azurerm/lib/data-azurerm-container-registry";
 import { Sleep } from "@cdktf/provider-time/lib/sleep";
-import { TerraformOutput } from "cdktf";
+import { botOutputs } from "../../constructs/bot-outputs";
 import type { Construct } from "constructs";
 import { containerLaunch } from "../../bootstrap/container";
 import { stateSyncContainer } from "../../bootstrap/state-sync";
@@ -123,6 +123,6 @@ export class AzureContainerAppsBotStack extends AzureBotStack {
     }
 
     // The ingress FQDN stays the same across revisions; latest_revision_fqdn changes every deploy.
-    new TerraformOutput(this, "app-fqdn", { value: app.ingress.fqdn });
+    botOutputs(this, { url: `https://${app.ingress.fqdn}`, identity: identity.id, stateStore: this.stateStore.url });
   }
 }

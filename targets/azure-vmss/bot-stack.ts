@@ -1,3 +1,4 @@
+import { botOutputs } from "../../constructs/bot-outputs";
 import { DataAzurermSubnet } from "@cdktf/provider-azurerm/lib/data-azurerm-subnet";
 import { KeyVaultSecret } from "@cdktf/provider-azurerm/lib/key-vault-secret";
 import { Password } from "@cdktf/provider-random/lib/password";
@@ -52,5 +53,6 @@ export class AzureVmssBotStack extends AzureBotStack {
       subnetId: subnet.id,
       tags,
     });
+    botOutputs(this, { url: bot.domain && `https://${bot.domain}`, identity: identity.id, stateStore: this.stateStore.url });
   }
 }

@@ -6,7 +6,7 @@ import { StorageBucketIamMember } from "@cdktf/provider-google/lib/storage-bucke
 import { RandomProvider } from "@cdktf/provider-random/lib/provider";
 import { TimeProvider } from "@cdktf/provider-time/lib/provider";
 import { Sleep } from "@cdktf/provider-time/lib/sleep";
-import { TerraformOutput } from "cdktf";
+import { botOutputs } from "../../constructs/bot-outputs";
 import type { Construct } from "constructs";
 import { containerLaunch } from "../../bootstrap/container";
 import { STATE_SYNC_PORT, stateSyncContainer } from "../../bootstrap/state-sync";
@@ -122,8 +122,6 @@ export class GcpCloudRunBotStack extends FleetStack {
         member: "allUsers",
       });
 
-    new TerraformOutput(this, "service-url", { value: service.uri });
-    new TerraformOutput(this, "service-account-email", { value: account.email });
-    new TerraformOutput(this, "state-bucket-name", { value: bucket.name });
+    botOutputs(this, { url: service.uri, identity: account.email, stateStore: `gs://${bucket.name}` });
   }
 }
