@@ -98,6 +98,11 @@ test("help names only scripts package.json has and pages that exist, and no READ
   expect(help).not.toMatch(/README "/);
 });
 
+test("LICENSE holds the license package.json names", () => {
+  expect(JSON.parse(read("package.json")).license).toBe("MPL-2.0");
+  expect(read("LICENSE")).toMatch(/^Mozilla Public License Version 2\.0\n/);
+});
+
 test("the docs' Mermaid diagrams are accepted by the real Mermaid parser", () => {
   const diagrams = pages().flatMap((page) => [...read(page).matchAll(/^```mermaid\n([\s\S]*?)^```/gm)].map((m) => m[1]));
   expect(diagrams.length).toBeGreaterThanOrEqual(2);
