@@ -207,7 +207,7 @@ const gcp = z.strictObject({
         .meta({ description: "The only repository whose workflows may deploy (Workload Identity Federation). repo:<owner/name>:environment:production must fit google.subject's 127 bytes." }),
       branch: z
         .string()
-        .regex(/^[A-Za-z0-9._\/-]{1,200}$/, "must be a branch name such as main")
+        .regex(/^[A-Za-z0-9._/-]{1,200}$/, "must be a branch name such as main")
         .optional()
         .meta({ description: "Also pin the branch (refs/heads/<branch>). Default: any ref of the repository." }),
     })

@@ -39,6 +39,7 @@ export interface Gateway {
 }
 
 /** The gateway's log without colours. */
+// eslint-disable-next-line no-control-regex -- ESC starts every ANSI colour code
 const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, "");
 
 /** A fresh state directory as the targets hold it (0700), with the pinned plugins installed. */

@@ -1,8 +1,8 @@
 /**
- * Regenerates the review examples in README.md (between the review-example markers): the review
+ * Regenerates the review examples in docs/review.md (between the review-example markers): the review
  * of the example fleet, and its diff against a modified fleet (one bot added, one changed).
  *   npm run readme:review
- * A test fails when the README is out of date.
+ * A test fails when the page is out of date.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,7 +16,7 @@ import { reviewStack } from "../review/stack-review";
 import { readSynthOutput } from "../review/synth-output";
 
 const ROOT = join(__dirname, "..");
-const README = join(ROOT, "README.md");
+const PAGE = join(ROOT, "docs/review.md");
 const START = "<!-- review-example:start -->";
 const END = "<!-- review-example:end -->";
 
@@ -38,7 +38,7 @@ export function synthTo(fleet: Fleet): string {
 
 const synth = (fleetYaml: string) => synthTo(parseFleet(fleetYaml, "fleet.yaml", {}));
 
-/** The README's example section, generated. */
+/** The page's example section, generated. */
 export function reviewExample(): string {
   const example = readSynthOutput(synth(readFileSync(join(ROOT, "fleet.yaml"), "utf8")));
   const modified = readSynthOutput(synth(modifiedExampleFleet()));
@@ -62,11 +62,11 @@ export function reviewExample(): string {
 export function readmeWithExample(readme: string, example: string): string {
   const start = readme.indexOf(START);
   const end = readme.indexOf(END);
-  if (start < 0 || end < 0) throw new Error(`README.md has no ${START} ... ${END} section`);
+  if (start < 0 || end < 0) throw new Error(`docs/review.md has no ${START} ... ${END} section`);
   return readme.slice(0, start) + example + readme.slice(end + END.length);
 }
 
 if (require.main === module) {
-  writeFileSync(README, readmeWithExample(readFileSync(README, "utf8"), reviewExample()));
-  process.stdout.write("README.md: review example regenerated\n");
+  writeFileSync(PAGE, readmeWithExample(readFileSync(PAGE, "utf8"), reviewExample()));
+  process.stdout.write("docs/review.md: review example regenerated\n");
 }
