@@ -12,6 +12,8 @@ const shared = {
   roots: ["<rootDir>/__tests__"],
   // Sucrase strips types without type-checking (the types suite runs tsc --noEmit once).
   transform: { "\\.ts$": "@sucrase/jest-plugin" },
+  // cdktf loads archiver at start-up and never calls it here: a stand-in loads it on first call.
+  moduleNameMapper: { "^archiver$": "<rootDir>/scripts/lazy-archiver.js" },
 };
 
 /** @type {import('jest').Config} */

@@ -77,6 +77,21 @@ describe("synth loads the provider classes of the fleet's targets only", () => {
     expect(modules.filter((m) => m.startsWith("handlebars/dist/cjs/handlebars/compiler/") || m.startsWith("sucrase/dist/"))).toEqual([]);
   });
 
+  test("no archiver: cdktf loads it at start-up only to zip assets, which botfleet has none of", () => {
+    const modules = loadedModules("name: demo\nbots:\n  - name: bot-a\n    domain: a.example.com\n");
+    expect(modules).toContain("cdktf/lib/private/fs.js");
+    expect(modules.filter((m) => /^(archiver|archiver-utils|zip-stream|compress-commons|readable-stream|glob)\//.test(m) && m !== "archiver/index.js")).toEqual([]);
+  });
+
+  test("the stand-in for archiver loads the real one when called, in Node's module cache and under jest", () => {
+    const script = `require("./scripts/lazy-archiver"); require("cdktf"); const archiver = require(require.resolve("archiver", { paths: [require.resolve("cdktf")] })); const zip = archiver("zip", {}); console.log(typeof zip.directory, Object.keys(require.cache).some((m) => m.includes("/archiver/lib/core.js")));`;
+    const r = spawnSync(process.execPath, ["-e", script], { cwd: ROOT, encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    expect(r.stdout.trim()).toBe("function true");
+    // jest.config.js maps "archiver" to the stand-in.
+    expect(typeof require("archiver")("zip", {}).directory).toBe("function");
+  });
+
   test("a fleet of Cloud Run bots: no Azure classes", () => {
     const modules = loadedModules("name: demo\ngcp:\n  project: botfleet-demo\nbots:\n  - name: bot-g\n    target: gcp-cloud-run\n    region: us-central1\n");
     expect(providerModules(modules, "provider-google")).toContain("@cdktf/provider-google/lib/cloud-run-v2-service/index.js");
