@@ -125,6 +125,17 @@ describe("the app's TypeScript, transformed once", () => {
   });
 });
 
+test("the tests' synthFleet gives what Testing.synth gives, stack by stack, HCP Terraform included", () => {
+  const fleet = exampleFleet({ TFC_ORGANIZATION: "acme" });
+  const app = Testing.app();
+  buildFleet(app, fleet);
+  const expected = Object.fromEntries((app.node.children as TerraformStack[]).map((s) => [s.node.id, JSON.parse(Testing.synth(s))]));
+  const { stacks } = synthFleet(fleet);
+  expect(Object.keys(stacks)).toContain("hcp-terraform");
+  expect(stacks).toStrictEqual(expected);
+  expect(JSON.stringify(stacks)).toBe(JSON.stringify(expected));
+});
+
 test("building and synthesizing the example fleet captures no stack trace", () => {
   const capture = jest.spyOn(Error, "captureStackTrace");
   try {
