@@ -24,8 +24,9 @@ module.exports = {
     // Suites that need an install of their own (Node 24: npm run setup:node24) run only when named.
     { ...shared, displayName: "state-sync", testMatch: ["<rootDir>/__tests__/live/state-sync.live.test.ts"] },
   ],
-  // Suites that wait on tools and timers overlap on two cores.
-  maxWorkers: 2,
+  // Three workers on two cores: the tools suites spend seconds waiting on timers, timeouts and
+  // child processes (backoff, firewall probes, launchers), during which a third worker computes.
+  maxWorkers: 3,
   reporters: ["default", "<rootDir>/__tests__/support/summary-reporter.js"],
   testTimeout: 60000,
 };
