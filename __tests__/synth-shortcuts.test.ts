@@ -139,6 +139,14 @@ test("the tests' synthFleet gives what Testing.synth gives, stack by stack, HCP 
   expect(JSON.stringify(stacks)).toBe(JSON.stringify(expected));
 });
 
+test("a stack's JSON, resolved once, is what cdktf's TerraformStack.toTerraform gives, for every kind of stack", () => {
+  const app = Testing.app();
+  buildFleet(app, exampleFleet({ TFC_ORGANIZATION: "acme" }));
+  const stacks = app.node.children as TerraformStack[];
+  expect(stacks.map((s) => s.node.id)).toEqual(expect.arrayContaining(["azure-shared-eastus2", "gcp-shared-us-central1", "bot-alpha", "bot-delta", "bot-gamma", "hcp-terraform"]));
+  for (const stack of stacks) expect([stack.node.id, stack.toTerraform()]).toStrictEqual([stack.node.id, TerraformStack.prototype.toTerraform.call(stack)]);
+});
+
 test("building and synthesizing the example fleet captures no stack trace", () => {
   const capture = jest.spyOn(Error, "captureStackTrace");
   try {
