@@ -19,7 +19,7 @@ export function fleetFrom(yaml: string, env: NodeJS.ProcessEnv = {}): Fleet {
  * `JSON.parse(Testing.synth(stack))` gives (the aspects run, cdktf's "//" metadata removed, keys
  * sorted), with the stack's JSON built once, as `app.synth()` does for a FleetStack, where
  * `Testing.synth` builds it once for the policy aspect and again for the output, then serializes
- * and parses it (half of the synth time of most suites).
+ * and parses it (about 40% of the synth time of most suites).
  */
 export function synthFleet(fleet: Fleet): { app: App; stacks: Record<string, StackJson> } {
   const app = Testing.app();
