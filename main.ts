@@ -1,3 +1,5 @@
+// Before cdktf: cdktf loads archiver on start-up, which botfleet never calls (see the file).
+import "./scripts/lazy-archiver";
 import { App } from "cdktf";
 import { DEFAULT_FLEET_FILE, FleetConfigError, loadFleet } from "./config/load";
 import { buildFleet } from "./constructs/fleet";

@@ -352,7 +352,7 @@ describe("scripts/hcp-secret.ts against a stand-in HCP Terraform API", () => {
   /** Runs the script as `npm run hcp:secret -- ...` would, with `input` on standard input. */
   function hcpSecret(api: string, args: string[], input: string): Promise<{ status: number | null; output: string }> {
     return new Promise((resolve) => {
-      const child = spawn(process.execPath, ["-r", "sucrase/register", join(ROOT, "scripts/hcp-secret.ts"), ...args], {
+      const child = spawn(process.execPath, ["-r", join(ROOT, "scripts/ts-register.js"), join(ROOT, "scripts/hcp-secret.ts"), ...args], {
         cwd: ROOT,
         env: { PATH: process.env.PATH, HOME: mkdtempSync(join(tmpdir(), "botfleet-home-")), TFC_ORGANIZATION: "acme", TF_TOKEN_app_terraform_io: "tok-123", BOTFLEET_HCP_API: api },
       });

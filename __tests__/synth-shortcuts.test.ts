@@ -62,19 +62,37 @@ describe("synth loads the provider classes of the fleet's targets only", () => {
   }
   const providerModules = (modules: string[], provider: string) => modules.filter((m) => m.startsWith(`@cdktf/${provider}/`));
 
+  // One VM fleet, run twice (the second run is the one the tests read), serves three tests.
+  const vmFleet = "name: demo\nbots:\n  - name: bot-a\n    domain: a.example.com\n";
+  let vmRuns: string[][] | undefined;
+  const secondVmRun = () => (vmRuns ??= [loadedModules(vmFleet), loadedModules(vmFleet)])[1];
+
   test("a fleet of VM bots: no Google Cloud and no Container Apps classes", () => {
-    const modules = loadedModules("name: demo\nbots:\n  - name: bot-a\n    domain: a.example.com\n");
+    const modules = secondVmRun();
     expect(providerModules(modules, "provider-azurerm")).toContain("@cdktf/provider-azurerm/lib/orchestrated-virtual-machine-scale-set/index.js");
     expect(providerModules(modules, "provider-google")).toEqual([]);
     expect(modules.filter((m) => m.includes("/lib/container-app"))).toEqual([]);
   });
 
   test("a second run loads neither Sucrase nor Handlebars' compiler: both outputs are kept", () => {
-    const fleet = "name: demo\nbots:\n  - name: bot-a\n    domain: a.example.com\n";
-    loadedModules(fleet);
-    const modules = loadedModules(fleet);
+    const modules = secondVmRun();
     expect(modules).toContain("handlebars/dist/cjs/handlebars.runtime.js");
     expect(modules.filter((m) => m.startsWith("handlebars/dist/cjs/handlebars/compiler/") || m.startsWith("sucrase/dist/"))).toEqual([]);
+  });
+
+  test("no archiver: cdktf loads it at start-up only to zip assets, which botfleet has none of", () => {
+    const modules = secondVmRun();
+    expect(modules).toContain("cdktf/lib/private/fs.js");
+    expect(modules.filter((m) => /^(archiver|archiver-utils|zip-stream|compress-commons|readable-stream|glob)\//.test(m) && m !== "archiver/index.js")).toEqual([]);
+  });
+
+  test("the stand-in for archiver loads the real one when called, in Node's module cache and under jest", () => {
+    const script = `require("./scripts/lazy-archiver"); require("cdktf"); const archiver = require(require.resolve("archiver", { paths: [require.resolve("cdktf")] })); const zip = archiver("zip", {}); console.log(typeof zip.directory, Object.keys(require.cache).some((m) => m.includes("/archiver/lib/core.js")));`;
+    const r = spawnSync(process.execPath, ["-e", script], { cwd: ROOT, encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    expect(r.stdout.trim()).toBe("function true");
+    // jest.config.js maps "archiver" to the stand-in.
+    expect(typeof require("archiver")("zip", {}).directory).toBe("function");
   });
 
   test("a fleet of Cloud Run bots: no Azure classes", () => {
@@ -108,6 +126,25 @@ describe("the app's TypeScript, transformed once", () => {
     expect(runProbe()).toEqual({ value: 2, sucrase: true });
     expect(runProbe()).toEqual({ value: 2, sucrase: false });
   });
+});
+
+test("the tests' synthFleet gives what Testing.synth gives, stack by stack, HCP Terraform included", () => {
+  const fleet = exampleFleet({ TFC_ORGANIZATION: "acme" });
+  const app = Testing.app();
+  buildFleet(app, fleet);
+  const expected = Object.fromEntries((app.node.children as TerraformStack[]).map((s) => [s.node.id, JSON.parse(Testing.synth(s))]));
+  const { stacks } = synthFleet(fleet);
+  expect(Object.keys(stacks)).toContain("hcp-terraform");
+  expect(stacks).toStrictEqual(expected);
+  expect(JSON.stringify(stacks)).toBe(JSON.stringify(expected));
+});
+
+test("a stack's JSON, resolved once, is what cdktf's TerraformStack.toTerraform gives, for every kind of stack", () => {
+  const app = Testing.app();
+  buildFleet(app, exampleFleet({ TFC_ORGANIZATION: "acme" }));
+  const stacks = app.node.children as TerraformStack[];
+  expect(stacks.map((s) => s.node.id)).toEqual(expect.arrayContaining(["azure-shared-eastus2", "gcp-shared-us-central1", "bot-alpha", "bot-delta", "bot-gamma", "hcp-terraform"]));
+  for (const stack of stacks) expect([stack.node.id, stack.toTerraform()]).toStrictEqual([stack.node.id, TerraformStack.prototype.toTerraform.call(stack)]);
 });
 
 test("building and synthesizing the example fleet captures no stack trace", () => {

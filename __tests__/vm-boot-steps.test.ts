@@ -184,7 +184,8 @@ test("boot: a bot waiting for its secrets ends the boot READY and WAITING (not f
   const s = scratch();
   mkdirSync(join(s.root, "run/botfleet"), { recursive: true });
   writeFileSync(join(s.root, "run/botfleet/waiting-for-secrets"), "bot-alpha--llm-api-key\n");
-  const r = bootWith(s, { GATEWAY_HEALTH_URL: "http://127.0.0.1/gateway-down" });
+  // No state-sync runs here: the state step gives up at once instead of after its 60 s default.
+  const r = bootWith(s, { GATEWAY_HEALTH_URL: "http://127.0.0.1/gateway-down", STATE_WAIT_SECONDS: "0" });
   expect(r.log).toContain("READY, WAITING FOR SECRETS: bot bot-alpha (openclaw) starts within 30 s of these being set in Key Vault kv-demo-9541b8: bot-alpha--llm-api-key");
   expect(r.log).not.toContain("FAILED: agent");
   expect(r.status).toBe(0);

@@ -1,6 +1,9 @@
 import { join } from "node:path";
-import { TerraformStack } from "cdktf";
+import { TerraformElement, TerraformOutput, TerraformStack } from "cdktf";
+import { resolve } from "cdktf/lib/_tokens";
 import * as stackTrace from "cdktf/lib/tokens/private/stack-trace";
+import { deepMerge } from "cdktf/lib/util";
+import type { Construct } from "constructs";
 
 /**
  * Where botfleet reaches into cdktf's internals, for synth speed: cdktf 0.21.0 is its last release
@@ -26,8 +29,29 @@ export abstract class SynthesizedOnceStack extends TerraformStack {
   private synthesis?: { json?: ReturnType<TerraformStack["toTerraform"]> };
 
   toTerraform() {
-    if (!this.synthesis) return super.toTerraform();
-    return (this.synthesis.json ??= super.toTerraform());
+    if (!this.synthesis) return this.resolvedOnce();
+    return (this.synthesis.json ??= this.resolvedOnce());
+  }
+
+  /**
+   * What cdktf 0.21's TerraformStack.toTerraform returns (terraform-stack.js), less its last pass:
+   * it resolves every element's JSON, merges the pieces, then resolves the merged whole again,
+   * which finds nothing left to resolve (6% of a 100-bot synth). Only the stack's metadata is
+   * resolved here on its own. With stack-level overrides (botfleet sets none) cdktf's own runs.
+   */
+  private resolvedOnce() {
+    const overrides = (this as unknown as { rawOverrides: Record<string, unknown> }).rawOverrides;
+    if (Object.keys(overrides).length > 0) return super.toTerraform();
+    const metadata = { version: (this as unknown as { cdktfVersion: string }).cdktfVersion, stackName: this.node.id, backend: "local", cloud: undefined };
+    const elements = terraformElements(this);
+    for (const e of elements) deepMerge(metadata, resolve(this, e.toMetadata()));
+    const outputs = {};
+    for (const e of elements)
+      if (TerraformOutput.isTerraformOutput(e))
+        deepMerge(outputs, e.node.path.split("/").reduceRight<object>((inner, part) => ({ [part]: Object.keys(inner).length === 0 ? e.friendlyUniqueId : inner }), {}));
+    const tf: Record<string, unknown> = { "//": resolve(this, { metadata, outputs }) };
+    for (const fragment of elements.map((e) => resolve(this, e.toTerraform()))) deepMerge(tf, fragment);
+    return tf;
   }
 
   /**
@@ -58,4 +82,11 @@ export abstract class SynthesizedOnceStack extends TerraformStack {
       },
     };
   }
+}
+
+/** The stack's Terraform elements, as cdktf collects them: depth first, not into nested stacks. */
+function terraformElements(node: Construct, into: TerraformElement[] = []): TerraformElement[] {
+  if (TerraformElement.isTerraformElement(node)) into.push(node);
+  for (const child of node.node.children) if (!TerraformStack.isStack(child)) terraformElements(child, into);
+  return into;
 }

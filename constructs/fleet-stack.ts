@@ -39,6 +39,7 @@ export class FleetStack extends SynthesizedOnceStack {
   }
 }
 
+
 /** Tags every botfleet resource carries: who manages it and which fleet (and bot) it serves. */
 export function fleetTags(fleet: string, bot?: string): Record<string, string> {
   return { "managed-by": "botfleet", fleet, ...(bot ? { bot } : {}) };
