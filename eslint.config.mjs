@@ -18,10 +18,7 @@ export default tseslint.config(
       // Terraform JSON and API responses are untyped JSON, read as `any` by design (StackJson).
       "@typescript-eslint/no-explicit-any": "off",
       // A leading underscore marks what is left unused on purpose, as tsc's noUnused* checks allow.
-      "@typescript-eslint/no-unused-vars": [
-        "error",
-        { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrorsIgnorePattern: "^_", ignoreRestSiblings: true },
-      ],
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrorsIgnorePattern: "^_", ignoreRestSiblings: true }],
     },
   },
   {

@@ -50,15 +50,16 @@ describe("bot-delta: the container app", () => {
     // Referenced by address, so the app must come after the secrets it names.
     expect(app.depends_on.filter((d: string) => d.startsWith("azurerm_key_vault_secret."))).toHaveLength(4);
     const refs = container.env.filter((e: StackJson) => e.secret_name);
-    expect(refs.map((e: StackJson) => [e.name, e.secret_name]).sort()).toEqual([
-      ["BRAVE_API_KEY", "search-api-key"],
-      ["DISCORD_BOT_TOKEN", "discord-bot-token"],
-      ["OPENCLAW_GATEWAY_TOKEN", "gateway-token"],
-      ["ANTHROPIC_API_KEY", "llm-api-key"],
-    ].sort());
+    expect(refs.map((e: StackJson) => [e.name, e.secret_name]).sort()).toEqual(
+      [
+        ["BRAVE_API_KEY", "search-api-key"],
+        ["DISCORD_BOT_TOKEN", "discord-bot-token"],
+        ["OPENCLAW_GATEWAY_TOKEN", "gateway-token"],
+        ["ANTHROPIC_API_KEY", "llm-api-key"],
+      ].sort(),
+    );
     for (const e of refs) expect(e).not.toHaveProperty("value");
-    for (const s of resources(delta, "azurerm_key_vault_secret"))
-      expect(s.value ?? s.value_wo).toMatch(/^(\$\{var\.[a-z_]+\}|\$\{random_password\.[\w-]+\.result\})$/);
+    for (const s of resources(delta, "azurerm_key_vault_secret")) expect(s.value ?? s.value_wo).toMatch(/^(\$\{var\.[a-z_]+\}|\$\{random_password\.[\w-]+\.result\})$/);
   });
 
   // azurerm v4.55.0 internal/services/containerapps/container_app_resource.go, CustomizeDiff:
@@ -69,8 +70,7 @@ describe("bot-delta: the container app", () => {
   test("every secret's Key Vault reference is known at plan, so the provider's CustomizeDiff accepts it", () => {
     const atPlan = (value: string | undefined) => (value === undefined || /\$\{(?!data\.|var\.)/.test(value) ? "" : value);
     for (const stack of [delta, appOf("    internalOnly: true\n", "  containerAppsSubnet: 10.0.2.0/27\n").stacks["bot-one"]])
-      for (const data of Object.values(stack.data as Record<string, Record<string, object>>).flatMap((byId) => Object.values(byId)))
-        expect(JSON.stringify(data)).not.toMatch(/\$\{(?!data\.)/);
+      for (const data of Object.values(stack.data as Record<string, Record<string, object>>).flatMap((byId) => Object.values(byId))) expect(JSON.stringify(data)).not.toMatch(/\$\{(?!data\.)/);
     for (const s of app.secret as { name: string; key_vault_secret_id?: string; identity?: string }[]) {
       const id = atPlan(s.key_vault_secret_id);
       const identity = atPlan(s.identity);
@@ -86,9 +86,7 @@ describe("bot-delta: the container app", () => {
     expect(config.gateway.controlUi.allowedOrigins).toEqual(["${BOTFLEET_PUBLIC_ORIGIN}"]);
     // Reachable from the environment only: Container Apps names such an app <app>.internal.<domain>.
     const closed = resources(appOf("").stacks["bot-one"], "azurerm_container_app")[0].template.container[0].env;
-    expect(closed.find((e: StackJson) => e.name === "BOTFLEET_PUBLIC_ORIGIN").value).toBe(
-      "https://bot-one.internal.${data.azurerm_container_app_environment.environment.default_domain}",
-    );
+    expect(closed.find((e: StackJson) => e.name === "BOTFLEET_PUBLIC_ORIGIN").value).toBe("https://bot-one.internal.${data.azurerm_container_app_environment.environment.default_domain}");
     expect(delta.output.url.value).toBe("https://${azurerm_container_app.app.ingress[0].fqdn}");
   });
 
@@ -145,17 +143,14 @@ describe("bot-delta: the container app", () => {
   });
 
   test("probes liveness, readiness and startup on the runtime's health path", () => {
-    for (const probe of ["liveness_probe", "readiness_probe", "startup_probe"])
-      expect(container[probe]).toEqual([expect.objectContaining({ transport: "HTTP", port: 18789, path: "/healthz" })]);
+    for (const probe of ["liveness_probe", "readiness_probe", "startup_probe"]) expect(container[probe]).toEqual([expect.objectContaining({ transport: "HTTP", port: 18789, path: "/healthz" })]);
   });
 });
 
 describe("bot-delta: ingress", () => {
   test("listens on the runtime's port, HTTPS only, admitting only the fleet file's ranges", () => {
     expect(app.ingress).toMatchObject({ target_port: 18789, allow_insecure_connections: false, external_enabled: true });
-    expect(app.ingress.ip_security_restriction).toEqual([
-      { name: "allow-1", action: "Allow", ip_address_range: "203.0.113.0/24", description: "from the fleet file" },
-    ]);
+    expect(app.ingress.ip_security_restriction).toEqual([{ name: "allow-1", action: "Allow", ip_address_range: "203.0.113.0/24", description: "from the fleet file" }]);
   });
 
   test("is closed to the internet by default, open to all only with publicAccess", () => {
@@ -169,7 +164,10 @@ describe("bot-delta: ingress", () => {
 
   test("turns several ranges into rules of one action", () => {
     const rules = appOf('    allowedIpRanges: ["198.51.100.7/32", "203.0.113.0/24"]\n').app.ingress.ip_security_restriction;
-    expect(rules.map((r: StackJson) => [r.action, r.ip_address_range])).toEqual([["Allow", "198.51.100.7/32"], ["Allow", "203.0.113.0/24"]]);
+    expect(rules.map((r: StackJson) => [r.action, r.ip_address_range])).toEqual([
+      ["Allow", "198.51.100.7/32"],
+      ["Allow", "203.0.113.0/24"],
+    ]);
     const denied = appOf('    publicAccess: true\n    deniedIpRanges: ["192.0.2.0/24"]\n').app.ingress.ip_security_restriction;
     expect(denied.map((r: StackJson) => r.action)).toEqual(["Deny"]);
   });
@@ -190,17 +188,13 @@ describe("bot-delta: ingress", () => {
 
 describe("azure-shared-eastus2: what Container Apps bots share", () => {
   test("a Log Analytics workspace with the configured retention and daily cap", () => {
-    expect(resources(shared, "azurerm_log_analytics_workspace")).toEqual([
-      expect.objectContaining({ name: "log-demo-eastus2", retention_in_days: 30, daily_quota_gb: 1, sku: "PerGB2018" }),
-    ]);
+    expect(resources(shared, "azurerm_log_analytics_workspace")).toEqual([expect.objectContaining({ name: "log-demo-eastus2", retention_in_days: 30, daily_quota_gb: 1, sku: "PerGB2018" })]);
     const custom = appOf("", "  logRetentionDays: 90\n  logDailyCapGb: 0.5\n").stacks["azure-shared-eastus2"];
     expect(resources(custom, "azurerm_log_analytics_workspace")[0]).toMatchObject({ retention_in_days: 90, daily_quota_gb: 0.5 });
   });
 
   test("a registry without admin user, which each bot's own identity pulls from with AcrPull granted in the bot's stack", () => {
-    expect(resources(shared, "azurerm_container_registry")).toEqual([
-      expect.objectContaining({ name: names.containerRegistry, admin_enabled: false, anonymous_pull_enabled: false }),
-    ]);
+    expect(resources(shared, "azurerm_container_registry")).toEqual([expect.objectContaining({ name: names.containerRegistry, admin_enabled: false, anonymous_pull_enabled: false })]);
     expect(resources(shared, "azurerm_role_assignment").filter((r) => r.role_definition_name === "AcrPull")).toEqual([]);
     const pull = resources(delta, "azurerm_role_assignment").find((r) => r.role_definition_name === "AcrPull")!;
     expect(pull).toMatchObject({ scope: "${data.azurerm_container_registry.registry.id}", principal_id: "${azurerm_user_assigned_identity.identity.principal_id}" });
@@ -232,9 +226,7 @@ describe("bot-delta: alerts", () => {
   const queries = resources(delta, "azurerm_monitor_scheduled_query_rules_alert_v2");
 
   test("go to the action group with the configured e-mail", () => {
-    expect(resources(shared, "azurerm_monitor_action_group")[0].email_receiver).toEqual([
-      { name: "operator", email_address: "ops@example.com", use_common_alert_schema: true },
-    ]);
+    expect(resources(shared, "azurerm_monitor_action_group")[0].email_receiver).toEqual([{ name: "operator", email_address: "ops@example.com", use_common_alert_schema: true }]);
     const group = "${data.azurerm_monitor_action_group.action-group.id}";
     expect(resources(delta, "azurerm_monitor_metric_alert")[0].action).toEqual([{ action_group_id: group }]);
     for (const q of queries) expect(q.action.action_groups).toEqual([group]);
@@ -242,9 +234,7 @@ describe("bot-delta: alerts", () => {
 
   test("alert on replica restarts by metric, and on auth failures, disconnects and volume by log query", () => {
     const [restarts] = resources(delta, "azurerm_monitor_metric_alert");
-    expect(restarts.criteria).toEqual([
-      { metric_namespace: "Microsoft.App/containerApps", metric_name: "RestartCount", aggregation: "Maximum", operator: "GreaterThanOrEqual", threshold: 3 },
-    ]);
+    expect(restarts.criteria).toEqual([{ metric_namespace: "Microsoft.App/containerApps", metric_name: "RestartCount", aggregation: "Maximum", operator: "GreaterThanOrEqual", threshold: 3 }]);
     expect(restarts.scopes).toEqual(["${azurerm_container_app.app.id}"]);
     expect(queries.map((q) => [q.name, q.criteria[0].threshold, q.window_duration])).toEqual([
       ["bot-delta gateway auth failures", 10, "PT15M"],
@@ -293,8 +283,6 @@ describe("bot-delta: alerts", () => {
     expect(matches(s.authFailure, "[ws] unauthorized conn=3f2a remote=10.0.0.4 client=openclaw-control-ui webchat reason=token_mismatch")).toBe(true);
     expect(matches(s.channelDisconnect, "[telegram] getUpdates conflict: Call to 'getUpdates' failed! (409: Conflict: terminated by other getUpdates request); retrying in 30s.")).toBe(true);
     expect(matches(s.authFailure, "[ws] connected conn=3f2a client=openclaw-control-ui")).toBe(false);
-    expect(consoleLogQuery('a"b', ['x"y', "p\\q"])).toBe(
-      'ContainerAppConsoleLogs_CL\n| where ContainerAppName_s == "a\\"b"\n| where Log_s contains_cs "x\\"y" or Log_s contains_cs "p\\\\q"',
-    );
+    expect(consoleLogQuery('a"b', ['x"y', "p\\q"])).toBe('ContainerAppConsoleLogs_CL\n| where ContainerAppName_s == "a\\"b"\n| where Log_s contains_cs "x\\"y" or Log_s contains_cs "p\\\\q"');
   });
 });

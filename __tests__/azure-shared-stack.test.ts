@@ -7,8 +7,13 @@ describe("azure-shared-eastus2", () => {
   test("the NSG admits TCP 80 and 443 and explicitly denies every other inbound packet", () => {
     const [nsg] = resources(shared, "azurerm_network_security_group");
     const rules = nsg.security_rule.map((r: Record<string, unknown>) => ({
-      name: r.name, priority: r.priority, direction: r.direction, access: r.access,
-      protocol: r.protocol, port: r.destination_port_range, source: r.source_address_prefix,
+      name: r.name,
+      priority: r.priority,
+      direction: r.direction,
+      access: r.access,
+      protocol: r.protocol,
+      port: r.destination_port_range,
+      source: r.source_address_prefix,
     }));
     expect(rules).toEqual([
       { name: "AllowHttpInbound", priority: 100, direction: "Inbound", access: "Allow", protocol: "Tcp", port: "80", source: "*" },
@@ -28,7 +33,11 @@ describe("azure-shared-eastus2", () => {
 
   test("Key Vault uses RBAC, soft delete and purge protection", () => {
     expect(resources(shared, "azurerm_key_vault")[0]).toMatchObject({
-      name: "kv-demo-9541b8", rbac_authorization_enabled: true, purge_protection_enabled: true, soft_delete_retention_days: 90, sku_name: "standard",
+      name: "kv-demo-9541b8",
+      rbac_authorization_enabled: true,
+      purge_protection_enabled: true,
+      soft_delete_retention_days: 90,
+      sku_name: "standard",
     });
   });
 
@@ -66,8 +75,7 @@ describe("azure-shared-eastus2", () => {
   test("with an HCP Terraform organization every stack gets its own named workspace", () => {
     const { stacks: cloud } = synthFleet(exampleFleet({ TFC_ORGANIZATION: "acme" }));
     for (const [name, stack] of Object.entries(cloud))
-      if (name !== "hcp-terraform")
-        expect(stack.terraform.cloud).toEqual({ hostname: "app.terraform.io", organization: "acme", workspaces: { name: `demo-${name}` } });
+      if (name !== "hcp-terraform") expect(stack.terraform.cloud).toEqual({ hostname: "app.terraform.io", organization: "acme", workspaces: { name: `demo-${name}` } });
     // The stack that creates the workspaces cannot keep its state in one of them.
     expect(cloud["hcp-terraform"].terraform).toMatchObject({ backend: { local: { path: "../../../terraform.hcp-terraform.tfstate" } } });
     expect(cloud["hcp-terraform"].terraform.cloud).toBeUndefined();

@@ -15,9 +15,7 @@ const { stacks } = synthFleet(fleet);
 const alpha = stacks["bot-alpha"];
 const [scaleSet] = resources(alpha, "azurerm_orchestrated_virtual_machine_scale_set");
 const cloudConfig = decodeCustomData(scaleSet.os_profile.custom_data);
-const files: Record<string, string> = Object.fromEntries(
-  (parse(cloudConfig).write_files as { path: string; content: string }[]).map((f) => [f.path, f.content]),
-);
+const files: Record<string, string> = Object.fromEntries((parse(cloudConfig).write_files as { path: string; content: string }[]).map((f) => [f.path, f.content]));
 
 describe("bot-alpha: the scale set", () => {
   test("runs exactly one instance, with no way to get a second", () => {
@@ -75,7 +73,7 @@ describe("bot-alpha: the scale set", () => {
     expect([...Buffer.from(scaleSet.os_profile.custom_data, "base64").subarray(0, 2)]).toEqual([0x1f, 0x8b]);
     expect(scaleSet.os_profile.custom_data.length).toBeLessThan(65536);
     const longest = fleetFrom(
-      `name: demo\nbots:\n  - name: bot-long\n    persona:\n      name: ${"N".repeat(50)}\n      theme: ${JSON.stringify("A calm & \"quoted\" researcher. ".repeat(130).slice(0, 4000))}\n    channels:\n      telegram:\n        allowFrom: [${Array.from({ length: 50 }, (_, i) => `"${100000000 + i}"`).join(", ")}]\n`,
+      `name: demo\nbots:\n  - name: bot-long\n    persona:\n      name: ${"N".repeat(50)}\n      theme: ${JSON.stringify('A calm & "quoted" researcher. '.repeat(130).slice(0, 4000))}\n    channels:\n      telegram:\n        allowFrom: [${Array.from({ length: 50 }, (_, i) => `"${100000000 + i}"`).join(", ")}]\n`,
     );
     const customData = resources(synthFleet(longest).stacks["bot-long"], "azurerm_orchestrated_virtual_machine_scale_set")[0].os_profile.custom_data;
     expect(customData.length).toBeLessThan(65536);
@@ -87,9 +85,7 @@ describe("bot-alpha: secrets", () => {
   const byName = Object.fromEntries(secrets.map((s) => [s.name, s]));
 
   test("every secret the bot needs exists in the shared vault", () => {
-    expect(Object.keys(byName).sort()).toEqual([
-      "bot-alpha--gateway-token", "bot-alpha--llm-api-key", "bot-alpha--search-api-key", "bot-alpha--telegram-bot-token", "bot-alpha--vm-admin-password",
-    ]);
+    expect(Object.keys(byName).sort()).toEqual(["bot-alpha--gateway-token", "bot-alpha--llm-api-key", "bot-alpha--search-api-key", "bot-alpha--telegram-bot-token", "bot-alpha--vm-admin-password"]);
     for (const s of secrets) expect(s.key_vault_id).toBe("${data.azurerm_key_vault.key-vault.id}");
   });
 
@@ -140,7 +136,11 @@ describe("bot-alpha: one bot, one key ring", () => {
 
   test("its own storage account holds its state's durable copy: HTTPS and TLS 1.2 only, nothing public", () => {
     expect(resources(alpha, "azurerm_storage_account")[0]).toMatchObject({
-      name: "stbotalpha428602", https_traffic_only_enabled: true, min_tls_version: "TLS1_2", allow_nested_items_to_be_public: false, account_replication_type: "LRS",
+      name: "stbotalpha428602",
+      https_traffic_only_enabled: true,
+      min_tls_version: "TLS1_2",
+      allow_nested_items_to_be_public: false,
+      account_replication_type: "LRS",
     });
     expect(resources(alpha, "azurerm_storage_share")).toEqual([]);
     expect(resources(stacks["bot-beta"], "azurerm_storage_account")[0].name).not.toBe("stbotalpha428602");
@@ -217,7 +217,7 @@ describe("bot-alpha: the decoded cloud-init", () => {
 
   test("5. secrets from Key Vault with the managed identity through IMDS, no Azure CLI", () => {
     const fetch = files["/usr/local/lib/botfleet/fetch-secrets.sh"];
-    expect(fetch).toContain("KEY_VAULT_URL=\"${KEY_VAULT_URL:-https://kv-demo-9541b8.vault.azure.net}\"");
+    expect(fetch).toContain('KEY_VAULT_URL="${KEY_VAULT_URL:-https://kv-demo-9541b8.vault.azure.net}"');
     expect(fetch).toContain("fetch 'bot-alpha--gateway-token' 'OPENCLAW_GATEWAY_TOKEN' required");
     expect(fetch).toContain("fetch 'bot-alpha--search-api-key' 'BRAVE_API_KEY' optional");
     expect(files["/usr/local/lib/botfleet/common.sh"]).toContain("/metadata/identity/oauth2/token");
@@ -228,7 +228,11 @@ describe("bot-alpha: the decoded cloud-init", () => {
     expect(boot).toContain(`jq -S -s '(.[0] | delpaths([["agents","list"]])) * .[1]' "$target" "$managed"`);
     const config = JSON.parse(files["/etc/botfleet/agent-config.json"]);
     expect(config.gateway).toEqual({
-      mode: "local", bind: "lan", port: 18789, auth: { mode: "token" }, trustedProxies: ["172.17.0.1"],
+      mode: "local",
+      bind: "lan",
+      port: 18789,
+      auth: { mode: "token" },
+      trustedProxies: ["172.17.0.1"],
       controlUi: { allowedOrigins: ["https://alpha.bots.example.com"] },
     });
   });

@@ -69,9 +69,7 @@ describe("fleet file errors name the path, the value and the fix", () => {
   });
 
   test("duplicate bot names", () => {
-    expect(problems(minimal("  - name: bot-a\n  - name: bot-b\n  - name: bot-a\n"))).toContain(
-      'line 5: bots[2].name: "bot-a" duplicates bots[0].name; bot names must be unique',
-    );
+    expect(problems(minimal("  - name: bot-a\n  - name: bot-b\n  - name: bot-a\n"))).toContain('line 5: bots[2].name: "bot-a" duplicates bots[0].name; bot names must be unique');
   });
 
   test.each([
@@ -105,24 +103,31 @@ describe("fleet file errors name the path, the value and the fix", () => {
     const m = problems(
       minimal("  - name: bot-a\n    target: azure-container-apps\n    sandbox:\n      mode: all\n  - name: bot-b\n    runtime: nanobot\n    model: openai/gpt-5\n    sandbox:\n      mode: non-main\n"),
     );
-    expect(m).toContain('bots[0].sandbox.mode: "all" is not available: Container Apps cannot run Sysbox, so there is no Docker engine for sandbox containers; remove it (the sandbox is off there) or use target azure-vmss with runtime openclaw');
+    expect(m).toContain(
+      'bots[0].sandbox.mode: "all" is not available: Container Apps cannot run Sysbox, so there is no Docker engine for sandbox containers; remove it (the sandbox is off there) or use target azure-vmss with runtime openclaw',
+    );
     expect(m).toContain('bots[1].sandbox.mode: "non-main" is not available: runtime nanobot has no Docker tool sandbox');
     expect(problems(minimal("  - name: bot-a\n    sandbox:\n      mode: some\n"))).toContain('bots[0].sandbox.mode: "some" is not allowed; use one of: off, non-main, all');
   });
 
   test("the sandbox: the runtime's recommended mode unless the bot or defaults name one; no network unless allowed", () => {
     const fleet = parseFleet(
-      minimal("  - name: bot-a\n  - name: bot-b\n    sandbox:\n      mode: all\n      network: true\n  - name: bot-c\n    target: gcp-cloud-run\n    region: us-central1\n    sandbox:\n      mode: \"off\"\n", "gcp:\n  project: botfleet-demo\n"),
+      minimal(
+        '  - name: bot-a\n  - name: bot-b\n    sandbox:\n      mode: all\n      network: true\n  - name: bot-c\n    target: gcp-cloud-run\n    region: us-central1\n    sandbox:\n      mode: "off"\n',
+        "gcp:\n  project: botfleet-demo\n",
+      ),
       "fleet.yaml",
       {},
     );
-    expect(fleet.bots.map((b) => b.sandbox)).toEqual([{ mode: undefined, network: false }, { mode: "all", network: true }, { mode: "off", network: false }]);
+    expect(fleet.bots.map((b) => b.sandbox)).toEqual([
+      { mode: undefined, network: false },
+      { mode: "all", network: true },
+      { mode: "off", network: false },
+    ]);
   });
 
   test("an unknown region, for the bot or in defaults", () => {
-    expect(problems(minimal("  - name: bot-a\n    region: eastus-2\n"))).toContain(
-      'line 4: bots[0].region: "eastus-2" is not an Azure region for target azure-vmss; did you mean "eastus2"?',
-    );
+    expect(problems(minimal("  - name: bot-a\n    region: eastus-2\n"))).toContain('line 4: bots[0].region: "eastus-2" is not an Azure region for target azure-vmss; did you mean "eastus2"?');
     expect(problems(minimal("  - name: bot-a\n", "defaults:\n  region: mars1\n"))).toMatch(/defaults\.region: "mars1" is not an Azure region/);
   });
 
@@ -140,8 +145,10 @@ describe("fleet file errors name the path, the value and the fix", () => {
   });
 
   test("channel policies that contradict their allowlist", () => {
-    expect(problems(minimal("  - name: bot-a\n    channels:\n      telegram:\n        dmPolicy: allowlist\n"))).toMatch(/channels\.telegram\.allowFrom: dmPolicy "allowlist" needs at least one user id/);
-    expect(problems(minimal("  - name: bot-a\n    channels:\n      discord:\n        dmPolicy: open\n        allowFrom: [\"42\"]\n"))).toMatch(/dmPolicy "open" needs allowFrom: \["\*"\]/);
+    expect(problems(minimal("  - name: bot-a\n    channels:\n      telegram:\n        dmPolicy: allowlist\n"))).toMatch(
+      /channels\.telegram\.allowFrom: dmPolicy "allowlist" needs at least one user id/,
+    );
+    expect(problems(minimal('  - name: bot-a\n    channels:\n      discord:\n        dmPolicy: open\n        allowFrom: ["42"]\n'))).toMatch(/dmPolicy "open" needs allowFrom: \["\*"\]/);
   });
 
   test("a model without a known provider", () => {
@@ -160,8 +167,7 @@ describe("fleet file errors name the path, the value and the fix", () => {
 });
 
 describe("Google Cloud settings", () => {
-  const cloudRun = (bot = "", gcp = "gcp:\n  project: my-proj-123\n") =>
-    minimal(`  - name: bot-a\n    target: gcp-cloud-run\n    region: us-central1\n${bot}`, gcp);
+  const cloudRun = (bot = "", gcp = "gcp:\n  project: my-proj-123\n") => minimal(`  - name: bot-a\n    target: gcp-cloud-run\n    region: us-central1\n${bot}`, gcp);
 
   test("a Cloud Run bot without a project", () => {
     expect(problems(cloudRun("", ""))).toContain('gcp: is required because bots[0] (bot-a) targets gcp-cloud-run; add "gcp: { project: <your project ID> }"');
@@ -173,9 +179,7 @@ describe("Google Cloud settings", () => {
   });
 
   test("an unknown region for Cloud Run, with the likely intended one", () => {
-    expect(problems(cloudRun().replace("us-central1", "us-centrall1"))).toContain(
-      'bots[0].region: "us-centrall1" is not a Google Cloud region for target gcp-cloud-run; did you mean "us-central1"?',
-    );
+    expect(problems(cloudRun().replace("us-central1", "us-centrall1"))).toContain('bots[0].region: "us-centrall1" is not a Google Cloud region for target gcp-cloud-run; did you mean "us-central1"?');
     expect(problems(cloudRun().replace("us-central1", "eastus2"))).toMatch(/"eastus2" is not a Google Cloud region/);
   });
 
@@ -187,9 +191,7 @@ describe("Google Cloud settings", () => {
   });
 
   test("a setting of another target", () => {
-    expect(problems(cloudRun("    domain: a.example.com\n"))).toContain(
-      "bots[0].domain: \"a.example.com\" applies only to target azure-vmss, and this bot's target is gcp-cloud-run",
-    );
+    expect(problems(cloudRun("    domain: a.example.com\n"))).toContain('bots[0].domain: "a.example.com" applies only to target azure-vmss, and this bot\'s target is gcp-cloud-run');
     expect(problems(minimal("  - name: bot-a\n    publicAccess: true\n"))).toContain(
       "bots[0].publicAccess: true applies only to target azure-container-apps or gcp-cloud-run, and this bot's target is azure-vmss",
     );
@@ -220,9 +222,7 @@ describe("Container Apps settings", () => {
   const app = (bot = "", azure = "") => minimal(`  - name: bot-a\n    target: azure-container-apps\n${bot}`, azure ? `azure:\n${azure}` : "");
 
   test("a malformed CIDR in allowedIpRanges", () => {
-    expect(problems(app('    allowedIpRanges: ["203.0.113.7"]\n'))).toContain(
-      'bots[0].allowedIpRanges[0]: "203.0.113.7" is not an IPv4 CIDR with its network address (e.g. 203.0.113.0/24)',
-    );
+    expect(problems(app('    allowedIpRanges: ["203.0.113.7"]\n'))).toContain('bots[0].allowedIpRanges[0]: "203.0.113.7" is not an IPv4 CIDR with its network address (e.g. 203.0.113.0/24)');
     expect(problems(app('    allowedIpRanges: ["203.0.113.7/24"]\n'))).toMatch(/allowedIpRanges\[0\]: "203\.0\.113\.7\/24" is not an IPv4 CIDR/);
   });
 
@@ -238,9 +238,7 @@ describe("Container Apps settings", () => {
   });
 
   test("internal-only without a subnet for the internal environment", () => {
-    expect(problems(app("    internalOnly: true\n"))).toContain(
-      "bots[0].internalOnly: true needs a subnet for the internal environment; set azure.containerAppsSubnet (e.g. 10.0.2.0/27)",
-    );
+    expect(problems(app("    internalOnly: true\n"))).toContain("bots[0].internalOnly: true needs a subnet for the internal environment; set azure.containerAppsSubnet (e.g. 10.0.2.0/27)");
   });
 
   test("a Container Apps subnet that is too small, outside the address space, or on the bot subnet", () => {

@@ -11,9 +11,7 @@ import { freePort } from "./support/net";
 import { requireTool, run } from "./support/tools";
 
 const HOSTILE = `it's "quoted" & $HOME \`id\` ${"${PATH}"} | back\\slash\nnew line ünïcødé 🦉`;
-const bot = fleetFrom(
-  `name: demo\nbots:\n  - name: bot-a\n    persona:\n      name: Owl\n      theme: ${JSON.stringify(HOSTILE)}\n    channels:\n      telegram:\n        allowFrom: ["1"]\n`,
-).bots[0];
+const bot = fleetFrom(`name: demo\nbots:\n  - name: bot-a\n    persona:\n      name: Owl\n      theme: ${JSON.stringify(HOSTILE)}\n    channels:\n      telegram:\n        allowFrom: ["1"]\n`).bots[0];
 
 /** Runs the launcher as the platform would, with a node "agent" that reports what it was given. */
 function launch(secrets: Record<string, string>) {
@@ -110,7 +108,11 @@ describe("the container launcher", () => {
     const ready = join(stateDir, ".botfleet-state-ready");
     const l = containerLaunch(bot, { ...runtime, stateDir }, { trustedProxies: [] }, "");
     const port = await freePort();
-    const agent = [process.execPath, "-e", `require("http").createServer((_, res) => res.end("agent " + Object.keys(process.env).filter((k) => k.startsWith("BOTFLEET_")).length)).listen(${port}, "127.0.0.1")`];
+    const agent = [
+      process.execPath,
+      "-e",
+      `require("http").createServer((_, res) => res.end("agent " + Object.keys(process.env).filter((k) => k.startsWith("BOTFLEET_")).length)).listen(${port}, "127.0.0.1")`,
+    ];
     const child = spawn(l.command[0], [...l.command.slice(1), ...agent], {
       env: { PATH: process.env.PATH, ...l.environment, BOTFLEET_PORT: String(port), BOTFLEET_STATE_READY: ready, ...ALL_SET },
     });
@@ -139,7 +141,7 @@ describe("the container launcher", () => {
   });
 
   test("reaches Terraform with interpolation escaped, and nothing else changed", () => {
-    expect(terraformLiteral('a ${B} %{ if } $${C} $x {y}')).toBe('a $${B} %%{ if } $$${C} $x {y}');
+    expect(terraformLiteral("a ${B} %{ if } $${C} $x {y}")).toBe("a $${B} %%{ if } $$${C} $x {y}");
   });
 });
 

@@ -15,9 +15,7 @@ const read = (path: string) => readFileSync(join(ROOT, path), "utf8");
 /** README.md, CONTRIBUTING.md and every page under docs/, as paths from the repository root. */
 function pages(): string[] {
   const under = (dir: string): string[] =>
-    readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((e) =>
-      e.isDirectory() ? under(join(dir, e.name)) : e.name.endsWith(".md") ? [join(dir, e.name)] : [],
-    );
+    readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? under(join(dir, e.name)) : e.name.endsWith(".md") ? [join(dir, e.name)] : []));
   return ["README.md", "CONTRIBUTING.md"].filter((p) => existsSync(join(ROOT, p))).concat(under("docs"));
 }
 
@@ -70,9 +68,7 @@ test("docs/configuration.md's reference table names every key of the fleet file'
   const table = read("docs/configuration.md").match(/^\| key \| default \| meaning \|\n[\s\S]*?\n\n/m);
   expect(table).not.toBeNull();
   // The first column's code spans, cut into key names: `persona.name` / `.theme` gives persona, name, theme.
-  const named = new Set(
-    [...table![0].matchAll(/^\| ([^|]+) \|/gm)].flatMap((m) => [...m[1].matchAll(/`([^`]+)`/g)].flatMap((c) => c[1].split(/[.[\]*/ ]+/).filter(Boolean))),
-  );
+  const named = new Set([...table![0].matchAll(/^\| ([^|]+) \|/gm)].flatMap((m) => [...m[1].matchAll(/`([^`]+)`/g)].flatMap((c) => c[1].split(/[.[\]*/ ]+/).filter(Boolean))));
   const keys: string[] = [];
   const walk = (schema: any, path: string) => {
     for (const variant of schema.anyOf ?? schema.oneOf ?? schema.allOf ?? []) walk(variant, path);

@@ -4,8 +4,7 @@ import { exampleFleet, synthFleet, type StackJson } from "./support/fleet";
 /** Custom data decoded, so a template change shows in the snapshot as readable text. */
 function readable(stack: StackJson): StackJson {
   const copy = JSON.parse(JSON.stringify(stack));
-  for (const vmss of Object.values(copy.resource?.azurerm_orchestrated_virtual_machine_scale_set ?? {}) as StackJson[])
-    vmss.os_profile.custom_data = decodeCustomData(vmss.os_profile.custom_data);
+  for (const vmss of Object.values(copy.resource?.azurerm_orchestrated_virtual_machine_scale_set ?? {}) as StackJson[]) vmss.os_profile.custom_data = decodeCustomData(vmss.os_profile.custom_data);
   return copy;
 }
 

@@ -83,9 +83,7 @@ describe("bot-gamma: secrets", () => {
   const versions = resources(gamma, "google_secret_manager_secret_version");
 
   test("one Secret Manager secret per bot secret, named <fleet>--<bot>--<key>", () => {
-    expect(secrets.map((s) => s.secret_id).sort()).toEqual(
-      ["gateway-token", "llm-api-key", "search-api-key", "telegram-bot-token"].map(names.secret).sort(),
-    );
+    expect(secrets.map((s) => s.secret_id).sort()).toEqual(["gateway-token", "llm-api-key", "search-api-key", "telegram-bot-token"].map(names.secret).sort());
     expect(secrets.every((s) => "auto" in s.replication)).toBe(true);
   });
 
@@ -132,9 +130,7 @@ describe("bot-gamma: ingress", () => {
 
   test("grants run.invoker to allUsers only when the bot opts in with publicAccess", () => {
     const open = synthFleet(gcpFleet("    publicAccess: true\n")).stacks["bot-one"];
-    expect(resources(open, "google_cloud_run_v2_service_iam_member")).toEqual([
-      expect.objectContaining({ role: "roles/run.invoker", member: "allUsers" }),
-    ]);
+    expect(resources(open, "google_cloud_run_v2_service_iam_member")).toEqual([expect.objectContaining({ role: "roles/run.invoker", member: "allUsers" })]);
   });
 });
 
@@ -190,8 +186,7 @@ describe("gcp-shared-us-central1", () => {
   test("enables the APIs and never disables them on destroy", () => {
     const apis = resources(shared, "google_project_service");
     expect(apis.map((a) => a.service).sort()).toEqual([...GCP_APIS].sort());
-    for (const name of ["run", "secretmanager", "artifactregistry", "cloudbuild", "iam", "iamcredentials", "sts"])
-      expect(apis.map((a) => a.service)).toContain(`${name}.googleapis.com`);
+    for (const name of ["run", "secretmanager", "artifactregistry", "cloudbuild", "iam", "iamcredentials", "sts"]) expect(apis.map((a) => a.service)).toContain(`${name}.googleapis.com`);
     for (const a of apis) expect(a.disable_on_destroy).toBe(false);
   });
 
@@ -229,7 +224,9 @@ describe("gcp-shared-us-central1", () => {
     const [binding] = resources(shared, "google_service_account_iam_member").filter((m) => m.role === "roles/iam.workloadIdentityUser");
     expect(binding.role).toBe("roles/iam.workloadIdentityUser");
     expect(binding.member).toBe("principalSet://iam.googleapis.com/${google_iam_workload_identity_pool.github-pool.name}/attribute.repository/example-org/bot-fleet");
-    const roles = resources(shared, "google_project_iam_member").map((m) => m.role).sort();
+    const roles = resources(shared, "google_project_iam_member")
+      .map((m) => m.role)
+      .sort();
     expect(roles).toEqual(Object.keys(DEPLOYER_ROLES).sort());
     expect(roles).not.toContain("roles/owner");
     expect(roles).not.toContain("roles/editor");

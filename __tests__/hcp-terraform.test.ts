@@ -52,8 +52,7 @@ describe("hcp-terraform: workspaces", () => {
 
   test("bot workspaces run remotely, shared ones locally (their owner applies them), none auto-applies", () => {
     const modes = Object.fromEntries(resources(hcp, "tfe_workspace_settings").map((s) => [s.workspace_id, s.execution_mode]));
-    for (const stack of STACKS)
-      expect([stack, modes[`\${tfe_workspace.workspace-${stack}.id}`]]).toEqual([stack, stack.includes("-shared-") ? "local" : "remote"]);
+    for (const stack of STACKS) expect([stack, modes[`\${tfe_workspace.workspace-${stack}.id}`]]).toEqual([stack, stack.includes("-shared-") ? "local" : "remote"]);
     for (const w of resources(hcp, "tfe_workspace")) {
       expect(w.auto_apply).toBe(false);
       expect(w.terraform_version).toBe(HCP_TERRAFORM_VERSION);
@@ -122,7 +121,11 @@ describe("hcp-terraform: dynamic credentials", () => {
           subject: subject(`demo-${bot}`, phase),
         });
       }
-    expect(resources(hcp, "azurerm_user_assigned_identity").map((i) => i.name).sort()).toEqual(["id-demo-tfc-apply", "id-demo-tfc-plan"]);
+    expect(
+      resources(hcp, "azurerm_user_assigned_identity")
+        .map((i) => i.name)
+        .sort(),
+    ).toEqual(["id-demo-tfc-apply", "id-demo-tfc-plan"]);
   });
 
   test("the Google Cloud pool admits only this organization's project and the fleet's Cloud Run workspaces, each account only its phase", () => {
@@ -165,7 +168,11 @@ describe("hcp-terraform: dynamic credentials", () => {
     const members = resources(hcp, "google_project_iam_member");
     const rolesOf = (phase: string) => members.filter((m) => m.member === `serviceAccount:\${google_service_account.gcp-${phase}-account.email}`).map((m) => m.role);
     expect(rolesOf("plan").sort()).toEqual(Object.keys(GCP_PLAN_ROLES).sort());
-    expect(rolesOf("apply").sort()).toEqual(Object.keys(DEPLOYER_ROLES).filter((r) => r !== "roles/artifactregistry.writer").sort());
+    expect(rolesOf("apply").sort()).toEqual(
+      Object.keys(DEPLOYER_ROLES)
+        .filter((r) => r !== "roles/artifactregistry.writer")
+        .sort(),
+    );
   });
 
   test("the shared Azure stack grants the run identities only the region's vault and refresh reads", () => {
@@ -204,7 +211,11 @@ test("HCP Terraform's Google Cloud apply account may act as each Cloud Run bot's
 describe("hcp-terraform: fleets on one cloud, and Terraform Enterprise", () => {
   const onlyGamma = (extra: string) =>
     synthFleet(
-      parseFleet(`name: demo\ngcp:\n  project: botfleet-demo\nterraformCloud:\n  organization: acme\n${extra}bots:\n  - name: bot-gamma\n    target: gcp-cloud-run\n    region: us-central1\n`, "fleet.yaml", {}),
+      parseFleet(
+        `name: demo\ngcp:\n  project: botfleet-demo\nterraformCloud:\n  organization: acme\n${extra}bots:\n  - name: bot-gamma\n    target: gcp-cloud-run\n    region: us-central1\n`,
+        "fleet.yaml",
+        {},
+      ),
     ).stacks["hcp-terraform"];
 
   test("a Cloud Run-only fleet gets no Azure resources, and the issuer follows terraformCloud.hostname", () => {
@@ -285,15 +296,15 @@ describe("HCP Terraform settings: bad input fails at synth, naming the field, th
     expect(problems(fleetFile("terraformCloud:\n  organization: acme corp\n"))).toContain(
       'terraformCloud.organization: "acme corp" is not an HCP Terraform organization name: use 1-40 letters, digits, - and _',
     );
-    expect(problems(fleetFile(""), { TFC_ORGANIZATION: "acme/prod" })).toContain(
-      'terraformCloud.organization: "acme/prod" (from TFC_ORGANIZATION) is not an HCP Terraform organization name',
-    );
+    expect(problems(fleetFile(""), { TFC_ORGANIZATION: "acme/prod" })).toContain('terraformCloud.organization: "acme/prod" (from TFC_ORGANIZATION) is not an HCP Terraform organization name');
   });
 
   test("a workspace name over HCP Terraform's 90 characters", () => {
     const prefix = "p".repeat(60);
     const m = problems(fleetFile(`terraformCloud:\n  organization: acme\n  workspacePrefix: ${prefix}\n`, `  - name: ${"b".repeat(30)}\n`));
-    expect(m).toContain(`terraformCloud.workspacePrefix: makes the workspace name "${prefix}-${"b".repeat(30)}" 91 characters long, over HCP Terraform's 90; shorten terraformCloud.workspacePrefix or the bot name`);
+    expect(m).toContain(
+      `terraformCloud.workspacePrefix: makes the workspace name "${prefix}-${"b".repeat(30)}" 91 characters long, over HCP Terraform's 90; shorten terraformCloud.workspacePrefix or the bot name`,
+    );
     expect(m).toMatch(/^ {2}line 4: /m);
   });
 
@@ -390,7 +401,7 @@ describe("scripts/hcp-secret.ts against a stand-in HCP Terraform API", () => {
     await withHcp(async (api, calls) => {
       const r = await hcpSecret(api, ["bot-gamma", "gateway_token"], "x");
       expect(r.status).toBe(2);
-      expect(r.output).toBe("hcp-secret: bot-gamma has no secret variable \"gateway_token\"; its variables: llm_api_key, telegram_bot_token, search_api_key\n");
+      expect(r.output).toBe('hcp-secret: bot-gamma has no secret variable "gateway_token"; its variables: llm_api_key, telegram_bot_token, search_api_key\n');
       const unknown = await hcpSecret(api, ["bot-zeta", "llm_api_key"], "x");
       expect(unknown.output).toContain('no bot "bot-zeta" in the fleet');
       expect(calls).toEqual([]);

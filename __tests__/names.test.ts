@@ -67,15 +67,16 @@ describe("names the providers would refuse", () => {
     expect(names.deployerDisplayName(long)).toBe("botfleet demo deployer");
   });
 
-  const gcpFleet = (name: string, bot: string, github = "") =>
-    `name: ${name}\ngcp:\n  project: botfleet-demo\n${github}bots:\n  - name: ${bot}\n    target: gcp-cloud-run\n    region: us-central1\n`;
+  const gcpFleet = (name: string, bot: string, github = "") => `name: ${name}\ngcp:\n  project: botfleet-demo\n${github}bots:\n  - name: ${bot}\n    target: gcp-cloud-run\n    region: us-central1\n`;
 
   test("a fleet or bot name that puts google in a state bucket name is refused with the field and the fix", () => {
     expect(gcpBotNames("demo", "botfleet-demo", "my-google-bot").stateBucket).toContain("google");
     expect(problems(gcpFleet("demo", "my-google-bot"))).toMatch(
       /bots\[0\]\.name: "my-google-bot" makes the state bucket name "demo-my-google-bot-state-[0-9a-f]{6}", which contains "google".*Cloud Storage refuses it; pick a bot name without "google"/,
     );
-    expect(problems(gcpFleet("googly", "bot-a"))).toMatch(/line 1: name: "googly" starts with "goog", so every Cloud Run bot's state bucket name \(e.g. "googly-bot-a-state-[0-9a-f]{6}"\) would too.*pick a fleet name/);
+    expect(problems(gcpFleet("googly", "bot-a"))).toMatch(
+      /line 1: name: "googly" starts with "goog", so every Cloud Run bot's state bucket name \(e.g. "googly-bot-a-state-[0-9a-f]{6}"\) would too.*pick a fleet name/,
+    );
     expect(problems(gcpFleet("ops-g00gle", "bot-a"))).toMatch(/name: "ops-g00gle" contains "google" or a look-alike/);
     // Azure bots have no bucket: the same names are fine there.
     expect(problems("name: googly\nbots:\n  - name: my-google-bot\n")).toBe("");

@@ -5,8 +5,7 @@ const { stacks } = synthFleet(exampleFleet());
 const outputs = (stack: string) => Object.fromEntries(Object.entries(stacks[stack].output ?? {}).map(([name, o]) => [name, (o as { value: unknown }).value]));
 
 test("every output of every stack is named in kebab-case", () => {
-  for (const [name, stack] of Object.entries(stacks))
-    for (const output of Object.keys(stack.output ?? {})) expect(`${name}: ${output}`).toMatch(/: [a-z0-9]+(-[a-z0-9]+)*$/);
+  for (const [name, stack] of Object.entries(stacks)) for (const output of Object.keys(stack.output ?? {})) expect(`${name}: ${output}`).toMatch(/: [a-z0-9]+(-[a-z0-9]+)*$/);
 });
 
 test("every bot stack, whatever its target, names its address, identity and state store alike", () => {

@@ -47,9 +47,7 @@ describe("the policy refuses what it does not know", () => {
       jest.doMock("../targets/index", () => {
         const actual = jest.requireActual("../targets/index");
         const [vmss, ...rest] = actual.TARGET_LIST;
-        const compute = Object.fromEntries(
-          Object.entries(vmss.compute as Record<string, Record<string, unknown>>).map(([type, { "BF-GW-1": _, ...coverage }]) => [type, coverage]),
-        );
+        const compute = Object.fromEntries(Object.entries(vmss.compute as Record<string, Record<string, unknown>>).map(([type, { "BF-GW-1": _, ...coverage }]) => [type, coverage]));
         return { TARGET_LIST: [{ ...vmss, compute }, ...rest] };
       });
       const isolated: typeof import("../constructs/fleet") = require("../constructs/fleet");

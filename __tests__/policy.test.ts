@@ -30,9 +30,7 @@ function synth(fleet: Fleet, edit: (stacks: Record<string, TerraformStack>, app:
  */
 function rewrite(stack: TerraformStack, address: string, edit: (body: any) => void): void {
   const [type, name] = address.split(/\.(.*)/);
-  const resource = stack.node
-    .findAll()
-    .find((c): c is TerraformResource => c instanceof TerraformResource && c.terraformResourceType === type && c.friendlyUniqueId === name)!;
+  const resource = stack.node.findAll().find((c): c is TerraformResource => c instanceof TerraformResource && c.terraformResourceType === type && c.friendlyUniqueId === name)!;
   const toTerraform = resource.toTerraform.bind(resource);
   resource.toTerraform = () => {
     const json = toTerraform();
@@ -42,12 +40,9 @@ function rewrite(stack: TerraformStack, address: string, edit: (body: any) => vo
 }
 
 const annotations = (app: App, level: "info" | "warn" | "error") =>
-  app.node
-    .findAll()
-    .flatMap((c) => c.node.metadata.filter((m) => m.type === `@cdktf/${level}`).map((m) => `[${c.node.path}] ${m.data}`));
+  app.node.findAll().flatMap((c) => c.node.metadata.filter((m) => m.type === `@cdktf/${level}`).map((m) => `[${c.node.path}] ${m.data}`));
 
-const fleetWith = (bots: string) =>
-  fleetFrom(`name: demo\ngcp:\n  project: botfleet-demo\nazure:\n  containerAppsSubnet: 10.0.2.0/27\nbots:\n${bots}`);
+const fleetWith = (bots: string) => fleetFrom(`name: demo\ngcp:\n  project: botfleet-demo\nazure:\n  containerAppsSubnet: 10.0.2.0/27\nbots:\n${bots}`);
 
 describe("the example fleet", () => {
   test("breaks no rule; its one suppression is reported with its reason", () => {
@@ -64,9 +59,7 @@ describe("the example fleet", () => {
 
   test("every rule examines something in it", () => {
     const { app } = synth(exampleFleet());
-    const examined = new Set(
-      app.node.children.flatMap((s) => evaluatePolicy((s as TerraformStack).toTerraform()).results.map((r) => r.rule)),
-    );
+    const examined = new Set(app.node.children.flatMap((s) => evaluatePolicy((s as TerraformStack).toTerraform()).results.map((r) => r.rule)));
     expect([...examined].sort()).toEqual([...RULE_IDS].sort());
   });
 });
@@ -125,7 +118,10 @@ const BREAKS: { rule: RuleId; how: string; fleet?: Fleet; edit?: (s: Record<stri
     how: "the gateway sent to a Docker daemon elsewhere, which publishes its port on every interface",
     edit: (s) => {
       const fleet = exampleFleet();
-      const cloudConfig = renderVmBootstrap(fleet, fleet.bots[0], openclaw).cloudConfig.replace("docker --host 'unix:///run/botfleet/sandbox/engine.sock' run", "docker --host 'tcp://10.0.0.5:2375' run");
+      const cloudConfig = renderVmBootstrap(fleet, fleet.bots[0], openclaw).cloudConfig.replace(
+        "docker --host 'unix:///run/botfleet/sandbox/engine.sock' run",
+        "docker --host 'tcp://10.0.0.5:2375' run",
+      );
       rewrite(s["bot-alpha"], "azurerm_orchestrated_virtual_machine_scale_set.scale-set", (b) => {
         b.os_profile.custom_data = Buffer.from(cloudConfig).toString("base64");
       });
@@ -316,7 +312,8 @@ const BREAKS: { rule: RuleId; how: string; fleet?: Fleet; edit?: (s: Record<stri
         b.identity.identity_ids = ["/subscriptions/0/resourceGroups/rg-demo-eastus2/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-demo-eastus2"];
       }),
     resource: "azurerm_container_app.app",
-    problem: "runs as identity /subscriptions/0/resourceGroups/rg-demo-eastus2/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-demo-eastus2, which this stack does not own and other bots may share",
+    problem:
+      "runs as identity /subscriptions/0/resourceGroups/rg-demo-eastus2/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-demo-eastus2, which this stack does not own and other bots may share",
   },
   {
     rule: "BF-ISO-1",
@@ -335,8 +332,7 @@ const BREAKS: { rule: RuleId; how: string; fleet?: Fleet; edit?: (s: Record<stri
   {
     rule: "BF-IAM-1",
     how: "Role Based Access Control Administrator without a condition",
-    edit: (s) =>
-      rewrite(s["azure-shared-eastus2"], "azurerm_role_assignment.deployer-writes-secrets", (b) => (b.role_definition_name = "Role Based Access Control Administrator")),
+    edit: (s) => rewrite(s["azure-shared-eastus2"], "azurerm_role_assignment.deployer-writes-secrets", (b) => (b.role_definition_name = "Role Based Access Control Administrator")),
     resource: "azurerm_role_assignment.deployer-writes-secrets",
     problem: "grants Role Based Access Control Administrator without a condition on the roles it may assign",
   },
@@ -387,9 +383,7 @@ describe("suppressions", () => {
   });
 
   test("applies to its own bot only", () => {
-    const { error } = synth(
-      fleetWith('  - name: bot-a\n    suppressions:\n      - rule: BF-TLS-1\n        reason: "lab bot on a private network"\n  - name: bot-b\n'),
-    );
+    const { error } = synth(fleetWith('  - name: bot-a\n    suppressions:\n      - rule: BF-TLS-1\n        reason: "lab bot on a private network"\n  - name: bot-b\n'));
     expect(error).toContain("[bot-b/scale-set] BF-TLS-1");
     expect(error).not.toContain("[bot-a/");
   });
@@ -431,8 +425,6 @@ describe("suppressions", () => {
 });
 
 test("docs/policy.md's rule table names every rule with its title, level and whether it may be suppressed", () => {
-  const rows = [...readFileSync(join(ROOT, "docs/policy.md"), "utf8").matchAll(/^\| (BF-[A-Z]+-\d) \| ([^|]+) \| ([^|]+) \| ([^|]+) \|/gm)].map((m) =>
-    m.slice(1, 5).map((cell) => cell.trim()),
-  );
+  const rows = [...readFileSync(join(ROOT, "docs/policy.md"), "utf8").matchAll(/^\| (BF-[A-Z]+-\d) \| ([^|]+) \| ([^|]+) \| ([^|]+) \|/gm)].map((m) => m.slice(1, 5).map((cell) => cell.trim()));
   expect(rows).toEqual(RULE_IDS.map((id) => [id, POLICY_RULES[id].title, "error", POLICY_RULES[id].suppressible ? "yes" : "no"]));
 });

@@ -29,28 +29,41 @@ interface Rule {
 const AZ = (file: string) => `hashicorp/terraform-provider-azurerm v4.55.0 ${file}`;
 const GO = (file: string) => `hashicorp/terraform-provider-google v6.50.0 ${file}`;
 
-const str = (test: (s: string) => string | undefined): Check => (v) => (typeof v === "string" ? test(v) : `is ${typeof v}, not a string`);
+const str =
+  (test: (s: string) => string | undefined): Check =>
+  (v) =>
+    typeof v === "string" ? test(v) : `is ${typeof v}, not a string`;
 const matches = (re: RegExp): Check => str((s) => (re.test(s) ? undefined : `does not match ${re}`));
-const length = (min: number, max: number): Check =>
-  str((s) => (s.length >= min && s.length <= max ? undefined : `is ${s.length} characters, not ${min}-${max}`));
-const bytes = (max: number): Check =>
-  str((s) => (Buffer.byteLength(s) <= max ? undefined : `is ${Buffer.byteLength(s)} bytes, more than ${max}`));
-const intBetween = (min: number, max: number): Check => (v) =>
-  Number.isInteger(v) && (v as number) >= min && (v as number) <= max ? undefined : `${String(v)} is not an integer in ${min}-${max}`;
-const atLeast = (min: number): Check => (v) => (typeof v === "number" && v >= min ? undefined : `${String(v)} is less than ${min}`);
-const all = (...checks: Check[]): Check => (v, r) => checks.map((c) => c(v, r)).filter(Boolean).join("; ") || undefined;
-const notContaining = (chars: string): Check =>
-  str((s) => ([...chars].some((c) => s.includes(c)) ? `contains one of ${chars}` : undefined));
+const length = (min: number, max: number): Check => str((s) => (s.length >= min && s.length <= max ? undefined : `is ${s.length} characters, not ${min}-${max}`));
+const bytes = (max: number): Check => str((s) => (Buffer.byteLength(s) <= max ? undefined : `is ${Buffer.byteLength(s)} bytes, more than ${max}`));
+const intBetween =
+  (min: number, max: number): Check =>
+  (v) =>
+    Number.isInteger(v) && (v as number) >= min && (v as number) <= max ? undefined : `${String(v)} is not an integer in ${min}-${max}`;
+const atLeast =
+  (min: number): Check =>
+  (v) =>
+    typeof v === "number" && v >= min ? undefined : `${String(v)} is less than ${min}`;
+const all =
+  (...checks: Check[]): Check =>
+  (v, r) =>
+    checks
+      .map((c) => c(v, r))
+      .filter(Boolean)
+      .join("; ") || undefined;
+const notContaining = (chars: string): Check => str((s) => ([...chars].some((c) => s.includes(c)) ? `contains one of ${chars}` : undefined));
 const notEnding = (chars: string): Check => str((s) => ([...chars].some((c) => s.endsWith(c)) ? `ends with one of "${chars}"` : undefined));
 const noDoubleHyphen: Check = str((s) => (s.includes("--") ? 'contains "--"' : undefined));
 const noTrailingHyphen: Check = str((s) => (s.endsWith("-") ? "ends with a hyphen" : undefined));
-const map = (check: (key: string, value: unknown) => string | undefined, maxEntries: number): Check => (v) => {
-  if (v === null || typeof v !== "object") return "is not a map";
-  const entries = Object.entries(v);
-  const problems = entries.map(([k, x]) => check(k, x)).filter(Boolean);
-  if (entries.length > maxEntries) problems.push(`has ${entries.length} entries, more than ${maxEntries}`);
-  return problems.join("; ") || undefined;
-};
+const map =
+  (check: (key: string, value: unknown) => string | undefined, maxEntries: number): Check =>
+  (v) => {
+    if (v === null || typeof v !== "object") return "is not a map";
+    const entries = Object.entries(v);
+    const problems = entries.map(([k, x]) => check(k, x)).filter(Boolean);
+    if (entries.length > maxEntries) problems.push(`has ${entries.length} entries, more than ${maxEntries}`);
+    return problems.join("; ") || undefined;
+  };
 
 // go-azure-helpers resourcemanager/tags/validate.go (vendored in azurerm v4.55.0), used by commonschema.Tags().
 const azureTags = (maxEntries = 50): Rule => ({
@@ -96,7 +109,13 @@ const NAMING_RULES = "https://learn.microsoft.com/azure/azure-resource-manager/m
 // checks the parts botfleet's names can hit (fleet and bot names are inside them).
 const RESERVED = "https://learn.microsoft.com/azure/azure-resource-manager/troubleshooting/error-reserved-resource-name";
 const NOT_RESERVED: Check = str((s) =>
-  /microsoft|windows/i.test(s) ? 'contains "microsoft" or "windows"' : /^login/i.test(s) ? 'starts with "login"' : /^(azure|skype|xbox|office|bing|excel|outlook|access)$/i.test(s) ? "is a reserved word" : undefined,
+  /microsoft|windows/i.test(s)
+    ? 'contains "microsoft" or "windows"'
+    : /^login/i.test(s)
+      ? 'starts with "login"'
+      : /^(azure|skype|xbox|office|bing|excel|outlook|access)$/i.test(s)
+        ? "is a reserved word"
+        : undefined,
 );
 
 // The subject GitHub puts in its token for the deploy job: with `environment:` it is
@@ -112,10 +131,7 @@ function githubSubjects(condition: string): string[] {
 
 export const RULES: Record<string, readonly Rule[] | string> = {
   // ---------------------------------------------------------------- azurerm
-  azurerm_resource_group: [
-    { attribute: "name", source: AZ("vendor/github.com/hashicorp/go-azure-helpers/resourcemanager/resourcegroups/validate.go"), check: RESOURCE_GROUP_NAME },
-    azureTags(),
-  ],
+  azurerm_resource_group: [{ attribute: "name", source: AZ("vendor/github.com/hashicorp/go-azure-helpers/resourcemanager/resourcegroups/validate.go"), check: RESOURCE_GROUP_NAME }, azureTags()],
   azurerm_virtual_network: [
     // network/virtual_network_resource.go validates only non-empty; the cloud: 2-64, alphanumerics, _ . -, start alphanumeric, end alphanumeric or _.
     { attribute: "name", source: NAMING_RULES + " (Microsoft.Network/virtualNetworks)", check: matches(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}[a-zA-Z0-9_]$/) },
@@ -134,13 +150,21 @@ export const RULES: Record<string, readonly Rule[] | string> = {
   ],
   azurerm_subnet_network_security_group_association: none("only resource IDs"),
   azurerm_key_vault: [
-    { attribute: "name", source: AZ("internal/services/keyvault/validate/vault_name.go") + "; " + NAMING_RULES + " (Microsoft.KeyVault/vaults); " + RESERVED, check: all(KEY_VAULT_NAME, NOT_RESERVED) },
+    {
+      attribute: "name",
+      source: AZ("internal/services/keyvault/validate/vault_name.go") + "; " + NAMING_RULES + " (Microsoft.KeyVault/vaults); " + RESERVED,
+      check: all(KEY_VAULT_NAME, NOT_RESERVED),
+    },
     { attribute: "soft_delete_retention_days", source: AZ("internal/services/keyvault/key_vault_resource.go (IntBetween(7, 90))"), check: intBetween(7, 90) },
     azureTags(),
   ],
   azurerm_key_vault_secret: [
     // NestedItemName checks the characters; the 127-character limit is Key Vault's (naming rules, vaults/secrets).
-    { attribute: "name", source: AZ("internal/services/keyvault/validate/nested_item_name.go") + "; " + NAMING_RULES + " (vaults/secrets: 1-127)", check: all(matches(/^[0-9a-zA-Z-]+$/), length(1, 127)) },
+    {
+      attribute: "name",
+      source: AZ("internal/services/keyvault/validate/nested_item_name.go") + "; " + NAMING_RULES + " (vaults/secrets: 1-127)",
+      check: all(matches(/^[0-9a-zA-Z-]+$/), length(1, 127)),
+    },
     // Key Vault content types are at most 255 characters.
     { attribute: "content_type", source: "https://learn.microsoft.com/rest/api/keyvault/secrets/set-secret/set-secret (contentType) and Azure Key Vault service limits", check: length(0, 255) },
     { ...azureTags(15), source: AZ("internal/services/keyvault/key_vault_secret_resource.go (commonschema.TagsWithMaximumElements(15))") },
@@ -169,10 +193,7 @@ export const RULES: Record<string, readonly Rule[] | string> = {
     { attribute: "name", source: AZ("internal/services/containers/validate/container_registry_name.go") + "; " + RESERVED, check: all(matches(/^[a-zA-Z0-9]+$/), length(5, 50), NOT_RESERVED) },
     azureTags(),
   ],
-  azurerm_container_app_environment: [
-    { attribute: "name", source: AZ("internal/services/containerapps/validate/validate.go (ManagedEnvironmentName)"), check: MANAGED_ENVIRONMENT_NAME },
-    azureTags(),
-  ],
+  azurerm_container_app_environment: [{ attribute: "name", source: AZ("internal/services/containerapps/validate/validate.go (ManagedEnvironmentName)"), check: MANAGED_ENVIRONMENT_NAME }, azureTags()],
   azurerm_monitor_action_group: [
     // monitor_action_group_resource.go checks only non-empty; the cloud: 1-260, none of :<>+/&%\?| , no trailing space or period.
     { attribute: "name", source: NAMING_RULES + " (Microsoft.Insights/actionGroups)", check: all(length(1, 260), notContaining(":<>+/&%\\?|"), notEnding(" .")) },
@@ -181,7 +202,11 @@ export const RULES: Record<string, readonly Rule[] | string> = {
     azureTags(),
   ],
   azurerm_container_app: [
-    { attribute: "name", source: AZ("internal/services/containerapps/validate/validate.go (ContainerAppName)") + "; " + RESERVED, check: all(matches(/^([a-z]$)|(^([a-z0-9])([a-z0-9-.]{0,30})([^A-Z\W])$)/), noDoubleHyphen, NOT_RESERVED) },
+    {
+      attribute: "name",
+      source: AZ("internal/services/containerapps/validate/validate.go (ContainerAppName)") + "; " + RESERVED,
+      check: all(matches(/^([a-z]$)|(^([a-z0-9])([a-z0-9-.]{0,30})([^A-Z\W])$)/), noDoubleHyphen, NOT_RESERVED),
+    },
     { attribute: "secret.name", source: AZ("internal/services/containerapps/validate/validate.go (SecretName)"), check: all(matches(/^[a-z0-9][a-z0-9-]{0,251}[a-z0-9]?$/), noTrailingHyphen) },
     {
       // A literal ID must parse as https://<vault>/secrets/<name>[/<version>]; botfleet's vault and
@@ -194,21 +219,41 @@ export const RULES: Record<string, readonly Rule[] | string> = {
         return KEY_VAULT_NAME(m[1], {}) ?? (/^[0-9a-zA-Z-]{1,127}$/.test(m[2]) ? undefined : `names the secret ${m[2]}, which Key Vault refuses`);
       }),
     },
-    { attribute: "template.container.name", source: AZ("internal/services/containerapps/validate/validate.go (ContainerAppContainerName)"), check: matches(/^([a-z0-9]$)|(^([a-z0-9])([a-z0-9-.]{0,44})([^A-Z\W])$)/) },
+    {
+      attribute: "template.container.name",
+      source: AZ("internal/services/containerapps/validate/validate.go (ContainerAppContainerName)"),
+      check: matches(/^([a-z0-9]$)|(^([a-z0-9])([a-z0-9-.]{0,44})([^A-Z\W])$)/),
+    },
     { attribute: "template.volume.name", source: AZ("internal/services/containerapps/helpers/container_apps.go (volume.name: non-empty)"), check: length(1, 1000) },
     { attribute: "ingress.ip_security_restriction.name", source: AZ("internal/services/containerapps/helpers/container_apps.go (ip_security_restriction.name: non-empty)"), check: length(1, 1000) },
     ...(["startup_probe", "liveness_probe", "readiness_probe"] as const).flatMap((probe) => [
-      { attribute: `template.container.${probe}.interval_seconds`, source: AZ(`internal/services/containerapps/helpers/container_apps.go (${probe}.interval_seconds: IntBetween(1, 240))`), check: intBetween(1, 240) },
+      {
+        attribute: `template.container.${probe}.interval_seconds`,
+        source: AZ(`internal/services/containerapps/helpers/container_apps.go (${probe}.interval_seconds: IntBetween(1, 240))`),
+        check: intBetween(1, 240),
+      },
       { attribute: `template.container.${probe}.timeout`, source: AZ(`internal/services/containerapps/helpers/container_apps.go (${probe}.timeout: IntBetween(1, 240))`), check: intBetween(1, 240) },
-      { attribute: `template.container.${probe}.failure_count_threshold`, source: AZ(`internal/services/containerapps/helpers/container_apps.go (${probe}.failure_count_threshold: IntBetween(1, 30))`), check: intBetween(1, 30) },
+      {
+        attribute: `template.container.${probe}.failure_count_threshold`,
+        source: AZ(`internal/services/containerapps/helpers/container_apps.go (${probe}.failure_count_threshold: IntBetween(1, 30))`),
+        check: intBetween(1, 30),
+      },
     ]),
     ...(["startup_probe", "liveness_probe"] as const).map((probe) => ({
       attribute: `template.container.${probe}.initial_delay`,
       source: AZ(`internal/services/containerapps/helpers/container_apps.go (${probe}.initial_delay: IntBetween(0, 60))`),
       check: intBetween(0, 60),
     })),
-    { attribute: "template.container.readiness_probe.success_count_threshold", source: AZ("internal/services/containerapps/helpers/container_apps.go (readiness_probe.success_count_threshold: IntBetween(1, 10))"), check: intBetween(1, 10) },
-    { attribute: "template.termination_grace_period_seconds", source: AZ("internal/services/containerapps/helpers/container_apps.go (termination_grace_period_seconds: IntBetween(0, 600))"), check: intBetween(0, 600) },
+    {
+      attribute: "template.container.readiness_probe.success_count_threshold",
+      source: AZ("internal/services/containerapps/helpers/container_apps.go (readiness_probe.success_count_threshold: IntBetween(1, 10))"),
+      check: intBetween(1, 10),
+    },
+    {
+      attribute: "template.termination_grace_period_seconds",
+      source: AZ("internal/services/containerapps/helpers/container_apps.go (termination_grace_period_seconds: IntBetween(0, 600))"),
+      check: intBetween(0, 600),
+    },
     azureTags(),
   ],
   azurerm_monitor_metric_alert: [
@@ -222,21 +267,39 @@ export const RULES: Record<string, readonly Rule[] | string> = {
     azureTags(),
   ],
   azurerm_orchestrated_virtual_machine_scale_set: [
-    { attribute: "name", source: AZ("internal/services/compute/validate/virtual_machine_name.go (VirtualMachineName)") + "; " + NAMING_RULES + " (virtualMachineScaleSets, Linux: 1-64)", check: all(length(1, 64), matches(/^[a-zA-Z0-9][a-zA-Z0-9._-]*\w$/), str((s) => (/^\d+$/.test(s) ? "is only digits" : undefined))) },
+    {
+      attribute: "name",
+      source: AZ("internal/services/compute/validate/virtual_machine_name.go (VirtualMachineName)") + "; " + NAMING_RULES + " (virtualMachineScaleSets, Linux: 1-64)",
+      check: all(
+        length(1, 64),
+        matches(/^[a-zA-Z0-9][a-zA-Z0-9._-]*\w$/),
+        str((s) => (/^\d+$/.test(s) ? "is only digits" : undefined)),
+      ),
+    },
     // LinuxComputerNamePrefix: at most 58, no leading _, no trailing ., none of the special characters.
-    { attribute: "automatic_instance_repair.grace_period", source: AZ("internal/services/compute/virtual_machine_scale_set.go (grace_period: ISO8601DurationBetween(\"PT10M\", \"PT90M\"))"), check: durationBetween("PT10M", "PT90M") },
+    {
+      attribute: "automatic_instance_repair.grace_period",
+      source: AZ('internal/services/compute/virtual_machine_scale_set.go (grace_period: ISO8601DurationBetween("PT10M", "PT90M"))'),
+      check: durationBetween("PT10M", "PT90M"),
+    },
     { attribute: "os_disk.disk_size_gb", source: AZ("internal/services/compute/orchestrated_virtual_machine_scale_set.go (os_disk.disk_size_gb: IntBetween(0, 4095))"), check: intBetween(0, 4095) },
     {
       attribute: "network_interface.ip_configuration.public_ip_address.idle_timeout_in_minutes",
       source: AZ("internal/services/compute/orchestrated_virtual_machine_scale_set.go (public_ip_address.idle_timeout_in_minutes: IntBetween(4, 32))"),
       check: intBetween(4, 32),
     },
-    ...["extension.name", "extension.type_handler_version", "network_interface.name", "network_interface.ip_configuration.name", "network_interface.ip_configuration.public_ip_address.name"].map((attribute) => ({
-      attribute,
-      source: AZ(`internal/services/compute/orchestrated_virtual_machine_scale_set.go (${attribute}: non-empty)`),
-      check: length(1, 80),
-    })),
-    { attribute: "os_profile.linux_configuration.computer_name_prefix", source: AZ("internal/services/compute/validate/linux_computer_name.go (LinuxComputerNamePrefix)"), check: all(length(1, 58), matches(/^[^_]/), notEnding("."), notContaining("\\/\"[]:|<>+=;,?*@&~!#$%^()_{}'")) },
+    ...["extension.name", "extension.type_handler_version", "network_interface.name", "network_interface.ip_configuration.name", "network_interface.ip_configuration.public_ip_address.name"].map(
+      (attribute) => ({
+        attribute,
+        source: AZ(`internal/services/compute/orchestrated_virtual_machine_scale_set.go (${attribute}: non-empty)`),
+        check: length(1, 80),
+      }),
+    ),
+    {
+      attribute: "os_profile.linux_configuration.computer_name_prefix",
+      source: AZ("internal/services/compute/validate/linux_computer_name.go (LinuxComputerNamePrefix)"),
+      check: all(length(1, 58), matches(/^[^_]/), notEnding("."), notContaining("\\/\"[]:|<>+=;,?*@&~!#$%^()_{}'")),
+    },
     azureTags(),
   ],
   // Data sources look shared resources up by the same names; where their schema checks less
@@ -244,11 +307,35 @@ export const RULES: Record<string, readonly Rule[] | string> = {
   "data.azurerm_client_config": none("no arguments"),
   "data.azurerm_key_vault": [{ attribute: "name", source: AZ("internal/services/keyvault/key_vault_data_source.go (validate.VaultName)"), check: KEY_VAULT_NAME }],
   "data.azurerm_subnet": [{ attribute: "name", source: AZ("internal/services/network/subnet_data_source.go (non-empty)"), check: length(1, 80) }],
-  "data.google_service_account": [{ attribute: "account_id", source: GO("google/services/resourcemanager/data_source_google_service_account.go (no check) and resource_google_service_account.go (ValidateRFC1035Name(6, 30), the resource's)"), check: all(length(6, 30), matches(/^[a-z]([-a-z0-9]*[a-z0-9])?$/)) }],
-  "data.azurerm_container_registry": [{ attribute: "name", source: AZ("internal/services/containers/container_registry_data_source.go (no check) and validate/container_registry_name.go (the resource's)"), check: all(matches(/^[a-zA-Z0-9]+$/), length(5, 50)) }],
-  "data.azurerm_container_app_environment": [{ attribute: "name", source: AZ("internal/services/containerapps/container_app_environment_data_source.go (non-empty) and validate.go (ManagedEnvironmentName, the resource's)"), check: MANAGED_ENVIRONMENT_NAME }],
+  "data.google_service_account": [
+    {
+      attribute: "account_id",
+      source: GO("google/services/resourcemanager/data_source_google_service_account.go (no check) and resource_google_service_account.go (ValidateRFC1035Name(6, 30), the resource's)"),
+      check: all(length(6, 30), matches(/^[a-z]([-a-z0-9]*[a-z0-9])?$/)),
+    },
+  ],
+  "data.azurerm_container_registry": [
+    {
+      attribute: "name",
+      source: AZ("internal/services/containers/container_registry_data_source.go (no check) and validate/container_registry_name.go (the resource's)"),
+      check: all(matches(/^[a-zA-Z0-9]+$/), length(5, 50)),
+    },
+  ],
+  "data.azurerm_container_app_environment": [
+    {
+      attribute: "name",
+      source: AZ("internal/services/containerapps/container_app_environment_data_source.go (non-empty) and validate.go (ManagedEnvironmentName, the resource's)"),
+      check: MANAGED_ENVIRONMENT_NAME,
+    },
+  ],
   "data.azurerm_log_analytics_workspace": [{ attribute: "name", source: AZ("internal/services/loganalytics/validate/log_analytics_workspace_name.go (the resource's)"), check: LOG_ANALYTICS_NAME }],
-  "data.azurerm_monitor_action_group": [{ attribute: "name", source: AZ("internal/services/monitor/monitor_action_group_data_source.go (non-empty)") + "; " + NAMING_RULES + " (actionGroups)", check: all(length(1, 260), notContaining(":<>+/&%\\?|")) }],
+  "data.azurerm_monitor_action_group": [
+    {
+      attribute: "name",
+      source: AZ("internal/services/monitor/monitor_action_group_data_source.go (non-empty)") + "; " + NAMING_RULES + " (actionGroups)",
+      check: all(length(1, 260), notContaining(":<>+/&%\\?|")),
+    },
+  ],
 
   // ---------------------------------------------------------------- google
   google_project_service: none("service is one of the constant GCP_APIS"),
@@ -256,16 +343,34 @@ export const RULES: Record<string, readonly Rule[] | string> = {
   google_service_account_iam_member: none("constant role; the member is built from the pool's name and the validated repository"),
   google_artifact_registry_repository: [
     // resource_artifact_registry_repository.go does not validate repository_id; the API does.
-    { attribute: "repository_id", source: "https://cloud.google.com/artifact-registry/docs/repositories/create-repos (names: lowercase letters, digits, hyphens; start with a letter, end with a letter or digit; at most 63)", check: matches(/^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/) },
+    {
+      attribute: "repository_id",
+      source: "https://cloud.google.com/artifact-registry/docs/repositories/create-repos (names: lowercase letters, digits, hyphens; start with a letter, end with a letter or digit; at most 63)",
+      check: matches(/^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/),
+    },
     gcpLabels(),
   ],
   google_iam_workload_identity_pool: [
-    { attribute: "workload_identity_pool_id", source: GO("google/services/iambeta/resource_iam_workload_identity_pool.go (ValidateWorkloadIdentityPoolId)"), check: all(matches(/^[0-9a-z-]{4,32}$/), str((s) => (s.startsWith("gcp-") ? 'starts with "gcp-"' : undefined))) },
+    {
+      attribute: "workload_identity_pool_id",
+      source: GO("google/services/iambeta/resource_iam_workload_identity_pool.go (ValidateWorkloadIdentityPoolId)"),
+      check: all(
+        matches(/^[0-9a-z-]{4,32}$/),
+        str((s) => (s.startsWith("gcp-") ? 'starts with "gcp-"' : undefined)),
+      ),
+    },
     { attribute: "display_name", source: GO("google/services/iambeta/resource_iam_workload_identity_pool.go (display_name: cannot exceed 32 characters)"), check: length(0, 32) },
     { attribute: "description", source: GO("google/services/iambeta/resource_iam_workload_identity_pool.go (description: cannot exceed 256 characters)"), check: length(0, 256) },
   ],
   google_iam_workload_identity_pool_provider: [
-    { attribute: "workload_identity_pool_provider_id", source: GO("google/services/iambeta/resource_iam_workload_identity_pool_provider.go (ValidateWorkloadIdentityPoolProviderId)"), check: all(matches(/^[0-9a-z-]{4,32}$/), str((s) => (s.startsWith("gcp-") ? 'starts with "gcp-"' : undefined))) },
+    {
+      attribute: "workload_identity_pool_provider_id",
+      source: GO("google/services/iambeta/resource_iam_workload_identity_pool_provider.go (ValidateWorkloadIdentityPoolProviderId)"),
+      check: all(
+        matches(/^[0-9a-z-]{4,32}$/),
+        str((s) => (s.startsWith("gcp-") ? 'starts with "gcp-"' : undefined)),
+      ),
+    },
     { attribute: "display_name", source: GO("google/services/iambeta/resource_iam_workload_identity_pool_provider.go (display_name: cannot exceed 32 characters)"), check: length(0, 32) },
     {
       // google.subject may be at most 127 bytes after mapping: every subject GitHub presents for
@@ -281,31 +386,57 @@ export const RULES: Record<string, readonly Rule[] | string> = {
     },
   ],
   google_service_account: [
-    { attribute: "account_id", source: GO("google/services/resourcemanager/resource_google_service_account.go (verify.ValidateRFC1035Name(6, 30))"), check: all(length(6, 30), matches(/^[a-z]([-a-z0-9]*[a-z0-9])?$/)) },
+    {
+      attribute: "account_id",
+      source: GO("google/services/resourcemanager/resource_google_service_account.go (verify.ValidateRFC1035Name(6, 30))"),
+      check: all(length(6, 30), matches(/^[a-z]([-a-z0-9]*[a-z0-9])?$/)),
+    },
     // The provider passes display_name through; IAM refuses more than 100 UTF-8 bytes.
     { attribute: "display_name", source: "https://cloud.google.com/iam/docs/reference/rest/v1/projects.serviceAccounts (displayName: at most 100 UTF-8 bytes)", check: bytes(100) },
     { attribute: "description", source: GO("google/services/resourcemanager/resource_google_service_account.go (StringLenBetween(0, 256))"), check: length(0, 256) },
   ],
   google_cloud_run_v2_service: [
     // The provider does not validate name; Cloud Run: lowercase letters, digits, hyphens, starting with a letter, at most 49 characters.
-    { attribute: "name", source: "https://cloud.google.com/run/docs/reference/rest/v2/projects.locations.services (name; service names are at most 49 characters)", check: matches(/^[a-z]([a-z0-9-]{0,47}[a-z0-9])?$/) },
+    {
+      attribute: "name",
+      source: "https://cloud.google.com/run/docs/reference/rest/v2/projects.locations.services (name; service names are at most 49 characters)",
+      check: matches(/^[a-z]([a-z0-9-]{0,47}[a-z0-9])?$/),
+    },
     { attribute: "description", source: GO("google/services/cloudrunv2/resource_cloud_run_v2_service.go (description: 512-character limit)"), check: length(0, 512) },
     // Env names: the provider's description says C_IDENTIFIER (the API checks it).
-    { attribute: "template.containers.env.name", source: GO("google/services/cloudrunv2/resource_cloud_run_v2_service.go (env.name: must be a C_IDENTIFIER)"), check: matches(/^[A-Za-z_][A-Za-z0-9_]*$/) },
-    { attribute: "template.timeout", source: GO("google/services/cloudrunv2/resource_cloud_run_v2_service.go (timeout: ValidateRegexp(^[0-9]+(?:\\.[0-9]{1,9})?s$))"), check: matches(/^[0-9]+(?:\.[0-9]{1,9})?s$/) },
+    {
+      attribute: "template.containers.env.name",
+      source: GO("google/services/cloudrunv2/resource_cloud_run_v2_service.go (env.name: must be a C_IDENTIFIER)"),
+      check: matches(/^[A-Za-z_][A-Za-z0-9_]*$/),
+    },
+    {
+      attribute: "template.timeout",
+      source: GO("google/services/cloudrunv2/resource_cloud_run_v2_service.go (timeout: ValidateRegexp(^[0-9]+(?:\\.[0-9]{1,9})?s$))"),
+      check: matches(/^[0-9]+(?:\.[0-9]{1,9})?s$/),
+    },
     gcpLabels(),
     gcpLabels("template.labels"),
   ],
   google_cloud_run_v2_service_iam_member: none("the service's own name and a constant role"),
   google_secret_manager_secret: [
-    { attribute: "secret_id", source: "https://cloud.google.com/secret-manager/docs/reference/rest/v1/projects.secrets/create (secretId: [a-zA-Z0-9_-], at most 255)", check: matches(/^[a-zA-Z0-9_-]{1,255}$/) },
+    {
+      attribute: "secret_id",
+      source: "https://cloud.google.com/secret-manager/docs/reference/rest/v1/projects.secrets/create (secretId: [a-zA-Z0-9_-], at most 255)",
+      check: matches(/^[a-zA-Z0-9_-]{1,255}$/),
+    },
     gcpLabels(),
     {
       attribute: "annotations",
       source: "https://cloud.google.com/secret-manager/docs/reference/rest/v1/projects.secrets (annotations: keys 1-63, alphanumeric at both ends, - _ . inside; 16 KiB in all)",
       check: (v) =>
         map((k) => (/^[a-zA-Z0-9]([a-zA-Z0-9_.-]{0,61}[a-zA-Z0-9])?$/.test(k) ? undefined : `key ${k} is not an annotation key`), Infinity)(v, {}) ??
-        (Buffer.byteLength(Object.entries(v as object).flat().join("")) > 16384 ? "is larger than 16 KiB" : undefined),
+        (Buffer.byteLength(
+          Object.entries(v as object)
+            .flat()
+            .join(""),
+        ) > 16384
+          ? "is larger than 16 KiB"
+          : undefined),
     },
   ],
   google_secret_manager_secret_version: none("values only"),
@@ -313,7 +444,8 @@ export const RULES: Record<string, readonly Rule[] | string> = {
   google_storage_bucket: [
     {
       attribute: "name",
-      source: "https://cloud.google.com/storage/docs/buckets#naming (3-63 without dots; lowercase letters, digits, - _ .; alphanumeric at both ends; not starting with goog; not containing google or close misspellings)",
+      source:
+        "https://cloud.google.com/storage/docs/buckets#naming (3-63 without dots; lowercase letters, digits, - _ .; alphanumeric at both ends; not starting with goog; not containing google or close misspellings)",
       check: all(
         matches(/^[a-z0-9][a-z0-9_-]{1,61}[a-z0-9]$/),
         str((s) => (s.startsWith("goog") ? 'starts with "goog"' : /g[o0][o0]gle/.test(s) ? 'contains "google" or a close misspelling' : undefined)),
@@ -349,7 +481,10 @@ interface Checked {
 
 function checkStacks(stacks: Record<string, StackJson>, into: Checked): void {
   for (const [stackName, stack] of Object.entries(stacks))
-    for (const [kind, prefix] of [["resource", ""], ["data", "data."]] as const)
+    for (const [kind, prefix] of [
+      ["resource", ""],
+      ["data", "data."],
+    ] as const)
       for (const [type, byId] of Object.entries<Record<string, StackJson>>(stack[kind] ?? {})) {
         const rules = RULES[prefix + type];
         if (rules === undefined) {
@@ -363,8 +498,7 @@ function checkStacks(stacks: Record<string, StackJson>, into: Checked): void {
               into.applied.add(`${prefix}${type}.${rule.attribute}`);
               if (isReference(value)) continue;
               const problem = rule.check(value, resource);
-              if (problem)
-                into.violations.push(`${stackName}: ${prefix}${type}.${id}.${rule.attribute} = ${JSON.stringify(value)} ${problem} [${rule.source}]`);
+              if (problem) into.violations.push(`${stackName}: ${prefix}${type}.${id}.${rule.attribute} = ${JSON.stringify(value)} ${problem} [${rule.source}]`);
             }
       }
 }
@@ -459,8 +593,7 @@ describe("provider facts", () => {
   });
 
   test("the rules refuse what the providers refuse, and accept what they accept", () => {
-    const check = (type: string, attribute: string, value: unknown, resource: StackJson = {}) =>
-      (RULES[type] as Rule[]).find((r) => r.attribute === attribute)!.check(value, resource);
+    const check = (type: string, attribute: string, value: unknown, resource: StackJson = {}) => (RULES[type] as Rule[]).find((r) => r.attribute === attribute)!.check(value, resource);
     expect(check("azurerm_storage_container", "name", "-state")).toMatch(/does not match/);
     expect(check("azurerm_storage_container", "name", "state")).toBeUndefined();
     expect(check("google_service_account", "display_name", "x".repeat(101))).toMatch(/101 bytes/);

@@ -25,9 +25,7 @@ describe("the review of the example fleet", () => {
   test("lists every stack, shared ones first, with resources by type counted from the plan", () => {
     expect(stacks.map((s) => s.name)).toEqual(["azure-shared-eastus2", "gcp-shared-us-central1", "bot-alpha", "bot-beta", "bot-delta", "bot-epsilon", "bot-gamma"]);
     const json = JSON.parse(readFileSync(join(example, "stacks/bot-gamma/cdk.tf.json"), "utf8"));
-    expect(Object.fromEntries(byName["bot-gamma"].resourceCounts)).toEqual(
-      Object.fromEntries(Object.entries(json.resource).map(([type, rs]) => [type, Object.keys(rs as object).length])),
-    );
+    expect(Object.fromEntries(byName["bot-gamma"].resourceCounts)).toEqual(Object.fromEntries(Object.entries(json.resource).map(([type, rs]) => [type, Object.keys(rs as object).length])));
     expect(files.summary).toContain("| bot-gamma | openclaw on gcp-cloud-run, light, us-central1 | 17 | 1 | passed |");
   });
 
@@ -50,9 +48,7 @@ describe("the review of the example fleet", () => {
   test("shows the policy results and the suppression with its reason", () => {
     expect(files.failed).toBe(0);
     expect(files.summary).toContain("policy: 15 rules, none failed, 1 suppressed");
-    expect(files.summary).toContain(
-      `- bot-epsilon: BF-TLS-1 (Traffic to the gateway is encrypted): "nanobot's gateway port serves only GET /health: no token, chat or UI crosses port 80"`,
-    );
+    expect(files.summary).toContain(`- bot-epsilon: BF-TLS-1 (Traffic to the gateway is encrypted): "nanobot's gateway port serves only GET /health: no token, chat or UI crosses port 80"`);
     expect(files.stacks["bot-epsilon"]).toContain("| BF-TLS-1 Traffic to the gateway is encrypted | suppressed on azurerm_orchestrated_virtual_machine_scale_set.scale-set: nanobot's");
     expect(files.stacks["bot-alpha"]).toContain("| BF-GW-1 The gateway is published on 127.0.0.1 only | passed (1 checked) |");
   });
@@ -109,9 +105,12 @@ describe("the review against the base branch's output", () => {
         paths: ["os_profile.custom_data (cloud-init files: /usr/local/lib/botfleet/run-agent.sh, /etc/botfleet/agent-config.json, /usr/local/lib/botfleet/sandbox-daemon.sh)", "sku_name"],
       },
     ]);
-    expect(Object.values(diffs).filter((d) => d.status === "unchanged").map((d) => d.name).sort()).toEqual(
-      ["azure-shared-eastus2", "bot-alpha", "bot-delta", "bot-epsilon", "bot-gamma", "gcp-shared-us-central1"],
-    );
+    expect(
+      Object.values(diffs)
+        .filter((d) => d.status === "unchanged")
+        .map((d) => d.name)
+        .sort(),
+    ).toEqual(["azure-shared-eastus2", "bot-alpha", "bot-delta", "bot-epsilon", "bot-gamma", "gcp-shared-us-central1"]);
     const { azure } = PRICES;
     const betaDelta = azure.vmPerMonth.Standard_B2s - azure.vmPerMonth.Standard_B1ms;
     const zeta = azure.vmPerMonth.Standard_B1ms + azure.diskPerMonth.StandardSSD_LRS[32] + azure.publicIpPerMonth;

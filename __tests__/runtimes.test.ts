@@ -24,7 +24,7 @@ const { stacks } = synthFleet(matrix);
 function gatewayOf(stack: StackJson): { image: string; port: number; health: string } {
   const [vm] = resources(stack, "azurerm_orchestrated_virtual_machine_scale_set");
   if (vm) {
-    const files = (parse(decodeCustomData(vm.os_profile.custom_data)).write_files as { path: string; content: string }[]);
+    const files = parse(decodeCustomData(vm.os_profile.custom_data)).write_files as { path: string; content: string }[];
     const run = files.find((f) => f.path.endsWith("run-agent.sh"))!.content;
     const caddy = files.find((f) => f.path.endsWith("Caddyfile"))!.content;
     return {
@@ -99,15 +99,19 @@ describe("nanobot's config", () => {
     expect(config.providers).toEqual({ gemini: { apiKey: "${GEMINI_API_KEY}" } });
     expect(config.channels.telegram.token).toBe("${TELEGRAM_BOT_TOKEN}");
     expect(config.channels.discord.token).toBe("${DISCORD_BOT_TOKEN}");
-    expect(nanobot.secrets(bot).map((s) => s.env).sort()).toEqual(["DISCORD_BOT_TOKEN", "GEMINI_API_KEY", "TELEGRAM_BOT_TOKEN"]);
+    expect(
+      nanobot
+        .secrets(bot)
+        .map((s) => s.env)
+        .sort(),
+    ).toEqual(["DISCORD_BOT_TOKEN", "GEMINI_API_KEY", "TELEGRAM_BOT_TOKEN"]);
   });
 
   test("maps each DM policy onto allowFrom: a list, everyone, empty (pairing only) or the channel off", () => {
     expect(config.channels.telegram).toMatchObject({ enabled: true, allowFrom: HOSTILE });
     expect(config.channels.discord).toMatchObject({ enabled: true, allowFrom: ["*"] });
-    const policies = fleetFrom(
-      "name: demo\nbots:\n  - name: bot-p\n    runtime: nanobot\n    channels:\n      telegram:\n        dmPolicy: pairing\n      discord:\n        dmPolicy: disabled\n",
-    ).bots[0];
+    const policies = fleetFrom("name: demo\nbots:\n  - name: bot-p\n    runtime: nanobot\n    channels:\n      telegram:\n        dmPolicy: pairing\n      discord:\n        dmPolicy: disabled\n")
+      .bots[0];
     const c = nanobot.config(policies, { trustedProxies: [] }) as any;
     expect(c.channels.telegram).toMatchObject({ enabled: true, allowFrom: [] });
     expect(c.channels.discord).toMatchObject({ enabled: false });

@@ -19,10 +19,16 @@ describe("cloud-init the renderer remembers", () => {
   // newlines, tabs, document markers, comment and flow characters.
   const awkward = ["  leading blanks", "trailing blanks   ", "tab\there", "--- not a document", "# not a comment", "{ not: flow }", "ends with newlines\n\n"].join("\n");
   const fleet = exampleFleet();
-  const tricky = fleetFrom(`name: demo\nbots:\n  - name: bot-awkward\n    persona:\n      name: "Zoë \\"Q\\" O'Brien"\n      theme: ${JSON.stringify(awkward)}\n    channels:\n      telegram:\n        allowFrom: ["@o'neil", "$USER", "a&b"]\n`);
+  const tricky = fleetFrom(
+    `name: demo\nbots:\n  - name: bot-awkward\n    persona:\n      name: "Zoë \\"Q\\" O'Brien"\n      theme: ${JSON.stringify(awkward)}\n    channels:\n      telegram:\n        allowFrom: ["@o'neil", "$USER", "a&b"]\n`,
+  );
   const cases = {
     "bot-alpha": renderVmBootstrap(fleet, fleet.bots[0], openclaw),
-    "bot-epsilon (nanobot)": renderVmBootstrap(fleet, fleet.bots.find((b) => b.name === "bot-epsilon")!, nanobot),
+    "bot-epsilon (nanobot)": renderVmBootstrap(
+      fleet,
+      fleet.bots.find((b) => b.name === "bot-epsilon")!,
+      nanobot,
+    ),
     "bot-awkward": renderVmBootstrap(tricky, tricky.bots[0], openclaw),
     "bot-awkward (nanobot)": renderVmBootstrap(tricky, { ...tricky.bots[0], runtime: "nanobot" }, nanobot),
   };
@@ -47,10 +53,7 @@ describe("synth loads the provider classes of the fleet's targets only", () => {
   function loadedModules(fleetYaml: string): string[] {
     const dir = mkdtempSync(join(tmpdir(), "botfleet-modules-"));
     writeFileSync(join(dir, "fleet.yaml"), fleetYaml);
-    writeFileSync(
-      join(dir, "record.js"),
-      `process.on("exit", () => require("fs").writeFileSync(${JSON.stringify(join(dir, "modules.json"))}, JSON.stringify(Object.keys(require.cache))));`,
-    );
+    writeFileSync(join(dir, "record.js"), `process.on("exit", () => require("fs").writeFileSync(${JSON.stringify(join(dir, "modules.json"))}, JSON.stringify(Object.keys(require.cache))));`);
     const r = spawnSync(process.execPath, ["-r", join(dir, "record.js"), ...appArgs()], {
       cwd: ROOT,
       env: { ...process.env, BOTFLEET_CONFIG: join(dir, "fleet.yaml"), CDKTF_OUTDIR: join(dir, "out") },

@@ -9,13 +9,15 @@ import type { App } from "cdktf";
  * adds that line by standing in for targets/index.ts with the same list plus the toy, in a module
  * registry of its own; everything else (schema, loader, stacks, policy, review) is botfleet's own.
  */
-function withToyTarget<T>(run: (modules: {
-  fleetFrom: typeof import("./support/fleet").fleetFrom;
-  buildFleet: typeof import("../constructs/fleet").buildFleet;
-  readSynthOutput: typeof import("../review/synth-output").readSynthOutput;
-  reviewStack: typeof import("../review/stack-review").reviewStack;
-  renderStack: typeof import("../review/markdown").renderStack;
-}) => T): T {
+function withToyTarget<T>(
+  run: (modules: {
+    fleetFrom: typeof import("./support/fleet").fleetFrom;
+    buildFleet: typeof import("../constructs/fleet").buildFleet;
+    readSynthOutput: typeof import("../review/synth-output").readSynthOutput;
+    reviewStack: typeof import("../review/stack-review").reviewStack;
+    renderStack: typeof import("../review/markdown").renderStack;
+  }) => T,
+): T {
   let result: T | undefined;
   jest.isolateModules(() => {
     jest.doMock("../targets/index", () => {
@@ -64,7 +66,10 @@ test("the toy target is two files in its own folder", () => {
 test("a fleet on the toy target validates, synthesizes under the policy and is reviewed", () => {
   withToyTarget(({ fleetFrom, buildFleet, readSynthOutput, reviewStack, renderStack }) => {
     const fleet = fleetFrom(FLEET);
-    expect(fleet.bots.map((b) => [b.target, "publicIp" in b])).toEqual([["azure-vmss", false], ["azure-container-instances", true]]);
+    expect(fleet.bots.map((b) => [b.target, "publicIp" in b])).toEqual([
+      ["azure-vmss", false],
+      ["azure-container-instances", true],
+    ]);
     const app = Testing.app();
     buildFleet(app, fleet);
     // The toy's bot shares the Azure shared stack of its region with the VM bot.
@@ -76,7 +81,14 @@ test("a fleet on the toy target validates, synthesizes under the policy and is r
     const group = "azurerm_container_group.group";
     // Every workload rule examined the container group, as its descriptor says.
     expect(toy.policy.results.filter((r) => r.address === group).map((r) => [r.rule, r.status])).toEqual([
-      ["BF-TLS-1", "pass"], ["BF-AUTH-1", "pass"], ["BF-DM-1", "pass"], ["BF-ING-1", "pass"], ["BF-SEC-1", "pass"], ["BF-ID-1", "pass"], ["BF-ONE-1", "pass"], ["BF-ISO-1", "pass"],
+      ["BF-TLS-1", "pass"],
+      ["BF-AUTH-1", "pass"],
+      ["BF-DM-1", "pass"],
+      ["BF-ING-1", "pass"],
+      ["BF-SEC-1", "pass"],
+      ["BF-ID-1", "pass"],
+      ["BF-ONE-1", "pass"],
+      ["BF-ISO-1", "pass"],
     ]);
     expect(toy.policy.gaps).toEqual([]);
     expect(toy.endpoints).toEqual(["container group bot-toy: no inbound"]);

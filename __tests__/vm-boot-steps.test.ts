@@ -212,7 +212,10 @@ function runAgent(s: { root: string; bin: string }, ...args: string[]) {
   expect(r.status).toBe(0);
   return calls(s.root).slice(before).split("\n").filter(Boolean);
 }
-const runAgentLine = (s: { root: string; bin: string }) => runAgent(s).filter((l) => / run --rm --name botfleet-agent /.test(l)).pop()!;
+const runAgentLine = (s: { root: string; bin: string }) =>
+  runAgent(s)
+    .filter((l) => / run --rm --name botfleet-agent /.test(l))
+    .pop()!;
 const SANDBOX_DOCKER = "docker --host unix:///run/botfleet/sandbox/engine.sock";
 
 test("sandbox: without Sysbox the tool sandbox is off, said in the log, and the agent gets the sandbox-off config and no socket", () => {
@@ -312,7 +315,7 @@ test("sandbox: a daemon that never answers leaves the sandbox off, and the boot 
 });
 
 test("sandbox: a bot with sandbox.mode off, and a nanobot bot, get no sandbox daemon, step or socket, and an explicit off", () => {
-  const offFleet = fleetFrom("name: demo\nbots:\n  - name: bot-off\n    sandbox:\n      mode: \"off\"\n");
+  const offFleet = fleetFrom('name: demo\nbots:\n  - name: bot-off\n    sandbox:\n      mode: "off"\n');
   const off = renderVmBootstrap(offFleet, offFleet.bots[0], openclaw);
   const epsilon = fleet.bots.find((b) => b.name === "bot-epsilon")!;
   for (const b of [off, renderVmBootstrap(fleet, epsilon, nanobot)]) {

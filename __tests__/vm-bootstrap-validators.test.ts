@@ -32,7 +32,11 @@ const cases: Record<string, VmBootstrap> = {
   "bot-alpha (domain)": renderVmBootstrap(fleet, fleet.bots[0], openclaw),
   "bot-beta (no domain)": renderVmBootstrap(fleet, fleet.bots[1], openclaw),
   "bot-hostile (quotes, $, &, unicode)": renderVmBootstrap(fleetFrom(HOSTILE_FLEET), fleetFrom(HOSTILE_FLEET).bots[0], openclaw),
-  "bot-epsilon (nanobot)": renderVmBootstrap(fleet, fleet.bots.find((b) => b.name === "bot-epsilon")!, nanobot),
+  "bot-epsilon (nanobot)": renderVmBootstrap(
+    fleet,
+    fleet.bots.find((b) => b.name === "bot-epsilon")!,
+    nanobot,
+  ),
   "bot-hostile (nanobot)": renderVmBootstrap(fleetFrom(HOSTILE_FLEET), { ...fleetFrom(HOSTILE_FLEET).bots[0], runtime: "nanobot" }, nanobot),
 };
 
@@ -70,8 +74,7 @@ describe.each(Object.entries(cases))("%s", (_name, bootstrap) => {
   });
 
   test("every script parses as bash", () => {
-    for (const f of bootstrap.files.filter((file) => file.path.endsWith(".sh")))
-      expect([f.path, run("bash", ["-n", join(root, f.path)]).output]).toEqual([f.path, ""]);
+    for (const f of bootstrap.files.filter((file) => file.path.endsWith(".sh"))) expect([f.path, run("bash", ["-n", join(root, f.path)]).output]).toEqual([f.path, ""]);
   });
 
   test("systemd parses the units", () => {

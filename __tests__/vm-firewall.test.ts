@@ -21,7 +21,14 @@ test("the rules load with iptables-restore, twice without duplicates", () => {
   requireTool("iptables-restore", "iptables");
   const dir = mkdtempSync(join(tmpdir(), "botfleet-fw-"));
   writeFileSync(join(dir, "rules"), rules);
-  const r = run("unshare", ["-n", "sh", "-c", `iptables-restore --test --noflush "$1" && iptables-restore --noflush "$1" && iptables-restore --noflush "$1" && iptables -S DOCKER-USER`, "sh", join(dir, "rules")]);
+  const r = run("unshare", [
+    "-n",
+    "sh",
+    "-c",
+    `iptables-restore --test --noflush "$1" && iptables-restore --noflush "$1" && iptables-restore --noflush "$1" && iptables -S DOCKER-USER`,
+    "sh",
+    join(dir, "rules"),
+  ]);
   expect(r.status).toBe(0);
   expect(r.output.trim().split("\n")).toEqual([
     "-N DOCKER-USER",
@@ -89,6 +96,10 @@ test("the agent container runs read-only, without capabilities or privilege esca
   for (const flag of ["--read-only", "--cap-drop ALL", "--security-opt no-new-privileges", "--pids-limit 1024", "--memory '3g'", "--cpus '1.8'", "--tmpfs '/tmp:rw,nosuid,nodev,size=256m'"])
     expect(runAgent).toContain(flag);
   expect(runAgent).not.toMatch(/docker\.sock|--privileged|--network[= ]host/);
-  const light = renderVmBootstrap(fleet, fleet.bots.find((b) => b.tier === "light")!, openclaw).files.find((f) => f.path.endsWith("run-agent.sh"))!.content;
+  const light = renderVmBootstrap(
+    fleet,
+    fleet.bots.find((b) => b.tier === "light")!,
+    openclaw,
+  ).files.find((f) => f.path.endsWith("run-agent.sh"))!.content;
   expect(light).toContain("--memory '1536m'");
 });

@@ -37,7 +37,14 @@ exit 0
 
 function run(root: string, installed = pinned) {
   const r = spawnSync("bash", [join(root, "usr/local/lib/botfleet/install-plugins.sh")], {
-    env: { PATH: `${join(root, "stub-bin")}:${process.env.PATH}`, BOTFLEET_ROOT: root, BOTFLEET_LIB: join(root, "usr/local/lib/botfleet"), RETRY_BASE_DELAY: "0", RETRY_ATTEMPTS: "2", INSTALLED_INTEGRITY: installed },
+    env: {
+      PATH: `${join(root, "stub-bin")}:${process.env.PATH}`,
+      BOTFLEET_ROOT: root,
+      BOTFLEET_LIB: join(root, "usr/local/lib/botfleet"),
+      RETRY_BASE_DELAY: "0",
+      RETRY_ATTEMPTS: "2",
+      INSTALLED_INTEGRITY: installed,
+    },
     encoding: "utf8",
   });
   const calls = existsSync(join(root, "calls.log")) ? readFileSync(join(root, "calls.log"), "utf8") : "";

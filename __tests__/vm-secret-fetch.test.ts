@@ -56,10 +56,13 @@ function sourced(names: string[]): Record<string, string | null> {
   const script = `set -a; . "$1"; set +a; for n in ${names.join(" ")}; do if [ -n "\${!n+x}" ]; then printf '%s=%s\\0' "$n" "\${!n}"; else printf '%s\\0' "$n"; fi; done`;
   const r = run("bash", ["-c", script, "sourced", envFile()]);
   return Object.fromEntries(
-    r.output.split("\0").filter(Boolean).map((entry) => {
-      const i = entry.indexOf("=");
-      return i < 0 ? [entry, null] : [entry.slice(0, i), entry.slice(i + 1)];
-    }),
+    r.output
+      .split("\0")
+      .filter(Boolean)
+      .map((entry) => {
+        const i = entry.indexOf("=");
+        return i < 0 ? [entry, null] : [entry.slice(0, i), entry.slice(i + 1)];
+      }),
   );
 }
 
@@ -134,7 +137,9 @@ test("a 403 from Key Vault is reported as a role-assignment problem", async () =
   standIn.secrets["bot-alpha--llm-api-key"] = { status: 403, body: { error: { code: "Forbidden" } } };
   const r = await fetchSecrets();
   expect(r.status).not.toBe(0);
-  expect(r.log).toContain("required secret bot-alpha--llm-api-key forbidden (HTTP 403): a role-assignment problem; identity id-bot-alpha needs 'Key Vault Secrets User' on the secret bot-alpha--llm-api-key");
+  expect(r.log).toContain(
+    "required secret bot-alpha--llm-api-key forbidden (HTTP 403): a role-assignment problem; identity id-bot-alpha needs 'Key Vault Secrets User' on the secret bot-alpha--llm-api-key",
+  );
 });
 
 test("a missing optional secret does not stop the bot", async () => {
@@ -155,9 +160,7 @@ test("a missing or unset required secret makes the bot wait: it says how to set 
   expect(r.status).not.toBe(0);
   expect(r.log).toContain("required secret bot-alpha--llm-api-key not set yet (az keyvault secret set --vault-name kv-demo-9541b8 --name bot-alpha--llm-api-key --file <file>)");
   expect(r.log).toContain("required secret bot-alpha--telegram-bot-token missing from Key Vault kv-demo-9541b8");
-  expect(r.log).toContain(
-    "secrets: WAITING: the bot starts once these are set in Key Vault kv-demo-9541b8 (checked every 30 s): bot-alpha--llm-api-key bot-alpha--telegram-bot-token",
-  );
+  expect(r.log).toContain("secrets: WAITING: the bot starts once these are set in Key Vault kv-demo-9541b8 (checked every 30 s): bot-alpha--llm-api-key bot-alpha--telegram-bot-token");
   expect(r.log).not.toContain("FAILED");
   expect(readFileSync(envFile(), "utf8")).toBe("OLD=1\n");
   expect(readFileSync(waitingMarker(), "utf8")).toBe("bot-alpha--llm-api-key\nbot-alpha--telegram-bot-token\n");

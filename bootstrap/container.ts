@@ -35,8 +35,14 @@ export function containerLaunch(bot: Bot, runtime: AgentRuntime, gateway: Gatewa
       ...runtime.environment(bot),
       BOTFLEET_CONFIG_PATH: posix.join(runtime.stateDir, runtime.configFile),
       [AGENT_CONFIG_ENV]: JSON.stringify(runtime.config(bot, gateway)),
-      BOTFLEET_REQUIRED_SECRETS: secrets.filter((s) => s.required).map((s) => s.env).join(" "),
-      BOTFLEET_OPTIONAL_SECRETS: secrets.filter((s) => !s.required).map((s) => s.env).join(" "),
+      BOTFLEET_REQUIRED_SECRETS: secrets
+        .filter((s) => s.required)
+        .map((s) => s.env)
+        .join(" "),
+      BOTFLEET_OPTIONAL_SECRETS: secrets
+        .filter((s) => !s.required)
+        .map((s) => s.env)
+        .join(" "),
       BOTFLEET_SECRET_HINT: secretHint,
       // While a required secret is unset the launcher runs this instead of the agent.
       BOTFLEET_WAITING_SERVER: runtime.waitingServer.map(shellQuote).join(" "),

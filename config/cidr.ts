@@ -38,5 +38,4 @@ export function cidrPrefix(cidr: string): number {
 }
 
 /** A fleet-file field that holds an IPv4 CIDR; `example` shows one in the message. */
-export const cidr = (example: string) =>
-  z.string().refine(isIpv4Cidr, { message: `is not an IPv4 CIDR with its network address (e.g. ${example})` });
+export const cidr = (example: string) => z.string().refine(isIpv4Cidr, { message: `is not an IPv4 CIDR with its network address (e.g. ${example})` });

@@ -2,16 +2,7 @@ import { readFileSync } from "node:fs";
 import { LineCounter, parseDocument } from "yaml";
 import type { z } from "zod";
 import type { Suppression } from "../contracts/policy-rules";
-import {
-  BUILTIN_DEFAULTS,
-  definedOnly,
-  FleetFileSchema,
-  suggest,
-  type DmPolicy,
-  type FleetFile,
-  type ModelProvider,
-  type SandboxMode,
-} from "./schema";
+import { BUILTIN_DEFAULTS, definedOnly, FleetFileSchema, suggest, type DmPolicy, type FleetFile, type ModelProvider, type SandboxMode } from "./schema";
 import { terraformCloudProblems } from "./terraform-cloud";
 import { targetOf, type TargetId, type TargetSettings } from "../targets/registry";
 
@@ -34,9 +25,7 @@ export class FleetConfigError extends Error {
   ) {
     super(
       `${file}: ${problems.length === 1 ? "1 problem" : `${problems.length} problems`}\n` +
-        problems
-          .map((p) => `  ${p.line ? `line ${p.line}: ` : ""}${p.path ? `${p.path}: ` : ""}${p.message}`)
-          .join("\n"),
+        problems.map((p) => `  ${p.line ? `line ${p.line}: ` : ""}${p.path ? `${p.path}: ` : ""}${p.message}`).join("\n"),
     );
     this.name = "FleetConfigError";
   }
@@ -96,10 +85,7 @@ export function loadFleet(file: string, env: NodeJS.ProcessEnv = process.env): F
     throw new FleetConfigError(file, [
       {
         path: "",
-        message:
-          code === "ENOENT"
-            ? `file not found; create it (see fleet.yaml in the repository) or point BOTFLEET_CONFIG at your fleet file`
-            : `cannot be read (${code ?? String(e)})`,
+        message: code === "ENOENT" ? `file not found; create it (see fleet.yaml in the repository) or point BOTFLEET_CONFIG at your fleet file` : `cannot be read (${code ?? String(e)})`,
       },
     ]);
   }
@@ -124,8 +110,7 @@ export function parseFleet(text: string, file = DEFAULT_FLEET_FILE, env: NodeJS.
     );
 
   const raw: unknown = doc.toJS();
-  if (raw === null || typeof raw !== "object" || Array.isArray(raw))
-    throw new FleetConfigError(file, [{ path: "", message: "must be a YAML mapping with `name` and `bots` at the top level" }]);
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) throw new FleetConfigError(file, [{ path: "", message: "must be a YAML mapping with `name` and `bots` at the top level" }]);
 
   const parsed = FleetFileSchema.safeParse(raw);
   if (!parsed.success) {
@@ -135,7 +120,10 @@ export function parseFleet(text: string, file = DEFAULT_FLEET_FILE, env: NodeJS.
   const fleet = resolve(parsed.data, env);
   const cloudProblems = terraformCloudProblems(parsed.data, fleet.bots, env);
   if (cloudProblems.length > 0)
-    throw new FleetConfigError(file, cloudProblems.map((p) => ({ path: formatPath(p.path), line: lineOf(doc, lines, p.path), message: p.message })));
+    throw new FleetConfigError(
+      file,
+      cloudProblems.map((p) => ({ path: formatPath(p.path), line: lineOf(doc, lines, p.path), message: p.message })),
+    );
   return fleet;
 }
 
@@ -224,11 +212,11 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown, line: (p: Path) =>
     }));
   }
   if (issue.code === "invalid_value" && "values" in issue)
-    return [{ path: formatPath(path), line: line(path), message: `${show(value)} is not allowed; use one of: ${issue.values.map(String).join(", ")}${suggest(String(value), issue.values.map(String))}` }];
-  if (issue.code === "invalid_type" && value === undefined)
-    return [{ path: formatPath(path), line: line(path), message: `is required (expected ${issue.expected})` }];
-  if (issue.code === "invalid_type")
-    return [{ path: formatPath(path), line: line(path), message: `${show(value)} has the wrong type; expected ${issue.expected}` }];
+    return [
+      { path: formatPath(path), line: line(path), message: `${show(value)} is not allowed; use one of: ${issue.values.map(String).join(", ")}${suggest(String(value), issue.values.map(String))}` },
+    ];
+  if (issue.code === "invalid_type" && value === undefined) return [{ path: formatPath(path), line: line(path), message: `is required (expected ${issue.expected})` }];
+  if (issue.code === "invalid_type") return [{ path: formatPath(path), line: line(path), message: `${show(value)} has the wrong type; expected ${issue.expected}` }];
   return [{ path: formatPath(path), line: line(path), message: value === undefined ? issue.message : `${show(value)} ${issue.message}` }];
 }
 
@@ -248,8 +236,6 @@ function knownKeys(path: Path): string[] {
 
 function unwrap(schema: unknown): unknown {
   let s = schema as { def?: { type?: string; innerType?: unknown; in?: unknown } } | undefined;
-  while (s?.def && ["optional", "default", "nullable", "pipe", "prefault"].includes(s.def.type ?? ""))
-    s = (s.def.innerType ?? s.def.in) as typeof s;
+  while (s?.def && ["optional", "default", "nullable", "pipe", "prefault"].includes(s.def.type ?? "")) s = (s.def.innerType ?? s.def.in) as typeof s;
   return s;
 }
-

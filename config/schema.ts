@@ -71,18 +71,12 @@ const channel = z
     dmPolicy: z.enum(DM_POLICIES).optional().meta({
       description: "Who may DM the bot. Default: allowlist when allowFrom is set, otherwise pairing.",
     }),
-    allowFrom: z
-      .array(z.string().min(1).max(200))
-      .max(500)
-      .optional()
-      .meta({ description: 'User ids allowed to talk to the bot; ["*"] with dmPolicy open allows everyone.' }),
+    allowFrom: z.array(z.string().min(1).max(200)).max(500).optional().meta({ description: 'User ids allowed to talk to the bot; ["*"] with dmPolicy open allows everyone.' }),
   })
   .superRefine((c, ctx) => {
     const allow = c.allowFrom ?? [];
-    if (c.dmPolicy === "allowlist" && allow.length === 0)
-      ctx.addIssue({ code: "custom", path: ["allowFrom"], message: 'dmPolicy "allowlist" needs at least one user id in allowFrom' });
-    if (c.dmPolicy === "open" && !allow.includes("*"))
-      ctx.addIssue({ code: "custom", path: ["allowFrom"], message: 'dmPolicy "open" needs allowFrom: ["*"] (it lets anyone talk to the bot)' });
+    if (c.dmPolicy === "allowlist" && allow.length === 0) ctx.addIssue({ code: "custom", path: ["allowFrom"], message: 'dmPolicy "allowlist" needs at least one user id in allowFrom' });
+    if (c.dmPolicy === "open" && !allow.includes("*")) ctx.addIssue({ code: "custom", path: ["allowFrom"], message: 'dmPolicy "open" needs allowFrom: ["*"] (it lets anyone talk to the bot)' });
   });
 
 const persona = z.strictObject({
@@ -111,17 +105,17 @@ const sandbox = z.strictObject({
 
 /** Settings a bot may set itself or inherit from `defaults`. */
 const botSettings = {
-  target: z.enum(TARGETS).optional().meta({ description: `Where the bot runs. Default: ${DEFAULT_TARGET}.` }),
+  target: z
+    .enum(TARGETS)
+    .optional()
+    .meta({ description: `Where the bot runs. Default: ${DEFAULT_TARGET}.` }),
   runtime: z.enum(RUNTIMES).optional().meta({ description: "Agent runtime. Default: openclaw." }),
   region: z.string().optional().meta({ description: "Cloud region of the target, e.g. eastus2. Default: eastus2." }),
   tier: z.enum(TIERS).optional().meta({ description: "Size class. Default: standard." }),
   model: model.optional().meta({ description: 'LLM as "provider/model". Default: anthropic/claude-sonnet-5.' }),
   persona: persona.optional(),
   sandbox: sandbox.optional().meta({ description: "The agent's tool sandbox: tools run in throwaway containers of a Docker daemon under Sysbox (VM only)." }),
-  channels: z
-    .strictObject({ telegram: channel.optional(), discord: channel.optional() })
-    .optional()
-    .meta({ description: "Chat channels; a channel is on when its section is present." }),
+  channels: z.strictObject({ telegram: channel.optional(), discord: channel.optional() }).optional().meta({ description: "Chat channels; a channel is on when its section is present." }),
   image: z
     .string()
     .regex(/^[a-z0-9.-]+(?::[0-9]+)?\/[a-z0-9._/-]+(?::[A-Za-z0-9._-]+|@sha256:[a-f0-9]{64})$/, "must be a pinned image reference (registry/name:tag or @sha256:digest), never :latest")
@@ -149,11 +143,7 @@ const bot = z.strictObject({
   name: botName,
   ...targetSettingsShape("botOnly"),
   ...botSettings,
-  suppressions: z
-    .array(suppression)
-    .max(RULE_IDS.length)
-    .optional()
-    .meta({ description: "Policy rules this bot is excused from, each with a written reason." }),
+  suppressions: z.array(suppression).max(RULE_IDS.length).optional().meta({ description: "Policy rules this bot is excused from, each with a written reason." }),
 });
 
 const azure = z
@@ -186,12 +176,9 @@ const azure = z
       ctx.addIssue({ code: "custom", path: ["botSubnet"], message: `must lie inside addressSpace ${a.addressSpace}` });
     const apps = a.containerAppsSubnet;
     if (apps === undefined || !isIpv4Cidr(apps) || !isIpv4Cidr(a.addressSpace) || !isIpv4Cidr(a.botSubnet)) return;
-    if (!cidrContains(a.addressSpace, apps))
-      ctx.addIssue({ code: "custom", path: ["containerAppsSubnet"], message: `must lie inside addressSpace ${a.addressSpace}` });
-    else if (cidrsOverlap(apps, a.botSubnet))
-      ctx.addIssue({ code: "custom", path: ["containerAppsSubnet"], message: `overlaps botSubnet ${a.botSubnet}; pick a range apart from it` });
-    if (cidrPrefix(apps) > 27)
-      ctx.addIssue({ code: "custom", path: ["containerAppsSubnet"], message: "is smaller than /27, the least a Container Apps environment accepts" });
+    if (!cidrContains(a.addressSpace, apps)) ctx.addIssue({ code: "custom", path: ["containerAppsSubnet"], message: `must lie inside addressSpace ${a.addressSpace}` });
+    else if (cidrsOverlap(apps, a.botSubnet)) ctx.addIssue({ code: "custom", path: ["containerAppsSubnet"], message: `overlaps botSubnet ${a.botSubnet}; pick a range apart from it` });
+    if (cidrPrefix(apps) > 27) ctx.addIssue({ code: "custom", path: ["containerAppsSubnet"], message: "is smaller than /27, the least a Container Apps environment accepts" });
   });
 
 const gcp = z.strictObject({
@@ -229,10 +216,10 @@ const terraformCloud = z.strictObject({
 export const FleetFileSchema = z
   .strictObject({
     $schema: z.string().optional(),
-    name: z
-      .string()
-      .regex(FLEET_NAME, "must be 2-16 lowercase letters, digits and single hyphens, starting with a letter (it prefixes every resource name)")
-      .meta({ description: 'Fleet name; prefixes every cloud resource name. With Cloud Run bots it may not start with "goog" or contain "google" (bucket names); with Azure bots not contain "microsoft" or "windows".' }),
+    name: z.string().regex(FLEET_NAME, "must be 2-16 lowercase letters, digits and single hyphens, starting with a letter (it prefixes every resource name)").meta({
+      description:
+        'Fleet name; prefixes every cloud resource name. With Cloud Run bots it may not start with "goog" or contain "google" (bucket names); with Azure bots not contain "microsoft" or "windows".',
+    }),
     defaults: z.strictObject(botSettings).optional(),
     azure: azure.prefault({}),
     gcp: gcp.optional().meta({ description: "Google Cloud settings; required when a bot targets gcp-cloud-run." }),
@@ -252,7 +239,11 @@ export const FleetFileSchema = z
     const report = (path: readonly PropertyKey[], message: string) => ctx.addIssue({ code: "custom", path: [...path], message });
     const targetOfBot = (b: (typeof f.bots)[number]) => targetOf(b.target ?? f.defaults?.target ?? BUILTIN_DEFAULTS.target);
     for (const t of TARGET_DESCRIPTORS)
-      t.checkFleet?.(f, f.bots.filter((b) => targetOfBot(b) === t), report);
+      t.checkFleet?.(
+        f,
+        f.bots.filter((b) => targetOfBot(b) === t),
+        report,
+      );
     for (const cloud of CLOUDS_IN_ORDER) {
       const bots = f.bots.filter((b) => targetOfBot(b).cloud === cloud);
       if (bots.length > 0) CLOUD_CHECKS[cloud].checkFleet?.(f, [...new Set(bots.map((b) => b.region ?? f.defaults?.region ?? BUILTIN_DEFAULTS.region))], report);
@@ -260,8 +251,7 @@ export const FleetFileSchema = z
     const seen = new Map<string, number>();
     f.bots.forEach((b, i) => {
       const first = seen.get(b.name);
-      if (first !== undefined)
-        ctx.addIssue({ code: "custom", path: ["bots", i, "name"], message: `duplicates bots[${first}].name; bot names must be unique (they are stack names)` });
+      if (first !== undefined) ctx.addIssue({ code: "custom", path: ["bots", i, "name"], message: `duplicates bots[${first}].name; bot names must be unique (they are stack names)` });
       else seen.set(b.name, i);
       (b.suppressions ?? []).forEach((s, j) => {
         if (b.suppressions!.findIndex((o) => o.rule === s.rule) !== j)
@@ -295,7 +285,11 @@ export const FleetFileSchema = z
       const openclawProblem = runtime === "openclaw" && modelProvider in MODEL_PROVIDERS ? openclawModelProblem(s.model) : undefined;
       if (openclawProblem) ctx.addIssue({ code: "custom", path: b.model !== undefined ? ["bots", i, "model"] : ["defaults", "model"], message: openclawProblem });
       if (runtime === "nanobot" && modelProvider in MODEL_PROVIDERS && !(modelProvider in NANOBOT_PROVIDERS))
-        ctx.addIssue({ code: "custom", path: ["bots", i, b.model !== undefined ? "model" : "runtime"], message: `uses provider "${modelProvider}", which nanobot has no section for; use one of: ${Object.keys(NANOBOT_PROVIDERS).join(", ")}, or runtime openclaw` });
+        ctx.addIssue({
+          code: "custom",
+          path: ["bots", i, b.model !== undefined ? "model" : "runtime"],
+          message: `uses provider "${modelProvider}", which nanobot has no section for; use one of: ${Object.keys(NANOBOT_PROVIDERS).join(", ")}, or runtime openclaw`,
+        });
       CLOUD_CHECKS[target.cloud].checkBot?.(f, b, ["bots", i], report);
       target.check?.({ fleet: f, bot: b, settings: s, path: ["bots", i], report });
     });
@@ -354,8 +348,7 @@ function editDistance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const row = [i];
-    for (let j = 1; j <= b.length; j++)
-      row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
     prev = row;
   }
   return prev[b.length];

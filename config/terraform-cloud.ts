@@ -109,11 +109,7 @@ export interface TerraformCloudProblem {
  * for Google Cloud, more Azure bots than an identity has federated credentials.
  * `bots` carry their resolved target and region.
  */
-export function terraformCloudProblems(
-  file: FleetFile,
-  bots: readonly { name: string; target: string; region: string }[],
-  env: NodeJS.ProcessEnv,
-): TerraformCloudProblem[] {
+export function terraformCloudProblems(file: FleetFile, bots: readonly { name: string; target: string; region: string }[], env: NodeJS.ProcessEnv): TerraformCloudProblem[] {
   const fromFile = file.terraformCloud?.organization;
   const organization = fromFile ?? env.TFC_ORGANIZATION;
   if (organization === undefined || organization === "") {
@@ -132,15 +128,24 @@ export function terraformCloudProblems(
     const botIndex = file.bots.findIndex((b) => b.name === stack.name);
     const path = botIndex >= 0 && file.terraformCloud?.workspacePrefix === undefined ? ["bots", botIndex, "name"] : ["terraformCloud", "workspacePrefix"];
     if (workspace.length > WORKSPACE_NAME_MAX) {
-      problems.push({ path, message: `makes the workspace name "${workspace}" ${workspace.length} characters long, over HCP Terraform's ${WORKSPACE_NAME_MAX}; shorten terraformCloud.workspacePrefix or the bot name` });
+      problems.push({
+        path,
+        message: `makes the workspace name "${workspace}" ${workspace.length} characters long, over HCP Terraform's ${WORKSPACE_NAME_MAX}; shorten terraformCloud.workspacePrefix or the bot name`,
+      });
       continue;
     }
     const subject = oidcSubject(organization, project, workspace, "apply");
     if (stack.bot && stack.cloud === "gcp" && Buffer.byteLength(subject) > GOOGLE_SUBJECT_MAX)
-      problems.push({ path, message: `makes the OIDC subject "${subject}" ${Buffer.byteLength(subject)} bytes long, over the ${GOOGLE_SUBJECT_MAX} Google Cloud accepts as google.subject; shorten terraformCloud.workspacePrefix, the bot name or the organization` });
+      problems.push({
+        path,
+        message: `makes the OIDC subject "${subject}" ${Buffer.byteLength(subject)} bytes long, over the ${GOOGLE_SUBJECT_MAX} Google Cloud accepts as google.subject; shorten terraformCloud.workspacePrefix, the bot name or the organization`,
+      });
   }
   const azureBots = bots.filter((b) => cloudOf(b.target) === "azure");
   if (azureBots.length > AZURE_FEDERATED_CREDENTIALS_MAX)
-    problems.push({ path: ["bots"], message: `has ${azureBots.length} Azure bots; on HCP Terraform each needs a federated credential on the fleet's plan and apply identities, which hold at most ${AZURE_FEDERATED_CREDENTIALS_MAX}: split the fleet into fleet files of at most ${AZURE_FEDERATED_CREDENTIALS_MAX} Azure bots` });
+    problems.push({
+      path: ["bots"],
+      message: `has ${azureBots.length} Azure bots; on HCP Terraform each needs a federated credential on the fleet's plan and apply identities, which hold at most ${AZURE_FEDERATED_CREDENTIALS_MAX}: split the fleet into fleet files of at most ${AZURE_FEDERATED_CREDENTIALS_MAX} Azure bots`,
+    });
   return problems;
 }

@@ -14,11 +14,7 @@ export interface EnvVar {
  * Secrets are the platform's own references and come after, from `launch.secrets`.
  */
 export function agentEnvironment(launch: ContainerLaunch, runtime: AgentRuntime, extra: readonly EnvVar[] = []): EnvVar[] {
-  return [
-    ...Object.entries(launch.environment).map(([name, value]) => ({ name, value: terraformLiteral(value) })),
-    ...extra,
-    { name: "BOTFLEET_STATE_READY", value: stateReadyPath(runtime) },
-  ];
+  return [...Object.entries(launch.environment).map(([name, value]) => ({ name, value: terraformLiteral(value) })), ...extra, { name: "BOTFLEET_STATE_READY", value: stateReadyPath(runtime) }];
 }
 
 /** A sidecar's plain environment, escaped for Terraform. */

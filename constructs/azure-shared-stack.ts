@@ -97,8 +97,7 @@ export class AzureSharedStack extends FleetStack {
       principalId: client.objectId,
     });
 
-    if (fleet.terraformCloud)
-      new HcpTerraformAzureGrants(this, "hcp-terraform", { fleet: fleet.name, resourceGroupId: rg.id, keyVaultId: vault.id });
+    if (fleet.terraformCloud) new HcpTerraformAzureGrants(this, "hcp-terraform", { fleet: fleet.name, resourceGroupId: rg.id, keyVaultId: vault.id });
 
     const containerApps = fleet.bots.filter((b) => b.region === region && targetOf(b.target).sharedNeeds?.includes("container-apps-environment"));
     // Required here only: its resource classes are 0.8 MB of JavaScript a VM fleet never needs.

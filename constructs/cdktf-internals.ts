@@ -48,7 +48,10 @@ export abstract class SynthesizedOnceStack extends TerraformStack {
     const outputs = {};
     for (const e of elements)
       if (TerraformOutput.isTerraformOutput(e))
-        deepMerge(outputs, e.node.path.split("/").reduceRight<object>((inner, part) => ({ [part]: Object.keys(inner).length === 0 ? e.friendlyUniqueId : inner }), {}));
+        deepMerge(
+          outputs,
+          e.node.path.split("/").reduceRight<object>((inner, part) => ({ [part]: Object.keys(inner).length === 0 ? e.friendlyUniqueId : inner }), {}),
+        );
     const tf: Record<string, unknown> = { "//": resolve(this, { metadata, outputs }) };
     for (const fragment of elements.map((e) => resolve(this, e.toTerraform()))) deepMerge(tf, fragment);
     return tf;

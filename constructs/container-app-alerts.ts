@@ -23,11 +23,7 @@ function kql(value: string): string {
 
 /** Console log lines of one app that contain any of `patterns`, as a log alert query. */
 export function consoleLogQuery(appName: string, patterns: readonly string[]): string {
-  return [
-    "ContainerAppConsoleLogs_CL",
-    `| where ContainerAppName_s == ${kql(appName)}`,
-    `| where ${patterns.map((p) => `Log_s contains_cs ${kql(p)}`).join(" or ")}`,
-  ].join("\n");
+  return ["ContainerAppConsoleLogs_CL", `| where ContainerAppName_s == ${kql(appName)}`, `| where ${patterns.map((p) => `Log_s contains_cs ${kql(p)}`).join(" or ")}`].join("\n");
 }
 
 /**
@@ -89,7 +85,14 @@ export class ContainerAppAlerts extends Construct {
       });
 
     logAlert("auth-failures", "gateway auth failures", "Clients are failing the gateway's token check (a leaked URL or a guessing attempt)", signals.authFailure, t.authFailureThreshold, "PT15M");
-    logAlert("channel-disconnects", "channel disconnects", "A chat channel keeps losing its connection (another poller on the token, a revoked token)", signals.channelDisconnect, t.disconnectThreshold, "PT15M");
+    logAlert(
+      "channel-disconnects",
+      "channel disconnects",
+      "A chat channel keeps losing its connection (another poller on the token, a revoked token)",
+      signals.channelDisconnect,
+      t.disconnectThreshold,
+      "PT15M",
+    );
     logAlert("message-volume", "unusual message volume", "Far more channel activity than usual (spam, a loop between bots)", signals.channelActivity, t.messageVolumeThreshold, "PT1H");
   }
 }

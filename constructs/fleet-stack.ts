@@ -31,14 +31,11 @@ export class FleetStack extends SynthesizedOnceStack {
       new LocalBackend(this, { path: `../../../terraform.${name}.tfstate` });
     }
 
-    Aspects.of(this).add(
-      new FleetPolicy({ bot: deploys?.bot.name, runtime: deploys?.runtime, suppressions: deploys?.bot.suppressions }),
-    );
+    Aspects.of(this).add(new FleetPolicy({ bot: deploys?.bot.name, runtime: deploys?.runtime, suppressions: deploys?.bot.suppressions }));
     const facts: StackFacts = { stack: name, fleet: fleet.name, bot: deploys && botFacts(deploys.bot) };
     this.afterSynthesis((dir) => writeFileSync(join(dir, STACK_FACTS_FILE), `${JSON.stringify(facts, null, 2)}\n`));
   }
 }
-
 
 /** Tags every botfleet resource carries: who manages it and which fleet (and bot) it serves. */
 export function fleetTags(fleet: string, bot?: string): Record<string, string> {

@@ -21,8 +21,7 @@ export class HcpTerraformAzureGrants extends Construct {
   constructor(scope: Construct, id: string, props: HcpTerraformAzureGrantsProps) {
     super(scope, id);
     const names = hcpTerraformCloudNames(props.fleet).azure;
-    const identity = (phase: "plan" | "apply") =>
-      new DataAzurermUserAssignedIdentity(this, `${phase}-identity`, { name: names.identity(phase), resourceGroupName: names.resourceGroup });
+    const identity = (phase: "plan" | "apply") => new DataAzurermUserAssignedIdentity(this, `${phase}-identity`, { name: names.identity(phase), resourceGroupName: names.resourceGroup });
     const plan = identity("plan");
     const apply = identity("apply");
     const grant = (name: string, scope: string, role: string, principalId: string) =>

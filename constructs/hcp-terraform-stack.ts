@@ -71,8 +71,7 @@ export const AZURE_APPLY_ACTIONS = {
  * (custom role, assigned by the shared stack): the reads a refresh makes that Reader lacks.
  */
 export const AZURE_PLAN_PERMISSIONS = {
-  actions: {
-  },
+  actions: {},
   dataActions: {
     "Microsoft.KeyVault/vaults/secrets/getSecret/action": "refreshing azurerm_key_vault_secret reads the secret (key_vault_secret_resource.go, azurerm v4.55.0)",
     "Microsoft.KeyVault/vaults/secrets/readMetadata/action": "listing and reading the bots' secrets' attributes",
@@ -152,15 +151,15 @@ export class HcpTerraformStack extends FleetStack {
       const client = new DataAzurermClientConfig(this, "client", {});
       const subscription = `/subscriptions/${client.subscriptionId}`;
       // The identities live beside the fleet's first Azure region; they serve every region.
-      const region = fleet.bots.filter((b) => cloudOf(b.target) === "azure").map((b) => b.region).sort()[0];
+      const region = fleet.bots
+        .filter((b) => cloudOf(b.target) === "azure")
+        .map((b) => b.region)
+        .sort()[0];
       const tags = fleetTags(fleet.name);
       const group = new ResourceGroup(this, "azure-resource-group", { name: names.azure.resourceGroup, location: region, tags });
 
       const identities = Object.fromEntries(
-        RUN_PHASES.map((phase) => [
-          phase,
-          new UserAssignedIdentity(this, `azure-${phase}-identity`, { name: names.azure.identity(phase), location: region, resourceGroupName: group.name, tags }),
-        ]),
+        RUN_PHASES.map((phase) => [phase, new UserAssignedIdentity(this, `azure-${phase}-identity`, { name: names.azure.identity(phase), location: region, resourceGroupName: group.name, tags })]),
       ) as Record<RunPhase, UserAssignedIdentity>;
 
       new RoleDefinition(this, "azure-plan-role", {
@@ -242,9 +241,7 @@ export class HcpTerraformStack extends FleetStack {
     if (gcpBots.length > 0) {
       const gcpProject = fleet.gcp!.project;
       new GoogleProvider(this, "google", { project: gcpProject });
-      const apis = GCP_FEDERATION_APIS.map(
-        (service) => new ProjectService(this, `api-${service.split(".")[0]}`, { service, disableOnDestroy: false, disableDependentServices: false }),
-      );
+      const apis = GCP_FEDERATION_APIS.map((service) => new ProjectService(this, `api-${service.split(".")[0]}`, { service, disableOnDestroy: false, disableDependentServices: false }));
       const pool = new IamWorkloadIdentityPool(this, "gcp-pool", {
         workloadIdentityPoolId: names.gcp.workloadIdentityPool,
         displayName: `HCP Terraform ${fleet.name}`.slice(0, 32),

@@ -12,8 +12,21 @@ import { exampleFleet, fleetFrom } from "../__tests__/support/fleet";
 import { layOutVmFiles } from "../__tests__/support/vm";
 import { spawnSync } from "node:child_process";
 import {
-  CLIENT_IP, FRONT_END_IP, doctorFindings, dockerProxy, freePort, httpGet, installPlugins, liveInstall, newStateDir,
-  requirePrivateNetwork, startCaddy, startGateway, token, wsConnect, type Gateway,
+  CLIENT_IP,
+  FRONT_END_IP,
+  doctorFindings,
+  dockerProxy,
+  freePort,
+  httpGet,
+  installPlugins,
+  liveInstall,
+  newStateDir,
+  requirePrivateNetwork,
+  startCaddy,
+  startGateway,
+  token,
+  wsConnect,
+  type Gateway,
 } from "./support";
 
 /**
@@ -24,13 +37,13 @@ requirePrivateNetwork();
 
 const example = exampleFleet();
 const noDomain = fleetFrom(
-  "name: demo\nbots:\n  - name: bot-plain\n    model: openrouter/anthropic/claude-haiku-4-5\n    persona:\n      name: Plain\n    channels:\n      discord:\n        allowFrom: [\"112233445566778899\"]\n",
+  'name: demo\nbots:\n  - name: bot-plain\n    model: openrouter/anthropic/claude-haiku-4-5\n    persona:\n      name: Plain\n    channels:\n      discord:\n        allowFrom: ["112233445566778899"]\n',
 );
 
 /** Doctor findings that describe this machine or the deliberate design, never the config. */
 const EXPECTED_FINDINGS: Record<string, string> = {
   // bind lan is how a container publishes its port; the token guards it (BF-AUTH-1).
-  "core/doctor/security": "Gateway bound to \"lan\"",
+  "core/doctor/security": 'Gateway bound to "lan"',
   // The image's optional tools (1password, gh, ...) are not installed: skills stay unavailable.
   "core/doctor/skills-readiness": "",
   // Optional operator setup the fleet file does not offer.
@@ -194,7 +207,10 @@ describe.each(cases)("$label", ({ fleet, bot, target }) => {
       expect((await wsConnect(url, undefined, opts)).ok).toBe(false);
       // The refusal names the client Caddy forwarded (connecting from 192.0.2.10), while the
       // gateway's peer was Docker's proxy on the bridge address.
-      const refused = gateway.log().split("\n").filter((l) => l.includes("[ws] closed before connect") && l.includes("cause=unauthorized"));
+      const refused = gateway
+        .log()
+        .split("\n")
+        .filter((l) => l.includes("[ws] closed before connect") && l.includes("cause=unauthorized"));
       expect(refused.length).toBeGreaterThan(0);
       for (const l of refused) {
         expect(l).toContain(`fwd=${CLIENT_IP}`);
@@ -213,7 +229,10 @@ describe.each(cases)("$label", ({ fleet, bot, target }) => {
       expect(await wsConnect(url, gatewayToken, opts)).toEqual({ ok: true });
       expect((await wsConnect(url, "wrong-token-wrong-token-wrong-token", opts)).ok).toBe(false);
       expect((await wsConnect(url, undefined, opts)).ok).toBe(false);
-      const refused = gateway.log().split("\n").filter((l) => l.includes("[ws] closed before connect") && l.includes("cause=unauthorized"));
+      const refused = gateway
+        .log()
+        .split("\n")
+        .filter((l) => l.includes("[ws] closed before connect") && l.includes("cause=unauthorized"));
       expect(refused.length).toBeGreaterThan(0);
       for (const l of refused) expect(l).toContain(`fwd=${CLIENT_IP}`);
     });

@@ -21,7 +21,11 @@ export function liveInstall() {
  */
 export function requirePrivateNetwork(): void {
   // /proc/self/net/dev lists this process's namespace (sysfs shows the namespace that mounted it).
-  const links = readFileSync("/proc/self/net/dev", "utf8").split("\n").slice(2).map((l) => l.split(":")[0].trim()).filter(Boolean);
+  const links = readFileSync("/proc/self/net/dev", "utf8")
+    .split("\n")
+    .slice(2)
+    .map((l) => l.split(":")[0].trim())
+    .filter(Boolean);
   if (links.join(",") !== "lo") throw new Error(`network links ${links.join(", ")}: run the live suite with npm run test:live (unshare -n, lo only)`);
 }
 
@@ -111,8 +115,7 @@ export async function startGateway(argv: string[], opts: { env: NodeJS.ProcessEn
     if (proc.exitCode !== null) throw new Error(`gateway exited ${proc.exitCode}:\n${gw.log()}`);
     if ((await httpGet(opts.port, "/healthz").catch(() => ({ status: 0 }))).status === 200) {
       // Authenticated connects answer "gateway starting" until the sidecars are up.
-      for (let j = 0; j < 600 && (await httpGet(opts.port, "/readyz").catch(() => ({ status: 0, body: "" }))).body.indexOf("startup-sidecars") >= 0; j++)
-        await sleep(250);
+      for (let j = 0; j < 600 && (await httpGet(opts.port, "/readyz").catch(() => ({ status: 0, body: "" }))).body.indexOf("startup-sidecars") >= 0; j++) await sleep(250);
       if (!gw.log().includes("[gateway] ready")) await waitFor(() => gw.log().includes("[gateway] ready"));
       return gw;
     }

@@ -10,8 +10,7 @@ export const COMPUTE: ReadonlyMap<string, { readonly target: string; readonly co
   for (const t of TARGETS)
     for (const [type, coverage] of Object.entries(t.compute)) {
       const other = map.get(type);
-      if (other && other.coverage !== coverage)
-        throw new Error(`targets/${t.id}: compute type ${type} is also targets/${other.target}'s, with other checks; share one coverage object`);
+      if (other && other.coverage !== coverage) throw new Error(`targets/${t.id}: compute type ${type} is also targets/${other.target}'s, with other checks; share one coverage object`);
       map.set(type, other ?? { target: t.id, coverage });
     }
   return map;

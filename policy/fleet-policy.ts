@@ -10,9 +10,7 @@ import { toolSandboxOf } from "./tool-sandbox";
  * is shown as info with its reason; a suppression that matched nothing, as a warning.
  */
 export class FleetPolicy implements IAspect {
-  constructor(
-    private readonly context: PolicyContext & { readonly bot?: string },
-  ) {}
+  constructor(private readonly context: PolicyContext & { readonly bot?: string }) {}
 
   visit(node: IConstruct): void {
     if (!TerraformStack.isStack(node)) return;
@@ -30,9 +28,6 @@ export class FleetPolicy implements IAspect {
     // A rule cannot say a resource is safe when the policy does not know what it is.
     for (const gap of report.gaps) (byPath.get(gap.path) ?? node).node.addMetadata(AnnotationMetadataEntryType.ERROR, `${gap.address}: ${gap.message}.`);
     for (const s of report.unusedSuppressions)
-      node.node.addMetadata(
-        AnnotationMetadataEntryType.WARN,
-        `${s.rule} is suppressed for bot ${this.context.bot}, but nothing in the stack breaks it; remove the suppression from the fleet file.`,
-      );
+      node.node.addMetadata(AnnotationMetadataEntryType.WARN, `${s.rule} is suppressed for bot ${this.context.bot}, but nothing in the stack breaks it; remove the suppression from the fleet file.`);
   }
 }

@@ -68,8 +68,7 @@ const CHECKS: Record<RuleId, RuleCheck> = {
         if (others.length > 0) problems.push(`rule "${r.name}" admits port ${others.join(", ")} inbound`);
       }
       const denyAll = rules.some((r) => eq(r.direction, "Inbound") && eq(r.access, "Deny") && r.protocol === "*" && r.destination_port_range === "*" && r.source_address_prefix === "*");
-      if (type === "azurerm_network_security_group" && !denyAll)
-        problems.push("has no deny-all inbound rule, so Azure's default rules still admit VNet and load-balancer traffic on every port");
+      if (type === "azurerm_network_security_group" && !denyAll) problems.push("has no deny-all inbound rule, so Azure's default rules still admit VNet and load-balancer traffic on every port");
       return problems;
     },
   },
@@ -90,7 +89,11 @@ const CHECKS: Record<RuleId, RuleCheck> = {
     types: ["google_cloud_run_v2_service_iam_member", "google_cloud_run_v2_service_iam_binding"],
     compute: true,
     check({ body }) {
-      return body.role === "roles/run.invoker" ? members(body).filter((m) => PUBLIC_MEMBERS.includes(m)).map((m) => `grants roles/run.invoker to ${m}`) : [];
+      return body.role === "roles/run.invoker"
+        ? members(body)
+            .filter((m) => PUBLIC_MEMBERS.includes(m))
+            .map((m) => `grants roles/run.invoker to ${m}`)
+        : [];
     },
   },
 
@@ -137,10 +140,12 @@ const CHECKS: Record<RuleId, RuleCheck> = {
     check({ address }, stack) {
       // Bot stacks only (they have a runtime); shared stacks grant the deployer, not a bot.
       if (!stack.runtime) return [];
-      return stack.identityReach().filter((r) => r.address === address && r.problem).map((r) => r.problem!);
+      return stack
+        .identityReach()
+        .filter((r) => r.address === address && r.problem)
+        .map((r) => r.problem!);
     },
   },
-
 
   "BF-STO-1": {
     types: ["azurerm_storage_account", "google_storage_bucket", "google_storage_bucket_iam_member", "google_storage_bucket_iam_binding"],
@@ -154,7 +159,11 @@ const CHECKS: Record<RuleId, RuleCheck> = {
         if (body.public_access_prevention !== "enforced") problems.push("does not enforce public access prevention");
         if (body.uniform_bucket_level_access !== true) problems.push("has per-object ACLs (uniform_bucket_level_access is not true)");
       } else {
-        problems.push(...members(body).filter((m) => PUBLIC_MEMBERS.includes(m)).map((m) => `grants ${body.role} to ${m}`));
+        problems.push(
+          ...members(body)
+            .filter((m) => PUBLIC_MEMBERS.includes(m))
+            .map((m) => `grants ${body.role} to ${m}`),
+        );
       }
       return problems;
     },

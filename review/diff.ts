@@ -34,9 +34,7 @@ function diffStack(name: string, before: StackJson | undefined, after: StackJson
   const shown = (k: string) => (before && after) || isResource(k);
   const added = [...b.keys()].filter((k) => !a.has(k) && shown(k));
   const removed = [...a.keys()].filter((k) => !b.has(k) && shown(k));
-  const changed = [...b.keys()]
-    .filter((k) => a.has(k) && !isDeepStrictEqual(a.get(k), b.get(k)))
-    .map((address) => ({ address, paths: changedPaths(a.get(address), b.get(address)) }));
+  const changed = [...b.keys()].filter((k) => a.has(k) && !isDeepStrictEqual(a.get(k), b.get(k))).map((address) => ({ address, paths: changedPaths(a.get(address), b.get(address)) }));
   const status = !before ? "added" : !after ? "removed" : added.length + removed.length + changed.length > 0 ? "changed" : "unchanged";
   return {
     name,

@@ -71,17 +71,7 @@ export function renderStack(r: StackReview): string {
   if (r.toolSandbox) out.push("", `**Tool sandbox**: ${md(r.toolSandbox.text)}`);
   out.push("", "**Policy**", "", "| rule | result |", "|---|---|", ...policyRows(r.policy.results));
   for (const s of r.policy.unusedSuppressions) out.push(`| ${s.rule} | suppression matches nothing: remove it |`);
-  out.push(
-    "",
-    "**Resources**",
-    "",
-    "| type | count |",
-    "|---|---:|",
-    ...r.resourceCounts.map(([type, n]) => `| ${type} | ${n} |`),
-    "",
-    `**Estimated monthly cost: ${dollars(r.cost.monthly)}**`,
-    "",
-  );
+  out.push("", "**Resources**", "", "| type | count |", "|---|---:|", ...r.resourceCounts.map(([type, n]) => `| ${type} | ${n} |`), "", `**Estimated monthly cost: ${dollars(r.cost.monthly)}**`, "");
   if (r.cost.lines.length > 0) out.push("| resource | item | $/month |", "|---|---|---:|", ...r.cost.lines.map((l) => `| ${l.address} | ${l.item} | ${dollars(l.monthly)} |`), "");
   out.push(...r.cost.usage.map((u) => `- by use, not included: ${u}`));
   out.push(...r.cost.unpriced.map((a) => `- not in the price table: ${a}`));
@@ -118,7 +108,11 @@ export function renderDiff(diffs: readonly StackDiff[]): string[] {
 
 /** Text from the fleet file or the plan, safe in a Markdown table cell or list item on GitHub. */
 function md(text: string): string {
-  return text.replace(/[\r\n]+/g, " ").replace(/\|/g, "\\|").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  return text
+    .replace(/[\r\n]+/g, " ")
+    .replace(/\|/g, "\\|")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;");
 }
 
 function policyRows(results: readonly RuleResult[]): string[] {

@@ -17,14 +17,12 @@ export class SynthOutputError extends Error {}
 /** Reads every stack of a `cdktf synth` output directory: shared stacks first, then bots, by name. */
 export function readSynthOutput(dir: string): SynthStack[] {
   const manifestFile = join(dir, "manifest.json");
-  if (!existsSync(manifestFile))
-    throw new SynthOutputError(`${dir} holds no synthesized output (no manifest.json); run \`npx cdktf synth\` first, or pass the directory it wrote`);
+  if (!existsSync(manifestFile)) throw new SynthOutputError(`${dir} holds no synthesized output (no manifest.json); run \`npx cdktf synth\` first, or pass the directory it wrote`);
   const manifest = JSON.parse(readFileSync(manifestFile, "utf8")) as {
     stacks: Record<string, { workingDirectory: string; synthesizedStackPath: string }>;
   };
   const stacks = Object.entries(manifest.stacks).map(([name, s]): SynthStack => {
-    if (!s.synthesizedStackPath.endsWith(".json"))
-      throw new SynthOutputError(`stack ${name} in ${dir} was synthesized as HCL; the review reads JSON: run \`npx cdktf synth\` without --hcl`);
+    if (!s.synthesizedStackPath.endsWith(".json")) throw new SynthOutputError(`stack ${name} in ${dir} was synthesized as HCL; the review reads JSON: run \`npx cdktf synth\` without --hcl`);
     const factsFile = join(dir, s.workingDirectory, STACK_FACTS_FILE);
     return {
       name,

@@ -150,12 +150,8 @@ export interface LogSignals {
 
 /** Secrets every runtime shares: the LLM key and one token per enabled chat channel. */
 export function commonSecrets(bot: Bot): SecretSpec[] {
-  const secrets: SecretSpec[] = [
-    { key: "llm-api-key", env: MODEL_PROVIDERS[bot.modelProvider], required: true, description: `API key for ${bot.modelProvider}` },
-  ];
-  if (bot.channels.telegram)
-    secrets.push({ key: "telegram-bot-token", env: "TELEGRAM_BOT_TOKEN", required: true, description: "Telegram bot token from @BotFather" });
-  if (bot.channels.discord)
-    secrets.push({ key: "discord-bot-token", env: "DISCORD_BOT_TOKEN", required: true, description: "Discord bot token" });
+  const secrets: SecretSpec[] = [{ key: "llm-api-key", env: MODEL_PROVIDERS[bot.modelProvider], required: true, description: `API key for ${bot.modelProvider}` }];
+  if (bot.channels.telegram) secrets.push({ key: "telegram-bot-token", env: "TELEGRAM_BOT_TOKEN", required: true, description: "Telegram bot token from @BotFather" });
+  if (bot.channels.discord) secrets.push({ key: "discord-bot-token", env: "DISCORD_BOT_TOKEN", required: true, description: "Discord bot token" });
   return secrets;
 }

@@ -19,7 +19,14 @@ const LARGE = 1000;
 function fleetYaml(bots: number): string {
   const lines = ["name: bench", "bots:"];
   for (let i = 0; i < bots; i++)
-    lines.push(`  - name: bot-${String(i).padStart(4, "0")}`, `    domain: bot-${i}.bench.example.com`, `    tier: ${["light", "standard", "performance"][i % 3]}`, "    channels:", "      telegram:", `        allowFrom: ["${100000 + i}"]`);
+    lines.push(
+      `  - name: bot-${String(i).padStart(4, "0")}`,
+      `    domain: bot-${i}.bench.example.com`,
+      `    tier: ${["light", "standard", "performance"][i % 3]}`,
+      "    channels:",
+      "      telegram:",
+      `        allowFrom: ["${100000 + i}"]`,
+    );
   return lines.join("\n") + "\n";
 }
 
@@ -94,8 +101,7 @@ const tests: Row[] =
 
 // Rounds: the floor, then every row once, so that a change in the machine's load hits all alike.
 const rows = [floor, ...synths, cli, ...tests];
-for (let round = 0; round < RUNS; round++)
-  for (const row of rows) if (round < row.runs) row.samples.push(row.measure());
+for (let round = 0; round < RUNS; round++) for (const row of rows) if (round < row.runs) row.samples.push(row.measure());
 rmSync(fleetDir, { recursive: true, force: true });
 
 const wall = (row: Row) => median(row.samples.map((s) => s.seconds));

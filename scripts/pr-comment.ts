@@ -12,7 +12,10 @@ import { COMMENT_LIMIT, COMMENT_MARKER } from "../review/markdown";
 /** A Markdown section for the speculative plans in `dir` (<stack>.log and <stack>.exit each). */
 export function planSection(dir: string | undefined): string {
   if (!dir || !existsSync(dir)) return "";
-  const stacks = readdirSync(dir).filter((f) => f.endsWith(".exit")).map((f) => f.slice(0, -".exit".length)).sort();
+  const stacks = readdirSync(dir)
+    .filter((f) => f.endsWith(".exit"))
+    .map((f) => f.slice(0, -".exit".length))
+    .sort();
   if (stacks.length === 0) return "";
   const rows = stacks.map((stack) => {
     const exit = readFileSync(join(dir, `${stack}.exit`), "utf8").trim();

@@ -35,7 +35,8 @@ export function review(out: string, base?: string): ReviewFiles {
   const summary = renderFleet(reviews, diffs);
   return {
     summary,
-    comment: summary.length <= COMMENT_LIMIT ? summary : `${renderFleet(reviews, diffs, { details: false })}\nThe per-stack details are too long for a comment: they are in the workflow's review artifact.\n`,
+    comment:
+      summary.length <= COMMENT_LIMIT ? summary : `${renderFleet(reviews, diffs, { details: false })}\nThe per-stack details are too long for a comment: they are in the workflow's review artifact.\n`,
     stacks: Object.fromEntries(reviews.map((r) => [r.name, renderStack(r)])),
     changed: diffs ? diffs.filter((d) => d.status === "added" || d.status === "changed").map((d) => d.name) : head.map((s) => s.name),
     removed: diffs ? diffs.filter((d) => d.status === "removed").map((d) => d.name) : [],

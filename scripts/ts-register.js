@@ -18,5 +18,8 @@ function transform(source, filename) {
 require.extensions[".ts"] = (module, filename) => {
   const source = readFileSync(filename, "utf8");
   // The file name is part of the key: the source map names it.
-  module._compile(cachedText("botfleet-ts", `${SALT}\0${filename}\0${source}`, () => transform(source, filename)), filename);
+  module._compile(
+    cachedText("botfleet-ts", `${SALT}\0${filename}\0${source}`, () => transform(source, filename)),
+    filename,
+  );
 };

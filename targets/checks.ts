@@ -43,8 +43,7 @@ export function agentConfigChecks(configOf: AgentConfigOf): { auth: ResourceChec
 export function azureManagedIdentity({ body }: CheckedResource): string[] {
   const problems: string[] = [];
   if (!/Assigned/.test(String(first(body.identity)?.type ?? ""))) problems.push("has no managed identity");
-  for (const r of list(body.registry))
-    if (r.identity === undefined || r.password_secret_name !== undefined) problems.push(`pulls from ${r.server} with a password instead of its identity`);
+  for (const r of list(body.registry)) if (r.identity === undefined || r.password_secret_name !== undefined) problems.push(`pulls from ${r.server} with a password instead of its identity`);
   return problems;
 }
 
@@ -53,7 +52,10 @@ export function ownAzureIdentity({ body }: CheckedResource, stack: StackView): s
   // Bot stacks only (they have a runtime); shared stacks grant the deployer, not a bot.
   if (!stack.runtime) return [];
   return list(first(body.identity)?.identity_ids)
-    .filter((id) => { const r = stack.referenced(id); return !(r?.kind === "resource" && r.type === "azurerm_user_assigned_identity"); })
+    .filter((id) => {
+      const r = stack.referenced(id);
+      return !(r?.kind === "resource" && r.type === "azurerm_user_assigned_identity");
+    })
     .map((id) => `runs as identity ${id}, which this stack does not own and other bots may share`);
 }
 
@@ -68,8 +70,7 @@ function literalSecretsInConfig(config: Json, path = "agent config"): string[] {
   if (config === null || typeof config !== "object") return [];
   return Object.entries(config).flatMap(([key, value]) => {
     const at = `${path}.${key}`;
-    if (typeof value === "string" && SECRET_CONFIG_KEY.test(key) && !/^\$\{[A-Z0-9_]+\}$/.test(value))
-      return [`${at} holds a literal credential instead of a \${VAR} reference`];
+    if (typeof value === "string" && SECRET_CONFIG_KEY.test(key) && !/^\$\{[A-Z0-9_]+\}$/.test(value)) return [`${at} holds a literal credential instead of a \${VAR} reference`];
     return literalSecretsInConfig(value, at);
   });
 }

@@ -6,7 +6,10 @@ import type { RawBot, RawFleet, Report } from "./types";
  * Checks of what a cloud builds for any of its targets: run once per fleet for the clouds in use,
  * and once per bot for the bots of that cloud.
  */
-export const CLOUD_CHECKS: Record<Cloud, { checkFleet?(fleet: RawFleet, regions: readonly string[], report: Report): void; checkBot?(fleet: RawFleet, bot: RawBot, path: readonly PropertyKey[], report: Report): void }> = {
+export const CLOUD_CHECKS: Record<
+  Cloud,
+  { checkFleet?(fleet: RawFleet, regions: readonly string[], report: Report): void; checkBot?(fleet: RawFleet, bot: RawBot, path: readonly PropertyKey[], report: Report): void }
+> = {
   azure: {
     // Each Azure region's Key Vault and registry carry the fleet name.
     checkFleet(f, regions, report) {
@@ -16,7 +19,10 @@ export const CLOUD_CHECKS: Record<Cloud, { checkFleet?(fleet: RawFleet, regions:
         .map((name) => ({ name, problem: azureReservedNameProblem(name) }))
         .find((n) => n.problem);
       if (reservedShared)
-        report(["name"], `makes the shared name "${reservedShared.name}", which ${reservedShared.problem}; Azure refuses it as a reserved word (ReservedResourceName); pick another fleet name${f.azure.uniqueSuffix ? " or azure.uniqueSuffix" : ""}`);
+        report(
+          ["name"],
+          `makes the shared name "${reservedShared.name}", which ${reservedShared.problem}; Azure refuses it as a reserved word (ReservedResourceName); pick another fleet name${f.azure.uniqueSuffix ? " or azure.uniqueSuffix" : ""}`,
+        );
     },
     // An Azure bot's own storage account (an endpoint) carries its name.
     checkBot(f, b, path, report) {

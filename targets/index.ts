@@ -7,8 +7,4 @@ import { gcpCloudRun } from "./gcp-cloud-run";
  * folder under targets/ and a line here. Everything else about targets is derived in
  * targets/registry.ts.
  */
-export const TARGET_LIST = [
-  azureVmss,
-  azureContainerApps,
-  gcpCloudRun,
-] as const;
+export const TARGET_LIST = [azureVmss, azureContainerApps, gcpCloudRun] as const;

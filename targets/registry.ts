@@ -32,8 +32,7 @@ export const CLOUDS_IN_ORDER: readonly Cloud[] = [...new Set(TARGETS.map((t) => 
 /** Each bot setting some targets take, with those targets in registry order. */
 export const TARGET_ONLY_SETTINGS: ReadonlyMap<string, readonly string[]> = (() => {
   const map = new Map<string, string[]>();
-  for (const t of TARGETS)
-    for (const key of [...Object.keys(t.settings.botOnly ?? {}), ...Object.keys(t.settings.inheritable ?? {})]) map.set(key, [...(map.get(key) ?? []), t.id]);
+  for (const t of TARGETS) for (const key of [...Object.keys(t.settings.botOnly ?? {}), ...Object.keys(t.settings.inheritable ?? {})]) map.set(key, [...(map.get(key) ?? []), t.id]);
   return map;
 })();
 

@@ -26,7 +26,6 @@ export interface CheckedResource {
   readonly body: Json;
 }
 
-
 /** What the policy asks of the bot's runtime (runtimes/runtime.ts AgentRuntime has it). */
 export interface RuntimeChecks {
   gatewayAuthProblem(config: unknown): string | undefined;
@@ -95,10 +94,14 @@ export class StackView {
         reach.push({ address, role, target: `storage account ${target.body.name} (this bot's own)` });
       else if (target?.kind === "resource" && target.type === "azurerm_storage_container" && target.attribute === "id")
         reach.push({ address, role, target: `blob container ${target.body.name} of this bot's own storage account` });
-      else if (target?.type === "azurerm_container_registry" && role === "AcrPull")
-        reach.push({ address, role, target: `registry ${target.body.name} (pull only)` });
+      else if (target?.type === "azurerm_container_registry" && role === "AcrPull") reach.push({ address, role, target: `registry ${target.body.name} (pull only)` });
       else
-        reach.push({ address, role, target: target ? `${target.kind === "data" ? "data." : ""}${target.type} ${target.body.name ?? target.name}` : String(body.scope), problem: `grants ${role} on something that is not this bot's own (${target ? `${target.kind === "data" ? "shared " : ""}${target.type}` : "a scope from outside the stack"}), so this bot could reach other bots' secrets or state` });
+        reach.push({
+          address,
+          role,
+          target: target ? `${target.kind === "data" ? "data." : ""}${target.type} ${target.body.name ?? target.name}` : String(body.scope),
+          problem: `grants ${role} on something that is not this bot's own (${target ? `${target.kind === "data" ? "shared " : ""}${target.type}` : "a scope from outside the stack"}), so this bot could reach other bots' secrets or state`,
+        });
     }
     for (const { address, type, body } of this.resources(["google_secret_manager_secret_iam_member", "google_storage_bucket_iam_member"])) {
       const target = this.referenced(type === "google_storage_bucket_iam_member" ? body.bucket : body.secret_id);
@@ -106,7 +109,11 @@ export class StackView {
       reach.push({
         address,
         role: String(body.role),
-        target: own ? (target!.type === "google_storage_bucket" ? `bucket ${target!.body.name}` : `Secret Manager secret ${target!.body.secret_id}`) : String(target?.body.name ?? body.bucket ?? body.secret_id),
+        target: own
+          ? target!.type === "google_storage_bucket"
+            ? `bucket ${target!.body.name}`
+            : `Secret Manager secret ${target!.body.secret_id}`
+          : String(target?.body.name ?? body.bucket ?? body.secret_id),
         problem: own ? undefined : "grants on a secret or bucket this stack does not own, so this bot could reach another bot's",
       });
     }
@@ -124,7 +131,9 @@ export class StackView {
 
 /** The agent config botfleet passes one of `containers` in AGENT_CONFIG_ENV (their `env` lists of name and value). */
 export function envAgentConfig(containers: unknown): Json | undefined {
-  const value = list(containers).flatMap((c) => list(c.env)).find((e) => e.name === AGENT_CONFIG_ENV)?.value;
+  const value = list(containers)
+    .flatMap((c) => list(c.env))
+    .find((e) => e.name === AGENT_CONFIG_ENV)?.value;
   return typeof value === "string" ? parseJson(unescapeTerraform(value)) : undefined;
 }
 

@@ -92,10 +92,30 @@ function jwt() {
 
 async function startAzurite() {
   // Azurite 3.37 wants Node >= 22: it runs on the same Node 24.
-  azurite = new Proc(NODE24, [
-    join(ROOT, "node_modules", "azurite", "dist", "src", "blob", "main.js"),
-    ...["--blobHost", "127.0.0.1", "--blobPort", String(azuritePort), "--location", join(work, "azurite"), "--cert", cert, "--key", key, "--oauth", "basic", "--skipApiVersionCheck", "--disableProductStyleUrl", "--disableTelemetry"],
-  ], {});
+  azurite = new Proc(
+    NODE24,
+    [
+      join(ROOT, "node_modules", "azurite", "dist", "src", "blob", "main.js"),
+      ...[
+        "--blobHost",
+        "127.0.0.1",
+        "--blobPort",
+        String(azuritePort),
+        "--location",
+        join(work, "azurite"),
+        "--cert",
+        cert,
+        "--key",
+        key,
+        "--oauth",
+        "basic",
+        "--skipApiVersionCheck",
+        "--disableProductStyleUrl",
+        "--disableTelemetry",
+      ],
+    ],
+    {},
+  );
   await azurite.waitFor(/successfully listens/, "Azurite start", 30_000);
 }
 async function stopAzurite() {
@@ -104,7 +124,9 @@ async function stopAzurite() {
 }
 
 beforeAll(async () => {
-  const r = spawnSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert], { encoding: "utf8" });
+  const r = spawnSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert], {
+    encoding: "utf8",
+  });
   if (r.status !== 0) throw new Error(r.stderr);
   azuritePort = await freePort();
   await startAzurite();
@@ -145,7 +167,9 @@ let instances = 0;
 function instance(store: string, env: NodeJS.ProcessEnv = {}) {
   const dir = join(work, `instance-${++instances}`, "state");
   const common = { STATE_SYNC_DIR: dir, STATE_SYNC_STORE: store, STATE_SYNC_LEASE_SECONDS: String(LEASE), STATE_SYNC_INTERVAL_SECONDS: String(INTERVAL), STATE_SYNC_RETRY_SECONDS: "1" };
-  const azure = store.startsWith("azure:") ? { NODE_EXTRA_CA_CERTS: cert, IDENTITY_ENDPOINT: `http://127.0.0.1:${(identity.address() as { port: number }).port}/msi/token`, IDENTITY_HEADER, STATE_SYNC_CLIENT_ID: CLIENT_ID } : {};
+  const azure = store.startsWith("azure:")
+    ? { NODE_EXTRA_CA_CERTS: cert, IDENTITY_ENDPOINT: `http://127.0.0.1:${(identity.address() as { port: number }).port}/msi/token`, IDENTITY_HEADER, STATE_SYNC_CLIENT_ID: CLIENT_ID }
+    : {};
   // Exactly the command the stacks render (the loader and the packed source), on Node 24.
   const sync = new Proc(NODE24, STATE_SYNC_COMMAND.slice(1), { STATE_SYNC_MAIN: "1", ...common, ...azure, ...env });
   return { dir, sync, ready: join(dir, ".botfleet-state-ready") };
@@ -172,12 +196,20 @@ async function seededAzureBot(): Promise<{ base: string; goodRows: ReturnType<ty
 }
 
 function localRows(dir: string) {
-  const r = spawnSync(NODE24, ["--input-type=module", "-e", `
+  const r = spawnSync(
+    NODE24,
+    [
+      "--input-type=module",
+      "-e",
+      `
     import { DatabaseSync } from "node:sqlite";
     const db = new DatabaseSync(${JSON.stringify(join(dir, "state", "agent.sqlite"))});
     const check = db.prepare("PRAGMA integrity_check").get();
     const rows = db.prepare("SELECT count(*) AS n, max(seq) AS max, max(t) AS t FROM events").get();
-    console.log(JSON.stringify({ check: Object.values(check)[0], ...rows }));`], { encoding: "utf8" });
+    console.log(JSON.stringify({ check: Object.values(check)[0], ...rows }));`,
+    ],
+    { encoding: "utf8" },
+  );
   if (r.status !== 0) throw new Error(r.stderr);
   return JSON.parse(r.stdout) as { check: string; n: number; max: number; t: number };
 }
@@ -283,7 +315,13 @@ describe("state-sync on Azure Blob Storage (Azurite, OAuth over HTTPS)", () => {
   test("on the VM, tokens come from the instance metadata service for the identity named by resource ID", async () => {
     const base = azureBot();
     const port = (identity.address() as { port: number }).port;
-    const vm = instance(`azure:${base}`, { IDENTITY_ENDPOINT: "", IDENTITY_HEADER: "", STATE_SYNC_CLIENT_ID: "", STATE_SYNC_IMDS_ENDPOINT: `http://127.0.0.1:${port}`, STATE_SYNC_MSI_RES_ID: MSI_RES_ID });
+    const vm = instance(`azure:${base}`, {
+      IDENTITY_ENDPOINT: "",
+      IDENTITY_HEADER: "",
+      STATE_SYNC_CLIENT_ID: "",
+      STATE_SYNC_IMDS_ENDPOINT: `http://127.0.0.1:${port}`,
+      STATE_SYNC_MSI_RES_ID: MSI_RES_ID,
+    });
     await vm.sync.waitFor(/state ready/, "restore with an IMDS token");
     vm.sync.proc.kill("SIGTERM");
     expect(await vm.sync.exited).toBe(0);

@@ -37,9 +37,10 @@ export class AzureStandIn {
     else if (url.pathname === "/metadata/identity/oauth2/token")
       reply = req.headers.metadata === "true" ? (this.tokenReplies.length > 1 ? this.tokenReplies.shift()! : this.tokenReplies[0]) : { status: 400, body: { error: "no Metadata header" } };
     else if (url.pathname.startsWith("/secrets/"))
-      reply = req.headers.authorization === "Bearer stand-in-token"
-        ? (this.secrets[url.pathname.slice("/secrets/".length)] ?? { status: 404, body: { error: { code: "SecretNotFound" } } })
-        : { status: 401, body: { error: { code: "Unauthorized" } } };
+      reply =
+        req.headers.authorization === "Bearer stand-in-token"
+          ? (this.secrets[url.pathname.slice("/secrets/".length)] ?? { status: 404, body: { error: { code: "SecretNotFound" } } })
+          : { status: 401, body: { error: { code: "Unauthorized" } } };
     else reply = { status: 404, body: "not here" };
     const send = () => {
       res.writeHead(reply.status, { "content-type": typeof reply.body === "string" ? "text/plain" : "application/json" });

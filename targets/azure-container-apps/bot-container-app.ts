@@ -107,10 +107,7 @@ export class BotContainerApp extends ContainerApp {
             memory: props.size.memory,
             command: launch.command.map(terraformLiteral),
             args: launch.args.map(terraformLiteral),
-            env: [
-              ...agentEnvironment(launch, runtime, [{ name: PUBLIC_ORIGIN_ENV, value: props.publicOrigin }]),
-              ...launch.secrets.map((s) => ({ name: s.env, secretName: s.key })),
-            ],
+            env: [...agentEnvironment(launch, runtime, [{ name: PUBLIC_ORIGIN_ENV, value: props.publicOrigin }]), ...launch.secrets.map((s) => ({ name: s.env, secretName: s.key }))],
             volumeMounts: [{ name: "state", path: runtime.stateDir }],
             startupProbe: [{ ...probe(AGENT_PROBES.startup), initialDelay: 5 }],
             livenessProbe: [{ ...probe(AGENT_PROBES.liveness), initialDelay: 5 }],

@@ -58,21 +58,19 @@ export const azureContainerApps = defineTarget({
   }),
   check({ fleet, bot: b, settings: s, path, report }) {
     if (s.allowedIpRanges && s.deniedIpRanges)
-      report([...path, b.deniedIpRanges ? "deniedIpRanges" : "allowedIpRanges"], "mixes allow and deny rules; Container Apps needs every IP rule of an app to use one action: keep allowedIpRanges or deniedIpRanges, not both");
-    if (s.publicAccess && s.allowedIpRanges)
-      report([...path, "publicAccess"], "contradicts allowedIpRanges (which admits only those ranges); remove one");
-    if (s.deniedIpRanges && !s.publicAccess)
-      report([...path, "deniedIpRanges"], "opens the app to everyone else; set publicAccess: true to say so, or use allowedIpRanges");
+      report(
+        [...path, b.deniedIpRanges ? "deniedIpRanges" : "allowedIpRanges"],
+        "mixes allow and deny rules; Container Apps needs every IP rule of an app to use one action: keep allowedIpRanges or deniedIpRanges, not both",
+      );
+    if (s.publicAccess && s.allowedIpRanges) report([...path, "publicAccess"], "contradicts allowedIpRanges (which admits only those ranges); remove one");
+    if (s.deniedIpRanges && !s.publicAccess) report([...path, "deniedIpRanges"], "opens the app to everyone else; set publicAccess: true to say so, or use allowedIpRanges");
     if (s.internalOnly && fleet.azure?.containerAppsSubnet === undefined)
       report([...path, "internalOnly"], "needs a subnet for the internal environment; set azure.containerAppsSubnet (e.g. 10.0.2.0/27)");
-    if (s.internalOnly && s.publicAccess)
-      report([...path, "internalOnly"], "contradicts publicAccess; remove one");
-    if (b.name.length > 32)
-      report([...path, "name"], "is longer than 32 characters, the most a container app name may have; shorten it");
+    if (s.internalOnly && s.publicAccess) report([...path, "internalOnly"], "contradicts publicAccess; remove one");
+    if (b.name.length > 32) report([...path, "name"], "is longer than 32 characters, the most a container app name may have; shorten it");
     // The container app is named as the bot, and it has an endpoint (its FQDN).
     const reserved = azureReservedNameProblem(b.name);
-    if (reserved)
-      report([...path, "name"], `${reserved}; the container app is named as the bot, and Azure refuses that as a reserved word (ReservedResourceName); pick another bot name`);
+    if (reserved) report([...path, "name"], `${reserved}; the container app is named as the bot, and Azure refuses that as a reserved word (ReservedResourceName); pick another bot name`);
   },
   sizes: CONTAINER_APP_SIZES,
   sharedStack: () => require("../../constructs/azure-shared-stack").AzureSharedStack,
@@ -97,8 +95,7 @@ export const azureContainerApps = defineTarget({
       "BF-SEC-1": (resource, stack) => {
         const { body } = resource;
         const problems: string[] = [];
-        for (const s of list(body.secret))
-          if (s.value !== undefined) problems.push(`secret "${s.name}" carries its value instead of a Key Vault reference`);
+        for (const s of list(body.secret)) if (s.value !== undefined) problems.push(`secret "${s.name}" carries its value instead of a Key Vault reference`);
         for (const c of list(first(body.template)?.container)) problems.push(...literalSecretEnv(c.env));
         return [...problems, ...agentConfig.secrets(resource, stack)];
       },

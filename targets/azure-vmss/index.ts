@@ -16,11 +16,7 @@ export const VM_SIZES = {
 };
 
 /** The VM kinds a bot may run on; botfleet deploys the first, the policy examines them all. */
-export const VM_TYPES = [
-  "azurerm_orchestrated_virtual_machine_scale_set",
-  "azurerm_linux_virtual_machine_scale_set",
-  "azurerm_linux_virtual_machine",
-];
+export const VM_TYPES = ["azurerm_orchestrated_virtual_machine_scale_set", "azurerm_linux_virtual_machine_scale_set", "azurerm_linux_virtual_machine"];
 
 /** The agent config a workload of this target carries. */
 const agentConfigOf: AgentConfigOf = ({ body }, stack) => stack.cloudInitAgentConfig(body);
@@ -33,8 +29,7 @@ const VM_POLICY: RuleCoverage = {
     const problems: string[] = [];
     if (list(linux.admin_ssh_key).length > 0) problems.push("has an SSH key for the admin user");
     const cloudInit = stack.cloudInit(body);
-    if (linux.disable_password_authentication !== true && cloudInit?.config.ssh_pwauth !== false)
-      problems.push("lets SSH take the admin password: cloud-init does not set ssh_pwauth: false");
+    if (linux.disable_password_authentication !== true && cloudInit?.config.ssh_pwauth !== false) problems.push("lets SSH take the admin password: cloud-init does not set ssh_pwauth: false");
     return problems;
   },
   "BF-GW-1": ({ body }, stack) => {
@@ -82,9 +77,7 @@ const VM_POLICY: RuleCoverage = {
   "BF-TLS-1": ({ body }, stack) => {
     const sites = stack.caddySites(body);
     if (sites === undefined) return ["has no Caddyfile in its cloud-init, so nothing terminates TLS"];
-    return sites.some(isDomainSite)
-      ? []
-      : ["Caddy serves the gateway over plain HTTP on port 80 (no domain, so no certificate): its token and chats would cross the internet unencrypted"];
+    return sites.some(isDomainSite) ? [] : ["Caddy serves the gateway over plain HTTP on port 80 (no domain, so no certificate): its token and chats would cross the internet unencrypted"];
   },
   "BF-AUTH-1": agentConfig.auth,
   "BF-DM-1": agentConfig.dms,
@@ -161,9 +154,7 @@ export const azureVmss = defineTarget({
         const domains = (view.caddySites(body) ?? []).filter(isDomainSite);
         lines.push(
           ...domains.map((d) => `https://${d} (Caddy, certificate from Let's Encrypt)`),
-          domains.length > 0
-            ? `http://<public IP of ${body.name}>: /health, everything else redirected to HTTPS`
-            : `http://<public IP of ${body.name}>: the gateway over plain HTTP`,
+          domains.length > 0 ? `http://<public IP of ${body.name}>: /health, everything else redirected to HTTPS` : `http://<public IP of ${body.name}>: the gateway over plain HTTP`,
         );
       }
       return lines;
@@ -188,7 +179,9 @@ export const azureVmss = defineTarget({
         const vm = azure.vmPerMonth[b.sku_name];
         const disk = first(b.os_disk);
         const diskPrice = azure.diskPerMonth[disk?.storage_account_type]?.[diskTier(Number(disk?.disk_size_gb ?? 30))];
-        const ips = list(b.network_interface).flatMap((n) => list(n.ip_configuration)).flatMap((c) => list(c.public_ip_address)).length;
+        const ips = list(b.network_interface)
+          .flatMap((n) => list(n.ip_configuration))
+          .flatMap((c) => list(c.public_ip_address)).length;
         if (vm === undefined || diskPrice === undefined) return undefined;
         return [
           { address, item: `${instances} × VM ${b.sku_name}`, monthly: instances * vm },

@@ -70,9 +70,7 @@ export class GcpCloudRunBotStack extends FleetStack {
       uniformBucketLevelAccess: true,
       publicAccessPrevention: "enforced",
       versioning: { enabled: true },
-      lifecycleRule: [
-        { condition: { daysSinceNoncurrentTime: STATE_VERSION_RETENTION_DAYS }, action: { type: "Delete" } },
-      ],
+      lifecycleRule: [{ condition: { daysSinceNoncurrentTime: STATE_VERSION_RETENTION_DAYS }, action: { type: "Delete" } }],
       // The bot's sessions and channel credentials: `cdktf destroy` must not delete them silently.
       forceDestroy: false,
       labels,

@@ -58,19 +58,23 @@ export const gcpCloudRun = defineTarget({
   checkFleet(f, bots, report) {
     const problem = bucketNameProblem(f.name);
     if (f.gcp && bots.length > 0 && problem)
-      report(["name"], `${problem}, so every Cloud Run bot's state bucket name (e.g. "${gcpBotNames(f.name, f.gcp.project, bots[0].name).stateBucket}") would too, which Cloud Storage refuses; pick a fleet name without "goog" at the start or "google" in it`);
+      report(
+        ["name"],
+        `${problem}, so every Cloud Run bot's state bucket name (e.g. "${gcpBotNames(f.name, f.gcp.project, bots[0].name).stateBucket}") would too, which Cloud Storage refuses; pick a fleet name without "goog" at the start or "google" in it`,
+      );
   },
   check({ fleet: f, bot: b, settings: s, path, report }) {
-    if (f.gcp === undefined)
-      report(["gcp"], `is required because bots[${String(path[1])}] (${b.name}) targets gcp-cloud-run; add "gcp: { project: <your project ID> }"`);
+    if (f.gcp === undefined) report(["gcp"], `is required because bots[${String(path[1])}] (${b.name}) targets gcp-cloud-run; add "gcp: { project: <your project ID> }"`);
     if (typeof s.image === "string" && !CLOUD_RUN_REGISTRIES.test(s.image))
-      report(b.image !== undefined ? [...path, "image"] : ["defaults", "image"], `is in a registry Cloud Run cannot pull from; use ghcr.io (mirrored), docker.io or Artifact Registry (<region>-docker.pkg.dev/...)`);
+      report(
+        b.image !== undefined ? [...path, "image"] : ["defaults", "image"],
+        `is in a registry Cloud Run cannot pull from; use ghcr.io (mirrored), docker.io or Artifact Registry (<region>-docker.pkg.dev/...)`,
+      );
     const bucket = f.gcp && gcpBotNames(f.name, f.gcp.project, b.name).stateBucket;
     if (bucket && !bucketNameProblem(f.name) && bucketNameProblem(bucket))
       report([...path, "name"], `makes the state bucket name "${bucket}", which ${bucketNameProblem(bucket)}; Cloud Storage refuses it; pick a bot name without "google"`);
     const service = `${f.name}-${b.name}`;
-    if (service.length > 49)
-      report([...path, "name"], `makes the Cloud Run service name "${service}" longer than 49 characters; shorten the bot or fleet name`);
+    if (service.length > 49) report([...path, "name"], `makes the Cloud Run service name "${service}" longer than 49 characters; shorten the bot or fleet name`);
   },
   sizes: CLOUD_RUN_SIZES,
   sharedStack: () => require("../../constructs/gcp-shared-stack").GcpSharedStack,
@@ -83,17 +87,11 @@ export const gcpCloudRun = defineTarget({
       "BF-TLS-1": { notApplicable: "Cloud Run serves its run.app address over HTTPS only" },
       "BF-AUTH-1": agentConfig.auth,
       "BF-DM-1": agentConfig.dms,
-      "BF-ING-1": ({ body }) =>
-        body.invoker_iam_disabled === true && body.ingress !== "INGRESS_TRAFFIC_INTERNAL_ONLY" ? ["turns the invoker IAM check off: anyone can call the service"] : [],
-      "BF-SEC-1": (resource, stack) => [
-        ...list(first(resource.body.template)?.containers).flatMap((c) => literalSecretEnv(c.env)),
-        ...agentConfig.secrets(resource, stack),
-      ],
+      "BF-ING-1": ({ body }) => (body.invoker_iam_disabled === true && body.ingress !== "INGRESS_TRAFFIC_INTERNAL_ONLY" ? ["turns the invoker IAM check off: anyone can call the service"] : []),
+      "BF-SEC-1": (resource, stack) => [...list(first(resource.body.template)?.containers).flatMap((c) => literalSecretEnv(c.env)), ...agentConfig.secrets(resource, stack)],
       "BF-ID-1": ({ body }) => {
         const account: unknown = first(body.template)?.service_account;
-        return account === undefined || (typeof account === "string" && account.endsWith("-compute@developer.gserviceaccount.com"))
-          ? ["runs as the project's default compute service account"]
-          : [];
+        return account === undefined || (typeof account === "string" && account.endsWith("-compute@developer.gserviceaccount.com")) ? ["runs as the project's default compute service account"] : [];
       },
       "BF-ONE-1": ({ body }) => {
         const max = first(first(body.template)?.scaling)?.max_instance_count;
@@ -121,7 +119,10 @@ export const gcpCloudRun = defineTarget({
         .some(({ body }) => body.role === "roles/run.invoker" && members(body).includes("allUsers"));
       return view
         .resources([CLOUD_RUN])
-        .map(({ body }) => `https://${body.name}-<hash>.${body.location}.run.app: ${publicInvoker || body.invoker_iam_disabled === true ? "anyone (public invoker)" : "callers with roles/run.invoker only"}`);
+        .map(
+          ({ body }) =>
+            `https://${body.name}-<hash>.${body.location}.run.app: ${publicInvoker || body.invoker_iam_disabled === true ? "anyone (public invoker)" : "callers with roles/run.invoker only"}`,
+        );
     },
     diagram({ view, json, runtime, vault, endpoints, label }) {
       const [service] = view.resources([CLOUD_RUN]);
