@@ -63,7 +63,10 @@ const VM_POLICY: RuleCoverage = {
   },
   "BF-SOCK-1": ({ body }, stack) => {
     const problems: string[] = [];
-    for (const [path, content] of Object.entries(stack.cloudInit(body)?.files ?? {}))
+    for (const [path, content] of Object.entries(stack.cloudInit(body)?.files ?? {})) {
+      // A file naming neither the socket nor a mount has no line that could (most of them: this
+      // rule ran over every line of every file, 2.5% of a 100-bot synth).
+      if (!/docker\.sock|--volume|--mount|\s-v\s/.test(content)) continue;
       // Every command line, not only `docker run`: mounts may be collected in a variable first.
       for (const line of commandLines(content)) {
         if (HOST_DOCKER_SOCKET.test(line)) problems.push(`${path} gives a container the host's Docker socket: ${line.trim().slice(0, 160)}`);
@@ -72,6 +75,7 @@ const VM_POLICY: RuleCoverage = {
           if (/^\/(?:var\/)?run\/?$|^\/$/.test(source)) problems.push(`${path} mounts the host's ${source} (and the Docker socket in it) into a container`);
         }
       }
+    }
     return problems;
   },
   "BF-TLS-1": ({ body }, stack) => {
