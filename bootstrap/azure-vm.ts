@@ -41,7 +41,14 @@ export const SANDBOX = {
   cli: "/var/lib/botfleet/sandbox-cli/docker",
   /** Exists (with the reason) while the sandbox is off at run time: Sysbox or its daemon failed. */
   offMarker: "/var/lib/botfleet/sandbox-off",
-  /** The daemon's own bridge, apart from the VM's (DOCKER_BRIDGE_CIDR), which its container sits on. */
+  /**
+   * The daemon's own bridge, apart from the VM's (DOCKER_BRIDGE_CIDR), which its container sits on.
+   * It runs with --icc=false (dockerd reference, "--icc": no traffic between containers on the
+   * default bridge), so a sandbox given a network cannot reach the gateway's container directly.
+   * Its container gets the agent tier's limits (AGENT_LIMITS) for the gateway and its sandboxes
+   * together; bind sources are made before it starts, since Docker creates a missing `-v` source
+   * as an empty root-owned directory (docs.docker.com, "Bind mounts").
+   */
   bridgeCidr: "172.18.0.1/16",
 } as const;
 
@@ -116,8 +123,6 @@ export function renderVmBootstrap(fleet: Fleet, bot: Bot, runtime: AgentRuntime)
       cliDaemonMount: `${SANDBOX.cli}:${SANDBOX.cli}:ro`,
       // Inside the daemon's own network namespace; the daemon's container publishes it on 127.0.0.1.
       innerPublish: `${runtime.port}:${runtime.port}`,
-      // The gateway and its sandboxes together get the share the gateway alone has without one.
-      limits: AGENT_LIMITS[bot.tier],
       mode: requested.mode,
       network: requested.network,
       offConfig: `${ETC_DIR}/agent-config.no-sandbox.json`,

@@ -192,6 +192,19 @@ describe.each(cases)("$label", ({ fleet, bot, target }) => {
     expect(JSON.parse(r.body)).toMatchObject({ ok: true });
   });
 
+  /** An operator connect at `url` succeeds with the token and fails without; the gateway's refusal log lines. */
+  async function connectsWithTokenOnly(url: string, opts: Parameters<typeof wsConnect>[2]): Promise<string[]> {
+    expect(await wsConnect(url, gatewayToken, opts)).toEqual({ ok: true });
+    expect((await wsConnect(url, "wrong-token-wrong-token-wrong-token", opts)).ok).toBe(false);
+    expect((await wsConnect(url, undefined, opts)).ok).toBe(false);
+    const refused = gateway
+      .log()
+      .split("\n")
+      .filter((l) => l.includes("[ws] closed before connect") && l.includes("cause=unauthorized"));
+    expect(refused.length).toBeGreaterThan(0);
+    return refused;
+  }
+
   if (target === "vm") {
     test("/health answers 200 through Caddy with the rendered Caddyfile", async () => {
       const r = await httpGet(httpPort, "/health", { headers: { host: "localhost" } });
@@ -202,16 +215,9 @@ describe.each(cases)("$label", ({ fleet, bot, target }) => {
     test("an operator connect through Caddy succeeds with the token, is refused without it, and the gateway credits the forwarded client", async () => {
       const url = bot.domain ? `wss://127.0.0.1:${httpsPort}/` : `ws://127.0.0.1:${httpPort}/`;
       const opts = { localAddress: CLIENT_IP, ...(bot.domain && { servername: bot.domain, headers: { host: bot.domain } }) };
-      expect(await wsConnect(url, gatewayToken, opts)).toEqual({ ok: true });
-      expect((await wsConnect(url, "wrong-token-wrong-token-wrong-token", opts)).ok).toBe(false);
-      expect((await wsConnect(url, undefined, opts)).ok).toBe(false);
+      const refused = await connectsWithTokenOnly(url, opts);
       // The refusal names the client Caddy forwarded (connecting from 192.0.2.10), while the
       // gateway's peer was Docker's proxy on the bridge address.
-      const refused = gateway
-        .log()
-        .split("\n")
-        .filter((l) => l.includes("[ws] closed before connect") && l.includes("cause=unauthorized"));
-      expect(refused.length).toBeGreaterThan(0);
       for (const l of refused) {
         expect(l).toContain(`fwd=${CLIENT_IP}`);
         expect(l).toContain(`peer=${DOCKER_BRIDGE_IP}:`);
@@ -226,15 +232,7 @@ describe.each(cases)("$label", ({ fleet, bot, target }) => {
     test("an operator connect through the platform's front end succeeds with the token, is refused without it, and the gateway credits the forwarded client", async () => {
       const url = `ws://${FRONT_END_IP}:${openclaw.port}/`;
       const opts = { localAddress: FRONT_END_IP, headers: { "x-forwarded-for": CLIENT_IP, "x-forwarded-proto": "https" } };
-      expect(await wsConnect(url, gatewayToken, opts)).toEqual({ ok: true });
-      expect((await wsConnect(url, "wrong-token-wrong-token-wrong-token", opts)).ok).toBe(false);
-      expect((await wsConnect(url, undefined, opts)).ok).toBe(false);
-      const refused = gateway
-        .log()
-        .split("\n")
-        .filter((l) => l.includes("[ws] closed before connect") && l.includes("cause=unauthorized"));
-      expect(refused.length).toBeGreaterThan(0);
-      for (const l of refused) expect(l).toContain(`fwd=${CLIENT_IP}`);
+      for (const l of await connectsWithTokenOnly(url, opts)) expect(l).toContain(`fwd=${CLIENT_IP}`);
     });
   }
 
