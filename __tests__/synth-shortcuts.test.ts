@@ -2,7 +2,9 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { TerraformStack, Testing } from "cdktf";
+import { Fn, Lazy, TerraformStack, TerraformVariable, Testing, Token } from "cdktf";
+import { resolve as cdktfResolve } from "cdktf/lib/_tokens";
+import { resolve } from "../constructs/cdktf-internals";
 import { renderVmBootstrap } from "../bootstrap/azure-vm";
 import { buildFleet } from "../constructs/fleet";
 import { renderedCloudInit } from "../tfjson/rendered-cloud-init";
@@ -172,4 +174,47 @@ test("cdktf's preparing pass, which botfleet skips, would wire nothing: no stack
   const skipped = stacksOf();
   for (const stack of skipped) stack.prepareStack();
   expect(skipped.map((s) => s.toTerraform())).toEqual(prepared.map((s) => s.toTerraform()));
+});
+
+describe("resolve's fast path for plain data", () => {
+  // Values cdktf treats specially, mixed with plain ones: each must come out as cdktf's resolve gives it.
+  const stack = new TerraformStack(Testing.app(), "resolve-probe");
+  const variable = new TerraformVariable(stack, "name", { type: "string" });
+  const cases: Record<string, unknown> = {
+    "plain nested data, undefined dropped": { a: "x", b: [1, undefined, "y", { c: true, d: undefined }], e: null, f: 0, g: false },
+    "a string token": `prefix-${variable.stringValue}-suffix`,
+    "a token inside plain arrays and objects": { list: ["plain", variable.stringValue], deep: { deeper: [{ v: variable.stringValue }] } },
+    "a literal ${...} with no token (left as it is)": { script: "echo ${HOME} and ${var.not_a_token}" },
+    "a number-token look-alike in a string": { size: "1e5", version: "v2.0e-3", base64: "QUJD3e+1e2" },
+    "a number token": { n: variable.numberValue },
+    "a number token written into a string": { alone: String(variable.numberValue), within: `size ${variable.numberValue} GB` },
+    "a number token in a list": [variable.numberValue, 2],
+    "a list token": { l: variable.listValue },
+    "a list token as an element": [Token.asString(variable.listValue)],
+    "a map token key": { [Token.asString(variable.value)]: "v" },
+    "a resolvable object": { lazy: Lazy.stringValue({ produce: () => "produced" }), anyLazy: Lazy.anyValue({ produce: () => ({ x: [1, undefined] }) }) },
+    "a Terraform function": { joined: Fn.join(",", ["a", variable.stringValue]) },
+    "a Date": { when: new Date(0) },
+    "unicode and quotes": { s: 'Zoë "Q" O\'Brien & ${x} \u2028' },
+  };
+  test.each(Object.entries(cases))("%s", (_name, value) => {
+    const expected = cdktfResolve(stack, value);
+    const actual = resolve(stack, value);
+    expect(actual).toStrictEqual(expected);
+    expect(JSON.stringify(actual)).toBe(JSON.stringify(expected));
+  });
+
+  test("the values cdktf refuses are refused alike", () => {
+    for (const bad of [{ f: () => 1 }, { element: variable.listValue[0] }, { s: Token.STRING_MAP_TOKEN_VALUE }, [Token.NUMBER_MAP_TOKEN_VALUE], { child: stack }]) {
+      const cdktfError = (() => {
+        try {
+          cdktfResolve(stack, bad);
+        } catch (e) {
+          return (e as Error).message;
+        }
+      })();
+      expect(cdktfError).toBeDefined();
+      expect(() => resolve(stack, bad)).toThrow(cdktfError!.split("\n")[0]);
+    }
+  });
 });

@@ -1,6 +1,7 @@
 import { join } from "node:path";
-import { TerraformElement, TerraformOutput, TerraformStack } from "cdktf";
-import { resolve } from "cdktf/lib/_tokens";
+import { DefaultTokenResolver, StringConcat, TerraformElement, TerraformOutput, TerraformStack, Token } from "cdktf";
+import { extractTokenDouble } from "cdktf/lib/tokens/private/encoding";
+import { resolve as cdktfResolve } from "cdktf/lib/tokens/private/resolve";
 import * as stackTrace from "cdktf/lib/tokens/private/stack-trace";
 import { deepMerge } from "cdktf/lib/util";
 import type { Construct } from "constructs";
@@ -85,6 +86,78 @@ export abstract class SynthesizedOnceStack extends TerraformStack {
       },
     };
   }
+}
+
+/**
+ * cdktf's resolve (cdktf 0.21.0 lib/tokens/private/resolve.js), with a fast path for plain data.
+ * cdktf makes two closures and copies its options for every string, number, array and object it
+ * walks, to carry a diagnostic path and a context that only a token reads: 18% of a 100-bot
+ * synth, where most of what it walks holds no token. Here plain values are copied as cdktf
+ * copies them (undefined dropped from arrays and objects, keys in order), and anything cdktf
+ * could treat as a token goes to cdktf's own resolve, whole: a string that holds a token marker
+ * or matches its number-token pattern, a number that encodes a token or a map token, an array
+ * with a list token, an object that is resolvable (a `resolve` method), a construct, or one whose
+ * keys are not plain. The context cdktf would pass such a value is the fresh one it starts with:
+ * only a token's own resolution changes it, and the fast path never enters a token.
+ */
+export function resolve(scope: Construct, value: unknown): any {
+  return resolvePlain(scope, value, []);
+}
+
+/** cdktf's NUMBER_TOKEN_REGEX (encoding.js), without the global flag. */
+const NUMBER_TOKEN = /[-|\d|.+]+(e[-|\d|.|e|E|+]+)/;
+/** Every string, list and map token marker cdktf encodes holds this (encoding.js). */
+const TOKEN_MARKER = "{TfToken[";
+/** cdktf refuses these outside a map context (token.js); its resolve says so. */
+const MAP_TOKEN_VALUES = new Set<unknown>([Token.STRING_MAP_TOKEN_VALUE, Token.ANY_MAP_TOKEN_VALUE, Token.NUMBER_MAP_TOKEN_VALUE]);
+/** What cdktf's `resolve` (lib/_tokens.js) resolves with; it holds no state. */
+const TOKEN_RESOLVER = new DefaultTokenResolver(new StringConcat());
+
+const plainString = (s: string) => !s.includes(TOKEN_MARKER) && !NUMBER_TOKEN.test(s) && !MAP_TOKEN_VALUES.has(s);
+const plainNumber = (n: number) => extractTokenDouble(n, false) === undefined && extractTokenDouble(n, true) === undefined && !MAP_TOKEN_VALUES.has(n);
+
+/** `path` is where `value` sits (cdktf's prefix, for its error messages); it is restored on return. */
+function resolvePlain(scope: Construct, value: unknown, path: string[]): any {
+  const cdktf = () => cdktfResolve(value, { scope, prefix: [...path], resolver: TOKEN_RESOLVER, preparing: false });
+  switch (typeof value) {
+    case "undefined":
+    case "boolean":
+    case "bigint":
+    case "symbol":
+      return value;
+    case "string":
+      return plainString(value) ? value : cdktf();
+    case "number":
+      return plainNumber(value) ? value : cdktf();
+    case "function":
+      return cdktf();
+  }
+  if (value === null || value instanceof Date) return value;
+  // cdktf gives up beyond 200 levels (a cycle) and says where.
+  if (path.length > 200) return cdktf();
+  if (Array.isArray(value)) {
+    if (!value.every((x) => (typeof x === "string" ? plainString(x) : typeof x !== "number" || plainNumber(x)))) return cdktf();
+    const out = [];
+    for (let i = 0; i < value.length; i++) {
+      path.push(String(i));
+      const r = resolvePlain(scope, value[i], path);
+      path.pop();
+      if (r !== undefined) out.push(r);
+    }
+    return out;
+  }
+  const object = value as Record<string, unknown>;
+  if (typeof object.resolve === "function" || (object._children !== undefined && object._metadata !== undefined)) return cdktf();
+  const keys = Object.keys(object);
+  if (!keys.every(plainString)) return cdktf();
+  const out: Record<string, unknown> = {};
+  for (const key of keys) {
+    path.push(key);
+    const r = resolvePlain(scope, object[key], path);
+    path.pop();
+    if (r !== undefined) out[key] = r;
+  }
+  return out;
 }
 
 /** The stack's Terraform elements, as cdktf collects them: depth first, not into nested stacks. */
