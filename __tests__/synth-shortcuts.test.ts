@@ -206,13 +206,12 @@ describe("resolve's fast path for plain data", () => {
 
   test("the values cdktf refuses are refused alike", () => {
     for (const bad of [{ f: () => 1 }, { element: variable.listValue[0] }, { s: Token.STRING_MAP_TOKEN_VALUE }, [Token.NUMBER_MAP_TOKEN_VALUE], { child: stack }]) {
-      const cdktfError = (() => {
-        try {
-          cdktfResolve(stack, bad);
-        } catch (e) {
-          return (e as Error).message;
-        }
-      })();
+      let cdktfError: string | undefined;
+      try {
+        cdktfResolve(stack, bad);
+      } catch (e) {
+        cdktfError = (e as Error).message;
+      }
       expect(cdktfError).toBeDefined();
       expect(() => resolve(stack, bad)).toThrow(cdktfError!.split("\n")[0]);
     }
