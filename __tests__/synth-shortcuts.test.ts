@@ -6,6 +6,8 @@ import { Fn, Lazy, TerraformStack, TerraformVariable, Testing, Token } from "cdk
 import { resolve as cdktfResolve } from "cdktf/lib/_tokens";
 import { resolve } from "../constructs/cdktf-internals";
 import { renderVmBootstrap } from "../bootstrap/azure-vm";
+import { stringifyCloudConfig } from "../bootstrap/cloud-config";
+import { stringify } from "yaml";
 import { buildFleet } from "../constructs/fleet";
 import { renderedCloudInit } from "../tfjson/rendered-cloud-init";
 import { decodeCloudInit, parseCloudInit } from "../tfjson/terraform-json";
@@ -42,11 +44,127 @@ describe("cloud-init the renderer remembers", () => {
     expect(decodeCloudInit(bootstrap.customData)).toBe(remembered);
   });
 
+  test("the text of every rendered cloud-init of the example fleet and the awkward bot is what yaml writes (bootstrap/cloud-config.ts)", () => {
+    const bootstraps = [...fleet.bots.filter((b) => b.target === "azure-vmss").map((b) => renderVmBootstrap(fleet, b, b.runtime === "nanobot" ? nanobot : openclaw)), ...Object.values(cases)];
+    expect(bootstraps.length).toBeGreaterThan(4);
+    for (const b of bootstraps) expect(b.cloudConfig).toBe("#cloud-config\n" + stringify(renderedCloudInit(b.customData)!.config, { lineWidth: 0, blockQuote: "literal" }));
+  });
+
   test("custom data edited after rendering is decoded, not taken from the renderer", () => {
     const edited = cases["bot-alpha"].cloudConfig.replace("127.0.0.1:18789:18789", "0.0.0.0:18789:18789");
     const decoded = decodeCloudInit(Buffer.from(edited).toString("base64"));
     expect(decoded).toStrictEqual(parseCloudInit(Buffer.from(edited).toString("base64")));
     expect(decoded?.files["/usr/local/lib/botfleet/run-agent.sh"]).toContain("0.0.0.0:18789:18789");
+  });
+});
+
+describe("cloud-config text written without yaml's scans of the file contents", () => {
+  const yamlWay = (document: Record<string, unknown>) => stringify(document, { lineWidth: 0, blockQuote: "literal" });
+  const fileDocument = (contents: string[], path = "/etc/x") => ({
+    ssh_pwauth: false,
+    write_files: contents.map((content, i) => ({ path: `${path}${i}`, permissions: "0644", owner: "root:root", content })),
+    runcmd: [["/usr/local/lib/botfleet/boot.sh"]],
+  });
+
+  const edges = [
+    "",
+    "\n",
+    "a",
+    "a\n",
+    "a\n\n",
+    "a\n\n\n",
+    " a\n",
+    "\ta\n",
+    "\na\n",
+    "a \n",
+    "a\t\n",
+    "a\n \n",
+    "a\r\nb\n",
+    "a\rb\n",
+    "#x\n",
+    "---\n",
+    "...\n",
+    "a\n---\nb\n",
+    "- x\n",
+    "x: y\n",
+    "key: |\n  nested\n",
+    'Zoë "Q" O\'Brien\n',
+    "line\u2028sep\n",
+    "\ud800 lone\n",
+    "emoji 🦀\n",
+    "\u0085 next line\n",
+    "a\n\n\nb\n",
+    "  two leading\n",
+    "tail\n  \n",
+    "a\u007f\n",
+    "botfleet-literal-block-0",
+    "x\nbotfleet-literal-block-0\n",
+    "content: botfleet-literal-block-0\n",
+    "    content: botfleet-literal-block-1\nb\n",
+  ];
+  test.each(edges.map((e) => [JSON.stringify(e), e]))("a content of %s", (_name, content) => {
+    const document = fileDocument([content, "#!/bin/sh\necho ok\n", content]);
+    expect(stringifyCloudConfig(document)).toBe(yamlWay(document));
+  });
+
+  test("a placeholder-like path or command leaves the whole document to yaml, written alike", () => {
+    for (const document of [fileDocument(["x\n"], "botfleet-literal-block-0"), { ...fileDocument(["x\n"]), runcmd: [["a\ncontent: botfleet-literal-block-0"]] }])
+      expect(stringifyCloudConfig(document)).toBe(yamlWay(document));
+  });
+
+  test("5000 random contents from an awkward alphabet are written as yaml writes them", () => {
+    // A fixed seed: the same strings on every run and machine.
+    let seed = 17;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const alphabet = [
+      "a",
+      "Z",
+      "0",
+      " ",
+      "  ",
+      "\t",
+      "\n",
+      "\n\n",
+      "#",
+      ":",
+      ": ",
+      "-",
+      "- ",
+      "---",
+      "...",
+      "|",
+      ">",
+      "'",
+      '"',
+      "\\",
+      "{",
+      "}",
+      "[",
+      "]",
+      ",",
+      "&",
+      "*",
+      "!",
+      "%",
+      "@",
+      "`",
+      "?",
+      "é",
+      "🦀",
+      "\u2028",
+      "\r",
+      "\u0000",
+      "\u007f",
+      "${x}",
+    ];
+    const contents = Array.from(
+      { length: 5000 },
+      () => Array.from({ length: 1 + Math.floor(random() * 12) }, () => alphabet[Math.floor(random() * alphabet.length)]).join("") + (random() < 0.7 ? "\n" : ""),
+    );
+    for (let i = 0; i < contents.length; i += 50) {
+      const document = fileDocument(contents.slice(i, i + 50));
+      expect(stringifyCloudConfig(document)).toBe(yamlWay(document));
+    }
   });
 });
 

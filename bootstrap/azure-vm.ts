@@ -1,11 +1,11 @@
 import { gzipSync } from "node:zlib";
-import { stringify } from "yaml";
 import type { Bot, Fleet } from "../config/load";
 import type { Tier } from "../config/schema";
 import { azureBotNames, azureSharedNames } from "../config/names";
 import { posix } from "node:path";
 import { rememberRenderedCloudInit } from "../tfjson/rendered-cloud-init";
 import { requestedSandbox, UNSET_SECRET, WAITING_FOR_SECRETS, type AgentRuntime } from "../runtimes/runtime";
+import { stringifyCloudConfig } from "./cloud-config";
 import { render } from "./templates";
 import { STATE_READY_FILE, STATE_SYNC_COMMAND, STATE_SYNC_IMAGE, STATE_SYNC_MOUNT, stateSyncContainer } from "./state-sync";
 
@@ -216,7 +216,7 @@ export function renderVmBootstrap(fleet: Fleet, bot: Bot, runtime: AgentRuntime)
     write_files: files.map((f) => ({ path: f.path, permissions: f.permissions, owner: "root:root", content: f.content })),
     runcmd: [[`${LIB_DIR}/boot.sh`]],
   };
-  const cloudConfig = "#cloud-config\n" + stringify(document, { lineWidth: 0, blockQuote: "literal" });
+  const cloudConfig = "#cloud-config\n" + stringifyCloudConfig(document);
   // Gzipped, as cloud-init takes user data ("Compressed content: content found to be gzip
   // compressed will be uncompressed", cloud-init docs, User-data formats): the scripts, the
   // state-sync engine and the agent config would otherwise crowd Azure's 64 KB limit.
