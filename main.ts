@@ -1,5 +1,6 @@
-// Before cdktf: cdktf loads archiver on start-up, which botfleet never calls (see the file).
+// Before cdktf and zod: both load at start-up modules botfleet never calls (see the files).
 import "./scripts/lazy-archiver";
+import "./scripts/lazy-zod-locales";
 import { App } from "cdktf";
 import { DEFAULT_FLEET_FILE, FleetConfigError, loadFleet } from "./config/load";
 import { buildFleet } from "./constructs/fleet";

@@ -218,6 +218,19 @@ describe("synth loads the provider classes of the fleet's targets only", () => {
     expect(typeof require("archiver")("zip", {}).directory).toBe("function");
   });
 
+  test("no zod locales but English: zod loads them all at start-up, only to export them", () => {
+    const modules = secondVmRun();
+    // index.cjs is there as the stand-in; the real one would have loaded every locale.
+    expect(modules.filter((m) => m.startsWith("zod/v4/locales/")).sort()).toEqual(["zod/v4/locales/en.cjs", "zod/v4/locales/index.cjs"]);
+  });
+
+  test("the stand-in for zod's locales loads the real ones when one is used", () => {
+    const script = `require("./scripts/lazy-zod-locales"); const { z } = require("zod"); const before = Object.keys(require.cache).filter((m) => m.includes("/zod/v4/locales/")).length; z.config(z.locales.fr()); console.log(before, Object.keys(require.cache).filter((m) => m.includes("/zod/v4/locales/")).length > 50, z.string().safeParse(1).error.issues[0].message);`;
+    const r = spawnSync(process.execPath, ["-e", script], { cwd: ROOT, encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    expect(r.stdout.trim()).toBe("2 true Entrée invalide : chaîne de caractères attendu, nombre reçu");
+  });
+
   test("a fleet of Cloud Run bots: no Azure classes", () => {
     const modules = loadedModules("name: demo\ngcp:\n  project: botfleet-demo\nbots:\n  - name: bot-g\n    target: gcp-cloud-run\n    region: us-central1\n");
     expect(providerModules(modules, "provider-google")).toContain("@cdktf/provider-google/lib/cloud-run-v2-service/index.js");
