@@ -7,8 +7,8 @@
  * `require("archiver")` finds it; jest maps "archiver" to it (jest.config.js).
  */
 const { existsSync } = require("node:fs");
-const Module = require("node:module");
 const { dirname, join } = require("node:path");
+const { realModule, standIn } = require("./module-stand-in");
 
 /** The archiver cdktf's `require("archiver")` loads: the nearest node_modules/archiver above it. */
 function archiverEntry() {
@@ -23,20 +23,10 @@ const ARCHIVER = archiverEntry();
 
 let real;
 function archiver(...args) {
-  if (!real) {
-    if (require.cache[ARCHIVER]?.exports === archiver) delete require.cache[ARCHIVER];
-    real = require(ARCHIVER);
-  }
+  real ??= realModule(ARCHIVER, archiver);
   return real(...args);
 }
 
-// In Node, before cdktf is loaded (under jest, whose require.cache ignores writes, this does nothing).
-if (!require.cache[ARCHIVER]) {
-  const stand = new Module(ARCHIVER);
-  stand.filename = ARCHIVER;
-  stand.loaded = true;
-  stand.exports = archiver;
-  require.cache[ARCHIVER] = stand;
-}
+standIn(ARCHIVER, archiver);
 
 module.exports = archiver;

@@ -6,20 +6,13 @@
  * one on the first use of any locale. `main.ts` requires it before zod, which puts it in Node's
  * module cache where zod's `require("../locales/index.cjs")` finds it.
  */
-const Module = require("node:module");
 const { dirname, join } = require("node:path");
+const { realModule, standIn } = require("./module-stand-in");
 
 const LOCALES = join(dirname(require.resolve("zod/v4/locales/en.cjs")), "index.cjs");
 
 let real;
-const load = () => {
-  if (!real) {
-    delete require.cache[LOCALES];
-    real = require(LOCALES);
-    require.cache[LOCALES].exports = real;
-  }
-  return real;
-};
+const load = () => (real ??= realModule(LOCALES, locales));
 
 // zod's __importStar keeps a module marked __esModule as it is, so the first locale read loads them.
 const locales = new Proxy(
@@ -35,12 +28,6 @@ const locales = new Proxy(
   },
 );
 
-if (!require.cache[LOCALES]) {
-  const stand = new Module(LOCALES);
-  stand.filename = LOCALES;
-  stand.loaded = true;
-  stand.exports = locales;
-  require.cache[LOCALES] = stand;
-}
+standIn(LOCALES, locales);
 
 module.exports = locales;
