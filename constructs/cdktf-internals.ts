@@ -118,7 +118,6 @@ const plainNumber = (n: number) => extractTokenDouble(n, false) === undefined &&
 
 /** `path` is where `value` sits (cdktf's prefix, for its error messages); it is restored on return. */
 function resolvePlain(scope: Construct, value: unknown, path: string[]): any {
-  const cdktf = () => cdktfResolve(value, { scope, prefix: [...path], resolver: TOKEN_RESOLVER, preparing: false });
   switch (typeof value) {
     case "undefined":
     case "boolean":
@@ -126,17 +125,17 @@ function resolvePlain(scope: Construct, value: unknown, path: string[]): any {
     case "symbol":
       return value;
     case "string":
-      return plainString(value) ? value : cdktf();
+      return plainString(value) ? value : viaCdktf(scope, value, path);
     case "number":
-      return plainNumber(value) ? value : cdktf();
+      return plainNumber(value) ? value : viaCdktf(scope, value, path);
     case "function":
-      return cdktf();
+      return viaCdktf(scope, value, path);
   }
   if (value === null || value instanceof Date) return value;
   // cdktf gives up beyond 200 levels (a cycle) and says where.
-  if (path.length > 200) return cdktf();
+  if (path.length > 200) return viaCdktf(scope, value, path);
   if (Array.isArray(value)) {
-    if (!value.every((x) => (typeof x === "string" ? plainString(x) : typeof x !== "number" || plainNumber(x)))) return cdktf();
+    if (!value.every((x) => (typeof x === "string" ? plainString(x) : typeof x !== "number" || plainNumber(x)))) return viaCdktf(scope, value, path);
     const out = [];
     for (let i = 0; i < value.length; i++) {
       path.push(String(i));
@@ -147,9 +146,9 @@ function resolvePlain(scope: Construct, value: unknown, path: string[]): any {
     return out;
   }
   const object = value as Record<string, unknown>;
-  if (typeof object.resolve === "function" || (object._children !== undefined && object._metadata !== undefined)) return cdktf();
+  if (typeof object.resolve === "function" || (object._children !== undefined && object._metadata !== undefined)) return viaCdktf(scope, value, path);
   const keys = Object.keys(object);
-  if (!keys.every(plainString)) return cdktf();
+  if (!keys.every(plainString)) return viaCdktf(scope, value, path);
   const out: Record<string, unknown> = {};
   for (const key of keys) {
     path.push(key);
@@ -158,6 +157,10 @@ function resolvePlain(scope: Construct, value: unknown, path: string[]): any {
     if (r !== undefined) out[key] = r;
   }
   return out;
+}
+
+function viaCdktf(scope: Construct, value: unknown, path: readonly string[]): any {
+  return cdktfResolve(value, { scope, prefix: [...path], resolver: TOKEN_RESOLVER, preparing: false });
 }
 
 /** The stack's Terraform elements, as cdktf collects them: depth first, not into nested stacks. */
