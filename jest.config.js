@@ -12,8 +12,9 @@ const shared = {
   roots: ["<rootDir>/__tests__"],
   // Sucrase strips types without type-checking (the types suite runs tsc --noEmit once).
   transform: { "\\.ts$": "@sucrase/jest-plugin" },
-  // cdktf loads archiver at start-up and never calls it here: a stand-in loads it on first call.
-  moduleNameMapper: { "^archiver$": "<rootDir>/scripts/lazy-archiver.js" },
+  // cdktf loads archiver, and zod its locales, at start-up, and neither is used here: stand-ins
+  // load them on first use (zod is the only package that requires "../locales/index.cjs").
+  moduleNameMapper: { "^archiver$": "<rootDir>/scripts/lazy-archiver.js", "^\\.\\./locales/index\\.cjs$": "<rootDir>/scripts/lazy-zod-locales.js" },
 };
 
 /** @type {import('jest').Config} */

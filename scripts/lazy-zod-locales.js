@@ -4,7 +4,8 @@
  * which it requires directly (classic/schemas.cjs). botfleet never switches locale. The locales
  * were a tenth of a one-bot synth; this stands in for zod's locales/index.cjs and loads the real
  * one on the first use of any locale. `main.ts` requires it before zod, which puts it in Node's
- * module cache where zod's `require("../locales/index.cjs")` finds it.
+ * module cache where zod's `require("../locales/index.cjs")` finds it; jest maps that request to it
+ * (jest.config.js).
  */
 const { dirname, join } = require("node:path");
 const { realModule, standIn } = require("./module-stand-in");
