@@ -234,6 +234,52 @@ describe("resolve's fast path for plain data", () => {
     expect(JSON.stringify(actual)).toBe(JSON.stringify(expected));
   });
 
+  test("2000 seeded random trees of plain values and tokens resolve, or fail, as cdktf's resolve does", () => {
+    let seed = 7;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const pick = <T>(xs: T[]) => xs[Math.floor(random() * xs.length)];
+    const leaves: (() => unknown)[] = [
+      () => variable.stringValue,
+      () => `a ${variable.stringValue} \${x} }`,
+      () => variable.numberValue,
+      () => String(variable.numberValue),
+      () => pick(["1e5", "x-3e+2", "QUJ3e+1", "", "${", "}", "$${a}", "é", "-", "1.5E3"]),
+      () => pick([0, -0, 1.5, NaN, Infinity, -1e300]),
+      () => pick([true, false, null, undefined]),
+      () => Lazy.stringValue({ produce: () => "lazy" }),
+      () => Lazy.anyValue({ produce: () => ({ a: [1, undefined, "x"] }) }),
+      () => Fn.join(",", [variable.stringValue, "b"]),
+      () => Token.asList(variable.value),
+      () => variable.listValue,
+      () => Token.nullValue(),
+      () => new Date(5),
+      () => ({ toJSON: () => "j", x: 1 }),
+      () => Fn.lookup({ a: variable.stringValue }, "a", "d"),
+    ];
+    const tree = (depth: number): unknown => {
+      if (depth === 0 || random() < 0.3) return pick(leaves)();
+      if (random() < 0.5) return Array.from({ length: Math.floor(random() * 4) }, () => tree(depth - 1));
+      return Object.fromEntries(Array.from({ length: Math.floor(random() * 4) }, (_, i) => [pick(["a", "b", "c_d", "1e5", "zé"]) + i, tree(depth - 1)]));
+    };
+    const outcome = (f: () => unknown) => {
+      try {
+        return `ok ${JSON.stringify(f())}`;
+      } catch (e) {
+        return `throws ${(e as Error).message.split("\n")[0]}`;
+      }
+    };
+    let refused = 0;
+    for (let i = 0; i < 2000; i++) {
+      const value = tree(4);
+      const expected = outcome(() => cdktfResolve(stack, value));
+      if (expected.startsWith("throws")) refused++;
+      expect(outcome(() => resolve(stack, value))).toBe(expected);
+    }
+    // Both kinds of outcome were exercised.
+    expect(refused).toBeGreaterThan(50);
+    expect(refused).toBeLessThan(1000);
+  });
+
   test("the values cdktf refuses are refused alike", () => {
     for (const bad of [{ f: () => 1 }, { element: variable.listValue[0] }, { s: Token.STRING_MAP_TOKEN_VALUE }, [Token.NUMBER_MAP_TOKEN_VALUE], { child: stack }]) {
       let cdktfError: string | undefined;
