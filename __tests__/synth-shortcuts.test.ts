@@ -5,7 +5,7 @@ import { renderVmBootstrap } from "../bootstrap/azure-vm";
 import { stringifyCloudConfig } from "../bootstrap/cloud-config";
 import { stringify } from "yaml";
 import { buildFleet } from "../constructs/fleet";
-import { renderedCloudInit } from "../tfjson/rendered-cloud-init";
+import { rememberRenderedCloudInit, renderedCloudInit } from "../tfjson/rendered-cloud-init";
 import { decodeCloudInit, parseCloudInit } from "../tfjson/terraform-json";
 import { nanobot } from "../runtimes/nanobot";
 import { openclaw } from "../runtimes/openclaw";
@@ -50,6 +50,25 @@ describe("cloud-init the renderer remembers", () => {
     const decoded = decodeCloudInit(Buffer.from(edited).toString("base64"));
     expect(decoded).toStrictEqual(parseCloudInit(Buffer.from(edited).toString("base64")));
     expect(decoded?.files["/usr/local/lib/botfleet/run-agent.sh"]).toContain("0.0.0.0:18789:18789");
+  });
+
+  test("custom data of the same length and the same last characters is told apart, a copy is found", () => {
+    // Filed by length and last 64 characters: these three share both and differ before them.
+    const tail = "T".repeat(64);
+    const [a, b, unknown] = ["A", "B", "C"].map((head) => head.repeat(20000) + tail);
+    const cloudInitA = { config: { a: true }, files: {} };
+    const cloudInitB = { config: { b: true }, files: {} };
+    rememberRenderedCloudInit(a, cloudInitA);
+    rememberRenderedCloudInit(b, cloudInitB);
+    expect(renderedCloudInit(b)).toBe(cloudInitB);
+    expect(renderedCloudInit(a)).toBe(cloudInitA);
+    expect(renderedCloudInit(unknown)).toBeUndefined();
+    expect(renderedCloudInit(("A".repeat(20000) + tail).split("").join(""))).toBe(cloudInitA);
+    // Remembered again, the latest wins, as a Map keyed by the string itself would have it.
+    const again = { config: { a: 2 }, files: {} };
+    rememberRenderedCloudInit(a, again);
+    expect(renderedCloudInit(a)).toBe(again);
+    expect(renderedCloudInit(b)).toBe(cloudInitB);
   });
 });
 
