@@ -1,8 +1,9 @@
 /**
  * Sets of suites. `npm run test:unit` runs the first, the inner loop; `npm test` runs it and the
  * tools suites; `npm run test:state-sync` the live state-sync suite (after `npm run setup:node24`).
- * Suites that start real tools (caddy, cloud-init, shellcheck, systemd-analyze, sh, actionlint, the Mermaid parser,
- * tsc, eslint and prettier, the cdktf CLI) are listed in TOOL_SUITES; every other suite is a unit suite.
+ * Suites that start real tools (caddy, cloud-init, shellcheck, systemd-analyze, sh, actionlint, the
+ * Mermaid parser, tsc, eslint and prettier, the cdktf CLI) are listed in TOOL_SUITES; every other
+ * suite is a unit suite.
  */
 const TOOL_SUITES = ["cdktf-cli", "container-launch", "lint", "mermaid", "types", "vm-boot-steps", "vm-bootstrap-validators", "vm-caddy", "vm-firewall", "vm-secret-fetch", "workflows"];
 const toolSuite = (name) => `<rootDir>/__tests__/${name}.test.ts`;

@@ -1,8 +1,9 @@
 /**
  * Keeps the documentation true: README.md's quick start is what CI runs, every relative link and
  * anchor resolves, the minimal fleet synthesizes, the fleet-file reference names every key of the
- * schema, `help` names real scripts and pages. (docs/policy.md's rule table is checked in policy.test.ts,
- * docs/review.md's example in review.test.ts, the Mermaid diagrams in mermaid.test.ts.)
+ * schema, `help` names real scripts and pages. (docs/policy.md's rule table is checked in
+ * policy.test.ts, docs/review.md's example in review.test.ts, the Mermaid diagrams in
+ * mermaid.test.ts.)
  */
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";

@@ -13,16 +13,16 @@ import type { CloudInit } from "./terraform-json";
  * by 40-80 KB of custom data keeps a fleet's documents in a few buckets and searches them one by
  * one (5% of a 1000-bot synth).
  */
-const rendered = new Map<string, { customData: string; cloudInit: CloudInit }[]>();
+const rendered = new Map<string, Map<string, CloudInit>>();
 const fileKey = (customData: string) => `${customData.length}:${customData.slice(-64)}`;
 
 /** Records what `customData` decodes to; the renderer calls it with what it just encoded. */
 export function rememberRenderedCloudInit(customData: string, cloudInit: CloudInit): void {
   const key = fileKey(customData);
-  const entries = rendered.get(key) ?? [];
-  rendered.set(key, [...entries.filter((e) => e.customData !== customData), { customData, cloudInit }]);
+  const bucket = rendered.get(key) ?? rendered.set(key, new Map()).get(key)!;
+  bucket.set(customData, cloudInit);
 }
 
 export function renderedCloudInit(customData: string): CloudInit | undefined {
-  return rendered.get(fileKey(customData))?.find((e) => e.customData === customData)?.cloudInit;
+  return rendered.get(fileKey(customData))?.get(customData);
 }
