@@ -1,14 +1,17 @@
 import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gunzipSync, gzipSync } from "node:zlib";
 import { PRICES } from "../targets/prices";
 import { botDiagram } from "../review/diagram";
+import { diffOutputs } from "../review/diff";
 import { reviewStack } from "../review/stack-review";
 import { readSynthOutput } from "../review/synth-output";
 import { modifiedExampleFleet, readmeWithExample, reviewExample, synthTo } from "../scripts/readme-review-example";
 import { review } from "../scripts/review";
 import { exampleFleet, fleetFrom, ROOT } from "./support/fleet";
 import { run } from "./support/tools";
+import type { Json } from "../tfjson/terraform-json";
 
 /** The example fleet with one bot added (bot-zeta) and one changed (bot-beta: light -> standard). */
 const MODIFIED = modifiedExampleFleet();
@@ -128,6 +131,18 @@ describe("the review against the base branch's output", () => {
     const domainChange = synthTo(fleetFrom(MODIFIED.replace("domain: beta.bots.example.com", "domain: b.bots.example.com")));
     const diff = review(domainChange, modified).diffs!.find((d) => d.name === "bot-beta")!;
     expect(diff.changed[0].paths).toEqual(["os_profile.custom_data (cloud-init files: /etc/botfleet/Caddyfile, /etc/botfleet/agent-config.json, /etc/botfleet/agent-config.no-sandbox.json)"]);
+  });
+
+  test("says when custom data changed its bytes but not its cloud-init (another gzip, as a Node built with another zlib writes)", () => {
+    const base = readSynthOutput(example);
+    const alpha = base.find((s) => s.name === "bot-alpha")!;
+    const head = { ...alpha, json: JSON.parse(JSON.stringify(alpha.json)) };
+    const vmss = Object.values<Json>(head.json.resource!.azurerm_orchestrated_virtual_machine_scale_set)[0];
+    const regzipped = gzipSync(gunzipSync(Buffer.from(vmss.os_profile.custom_data, "base64")), { level: 9 }).toString("base64");
+    expect(regzipped).not.toBe(vmss.os_profile.custom_data);
+    vmss.os_profile.custom_data = regzipped;
+    const diff = diffOutputs([alpha], [head])[0];
+    expect(diff.changed).toEqual([{ address: expect.stringMatching(/^azurerm_orchestrated_virtual_machine_scale_set\./), paths: ["os_profile.custom_data (the same cloud-init in other bytes)"] }]);
   });
 });
 
