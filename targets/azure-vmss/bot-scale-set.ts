@@ -68,6 +68,10 @@ export class BotScaleSet extends OrchestratedVirtualMachineScaleSet {
       sourceImageReference: { publisher: "Canonical", offer: "ubuntu-24_04-lts", sku: "server", version: "latest" },
       osDisk: { caching: "ReadWrite", storageAccountType: "StandardSSD_LRS", diskSizeGb: 30 },
       osProfile: {
+        // A change updates the model only: the provider sets UpdateInstances and
+        // CanReimageOnManualUpgrade false (terraform-provider-azurerm v4.55.0,
+        // orchestrated_virtual_machine_scale_set_resource.go), so the running instance keeps the
+        // cloud-init it was provisioned with (docs/targets/azure-vmss.md, "Changing a deployed bot").
         customData: props.customData,
         linuxConfiguration: {
           adminUsername: props.adminUsername ?? ADMIN_USERNAME,
