@@ -85,4 +85,17 @@ describe("azure-shared-eastus2", () => {
     const two = synthFleet(fleetFrom("name: demo\nbots:\n  - name: bot-a\n  - name: bot-b\n    region: westeurope\n  - name: bot-c\n    region: westeurope\n"));
     expect(Object.keys(two.stacks).sort()).toEqual(["azure-shared-eastus2", "azure-shared-westeurope", "bot-a", "bot-b", "bot-c"]);
   });
+
+  // azurerm v4.55.0 internal/resourceproviders/required.go: the default ("legacy") list the
+  // provider registers lacks Microsoft.App, so a first Container Apps environment on a fresh
+  // subscription fails with MissingSubscriptionRegistration unless the provider is told to.
+  test("registers Microsoft.App for the subscription where the region has Container Apps bots, and only there", () => {
+    const providerOf = (stack: (typeof stacks)[string]) => (stack.provider as { azurerm: Record<string, unknown>[] }).azurerm[0];
+    expect(providerOf(shared).resource_providers_to_register).toEqual(["Microsoft.App"]);
+    const vmOnly = synthFleet(fleetFrom("name: demo\nbots:\n  - name: bot-a\n  - name: bot-b\n    region: westeurope\n    target: azure-container-apps\n"));
+    expect(providerOf(vmOnly.stacks["azure-shared-eastus2"]).resource_providers_to_register).toBeUndefined();
+    expect(providerOf(vmOnly.stacks["azure-shared-westeurope"]).resource_providers_to_register).toEqual(["Microsoft.App"]);
+    // Bot stacks never register: their HCP Terraform apply identity has no right to.
+    for (const name of ["bot-a", "bot-b"]) expect(providerOf(vmOnly.stacks[name]).resource_providers_to_register).toBeUndefined();
+  });
 });

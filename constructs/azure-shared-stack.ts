@@ -35,8 +35,16 @@ export class AzureSharedStack extends FleetStack {
     const names = azureSharedNames(fleet.name, region, fleet.azure.uniqueSuffix);
     const tags = fleetTags(fleet.name);
 
+    const containerApps = fleet.bots.filter((b) => b.region === region && targetOf(b.target).sharedNeeds?.includes("container-apps-environment"));
     new AzurermProvider(this, "azurerm", {
       features: [{ keyVault: [{ purgeSoftDeleteOnDestroy: false, recoverSoftDeletedKeyVaults: true }] }],
+      // The provider registers its "legacy" list of namespaces by default, which lacks
+      // Microsoft.App (azurerm v4.55.0 internal/resourceproviders/required.go, Legacy();
+      // internal/provider/provider.go reads resource_providers_to_register in buildClient):
+      // on a subscription that never used Container Apps, the environment would fail with
+      // MissingSubscriptionRegistration. Registered here, by the owner who applies this stack;
+      // bot stacks then find it registered and need no right to register anything.
+      ...(containerApps.length > 0 && { resourceProvidersToRegister: ["Microsoft.App"] }),
     });
     new TimeProvider(this, "time", {});
     const client = new DataAzurermClientConfig(this, "client", {});
@@ -99,7 +107,6 @@ export class AzureSharedStack extends FleetStack {
 
     if (fleet.terraformCloud) new HcpTerraformAzureGrants(this, "hcp-terraform", { fleet: fleet.name, resourceGroupId: rg.id, keyVaultId: vault.id });
 
-    const containerApps = fleet.bots.filter((b) => b.region === region && targetOf(b.target).sharedNeeds?.includes("container-apps-environment"));
     // Required here only: its resource classes are 0.8 MB of JavaScript a VM fleet never needs.
     if (containerApps.length > 0)
       new (require("./container-apps-environment") as typeof import("./container-apps-environment")).ContainerAppsEnvironment(this, "container-apps", {
