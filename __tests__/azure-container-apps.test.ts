@@ -210,6 +210,12 @@ describe("azure-shared-eastus2: what Container Apps bots share", () => {
     expect(app.depends_on).toContain("time_sleep.role-propagation");
   });
 
+  test("a grant added by a later deploy makes the app wait again: the sleep's triggers name every grant", () => {
+    const [sleep] = resources(delta, "time_sleep");
+    const grants = Object.keys(delta.resource.azurerm_role_assignment).map((id) => `\${azurerm_role_assignment.${id}.id}`);
+    expect(Object.values(sleep.triggers as Record<string, string>).sort()).toEqual(grants.sort());
+  });
+
   test("the public environment only, when no bot is internal-only", () => {
     expect(resources(shared, "azurerm_container_app_environment").map((e) => e.name)).toEqual([names.containerAppsEnvironment]);
     expect(resources(shared, "azurerm_subnet").map((s) => s.name)).toEqual(["snet-bots"]);

@@ -51,9 +51,16 @@ export class AzureContainerAppsBotStack extends AzureBotStack {
       principalId: identity.principalId,
       reason: `bot ${bot.name} pulls its image from the fleet's registry`,
     });
+    const grants = [...this.secretGrants, pullGrant, this.stateStore.grant];
     const rolePropagation = new Sleep(this, "role-propagation", {
       createDuration: ROLE_PROPAGATION_WAIT,
-      dependsOn: [...this.secretGrants, pullGrant, this.stateStore.grant],
+      dependsOn: grants,
+      // A sleep waits when it is created only; a changed depends_on does not create it again, a
+      // changed trigger does (hashicorp/time 0.13.1, time_sleep "triggers"). So a grant added by a
+      // later deploy (a new channel's secret) makes the app update wait again: Container Apps reads
+      // every Key Vault reference in that same update (azurerm v4.55.0 container_app_resource.go,
+      // Update: secrets expanded into the CreateOrUpdate request).
+      triggers: Object.fromEntries(grants.map((g) => [g.node.id, g.id])),
     });
     const sync = stateSyncContainer(runtime, { store: this.stateStore.store });
 
