@@ -10,7 +10,7 @@ import { FleetConfigError, parseFleet } from "../config/load";
 import { HCP_TERRAFORM_VERSION, hcpTerraformCloudNames } from "../config/terraform-cloud";
 import { BOT_GRANTED_ROLES } from "../constructs/role-grant";
 import { buildFleet } from "../constructs/fleet";
-import { AZURE_APPLY_ACTIONS, GCP_PLAN_ROLES } from "../constructs/hcp-terraform-stack";
+import { AZURE_APPLY_ACTIONS, AZURE_REFRESH_ACTIONS, GCP_PLAN_ROLES } from "../constructs/hcp-terraform-stack";
 import { DEPLOYER_ROLES } from "../constructs/gcp-shared-stack";
 import { exampleFleet, resources, ROOT, synthFleet, type StackJson } from "./support/fleet";
 
@@ -151,7 +151,7 @@ describe("hcp-terraform: dynamic credentials", () => {
     expect(assignments.map((a) => [a.principal_id.split(".")[1], a.role_definition_name ?? a.role_definition_id]).sort()).toEqual([
       ["azure-apply-identity", "${azurerm_role_definition.azure-apply-role.role_definition_resource_id}"],
       ["azure-apply-identity", "Role Based Access Control Administrator"],
-      ["azure-plan-identity", "${azurerm_role_definition.azure-plan-storage-keys-role.role_definition_resource_id}"],
+      ["azure-plan-identity", "${azurerm_role_definition.azure-plan-refresh-role.role_definition_resource_id}"],
       ["azure-plan-identity", "Reader"],
     ]);
     // Per-bot identities get their roles in bot stacks (issue 15): the apply identity may assign
@@ -164,7 +164,7 @@ describe("hcp-terraform: dynamic credentials", () => {
     expect(roles[names.azure.applyRole].actions).toEqual(Object.keys(AZURE_APPLY_ACTIONS));
     expect(roles[names.azure.applyRole].actions.join(" ")).not.toMatch(/Microsoft\.Authorization|KeyVault|^\*$/);
     expect(roles[names.azure.planRole].actions.every((a: string) => a.endsWith("/read") || a.endsWith("listKeys/action"))).toBe(true);
-    expect(roles[names.azure.planStorageKeysRole].actions).toEqual(["Microsoft.Storage/storageAccounts/listKeys/action"]);
+    expect(roles[names.azure.planRefreshRole].actions).toEqual(["Microsoft.Storage/storageAccounts/listKeys/action", "Microsoft.App/containerApps/listSecrets/action"]);
     const members = resources(hcp, "google_project_iam_member");
     const rolesOf = (phase: string) => members.filter((m) => m.member === `serviceAccount:\${google_service_account.gcp-${phase}-account.email}`).map((m) => m.role);
     expect(rolesOf("plan").sort()).toEqual(Object.keys(GCP_PLAN_ROLES).sort());
@@ -173,6 +173,49 @@ describe("hcp-terraform: dynamic credentials", () => {
         .filter((r) => r !== "roles/artifactregistry.writer")
         .sort(),
     );
+  });
+
+  /**
+   * Types whose refresh only reads (GETs, which Reader covers), each read in azurerm v4.55.0's
+   * Read function or in what Terraform itself does; the rest are in AZURE_REFRESH_ACTIONS.
+   */
+  const REFRESH_ONLY_READS: Record<string, string> = {
+    azurerm_resource_group: "resource_group_resource.go: Get",
+    azurerm_user_assigned_identity: "user_assigned_identity_resource.go: Get",
+    azurerm_role_assignment: "role_assignment_resource.go: Get, and role definitions listed by a GET",
+    azurerm_storage_container: "storage_container_resource.go: with storage_account_id, the ARM Get (no data plane)",
+    azurerm_key_vault_secret: "key_vault_secret_resource.go: GetSecret, a data action the shared stack grants on the vault",
+    azurerm_orchestrated_virtual_machine_scale_set: "orchestrated_virtual_machine_scale_set_resource.go: Get",
+    azurerm_monitor_metric_alert: "monitor_metric_alert_resource.go: Get",
+    azurerm_monitor_scheduled_query_rules_alert_v2: "monitor_scheduled_query_rules_alert_v2_resource.go: Get",
+    "data.azurerm_client_config": "no API call",
+    "data.azurerm_subnet": "subnet_data_source.go: Get",
+    "data.azurerm_key_vault": "key_vault_data_source.go: Get",
+    "data.azurerm_container_app_environment": "container_app_environment_data_source.go: Get, and Log Analytics workspaces listed by a GET",
+    "data.azurerm_container_registry": "container_registry_data_source.go: ListCredentials only when admin_enabled (the shared registry sets false)",
+    "data.azurerm_log_analytics_workspace": "log_analytics_workspace_data_source.go: SharedKeys refused is only logged",
+    "data.azurerm_monitor_action_group": "monitor_action_group_data_source.go: Get",
+    random_password: "no cloud API",
+    time_sleep: "no cloud API",
+  };
+
+  test("the plan identity may call every action refreshing an Azure bot stack calls", () => {
+    const types = new Set<string>();
+    for (const stack of AZURE_BOTS.map((b) => stacks[b])) {
+      for (const type of Object.keys(stack.resource ?? {})) types.add(type);
+      for (const type of Object.keys(stack.data ?? {})) types.add(`data.${type}`);
+    }
+    const unknown = [...types].filter((t) => !(t in AZURE_REFRESH_ACTIONS) && !(t in REFRESH_ONLY_READS));
+    expect(unknown).toEqual([]);
+    const roles = Object.fromEntries(resources(hcp, "azurerm_role_definition").map((r) => [r.name, r.permissions[0]]));
+    const planActions = [...roles[names.azure.planRefreshRole].actions, ...roles[names.azure.planRole].actions];
+    for (const [type, action] of Object.entries(AZURE_REFRESH_ACTIONS)) {
+      expect(types.has(type)).toBe(true);
+      expect(planActions).toContain(action);
+    }
+    // The plan assignment is subscription-wide: bots' resource groups come and go.
+    const refresh = resources(hcp, "azurerm_role_assignment").find((a) => a.role_definition_id?.includes("azure-plan-refresh-role"))!;
+    expect(refresh.scope).toBe("/subscriptions/${data.azurerm_client_config.client.subscription_id}");
   });
 
   test("the shared Azure stack grants the run identities only the region's vault and refresh reads", () => {

@@ -70,7 +70,7 @@ export function hcpTerraformCloudNames(fleet: string) {
       /** Custom roles are unique per tenant, hence the fleet in the name. */
       planRole: `botfleet ${fleet} HCP Terraform plan`,
       applyRole: `botfleet ${fleet} HCP Terraform apply`,
-      planStorageKeysRole: `botfleet ${fleet} HCP Terraform plan (storage keys)`,
+      planRefreshRole: `botfleet ${fleet} HCP Terraform plan (refresh actions)`,
     },
     gcp: {
       // Pool: 4-32 of [a-z0-9-], not starting with "gcp-"; accounts: 6-30, starting with a letter.

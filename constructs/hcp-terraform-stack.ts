@@ -78,6 +78,23 @@ export const AZURE_PLAN_PERMISSIONS = {
   },
 } as const;
 
+/**
+ * The actions beyond Reader that refreshing a bot stack's resources calls (POSTs: Reader grants
+ * reads only), by resource type. A plan refreshes every resource in its stack, and
+ * bots' resource groups come and go with the bots, so these are granted subscription-wide.
+ * Every type an Azure bot stack holds is either here or among the types whose refresh only reads
+ * (__tests__/hcp-terraform.test.ts checks both lists against the synthesized stacks).
+ */
+export const AZURE_REFRESH_ACTIONS = {
+  // Read lists the keys; a 403 is tolerated there, but the data-plane reads that follow (queue
+  // properties) need a key (storage_account_resource.go, azurerm v4.55.0).
+  azurerm_storage_account: "Microsoft.Storage/storageAccounts/listKeys/action",
+  // Read calls ListSecrets and fails the refresh on any error (container_app_resource.go, azurerm
+  // v4.55.0): without it every plan after the app's first deploy fails with AuthorizationFailed.
+  // The secrets it lists are Key Vault references, not values.
+  azurerm_container_app: "Microsoft.App/containerApps/listSecrets/action",
+} as const;
+
 /** Google Cloud roles of the plan service account, project-wide: reading, never writing. */
 export const GCP_PLAN_ROLES = {
   "roles/viewer": "refreshing services, buckets, service accounts and secrets",
@@ -176,18 +193,16 @@ export class HcpTerraformStack extends FleetStack {
         permissions: [{ actions: Object.keys(AZURE_APPLY_ACTIONS) }],
         assignableScopes: [subscription],
       });
-      // Refreshing a bot's own storage account reads its keys (azurerm_storage_account); bots'
-      // resource groups come and go with the bots, so this one action is granted subscription-wide.
-      const planKeys = new RoleDefinition(this, "azure-plan-storage-keys-role", {
-        name: names.azure.planStorageKeysRole,
+      const planRefresh = new RoleDefinition(this, "azure-plan-refresh-role", {
+        name: names.azure.planRefreshRole,
         scope: subscription,
-        description: `HCP Terraform plans of the ${fleet.name} fleet: refreshing the bots' storage accounts reads their keys`,
-        permissions: [{ actions: ["Microsoft.Storage/storageAccounts/listKeys/action"] }],
+        description: `HCP Terraform plans of the ${fleet.name} fleet: the actions beyond reads that refreshing bot stacks calls`,
+        permissions: [{ actions: [...new Set(Object.values(AZURE_REFRESH_ACTIONS))] }],
         assignableScopes: [subscription],
       });
-      new RoleAssignment(this, "azure-plan-storage-keys", {
+      new RoleAssignment(this, "azure-plan-refresh", {
         scope: subscription,
-        roleDefinitionId: planKeys.roleDefinitionResourceId,
+        roleDefinitionId: planRefresh.roleDefinitionResourceId,
         principalId: identities.plan.principalId,
         principalType: "ServicePrincipal",
       });
