@@ -54,7 +54,7 @@ describe("bot-gamma: the Cloud Run service", () => {
     expect(container.liveness_probe.http_get).toEqual({ path: "/healthz", port: 18789 });
   });
 
-  // A first revision that cannot read its secrets or mount its bucket fails, and the provider
+  // A first revision that cannot read its secrets fails, and the provider
   // keeps the service tainted (it stores the ID before it waits: google v6.50.0
   // google/services/cloudrunv2/resource_cloud_run_v2_service.go, Create), which
   // deletion_protection then refuses to replace. Google: allow-policy changes "typically propagate
@@ -67,6 +67,15 @@ describe("bot-gamma: the Cloud Run service", () => {
     expect(sleep.create_duration).toBe("7m");
     expect(sleep.depends_on.filter((d: string) => d.startsWith("google_secret_manager_secret_iam_member."))).toHaveLength(4);
     expect(sleep.depends_on).toContain("google_storage_bucket_iam_member.state-bucket-user");
+  });
+
+  test("a grant added by a later deploy (a new channel's secret) makes the service update wait again: the sleep's triggers name every grant", () => {
+    const [sleep] = resources(gamma, "time_sleep");
+    const grants = [
+      ...Object.keys(gamma.resource.google_secret_manager_secret_iam_member).map((id) => `\${google_secret_manager_secret_iam_member.${id}.id}`),
+      "${google_storage_bucket_iam_member.state-bucket-user.id}",
+    ];
+    expect(Object.values(sleep.triggers as Record<string, string>).sort()).toEqual(grants.sort());
   });
 
   test("with a secret unset, the first revision serves the waiting text instead of failing, and says how to set it and restart", () => {

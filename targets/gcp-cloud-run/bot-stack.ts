@@ -22,10 +22,10 @@ import { BotService } from "./bot-service";
 /**
  * How long the first revision waits after the bot's IAM grants. Google: changes to allow policies
  * "typically propagate in 2 minutes, but could potentially take 7 minutes or longer" (IAM docs,
- * "Access change propagation"). A revision that cannot read its secrets or mount its bucket fails,
+ * "Access change propagation"). A revision that cannot read its secrets fails,
  * and the provider keeps the service tainted (it stores the ID before waiting for the operation:
  * google v6.50.0 google/services/cloudrunv2/resource_cloud_run_v2_service.go, Create), which
- * deletion_protection then refuses to replace. Waited once, at creation.
+ * deletion_protection then refuses to replace. Waited at creation, and again when a grant is added.
  */
 export const IAM_PROPAGATION_WAIT = "7m";
 
@@ -90,9 +90,15 @@ export class GcpCloudRunBotStack extends FleetStack {
     const size = CLOUD_RUN_SIZES[bot.tier];
     const sync = stateSyncContainer(runtime, { store: `gcs:${names.stateBucket}`, port: STATE_SYNC_PORT });
 
+    const grants = [...secrets.readerGrants, bucketAccess];
     const iamPropagation = new Sleep(this, "iam-propagation", {
       createDuration: IAM_PROPAGATION_WAIT,
-      dependsOn: [...secrets.readerGrants, bucketAccess],
+      dependsOn: grants,
+      // A sleep waits only when it is created; a changed trigger creates it again (hashicorp/time
+      // 0.13.1, time_sleep "triggers"). So a secret added by a later deploy (a new channel's) makes
+      // the service update wait too: Cloud Run checks every secret a revision uses when it deploys
+      // it ("If any check fails, the service deployment fails", Cloud Run docs, Configure secrets).
+      triggers: Object.fromEntries(grants.map((g) => [g.node.id, g.id])),
     });
 
     const service = new BotService(this, "service", {
