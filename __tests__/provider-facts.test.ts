@@ -414,6 +414,18 @@ export const RULES: Record<string, readonly Rule[] | string> = {
       source: GO("google/services/cloudrunv2/resource_cloud_run_v2_service.go (timeout: ValidateRegexp(^[0-9]+(?:\\.[0-9]{1,9})?s$))"),
       check: matches(/^[0-9]+(?:\.[0-9]{1,9})?s$/),
     },
+    {
+      // The provider checks period_seconds <= 240 only. Cloud Run shuts a container down when its
+      // startup probe has not passed within failureThreshold * periodSeconds, "a maximum of 240
+      // seconds" (Cloud Run docs, Configure container health checks for worker pools; the jobs
+      // page said the same), and a service's default startup probe is 240 s x 1.
+      attribute: "template.containers.startup_probe",
+      source: "https://cloud.google.com/run/docs/configuring/workerpools/healthchecks (startup: failureThreshold * periodSeconds, a maximum of 240 seconds)",
+      check: (v) => {
+        const { period_seconds: period = 10, failure_threshold: failures = 3 } = v as { period_seconds?: number; failure_threshold?: number };
+        return period * failures <= 240 ? undefined : `allows ${period} s x ${failures} = ${period * failures} s, more than 240`;
+      },
+    },
     gcpLabels(),
     gcpLabels("template.labels"),
   ],

@@ -23,11 +23,13 @@ export function sidecarEnvironment(environment: Record<string, string>): EnvVar[
 }
 
 /**
- * How every platform probes the agent's health path: up to 5 minutes to start (image pull, first
- * config), restarted after 3 missed checks, out of traffic after 3 failed ones.
+ * How every platform probes the agent's health path: up to 4 minutes to start (image pull, first
+ * config), restarted after 3 missed checks, out of traffic after 3 failed ones. 4 minutes is
+ * Cloud Run's ceiling for a startup probe (failureThreshold * periodSeconds; see
+ * __tests__/provider-facts.test.ts).
  */
 export const AGENT_PROBES = {
-  startup: { periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 30 },
+  startup: { periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 24 },
   liveness: { periodSeconds: 30, timeoutSeconds: 5, failureThreshold: 3 },
   readiness: { periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
 } as const;
