@@ -3,7 +3,9 @@ import { gcpBotNames } from "../config/names";
 import { UNSET_SECRET } from "../runtimes/runtime";
 import { gunzipSync } from "node:zlib";
 import { STATE_SYNC_COMMAND, STATE_SYNC_IMAGE, STATE_SYNC_MOUNT, STATE_SYNC_SOURCE } from "../bootstrap/state-sync";
-import { exampleFleet, fleetFrom, resources, synthFleet } from "./support/fleet";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { exampleFleet, fleetFrom, resources, ROOT, synthFleet } from "./support/fleet";
 
 const fleet = exampleFleet();
 const { stacks } = synthFleet(fleet);
@@ -197,6 +199,17 @@ describe("gcp-shared-us-central1", () => {
     expect(apis.map((a) => a.service).sort()).toEqual([...GCP_APIS].sort());
     for (const name of ["run", "secretmanager", "artifactregistry", "cloudbuild", "iam", "iamcredentials", "sts"]) expect(apis.map((a) => a.service)).toContain(`${name}.googleapis.com`);
     for (const a of apis) expect(a.disable_on_destroy).toBe(false);
+  });
+
+  // Refreshing a google_project_service reads the project through Cloud Resource Manager
+  // (google v6.50.0 google/services/resourcemanager/resource_google_project_service.go, Read:
+  // Projects.Get), which a new project lacks: the shared stack cannot be the one to switch it on.
+  test("the walkthrough enables Cloud Resource Manager before the first deploy, and the shared stack keeps it on", () => {
+    const walkthrough = readFileSync(join(ROOT, "docs/targets/gcp-cloud-run.md"), "utf8");
+    const enable = walkthrough.indexOf("gcloud services enable cloudresourcemanager.googleapis.com --project botfleet-demo");
+    expect(enable).toBeGreaterThan(walkthrough.indexOf("gcloud projects create botfleet-demo"));
+    expect(enable).toBeLessThan(walkthrough.indexOf("npx cdktf deploy gcp-shared-us-central1"));
+    expect(resources(shared, "google_project_service").map((a) => a.service)).toContain("cloudresourcemanager.googleapis.com");
   });
 
   test("has a Docker repository for the fleet's images", () => {

@@ -18,8 +18,13 @@ import { FleetStack, fleetTags } from "./fleet-stack";
 /**
  * APIs a fleet on Cloud Run needs: running, secrets, images, builds, and (iam, iamcredentials,
  * sts) the token exchange behind keyless deploys. storage backs the bots' state buckets.
+ * cloudresourcemanager: the provider reads the project through it to refresh every
+ * google_project_service (resource_google_project_service.go Read, Projects.Get, google v6.50.0)
+ * and project IAM; a project made with `gcloud projects create` lacks it, so the walkthrough
+ * enables it before the first deploy (docs/targets/gcp-cloud-run.md) and this keeps it on.
  */
 export const GCP_APIS = [
+  "cloudresourcemanager.googleapis.com",
   "run.googleapis.com",
   "secretmanager.googleapis.com",
   "artifactregistry.googleapis.com",
