@@ -96,7 +96,9 @@ export class BotService extends CloudRunV2Service {
             image: STATE_SYNC_IMAGE,
             command: stateSync.command.map(terraformLiteral),
             env: sidecarEnvironment(stateSync.environment),
-            resources: { limits: CLOUD_RUN_STATE_SYNC_SIZE, cpuIdle: false },
+            // Boost set alike on both containers: with it on one only, the provider keeps failing
+            // to apply it (hashicorp/terraform-provider-google#20784, open at v6.50.0).
+            resources: { limits: CLOUD_RUN_STATE_SYNC_SIZE, cpuIdle: false, startupCpuBoost: true },
             volumeMounts: [{ name: "state", mountPath: STATE_SYNC_MOUNT }],
             // Healthy as soon as it runs (not once restored): during a revision overlap the new
             // instance must pass its probes while the old one still holds the lock.
