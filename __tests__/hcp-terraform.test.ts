@@ -15,7 +15,7 @@ import { DEPLOYER_ROLES } from "../constructs/gcp-shared-stack";
 import { exampleFleet, resources, ROOT, synthFleet, type StackJson } from "./support/fleet";
 
 const fleet = exampleFleet({ TFC_ORGANIZATION: "acme" });
-const { stacks } = synthFleet(fleet);
+const { app, stacks } = synthFleet(fleet);
 const hcp = stacks["hcp-terraform"];
 const names = hcpTerraformCloudNames("demo");
 
@@ -48,6 +48,16 @@ describe("hcp-terraform: workspaces", () => {
     expect(Object.keys(stacks).sort()).toEqual([...STACKS, "hcp-terraform"].sort());
     expect(resources(hcp, "tfe_project")).toEqual([{ name: "botfleet-demo", description: "botfleet fleet demo: one workspace per stack" }]);
     for (const w of workspaces) expect(w.project_id).toBe("${tfe_project.project.id}");
+  });
+
+  // `terraform init` creates a missing workspace itself, in the cloud block's project or else the
+  // organization's default one (terraform v1.11 internal/cloud/backend.go, StateMgr).
+  test("every stack's cloud block names the fleet's project, in the JSON and in the HCL (`--hcl`)", () => {
+    for (const stack of STACKS) {
+      expect(stacks[stack].terraform.cloud.workspaces).toEqual({ name: `demo-${stack}`, project: "botfleet-demo" });
+      const { hcl } = (app.node.findChild(stack) as unknown as { toHclTerraform(): { hcl: string } }).toHclTerraform();
+      expect(hcl).toMatch(/workspaces \{\s*name\s*=\s*"demo-[a-z0-9-]+"\s*project\s*=\s*"botfleet-demo"\s*\}/);
+    }
   });
 
   test("bot workspaces run remotely, shared ones locally (their owner applies them), none auto-applies", () => {

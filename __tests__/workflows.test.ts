@@ -57,7 +57,8 @@ test("every run: step passes shellcheck", () => {
     writeFileSync(file, `#!/usr/bin/env bash\nset -e\n${script}`);
     return file;
   });
-  const r = run("shellcheck", ["-s", "bash", "-S", "style", ...files, join(ROOT, "scripts/speculative-plans.sh"), join(ROOT, "scripts/deploy-changed.sh")]);
+  // -x: the scripts source scripts/hcp-workspace.sh, which is checked with them.
+  const r = run("shellcheck", ["-x", "-s", "bash", "-S", "style", ...files, ...["speculative-plans.sh", "deploy-changed.sh", "hcp-workspace.sh"].map((f) => join(ROOT, "scripts", f))]);
   expect(r.output).toBe("");
   expect(r.status).toBe(0);
 });
@@ -138,10 +139,60 @@ describe("scripts/deploy-changed.sh", () => {
     const quiet = stubs({ npx: "exit 0" });
     const r = run("bash", [join(ROOT, "scripts/deploy-changed.sh"), ...lists("")], { env: { ...process.env, PATH: quiet.path } });
     expect(r.status).toBe(0);
-    expect(r.output).toContain("no bot stack changed");
+    expect(r.output).toContain("no bot stack to deploy");
     expect(readFileSync(quiet.log, "utf8")).toBe("");
     const failing = stubs({ npx: "exit 3" });
     expect(run("bash", [join(ROOT, "scripts/deploy-changed.sh"), ...lists("bot-beta\n")], { env: { ...process.env, PATH: failing.path } }).status).toBe(3);
+  });
+});
+
+/**
+ * A synth output whose bot stacks have `cloud` blocks, and a stand-in curl that answers HCP
+ * Terraform's "show workspace" call with 404 for demo-bot-new (hcp-terraform not applied since the
+ * bot was added) and 200 for any other workspace.
+ */
+function cloudStacks(stacks: string[]) {
+  const synth = mkdtempSync(join(tmpdir(), "botfleet-cloud-stacks-"));
+  for (const stack of stacks) {
+    mkdirSync(join(synth, "stacks", stack), { recursive: true });
+    const cloud = { hostname: "tfe.example-corp.com", organization: "acme", workspaces: { name: `demo-${stack}`, project: "botfleet-demo" } };
+    writeFileSync(join(synth, "stacks", stack, "cdk.tf.json"), JSON.stringify({ terraform: { cloud } }));
+  }
+  const curl = 'case "$*" in *organizations/acme/workspaces/demo-bot-new*) printf 404 ;; *) printf 200 ;; esac';
+  return { synth, curl };
+}
+
+describe("bot stacks whose HCP Terraform workspace does not exist yet", () => {
+  const env = (path: string) => ({ env: { ...process.env, PATH: path, TF_TOKEN_tfe_example__corp_com: "tok" } });
+
+  test("deploy-changed.sh deploys the others, then fails naming the owner's step; it never inits the missing one", () => {
+    const { synth, curl } = cloudStacks(["bot-beta", "bot-new"]);
+    writeFileSync(join(synth, "changed.txt"), "bot-new\nbot-beta\n");
+    const { path, log } = stubs({ npx: "exit 0", curl });
+    const r = run("bash", [join(ROOT, "scripts/deploy-changed.sh"), join(synth, "changed.txt"), "/dev/null", synth], env(path));
+    expect(r.status).toBe(1);
+    const calls = readFileSync(log, "utf8").split("\n").filter(Boolean);
+    expect(calls.filter((c) => c.startsWith("npx"))).toEqual(["npx cdktf deploy bot-beta --skip-synth --auto-approve"]);
+    // Asked of the stack's own host, with Terraform's credential for it.
+    expect(calls).toContain("curl -s -o /dev/null -w %{http_code} -H Authorization: Bearer tok https://tfe.example-corp.com/api/v2/organizations/acme/workspaces/demo-bot-new");
+    expect(r.output).toContain(
+      "::error::bot-new is not deployed: its workspace demo-bot-new does not exist yet. An owner applies hcp-terraform first (npx cdktf deploy hcp-terraform), then re-runs this workflow",
+    );
+  });
+
+  test("speculative-plans.sh marks it, runs no Terraform for it, and the comment says why", () => {
+    const { synth, curl } = cloudStacks(["bot-beta", "bot-new"]);
+    writeFileSync(join(synth, "changed.txt"), "bot-new\nbot-beta\n");
+    const { path, log } = stubs({ terraform: "exit 0", curl });
+    const plans = join(synth, "plans");
+    const r = run("bash", [join(ROOT, "scripts/speculative-plans.sh"), join(synth, "changed.txt"), plans, synth], env(path));
+    expect(r.status).toBe(0);
+    const terraform = readFileSync(log, "utf8")
+      .split("\n")
+      .filter((c) => c.startsWith("terraform"));
+    expect(terraform).toEqual(["terraform init -input=false -no-color", "terraform plan -input=false -no-color -lock=false"]);
+    expect(readFileSync(join(plans, "bot-new.exit"), "utf8").trim()).toBe("no-workspace");
+    expect(planSection(plans)).toContain("| bot-new | not planned: its workspace does not exist yet; an owner applies hcp-terraform first | - |");
   });
 });
 

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { Aspects, CloudBackend, LocalBackend, NamedCloudWorkspace } from "cdktf";
 import type { Construct } from "constructs";
 import type { Bot, Fleet } from "../config/load";
-import { workspaceName } from "../config/terraform-cloud";
+import { projectName, workspaceName } from "../config/terraform-cloud";
 import { botFacts, STACK_FACTS_FILE, type StackFacts } from "../contracts/stack-facts";
 import { FleetPolicy } from "../policy/fleet-policy";
 import type { AgentRuntime } from "../runtimes/runtime";
@@ -23,7 +23,9 @@ export class FleetStack extends SynthesizedOnceStack {
       new CloudBackend(this, {
         hostname: cloud.hostname,
         organization: cloud.organization,
-        workspaces: new NamedCloudWorkspace(workspaceName(cloud.workspacePrefix, name)),
+        // In the fleet's project: should `terraform init` ever create the workspace (it does when
+        // it is missing), it lands there, not in the organization's default project.
+        workspaces: new ProjectCloudWorkspace(workspaceName(cloud.workspacePrefix, name), projectName(fleet.name)),
       });
     } else {
       // Terraform runs in cdktf.out/stacks/<name>; keep state beside cdktf.json, as cdktf's
@@ -34,6 +36,13 @@ export class FleetStack extends SynthesizedOnceStack {
     Aspects.of(this).add(new FleetPolicy({ bot: deploys?.bot.name, runtime: deploys?.runtime, suppressions: deploys?.bot.suppressions }));
     const facts: StackFacts = { stack: name, fleet: fleet.name, bot: deploys && botFacts(deploys.bot) };
     this.afterSynthesis((dir) => writeFileSync(join(dir, STACK_FACTS_FILE), `${JSON.stringify(facts, null, 2)}\n`));
+  }
+}
+
+/** cdktf 0.21's NamedCloudWorkspace writes its project to JSON but drops it from HCL (`--hcl`). */
+class ProjectCloudWorkspace extends NamedCloudWorkspace {
+  toHclTerraform() {
+    return { ...super.toHclTerraform(), project: { value: this.project, type: "simple", storageClassType: "string" } };
   }
 }
 

@@ -2,26 +2,39 @@
 # Deploys the bot stacks named in a file (the review's changed-stacks.txt), exactly as synthesized.
 # Shared stacks are reported, not deployed: they hold the roles and the federation the deploy
 # identity itself relies on, so an owner applies them (README "Deploying from GitHub Actions").
-# Removed stacks are reported too: destroying a bot is never automatic.
-#   bash scripts/deploy-changed.sh <changed-stacks.txt> [<removed-stacks.txt>]
+# Removed stacks are reported too: destroying a bot is never automatic. A bot whose HCP Terraform
+# workspace does not exist yet is not deployed (init would create it without credentials): the
+# others are, then the script fails, naming the owner's step.
+#   bash scripts/deploy-changed.sh <changed-stacks.txt> [<removed-stacks.txt>] [<synth output dir>]
 set -euo pipefail
+# shellcheck source=SCRIPTDIR/hcp-workspace.sh
+. "$(dirname "$0")/hcp-workspace.sh"
 changed="$1"
 removed="${2:-/dev/null}"
+synth="${3:-cdktf.out}"
 bots=()
+waiting=()
 while IFS= read -r stack; do
   case "$stack" in
     "") ;;
     azure-shared-* | gcp-shared-* | hcp-terraform)
       echo "::warning::$stack changed; it is not deployed from CI. An owner applies it: npx cdktf deploy $stack" ;;
-    *) bots+=("$stack") ;;
+    *)
+      if workspace_missing "$synth/stacks/$stack"; then
+        echo "::error::$stack is not deployed: its workspace $MISSING_WORKSPACE does not exist yet. An owner applies hcp-terraform first (npx cdktf deploy hcp-terraform), then re-runs this workflow"
+        waiting+=("$stack")
+      else
+        bots+=("$stack")
+      fi ;;
   esac
 done <"$changed"
 while IFS= read -r stack; do
   [ -n "$stack" ] && echo "::warning::$stack is no longer in the fleet; destroy it deliberately: npx cdktf destroy $stack"
 done <"$removed"
 if [ "${#bots[@]}" -eq 0 ]; then
-  echo "deploy-changed: no bot stack changed"
-  exit 0
+  echo "deploy-changed: no bot stack to deploy"
+else
+  echo "deploy-changed: ${bots[*]}"
+  npx cdktf deploy "${bots[@]}" --skip-synth --auto-approve
 fi
-echo "deploy-changed: ${bots[*]}"
-npx cdktf deploy "${bots[@]}" --skip-synth --auto-approve
+[ "${#waiting[@]}" -eq 0 ]

@@ -5,8 +5,12 @@
 # and hcp-terraform run where their owner is (Local execution, or local state) and are marked
 # skipped. Writes <out>/<stack>.log and <out>/<stack>.exit for scripts/pr-comment.ts, which links
 # the runs in the review comment.
+# A bot whose workspace does not exist yet (added in this change; hcp-terraform not applied) is
+# marked no-workspace, not planned: init would create the workspace without credentials.
 #   bash scripts/speculative-plans.sh <changed-stacks.txt> <out dir> [<synth output dir>]
 set -uo pipefail
+# shellcheck source=SCRIPTDIR/hcp-workspace.sh
+. "$(dirname "$0")/hcp-workspace.sh"
 list="$1"
 out="$2"
 synth="${3:-cdktf.out}"
@@ -23,6 +27,11 @@ while IFS= read -r stack; do
   if [ ! -f "$dir/cdk.tf.json" ]; then
     echo "speculative-plans: no synthesized stack $stack in $synth" >&2
     echo 2 >"$out/$stack.exit"
+    continue
+  fi
+  if workspace_missing "$dir"; then
+    echo "speculative-plans: $stack: workspace $MISSING_WORKSPACE does not exist yet; an owner applies hcp-terraform first (npx cdktf deploy hcp-terraform)"
+    echo no-workspace >"$out/$stack.exit"
     continue
   fi
   echo "speculative-plans: $stack"
