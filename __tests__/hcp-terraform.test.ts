@@ -10,7 +10,7 @@ import { FleetConfigError, parseFleet } from "../config/load";
 import { HCP_TERRAFORM_VERSION, hcpTerraformCloudNames } from "../config/terraform-cloud";
 import { BOT_GRANTED_ROLES } from "../constructs/role-grant";
 import { buildFleet } from "../constructs/fleet";
-import { AZURE_APPLY_ACTIONS, AZURE_REFRESH_ACTIONS, GCP_PLAN_ROLES } from "../constructs/hcp-terraform-stack";
+import { AZURE_APPLY_ACTIONS, AZURE_APPLY_NOT_ACTIONS, AZURE_REFRESH_ACTIONS, GCP_PLAN_ROLES } from "../constructs/hcp-terraform-stack";
 import { DEPLOYER_ROLES } from "../constructs/gcp-shared-stack";
 import { exampleFleet, resources, ROOT, synthFleet, type StackJson } from "./support/fleet";
 
@@ -226,6 +226,29 @@ describe("hcp-terraform: dynamic credentials", () => {
     // The plan assignment is subscription-wide: bots' resource groups come and go.
     const refresh = resources(hcp, "azurerm_role_assignment").find((a) => a.role_definition_id?.includes("azure-plan-refresh-role"))!;
     expect(refresh.scope).toBe("/subscriptions/${data.azurerm_client_config.client.subscription_id}");
+  });
+
+  test("the apply identity may neither add a federated credential to any identity nor run commands on any VM", () => {
+    // Azure's wildcards: `*` matches any characters, case-insensitively.
+    const matches = (pattern: string, action: string) => new RegExp(`^${pattern.replace(/[.]/g, "\\.").replace(/\*/g, ".*")}$`, "i").test(action);
+    const role = resources(hcp, "azurerm_role_definition").find((r) => r.name === names.azure.applyRole)!.permissions[0];
+    const allowed = (action: string) => role.actions.some((a: string) => matches(a, action)) && !role.not_actions.some((a: string) => matches(a, action));
+    for (const action of [
+      "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/write",
+      "Microsoft.Compute/virtualMachines/runCommand/action",
+      "Microsoft.Compute/virtualMachines/runCommands/write",
+      "Microsoft.Compute/virtualMachineScaleSets/virtualMachines/runCommand/action",
+      "Microsoft.Compute/virtualMachineScaleSets/virtualMachines/runCommands/write",
+    ])
+      expect([action, allowed(action)]).toEqual([action, false]);
+    // What bot stacks do stays allowed.
+    for (const action of [
+      "Microsoft.ManagedIdentity/userAssignedIdentities/write",
+      "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action",
+      "Microsoft.Compute/virtualMachineScaleSets/write",
+    ])
+      expect([action, allowed(action)]).toEqual([action, true]);
+    expect(role.not_actions).toEqual(Object.keys(AZURE_APPLY_NOT_ACTIONS));
   });
 
   test("the shared Azure stack grants the run identities only the region's vault and refresh reads", () => {

@@ -67,6 +67,20 @@ export const AZURE_APPLY_ACTIONS = {
 } as const;
 
 /**
+ * Taken back out of AZURE_APPLY_ACTIONS' wildcards: no bot stack needs them, and with them an
+ * apply could take over identities or VMs beyond the bots' (a federated credential added to any
+ * user-assigned identity in the subscription trusts whichever issuer the run names; a run command
+ * executes as root on any VM).
+ */
+export const AZURE_APPLY_NOT_ACTIONS = {
+  "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/*": "trusting another issuer for an identity",
+  "Microsoft.Compute/virtualMachines/runCommand/action": "running a command on a VM",
+  "Microsoft.Compute/virtualMachines/runCommands/*": "managed run commands on a VM",
+  "Microsoft.Compute/virtualMachineScaleSets/virtualMachines/runCommand/action": "running a command on a scale set's VM",
+  "Microsoft.Compute/virtualMachineScaleSets/virtualMachines/runCommands/*": "managed run commands on a scale set's VM",
+} as const;
+
+/**
  * What the Azure plan identity may do beyond Reader, on each region's shared resource group only
  * (custom role, assigned by the shared stack): the reads a refresh makes that Reader lacks.
  */
@@ -190,7 +204,7 @@ export class HcpTerraformStack extends FleetStack {
         name: names.azure.applyRole,
         scope: subscription,
         description: `HCP Terraform applies of the ${fleet.name} fleet's bot stacks; grants no roles`,
-        permissions: [{ actions: Object.keys(AZURE_APPLY_ACTIONS) }],
+        permissions: [{ actions: Object.keys(AZURE_APPLY_ACTIONS), notActions: Object.keys(AZURE_APPLY_NOT_ACTIONS) }],
         assignableScopes: [subscription],
       });
       const planRefresh = new RoleDefinition(this, "azure-plan-refresh-role", {
