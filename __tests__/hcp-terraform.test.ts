@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -13,6 +13,7 @@ import { buildFleet } from "../constructs/fleet";
 import { AZURE_APPLY_ACTIONS, AZURE_APPLY_NOT_ACTIONS, AZURE_REFRESH_ACTIONS, GCP_PLAN_ROLES } from "../constructs/hcp-terraform-stack";
 import { DEPLOYER_ROLES } from "../constructs/gcp-shared-stack";
 import { exampleFleet, resources, ROOT, synthFleet, type StackJson } from "./support/fleet";
+import { terraformToken, tokenVariable } from "../scripts/hcp-secret";
 
 const fleet = exampleFleet({ TFC_ORGANIZATION: "acme" });
 const { app, stacks } = synthFleet(fleet);
@@ -400,6 +401,16 @@ describe("HCP Terraform settings: bad input fails at synth, naming the field, th
   test("a bot named like the bootstrap stack", () => {
     expect(problems(fleetFile("", "  - name: hcp-terraform\n"))).toMatch(/bots\[0\]\.name: "hcp-terraform" is reserved/);
   });
+});
+
+test("the token is Terraform's own for the host: TF_TOKEN_ with dots as _ and hyphens as __, then terraform login's file", () => {
+  expect(tokenVariable("tfe.example-corp.com")).toBe("TF_TOKEN_tfe_example__corp_com");
+  const home = mkdtempSync(join(tmpdir(), "botfleet-home-"));
+  expect(terraformToken("tfe.example-corp.com", { TF_TOKEN_tfe_example__corp_com: "from-env", TF_TOKEN_tfe_example_corp_com: "wrong" }, home)).toBe("from-env");
+  mkdirSync(join(home, ".terraform.d"));
+  writeFileSync(join(home, ".terraform.d", "credentials.tfrc.json"), JSON.stringify({ credentials: { "tfe.example-corp.com": { token: "from-login" } } }));
+  expect(terraformToken("tfe.example-corp.com", {}, home)).toBe("from-login");
+  expect(terraformToken("app.terraform.io", {}, home)).toBeUndefined();
 });
 
 describe("scripts/hcp-secret.ts against a stand-in HCP Terraform API", () => {

@@ -48,9 +48,12 @@ export async function setWorkspaceSecret(s: WorkspaceSecret, fetchImpl: typeof f
   return "created";
 }
 
+/** Terraform's credential variable for a host: dots become `_`, hyphens `__`. */
+export const tokenVariable = (hostname: string) => `TF_TOKEN_${hostname.replace(/\./g, "_").replace(/-/g, "__")}`;
+
 /** The token Terraform itself would use for a host: TF_TOKEN_<host>, then `terraform login`'s file. */
 export function terraformToken(hostname: string, env: NodeJS.ProcessEnv = process.env, home = homedir()): string | undefined {
-  const fromEnv = env[`TF_TOKEN_${hostname.replace(/\./g, "_").replace(/-/g, "__")}`];
+  const fromEnv = env[tokenVariable(hostname)];
   if (fromEnv) return fromEnv;
   const file = join(home, ".terraform.d", "credentials.tfrc.json");
   if (!existsSync(file)) return undefined;
@@ -90,7 +93,7 @@ if (require.main === module) {
     fail((e as Error).message);
   }
   if (!(key in variables)) fail(`${bot} has no secret variable "${key}"; its variables: ${Object.keys(variables).join(", ")}`);
-  const token = terraformToken(cloud.hostname) ?? fail(`no token for ${cloud.hostname}: run terraform login ${cloud.hostname}, or set TF_TOKEN_${cloud.hostname.replace(/\./g, "_")}`);
+  const token = terraformToken(cloud.hostname) ?? fail(`no token for ${cloud.hostname}: run terraform login ${cloud.hostname}, or set ${tokenVariable(cloud.hostname)}`);
   // A trailing newline from a file or echo is not part of a key or token.
   const value = readFileSync(0, "utf8").replace(/\r?\n$/, "");
   if (value === "") fail("the value on standard input is empty");
