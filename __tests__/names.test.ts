@@ -1,6 +1,6 @@
 import { FleetConfigError } from "../config/load";
 import { azureBotNames, azureSharedNames, gcpBotNames, gcpSharedNames, shortHash } from "../config/names";
-import { fleetFrom } from "./support/fleet";
+import { exampleFleet, fleetFrom, resources, synthFleet } from "./support/fleet";
 
 function problems(yaml: string): string {
   try {
@@ -42,8 +42,26 @@ describe("Azure names", () => {
     expect(azureSharedNames("demo", "eastus2").keyVault).not.toBe(azureSharedNames("demo", "westus2").keyVault);
   });
 
-  test("a fleet's uniqueSuffix replaces the hash", () => {
-    expect(azureSharedNames("demo", "eastus2", "zz01")).toMatchObject({ keyVault: "kv-demo-zz01" });
+  test("a fleet's uniqueSuffix replaces the hash, and moves each bot's storage account too", () => {
+    expect(azureSharedNames("demo", "eastus2", "zz01")).toMatchObject({ keyVault: "kv-demo-zz01", containerRegistry: "acrdemozz01" });
+    const moved = azureBotNames("demo", "bot-alpha", "zz01").storageAccount;
+    expect(moved).toMatch(STORAGE_ACCOUNT);
+    expect(moved).not.toBe(azureBotNames("demo", "bot-alpha").storageAccount);
+    expect(moved).not.toBe(azureBotNames("demo", "bot-alpha", "zz02").storageAccount);
+  });
+
+  // Every global name of a fleet follows azure.uniqueSuffix, so a user deploying the example
+  // fleet (whose names others have deployed) can move all of them with one setting.
+  test("with azure.uniqueSuffix, no globally unique Azure name of the example fleet is the one without it", () => {
+    const GLOBAL: Record<string, string> = { azurerm_key_vault: "name", azurerm_container_registry: "name", azurerm_storage_account: "name" };
+    const globalNames = (fleet: ReturnType<typeof exampleFleet>) =>
+      Object.values(synthFleet(fleet).stacks).flatMap((stack) => Object.entries(GLOBAL).flatMap(([type, attr]) => resources(stack, type).map((r) => r[attr] as string)));
+    const plain = exampleFleet();
+    const before = globalNames(plain);
+    const after = globalNames({ ...plain, azure: { ...plain.azure, uniqueSuffix: "zz01" } });
+    expect(before.length).toBeGreaterThan(3);
+    expect(after).toHaveLength(before.length);
+    expect(after.filter((n) => before.includes(n))).toEqual([]);
   });
 
   test("bot secret names cannot collide across bots, since bot names never contain --", () => {

@@ -102,7 +102,7 @@ export interface VmBootstrap {
 /** Renders the cloud-init of an Azure VM that runs `bot` with `runtime` behind Caddy. */
 export function renderVmBootstrap(fleet: Fleet, bot: Bot, runtime: AgentRuntime): VmBootstrap {
   const shared = azureSharedNames(fleet.name, bot.region, fleet.azure.uniqueSuffix);
-  const names = azureBotNames(fleet.name, bot.name);
+  const names = azureBotNames(fleet.name, bot.name, fleet.azure.uniqueSuffix);
   const image = bot.image ?? runtime.image;
   const secrets = runtime.secrets(bot).map((s) => ({ ...s, vaultName: names.secret(s.key) }));
   const requested = requestedSandbox(bot, runtime);

@@ -68,7 +68,8 @@ export interface AzureBotNames {
   readonly containerApp: string;
 }
 
-export function azureBotNames(fleet: string, bot: string): AzureBotNames {
+/** `uniqueSuffix` (azure.uniqueSuffix) joins the storage account's hash: a taken name moves with it. */
+export function azureBotNames(fleet: string, bot: string, uniqueSuffix?: string): AzureBotNames {
   return {
     resourceGroup: `rg-${fleet}-${bot}`,
     scaleSet: `vmss-${bot}`,
@@ -76,7 +77,7 @@ export function azureBotNames(fleet: string, bot: string): AzureBotNames {
     computerNamePrefix: cut(bot, 15),
     identity: `id-${bot}`,
     // Storage account: 3-24 lowercase letters and digits, globally unique.
-    storageAccount: `st${bot.replace(/-/g, "").slice(0, 16)}${shortHash(fleet, bot)}`,
+    storageAccount: `st${bot.replace(/-/g, "").slice(0, 16)}${uniqueSuffix ? shortHash(fleet, bot, uniqueSuffix) : shortHash(fleet, bot)}`,
     stateContainer: "state",
     secret: (key) => `${bot}--${key}`,
     containerApp: bot,

@@ -38,7 +38,7 @@ export abstract class AzureBotStack extends FleetStack {
   constructor(scope: Construct, fleet: Fleet, bot: Bot, runtime: AgentRuntime) {
     super(scope, bot.name, fleet, { bot, runtime });
     this.shared = azureSharedNames(fleet.name, bot.region, fleet.azure.uniqueSuffix);
-    this.names = azureBotNames(fleet.name, bot.name);
+    this.names = azureBotNames(fleet.name, bot.name, fleet.azure.uniqueSuffix);
     this.tags = fleetTags(fleet.name, bot.name);
 
     new AzurermProvider(this, "azurerm", { features: [{}] });

@@ -26,7 +26,7 @@ export const CLOUD_CHECKS: Record<
     },
     // An Azure bot's own storage account (an endpoint) carries its name.
     checkBot(f, b, path, report) {
-      const account = azureBotNames(f.name, b.name).storageAccount;
+      const account = azureBotNames(f.name, b.name, f.azure.uniqueSuffix).storageAccount;
       const reservedAccount = azureReservedNameProblem(account);
       if (reservedAccount)
         report([...path, "name"], `makes the bot's storage account name "${account}", which ${reservedAccount}; Azure refuses it as a reserved word (ReservedResourceName); pick another bot name`);
