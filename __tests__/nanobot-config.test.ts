@@ -29,3 +29,16 @@ test.each(fleet.bots.map((b) => [b.name, b]))("%s: every key botfleet writes is 
     for (const key of Object.keys(settings as object)) expect(known).toContain(key);
   }
 });
+
+// BF-TLS-1 is suppressed for nanobot bots without a domain on the claim that its gateway port
+// serves GET /health only (HKUDS/nanobot v0.2.0 nanobot/cli/commands.py, `_health_server`). Its
+// chat surfaces listen elsewhere and only when enabled: the WebSocket channel with the web UI
+// (channels/websocket.py, `enabled: bool = False`). So botfleet must never enable it.
+test.each(fleet.bots.map((b) => [b.name, b]))("%s: only chat channels that poll out are enabled, never the WebSocket channel and its web UI", (_name, bot) => {
+  const config = nanobot.config(bot, { trustedProxies: [] }) as { channels: Record<string, { enabled?: boolean }> };
+  const enabled = Object.entries(config.channels)
+    .filter(([, c]) => c.enabled)
+    .map(([name]) => name);
+  for (const name of enabled) expect(["telegram", "discord"]).toContain(name);
+  expect(config.channels.websocket?.enabled).not.toBe(true);
+});

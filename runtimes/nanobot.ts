@@ -18,8 +18,12 @@ function channel(c: ChannelSettings, tokenVariable: string) {
 /**
  * nanobot (HKUDS/nanobot, the Python agent of seed 000). Config `~/.nanobot/config.json`, camelCase,
  * with `${VAR}` substitution built in, so keys come from the environment and never sit in the file.
- * Its gateway port serves only `GET /health`; it has no token of its own, so nothing but health
- * checks ever needs to reach it.
+ * Its gateway port serves only `GET /health`, and 404 for anything else (HKUDS/nanobot v0.2.0
+ * nanobot/cli/commands.py, gateway's `_health_server`: a bare asyncio server, the only listener
+ * `nanobot gateway` opens); it has no token of its own, so nothing but health checks ever needs to
+ * reach it. Its chat surfaces listen elsewhere and stay off: the OpenAI-compatible API is `nanobot
+ * serve` (nanobot/api/server.py), which botfleet never runs, and the WebSocket channel with the web
+ * UI is enabled by nothing botfleet writes (channels/websocket.py: `enabled: bool = False`).
  */
 export const nanobot: AgentRuntime = {
   id: "nanobot",
