@@ -1,5 +1,6 @@
 import { FleetConfigError } from "../config/load";
 import { azureBotNames, azureSharedNames, gcpBotNames, gcpSharedNames, shortHash } from "../config/names";
+import { decodeCustomData } from "../tfjson/terraform-json";
 import { exampleFleet, fleetFrom, resources, synthFleet } from "./support/fleet";
 
 function problems(yaml: string): string {
@@ -62,6 +63,27 @@ describe("Azure names", () => {
     expect(before.length).toBeGreaterThan(3);
     expect(after).toHaveLength(before.length);
     expect(after.filter((n) => before.includes(n))).toEqual([]);
+  });
+
+  test("with azure.uniqueSuffix, each VM syncs its state to the storage account its stack creates", () => {
+    const plain = exampleFleet();
+    const { stacks } = synthFleet({ ...plain, azure: { ...plain.azure, uniqueSuffix: "zz01" } });
+    const vms = Object.values(stacks).filter((s) => resources(s, "azurerm_orchestrated_virtual_machine_scale_set").length > 0);
+    expect(vms.length).toBeGreaterThan(1);
+    for (const stack of vms) {
+      const [account] = resources(stack, "azurerm_storage_account").map((a) => a.name as string);
+      const cloudInit = decodeCustomData(resources(stack, "azurerm_orchestrated_virtual_machine_scale_set")[0].os_profile.custom_data);
+      expect(cloudInit).toContain(`https://${account}.blob.core.windows.net/`);
+      expect(cloudInit.match(/https:\/\/[a-z0-9]+\.blob\.core\.windows\.net\//g)!.every((url) => url === `https://${account}.blob.core.windows.net/`)).toBe(true);
+    }
+  });
+
+  test("azure.uniqueSuffix in a fleet with several Azure regions: refused, since their global names would be the same", () => {
+    const yaml = "name: demo\nazure:\n  uniqueSuffix: zz01\nbots:\n  - name: bot-a\n    region: eastus2\n  - name: bot-b\n    region: westus2\n";
+    expect(problems(yaml)).toContain(
+      'azure.uniqueSuffix: "zz01" would give the Key Vault and registry of every Azure region (eastus2, westus2) the same globally unique name, so only one region could deploy; remove it and name the fleet your own way, or give each region a fleet of its own',
+    );
+    expect(problems("name: demo\nazure:\n  uniqueSuffix: zz01\nbots:\n  - name: bot-a\n    region: eastus2\n")).toBe("");
   });
 
   test("bot secret names cannot collide across bots, since bot names never contain --", () => {

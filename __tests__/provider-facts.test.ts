@@ -529,8 +529,9 @@ const LONG_REPOSITORY = `${"o".repeat(39)}/${"r".repeat(127 - "repo:".length - `
 
 /**
  * Every region of every target, with the longest names each target allows. With a uniqueSuffix
- * only Container Apps bots: the suffix changes only the shared Key Vault, storage and registry
- * names, and a region with a Container Apps bot has all three.
+ * only the Azure bots of one region (a fleet with a suffix may have only one Azure region): the
+ * suffix changes the shared Key Vault, storage and registry names, which a region with a
+ * Container Apps bot has all of, and the bots' own storage accounts.
  */
 function maximalFleet(uniqueSuffix?: string): Fleet {
   // Hyphens where names.ts cuts bot names (15 host name prefix, 19 service account, 24 or 25
@@ -547,7 +548,7 @@ function maximalFleet(uniqueSuffix?: string): Fleet {
     })),
     ...GCP_REGIONS.map((region, i) => ({ name: longName(`cr${i}`, 49 - LONG_FLEET.length - 1, cuts(i)), target: "gcp-cloud-run", region, runtime: i % 2 ? "nanobot" : "openclaw" })),
   ]
-    .filter((b) => !uniqueSuffix || b.target === "azure-container-apps")
+    .filter((b) => !uniqueSuffix || (b.target !== "gcp-cloud-run" && b.region === AZURE_REGIONS[0]))
     .map((b) => ({ ...b, model: "openrouter/anthropic/claude-haiku-4-5", channels: { telegram: { allowFrom: ["1"] }, discord: { allowFrom: ["2"] } } }));
   return fleetFrom(
     JSON.stringify({
@@ -579,7 +580,7 @@ describe("provider facts", () => {
   const fleets: Record<string, () => Fleet> = {
     "the example fleet": () => exampleFleet(),
     "16-character fleet, longest bot names, every region": () => maximalFleet(),
-    "the same with an 8-character uniqueSuffix (Container Apps bots)": () => maximalFleet("abcd1234"),
+    "the same with an 8-character uniqueSuffix (Azure bots of one region)": () => maximalFleet("abcd1234"),
     "2-character fleet, 3-character bots": () => minimalFleet(),
   };
   const results: Record<string, Checked> = {};

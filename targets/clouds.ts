@@ -13,6 +13,12 @@ export const CLOUD_CHECKS: Record<
   azure: {
     // Each Azure region's Key Vault and registry carry the fleet name.
     checkFleet(f, regions, report) {
+      // The suffix replaces the region's hash in those global names: two regions would share them.
+      if (f.azure.uniqueSuffix && regions.length > 1)
+        report(
+          ["azure", "uniqueSuffix"],
+          `would give the Key Vault and registry of every Azure region (${regions.join(", ")}) the same globally unique name, so only one region could deploy; remove it and name the fleet your own way, or give each region a fleet of its own`,
+        );
       const reservedShared = regions
         .map((region) => azureSharedNames(f.name, region, f.azure.uniqueSuffix))
         .flatMap((n) => [n.keyVault, n.containerRegistry])
