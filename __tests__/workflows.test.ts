@@ -174,9 +174,9 @@ describe("bot stacks whose HCP Terraform workspace does not exist yet", () => {
     const calls = readFileSync(log, "utf8").split("\n").filter(Boolean);
     expect(calls.filter((c) => c.startsWith("npx"))).toEqual(["npx cdktf deploy bot-beta --skip-synth --auto-approve"]);
     // Asked of the stack's own host, with Terraform's credential for it.
-    expect(calls).toContain("curl -s -o /dev/null -w %{http_code} -H Authorization: Bearer tok https://tfe.example-corp.com/api/v2/organizations/acme/workspaces/demo-bot-new");
+    expect(calls).toContain("curl -s --max-time 30 -o /dev/null -w %{http_code} -H Authorization: Bearer tok https://tfe.example-corp.com/api/v2/organizations/acme/workspaces/demo-bot-new");
     expect(r.output).toContain(
-      "::error::bot-new is not deployed: its workspace demo-bot-new does not exist yet. An owner applies hcp-terraform first (npx cdktf deploy hcp-terraform), then re-runs this workflow",
+      "::error::bot-new is not deployed: its workspace demo-bot-new does not exist yet (or this token may not read it). An owner applies hcp-terraform first (npx cdktf deploy hcp-terraform), then re-runs this workflow",
     );
   });
 
@@ -192,7 +192,7 @@ describe("bot stacks whose HCP Terraform workspace does not exist yet", () => {
       .filter((c) => c.startsWith("terraform"));
     expect(terraform).toEqual(["terraform init -input=false -no-color", "terraform plan -input=false -no-color -lock=false"]);
     expect(readFileSync(join(plans, "bot-new.exit"), "utf8").trim()).toBe("no-workspace");
-    expect(planSection(plans)).toContain("| bot-new | not planned: its workspace does not exist yet; an owner applies hcp-terraform first | - |");
+    expect(planSection(plans)).toContain("| bot-new | not planned: its workspace does not exist yet (or the token may not read it); an owner applies hcp-terraform first | - |");
   });
 });
 

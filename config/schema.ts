@@ -154,7 +154,7 @@ const azure = z
       .string()
       .regex(/^[a-z0-9]{4,8}$/, "must be 4-8 lowercase letters or digits")
       .optional()
-      .meta({ description: "Moves the globally unique Azure names (Key Vault, container registry, storage accounts): set it before the first deploy." }),
+      .meta({ description: "Moves the globally unique Azure names (Key Vault, container registry, storage accounts): set it before the first deploy. Its fleet keeps its Azure bots in one region." }),
     containerAppsSubnet: cidr("10.0.2.0/27").optional().meta({
       description: "Subnet of the internal Container Apps environment (/27 or larger, inside addressSpace, apart from botSubnet). Needed by internalOnly bots.",
     }),

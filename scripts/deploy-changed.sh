@@ -21,7 +21,7 @@ while IFS= read -r stack; do
       echo "::warning::$stack changed; it is not deployed from CI. An owner applies it: npx cdktf deploy $stack" ;;
     *)
       if workspace_missing "$synth/stacks/$stack"; then
-        echo "::error::$stack is not deployed: its workspace $MISSING_WORKSPACE does not exist yet. An owner applies hcp-terraform first (npx cdktf deploy hcp-terraform), then re-runs this workflow"
+        echo "::error::$stack is not deployed: its workspace $MISSING_WORKSPACE does not exist yet (or this token may not read it). An owner applies hcp-terraform first (npx cdktf deploy hcp-terraform), then re-runs this workflow"
         waiting+=("$stack")
       else
         bots+=("$stack")

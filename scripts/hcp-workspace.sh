@@ -2,7 +2,8 @@
 # Sourced by speculative-plans.sh and deploy-changed.sh.
 #
 # workspace_missing <stack dir>: succeeds, and sets MISSING_WORKSPACE, when the stack's `cloud`
-# block names an HCP Terraform workspace that does not exist (the API answers 404). It fails when
+# block names an HCP Terraform workspace the API answers 404 for: it does not exist, or this token
+# may not read it (HCP Terraform answers both alike; a bad token gets 401). It fails when
 # the workspace exists, when the stack has no `cloud` block, and when the API cannot answer:
 # Terraform then reports whatever is wrong. Why ask first: `terraform init` creates a missing
 # workspace by itself (terraform v1.11 internal/cloud/backend.go, StateMgr), with no run
@@ -20,7 +21,7 @@ workspace_missing() {
   # Terraform's own credential variable for the host: dots become _, hyphens __.
   var="TF_TOKEN_${host//./_}"
   var="${var//-/__}"
-  code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer ${!var:-}" \
+  code=$(curl -s --max-time 30 -o /dev/null -w '%{http_code}' -H "Authorization: Bearer ${!var:-}" \
     "https://$host/api/v2/organizations/$org/workspaces/$name") || return 1
   [ "$code" = 404 ] || return 1
   # shellcheck disable=SC2034 # read by the scripts that source this file

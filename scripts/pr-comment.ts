@@ -20,7 +20,7 @@ export function planSection(dir: string | undefined): string {
   const rows = stacks.map((stack) => {
     const exit = readFileSync(join(dir, `${stack}.exit`), "utf8").trim();
     if (exit === "skipped") return `| ${stack} | not planned here: its owner plans and applies it with their own credentials | - |`;
-    if (exit === "no-workspace") return `| ${stack} | not planned: its workspace does not exist yet; an owner applies hcp-terraform first | - |`;
+    if (exit === "no-workspace") return `| ${stack} | not planned: its workspace does not exist yet (or the token may not read it); an owner applies hcp-terraform first | - |`;
     const log = existsSync(join(dir, `${stack}.log`)) ? readFileSync(join(dir, `${stack}.log`), "utf8") : "";
     const url = /https:\/\/\S+\/runs\/run-[A-Za-z0-9]+/.exec(log)?.[0];
     const outcome = /^(Plan: .*|No changes\..*)$/m.exec(log)?.[1] ?? (exit === "0" ? "planned" : "");

@@ -30,7 +30,7 @@ while IFS= read -r stack; do
     continue
   fi
   if workspace_missing "$dir"; then
-    echo "speculative-plans: $stack: workspace $MISSING_WORKSPACE does not exist yet; an owner applies hcp-terraform first (npx cdktf deploy hcp-terraform)"
+    echo "speculative-plans: $stack: workspace $MISSING_WORKSPACE does not exist yet (or this token may not read it); an owner applies hcp-terraform first (npx cdktf deploy hcp-terraform)"
     echo no-workspace >"$out/$stack.exit"
     continue
   fi
