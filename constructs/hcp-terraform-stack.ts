@@ -70,7 +70,10 @@ export const AZURE_APPLY_ACTIONS = {
  * Taken back out of AZURE_APPLY_ACTIONS' wildcards: no bot stack needs them, and with them an
  * apply could take over identities or VMs beyond the bots' (a federated credential added to any
  * user-assigned identity in the subscription trusts whichever issuer the run names; a run command
- * executes as root on any VM).
+ * executes as root on any VM). The operation names are Azure's own (Microsoft Learn, "Azure
+ * permissions for Compute" and "for Identity"; the built-in Managed Identity Contributor role lists
+ * federatedIdentityCredentials/write apart). azurerm v4.55.0 role_definition_resource.go sends
+ * them as permissions.not_actions.
  */
 export const AZURE_APPLY_NOT_ACTIONS = {
   "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/*": "trusting another issuer for an identity",
@@ -211,7 +214,7 @@ export class HcpTerraformStack extends FleetStack {
         name: names.azure.planRefreshRole,
         scope: subscription,
         description: `HCP Terraform plans of the ${fleet.name} fleet: the actions beyond reads that refreshing bot stacks calls`,
-        permissions: [{ actions: [...new Set(Object.values(AZURE_REFRESH_ACTIONS))] }],
+        permissions: [{ actions: Object.values(AZURE_REFRESH_ACTIONS) }],
         assignableScopes: [subscription],
       });
       new RoleAssignment(this, "azure-plan-refresh", {
