@@ -1,6 +1,7 @@
 import type { ChildProcess } from "node:child_process";
-import { mkdtempSync, unlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, unlinkSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer, request, type Server } from "node:http";
+import { get as httpsGet } from "node:https";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
@@ -10,7 +11,7 @@ import { nanobot } from "../runtimes/nanobot";
 import { openclaw } from "../runtimes/openclaw";
 import { WAITING_FOR_SECRETS, type AgentRuntime } from "../runtimes/runtime";
 import { exampleFleet } from "./support/fleet";
-import { freePort, startCaddy } from "./support/net";
+import { freePort, startCaddy, testCaddyfile } from "./support/net";
 import { requireTool } from "./support/tools";
 
 /**
@@ -90,9 +91,7 @@ describe.each([
     await gateway.start();
     const rendered = renderVmBootstrap(fleet, bot, runtime).files.find((f) => f.path === "/etc/botfleet/Caddyfile")!.content;
     markerDir = mkdtempSync(join(tmpdir(), "botfleet-run-"));
-    const moved = rendered
-      .replace("{\n\tservers {", `{\n\tadmin off\n\thttp_port ${httpPort}\n\thttps_port ${httpsPort}\n\tlocal_certs\n\tskip_install_trust\n\tservers {`)
-      .replace(/^:80 \{/m, `:${httpPort} {`)
+    const moved = testCaddyfile(rendered, httpPort, httpsPort)
       .replaceAll(`127.0.0.1:${runtime.port}`, `127.0.0.1:${gateway.port}`)
       .replace(`root ${dirname(WAITING_MARKER)}\n`, `root ${markerDir}\n`)
       .replaceAll(`root ${dirname(SANDBOX.offMarker)}\n`, `root ${markerDir}\n`);
@@ -210,4 +209,33 @@ describe.each([
         expect(closed).toBeLessThan(20000);
       }, 30000);
   }
+});
+
+describe("the Caddy harness", () => {
+  // CI once failed the live suite's TLS connect with "tlsv1 alert internal error": Caddy logs
+  // "serving initial configuration" before it obtains a certificate, and until then refuses every
+  // handshake. A lock file that another holder refreshed 8 s ago makes Caddy wait about 2 s before
+  // issuing (certmagic's file storage treats a lock as stale 10 s after its last update, and polls
+  // each second), so the harness must wait for the handshake, not for the log line.
+  test("startCaddy returns once each named site's certificate is served, even when issuing it waits on a lock", async () => {
+    requireTool("caddy", "caddy");
+    const [httpPort, httpsPort] = [await freePort(), await freePort()];
+    const storage = mkdtempSync(join(tmpdir(), "botfleet-caddy-storage-"));
+    mkdirSync(join(storage, "locks"));
+    const updated = new Date(Date.now() - 8000).toISOString();
+    writeFileSync(join(storage, "locks", "issue_cert_slow.example.com.lock"), JSON.stringify({ created: updated, updated }));
+    const caddyfile = testCaddyfile(`{\n\tservers {\n\t}\n\tstorage file_system ${storage}\n}\nslow.example.com {\n\trespond "ok"\n}\n`, httpPort, httpsPort);
+    const caddy = await startCaddy(caddyfile, { certificatesFor: ["slow.example.com"] });
+    try {
+      const status = await new Promise<number | string>((resolve) =>
+        httpsGet({ host: "127.0.0.1", port: httpsPort, servername: "slow.example.com", headers: { host: "slow.example.com" }, rejectUnauthorized: false }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        }).on("error", (e) => resolve(e.message)),
+      );
+      expect(status).toBe(200);
+    } finally {
+      caddy.kill();
+    }
+  });
 });

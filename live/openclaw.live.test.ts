@@ -24,6 +24,7 @@ import {
   requirePrivateNetwork,
   startCaddy,
   startGateway,
+  testCaddyfile,
   token,
   wsConnect,
   type Gateway,
@@ -143,11 +144,7 @@ describe.each(cases)("$label", ({ fleet, bot, target }) => {
       httpPort = await freePort();
       httpsPort = await freePort();
       const caddyfile = bootstrap.files.find((f) => f.path === "/etc/botfleet/Caddyfile")!.content;
-      caddy = await startCaddy(
-        caddyfile
-          .replace("{\n\tservers {", `{\n\tadmin off\n\thttp_port ${httpPort}\n\thttps_port ${httpsPort}\n\tlocal_certs\n\tskip_install_trust\n\tservers {`)
-          .replace(/^:80 \{/m, `:${httpPort} {`),
-      );
+      caddy = await startCaddy(testCaddyfile(caddyfile, httpPort, httpsPort), { certificatesFor: bot.domain ? [bot.domain] : [] });
     } else {
       // Cloud Run / Container Apps: the real launcher with the environment the stack renders and
       // the secrets the platform injects; the image's working directory holds openclaw.mjs.

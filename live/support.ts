@@ -226,7 +226,7 @@ export async function dockerProxy(listenPort: number, gatewayPort: number, bridg
   return server;
 }
 
-export { freePort, startCaddy } from "../__tests__/support/net";
+export { freePort, startCaddy, testCaddyfile } from "../__tests__/support/net";
 
 /**
  * `openclaw doctor --lint --all --json` against the state: findings by check. Read-only (it works
