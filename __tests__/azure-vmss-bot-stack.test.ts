@@ -2,6 +2,7 @@ import { decodeCustomData } from "../tfjson/terraform-json";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
+import { gzipSync } from "node:zlib";
 import { App } from "cdktf";
 import { parse } from "yaml";
 import { buildFleet } from "../constructs/fleet";
@@ -77,6 +78,13 @@ describe("bot-alpha: the scale set", () => {
     );
     const customData = resources(synthFleet(longest).stacks["bot-long"], "azurerm_orchestrated_virtual_machine_scale_set")[0].os_profile.custom_data;
     expect(customData.length).toBeLessThan(65536);
+  });
+
+  // The custom data is cached by content (scripts/disk-cache.js): what a synth reads back must be
+  // the bytes zlib gives now, or a cache entry could outlive the gzip it came from.
+  test("custom data is the cloud-config as this Node's zlib gzips it, also when a synth read it from the cache", () => {
+    const again = resources(synthFleet(fleet).stacks["bot-alpha"], "azurerm_orchestrated_virtual_machine_scale_set")[0].os_profile.custom_data;
+    for (const customData of [scaleSet.os_profile.custom_data, again]) expect(customData).toBe(gzipSync(Buffer.from(cloudConfig, "utf8")).toString("base64"));
   });
 });
 

@@ -1,8 +1,9 @@
 /**
- * A cache in node_modules/.cache for what botfleet derives from its own files at every run (its
- * TypeScript without types, its templates precompiled): one file per content hash, so an edited
- * source can never meet a stale result, written aside and renamed so that a concurrent run never
- * reads half a file. Delete the directory at will; `npm ci` does.
+ * A cache in node_modules/.cache for what botfleet derives at every run from inputs that rarely
+ * change (its TypeScript without types, its templates precompiled, each VM bot's gzipped
+ * cloud-init): one file per content hash, so an edited source can never meet a stale result,
+ * written aside and renamed so that a concurrent run never reads half a file. Entries are never
+ * pruned (a VM bot's is about 33 KB); delete the directory at will; `npm ci` does.
  */
 const { createHash } = require("node:crypto");
 const { mkdirSync, readFileSync, renameSync, writeFileSync } = require("node:fs");
