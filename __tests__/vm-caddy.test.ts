@@ -1,5 +1,5 @@
 import type { ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, unlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer, request, type Server } from "node:http";
 import { get as httpsGet } from "node:https";
 import { connect } from "node:net";
@@ -10,7 +10,8 @@ import { renderVmBootstrap, SANDBOX, WAITING_MARKER } from "../bootstrap/azure-v
 import { nanobot } from "../runtimes/nanobot";
 import { openclaw } from "../runtimes/openclaw";
 import { WAITING_FOR_SECRETS, type AgentRuntime } from "../runtimes/runtime";
-import { exampleFleet } from "./support/fleet";
+import type { Fleet } from "../config/load";
+import { exampleFleet, fleetFrom, ROOT } from "./support/fleet";
 import { freePort, startCaddy, testCaddyfile } from "./support/net";
 import { requireTool } from "./support/tools";
 
@@ -72,12 +73,20 @@ function get(port: number, path: string, headers: Record<string, string> = {}, b
 /** Each runtime's health answer, as its gateway gives it. */
 const HEALTH: Record<string, string> = { openclaw: '{"ok":true,"status":"live"}', nanobot: '{"status":"ok"}' };
 
+/** bot-beta as the example has it, less its domain: the example's OpenClaw bots all have one. */
+const plainFleet = fleetFrom(readFileSync(join(ROOT, "fleet.yaml"), "utf8").replace("\n    domain: beta.bots.example.com\n", "\n"));
+
 describe.each([
-  ["without a domain (OpenClaw)", "bot-beta", openclaw],
-  ["with a domain (OpenClaw)", "bot-alpha", openclaw],
-  ["without a domain (nanobot)", "bot-epsilon", nanobot],
-] as [string, string, AgentRuntime][])("Caddy %s", (_label, botName, runtime) => {
+  ["without a domain (OpenClaw)", plainFleet, "bot-beta", openclaw],
+  ["with a domain (OpenClaw)", fleet, "bot-alpha", openclaw],
+  ["without a domain (nanobot)", fleet, "bot-epsilon", nanobot],
+] as [string, Fleet, string, AgentRuntime][])("Caddy %s", (label, fleet, botName, runtime) => {
   const bot = fleet.bots.find((b) => b.name === botName)!;
+  // The label says which branch of the Caddyfile the case covers.
+  test("the bot is the kind the label names", () => {
+    expect(bot.runtime).toBe(runtime.id);
+    expect(Boolean(bot.domain)).toBe(label.startsWith("with a domain"));
+  });
   let gateway: StandInGateway;
   let caddy: ChildProcess;
   let httpPort: number;

@@ -64,7 +64,10 @@ for target in ${IMDS_ADDRESS}:80 ${WIRE_SERVER_ADDRESS}:80 ${WIRE_SERVER_ADDRESS
   ip netns exec $AZ python3 -m http.server --bind \${target%:*} \${target#*:} >/dev/null 2>&1 &
 done
 reach() { ip netns exec "$1" python3 -c 'import sys, urllib.request; urllib.request.urlopen("http://" + sys.argv[1] + "/", timeout=2); print("open")' "$2" 2>/dev/null || echo closed; }
-sleep 1
+# Each server listens before the first probe (a fixed pause once stood in for this).
+for target in ${IMDS_ADDRESS}:80 ${WIRE_SERVER_ADDRESS}:80 ${WIRE_SERVER_ADDRESS}:53; do
+  for _ in $(seq 100); do ip netns exec $AZ bash -c ": </dev/tcp/\${target%:*}/\${target#*:}" 2>/dev/null && break; sleep 0.1; done
+done
 echo "before: container imds=$(reach $CTR ${IMDS_ADDRESS}:80)"
 # As Docker sets it up: forwarded packets pass DOCKER-USER first.
 ip netns exec $VM iptables -N DOCKER-USER
