@@ -29,6 +29,7 @@ module.exports = {
   // Three workers on two cores: the tools suites spend seconds waiting on timers, timeouts and
   // child processes (backoff, firewall probes, launchers), during which a third worker computes.
   maxWorkers: 3,
+  testSequencer: "<rootDir>/__tests__/support/sequencer.js",
   reporters: ["default", "<rootDir>/__tests__/support/summary-reporter.js"],
   testTimeout: 60000,
 };
