@@ -1,14 +1,17 @@
 import { decodeCustomData } from "../tfjson/terraform-json";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
-import { gzipSync } from "node:zlib";
+import { gunzipSync, gzipSync } from "node:zlib";
 import { App } from "cdktf";
 import { parse } from "yaml";
 import { buildFleet } from "../constructs/fleet";
 import { azureSharedNames } from "../config/names";
 import { STATE_SYNC_COMMAND, STATE_SYNC_IMAGE } from "../bootstrap/state-sync";
 import { shellQuote } from "../bootstrap/templates";
+import { CUSTOM_DATA_CACHE_KEY, renderVmBootstrap } from "../bootstrap/azure-vm";
+import { openclaw } from "../runtimes/openclaw";
+import { cacheFile } from "../scripts/disk-cache";
 import { exampleFleet, fleetFrom, resources, synthFleet, type StackJson } from "./support/fleet";
 
 const fleet = exampleFleet();
@@ -80,11 +83,28 @@ describe("bot-alpha: the scale set", () => {
     expect(customData.length).toBeLessThan(65536);
   });
 
-  // The custom data is cached by content (scripts/disk-cache.js): what a synth reads back must be
-  // the bytes zlib gives now, or a cache entry could outlive the gzip it came from.
-  test("custom data is the cloud-config as this Node's zlib gzips it, also when a synth read it from the cache", () => {
-    const again = resources(synthFleet(fleet).stacks["bot-alpha"], "azurerm_orchestrated_virtual_machine_scale_set")[0].os_profile.custom_data;
-    for (const customData of [scaleSet.os_profile.custom_data, again]) expect(customData).toBe(gzipSync(Buffer.from(cloudConfig, "utf8")).toString("base64"));
+  // The custom data is cached by content (scripts/disk-cache.js); what ships must be what the
+  // renderer produced and the policy checked, whatever the cache holds.
+  describe("custom data from the cache", () => {
+    // A bot of its own (the process id in its persona), so that no other test reads its entry.
+    const own = fleetFrom(`name: demo\nbots:\n  - name: bot-cache\n    persona:\n      name: "Cache test ${process.pid}"\n`);
+    const render = () => renderVmBootstrap(own, own.bots[0], openclaw);
+
+    test("is the renderer's cloud-config gzipped by this Node's zlib, on a miss and on a hit", () => {
+      for (const { cloudConfig, customData } of [render(), render()]) expect(customData).toBe(gzipSync(Buffer.from(cloudConfig, "utf8")).toString("base64"));
+    });
+
+    test("an entry that does not unzip to the cloud-config (edited, truncated, from another machine) is replaced, not shipped", () => {
+      const { cloudConfig } = render();
+      const file = cacheFile("botfleet-custom-data", `${CUSTOM_DATA_CACHE_KEY}\0${cloudConfig}`);
+      const edited = gzipSync(Buffer.from(cloudConfig.replace('"mode": "token"', '"mode": "none"'), "utf8")).toString("base64");
+      expect(gunzipSync(Buffer.from(edited, "base64")).toString("utf8")).toContain('"mode": "none"');
+      for (const kept of [edited, edited.slice(0, 1000), "not base64 gzip"]) {
+        writeFileSync(file, kept);
+        expect(gunzipSync(Buffer.from(render().customData, "base64")).toString("utf8")).toBe(cloudConfig);
+        expect(readFileSync(file, "utf8")).toBe(gzipSync(Buffer.from(cloudConfig, "utf8")).toString("base64"));
+      }
+    });
   });
 });
 

@@ -27,6 +27,13 @@ describe("the test sequencer", () => {
     expect(names(sequencer.sort(tests))).toEqual(["config.test.ts", "policy.test.ts", "lint.test.ts"]);
   });
 
+  test("with timings for some suites only (a suite added since), keeps jest's order, failures first", () => {
+    const sequencer = new LongestFirst();
+    const tests = suites({ "config.test.ts": 9000, "lint.test.ts": 300, "policy.test.ts": 20000 }, false);
+    sequencer._cache.set(tests[0].context, { "/repo/__tests__/config.test.ts": [0, 1] });
+    expect(names(sequencer.sort(tests))).toEqual(["config.test.ts", "policy.test.ts", "lint.test.ts"]);
+  });
+
   test("every suite it starts first exists", () => {
     for (const name of LongestFirst.LONGEST) expect(existsSync(join(ROOT, "__tests__", `${name}.test.ts`))).toBe(true);
   });

@@ -234,7 +234,10 @@ describe("the Caddy harness", () => {
     const updated = new Date(Date.now() - 8000).toISOString();
     writeFileSync(join(storage, "locks", "issue_cert_slow.example.com.lock"), JSON.stringify({ created: updated, updated }));
     const caddyfile = testCaddyfile(`{\n\tservers {\n\t}\n\tstorage file_system ${storage}\n}\nslow.example.com {\n\trespond "ok"\n}\n`, httpPort, httpsPort);
+    const started = Date.now();
     const caddy = await startCaddy(caddyfile, { certificatesFor: ["slow.example.com"] });
+    // The lock took effect: without it Caddy issues within a few milliseconds.
+    expect(Date.now() - started).toBeGreaterThan(1000);
     try {
       const status = await new Promise<number | string>((resolve) =>
         httpsGet({ host: "127.0.0.1", port: httpsPort, servername: "slow.example.com", headers: { host: "slow.example.com" }, rejectUnauthorized: false }, (res) => {

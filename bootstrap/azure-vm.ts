@@ -1,4 +1,4 @@
-import { gzipSync } from "node:zlib";
+import { gunzipSync, gzipSync } from "node:zlib";
 import { cachedText } from "../scripts/disk-cache";
 import type { Bot, Fleet } from "../config/load";
 import type { Tier } from "../config/schema";
@@ -220,14 +220,39 @@ export function renderVmBootstrap(fleet: Fleet, bot: Bot, runtime: AgentRuntime)
   const cloudConfig = "#cloud-config\n" + stringifyCloudConfig(document);
   // Gzipped, as cloud-init takes user data ("Compressed content: content found to be gzip
   // compressed will be uncompressed", cloud-init docs, User-data formats): the scripts, the
-  // state-sync engine and the agent config would otherwise crowd Azure's 64 KB limit. Cached by
-  // content (scripts/disk-cache.js): gzip is a tenth of a 100-bot synth, and most synths follow
-  // an edit to one bot or none.
-  const customData = cachedText("botfleet-custom-data", `zlib ${process.versions.zlib}\0${cloudConfig}`, () => gzipSync(Buffer.from(cloudConfig, "utf8")).toString("base64"));
+  // state-sync engine and the agent config would otherwise crowd Azure's 64 KB limit.
+  const customData = gzippedCustomData(cloudConfig);
   if (customData.length > CUSTOM_DATA_LIMIT)
     throw new Error(
       `bot ${bot.name}: the rendered cloud-init is ${customData.length} bytes base64-encoded, over Azure's custom data limit of ${CUSTOM_DATA_LIMIT}; shorten persona.theme or the allowlists`,
     );
   rememberRenderedCloudInit(customData, { config: document, files: Object.fromEntries(files.map((f) => [f.path, f.content])) });
   return { files, cloudConfig, customData };
+}
+
+/** zlib's options for the custom data (its default level). */
+const GZIP_OPTIONS = { level: 6 } as const;
+
+/** What the custom data's cache entries are keyed by, besides the cloud-config itself. */
+export const CUSTOM_DATA_CACHE_KEY = `zlib ${process.versions.zlib} ${process.platform} ${process.arch} ${JSON.stringify(GZIP_OPTIONS)}`;
+
+/**
+ * `cloudConfig` gzipped and base64-encoded, cached by content (scripts/disk-cache.js): gzip was a
+ * tenth of a 100-bot synth, and most synths follow an edit to one bot or none. A kept entry is
+ * used only if it unzips to `cloudConfig` (a quarter of gzip's cost), so that what the policy
+ * checks is what ships, whatever the cache holds.
+ */
+function gzippedCustomData(cloudConfig: string): string {
+  return cachedText(
+    "botfleet-custom-data",
+    `${CUSTOM_DATA_CACHE_KEY}\0${cloudConfig}`,
+    () => gzipSync(Buffer.from(cloudConfig, "utf8"), GZIP_OPTIONS).toString("base64"),
+    (kept) => {
+      try {
+        return gunzipSync(Buffer.from(kept, "base64")).toString("utf8") === cloudConfig;
+      } catch {
+        return false;
+      }
+    },
+  );
 }

@@ -1,2 +1,3 @@
 /** See disk-cache.js. */
-export function cachedText(name: string, key: string, produce: () => string): string;
+export function cacheFile(name: string, key: string): string;
+export function cachedText(name: string, key: string, produce: () => string, valid?: (kept: string) => boolean): string;

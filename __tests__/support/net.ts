@@ -43,7 +43,7 @@ export async function startCaddy(caddyfile: string, { certificatesFor = [] as st
   let log = "";
   caddy.stderr!.on("data", (d) => (log += d));
   const pending = new Set(certificatesFor);
-  for (let i = 0; i < 300; i++) {
+  for (const deadline = Date.now() + 30000; Date.now() < deadline;) {
     if (caddy.exitCode !== null) throw new Error(`caddy exited: ${log}`);
     if (log.includes("serving initial configuration")) {
       for (const name of pending) if (await handshakes(httpsPort, name)) pending.delete(name);

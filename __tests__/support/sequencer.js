@@ -12,7 +12,7 @@ const LONGEST = ["vm-bootstrap-validators", "vm-caddy", "lint", "vm-secret-fetch
 class LongestFirst extends Sequencer {
   sort(tests) {
     const sorted = super.sort(tests);
-    if (sorted.every((t) => t.duration != null)) return sorted;
+    if (sorted.some((t) => t.duration != null)) return sorted;
     const rank = (t) => {
       const i = LONGEST.indexOf(basename(t.path, ".test.ts"));
       return i < 0 ? LONGEST.length : i;
