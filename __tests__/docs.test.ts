@@ -5,6 +5,7 @@
  * policy.test.ts, docs/review.md's example in review.test.ts, the Mermaid diagrams in
  * mermaid.test.ts.)
  */
+import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { synthTo } from "../scripts/readme-review-example";
@@ -58,24 +59,99 @@ test("the README's minimal fleet passes policy and synthesizes one shared stack 
   expect(Object.keys(manifest.stacks).sort()).toEqual(["azure-shared-eastus2", "bot-alpha"]);
 });
 
-test("docs/configuration.md's reference table names every key of the fleet file's schema", () => {
-  const table = read("docs/configuration.md").match(/^\| key \| default \| meaning \|\n[\s\S]*?\n\n/m);
-  expect(table).not.toBeNull();
-  // The first column's code spans, cut into key names: `persona.name` / `.theme` gives persona, name, theme.
-  const named = new Set([...table![0].matchAll(/^\| ([^|]+) \|/gm)].flatMap((m) => [...m[1].matchAll(/`([^`]+)`/g)].flatMap((c) => c[1].split(/[.[\]*/ ]+/).filter(Boolean))));
-  const keys: string[] = [];
+/** The reference table's rows, keyed by each full key the first column names (`persona.name` / `.theme` names persona.name and persona.theme). */
+function referenceRows(): { keys: string[]; defaultCell: string; row: string }[] {
+  const table = read("docs/configuration.md").match(/^\| key \| default \| meaning \|\n[\s\S]*?\n\n/m)![0];
+  return [...table.matchAll(/^\| ([^|]+) \|([^|]*)\|.*$/gm)].map((m) => {
+    let prefix = "";
+    const keys = [...m[1].matchAll(/`([^`]+)`/g)].map(([, key]) => {
+      if (key.startsWith(".")) return prefix + key;
+      prefix = key.slice(0, key.lastIndexOf("."));
+      return key;
+    });
+    return { keys, defaultCell: m[2].trim(), row: m[0] };
+  });
+}
+
+/** The row that documents a schema path: `bots[].x` and `defaults.x` are documented as `x` unless a row names them whole; `defaults.*` is the last resort. */
+function referenceRow(path: string) {
+  const rows = referenceRows();
+  const matches = (key: string, p: string) => new RegExp(`^${key.replace(/[.[\]]/g, "\\$&").replace(/\*/g, "[^.]+")}$`).test(p);
+  const bare = path.replace(/^(bots\[\]|defaults)\./, "").replace(/\[\]$/, "");
+  const find = (p: string, wildcards: boolean) => rows.find((r) => r.keys.some((k) => (wildcards || !k.includes("*")) && matches(k, p)));
+  return find(path, false) ?? find(bare, true) ?? find(path, true);
+}
+
+/** Every object schema in fleet.schema.json with its path, the fleet file's own keys first. */
+function schemaObjects(): { path: string; schema: any }[] {
+  const found: { path: string; schema: any }[] = [];
   const walk = (schema: any, path: string) => {
+    found.push({ path, schema });
     for (const variant of schema.anyOf ?? schema.oneOf ?? schema.allOf ?? []) walk(variant, path);
-    if (schema.items && !path.endsWith("suppressions")) walk(schema.items, `${path}[]`);
-    for (const [key, child] of Object.entries<any>(schema.properties ?? {})) {
-      if (key === "$schema") continue;
-      keys.push(`${path}${path ? "." : ""}${key}`);
-      walk(child, `${path}${path ? "." : ""}${key}`);
-    }
+    if (schema.items) walk(schema.items, `${path}[]`);
+    for (const [key, child] of Object.entries<any>(schema.properties ?? {})) walk(child, `${path}${path ? "." : ""}${key}`);
   };
   walk(JSON.parse(read("fleet.schema.json")), "");
+  return found;
+}
+
+test("docs/configuration.md's reference table names every key of the fleet file's schema", () => {
+  // Every leaf key: a section is documented by its keys' rows.
+  const keys = schemaObjects()
+    .filter((o) => !o.schema.properties && !o.schema.items?.properties && !o.path.endsWith("[]") && !o.path.includes("suppressions[]") && o.path !== "$schema")
+    .map((o) => o.path);
   expect(keys.length).toBeGreaterThan(40);
-  expect(keys.filter((k) => !named.has(k.split(".").pop()!.replace("[]", "")))).toEqual([]);
+  expect(keys.filter((path) => !referenceRow(path))).toEqual([]);
+});
+
+test("the reference gives every length, count and range limit the schema enforces", () => {
+  const missing: string[] = [];
+  for (const { path, schema } of schemaObjects()) {
+    if (path.includes("suppressions[]")) continue; // in the suppressions row's prose, checked below
+    const limits = [schema.minimum, schema.maximum, schema.maxLength, schema.maxItems, schema.minLength > 1 ? schema.minLength : undefined, schema.minItems > 1 ? schema.minItems : undefined];
+    for (const limit of limits.filter((n) => n !== undefined && n !== Number.MAX_SAFE_INTEGER && path !== "bots")) {
+      const row = referenceRow(path);
+      if (!row || !new RegExp(`(^|[^\\d.])${String(limit).replace(".", "\\.")}([^\\d]|$)`).test(row.row)) missing.push(`${path}: ${limit}`);
+    }
+  }
+  expect(missing).toEqual([]);
+  const suppressions = referenceRow("bots[].suppressions")!.row;
+  expect(suppressions).toMatch(/12\+ characters/);
+  expect(suppressions).toMatch(/at most 500/);
+});
+
+test("a key its section requires is documented as required there, and defaults.* names every bot-only key", () => {
+  const wrong: string[] = [];
+  for (const { path, schema } of schemaObjects()) {
+    if (!path || path.includes("suppressions[]")) continue;
+    for (const key of schema.required ?? []) {
+      const row = referenceRow(`${path}.${key}`);
+      if (!row || !/^required\b/.test(row.defaultCell)) wrong.push(`${path}.${key}: "${row?.defaultCell}"`);
+    }
+  }
+  expect(wrong).toEqual([]);
+  const keysOf = (path: string) => Object.keys(schemaObjects().find((o) => o.path === path && o.schema.properties)!.schema.properties);
+  const botOnly = keysOf("bots[]").filter((k) => !keysOf("defaults").includes(k));
+  expect(botOnly).toEqual(expect.arrayContaining(["name", "domain", "suppressions"]));
+  const defaultsRow = referenceRow("defaults.x")!.row;
+  expect(botOnly.filter((k) => !defaultsRow.includes(`\`${k}\``))).toEqual([]);
+});
+
+test("the code points to documentation by path, and every path and anchor it names exists", () => {
+  const files = execFileSync("git", ["ls-files"], { cwd: ROOT, encoding: "utf8" })
+    .split("\n")
+    .filter((f) => f && !/\.md$|package-lock\.json|__snapshots__|^__tests__\/docs\.test\.ts$/.test(f) && existsSync(join(ROOT, f)));
+  const wrong: string[] = [];
+  for (const file of files) {
+    const text = read(file);
+    // A README section named by its title ("README: Policy", README "Names") goes stale when the section moves.
+    for (const m of text.matchAll(/README(?:'s)?[:,]?\s*(?:\/\/\s*|\*\s*)?"[A-Z]|README: \w/g)) wrong.push(`${file}: ${m[0]}`);
+    for (const [, page, anchor] of text.matchAll(/\b((?:docs\/(?:targets\/)?[\w-]+|README|CONTRIBUTING)\.md)(?:#([\w-]+))?/g)) {
+      if (!existsSync(join(ROOT, page))) wrong.push(`${file}: ${page} (no such file)`);
+      else if (anchor && !anchors(read(page)).has(anchor)) wrong.push(`${file}: ${page}#${anchor} (no such heading)`);
+    }
+  }
+  expect(wrong).toEqual([]);
 });
 
 test("help names only scripts package.json has and pages that exist, and no README section that moved", () => {

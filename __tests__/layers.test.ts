@@ -5,7 +5,7 @@ import { ROOT } from "./support/fleet";
 /**
  * The layers of botfleet, lowest first: a file may import its own layer and lower ones, never a
  * higher one, so that the fleet file's schema does not load the policy, the policy not the stacks,
- * and a new target or rule finds its place (README: Layout).
+ * and a new target or rule finds its place (docs/architecture.md#layout).
  */
 const LAYERS: readonly (readonly [string, (path: string) => boolean])[] = [
   // Types and constants every layer shares; the loader's disk cache (plain JavaScript, imports nothing of botfleet's).

@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
  * the bot name, so a bot stack can find the shared resources by name without depending on the
  * shared stack. Names with a global namespace (Key Vault, storage account) carry a short stable
  * hash (or the fleet's `azure.uniqueSuffix`) so two fleets with the same name do not collide.
- * The README's "Names" table documents these rules; keep both in step.
+ * docs/architecture.md#stacks-and-names documents these rules; keep both in step.
  */
 
 /** First 6 hex characters of SHA-256: stable across machines and releases. */

@@ -129,8 +129,8 @@ const botSettings = {
 const suppression = z.strictObject({
   rule: z
     .enum(RULE_IDS)
-    .refine((id) => POLICY_RULES[id].suppressible, { message: "cannot be suppressed: it guards what botfleet promises every bot (README: Policy)" })
-    .meta({ description: "Policy rule id, e.g. BF-TLS-1 (README: Policy)." }),
+    .refine((id) => POLICY_RULES[id].suppressible, { message: "cannot be suppressed: it guards what botfleet promises every bot (docs/policy.md#rules)" })
+    .meta({ description: "Policy rule id, e.g. BF-TLS-1 (docs/policy.md#rules)." }),
   reason: z
     .string()
     .trim()

@@ -96,9 +96,9 @@ export class AzureSharedStack extends FleetStack {
       tags,
     });
 
-    // Each bot has its own identity, storage and role assignments, in its own stack (README:
-    // "One bot, one key ring"). The deploying principal writes the bots' secrets (first values,
-    // placeholders) and nothing more here.
+    // Each bot has its own identity, storage and role assignments, in its own stack
+    // (docs/secrets-and-operations.md#one-bot-one-key-ring). The deploying principal writes the
+    // bots' secrets (first values, placeholders) and nothing more here.
     new RoleAssignment(this, "deployer-writes-secrets", {
       scope: vault.id,
       roleDefinitionName: "Key Vault Secrets Officer",

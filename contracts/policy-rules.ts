@@ -76,7 +76,7 @@ export const POLICY_RULES = {
   },
   "BF-IAM-1": {
     title: "No broad roles: Owner, Contributor, Editor and the like are never granted",
-    fix: "Grant the narrowest predefined role that does the job (the README lists each role botfleet grants and why).",
+    fix: "Grant the narrowest predefined role that does the job (docs/secrets-and-operations.md#one-bot-one-key-ring lists each role botfleet grants a bot and why).",
     suppressible: true,
   },
 } as const satisfies Record<string, { title: string; fix: string; suppressible: boolean }>;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Deploys the bot stacks named in a file (the review's changed-stacks.txt), exactly as synthesized.
 # Shared stacks are reported, not deployed: they hold the roles and the federation the deploy
-# identity itself relies on, so an owner applies them (README "Deploying from GitHub Actions").
+# identity itself relies on, so an owner applies them (docs/secrets-and-operations.md#deploying-from-github-actions).
 # Removed stacks are reported too: destroying a bot is never automatic. A bot whose HCP Terraform
 # workspace does not exist yet is not deployed (init would create it without credentials): the
 # others are, then the script fails, naming the owner's step.

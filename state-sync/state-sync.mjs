@@ -600,7 +600,7 @@ export async function run(env = process.env) {
       clearInterval(renewer);
       await store.release().catch(() => {});
       health?.close();
-      throw new Error(`no snapshot in ${store.describe} passed verification (${candidates.join(", ")}); refusing to start the agent on empty state. Restore one by hand (README, "Restore a bot's state by hand").`);
+      throw new Error(`no snapshot in ${store.describe} passed verification (${candidates.join(", ")}); refusing to start the agent on empty state. Restore one by hand: docs/secrets-and-operations.md#restore-a-bots-state-by-hand in botfleet.`);
     }
   } else log(`no snapshot in ${store.describe} yet: starting with the local state as it is`);
   await writeFile(join(dir, LOCAL_FILE), pointer.snapshot ?? "");

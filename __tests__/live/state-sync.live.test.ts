@@ -383,7 +383,7 @@ describe("state-sync on Cloud Storage (a stand-in of the JSON API with generatio
     c.sync.proc.kill("SIGTERM");
     await c.sync.exited;
 
-    // A pointer replaced by hand (README, "Restore a bot's state by hand") stops the writer.
+    // A pointer replaced by hand (docs/secrets-and-operations.md#restore-a-bots-state-by-hand) stops the writer.
     const d = instance("gcs:bot-bucket", env());
     await d.sync.waitFor(/waiting for the lease|holding the lease/, "d starts");
     const w3 = await agent(d);
