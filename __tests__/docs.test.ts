@@ -60,7 +60,7 @@ test("the README's minimal fleet passes policy and synthesizes one shared stack 
 });
 
 /** The reference table's rows, keyed by each full key the first column names (`persona.name` / `.theme` names persona.name and persona.theme). */
-function referenceRows(): { keys: string[]; defaultCell: string; row: string }[] {
+const REFERENCE_ROWS: { keys: string[]; defaultCell: string; row: string }[] = (() => {
   const table = read("docs/configuration.md").match(/^\| key \| default \| meaning \|\n[\s\S]*?\n\n/m)![0];
   return [...table.matchAll(/^\| ([^|]+) \|([^|]*)\|.*$/gm)].map((m) => {
     let prefix = "";
@@ -71,19 +71,18 @@ function referenceRows(): { keys: string[]; defaultCell: string; row: string }[]
     });
     return { keys, defaultCell: m[2].trim(), row: m[0] };
   });
-}
+})();
 
 /** The row that documents a schema path: `bots[].x` and `defaults.x` are documented as `x` unless a row names them whole; `defaults.*` is the last resort. */
 function referenceRow(path: string) {
-  const rows = referenceRows();
   const matches = (key: string, p: string) => new RegExp(`^${key.replace(/[.[\]]/g, "\\$&").replace(/\*/g, "[^.]+")}$`).test(p);
   const bare = path.replace(/^(bots\[\]|defaults)\./, "").replace(/\[\]$/, "");
-  const find = (p: string, wildcards: boolean) => rows.find((r) => r.keys.some((k) => (wildcards || !k.includes("*")) && matches(k, p)));
+  const find = (p: string, wildcards: boolean) => REFERENCE_ROWS.find((r) => r.keys.some((k) => (wildcards || !k.includes("*")) && matches(k, p)));
   return find(path, false) ?? find(bare, true) ?? find(path, true);
 }
 
-/** Every object schema in fleet.schema.json with its path, the fleet file's own keys first. */
-function schemaObjects(): { path: string; schema: any }[] {
+/** Every schema in fleet.schema.json with its path (`bots[].name`; a union's variants share their path). */
+const SCHEMA_OBJECTS: { path: string; schema: any }[] = (() => {
   const found: { path: string; schema: any }[] = [];
   const walk = (schema: any, path: string) => {
     found.push({ path, schema });
@@ -93,23 +92,23 @@ function schemaObjects(): { path: string; schema: any }[] {
   };
   walk(JSON.parse(read("fleet.schema.json")), "");
   return found;
-}
+})();
 
 test("docs/configuration.md's reference table names every key of the fleet file's schema", () => {
   // Every leaf key: a section is documented by its keys' rows.
-  const keys = schemaObjects()
-    .filter((o) => !o.schema.properties && !o.schema.items?.properties && !o.path.endsWith("[]") && !o.path.includes("suppressions[]") && o.path !== "$schema")
-    .map((o) => o.path);
+  const keys = SCHEMA_OBJECTS.filter((o) => !o.schema.properties && !o.schema.items?.properties && !o.path.endsWith("[]") && !o.path.includes("suppressions[]") && o.path !== "$schema").map(
+    (o) => o.path,
+  );
   expect(keys.length).toBeGreaterThan(40);
   expect(keys.filter((path) => !referenceRow(path))).toEqual([]);
 });
 
 test("the reference gives every length, count and range limit the schema enforces", () => {
   const missing: string[] = [];
-  for (const { path, schema } of schemaObjects()) {
+  for (const { path, schema } of SCHEMA_OBJECTS) {
     if (path.includes("suppressions[]")) continue; // in the suppressions row's prose, checked below
     const limits = [schema.minimum, schema.maximum, schema.maxLength, schema.maxItems, schema.minLength > 1 ? schema.minLength : undefined, schema.minItems > 1 ? schema.minItems : undefined];
-    for (const limit of limits.filter((n) => n !== undefined && n !== Number.MAX_SAFE_INTEGER && path !== "bots")) {
+    for (const limit of limits.filter((n) => n !== undefined && n !== Number.MAX_SAFE_INTEGER)) {
       const row = referenceRow(path);
       if (!row || !new RegExp(`(^|[^\\d.])${String(limit).replace(".", "\\.")}([^\\d]|$)`).test(row.row)) missing.push(`${path}: ${limit}`);
     }
@@ -122,7 +121,7 @@ test("the reference gives every length, count and range limit the schema enforce
 
 test("a key its section requires is documented as required there, and defaults.* names every bot-only key", () => {
   const wrong: string[] = [];
-  for (const { path, schema } of schemaObjects()) {
+  for (const { path, schema } of SCHEMA_OBJECTS) {
     if (!path || path.includes("suppressions[]")) continue;
     for (const key of schema.required ?? []) {
       const row = referenceRow(`${path}.${key}`);
@@ -130,7 +129,7 @@ test("a key its section requires is documented as required there, and defaults.*
     }
   }
   expect(wrong).toEqual([]);
-  const keysOf = (path: string) => Object.keys(schemaObjects().find((o) => o.path === path && o.schema.properties)!.schema.properties);
+  const keysOf = (path: string) => Object.keys(SCHEMA_OBJECTS.find((o) => o.path === path && o.schema.properties)!.schema.properties);
   const botOnly = keysOf("bots[]").filter((k) => !keysOf("defaults").includes(k));
   expect(botOnly).toEqual(expect.arrayContaining(["name", "domain", "suppressions"]));
   const defaultsRow = referenceRow("defaults.x")!.row;

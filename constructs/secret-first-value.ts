@@ -11,7 +11,8 @@ export function secretVariableName(key: string): string {
  * The optional, sensitive variable that gives an operator-set secret its first value at the first
  * deploy (`TF_VAR_<key>`). Vault resources take it write-only, so the value is in neither the
  * synthesized output nor the state; left unset, the secret starts as the placeholder and the bot
- * waits for it (README.md#the-first-deploy-on-every-target). `nullable: false` keeps an explicit null from erasing it.
+ * waits for it (README.md#the-first-deploy-on-every-target). `nullable: false` keeps an explicit
+ * null from erasing it.
  */
 export function secretFirstValue(stack: Construct, spec: SecretSpec, laterHow: string): TerraformVariable {
   return new TerraformVariable(stack, secretVariableName(spec.key), {
