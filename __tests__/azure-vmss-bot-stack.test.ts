@@ -209,11 +209,29 @@ describe("bot-alpha: the decoded cloud-init", () => {
     expect(boot).toContain("DOCKER_BRIDGE_CIDR='172.17.0.1/16'");
   });
 
-  test("2. Sysbox 0.7.0, checked against its published SHA-256, degraded mode on failure", () => {
-    expect(boot).toContain("sysbox-ce_0.7.0-0.linux_amd64.deb");
-    expect(boot).toContain("SYSBOX_SHA256='eeff273671467b8fa351ab3d40709759462dc03d9f7b50a1b207b37982ce40a9'");
+  test("2. Sysbox 0.7.1 (0.7.0 fails on Ubuntu 24.04 with kernel 6.8 and containerd 2), checked against its SHA-256, degraded mode on failure", () => {
+    expect(boot).toContain("SYSBOX_URL='https://downloads.nestybox.com/sysbox/releases/v0.7.1/sysbox-ce_0.7.1-0.linux_amd64.deb'");
+    expect(boot).toContain("SYSBOX_SHA256='9d6d5484f980d0a17f86c492c1262015c2afb66280bdb97215b79fde6a0261c5'");
     expect(boot).toContain("sha256sum -c --status");
     expect(boot).toContain("sysbox: DEGRADED");
+  });
+
+  // The sandbox failing at boot put the gateway on the VM's Docker; every later agent start then
+  // started the sandbox daemon too (Wants=), whose container took 127.0.0.1:18789 first: "port is
+  // already allocated" at every start and reboot, /health 502, the VM reimaged.
+  test("the agent unit never pulls in the sandbox daemon: boot.sh enables its unit only while the sandbox is on", () => {
+    const unit = files["/etc/systemd/system/botfleet-agent.service"];
+    expect(unit).not.toMatch(/^(Wants|Requires|BindsTo|Requisite)=.*botfleet-sandbox/m);
+    expect(unit).toMatch(/^After=.*botfleet-sandbox\.service/m);
+    expect(files["/etc/systemd/system/botfleet-sandbox.service"]).toMatch(/^WantedBy=multi-user\.target$/m);
+    expect(files["/etc/systemd/system/botfleet-sandbox-retry.service"]).toContain("ExecStart=/usr/local/lib/botfleet/boot.sh sandbox agent");
+    expect(files["/etc/systemd/system/botfleet-sandbox-retry.service"]).toContain("ConditionPathExists=/var/lib/botfleet/sandbox-off");
+    expect(files["/etc/systemd/system/botfleet-sandbox-retry.timer"]).toMatch(/^OnUnitActiveSec=1h$/m);
+  });
+
+  // Docker >= 27.4 refuses --icc=false without br_netfilter, which a Sysbox container cannot load.
+  test("the sandbox daemon's unit loads br_netfilter on the VM before every start", () => {
+    expect(files["/etc/systemd/system/botfleet-sandbox.service"]).toContain("ExecStartPre=/bin/sh -c '[ -e /proc/sys/net/bridge/bridge-nf-call-iptables ] || exec modprobe br_netfilter'");
   });
 
   test("3. Caddy from its official apt repository with the rendered Caddyfile", () => {
@@ -273,6 +291,8 @@ describe("bot-alpha: the decoded cloud-init", () => {
     expect(files["/usr/local/lib/botfleet/sandbox-daemon.sh"].match(/--publish \S+/g)).toEqual(["--publish '127.0.0.1:18789:18789'"]);
     expect(run).not.toMatch(/\s-p\s|--network[= ]host|docker\.sock/);
     expect(run).toContain("'ghcr.io/openclaw/openclaw:2026.9.6'");
+    // One hostname at every start: OpenClaw takes back a dead gateway's owner lease only on the same host.
+    expect(run).toMatch(/^ {2}--hostname botfleet-agent$/m);
     const unit = files["/etc/systemd/system/botfleet-agent.service"];
     expect(unit).toContain("Restart=always");
     expect(unit).toContain("ExecStartPre=/usr/local/lib/botfleet/fetch-secrets.sh");

@@ -1,6 +1,6 @@
 import { chmodSync, mkdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { renderVmBootstrap } from "../bootstrap/azure-vm";
 import { nanobot } from "../runtimes/nanobot";
 import { openclaw } from "../runtimes/openclaw";
@@ -235,7 +235,7 @@ test("sandbox: without Sysbox the tool sandbox is off, said in the log, and the 
   // The image is pulled, and the plugins installed, on the same Docker as the gateway.
   expect(boot(s, "agent").status).toBe(0);
   expect(calls(s.root)).toMatch(/^docker pull ghcr\.io\/openclaw\/openclaw:2026\.9\.6$/m);
-  expect(calls(s.root)).not.toContain("--host");
+  expect(calls(s.root)).not.toMatch(/--host /);
   expect(bootstrap.files.find((f) => f.path.endsWith("/install-plugins.sh"))!.content).toMatch(/^ {2}agent_docker run --rm --user /m);
 });
 
@@ -312,6 +312,64 @@ test("sandbox: a daemon that never answers leaves the sandbox off, and the boot 
   expect(r.status).toBe(0);
   expect(r.log).toContain("sandbox: DEGRADED: tool sandbox OFF: the sandbox daemon does not answer");
   expect(existsSync(sandboxOff(s.root))).toBe(true);
+});
+
+// Docker >= 27.4 refuses --icc=false without br_netfilter (moby v28.5.1 setup_bridgenetfiltering.go);
+// a Sysbox container cannot load modules, and nothing else loaded it on the VM: the sandbox never came up.
+test("sandbox: br_netfilter is loaded on the VM before the sandbox daemon starts; if it cannot be, the sandbox is off and says why", () => {
+  const s = scratch({ sysboxInstalled: true });
+  const absent = join(s.root, "proc-sys-net-bridge-absent");
+  writeFileSync(join(s.bin, "modprobe"), `#!/bin/bash\necho "modprobe $*" >> "${s.root}/calls.log"\n`, { mode: 0o755 });
+  expect(bootWith(s, { BR_NETFILTER_SYSCTL: absent }, "sandbox").status).toBe(0);
+  const log = calls(s.root);
+  expect(log).toContain("modprobe br_netfilter");
+  expect(log.indexOf("modprobe br_netfilter")).toBeLessThan(log.indexOf("systemctl restart botfleet-sandbox.service"));
+  expect(existsSync(sandboxOff(s.root))).toBe(false);
+
+  const t = scratch({ sysboxInstalled: true });
+  writeFileSync(join(t.bin, "modprobe"), "#!/bin/bash\necho 'modprobe: FATAL: Module br_netfilter not found' >&2\nexit 1\n", { mode: 0o755 });
+  const r = bootWith(t, { BR_NETFILTER_SYSCTL: join(t.root, "absent") }, "sandbox");
+  expect(r.status).toBe(0);
+  expect(r.log).toContain("sandbox: DEGRADED: tool sandbox OFF: the br_netfilter kernel module does not load");
+  expect(calls(t.root)).not.toContain("systemctl restart botfleet-sandbox.service");
+});
+
+test("sandbox: a sysbox-runc that cannot start a container leaves the sandbox off before its daemon starts", () => {
+  const s = scratch({ sysboxInstalled: true });
+  writeFileSync(join(s.bin, "docker"), `#!/bin/bash\necho "docker $*" >> "${s.root}/calls.log"\ncase "$*" in *"--runtime sysbox-runc"*) exit 125 ;; esac\nexit 0\n`);
+  const r = boot(s, "sandbox");
+  expect(r.status).toBe(0);
+  expect(calls(s.root)).toContain("docker run --rm --runtime sysbox-runc --network none --entrypoint true docker:28.5.1-dind");
+  expect(r.log).toContain("sandbox: DEGRADED: tool sandbox OFF: sysbox-runc cannot start a container");
+  expect(calls(s.root)).not.toContain("systemctl restart botfleet-sandbox.service");
+});
+
+test("sandbox: a retry stops a gateway still running on the VM's Docker before the daemon takes its port", () => {
+  const s = scratch({ sysboxInstalled: true });
+  mkdirSync(dirname(sandboxOff(s.root)), { recursive: true });
+  writeFileSync(sandboxOff(s.root), "could not build openclaw-sandbox:bookworm-slim\n");
+  expect(boot(s, "sandbox").status).toBe(0);
+  const log = calls(s.root);
+  expect(log).toContain("systemctl stop botfleet-agent.service");
+  expect(log.indexOf("systemctl stop botfleet-agent.service")).toBeLessThan(log.indexOf("systemctl restart botfleet-sandbox.service"));
+  expect(log).toContain("systemctl enable --now botfleet-sandbox-retry.timer");
+});
+
+// sysbox-fs mounts with fusermount3 while the .deb depends on FUSE 2 (nestybox/sysbox#955, #1005).
+test("sysbox: fuse3 goes in before the package, and the engine's packages are held once Sysbox is installed", () => {
+  const s = scratch();
+  // The stub download writes "tampered": pin its checksum, as if it were the published package.
+  const boot = join(s.root, "usr/local/lib/botfleet/boot.sh");
+  const digest = execFileSync("sha256sum", { input: "tampered\n" }).toString().split(" ")[0];
+  writeFileSync(boot, readFileSync(boot, "utf8").replace(/^SYSBOX_SHA256=.*$/m, `SYSBOX_SHA256='${digest}'`));
+  writeFileSync(join(s.bin, "apt-mark"), `#!/bin/bash\necho "apt-mark $*" >> "${s.root}/calls.log"\n`, { mode: 0o755 });
+  const r = bootWith(s, {}, "sysbox");
+  expect(r.log).toContain("sysbox: ready");
+  const log = calls(s.root).split("\n");
+  const at = (re: RegExp) => log.findIndex((l) => re.test(l));
+  expect(at(/apt-get .*install -y --no-install-recommends fuse3$/)).toBeGreaterThan(-1);
+  expect(at(/apt-get .*install -y --no-install-recommends fuse3$/)).toBeLessThan(at(/apt-get .*install -y .*sysbox-ce\.deb$/));
+  expect(at(/^apt-mark hold docker\.io containerd runc$/)).toBeGreaterThan(at(/sysbox-ce\.deb$/));
 });
 
 test("sandbox: a bot with sandbox.mode off, and a nanobot bot, get no sandbox daemon, step or socket, and an explicit off", () => {

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, statSync, writeFileSync, existsSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { renderVmBootstrap } from "../bootstrap/azure-vm";
 import { openclaw } from "../runtimes/openclaw";
 import { AzureStandIn, secretValue } from "./support/azure-stand-in";
@@ -164,6 +164,10 @@ test("a missing or unset required secret makes the bot wait: it says how to set 
   expect(r.log).not.toContain("FAILED");
   expect(readFileSync(envFile(), "utf8")).toBe("OLD=1\n");
   expect(readFileSync(waitingMarker(), "utf8")).toBe("bot-alpha--llm-api-key\nbot-alpha--telegram-bot-token\n");
+  // Caddy (user caddy) looks for the marker: the directory this script made under its umask 077
+  // was 0700 root, so /health proxied to the stopped gateway (502) and the VM was reimaged.
+  expect(statSync(dirname(waitingMarker())).mode & 0o777).toBe(0o755);
+  expect(statSync(waitingMarker()).mode & 0o777).toBe(0o644);
 
   // Once they are set, the next start (every 30 s) fetches them and the wait is over.
   allRequiredSet();

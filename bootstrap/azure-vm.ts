@@ -17,10 +17,16 @@ export const VM_STATE_DIR = "/var/lib/botfleet/state";
 export const DOCKER_BRIDGE_CIDR = "172.17.0.1/16";
 export const DOCKER_BRIDGE_IP = DOCKER_BRIDGE_CIDR.split("/")[0];
 
-/** Sysbox 0.7.0: supports Ubuntu 24.04 and current runc (0.6.7 breaks with runc >= 1.3.3). */
+/**
+ * Sysbox 0.7.1 (2026-07-31): 0.7.0 fails on Ubuntu 24.04 with kernel 6.8 and containerd 2.x, as
+ * Ubuntu ships them now ("mount through procfd: operation not permitted", nestybox/sysbox#1013,
+ * fixed by release PR #1024); 0.6.7 breaks with runc >= 1.3.3 (#972, #973). The SHA-256 is the
+ * one every published installer that pins 0.7.1 agrees on (no copy of the release notes was
+ * reachable from here); a download that does not match is not installed.
+ */
 export const SYSBOX = {
-  url: "https://downloads.nestybox.com/sysbox/releases/v0.7.0/sysbox-ce_0.7.0-0.linux_amd64.deb",
-  sha256: "eeff273671467b8fa351ab3d40709759462dc03d9f7b50a1b207b37982ce40a9",
+  url: "https://downloads.nestybox.com/sysbox/releases/v0.7.1/sysbox-ce_0.7.1-0.linux_amd64.deb",
+  sha256: "9d6d5484f980d0a17f86c492c1262015c2afb66280bdb97215b79fde6a0261c5",
 } as const;
 
 /**
@@ -191,6 +197,8 @@ export function renderVmBootstrap(fleet: Fleet, bot: Bot, runtime: AgentRuntime)
         { path: sandbox.dockerfile, permissions: "0644", content: runtime.toolSandbox!.dockerfile },
         { path: sandbox.offConfig, permissions: "0644", content: JSON.stringify(runtime.config(bot, gateway), null, 2) + "\n" },
         { path: "/etc/systemd/system/botfleet-sandbox.service", permissions: "0644", content: render("vm/botfleet-sandbox.service", context) },
+        { path: "/etc/systemd/system/botfleet-sandbox-retry.service", permissions: "0644", content: render("vm/botfleet-sandbox-retry.service", context) },
+        { path: "/etc/systemd/system/botfleet-sandbox-retry.timer", permissions: "0644", content: render("vm/botfleet-sandbox-retry.timer", context) },
       ]
     : [];
 
