@@ -140,6 +140,25 @@ describe("the container launcher", () => {
     }
   });
 
+  // A replica's host name is new at every start: the gateway owner lease the previous replica's
+  // final snapshot carried blocked the gateway for up to 5 minutes (the container suite's rollover).
+  test("releases the runtime's stale owner guard once the state is there, before the agent starts", () => {
+    const dir = mkdtempSync(join(tmpdir(), "botfleet-owner-"));
+    const bin = join(dir, "bin");
+    mkdirSync(bin);
+    writeFileSync(join(bin, "node"), `#!/bin/sh\ncase "$*" in *gateway-owner*) echo released >> ${dir}/order ;; esac\nexec ${process.execPath} "$@"\n`, { mode: 0o755 });
+    const stateDir = join(dir, "state");
+    const l = containerLaunch(bot, { ...openclaw, stateDir }, { trustedProxies: [] }, "");
+    expect(l.environment.BOTFLEET_RELEASE_STALE_OWNER).toContain("DELETE FROM state_leases WHERE scope");
+    const r = spawnSync(l.command[0], [...l.command.slice(1), "sh", "-c", `echo agent >> ${dir}/order`], {
+      env: { PATH: `${bin}:${process.env.PATH}`, ...l.environment, ...ALL_SET },
+      encoding: "utf8",
+    });
+    expect(r.status).toBe(0);
+    expect(readFileSync(join(dir, "order"), "utf8")).toBe("released\nagent\n");
+    expect(containerLaunch(bot, nanobot, { trustedProxies: [] }, "").environment).not.toHaveProperty("BOTFLEET_RELEASE_STALE_OWNER");
+  });
+
   test("reaches Terraform with interpolation escaped, and nothing else changed", () => {
     expect(terraformLiteral("a ${B} %{ if } $${C} $x {y}")).toBe("a $${B} %%{ if } $$${C} $x {y}");
   });
@@ -151,7 +170,7 @@ describe("the pinned plugins before the agent starts", () => {
   const pinned = OPENCLAW_PLUGINS.discord.integrity;
 
   /** The launcher with `node` a stub of the runtime's installer whose record holds INSTALLED. */
-  function launchWithPlugins(recorded: string | undefined, installs: string) {
+  function launchWithPlugins(recorded: string | undefined, installs: string, port = 0) {
     const dir = mkdtempSync(join(tmpdir(), "botfleet-plugins-"));
     const stateDir = join(dir, "state");
     const bin = join(dir, "bin");
@@ -170,7 +189,7 @@ exec ${process.execPath} "$@"
     );
     const l = containerLaunch(discordBot, { ...openclaw, stateDir }, { trustedProxies: [] }, "hint");
     const r = spawnSync(l.command[0], [...l.command.slice(1), process.execPath, "-e", "process.stdout.write('agent ran')"], {
-      env: { PATH: `${bin}:${process.env.PATH}`, ...l.environment, OPENCLAW_GATEWAY_TOKEN: "t", ANTHROPIC_API_KEY: "k", DISCORD_BOT_TOKEN: "d" },
+      env: { PATH: `${bin}:${process.env.PATH}`, ...l.environment, BOTFLEET_PORT: String(port), OPENCLAW_GATEWAY_TOKEN: "t", ANTHROPIC_API_KEY: "k", DISCORD_BOT_TOKEN: "d" },
       encoding: "utf8",
     });
     const calls = existsSync(join(dir, "calls.log")) ? readFileSync(join(dir, "calls.log"), "utf8") : "";
@@ -182,6 +201,45 @@ exec ${process.execPath} "$@"
     expect(r.calls).toContain("openclaw.mjs plugins install npm:@openclaw/discord@2026.9.6 --pin --force --accept-capabilities");
     expect(r.stderr).toContain("botfleet: plugin @openclaw/discord@2026.9.6 installed");
     expect(r.stdout).toBe("agent ran");
+  });
+
+  // The startup probe passed on the waiting server while the state was restored; a first install
+  // from the registry then left the port unanswered for minutes, under the liveness probe alone.
+  test("while the plugins install, the waiting server answers the probes; then the agent has the port", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "botfleet-plugins-"));
+    const stateDir = join(dir, "state");
+    const bin = join(dir, "bin");
+    mkdirSync(bin);
+    writeFileSync(
+      join(bin, "node"),
+      `#!/bin/sh
+case "$*" in
+  *installedIndex*) [ -f ${dir}/record ] && printf '{"install":{"integrity":"%s"}}' "$(cat ${dir}/record)"; exit 0 ;;
+  "openclaw.mjs plugins install"*) while [ ! -f ${dir}/go ]; do sleep 0.1; done; printf '%s' '${pinned}' > ${dir}/record; exit 0 ;;
+esac
+exec ${process.execPath} "$@"
+`,
+      { mode: 0o755 },
+    );
+    const port = await freePort();
+    const l = containerLaunch(discordBot, { ...openclaw, stateDir }, { trustedProxies: [] }, "hint");
+    const agent = [process.execPath, "-e", `require("http").createServer((_, res) => res.end("agent")).listen(${port}, "127.0.0.1")`];
+    const child = spawn(l.command[0], [...l.command.slice(1), ...agent], {
+      env: { PATH: `${bin}:${process.env.PATH}`, ...l.environment, BOTFLEET_PORT: String(port), OPENCLAW_GATEWAY_TOKEN: "t", ANTHROPIC_API_KEY: "k", DISCORD_BOT_TOKEN: "d" },
+    });
+    try {
+      const during = await getText(`http://127.0.0.1:${port}${openclaw.healthPath}`);
+      expect(during).toEqual({ status: 200, text: expect.stringMatching(/^botfleet: INSTALLING PLUGINS: /) });
+      writeFileSync(join(dir, "go"), "");
+      let body = during.text;
+      for (let i = 0; i < 200 && body !== "agent"; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        body = (await getText(`http://127.0.0.1:${port}/`)).text;
+      }
+      expect(body).toBe("agent");
+    } finally {
+      child.kill();
+    }
   });
 
   test("keeps a plugin already installed with the pinned integrity", () => {

@@ -48,6 +48,7 @@ export function containerLaunch(bot: Bot, runtime: AgentRuntime, gateway: Gatewa
       BOTFLEET_WAITING_SERVER: runtime.waitingServer.map(shellQuote).join(" "),
       BOTFLEET_PORT: String(runtime.port),
       ...(plugins.length > 0 && { BOTFLEET_PLUGIN_SCRIPT: render("container/install-plugins.sh", { runtime: runtime.id, plugins }) }),
+      ...(runtime.releaseStaleOwner && { BOTFLEET_RELEASE_STALE_OWNER: runtime.releaseStaleOwner.map(shellQuote).join(" ") }),
     },
     secrets,
   };

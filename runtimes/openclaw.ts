@@ -60,6 +60,29 @@ const READ_INSTALL_RECORD = [
   "} catch {}",
 ].join("\n");
 
+/**
+ * Deletes the gateway owner lease from the state's SQLite. The gateway takes it at start and
+ * refuses to start while another holds it, unless its holder is on this host and dead; it expires 5
+ * minutes after its last heartbeat (openclaw 2026.9.6 dist/windows-port-pids-*.mjs
+ * acquireGatewayOwnerLease, dist/openclaw-state-lease-store-*.mjs
+ * reclaimDeadOpenClawStateLeaseInTransaction, STARTUP_MIGRATION_LEASE_TTL_MS). A replica's host name
+ * is new at every start, so the lease a previous replica's final snapshot carried (its gateway was
+ * still shutting down, or was killed at the end of the grace period) blocked the new gateway for up
+ * to 5 minutes: measured on the Cloud Run stand-in (containers/managed.containers.test.ts).
+ */
+const RELEASE_STALE_OWNER = [
+  'const { existsSync } = require("node:fs");',
+  'const path = process.env.OPENCLAW_STATE_DIR + "/state/openclaw.sqlite";',
+  "if (existsSync(path)) {",
+  '  const db = new (require("node:sqlite").DatabaseSync)(path);',
+  `  if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'state_leases'").get()) {`,
+  `    const { changes } = db.prepare("DELETE FROM state_leases WHERE scope = 'gateway-owner'").run();`,
+  '    if (changes) console.error("botfleet: released the gateway owner lease of the previous instance");',
+  "  }",
+  "  db.close();",
+  "}",
+].join("\n");
+
 /** A secret the gateway reads from its environment, as a SecretRef (doctor calls `${VAR}` plaintext). */
 const envSecret = (id: string) => ({ source: "env", provider: "default", id });
 
@@ -104,6 +127,8 @@ export const openclaw: AgentRuntime = {
     "-e",
     'require("http").createServer((_, res) => { res.writeHead(200, { "content-type": "text/plain" }); res.end(process.env.BOTFLEET_WAITING + "\\n"); }).listen(Number(process.env.BOTFLEET_PORT), "0.0.0.0");',
   ],
+
+  releaseStaleOwner: ["node", "-e", RELEASE_STALE_OWNER],
 
   // The gateway trusts an external plugin only when its own installer put it in the state from
   // the registry (not a tarball, not a load path); --pin records the exact version.

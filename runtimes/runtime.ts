@@ -99,6 +99,15 @@ export interface AgentRuntime {
    */
   readonly waitingServer: readonly string[];
   /**
+   * A command (using only what the image has, run as the agent's user once the state is restored)
+   * that releases what the runtime keeps in its state to stop a second process on the same host:
+   * botfleet's own lease (state-sync) already lets one instance at a time hold the state, and a
+   * guard left by the previous instance, which ran on another host, would block this one's start.
+   * Run before every start on managed platforms, where each replica has a new host name.
+   * @default none
+   */
+  readonly releaseStaleOwner?: readonly string[];
+  /**
    * Config keys (as paths) of layouts the runtime migrates away. The VM's merge drops them from
    * the stored config before laying the managed one over it, so a state written by an older
    * release cannot carry the old form next to the new one.

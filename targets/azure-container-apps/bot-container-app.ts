@@ -10,6 +10,9 @@ import type { AgentRuntime } from "../../runtimes/runtime";
 /** Environment variable holding the app's https address, which the agent config refers to. */
 export const PUBLIC_ORIGIN_ENV = "BOTFLEET_PUBLIC_ORIGIN";
 
+/** Seconds between SIGTERM and SIGKILL when a replica stops (a deploy, a restart). */
+export const CONTAINER_APP_TERMINATION_GRACE_SECONDS = 120;
+
 /** The state-sync sidecar's share of the app. */
 export const CONTAINER_APP_STATE_SYNC_SIZE = { cpu: 0.25, memory: "0.5Gi" };
 
@@ -98,7 +101,11 @@ export class BotContainerApp extends ContainerApp {
       template: {
         minReplicas: 1,
         maxReplicas: 1,
-        terminationGracePeriodSeconds: 30,
+        // SIGTERM reaches both containers at once: the gateway drains and state-sync takes the final
+        // snapshot. At 0.25 vCPU that snapshot took 24 s for a 28 MB state on the container
+        // suite's Container Apps stand-in, most of the 30 s this was; both containers exit as soon
+        // as they are done, so a longer grace only bounds them (azurerm v4.55.0 allows 0 to 600).
+        terminationGracePeriodSeconds: CONTAINER_APP_TERMINATION_GRACE_SECONDS,
         container: [
           {
             name: "agent",

@@ -30,21 +30,37 @@ if [ -n "$missing" ]; then
   eval "exec $waiting_server"
 fi
 
+# waiting TEXT: a waiting server answers the probes with TEXT (in the background) until `ready`.
+# The platform's liveness probe keeps watching once the startup probe passed: nothing may leave the
+# port unanswered for long before the agent's own start.
+waiting=""
+waiting() {
+  ready
+  BOTFLEET_WAITING=$1
+  echo "$BOTFLEET_WAITING" >&2
+  export BOTFLEET_WAITING
+  (eval "exec $BOTFLEET_WAITING_SERVER") &
+  waiting=$!
+}
+ready() {
+  if [ -n "$waiting" ]; then
+    kill "$waiting" 2>/dev/null || true
+    wait "$waiting" || true
+    waiting=""
+  fi
+  unset BOTFLEET_WAITING
+}
+# A launcher that fails (a plugin that does not install) takes its waiting server with it.
+trap ready EXIT
+
 # The state-sync sidecar restores the bot's state into the shared local volume and then writes
 # the ready file. Until then the agent must not start: it would begin on empty state, and during a
 # revision overlap the previous instance still holds the lease and polls the chat channels (one
 # poller per bot token). Meanwhile the probes get a waiting answer, so the new revision becomes
 # ready, the platform stops the old one, and its final snapshot and lease release let this one go.
 if [ -n "${BOTFLEET_STATE_READY:-}" ] && [ ! -f "$BOTFLEET_STATE_READY" ]; then
-  BOTFLEET_WAITING="botfleet: WAITING FOR STATE: the state-sync container has not restored the bot's state yet (it waits for the lease while another instance holds it); see its log"
-  echo "$BOTFLEET_WAITING" >&2
-  export BOTFLEET_WAITING
-  (eval "exec $BOTFLEET_WAITING_SERVER") &
-  waiting=$!
+  waiting "botfleet: WAITING FOR STATE: the state-sync container has not restored the bot's state yet (it waits for the lease while another instance holds it); see its log"
   while [ ! -f "$BOTFLEET_STATE_READY" ]; do sleep 1; done
-  kill "$waiting"
-  wait "$waiting" || true
-  unset BOTFLEET_WAITING
   echo "botfleet: state restored" >&2
 fi
 
@@ -53,9 +69,17 @@ umask 077
 mkdir -p "$(dirname "$BOTFLEET_CONFIG_PATH")"
 printf '%s\n' "$BOTFLEET_AGENT_CONFIG" > "$BOTFLEET_CONFIG_PATH.botfleet-new"
 mv -f "$BOTFLEET_CONFIG_PATH.botfleet-new" "$BOTFLEET_CONFIG_PATH"
-unset BOTFLEET_AGENT_CONFIG BOTFLEET_REQUIRED_SECRETS BOTFLEET_OPTIONAL_SECRETS BOTFLEET_SECRET_HINT BOTFLEET_CONFIG_PATH BOTFLEET_WAITING_SERVER BOTFLEET_PORT BOTFLEET_STATE_READY
-# The pinned external plugins the agent needs (bootstrap/container.ts renders the script).
-if [ -n "${BOTFLEET_PLUGIN_SCRIPT:-}" ]; then sh -c "$BOTFLEET_PLUGIN_SCRIPT" botfleet-plugins; fi
-unset BOTFLEET_PLUGIN_SCRIPT
+unset BOTFLEET_AGENT_CONFIG BOTFLEET_REQUIRED_SECRETS BOTFLEET_OPTIONAL_SECRETS BOTFLEET_SECRET_HINT BOTFLEET_CONFIG_PATH BOTFLEET_STATE_READY
+# The pinned external plugins the agent needs (bootstrap/container.ts renders the script), while
+# the waiting server answers: an install from the registry takes minutes on a first start.
+if [ -n "${BOTFLEET_PLUGIN_SCRIPT:-}" ]; then
+  waiting "botfleet: INSTALLING PLUGINS: the pinned plugins this bot needs are being installed into its state (first start only)"
+  sh -c "$BOTFLEET_PLUGIN_SCRIPT" botfleet-plugins
+fi
+# What the previous instance left to keep a second agent off this state (the runtime's own
+# single-host guard): state-sync's lease already makes this instance the only one.
+if [ -n "${BOTFLEET_RELEASE_STALE_OWNER:-}" ]; then eval "$BOTFLEET_RELEASE_STALE_OWNER"; fi
+ready
+unset BOTFLEET_PLUGIN_SCRIPT BOTFLEET_WAITING_SERVER BOTFLEET_PORT BOTFLEET_RELEASE_STALE_OWNER
 echo "botfleet: starting $1" >&2
 exec "$@"
