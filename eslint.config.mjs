@@ -26,7 +26,7 @@ export default tseslint.config(
     languageOptions: { sourceType: "commonjs" },
   },
   {
-    files: ["__tests__/**", "live/**"],
+    files: ["__tests__/**", "live/**", "containers/**"],
     languageOptions: { globals: { ...globals.jest } },
   },
   {

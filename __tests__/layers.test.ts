@@ -38,7 +38,7 @@ function layerOf(path: string): number {
 function sourceFiles(dir = ""): string[] {
   return readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((e) => {
     const path = dir ? `${dir}/${e.name}` : e.name;
-    if (e.isDirectory()) return ["node_modules", "cdktf.out", ".git", "__tests__", "live", "templates"].includes(e.name) ? [] : sourceFiles(path);
+    if (e.isDirectory()) return ["node_modules", "cdktf.out", ".git", "__tests__", "live", "containers", "templates"].includes(e.name) ? [] : sourceFiles(path);
     return /\.ts$/.test(e.name) && !e.name.endsWith(".d.ts") ? [path] : [];
   });
 }

@@ -1,0 +1,198 @@
+import { STATE_SYNC_IMAGE } from "../bootstrap/state-sync";
+import { azureBotNames, azureSharedNames, gcpBotNames } from "../config/names";
+import type { Bot, Fleet } from "../config/load";
+import { openclaw } from "../runtimes/openclaw";
+import { UNSET_SECRET } from "../runtimes/runtime";
+import { fleetFrom, synthFleet } from "../__tests__/support/fleet";
+import { CloudStandIn, CONTAINER_APP_IDENTITY_HEADER } from "./support/cloud";
+import { createNetwork, docker, sleep, until, type TestNetwork } from "./support/docker";
+import { cloudRunRevision, containerAppRevision, Replica, type RevisionSpec } from "./support/platform";
+import { testSecretValue } from "./support/vm";
+
+/**
+ * A bot on each managed platform, its exact container spec read from the synthesized Terraform,
+ * run on this machine's Docker engine as the platform would run it (support/platform.ts): the
+ * pinned gateway (openclaw from npm) and the state-sync sidecar on the same Node 24, their state
+ * in Azurite (Container Apps) or the Cloud Storage stand-in (Cloud Run), the platform's probes
+ * and stops, and the Telegram Bot API stand-in, which ends one of two concurrent polls with 409.
+ * Stand-ins: the control planes (revisions and traffic are started and stopped by the test in
+ * the order the platforms document), the vaults (the secret values are injected as the platform
+ * would), the identity endpoints and the Google metadata server.
+ */
+const fleet: Fleet = fleetFrom(`name: demo
+gcp:
+  project: botfleet-demo
+bots:
+  - name: bot-delta
+    target: azure-container-apps
+    channels:
+      telegram:
+        allowFrom: ["123456789"]
+  - name: bot-gamma
+    target: gcp-cloud-run
+    region: us-central1
+    tier: light
+    channels:
+      telegram:
+        allowFrom: ["987654321"]
+`);
+const { stacks } = synthFleet(fleet);
+const MARKER = "botfleet-test-marker";
+
+interface Platform {
+  readonly bot: Bot;
+  /** The revision the synthesized stack describes, references resolved to test values. */
+  spec(): RevisionSpec;
+  /** Where state-sync keeps the state, for the stand-in to serve. */
+  readonly storage: { account: string; container: string }[];
+  readonly hosts: string[];
+  platformEnv(net: TestNetwork): Record<string, string>;
+  /** The vault's secret name for a runtime secret key. */
+  secretName(key: string): string;
+}
+
+function azurePlatform(): Platform {
+  const bot = fleet.bots.find((b) => b.name === "bot-delta")!;
+  const names = azureBotNames(fleet.name, bot.name);
+  const shared = azureSharedNames(fleet.name, bot.region);
+  const refs = (ref: string) => {
+    if (ref === "azurerm_user_assigned_identity.identity.client_id") return "22222222-2222-2222-2222-222222222222";
+    if (ref === "data.azurerm_key_vault.key-vault.vault_uri") return `https://${shared.keyVault}.vault.azure.net/`;
+    if (ref === "data.azurerm_client_config.client.subscription_id") return "00000000-1111-2222-3333-444444444444";
+    if (ref.startsWith("azurerm_container_app.app.") || ref.startsWith("data.azurerm_container_app_environment")) return "bot-delta.test.azurecontainerapps.io";
+    return undefined;
+  };
+  return {
+    bot,
+    spec: () => containerAppRevision(stacks[bot.name], refs),
+    storage: [{ account: names.storageAccount, container: names.stateContainer }],
+    hosts: [`${names.storageAccount}.blob.core.windows.net`, "api.telegram.org"],
+    platformEnv: (net) => ({ IDENTITY_ENDPOINT: `http://${net.gateway}/msi/token`, IDENTITY_HEADER: CONTAINER_APP_IDENTITY_HEADER }),
+    secretName: (key) => names.secret(key),
+  };
+}
+
+function googlePlatform(): Platform {
+  const bot = fleet.bots.find((b) => b.name === "bot-gamma")!;
+  const names = gcpBotNames(fleet.name, fleet.gcp!.project, bot.name);
+  const refs = (ref: string) => {
+    const secret = /^google_secret_manager_secret\.secrets_(.+)_[0-9A-F]{8}\.secret_id$/.exec(ref);
+    if (secret) return names.secret(secret[1]);
+    if (ref === "google_storage_bucket.state-bucket.name") return names.stateBucket;
+    if (ref === "google_cloud_run_v2_service.service.uri") return "https://demo-bot-gamma-test.a.run.app";
+    return undefined;
+  };
+  return {
+    bot,
+    spec: () => cloudRunRevision(stacks[bot.name], refs),
+    storage: [],
+    hosts: ["storage.googleapis.com", "metadata.google.internal", "api.telegram.org"],
+    platformEnv: () => ({}),
+    secretName: (key) => names.secret(key),
+  };
+}
+
+describe.each([
+  ["Container Apps", azurePlatform],
+  ["Cloud Run", googlePlatform],
+])("a bot on %s", (_, platformOf) => {
+  const p = platformOf();
+  const spec = p.spec();
+  const token = testSecretValue("telegram-bot-token");
+  const secrets: Record<string, string> = {};
+  let net: TestNetwork;
+  let cloud: CloudStandIn;
+  const replicas: Replica[] = [];
+  let first: Replica;
+  let second: Replica;
+  const figures: Record<string, string> = {};
+
+  beforeAll(async () => {
+    net = createNetwork(p.bot.name);
+    cloud = new CloudStandIn(net, p.storage);
+    await cloud.start();
+    for (const s of openclaw.secrets(p.bot)) secrets[p.secretName(s.key)] = s.generated ? testSecretValue(s.key) : UNSET_SECRET;
+    secrets[p.secretName("llm-api-key")] = testSecretValue("llm-api-key");
+    // The image reference the spec names (a registry mirror on Cloud Run) is the pinned image.
+    for (const c of spec.containers) if (c.image !== STATE_SYNC_IMAGE) docker(["tag", openclaw.image, c.image]);
+  });
+
+  afterAll(async () => {
+    process.stdout.write(
+      `\n--- ${p.bot.name}: figures ${JSON.stringify(figures)}\n${replicas.map((r) => `${r.events.join("\n")}\n--- agent\n${r.logs("agent").slice(-4000)}\n--- state-sync\n${r.logs("state-sync").slice(-3000)}`).join("\n")}\n`,
+    );
+    for (const r of replicas) r.remove();
+    await cloud?.stop();
+    docker(["network", "rm", net.name], { allowFail: true });
+  });
+
+  const replica = async (n: number) => {
+    const r = new Replica(spec, { net, hosts: p.hosts, secrets: () => secrets, platformEnv: p.platformEnv(net) }, p.bot.name, 10 + n);
+    replicas.push(r);
+    await r.start();
+    return r;
+  };
+
+  test("the containers run the spec's images with its limits: memory and CPU as cgroup limits, the state volume shared", async () => {
+    first = await replica(1);
+    for (const c of spec.containers) {
+      const inspect = JSON.parse(docker(["inspect", first.container(c.name)]).stdout)[0];
+      expect(inspect.Config.Image).toBe(c.image);
+      expect(inspect.HostConfig.Memory).toBe(c.memoryBytes);
+      expect(inspect.HostConfig.NanoCpus).toBe(Math.round(c.cpus * 1e9));
+      const limit = docker(["exec", first.container(c.name), "cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes"]).stdout.trim();
+      expect(Number(limit)).toBe(c.memoryBytes);
+    }
+    // The agent runs as the image's user (node, uid 1000); state-sync as root and hands it the state.
+    expect(docker(["exec", first.container("agent"), "id", "-u"]).stdout.trim()).toBe("1000");
+  });
+
+  test("with its Telegram token not set yet, the bot waits: the probes pass, it is never restarted, no poller runs", async () => {
+    await until("the revision ready", () => first.isReady(), 300_000, 1000);
+    const started = Date.now();
+    // Longer than a liveness period, so the platform would have restarted an unhealthy agent.
+    await sleep(40_000);
+    expect(first.restarts).toEqual({});
+    expect(first.logs("agent")).toContain("botfleet: WAITING FOR SECRETS: TELEGRAM_BOT_TOKEN");
+    expect(cloud.telegram.polls).toEqual([]);
+    figures["waited healthy"] = `${((Date.now() - started) / 1000).toFixed(0)} s`;
+  });
+
+  test("once the secret is set, a restart starts the agent: one poller, the state restored by state-sync first", async () => {
+    secrets[p.secretName("telegram-bot-token")] = token;
+    const restarted = Date.now();
+    await first.restart("agent");
+    await until("the gateway's first getUpdates", () => cloud.telegram.polls.some((x) => x.token === token), 300_000, 1000);
+    figures["restart to first poll"] = `${((Date.now() - restarted) / 1000).toFixed(1)} s`;
+    expect(cloud.telegram.pollers(token)).toEqual([first.address]);
+    expect(first.logs("state-sync")).toContain("state ready: the agent may start");
+    docker(["exec", first.container("agent"), "sh", "-c", `echo kept > ${openclaw.stateDir}/${MARKER}`]);
+  });
+
+  test("a new revision overlapping the old one: never two pollers, the old one's final snapshot within the grace period, the state carried over", async () => {
+    second = await replica(2);
+    // The platform moves traffic once the new revision is ready (its launcher answers while it
+    // waits for the state), then stops the old one.
+    await until("the new revision ready", () => second.isReady(), 300_000, 1000);
+    expect(second.logs("state-sync")).toMatch(/waiting for the lease/);
+    const took = await first.stop();
+    figures["old revision stop (s)"] = JSON.stringify(took);
+    // With half the grace period to spare: a state twice this size must still make it.
+    expect(took["state-sync"]).toBeLessThan(spec.terminationGraceSeconds / 2);
+    expect(first.logs("state-sync")).toMatch(/final snapshot|final: state unchanged/);
+    expect(first.logs("state-sync")).toContain("lease released");
+    const handover = Date.now();
+    await until("the new revision's first getUpdates", () => cloud.telegram.polls.some((x) => x.token === token && x.from === second.address), 300_000, 1000);
+    figures["old stopped to new polling"] = `${((Date.now() - handover) / 1000).toFixed(1)} s`;
+    expect(cloud.telegram.overlaps(token)).toEqual([]);
+    expect(cloud.telegram.conflicts(token)).toBe(0);
+    expect(docker(["exec", second.container("agent"), "cat", `${openclaw.stateDir}/${MARKER}`]).stdout.trim()).toBe("kept");
+    expect(second.logs("agent")).not.toContain("Another Gateway owner lease is still active");
+    expect(second.restarts).toEqual({});
+  });
+
+  test("the agent answers its health path through the platform's probe address", async () => {
+    const agent = spec.containers.find((c) => c.liveness)!;
+    expect(await second.check(agent.liveness!)).toBe(true);
+  });
+});

@@ -1,0 +1,126 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+
+/** One getUpdates long poll, as the Bot API saw it. */
+export interface Poll {
+  readonly token: string;
+  /** The caller's address (a VM, or a container's platform address). */
+  readonly from: string;
+  readonly start: number;
+  end?: number;
+  /** "empty": held to its timeout and answered; "conflict": ended by a newer poll with 409. */
+  outcome?: "empty" | "conflict" | "closed";
+}
+
+const CONFLICT = {
+  ok: false,
+  error_code: 409,
+  description: "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
+};
+
+/**
+ * A stand-in for the Telegram Bot API (api.telegram.org) as a polling bot uses it: getMe, webhook
+ * and command calls succeed; getUpdates is a long poll held until its timeout and answered with no
+ * updates, and, as the real API does, a second getUpdates for the same token ends the one in
+ * progress with 409 Conflict. Every poll is recorded, so a test can prove one poller per token.
+ */
+export class TelegramStandIn {
+  readonly polls: Poll[] = [];
+  readonly calls: { token: string; method: string; from: string; at: number }[] = [];
+  private readonly active = new Map<string, { poll: Poll; res: ServerResponse; timer: NodeJS.Timeout }>();
+
+  /** Polls of `token` that overlapped in time, coming from two different callers. */
+  overlaps(token: string): [Poll, Poll][] {
+    const polls = this.polls.filter((p) => p.token === token);
+    const out: [Poll, Poll][] = [];
+    for (const a of polls) for (const b of polls) if (a.start < b.start && a.from !== b.from && (a.end ?? Infinity) > b.start) out.push([a, b]);
+    return out;
+  }
+
+  conflicts(token: string): number {
+    return this.polls.filter((p) => p.token === token && p.outcome === "conflict").length;
+  }
+
+  pollers(token: string): string[] {
+    return [...new Set(this.polls.filter((p) => p.token === token).map((p) => p.from))];
+  }
+
+  stop(): void {
+    for (const { timer, res } of this.active.values()) {
+      clearTimeout(timer);
+      res.destroy();
+    }
+    this.active.clear();
+  }
+
+  handle(req: IncomingMessage, res: ServerResponse): void {
+    let raw = "";
+    req.on("data", (c) => (raw += c));
+    req.on("end", () => {
+      const url = new URL(req.url ?? "/", "https://api.telegram.org");
+      const m = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(url.pathname);
+      const send = (status: number, body: unknown) => {
+        if (res.writableEnded || res.destroyed) return;
+        res.writeHead(status, { "content-type": "application/json" });
+        res.end(JSON.stringify(body));
+      };
+      if (!m) return send(404, { ok: false, error_code: 404, description: "Not Found" });
+      const [, token, method] = m;
+      const from = req.socket.remoteAddress ?? "";
+      this.calls.push({ token, method, from, at: Date.now() });
+      const params = { ...Object.fromEntries(url.searchParams), ...parseBody(raw, req.headers["content-type"]) };
+      switch (method) {
+        case "getMe":
+          return send(200, { ok: true, result: { id: Number(token.split(":")[0]) || 1, is_bot: true, first_name: "botfleet test", username: "botfleet_test_bot", can_join_groups: true } });
+        case "getUpdates":
+          return this.poll(token, from, Number(params.timeout ?? 0), res, send);
+        case "getWebhookInfo":
+          return send(200, { ok: true, result: { url: "", has_custom_certificate: false, pending_update_count: 0 } });
+        default:
+          return send(200, { ok: true, result: true });
+      }
+    });
+  }
+
+  private poll(token: string, from: string, timeoutSeconds: number, res: ServerResponse, send: (status: number, body: unknown) => void): void {
+    const current = this.active.get(token);
+    if (current) {
+      clearTimeout(current.timer);
+      current.poll.end = Date.now();
+      current.poll.outcome = "conflict";
+      this.active.delete(token);
+      if (!current.res.writableEnded) {
+        current.res.writeHead(409, { "content-type": "application/json" });
+        current.res.end(JSON.stringify(CONFLICT));
+      }
+    }
+    const poll: Poll = { token, from, start: Date.now() };
+    this.polls.push(poll);
+    const finish = () => {
+      if (this.active.get(token)?.poll === poll) this.active.delete(token);
+      poll.end ??= Date.now();
+      poll.outcome ??= "empty";
+      send(200, { ok: true, result: [] });
+    };
+    const timer = setTimeout(finish, Math.min(Math.max(timeoutSeconds, 0), 25) * 1000);
+    res.on("close", () => {
+      if (poll.end === undefined) {
+        poll.end = Date.now();
+        poll.outcome = "closed";
+        clearTimeout(timer);
+        if (this.active.get(token)?.poll === poll) this.active.delete(token);
+      }
+    });
+    this.active.set(token, { poll, res, timer });
+  }
+}
+
+function parseBody(raw: string, type: string | undefined): Record<string, unknown> {
+  if (!raw) return {};
+  try {
+    if (type?.includes("json")) return JSON.parse(raw);
+    if (type?.includes("x-www-form-urlencoded")) return Object.fromEntries(new URLSearchParams(raw));
+  } catch {
+    // the methods answered here need no body
+  }
+  return {};
+}
