@@ -27,9 +27,9 @@ describe("bot-delta: the container app", () => {
     expect(app.revision_mode).toBe("Single");
     expect(app.template.min_replicas).toBe(1);
     expect(app.template.max_replicas).toBe(1);
-    expect(container).toMatchObject({ cpu: 1, memory: "2Gi" });
+    expect(container).toMatchObject({ cpu: 1.5, memory: "3Gi" });
     expect(app.workload_profile_name).toBe("Consumption");
-    expect(appOf("    tier: light\n").app.template.container[0]).toMatchObject({ cpu: 0.5, memory: "1Gi" });
+    expect(appOf("    tier: light\n").app.template.container[0]).toMatchObject({ cpu: 1, memory: "2Gi" });
   });
 
   test("runs the pinned image, pulled with the managed identity, in the public environment", () => {

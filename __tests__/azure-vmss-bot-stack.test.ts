@@ -32,7 +32,7 @@ describe("bot-alpha: the scale set", () => {
   test("is an Ubuntu 24.04 LTS VM of the tier's size with a 30 GB Standard SSD", () => {
     expect(scaleSet.source_image_reference).toEqual({ publisher: "Canonical", offer: "ubuntu-24_04-lts", sku: "server", version: "latest" });
     expect(scaleSet.sku_name).toBe("Standard_B2s");
-    expect(resources(stacks["bot-beta"], "azurerm_orchestrated_virtual_machine_scale_set")[0].sku_name).toBe("Standard_B1ms");
+    expect(resources(stacks["bot-beta"], "azurerm_orchestrated_virtual_machine_scale_set")[0].sku_name).toBe("Standard_B2s");
     expect(scaleSet.os_disk).toEqual({ caching: "ReadWrite", storage_account_type: "StandardSSD_LRS", disk_size_gb: 30 });
   });
 

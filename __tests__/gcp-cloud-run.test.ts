@@ -36,11 +36,11 @@ describe("bot-gamma: the Cloud Run service", () => {
   });
 
   test("gets the tier's CPU and memory, a 3600 s request timeout and the runtime's port", () => {
-    expect(container.resources.limits).toEqual({ cpu: "1", memory: "1Gi" });
+    expect(container.resources.limits).toEqual({ cpu: "1", memory: "2Gi" });
     expect(service.template.timeout).toBe("3600s");
     expect(container.ports).toEqual({ container_port: 18789 });
     const big = synthFleet(gcpFleet("    tier: performance\n")).stacks["bot-one"];
-    expect(resources(big, "google_cloud_run_v2_service")[0].template.containers[0].resources.limits).toEqual({ cpu: "2", memory: "4Gi" });
+    expect(resources(big, "google_cloud_run_v2_service")[0].template.containers[0].resources.limits).toEqual({ cpu: "2", memory: "8Gi" });
   });
 
   test("pulls the pinned image through the fleet's ghcr.io mirror in Artifact Registry", () => {

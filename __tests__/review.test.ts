@@ -13,7 +13,7 @@ import { exampleFleet, fleetFrom, ROOT } from "./support/fleet";
 import { run } from "./support/tools";
 import type { Json } from "../tfjson/terraform-json";
 
-/** The example fleet with one bot added (bot-zeta) and one changed (bot-beta: light -> standard). */
+/** The example fleet with one bot added (bot-zeta) and one changed (bot-beta: light -> performance). */
 const MODIFIED = modifiedExampleFleet();
 
 const example = synthTo(exampleFleet());
@@ -34,11 +34,11 @@ describe("the review of the example fleet", () => {
 
   test("prices each bot from the dated table", () => {
     expect(byName["bot-alpha"].cost.monthly).toBeCloseTo(azure.vmPerMonth.Standard_B2s + azure.diskPerMonth.StandardSSD_LRS[32] + azure.publicIpPerMonth, 2);
-    expect(byName["bot-beta"].cost.monthly).toBeCloseTo(azure.vmPerMonth.Standard_B1ms + azure.diskPerMonth.StandardSSD_LRS[32] + azure.publicIpPerMonth, 2);
+    expect(byName["bot-beta"].cost.monthly).toBeCloseTo(azure.vmPerMonth.Standard_B2s + azure.diskPerMonth.StandardSSD_LRS[32] + azure.publicIpPerMonth, 2);
     const activeSeconds = PRICES.hoursPerMonth * 3600;
     // Agent plus the state-sync sidecar (0.25 vCPU / 0.5 GiB on Container Apps, 1 vCPU / 0.5 GiB on Cloud Run).
-    expect(byName["bot-delta"].cost.monthly).toBeCloseTo(activeSeconds * (1.25 * azure.containerAppsVcpuSecond + 2.5 * azure.containerAppsGibSecond), 2);
-    expect(byName["bot-gamma"].cost.monthly).toBeCloseTo(activeSeconds * (2 * gcp.cloudRunVcpuSecond + 1.5 * gcp.cloudRunGibSecond) + 4 * gcp.secretVersionPerMonth, 2);
+    expect(byName["bot-delta"].cost.monthly).toBeCloseTo(activeSeconds * (1.75 * azure.containerAppsVcpuSecond + 3.5 * azure.containerAppsGibSecond), 2);
+    expect(byName["bot-gamma"].cost.monthly).toBeCloseTo(activeSeconds * (2 * gcp.cloudRunVcpuSecond + 2.5 * gcp.cloudRunGibSecond) + 4 * gcp.secretVersionPerMonth, 2);
     expect(byName["azure-shared-eastus2"].cost.monthly).toBeCloseTo((azure.registryPerDay.Basic * PRICES.hoursPerMonth) / 24, 2);
     // Usage-based and unknown charges are named, never silently counted as zero.
     expect(byName["bot-delta"].cost.unpriced).toContain("azurerm_monitor_metric_alert.alerts_restarts_879CF83B");
@@ -98,12 +98,12 @@ describe("the review against the base branch's output", () => {
     expect(diffs["bot-zeta"]).toMatchObject({ status: "added", removed: [], changed: [] });
     expect(diffs["bot-zeta"].added).toContain("azurerm_orchestrated_virtual_machine_scale_set.scale-set");
     expect(diffs["bot-beta"]).toMatchObject({ status: "changed", added: [], removed: [] });
-    // A tier is the VM's size, the agent container's and the sandbox daemon's share of it, and
-    // each tool sandbox's share (in the agent config).
+    // A tier is the VM's size, the agent container's and the sandbox daemon's share of it, the
+    // gateway's heap (the plugin installs run with it too), and each tool sandbox's share.
     expect(diffs["bot-beta"].changed).toEqual([
       {
         address: "azurerm_orchestrated_virtual_machine_scale_set.scale-set",
-        paths: ["os_profile.custom_data (cloud-init files: /usr/local/lib/botfleet/run-agent.sh, /etc/botfleet/agent-config.json, /usr/local/lib/botfleet/sandbox-daemon.sh)", "sku_name"],
+        paths: ["os_profile.custom_data (cloud-init files: /usr/local/lib/botfleet/run-agent.sh, /usr/local/lib/botfleet/install-plugins.sh, /etc/botfleet/agent-config.json, /usr/local/lib/botfleet/sandbox-daemon.sh)", "sku_name"],
       },
     ]);
     expect(
@@ -113,11 +113,11 @@ describe("the review against the base branch's output", () => {
         .sort(),
     ).toEqual(["azure-shared-eastus2", "bot-alpha", "bot-delta", "bot-epsilon", "bot-gamma", "gcp-shared-us-central1"]);
     const { azure } = PRICES;
-    const betaDelta = azure.vmPerMonth.Standard_B2s - azure.vmPerMonth.Standard_B1ms;
-    const zeta = azure.vmPerMonth.Standard_B1ms + azure.diskPerMonth.StandardSSD_LRS[32] + azure.publicIpPerMonth;
+    const betaDelta = azure.vmPerMonth.Standard_D2s_v3 - azure.vmPerMonth.Standard_B2s;
+    const zeta = azure.vmPerMonth.Standard_B2s + azure.diskPerMonth.StandardSSD_LRS[32] + azure.publicIpPerMonth;
     expect(diffs["bot-beta"].costAfter - diffs["bot-beta"].costBefore).toBeCloseTo(betaDelta, 2);
     const beta = (vm: number) => `$${(vm + azure.diskPerMonth.StandardSSD_LRS[32] + azure.publicIpPerMonth).toFixed(2)}`;
-    expect(files.summary).toContain(`| bot-beta | changed | 0 | 1 | 0 | ${beta(azure.vmPerMonth.Standard_B1ms)} | ${beta(azure.vmPerMonth.Standard_B2s)} | +$${betaDelta.toFixed(2)} |`);
+    expect(files.summary).toContain(`| bot-beta | changed | 0 | 1 | 0 | ${beta(azure.vmPerMonth.Standard_B2s)} | ${beta(azure.vmPerMonth.Standard_D2s_v3)} | +$${betaDelta.toFixed(2)} |`);
     expect(diffs["bot-zeta"].added.every((a) => !a.startsWith("data.") && !a.startsWith("provider."))).toBe(true);
     expect(files.summary).toContain(`| bot-zeta | added | ${diffs["bot-zeta"].added.length} | 0 | 0 | $0.00 | $${zeta.toFixed(2)} | +$${zeta.toFixed(2)} |`);
     expect(files.summary).toContain(`**+$${(betaDelta + zeta).toFixed(2)}**`);

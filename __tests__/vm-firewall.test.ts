@@ -104,5 +104,5 @@ test("the agent container runs read-only, without capabilities or privilege esca
     fleet.bots.find((b) => b.tier === "light")!,
     openclaw,
   ).files.find((f) => f.path.endsWith("run-agent.sh"))!.content;
-  expect(light).toContain("--memory '1536m'");
+  expect(light).toContain("--memory '2560m'");
 });

@@ -58,7 +58,7 @@ test("installs the pinned Discord plugin with the image's own installer, into th
   expect(r.log).toContain("plugins: installed @openclaw/discord@2026.9.6 (discord)");
   // On the daemon that runs the gateway: the sandbox daemon while the tool sandbox is on.
   expect(r.calls).toContain(
-    `docker --host unix:///run/botfleet/sandbox/engine.sock run --rm --user 1000:1000 --volume ${root}/var/lib/botfleet/state:/home/node/.openclaw --env OPENCLAW_STATE_DIR=/home/node/.openclaw --env OPENCLAW_GATEWAY_PORT=18789 --entrypoint node ghcr.io/openclaw/openclaw:2026.9.6 openclaw.mjs plugins install npm:@openclaw/discord@2026.9.6 --pin --force --accept-capabilities`,
+    `docker --host unix:///run/botfleet/sandbox/engine.sock run --rm --user 1000:1000 --volume ${root}/var/lib/botfleet/state:/home/node/.openclaw --env OPENCLAW_STATE_DIR=/home/node/.openclaw --env OPENCLAW_GATEWAY_PORT=18789 --env NODE_OPTIONS=--max-old-space-size=1280 --entrypoint node ghcr.io/openclaw/openclaw:2026.9.6 openclaw.mjs plugins install npm:@openclaw/discord@2026.9.6 --pin --force --accept-capabilities`,
   );
 });
 

@@ -1,4 +1,5 @@
 import { gunzipSync, gzipSync } from "node:zlib";
+import { mebibytes } from "../contracts";
 import { cachedText } from "../scripts/disk-cache";
 import type { Bot, Fleet } from "../config/load";
 import type { Tier } from "../config/schema";
@@ -82,11 +83,14 @@ export const WAITING_MARKER = "/run/botfleet/waiting-for-secrets";
 export const ETC_DIR = "/etc/botfleet";
 
 /**
- * The agent container's share of the VM, per tier (B1ms 1 vCPU / 2 GiB, B2s 2 / 4 GiB, D2s_v3
- * 2 / 8 GiB), leaving room for Docker, Caddy and the host; and a process cap against fork bombs.
+ * The agent container's share of the VM, per tier (light and standard on a B2s, 2 vCPU / 4 GiB;
+ * performance on a D2s_v3, 2 / 8 GiB), leaving room for Docker, Caddy and the host; and a process
+ * cap against fork bombs. The pinned gateway in its container (containers/gateway-memory): about
+ * 1.0 GB resident idle, 1.6 to 1.75 GB through a busy session; killed at its second agent turn
+ * under 1536m, so no tier gives it less than 2 GiB (and a B1ms, 2 GiB in all, cannot host it).
  */
 export const AGENT_LIMITS: Record<Tier, { cpus: string; memory: string; pids: number }> = {
-  light: { cpus: "0.9", memory: "1536m", pids: 512 },
+  light: { cpus: "0.9", memory: "2560m", pids: 512 },
   standard: { cpus: "1.8", memory: "3g", pids: 1024 },
   performance: { cpus: "1.8", memory: "6g", pids: 1024 },
 };
@@ -179,7 +183,7 @@ export function renderVmBootstrap(fleet: Fleet, bot: Bot, runtime: AgentRuntime)
     dockerBridgeCidr: DOCKER_BRIDGE_CIDR,
     sysbox: SYSBOX,
     secrets,
-    environment: Object.entries(runtime.environment(bot)).map(([k, v]) => `${k}=${v}`),
+    environment: Object.entries(runtime.environment(bot, mebibytes(AGENT_LIMITS[bot.tier].memory))).map(([k, v]) => `${k}=${v}`),
     publish: `127.0.0.1:${runtime.port}:${runtime.port}`,
     volume: `${VM_STATE_DIR}:${runtime.stateDir}`,
     // The state directory sits in the runtime user's home; its cache beside it stays writable.

@@ -22,17 +22,17 @@ export interface ContainerLaunch {
 /**
  * The launch of `bot` on a managed container platform. `secretHint` tells the operator how to set
  * a secret on that platform and restart the bot; it is logged and answered at every path while a
- * required one is missing.
+ * required one is missing. `memoryMiB` is the agent container's memory, for the runtime's heap.
  * Strings in here reach Terraform JSON, so wrap them with `terraformLiteral` where they are used.
  */
-export function containerLaunch(bot: Bot, runtime: AgentRuntime, gateway: GatewayContext, secretHint: string): ContainerLaunch {
+export function containerLaunch(bot: Bot, runtime: AgentRuntime, gateway: GatewayContext, secretHint: string, memoryMiB?: number): ContainerLaunch {
   const secrets = runtime.secrets(bot);
   const plugins = runtime.plugins(bot);
   return {
     command: ["/bin/sh", "-c", LAUNCH_SCRIPT, "botfleet-launch"],
     args: [...runtime.command],
     environment: {
-      ...runtime.environment(bot),
+      ...runtime.environment(bot, memoryMiB),
       BOTFLEET_CONFIG_PATH: posix.join(runtime.stateDir, runtime.configFile),
       [AGENT_CONFIG_ENV]: JSON.stringify(runtime.config(bot, gateway)),
       BOTFLEET_REQUIRED_SECRETS: secrets

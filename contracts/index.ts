@@ -20,3 +20,11 @@ export const HOSTNAME = /^(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.
 export function sharedStackName(cloud: Cloud, region: string): string {
   return `${cloud}-shared-${region}`;
 }
+
+const MEBIBYTES: Record<string, number> = { m: 1, Mi: 1, g: 1024, Gi: 1024 };
+/** MiB in a memory quantity as Docker ("1536m", "3g") or the clouds ("512Mi", "2Gi") write it. */
+export function mebibytes(quantity: string): number {
+  const m = /^(\d+(?:\.\d+)?)(m|Mi|g|Gi)$/.exec(quantity);
+  if (!m) throw new Error(`not a memory quantity in MiB or GiB: ${quantity}`);
+  return Number(m[1]) * MEBIBYTES[m[2]];
+}

@@ -164,9 +164,14 @@ export const openclaw: AgentRuntime = {
   // drain 315 s + reserve 10 s + exit margin 5 s. Killed sooner, in-flight turns are cut.
   stopTimeoutSeconds: 330,
 
-  environment: () => ({
+  environment: (_bot, memoryMiB) => ({
     OPENCLAW_STATE_DIR: STATE_DIR,
     OPENCLAW_GATEWAY_PORT: String(PORT),
+    // Half the container's memory for V8's old space: the rest holds the gateway's worker threads
+    // (SQLite store, state readers), native memory and its child processes. Measured in the
+    // container suite (containers/gateway-memory.containers.test.ts): about 1.0 GB resident idle and
+    // 1.6 to 1.75 GB through a busy session, whatever the limit above 2 GiB.
+    ...(memoryMiB !== undefined && { NODE_OPTIONS: `--max-old-space-size=${Math.floor(memoryMiB / 2)}` }),
   }),
 
   config(bot: Bot, gateway: GatewayContext) {

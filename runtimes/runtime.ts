@@ -80,8 +80,12 @@ export interface AgentRuntime {
   readonly command: readonly string[];
   /** Secrets the bot needs. */
   secrets(bot: Bot): SecretSpec[];
-  /** Non-secret environment of the container. */
-  environment(bot: Bot): Record<string, string>;
+  /**
+   * Non-secret environment of the container. `memoryMiB`, the memory its target gives the agent's
+   * container, lets the runtime size its heap from it (explicitly: whether a platform's container
+   * sees its own memory limit is not the runtime's to know).
+   */
+  environment(bot: Bot, memoryMiB?: number): Record<string, string>;
   /** The agent's config file contents; secrets appear only as `${VAR}` references. */
   config(bot: Bot, gateway: GatewayContext): object;
   /**

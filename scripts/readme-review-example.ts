@@ -20,10 +20,10 @@ const PAGE = join(ROOT, "docs/review.md");
 const START = "<!-- review-example:start -->";
 const END = "<!-- review-example:end -->";
 
-/** The example fleet with bot-zeta added and bot-beta moved from tier light to standard. */
+/** The example fleet with bot-zeta added and bot-beta moved from tier light to performance. */
 export function modifiedExampleFleet(): string {
   return readFileSync(join(ROOT, "fleet.yaml"), "utf8")
-    .replace("  - name: bot-beta\n    domain: beta.bots.example.com\n    tier: light", "  - name: bot-beta\n    domain: beta.bots.example.com\n    tier: standard")
+    .replace("  - name: bot-beta\n    domain: beta.bots.example.com\n    tier: light", "  - name: bot-beta\n    domain: beta.bots.example.com\n    tier: performance")
     .concat('\n  - name: bot-zeta\n    domain: zeta.bots.example.com\n    tier: light\n    channels:\n      telegram:\n        allowFrom: ["13579"]\n');
 }
 
@@ -52,7 +52,7 @@ export function reviewExample(): string {
     ">",
     fence(renderStack(reviews.find((r) => r.name === "bot-alpha")!).trimEnd()),
     "",
-    "Against a modified fleet (bot-zeta added, bot-beta from tier light to standard), the review adds:",
+    "Against a modified fleet (bot-zeta added, bot-beta from tier light to performance), the review adds:",
     "",
     fence(renderDiff(diffOutputs(example, modified)).join("\n")),
     END,

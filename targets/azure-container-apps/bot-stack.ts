@@ -6,6 +6,7 @@ import { DataAzurermContainerRegistry } from "@cdktf/provider-azurerm/lib/data-a
 import { Sleep } from "@cdktf/provider-time/lib/sleep";
 import { botOutputs } from "../../constructs/bot-outputs";
 import type { Construct } from "constructs";
+import { mebibytes } from "../../contracts";
 import { containerLaunch } from "../../bootstrap/container";
 import { stateSyncContainer } from "../../bootstrap/state-sync";
 import { MANAGED_FRONT_END_PROXIES } from "../../bootstrap/front-ends";
@@ -75,6 +76,7 @@ export class AzureContainerAppsBotStack extends AzureBotStack {
       // The agent resolves the variable itself: the environment's domain is known to Terraform only.
       { trustedProxies: MANAGED_FRONT_END_PROXIES, publicOrigin: `\${${PUBLIC_ORIGIN_ENV}}` },
       `Set each with: az keyvault secret set --vault-name ${shared.keyVault} --name ${names.secret("<key>")} --file <file>, then restart: ${restartCommand}`,
+      mebibytes(CONTAINER_APP_SIZES[bot.tier].memory),
     );
     const ipRules = [
       ...bot.allowedIpRanges.map((range, i) => ({ name: `allow-${i + 1}`, action: "Allow" as const, ipAddressRange: range, description: "from the fleet file" })),

@@ -15,8 +15,9 @@ const { azure } = PRICES;
  * total is a combination the Consumption profile allows (memory twice the vCPU, in 0.25 steps).
  */
 export const CONTAINER_APP_SIZES = {
-  light: { cpu: 0.5, memory: "1Gi" },
-  standard: { cpu: 1, memory: "2Gi" },
+  // 2 GiB at least: the pinned gateway reaches 1.6 to 1.75 GB in a busy session (containers/gateway-memory).
+  light: { cpu: 1, memory: "2Gi" },
+  standard: { cpu: 1.5, memory: "3Gi" },
   performance: { cpu: 2, memory: "4Gi" },
 };
 

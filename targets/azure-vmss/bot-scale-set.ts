@@ -19,10 +19,11 @@ export const HEALTH_EXTENSION = {
 } as const;
 
 /**
- * How long after an instance is created or reimaged Azure waits before judging its health. The
- * first boot installs Docker, Sysbox and Caddy and pulls the agent image (OpenClaw's is large: its
- * node_modules alone is about 1.6 GB unpacked, openclaw/openclaw#85301): estimated 6-12 minutes on
- * a B1ms, so 30 minutes leaves more than twice the margin (Azure allows 10-90).
+ * How long after an instance is created or reimaged Azure waits before judging its health: the
+ * first boot, 50 s on the container suite's stand-in VM with its images present, 8 to 13 minutes
+ * estimated on a B-series VM that downloads them, up to about 25 at its baseline CPU
+ * (docs/targets/azure-vmss.md#boot-timeline); azurerm v4.55.0 accepts PT10M to PT90M
+ * (internal/services/compute/virtual_machine_scale_set.go, ISO8601DurationBetween).
  */
 export const REPAIR_GRACE_PERIOD = "PT30M";
 

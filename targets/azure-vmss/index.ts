@@ -8,9 +8,12 @@ import { defineTarget, type RuleCoverage } from "../types";
 
 const { azure } = PRICES;
 
-/** The VM size of each tier. */
+/**
+ * The VM size of each tier. Light shares standard's B2s: a B1ms (2 GiB) cannot hold the pinned
+ * gateway's busy 1.6 to 1.75 GB beside Ubuntu, Docker and Caddy (bootstrap/azure-vm.ts AGENT_LIMITS).
+ */
 export const VM_SIZES = {
-  light: "Standard_B1ms",
+  light: "Standard_B2s",
   standard: "Standard_B2s",
   performance: "Standard_D2s_v3",
 };

@@ -8,6 +8,7 @@ import { TimeProvider } from "@cdktf/provider-time/lib/provider";
 import { Sleep } from "@cdktf/provider-time/lib/sleep";
 import { botOutputs } from "../../constructs/bot-outputs";
 import type { Construct } from "constructs";
+import { mebibytes } from "../../contracts";
 import { containerLaunch } from "../../bootstrap/container";
 import { STATE_SYNC_PORT, stateSyncContainer } from "../../bootstrap/state-sync";
 import { MANAGED_FRONT_END_PROXIES } from "../../bootstrap/front-ends";
@@ -86,6 +87,7 @@ export class GcpCloudRunBotStack extends FleetStack {
       runtime,
       { trustedProxies: MANAGED_FRONT_END_PROXIES },
       `Add each with: printf '%s' "$VALUE" | gcloud secrets versions add ${names.secret("<key>")} --project ${project} --data-file=-, then restart: gcloud run services update ${names.service} --project ${project} --region ${bot.region} --update-env-vars BOTFLEET_RESTARTED_AT=$(date +%s)`,
+      mebibytes(CLOUD_RUN_SIZES[bot.tier].memory),
     );
     const size = CLOUD_RUN_SIZES[bot.tier];
     const sync = stateSyncContainer(runtime, { store: `gcs:${names.stateBucket}`, port: STATE_SYNC_PORT });
