@@ -159,6 +159,33 @@ describe("the container launcher", () => {
     expect(containerLaunch(bot, nanobot, { trustedProxies: [] }, "").environment).not.toHaveProperty("BOTFLEET_RELEASE_STALE_OWNER");
   });
 
+  // As a container's PID 1, a process without a SIGTERM handler ignores it: a waiting bot's every
+  // stop (a deploy, a restart) waited out the platform's whole grace period, 120 s on Container Apps.
+  test.each([
+    ["openclaw waiting for a secret", openclaw, { TELEGRAM_BOT_TOKEN: UNSET_SECRET }],
+    ["nanobot waiting for a secret", nanobot, { TELEGRAM_BOT_TOKEN: UNSET_SECRET }],
+    ["openclaw waiting for its state", openclaw, { BOTFLEET_STATE_READY: "/nonexistent/ready" }],
+  ])("as a container's PID 1, %s stops at once on SIGTERM", async (_, runtime, extra) => {
+    const stateDir = join(mkdtempSync(join(tmpdir(), "botfleet-launch-")), "state");
+    const l = containerLaunch(bot, { ...runtime, stateDir }, { trustedProxies: [] }, "hint");
+    const port = await freePort();
+    // A PID namespace of its own: the launcher is its PID 1, as in a container.
+    const child = spawn("unshare", ["--pid", "--fork", "--kill-child", "--", ...l.command, "false"], {
+      env: { PATH: process.env.PATH, ...l.environment, BOTFLEET_PORT: String(port), ...ALL_SET, ...extra },
+    });
+    try {
+      expect((await getText(`http://127.0.0.1:${port}/`)).status).toBe(200);
+      const pid1 = Number(readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, "utf8").trim().split(" ")[0]);
+      const stopped = new Promise<number>((resolve) => child.on("close", () => resolve(Date.now())));
+      const sent = Date.now();
+      process.kill(pid1, "SIGTERM");
+      const at = await Promise.race([stopped, new Promise<number>((r) => setTimeout(() => r(Infinity), 5000))]);
+      expect(at - sent).toBeLessThan(3000);
+    } finally {
+      child.kill("SIGKILL");
+    }
+  });
+
   test("reaches Terraform with interpolation escaped, and nothing else changed", () => {
     expect(terraformLiteral("a ${B} %{ if } $${C} $x {y}")).toBe("a $${B} %%{ if } $$${C} $x {y}");
   });

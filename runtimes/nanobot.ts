@@ -74,12 +74,14 @@ export const nanobot: AgentRuntime = {
   // The gateway port answers GET /health only: there is nothing behind it to authenticate.
   gatewayAuthProblem: () => undefined,
 
-  // nanobot's image is Python: the standard library serves the waiting text.
+  // nanobot's image is Python: the standard library serves the waiting text. As the container's
+  // PID 1 it would ignore SIGTERM without a handler, and every stop would wait out the grace period.
   waitingServer: [
     "python3",
     "-c",
     [
-      "import http.server, os",
+      "import http.server, os, signal, sys",
+      "signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))",
       'text = (os.environ["BOTFLEET_WAITING"] + "\\n").encode()',
       "class Waiting(http.server.BaseHTTPRequestHandler):",
       "    def do_GET(self):",

@@ -122,13 +122,19 @@ export const openclaw: AgentRuntime = {
     channelActivity: ["[telegram]", "[discord]"],
   },
 
+  // As the container's PID 1 it would ignore SIGTERM without a handler, and every stop would wait
+  // out the platform's whole grace period.
   waitingServer: [
     "node",
     "-e",
-    'require("http").createServer((_, res) => { res.writeHead(200, { "content-type": "text/plain" }); res.end(process.env.BOTFLEET_WAITING + "\\n"); }).listen(Number(process.env.BOTFLEET_PORT), "0.0.0.0");',
+    'process.on("SIGTERM", () => process.exit(0)); require("http").createServer((_, res) => { res.writeHead(200, { "content-type": "text/plain" }); res.end(process.env.BOTFLEET_WAITING + "\\n"); }).listen(Number(process.env.BOTFLEET_PORT), "0.0.0.0");',
   ],
 
   releaseStaleOwner: ["node", "-e", RELEASE_STALE_OWNER],
+  // The gateway's cache: the Control UI's assets, copied from its package at start. Measured in the
+  // container suite: 28 MB in 1,555 files a minute after the first start, 200 times the rest of the
+  // state; Cloud Run's final snapshot (10 s between SIGTERM and SIGKILL) took 3.6 to 5.4 s with it.
+  regeneratedState: ["cache"],
 
   // The gateway trusts an external plugin only when its own installer put it in the state from
   // the registry (not a tarball, not a load path); --pin records the exact version.

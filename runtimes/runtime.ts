@@ -112,6 +112,12 @@ export interface AgentRuntime {
    */
   readonly releaseStaleOwner?: readonly string[];
   /**
+   * Entries of the state directory (top level) that the runtime regenerates by itself: state-sync
+   * leaves them out of its snapshots, says so in its log, and keeps them on restore.
+   * @default none
+   */
+  readonly regeneratedState?: readonly string[];
+  /**
    * Config keys (as paths) of layouts the runtime migrates away. The VM's merge drops them from
    * the stored config before laying the managed one over it, so a state written by an older
    * release cannot carry the old form next to the new one.

@@ -50,8 +50,11 @@ ready() {
   fi
   unset BOTFLEET_WAITING
 }
-# A launcher that fails (a plugin that does not install) takes its waiting server with it.
+# A launcher that fails (a plugin that does not install) takes its waiting server with it, and
+# one stopped while it waits exits at once: as the container's PID 1, sh ignores SIGTERM unless
+# trapped, and the platform would wait out its whole grace period.
 trap ready EXIT
+trap 'exit 143' TERM INT
 
 # The state-sync sidecar restores the bot's state into the shared local volume and then writes
 # the ready file. Until then the agent must not start: it would begin on empty state, and during a
