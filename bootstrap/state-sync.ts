@@ -61,6 +61,7 @@ export function stateSyncContainer(runtime: AgentRuntime, props: StateSyncProps)
       STATE_SYNC_LEASE_SECONDS: String(STATE_SYNC_LEASE_SECONDS),
       // The image runs as root; the agent as the runtime's user, who must own the state.
       STATE_SYNC_OWNER: `${runtime.uid}:${runtime.gid}`,
+      ...(runtime.regeneratedState && { STATE_SYNC_EXCLUDE: runtime.regeneratedState.join(" ") }),
       ...(props.port !== undefined && { STATE_SYNC_PORT: String(props.port) }),
     },
   };

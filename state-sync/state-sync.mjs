@@ -33,6 +33,8 @@ const OWN = new Set([READY_FILE, LOCAL_FILE, STAGING_DIR, ID_FILE]);
 /** SQLite's side files: their content is inside the `VACUUM INTO` copy; lock files are per host. */
 const SKIP = /(-wal|-shm|-journal|\.lock)$/;
 const SQLITE_MAGIC = Buffer.from("SQLite format 3\0", "latin1");
+/** Top-level entries the agent regenerates by itself (STATE_SYNC_EXCLUDE): never snapshotted, kept on restore. */
+let excluded = new Set();
 const HISTORY = 5;
 
 const log = (msg) => console.log(`${new Date().toISOString()} state-sync: ${msg}`);
@@ -350,7 +352,7 @@ async function walk(dir, root = dir, out = []) {
   for (const e of await readdir(dir, { withFileTypes: true })) {
     const path = join(dir, e.name);
     const rel = relative(root, path).split(sep).join("/");
-    if (dir === root && OWN.has(e.name)) continue;
+    if (dir === root && (OWN.has(e.name) || excluded.has(e.name))) continue;
     if (e.isDirectory()) {
       out.push({ rel, path, dir: true });
       await walk(path, root, out);
@@ -460,7 +462,7 @@ export async function verifyInto(body, staging) {
 
 /** Replaces everything in `dir` (but this program's own files) by what `staging` holds. */
 async function swapIn(dir, staging) {
-  for (const name of await readdir(dir)) if (!OWN.has(name)) await rm(join(dir, name), { recursive: true, force: true });
+  for (const name of await readdir(dir)) if (!OWN.has(name) && !excluded.has(name)) await rm(join(dir, name), { recursive: true, force: true });
   for (const name of await readdir(staging)) await rename(join(staging, name), join(dir, name));
   await rm(staging, { recursive: true, force: true });
 }
@@ -497,6 +499,8 @@ export async function run(env = process.env) {
   const intervalMs = Number(env.STATE_SYNC_INTERVAL_SECONDS ?? 60) * 1000;
   const retryMs = Number(env.STATE_SYNC_RETRY_SECONDS ?? 5) * 1000;
   await mkdir(dir, { recursive: true });
+  excluded = new Set((env.STATE_SYNC_EXCLUDE ?? "").split(/\s+/).filter(Boolean));
+  if (excluded.size) log(`not in snapshots, the agent regenerates them: ${[...excluded].join(", ")}`);
   // A UUID (Azure lease ids are GUIDs), kept in the state directory: on the same local disk it
   // names the same instance after a restart of this program.
   let instance = (await readFile(join(dir, ID_FILE), "utf8").catch(() => "")).trim();
