@@ -1,7 +1,7 @@
 /**
  * The container suite (npm run test:containers): every container botfleet renders, run on this
- * machine's Docker engine from images built by npm run setup:containers. One suite at a time:
- * each starts nested engines and gateways, and the VM suites share the kept VM disks.
+ * machine's Docker engine from images built by npm run setup:containers. Two suites at a time:
+ * the VM suites take turns on the kept VM disks (TestVm.boot waits), the others run beside them.
  */
 module.exports = {
   testEnvironment: "node",
@@ -10,7 +10,7 @@ module.exports = {
   transform: { "\\.ts$": "@sucrase/jest-plugin" },
   moduleNameMapper: { "^archiver$": "<rootDir>/scripts/lazy-archiver.js", "^\\.\\./locales/index\\.cjs$": "<rootDir>/scripts/lazy-zod-locales.js" },
   globalSetup: "<rootDir>/containers/support/global-setup.ts",
-  maxWorkers: 1,
+  maxWorkers: 2,
   verbose: true,
   testTimeout: 900000,
 };

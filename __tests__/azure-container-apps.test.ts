@@ -29,7 +29,7 @@ describe("bot-delta: the container app", () => {
     expect(app.template.max_replicas).toBe(1);
     expect(container).toMatchObject({ cpu: 1.5, memory: "3Gi" });
     expect(app.workload_profile_name).toBe("Consumption");
-    expect(appOf("    tier: light\n").app.template.container[0]).toMatchObject({ cpu: 1, memory: "2Gi" });
+    expect(appOf("    tier: light\n").app.template.container[0]).toMatchObject({ cpu: 1.25, memory: "2.5Gi" });
   });
 
   test("runs the pinned image, pulled with the managed identity, in the public environment", () => {

@@ -36,7 +36,7 @@ describe("bot-gamma: the Cloud Run service", () => {
   });
 
   test("gets the tier's CPU and memory, a 3600 s request timeout and the runtime's port", () => {
-    expect(container.resources.limits).toEqual({ cpu: "1", memory: "2Gi" });
+    expect(container.resources.limits).toEqual({ cpu: "1", memory: "2560Mi" });
     expect(service.template.timeout).toBe("3600s");
     expect(container.ports).toEqual({ container_port: 18789 });
     const big = synthFleet(gcpFleet("    tier: performance\n")).stacks["bot-one"];

@@ -38,7 +38,7 @@ describe("the review of the example fleet", () => {
     const activeSeconds = PRICES.hoursPerMonth * 3600;
     // Agent plus the state-sync sidecar (0.25 vCPU / 0.5 GiB on Container Apps, 1 vCPU / 0.5 GiB on Cloud Run).
     expect(byName["bot-delta"].cost.monthly).toBeCloseTo(activeSeconds * (1.75 * azure.containerAppsVcpuSecond + 3.5 * azure.containerAppsGibSecond), 2);
-    expect(byName["bot-gamma"].cost.monthly).toBeCloseTo(activeSeconds * (2 * gcp.cloudRunVcpuSecond + 2.5 * gcp.cloudRunGibSecond) + 4 * gcp.secretVersionPerMonth, 2);
+    expect(byName["bot-gamma"].cost.monthly).toBeCloseTo(activeSeconds * (2 * gcp.cloudRunVcpuSecond + 3 * gcp.cloudRunGibSecond) + 4 * gcp.secretVersionPerMonth, 2);
     expect(byName["azure-shared-eastus2"].cost.monthly).toBeCloseTo((azure.registryPerDay.Basic * PRICES.hoursPerMonth) / 24, 2);
     // Usage-based and unknown charges are named, never silently counted as zero.
     expect(byName["bot-delta"].cost.unpriced).toContain("azurerm_monitor_metric_alert.alerts_restarts_879CF83B");
@@ -103,7 +103,10 @@ describe("the review against the base branch's output", () => {
     expect(diffs["bot-beta"].changed).toEqual([
       {
         address: "azurerm_orchestrated_virtual_machine_scale_set.scale-set",
-        paths: ["os_profile.custom_data (cloud-init files: /usr/local/lib/botfleet/run-agent.sh, /usr/local/lib/botfleet/install-plugins.sh, /etc/botfleet/agent-config.json, /usr/local/lib/botfleet/sandbox-daemon.sh)", "sku_name"],
+        paths: [
+          "os_profile.custom_data (cloud-init files: /usr/local/lib/botfleet/run-agent.sh, /usr/local/lib/botfleet/install-plugins.sh, /etc/botfleet/agent-config.json, /usr/local/lib/botfleet/sandbox-daemon.sh)",
+          "sku_name",
+        ],
       },
     ]);
     expect(

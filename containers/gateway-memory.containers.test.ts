@@ -30,7 +30,7 @@ const figures: Record<string, Record<string, string>> = {};
 
 beforeAll(async () => {
   net = createNetwork("memory");
-  cloud = new CloudStandIn(net);
+  cloud = new CloudStandIn(net, [], false);
   await cloud.start();
   await model.start(net.gateway);
 });
@@ -82,14 +82,15 @@ function gatewayRss(container: string): number {
 const mib = (bytes: number) => `${Math.round(bytes / 1024 ** 2)} MiB`;
 
 /**
- * The VM's light tier, and the smallest memory any target gives the agent (Container Apps' and
- * Cloud Run's light tier): every other tier gives more. Measured once at 1536m (the light tier
- * before): killed at its second turn; at 3g and 6g the busy peak was 1.53 and 1.63 GB.
+ * The smallest memory any tier of any target gives the agent (the light tier of Container Apps and
+ * Cloud Run; the VM's is 2560m): every other tier gives more. Measured in this session (the figures
+ * in docs/targets/azure-vmss.md#memory): killed at its second turn at 1536m, the light tier before;
+ * a busy peak of 1.52 GB at 2560m, 1.59 at 3g and 1.76 at 6g.
  */
-const CASES = [
-  { label: "azure-vmss light", tier: "light" as Tier, memory: AGENT_LIMITS.light.memory },
-  { label: "Container Apps and Cloud Run light", tier: "light" as Tier, memory: `${Math.min(mebibytes(CONTAINER_APP_SIZES.light.memory), mebibytes(CLOUD_RUN_SIZES.light.memory))}m` },
-];
+const smallest = Math.min(
+  ...(["light", "standard", "performance"] as Tier[]).flatMap((t) => [mebibytes(AGENT_LIMITS[t].memory), mebibytes(CONTAINER_APP_SIZES[t].memory), mebibytes(CLOUD_RUN_SIZES[t].memory)]),
+);
+const CASES = [{ label: "the smallest tier", tier: "light" as Tier, memory: `${smallest}m` }];
 
 describe.each(CASES)("the gateway in $label ($memory)", ({ label, tier, memory }) => {
   const limit = mebibytes(memory) * 1024 ** 2;
@@ -155,6 +156,7 @@ describe.each(CASES)("the gateway in $label ($memory)", ({ label, tier, memory }
     f["idle 30 s: cgroup / gateway RSS"] = `${mib(idle.usage)} / ${mib(gatewayRss(name))}`;
     let peak = Math.max(ready.usage, idle.usage);
     let peakRss = 0;
+    let peakAnon = 0;
     const busy = Date.now();
     for (let i = 0; i < TURNS; i++) {
       const turn = await dockerAsync(
@@ -166,16 +168,19 @@ describe.each(CASES)("the gateway in $label ($memory)", ({ label, tier, memory }
         f[`turn ${i} failed`] = `OOMKilled ${state.OOMKilled}, exit ${state.ExitCode}, running ${state.Running}; ${docker(["logs", "--tail", "5", name], { allowFail: true }).stderr.slice(-600)}`;
         throw new Error(`turn ${i} did not complete: ${f[`turn ${i} failed`]}`);
       }
-      peak = Math.max(peak, cgroupUsage(name).usage);
+      const usage = cgroupUsage(name);
+      peak = Math.max(peak, usage.usage);
+      peakAnon = Math.max(peakAnon, usage.rss);
       peakRss = Math.max(peakRss, gatewayRss(name));
     }
     f[`${TURNS} turns`] = `${((Date.now() - busy) / 1000).toFixed(0)} s`;
-    f["busy: peak cgroup / peak gateway RSS"] = `${mib(peak)} / ${mib(peakRss)}`;
+    f["busy: peak cgroup (anonymous) / peak gateway RSS"] = `${mib(peak)} (${mib(peakAnon)}) / ${mib(peakRss)}`;
     const inspect = JSON.parse(docker(["inspect", name]).stdout)[0];
     expect(inspect.State.OOMKilled).toBe(false);
     expect(inspect.State.Running).toBe(true);
     expect(inspect.HostConfig.Memory).toBe(limit);
-    // Headroom for growth over days (openclaw/openclaw#91588): the gateway alone below 80% of its share.
-    expect(peakRss).toBeLessThan(limit * 0.8);
+    // Headroom for growth over days (openclaw/openclaw#91588): the container's anonymous memory (the
+    // kernel's count; summed process RSS counts shared pages once per process) below 80% of its share.
+    expect(peakAnon).toBeLessThan(limit * 0.8);
   });
 });

@@ -109,7 +109,7 @@ describe.each([
 
   beforeAll(async () => {
     net = createNetwork(p.bot.name);
-    cloud = new CloudStandIn(net, p.storage);
+    cloud = new CloudStandIn(net, p.storage, false);
     await cloud.start();
     for (const s of openclaw.secrets(p.bot)) secrets[p.secretName(s.key)] = s.generated ? testSecretValue(s.key) : UNSET_SECRET;
     secrets[p.secretName("llm-api-key")] = testSecretValue("llm-api-key");

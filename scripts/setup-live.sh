@@ -8,6 +8,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 pins() { node -r sucrase/register -e "const p = require('./runtimes/openclaw-pins'); $1"; }
 DIR="$(pins 'console.log(p.liveInstallDir())')"
+# One install at a time (npm run setup:containers runs this too, beside the other suites).
+mkdir -p "$(dirname "$DIR")"
+exec 9>"$DIR.lock"
+flock 9
 if [ -f "$DIR/.complete" ]; then
   echo "$DIR"
   exit 0

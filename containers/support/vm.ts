@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { azureBotNames, azureSharedNames } from "../../config/names";
@@ -8,7 +8,7 @@ import { synthFleet, type StackJson } from "../../__tests__/support/fleet";
 import { RUNTIME_DESCRIPTIONS } from "../../runtimes";
 import { CloudStandIn, WIRE_SERVER_IP } from "./cloud";
 import { createNetwork, docker, dockerAsync, removeCgroups, RUN_LABEL, transferImages, until, type Result, type TestNetwork } from "./docker";
-import { imageRef, imageSpec } from "./images";
+import { CONTAINER_CACHE, imageRef, imageSpec } from "./images";
 
 const imageTags = (name: string) => imageSpec(name).tags;
 
@@ -61,7 +61,7 @@ export class TestVm {
     const names = azureBotNames(fleet.name, bot.name, fleet.azure.uniqueSuffix);
     const shared = azureSharedNames(fleet.name, bot.region, fleet.azure.uniqueSuffix);
     const name = `botfleet-test-vm-${bot.name}-${Date.now().toString(36)}`;
-    // Two engines on one disk would corrupt it: one VM at a time uses the kept disks.
+    // Two engines on one disk would corrupt it: one VM at a time (vmFixture takes the lock).
     for (const volume of [opts.disks.docker, opts.disks.sandboxDocker]) {
       const users = docker(["ps", "-a", "--filter", `volume=${volume}`, "--format", "{{.Names}}"]).stdout.trim();
       if (users) throw new Error(`disk ${volume} is in use by ${users}: remove it first (docker rm -f ${users})`);
@@ -345,34 +345,73 @@ export async function vmFixture(
 ): Promise<VmFixture> {
   const bot = fleet.bots.find((b) => b.name === botName);
   if (!bot) throw new Error(`no bot ${botName}`);
-  const { stacks } = synthFleet(fleet);
-  const names = azureBotNames(fleet.name, bot.name, fleet.azure.uniqueSuffix);
-  const net = createNetwork(bot.name);
-  const cloud = new CloudStandIn(net, [{ account: names.storageAccount, container: names.stateContainer }]);
-  await cloud.start();
-  const runtime = RUNTIME_DESCRIPTIONS[bot.runtime];
-  for (const s of runtime.secrets(bot)) {
-    if (opts.unset?.includes(s.key)) continue;
-    cloud.setSecret(names.secret(s.key), opts.secrets?.[s.key] ?? testSecretValue(s.key));
+  await takeVmTurn();
+  try {
+    const { stacks } = synthFleet(fleet);
+    const names = azureBotNames(fleet.name, bot.name, fleet.azure.uniqueSuffix);
+    const net = createNetwork(bot.name);
+    const cloud = new CloudStandIn(net, [{ account: names.storageAccount, container: names.stateContainer }]);
+    await cloud.start();
+    const runtime = RUNTIME_DESCRIPTIONS[bot.runtime];
+    for (const s of runtime.secrets(bot)) {
+      if (opts.unset?.includes(s.key)) continue;
+      cloud.setSecret(names.secret(s.key), opts.secrets?.[s.key] ?? testSecretValue(s.key));
+    }
+    const fixture: VmFixture = {
+      fleet,
+      bot,
+      stacks,
+      names,
+      net,
+      cloud,
+      async boot() {
+        fixture.vm = await TestVm.boot({ fleet, bot, stack: stacks[bot.name], net, disks: { ...vmDisks(), ...opts.disks }, files: opts.files });
+        return fixture.vm;
+      },
+      async teardown() {
+        try {
+          fixture.vm?.destroy();
+          await cloud.stop();
+          docker(["network", "rm", net.name], { allowFail: true });
+        } finally {
+          rmSync(VM_TURN, { force: true });
+        }
+      },
+    };
+    return fixture;
+  } catch (e) {
+    rmSync(VM_TURN, { force: true });
+    throw e;
   }
-  const fixture: VmFixture = {
-    fleet,
-    bot,
-    stacks,
-    names,
-    net,
-    cloud,
-    async boot() {
-      fixture.vm = await TestVm.boot({ fleet, bot, stack: stacks[bot.name], net, disks: { ...vmDisks(), ...opts.disks }, files: opts.files });
-      return fixture.vm;
+}
+
+/**
+ * One VM suite at a time: the kept disks take one engine each, and the host holds IMDS's and the
+ * WireServer's addresses for one network. A lock file with the holder's PID (a dead holder's is
+ * taken over); suites without VMs run beside.
+ */
+const VM_TURN = join(CONTAINER_CACHE, "vm-turn.lock");
+async function takeVmTurn(): Promise<void> {
+  mkdirSync(CONTAINER_CACHE, { recursive: true });
+  await until(
+    "the VM suites' turn",
+    () => {
+      try {
+        writeFileSync(VM_TURN, String(process.pid), { flag: "wx" });
+        return true;
+      } catch {
+        const holder = Number(readFileSync(VM_TURN, "utf8"));
+        try {
+          process.kill(holder, 0);
+        } catch {
+          rmSync(VM_TURN, { force: true });
+        }
+        return false;
+      }
     },
-    async teardown() {
-      fixture.vm?.destroy();
-      await cloud.stop();
-      docker(["network", "rm", net.name], { allowFail: true });
-    },
-  };
-  return fixture;
+    3_600_000,
+    1000,
+  );
 }
 
 /** Values shaped like the real ones (a Telegram token's format), never real. */

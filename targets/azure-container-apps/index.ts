@@ -15,8 +15,8 @@ const { azure } = PRICES;
  * total is a combination the Consumption profile allows (memory twice the vCPU, in 0.25 steps).
  */
 export const CONTAINER_APP_SIZES = {
-  // 2 GiB at least: the pinned gateway reaches 1.6 to 1.75 GB in a busy session (containers/gateway-memory).
-  light: { cpu: 1, memory: "2Gi" },
+  // 2.5 GiB at least: the pinned gateway reaches 1.3 to 1.8 GB in a busy session (containers/gateway-memory).
+  light: { cpu: 1.25, memory: "2.5Gi" },
   standard: { cpu: 1.5, memory: "3Gi" },
   performance: { cpu: 2, memory: "4Gi" },
 };

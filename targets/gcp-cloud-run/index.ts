@@ -17,9 +17,9 @@ export const CLOUD_RUN_REGISTRIES = /^(ghcr\.io|docker\.io|[a-z0-9-]+-docker\.pk
  * state (Cloud Run counts it against the instance's memory).
  */
 export const CLOUD_RUN_SIZES = {
-  // 2 GiB at least: the pinned gateway reaches 1.6 to 1.75 GB in a busy session (containers/
+  // 2.5 GiB at least: the pinned gateway reaches 1.3 to 1.8 GB in a busy session (containers/
   // gateway-memory); Cloud Run gives 1 vCPU up to 4 GiB, 2 vCPU up to 8 GiB.
-  light: { cpu: "1", memory: "2Gi", state: "256Mi" },
+  light: { cpu: "1", memory: "2560Mi", state: "256Mi" },
   standard: { cpu: "1", memory: "4Gi", state: "512Mi" },
   performance: { cpu: "2", memory: "8Gi", state: "1Gi" },
 };
