@@ -51,6 +51,14 @@ describe("bot-alpha: the scale set", () => {
     expect(settings.intervalInSeconds * settings.numberOfProbes).toBe(120);
   });
 
+  // azurerm v4.55.0 reads settings back with Go's json.Marshal (sorted keys, compact) into the
+  // `extension` set, whose hash covers the raw string (orchestrated_virtual_machine_scale_set.go:195,
+  // 261-266, 1605; vendor/github.com/hashicorp/terraform-plugin-sdk/v2/helper/schema/serialize.go:90-119):
+  // only this exact text plans empty once deployed.
+  test("writes the health extension's settings in the form the provider reads them back, so a deployed bot plans empty", () => {
+    expect(scaleSet.extension[0].settings).toBe('{"intervalInSeconds":15,"numberOfProbes":8,"port":80,"protocol":"http","requestPath":"/health"}');
+  });
+
   test("repairs by reimage after a grace period that covers the first boot with margin (Azure allows 10-90 minutes)", () => {
     expect(scaleSet.automatic_instance_repair).toEqual({ enabled: true, action: "Reimage", grace_period: "PT30M" });
     const minutes = Number(/^PT(\d+)M$/.exec(scaleSet.automatic_instance_repair.grace_period)![1]);

@@ -1,5 +1,6 @@
 import { OrchestratedVirtualMachineScaleSet } from "@cdktf/provider-azurerm/lib/orchestrated-virtual-machine-scale-set";
 import type { Construct } from "constructs";
+import { goJson } from "../../constructs/provider-json";
 
 /**
  * The Application Health extension in binary mode. Version 1.0 is binary: exactly HTTP 200 is
@@ -106,7 +107,12 @@ export class BotScaleSet extends OrchestratedVirtualMachineScaleSet {
           type: "ApplicationHealthLinux",
           typeHandlerVersion: HEALTH_EXTENSION.typeHandlerVersion,
           autoUpgradeMinorVersionEnabled: true,
-          settings: JSON.stringify(HEALTH_EXTENSION.settings),
+          // In Go's form: azurerm reads settings back with json.Marshal into the `extension` set,
+          // whose hash covers the raw string (v4.55.0 orchestrated_virtual_machine_scale_set.go:
+          // TypeSet at 195, settings at 261-266, json.Marshal at 1605; set in Read at
+          // orchestrated_virtual_machine_scale_set_resource.go:1464-1468; the SDK's HashResource,
+          // vendor/.../helper/schema/serialize.go:90-119). Any other form is a new element at every plan.
+          settings: goJson(HEALTH_EXTENSION.settings),
         },
       ],
       // Reimage rebuilds the OS disk in place (cloud-init runs again, state is on Azure Files)
