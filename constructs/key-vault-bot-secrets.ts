@@ -18,7 +18,8 @@ export interface KeyVaultBotSecretsProps {
  * value from an optional sensitive variable (`TF_VAR_<key>`), written write-only (`value_wo`, so
  * it is in neither the synthesized output nor the state), or else the placeholder, and is
  * overwritten later with `az keyvault secret set`. Terraform never writes a value again: the
- * write-only version stays 1, and a generated value's changes are ignored.
+ * write-only version stays 1, and a generated value's changes are ignored. The tags (the
+ * variable it is read into, required or not) describe the first version only.
  */
 export class KeyVaultBotSecrets extends Construct {
   /** The vault secrets by secret key. */
@@ -28,14 +29,20 @@ export class KeyVaultBotSecrets extends Construct {
     super(scope, id);
     for (const secret of props.secrets) {
       const value = secret.generated
-        ? { value: new Password(this, `${secret.key}-value`, { length: 48, special: false }).result, lifecycle: { ignoreChanges: ["value"] } }
+        ? { value: new Password(this, `${secret.key}-value`, { length: 48, special: false }).result }
         : { valueWo: secretFirstValue(scope, secret, "az keyvault secret set").stringValue, valueWoVersion: 1 };
       this.secrets[secret.key] = new KeyVaultSecret(this, secret.key, {
         keyVaultId: props.keyVaultId,
         name: props.secretName(secret.key),
         ...value,
-        contentType: "text/plain",
+        // Tags and content type belong to a version, and azurerm v4.55.0 reads both from the latest
+        // one (key_vault_secret_resource.go:399, 420): after `az keyvault secret set`, which tags
+        // its version file-encoding only, they would be rewritten at every plan. tags is Optional,
+        // not Computed (vendored commonschema/tags.go:44-53), so leaving it out would plan its
+        // removal all the same: it is ignored after create. No content type: an absent one reads
+        // as "", which an unset Optional string equals (key_vault_secret_resource.go:82-85).
         tags: { ...props.tags, env: secret.env, required: String(secret.required) },
+        lifecycle: { ignoreChanges: secret.generated ? ["value", "tags"] : ["tags"] },
       });
     }
   }
