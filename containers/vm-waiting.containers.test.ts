@@ -1,4 +1,5 @@
-import { WAITING_MARKER } from "../bootstrap/azure-vm";
+import { AGENT_LIMITS, WAITING_MARKER } from "../bootstrap/azure-vm";
+import { mebibytes } from "../contracts";
 import { nanobot } from "../runtimes/nanobot";
 import { WAITING_FOR_SECRETS } from "../runtimes/runtime";
 import { exampleFleet } from "../__tests__/support/fleet";
@@ -55,5 +56,5 @@ test("once the secret is set in Key Vault, the agent starts by itself within a m
   expect((await vm.exec(`test -e ${WAITING_MARKER} && echo present || echo gone`)).stdout.trim()).toBe("gone");
   const gateway = JSON.parse((await vm.exec("docker inspect botfleet-agent")).stdout)[0];
   expect(gateway.Config.Image).toBe(nanobot.image);
-  expect(gateway.HostConfig).toMatchObject({ ReadonlyRootfs: true, CapDrop: ["ALL"], Memory: 1536 * 1024 ** 2 });
+  expect(gateway.HostConfig).toMatchObject({ ReadonlyRootfs: true, CapDrop: ["ALL"], Memory: mebibytes(AGENT_LIMITS.light.memory) * 1024 ** 2 });
 });
