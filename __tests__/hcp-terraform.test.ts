@@ -157,6 +157,18 @@ describe("hcp-terraform: dynamic credentials", () => {
     expect(resources(hcp, "google_service_account").map((a) => a.account_id)).toEqual([names.gcp.serviceAccount("apply"), names.gcp.serviceAccount("plan")]);
   });
 
+  test("the Google Cloud plan account cannot read a secret's value (speculative plans run any branch's configuration with it)", () => {
+    // The predefined roles that hold secretmanager.versions.access (Secret Manager docs, "Access
+    // control with IAM", cloud.google.com/secret-manager/docs/access-control), and the basic roles
+    // that hold every permission of a project.
+    const readsPayloads = ["roles/secretmanager.admin", "roles/secretmanager.secretAccessor", "roles/owner", "roles/editor"];
+    const plan = resources(hcp, "google_project_iam_member").filter((m) => m.member.includes("gcp-plan-account"));
+    expect(plan.map((m) => m.role).sort()).toEqual(["roles/iam.securityReviewer", "roles/storage.bucketViewer", "roles/viewer"]);
+    for (const m of plan) expect(readsPayloads).not.toContain(m.role);
+    // No grant anywhere else gives it a secret either.
+    for (const stack of Object.values(stacks)) expect(JSON.stringify(stack.resource?.google_secret_manager_secret_iam_member ?? {})).not.toContain("tfc-plan");
+  });
+
   test("least privilege: the plan identities read, the apply identities deploy bots and grant only the bots' own roles", () => {
     const assignments = resources(hcp, "azurerm_role_assignment");
     expect(assignments.map((a) => [a.principal_id.split(".")[1], a.role_definition_name ?? a.role_definition_id]).sort()).toEqual([

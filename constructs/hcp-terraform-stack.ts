@@ -112,13 +112,18 @@ export const AZURE_REFRESH_ACTIONS = {
   azurerm_container_app: "Microsoft.App/containerApps/listSecrets/action",
 } as const;
 
-/** Google Cloud roles of the plan service account, project-wide: reading, never writing. */
+/**
+ * Google Cloud roles of the plan service account, project-wide: reading, never writing, and no
+ * secret payload. A refresh of google_secret_manager_secret_version never calls `:access`: its
+ * flatten returns before the call whenever secret_data_wo_version is in state (google v6.50.0
+ * google/services/secretmanager/resource_secret_manager_secret_version.go:475-480, the call at
+ * :488), and the attribute's schema default 0 (:93-99) puts it there for every version, the
+ * generated gateway token's included.
+ */
 export const GCP_PLAN_ROLES = {
-  "roles/viewer": "refreshing services, buckets, service accounts and secrets",
+  "roles/viewer": "refreshing services, buckets, service accounts and secrets' metadata",
   "roles/storage.bucketViewer": "refreshing the state bucket's settings",
   "roles/iam.securityReviewer": "refreshing the IAM policies bot stacks set (bucket, secret, service, account)",
-  "roles/secretmanager.secretAccessor":
-    "refreshing the generated gateway-token version reads its payload (resource_secret_manager_secret_version.go, google v6.50.0; write-only versions are not read)",
 } as const;
 
 /** Roles of the apply service account: the GitHub deployer's, less pushing images (a bot stack pushes none). */
