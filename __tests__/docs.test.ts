@@ -36,6 +36,30 @@ test("the README's quick start is the two commands CI runs on a fresh clone (.ci
   }
 });
 
+test("Node 24 everywhere: engines, both workflows, the README, CI's PATH, and no package refusing it at install", () => {
+  const engines = JSON.parse(read("package.json")).engines;
+  expect(engines).toEqual({ node: ">=24" });
+  const lock = JSON.parse(read("package-lock.json"));
+  expect(lock.packages[""].engines).toEqual(engines);
+  for (const workflow of [".github/workflows/pull-request.yml", ".github/workflows/deploy.yml"]) expect([...read(workflow).matchAll(/node-version: *(\S+)/g)].map((m) => m[1])).toEqual(["24"]);
+  expect(read("README.md")).toContain("On a machine with Node.js 24 and npm");
+  // npm 11 runs only the install scripts package.json allows: node-pty's builds the binary cdktf needs.
+  expect(JSON.parse(read("package.json")).allowScripts).toEqual({ "@cdktf/node-pty-prebuilt-multiarch": true, protobufjs: false });
+  // CI puts the Node 24 it installs (and an npm for it) first on PATH before the README's commands.
+  const ci = read(".ci/run");
+  expect(ci.indexOf("bash scripts/setup-node24.sh --npm")).toBeGreaterThan(0);
+  expect(ci.indexOf("bash scripts/setup-node24.sh --npm")).toBeLessThan(ci.indexOf("npm ci && npx cdktf synth\n"));
+  expect(read("state-sync/node-version")).toMatch(/^24\.\d+\.\d+\n?$/);
+  // npm warns EBADENGINE for each installed package whose engines.node the running Node misses:
+  // none may miss the oldest Node that engines allows (semver, as npm's check; cdktf depends on it).
+  const semver = require("semver") as { satisfies(version: string, range: string): boolean; minVersion(range: string): { version: string } };
+  const oldest = semver.minVersion(engines.node).version;
+  const refusing = Object.entries<any>(lock.packages)
+    .filter(([, p]) => typeof p.engines?.node === "string" && !semver.satisfies(oldest, p.engines.node))
+    .map(([path, p]) => `${path}: ${p.engines.node}`);
+  expect(refusing).toEqual([]);
+});
+
 test("every relative link in the README, CONTRIBUTING and docs/ leads to a file, and its anchor to a heading there", () => {
   const broken: string[] = [];
   for (const page of pages()) {
