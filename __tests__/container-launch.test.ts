@@ -1,8 +1,9 @@
-import { mkdirSync, mkdtempSync, readFileSync, statSync, existsSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, existsSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawn, spawnSync } from "node:child_process";
 import { containerLaunch, terraformLiteral } from "../bootstrap/container";
+import { STATE_AGENT_FILE } from "../bootstrap/state-sync";
 import { openclaw } from "../runtimes/openclaw";
 import { nanobot } from "../runtimes/nanobot";
 import { UNSET_SECRET, WAITING_FOR_SECRETS } from "../runtimes/runtime";
@@ -25,6 +26,9 @@ function launch(secrets: Record<string, string>) {
   const configPath = join(stateDir, openclaw.configFile);
   return { ...r, configPath, agent: r.status === 0 ? JSON.parse(r.stdout) : undefined };
 }
+
+/** A ready file as state-sync writes it: its lease proven for `seconds` more. */
+const leaseUntil = (seconds: number) => `${Math.floor(Date.now() / 1000) + seconds}\n`;
 
 /** GET with retries while the server starts. */
 async function getText(url: string): Promise<{ status: number; text: string }> {
@@ -126,7 +130,14 @@ describe("the container launcher", () => {
       // Nothing of the agent's is written before the state is there.
       expect(existsSync(join(stateDir, runtime.configFile))).toBe(false);
       mkdirSync(stateDir, { recursive: true });
+      // A ready file whose lease has run out (or of the old, empty form) does not count.
       writeFileSync(ready, "");
+      await new Promise((r) => setTimeout(r, 1500));
+      expect((await getText(`http://127.0.0.1:${port}${runtime.healthPath}`)).text).toMatch(/^botfleet: WAITING FOR STATE: /);
+      writeFileSync(ready, `${Math.floor(Date.now() / 1000) - 1}\n`);
+      await new Promise((r) => setTimeout(r, 1500));
+      expect((await getText(`http://127.0.0.1:${port}${runtime.healthPath}`)).text).toMatch(/^botfleet: WAITING FOR STATE: /);
+      writeFileSync(ready, leaseUntil(60));
       let body = waiting.text;
       for (let i = 0; i < 200 && !body.startsWith("agent"); i++) {
         await new Promise((r) => setTimeout(r, 100));
@@ -138,6 +149,80 @@ describe("the container launcher", () => {
     } finally {
       child.kill();
     }
+  });
+
+  // Issue 33: a state-sync that lost its lease (or froze) must take its agent down with it, or two
+  // instances poll one bot token and one side's writes are thrown away (6 of 6 trials before).
+  describe("the agent never outlives state-sync's lease", () => {
+    /** The launcher with a ready file valid for a minute and an agent that logs its signals. */
+    async function running() {
+      const stateDir = join(mkdtempSync(join(tmpdir(), "botfleet-lease-")), "state");
+      mkdirSync(stateDir, { recursive: true });
+      const ready = join(stateDir, ".botfleet-state-ready");
+      writeFileSync(ready, leaseUntil(60));
+      const l = containerLaunch(bot, { ...openclaw, stateDir }, { trustedProxies: [] }, "");
+      const log = join(stateDir, "..", "agent.log");
+      const agent = [
+        process.execPath,
+        "-e",
+        `const fs = require("fs"); process.on("SIGTERM", () => { fs.appendFileSync(${JSON.stringify(log)}, "SIGTERM\\n"); setTimeout(() => process.exit(0), 1500); }); fs.appendFileSync(${JSON.stringify(log)}, "started\\n"); setInterval(() => {}, 1000);`,
+      ];
+      const child = spawn(l.command[0], [...l.command.slice(1), ...agent], { env: { PATH: process.env.PATH, ...l.environment, BOTFLEET_STATE_READY: ready, ...ALL_SET } });
+      let stderr = "";
+      child.stderr.on("data", (d) => (stderr += d));
+      const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+      for (let i = 0; i < 100 && !existsSync(log); i++) await new Promise((r) => setTimeout(r, 100));
+      return { stateDir, ready, log, child, exited, stderr: () => stderr, heartbeat: join(stateDir, STATE_AGENT_FILE) };
+    }
+
+    test("while the agent runs, its heartbeat is fresh; the ready file removed, the agent gets SIGTERM, the heartbeat lasts until it exited, and the launcher exits 75", async () => {
+      const r = await running();
+      try {
+        expect(readFileSync(r.log, "utf8")).toBe("started\n");
+        await new Promise((res) => setTimeout(res, 1500));
+        expect(Date.now() - statSync(r.heartbeat).mtimeMs).toBeLessThan(2500);
+        rmSync(r.ready);
+        const removed = Date.now();
+        for (let i = 0; i < 50 && !readFileSync(r.log, "utf8").includes("SIGTERM"); i++) await new Promise((res) => setTimeout(res, 100));
+        expect(Date.now() - removed).toBeLessThan(3000);
+        // The agent takes 1.5 s to stop: the heartbeat is still kept meanwhile.
+        await new Promise((res) => setTimeout(res, 800));
+        expect(Date.now() - statSync(r.heartbeat).mtimeMs).toBeLessThan(2000);
+        expect(await r.exited).toBe(75);
+        expect(existsSync(r.heartbeat)).toBe(false);
+        expect(r.stderr()).toContain("LEASE NOT HELD");
+      } finally {
+        r.child.kill("SIGKILL");
+      }
+    });
+
+    test("a ready file that is not renewed (a frozen state-sync) stops the agent once its time has passed", async () => {
+      const r = await running();
+      try {
+        writeFileSync(r.ready, leaseUntil(2));
+        const code = await Promise.race([r.exited, new Promise((res) => setTimeout(() => res("still running"), 8000))]);
+        expect(code).toBe(75);
+        expect(readFileSync(r.log, "utf8")).toBe("started\nSIGTERM\n");
+      } finally {
+        r.child.kill("SIGKILL");
+      }
+    });
+
+    test("a ready file renewed in time keeps the agent running; SIGTERM to the launcher reaches the agent and the launcher exits with its status", async () => {
+      const r = await running();
+      try {
+        for (let i = 0; i < 4; i++) {
+          writeFileSync(r.ready, leaseUntil(2));
+          await new Promise((res) => setTimeout(res, 1000));
+        }
+        expect(readFileSync(r.log, "utf8")).toBe("started\n");
+        r.child.kill("SIGTERM");
+        expect(await r.exited).toBe(0);
+        expect(readFileSync(r.log, "utf8")).toBe("started\nSIGTERM\n");
+      } finally {
+        r.child.kill("SIGKILL");
+      }
+    });
   });
 
   // A replica's host name is new at every start: the gateway owner lease the previous replica's

@@ -169,7 +169,12 @@ test("state: waits for state-sync's ready file on the local disk, then the confi
   const stateDir = join(s.root, "var/lib/botfleet/state");
   mkdirSync(stateDir, { recursive: true });
   writeFileSync(join(stateDir, "openclaw.json"), JSON.stringify({ meta: { restored: true } }));
-  writeFileSync(join(stateDir, ".botfleet-state-ready"), "");
+  // A ready file whose lease has run out (state-sync lost it or froze) is not ready.
+  writeFileSync(join(stateDir, ".botfleet-state-ready"), `${Math.floor(Date.now() / 1000) - 1}\n`);
+  const stale = bootWith(s, { STATE_WAIT_SECONDS: "1" }, "state");
+  expect(stale.status).not.toBe(0);
+  expect(stale.log).toContain("state: not restored yet");
+  writeFileSync(join(stateDir, ".botfleet-state-ready"), `${Math.floor(Date.now() / 1000) + 60}\n`);
   const r = boot(s, "state", "config");
   expect(r.log).toContain("state: restored on local disk at");
   expect(r.status).toBe(0);

@@ -9,7 +9,7 @@ import { rememberRenderedCloudInit } from "../tfjson/rendered-cloud-init";
 import { requestedSandbox, UNSET_SECRET, WAITING_FOR_SECRETS, type AgentRuntime } from "../runtimes/runtime";
 import { stringifyCloudConfig } from "./cloud-config";
 import { render } from "./templates";
-import { STATE_READY_FILE, STATE_SYNC_COMMAND, STATE_SYNC_IMAGE, STATE_SYNC_MOUNT, stateSyncContainer } from "./state-sync";
+import { STATE_AGENT_FILE, STATE_READY_FILE, STATE_SYNC_COMMAND, STATE_SYNC_IMAGE, STATE_SYNC_MOUNT, stateSyncContainer } from "./state-sync";
 
 /** The agent's live state on the VM's own disk (never a network filesystem: issue 14). */
 export const VM_STATE_DIR = "/var/lib/botfleet/state";
@@ -164,6 +164,7 @@ export function renderVmBootstrap(fleet: Fleet, bot: Bot, runtime: AgentRuntime)
     keyVaultName: shared.keyVault,
     stateDir: VM_STATE_DIR,
     stateReadyFile: STATE_READY_FILE,
+    stateAgentFile: STATE_AGENT_FILE,
     stateContainer: names.stateContainer,
     syncImage: STATE_SYNC_IMAGE,
     syncCommand: STATE_SYNC_COMMAND,

@@ -30,8 +30,14 @@ export const STATE_SYNC_IMAGE = "node:24.21.0-bookworm-slim";
 export const STATE_SYNC_MOUNT = "/botfleet/state";
 /** Port of the sidecar's health answer (Cloud Run's startup probe of the sidecar; not routed from outside). */
 export const STATE_SYNC_PORT = 8479;
-/** Written by the engine once the state is restored; the launcher waits for it. Never snapshotted. */
+/**
+ * Written by the engine once the state is restored, and rewritten at every lease renewal: the time
+ * (epoch seconds) until which its lease is proven. The agent's launcher starts the agent only while
+ * that time is ahead, and stops it once it is not. Never snapshotted.
+ */
 export const STATE_READY_FILE = ".botfleet-state-ready";
+/** Touched every second or two by the agent's watcher while the agent may run: no restore runs under it. */
+export const STATE_AGENT_FILE = ".botfleet-agent-running";
 /** Snapshot interval: the loss window on a crash is this plus one snapshot's upload. */
 export const STATE_SYNC_INTERVAL_SECONDS = 60;
 /** Lease period: a crashed holder's lease frees itself after at most this long. */

@@ -17,9 +17,10 @@
 // pointer has been read, so empty state never replaces good state.
 import { createHash, randomUUID } from "node:crypto";
 import { createServer } from "node:http";
-import { chown, mkdir, readdir, readFile, rename, rm, stat, writeFile, open } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { dirname, join, relative, sep } from "node:path";
+import { rmSync } from "node:fs";
+import { chown, lchown, lstat, mkdir, open, readdir, readFile, readlink, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { hostname, tmpdir } from "node:os";
+import { basename, dirname, join, relative, sep } from "node:path";
 import { gzipSync, gunzipSync } from "node:zlib";
 
 const PREFIX = "botfleet-state/";
@@ -29,9 +30,12 @@ const LOCAL_FILE = ".botfleet-state-local";
 const STAGING_DIR = ".botfleet-state-staging";
 /** This instance's lease id / lock holder: a restarted sync in the same instance takes its lease back. */
 const ID_FILE = ".botfleet-state-instance";
-const OWN = new Set([READY_FILE, LOCAL_FILE, STAGING_DIR, ID_FILE]);
-/** SQLite's side files: their content is inside the `VACUUM INTO` copy; lock files are per host. */
-const SKIP = /(-wal|-shm|-journal|\.lock)$/;
+/**
+ * Touched every 2 s by the agent's watcher while the agent may run (the container launcher, or
+ * run-agent.sh on a VM): no restore replaces the state while it is fresh.
+ */
+export const AGENT_FILE = ".botfleet-agent-running";
+const OWN = new Set([READY_FILE, LOCAL_FILE, STAGING_DIR, ID_FILE, AGENT_FILE]);
 const SQLITE_MAGIC = Buffer.from("SQLite format 3\0", "latin1");
 /** Top-level entries the agent regenerates by itself (STATE_SYNC_EXCLUDE): never snapshotted, kept on restore. */
 let excluded = new Set();
@@ -44,6 +48,10 @@ class StoreError extends Error {
   constructor(message, status) {
     super(message);
     this.status = status;
+  }
+  /** Someone else holds the lease or wrote the object: final, never retried. */
+  get conflict() {
+    return this.status === 409 || this.status === 412;
   }
 }
 
@@ -164,13 +172,40 @@ export class AzureStore {
     await expect(await this.lease("release"), [200], "release the lease");
   }
   async getPointer() {
-    const body = await this.get("pointer.json");
-    return { pointer: body ? JSON.parse(body.toString("utf8") || "{}") : {} };
+    return parsePointer(await this.get("pointer.json"));
   }
   async putPointer(pointer) {
     // Only the lease holder can write a leased blob: the store itself enforces one writer.
     await this.put("pointer.json", Buffer.from(JSON.stringify(pointer)), { "x-ms-lease-id": this.leaseId });
   }
+  /** The names under `prefix` (e.g. "snapshots/"), in order. */
+  async list(prefix) {
+    const names = [];
+    for (let marker = ""; ; ) {
+      const q = new URLSearchParams({ restype: "container", comp: "list", prefix: PREFIX + prefix, ...(marker && { marker }) });
+      const res = await expect(await request("GET", `${this.base}?${q}`, { headers: await this.h() }), [200], `list ${prefix}`);
+      const xml = await res.text();
+      for (const m of xml.matchAll(/<Name>([^<]+)<\/Name>/g)) names.push(m[1].replace(/&amp;/g, "&").slice(PREFIX.length));
+      marker = /<NextMarker>([^<]+)<\/NextMarker>/.exec(xml)?.[1] ?? "";
+      if (!marker) return names.sort();
+    }
+  }
+}
+
+/**
+ * A pointer blob's content: `{}` (created empty, a new bot), or the current snapshot with its
+ * checksum and history. Anything else (empty, not JSON, no snapshot name) is `invalid`, never taken
+ * for a new bot: the snapshots are listed instead.
+ */
+function parsePointer(body) {
+  if (!body) return { pointer: {}, missing: true };
+  try {
+    const pointer = JSON.parse(body.toString("utf8"));
+    if (pointer && typeof pointer === "object" && !Array.isArray(pointer) && (pointer.snapshot === undefined || typeof pointer.snapshot === "string")) return { pointer };
+  } catch {
+    // not JSON
+  }
+  return { pointer: {}, invalid: true };
 }
 
 /**
@@ -191,6 +226,14 @@ export class GcsStore {
     this.describe = `Cloud Storage bucket gs://${bucket}`;
     this.lockGeneration = undefined;
     this.pointerGeneration = "0";
+    // The lock and the pointer are written one request at a time: two writes sent together with
+    // the same generation precondition would fail the second with 412 in normal operation.
+    this.queue = Promise.resolve();
+  }
+  serial(work) {
+    const run = this.queue.then(work, work);
+    this.queue = run.catch(() => {});
+    return run;
   }
   async h(extra = {}) {
     return { Authorization: `Bearer ${await this.token()}`, ...extra };
@@ -239,26 +282,62 @@ export class GcsStore {
     log(holder === this.holder ? "took back this instance's own lock" : `took over the lock of ${holder ?? "?"}, unrefreshed for ${age.toFixed(1)} s`);
     return undefined;
   }
-  async renew() {
+  renew() {
+    return this.serial(() => this.refresh());
+  }
+  async refresh() {
     const res = await this.put("lock.json", this.lockBody(), { ifGenerationMatch: this.lockGeneration });
     this.lockGeneration = (await (await expect(res, [200], "refresh the lock object")).json()).generation;
   }
-  async release() {
-    await expect(
-      await request("DELETE", this.obj("lock.json", { ifGenerationMatch: this.lockGeneration }), { headers: await this.h() }),
-      [204, 404, 412],
-      "release the lock object",
-    );
+  release() {
+    return this.serial(async () => {
+      await expect(
+        await request("DELETE", this.obj("lock.json", { ifGenerationMatch: this.lockGeneration }), { headers: await this.h() }),
+        [204, 404, 412],
+        "release the lock object",
+      );
+    });
   }
   async getPointer() {
     const body = await this.get("pointer.json");
     this.pointerGeneration = body ? body.generation : "0";
-    return { pointer: body ? JSON.parse(body.toString("utf8")) : {} };
+    return parsePointer(body);
   }
-  async putPointer(pointer) {
-    await this.renew();
-    const res = await this.put("pointer.json", Buffer.from(JSON.stringify(pointer)), { ifGenerationMatch: this.pointerGeneration });
-    this.pointerGeneration = (await (await expect(res, [200], "write the pointer")).json()).generation;
+  /**
+   * Rewrites the pointer as it is, right after taking the lock: a write a paused former holder
+   * still has in flight carries an older generation and is refused from now on (fencing).
+   */
+  fence() {
+    return this.serial(async () => {
+      const body = await this.get("pointer.json");
+      const res = await this.put("pointer.json", body ?? Buffer.from("{}"), { ifGenerationMatch: body ? body.generation : "0" });
+      this.pointerGeneration = (await (await expect(res, [200], "fence the pointer")).json()).generation;
+    });
+  }
+  putPointer(pointer) {
+    return this.serial(async () => {
+      // Still the holder right before the write (the lock's generation moves only under it).
+      await this.refresh();
+      const mine = JSON.stringify(pointer);
+      const res = await this.put("pointer.json", Buffer.from(mine), { ifGenerationMatch: this.pointerGeneration });
+      if (res.status === 412) {
+        // The answer to this very write may have been lost and the write retried: ours if it says what we wrote.
+        const now = await this.get("pointer.json");
+        if (now?.toString("utf8") === mine) return void (this.pointerGeneration = now.generation);
+      }
+      this.pointerGeneration = (await (await expect(res, [200], "write the pointer")).json()).generation;
+    });
+  }
+  async list(prefix) {
+    const names = [];
+    for (let pageToken = ""; ; ) {
+      const q = new URLSearchParams({ prefix: PREFIX + prefix, fields: "items(name),nextPageToken", ...(pageToken && { pageToken }) });
+      const res = await expect(await request("GET", `${this.endpoint}/storage/v1/b/${encodeURIComponent(this.bucket)}/o?${q}`, { headers: await this.h() }), [200], `list ${prefix}`);
+      const j = await res.json();
+      for (const item of j.items ?? []) names.push(item.name.slice(PREFIX.length));
+      pageToken = j.nextPageToken ?? "";
+      if (!pageToken) return names.sort();
+    }
   }
   async putSnapshot(name, body) {
     await expect(await this.put(name, body, { ifGenerationMatch: "0" }), [200], `write ${name}`);
@@ -269,12 +348,12 @@ AzureStore.prototype.putSnapshot = async function (name, body) {
 };
 
 // ---------------------------------------------------------------------------------------------
-// tar (ustar + pax path records), only regular files and directories.
-function header(name, size, mode, type) {
+// tar (ustar + pax path records): regular files, directories and symbolic links.
+function header(name, size, mode, type, link = "") {
   const b = Buffer.alloc(512);
   const field = (v, off, len) => b.write(v, off, len, "utf8");
   const octal = (n, off, len) => field(n.toString(8).padStart(len - 1, "0") + "\0", off, len);
-  field(name.length <= 100 ? name : "longname", 0, 100);
+  field(Buffer.byteLength(name) <= 100 ? name : "longname", 0, 100);
   octal(mode, 100, 8);
   octal(0, 108, 8);
   octal(0, 116, 8);
@@ -282,6 +361,7 @@ function header(name, size, mode, type) {
   octal(0, 136, 12);
   b.fill(" ", 148, 156);
   field(type, 156, 1);
+  field(Buffer.byteLength(link) <= 100 ? link : "longlink", 157, 100);
   field("ustar\0" + "00", 257, 8);
   let sum = 0;
   for (const byte of b) sum += byte;
@@ -290,19 +370,25 @@ function header(name, size, mode, type) {
 }
 const pad = (n) => Buffer.alloc((512 - (n % 512)) % 512);
 
+/** A pax record "<length> key=value\n", its length counting its own digits. */
+function paxRecord(key, value) {
+  const rec = ` ${key}=${value}\n`;
+  let len = Buffer.byteLength(rec) + 1;
+  while (String(len).length + Buffer.byteLength(rec) !== len) len = String(len).length + Buffer.byteLength(rec);
+  return `${len}${rec}`;
+}
+
+/** Entries: { name, mode, data } a file, { name, mode } a directory, { name, link } a symbolic link. */
 export function tarPack(entries) {
   const parts = [];
-  for (const { name, mode, data } of entries) {
-    const type = data ? "0" : "5";
-    if (Buffer.byteLength(name) > 100) {
-      // A pax record is "<length> path=<name>\n", its length counting its own digits.
-      const rec = ` path=${name}\n`;
-      let len = Buffer.byteLength(rec) + 1;
-      while (String(len).length + Buffer.byteLength(rec) !== len) len = String(len).length + Buffer.byteLength(rec);
-      const pax = Buffer.from(`${len}${rec}`);
+  for (const { name, mode = 0o644, data, link } of entries) {
+    const type = link !== undefined ? "2" : data ? "0" : "5";
+    const records = (Buffer.byteLength(name) > 100 ? paxRecord("path", name) : "") + (link !== undefined && Buffer.byteLength(link) > 100 ? paxRecord("linkpath", link) : "");
+    if (records) {
+      const pax = Buffer.from(records);
       parts.push(header("pax", pax.length, 0o644, "x"), pax, pad(pax.length));
     }
-    parts.push(header(name, data ? data.length : 0, mode & 0o7777, type));
+    parts.push(header(name, data ? data.length : 0, mode & 0o7777, type, link ?? ""));
     if (data) parts.push(data, pad(data.length));
   }
   parts.push(Buffer.alloc(1024));
@@ -312,7 +398,7 @@ export function tarPack(entries) {
 export function tarUnpack(buf) {
   const out = [];
   let off = 0;
-  let paxPath;
+  let pax = {};
   while (off + 512 <= buf.length) {
     const h = buf.subarray(off, off + 512);
     if (h.every((x) => x === 0)) break;
@@ -323,14 +409,15 @@ export function tarUnpack(buf) {
     if (data.length !== size) throw new Error("truncated archive");
     off += 512 + size + ((512 - (size % 512)) % 512);
     if (type === "x") {
-      const m = /\d+ path=([^\n]*)\n/.exec(data.toString("utf8"));
-      paxPath = m?.[1];
+      pax = Object.fromEntries([...data.toString("utf8").matchAll(/\d+ (path|linkpath)=([^\n]*)\n/g)].map((m) => [m[1], m[2]]));
       continue;
     }
-    const name = paxPath ?? str(0, 100);
-    paxPath = undefined;
-    if (name.split("/").some((p) => p === ".." ) || name.startsWith("/")) throw new Error(`unsafe path in archive: ${name}`);
-    out.push({ name, mode: parseInt(str(100, 8).trim() || "644", 8), data: type === "5" ? undefined : Buffer.from(data) });
+    const name = pax.path ?? str(0, 100);
+    const link = type === "2" ? (pax.linkpath ?? str(157, 100)) : undefined;
+    pax = {};
+    if (name.split("/").some((p) => p === "..") || name.startsWith("/")) throw new Error(`unsafe path in archive: ${name}`);
+    const mode = parseInt(str(100, 8).trim() || "644", 8);
+    out.push(type === "2" ? { name, link } : { name, mode, data: type === "5" ? undefined : Buffer.from(data) });
   }
   return out;
 }
@@ -348,30 +435,60 @@ async function isSqlite(path) {
   }
 }
 
+/**
+ * Everything in the state directory but this program's own entries and what the agent regenerates:
+ * directories, files and symbolic links. Left out, and said so once in the log by `snapshot`: a
+ * SQLite database's side files (its -wal, -shm and -journal, whose content the consistent copy
+ * holds) and lock files (`*.lock`, which name a process of this host).
+ */
 async function walk(dir, root = dir, out = []) {
   for (const e of await readdir(dir, { withFileTypes: true })) {
     const path = join(dir, e.name);
     const rel = relative(root, path).split(sep).join("/");
     if (dir === root && (OWN.has(e.name) || excluded.has(e.name))) continue;
     if (e.isDirectory()) {
-      out.push({ rel, path, dir: true });
+      out.push({ rel, path, kind: "dir" });
       await walk(path, root, out);
-    } else if (e.isFile() && !SKIP.test(e.name)) out.push({ rel, path, dir: false });
+    } else if (e.isSymbolicLink()) out.push({ rel, path, kind: "link" });
+    else if (e.isFile()) out.push({ rel, path, kind: "file" });
+    else out.push({ rel, path, kind: "other" });
   }
   return out;
 }
 
-/** Size and mtime of every file: unchanged state is not uploaded again. */
+/** Why a file is not snapshotted as it is, or undefined. */
+async function leftOut(f, all) {
+  const side = /^(.*)-(wal|shm|journal)$/.exec(f.rel);
+  if (side && all.has(side[1]) && (await isSqlite(join(dirname(f.path), basename(side[1]))).catch(() => false))) return "SQLite side file (its database's copy holds its content)";
+  if (f.rel.endsWith(".lock")) return "lock file (names a process of this host)";
+  if (f.kind === "other") return "not a file, directory or link (socket, device or pipe)";
+  return undefined;
+}
+
+/** Size and mtime of every entry: unchanged state is not uploaded again. */
 async function fingerprint(dir) {
   const h = createHash("sha256");
   for (const f of await walk(dir)) {
-    if (f.dir) continue;
-    const s = await stat(f.path).catch(() => undefined);
-    // WAL databases change in their -wal file first: include it in the fingerprint.
-    const wal = await stat(f.path + "-wal").catch(() => undefined);
-    h.update(`${f.rel}\0${s?.size}\0${s?.mtimeMs}\0${wal?.size}\0${wal?.mtimeMs}\n`);
+    if (f.kind === "dir") continue;
+    const s = await lstat(f.path).catch(() => undefined);
+    h.update(`${f.rel}\0${f.kind}\0${s?.size}\0${s?.mtimeMs}\n`);
   }
   return h.digest("hex");
+}
+
+/**
+ * A file's content read whole while nothing rewrote it: its size and mtime the same before and
+ * after (a file rewritten in place, such as a channel's credentials, was read torn otherwise).
+ */
+async function readSteady(path) {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const before = await stat(path);
+    const data = await readFile(path);
+    const after = await stat(path);
+    if (before.size === after.size && before.mtimeMs === after.mtimeMs && data.length === after.size) return data;
+    await sleep(200);
+  }
+  throw new Error(`${path} kept changing while it was read`);
 }
 
 /** Opens a SQLite database (node:sqlite is loaded lazily: only Node >= 22.5 has it). */
@@ -394,36 +511,59 @@ export async function integrityCheck(path) {
   }
 }
 
-/** A packed, verified snapshot of `dir`, or throws when a database in it fails its check. */
-export async function snapshot(dir, scratch) {
+/**
+ * A packed, verified snapshot of `dir`, or throws when a database in it fails its check. `skipped`
+ * collects what was left out and why (logged once by the caller).
+ */
+export async function snapshot(dir, scratch, skipped = new Map()) {
   await rm(scratch, { recursive: true, force: true });
   await mkdir(scratch, { recursive: true });
   const entries = [];
   let databases = 0;
   try {
-    for (const f of await walk(dir)) {
-      const s = await stat(f.path).catch(() => undefined);
+    const listed = await walk(dir);
+    const all = new Set(listed.map((f) => f.rel));
+    for (const f of listed) {
+      const s = await lstat(f.path).catch(() => undefined);
       if (!s) continue; // removed since listed
-      if (f.dir) {
+      if (f.kind === "dir") {
         entries.push({ name: f.rel, mode: s.mode });
         continue;
       }
+      const why = await leftOut(f, all).catch(() => undefined);
+      if (why) {
+        skipped.set(f.rel, why);
+        continue;
+      }
+      if (f.kind === "link") {
+        entries.push({ name: f.rel, link: await readlink(f.path) });
+        continue;
+      }
       let data;
-      if (await isSqlite(f.path)) {
-        // VACUUM INTO: one read transaction, so a consistent copy even while the agent writes
-        // (the online backup API restarts whenever another connection writes, and can starve).
-        const copy = join(scratch, `db-${databases++}.sqlite`);
-        const db = await database(f.path, false);
-        try {
-          db.prepare("VACUUM INTO ?").run(copy);
-        } finally {
-          db.close();
+      try {
+        if (await isSqlite(f.path)) {
+          // VACUUM INTO: one read transaction, so a consistent copy even while the agent writes
+          // (the online backup API restarts whenever another connection writes, and can starve).
+          const copy = join(scratch, `db-${databases++}.sqlite`);
+          const db = await database(f.path, false);
+          try {
+            db.prepare("VACUUM INTO ?").run(copy);
+          } finally {
+            db.close();
+          }
+          const problem = await integrityCheck(copy);
+          if (problem) throw new Error(`database ${f.rel} fails integrity_check (${problem}); snapshot refused, the previous one stays current`);
+          data = await readFile(copy);
+        } else data = await readSteady(f.path);
+      } catch (e) {
+        if (e.code === "ENOENT") continue; // removed since listed
+        if (e.code === "EACCES") {
+          skipped.set(f.rel, "unreadable by state-sync (permission denied)");
+          continue;
         }
-        const problem = await integrityCheck(copy);
-        if (problem) throw new Error(`database ${f.rel} fails integrity_check (${problem}); snapshot refused, the previous one stays current`);
-        data = await readFile(copy);
-      } else data = await readFile(f.path).catch(() => undefined);
-      if (data) entries.push({ name: f.rel, mode: s.mode, data });
+        throw e;
+      }
+      entries.push({ name: f.rel, mode: s.mode, data });
     }
   } finally {
     await rm(scratch, { recursive: true, force: true });
@@ -431,7 +571,11 @@ export async function snapshot(dir, scratch) {
   return { body: gzipSync(tarPack(entries)), files: entries.filter((e) => e.data).length, databases };
 }
 
-/** Unpacks `body` into `staging` and checks every database; throws what is wrong. */
+/**
+ * Unpacks `body` into `staging` and checks every database (any file with SQLite's header, whatever
+ * its name); throws what is wrong. Symbolic links are made last, so that no entry is written
+ * through one.
+ */
 export async function verifyInto(body, staging) {
   await rm(staging, { recursive: true, force: true });
   await mkdir(staging, { recursive: true });
@@ -442,6 +586,7 @@ export async function verifyInto(body, staging) {
     throw new Error(`not a readable archive (${e.message})`);
   }
   for (const e of entries) {
+    if (e.link !== undefined) continue;
     const path = join(staging, e.name);
     if (!e.data) {
       await mkdir(path, { recursive: true, mode: e.mode });
@@ -455,7 +600,12 @@ export async function verifyInto(body, staging) {
       // integrity_check may leave side files of the copy behind.
       await rm(path + "-wal", { force: true });
       await rm(path + "-shm", { force: true });
-    } else if (/\.(sqlite|db)$/.test(e.name) && e.data.length > 0) throw new Error(`database ${e.name} is not a SQLite file`);
+    }
+  }
+  for (const e of entries) {
+    if (e.link === undefined) continue;
+    await mkdir(dirname(join(staging, e.name)), { recursive: true });
+    await symlink(e.link, join(staging, e.name));
   }
   return entries.length;
 }
@@ -476,7 +626,7 @@ async function giveTo(owner, dir) {
   if (!owner || process.getuid?.() !== 0) return;
   const [uid, gid] = owner.split(":").map(Number);
   await chown(dir, uid, gid);
-  for (const f of await walk(dir)) await chown(f.path, uid, gid).catch(() => {});
+  for (const f of await walk(dir)) await lchown(f.path, uid, gid).catch(() => {});
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -493,6 +643,50 @@ export function storeFrom(env, instance) {
   throw new Error(`STATE_SYNC_STORE=${JSON.stringify(spec)}: expected azure:https://<account>.blob.core.windows.net/<container> or gcs:<bucket>`);
 }
 
+/**
+ * This instance's lease id and lock holder, a UUID (Azure lease ids are GUIDs): a random salt kept
+ * on the state's disk, with this host's name and boot. An engine restarted on the same host takes
+ * its own lease back; a copy of the disk on another host (a cloned OS disk) is another instance.
+ */
+async function instanceId(dir) {
+  let salt = (await readFile(join(dir, ID_FILE), "utf8").catch(() => "")).trim();
+  if (!salt) await writeFile(join(dir, ID_FILE), (salt = randomUUID()));
+  const boot = (await readFile("/proc/sys/kernel/random/boot_id", "utf8").catch(() => "")).trim();
+  const h = createHash("sha256").update(`${salt}\0${hostname()}\0${boot}`).digest("hex");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/** What this instance last made of the local state: the snapshot it matches, and one being written. */
+async function readMark(dir) {
+  const text = await readFile(join(dir, LOCAL_FILE), "utf8").catch(() => undefined);
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return { snapshot: text || undefined };
+  }
+}
+async function writeMark(dir, mark) {
+  await writeFile(join(dir, `${LOCAL_FILE}.new`), JSON.stringify(mark));
+  await rename(join(dir, `${LOCAL_FILE}.new`), join(dir, LOCAL_FILE));
+}
+
+/**
+ * The ready file: the time (epoch seconds) until which this instance has proven its lease. The
+ * agent's watcher stops the agent once that time has passed, so an agent never outlives the lease
+ * of the engine beside it, whether the engine lost it, exited or was paused.
+ */
+async function writeReady(dir, untilMs) {
+  await writeFile(join(dir, `${READY_FILE}.new`), `${Math.floor(untilMs / 1000)}\n`);
+  await rename(join(dir, `${READY_FILE}.new`), join(dir, READY_FILE));
+}
+
+/** Whether an agent may still run on the local state: its watcher touched AGENT_FILE lately. */
+async function agentMayRun(dir) {
+  const s = await stat(join(dir, AGENT_FILE)).catch(() => undefined);
+  return s !== undefined && Date.now() - s.mtimeMs < 10_000;
+}
+
 export async function run(env = process.env) {
   const dir = env.STATE_SYNC_DIR;
   if (!dir) throw new Error("STATE_SYNC_DIR is not set: the local state directory shared with the agent");
@@ -501,11 +695,12 @@ export async function run(env = process.env) {
   await mkdir(dir, { recursive: true });
   excluded = new Set((env.STATE_SYNC_EXCLUDE ?? "").split(/\s+/).filter(Boolean));
   if (excluded.size) log(`not in snapshots, the agent regenerates them: ${[...excluded].join(", ")}`);
-  // A UUID (Azure lease ids are GUIDs), kept in the state directory: on the same local disk it
-  // names the same instance after a restart of this program.
-  let instance = (await readFile(join(dir, ID_FILE), "utf8").catch(() => "")).trim();
-  if (!instance) await writeFile(join(dir, ID_FILE), (instance = randomUUID()));
+  const instance = await instanceId(dir);
   const store = storeFrom(env, instance);
+  const leaseMs = store.leaseSeconds * 1000;
+  // Time kept between the lease proven and its expiry: for the watcher to stop the agent, and for
+  // clocks that drift.
+  const marginMs = Math.min(10_000, leaseMs / 4);
   await giveTo(env.STATE_SYNC_OWNER, dir);
   const scratch = env.STATE_SYNC_SCRATCH ?? join(tmpdir(), `botfleet-state-sync-${instance}`);
   let phase = "starting";
@@ -517,21 +712,22 @@ export async function run(env = process.env) {
       }).listen(Number(env.STATE_SYNC_PORT), "0.0.0.0")
     : undefined;
 
-  await rm(join(dir, READY_FILE), { force: true });
-  const stopped = new Promise((resolve) =>
-    ["SIGTERM", "SIGINT"].forEach((s) =>
-      process.on(s, () => {
-        log(`${s}: final snapshot, then releasing the lease`);
-        stopping = true;
-        resolve();
-      }),
-    ),
+  let wake;
+  const woken = () => new Promise((resolve) => (wake = resolve));
+  let signal = woken();
+  ["SIGTERM", "SIGINT"].forEach((s) =>
+    process.on(s, () => {
+      log(`${s}: final snapshot, then releasing the lease`);
+      stopping = true;
+      wake();
+    }),
   );
+  const pause = (ms) => Promise.race([sleep(ms), signal]);
 
   // 1. Lease, retried until held. Nothing is written before.
   phase = "waiting-for-lease";
   for (let waitingSince = Date.now(); ; ) {
-    if (stopping) return health?.close();
+    if (stopping) return health?.close(), 0;
     try {
       const why = await store.acquire();
       if (!why) break;
@@ -539,49 +735,87 @@ export async function run(env = process.env) {
     } catch (e) {
       log(`cannot take the lease on ${store.describe}: ${e.message}. Retrying in ${retryMs / 1000} s; nothing is restored or written meanwhile.`);
     }
-    await Promise.race([sleep(retryMs), stopped]);
+    await pause(retryMs);
   }
+  let renewedAt = Date.now();
   log(`holding the lease on ${store.describe}`);
 
-  let lost = false;
+  // Lost: renewal refused, or not proven before the lease could have passed to another instance.
+  // The agent's ready file goes (its watcher stops it) and this instance exits to wait again.
+  let lost;
+  const loseLease = (why) => {
+    if (lost) return;
+    lost = why;
+    rmSync(join(dir, READY_FILE), { force: true });
+    log(`LEASE LOST: ${why}. The agent is stopped (its ready file is gone); this instance writes nothing more and exits to wait for the lease again.`);
+    wake();
+  };
+  const ready = () => !lost && writeReady(dir, renewedAt + leaseMs - marginMs);
+  let renewing = false;
   const renewer = setInterval(async () => {
+    if (renewing || lost) return;
+    renewing = true;
     try {
-      await store.renew();
-    } catch (e) {
-      log(`LEASE RENEWAL FAILED: ${e.message}`);
-      if (e.status >= 400) {
-        lost = true;
-        log("the lease is lost (another instance may hold it now): no more snapshots are written by this instance");
+      for (;;) {
+        try {
+          await store.renew();
+          renewedAt = Date.now();
+          if (phase === "running") await ready();
+          return;
+        } catch (e) {
+          if (e.conflict) return loseLease(`the store refused its renewal (${e.message})`);
+          if (Date.now() >= renewedAt + leaseMs - marginMs) return loseLease(`not renewed since ${new Date(renewedAt).toISOString()} (${e.message}), so another instance may hold it now`);
+          log(`lease renewal failed (${e.message}); retrying until ${new Date(renewedAt + leaseMs - marginMs).toISOString()}`);
+          await sleep(Math.min(2000, leaseMs / 10));
+        }
       }
+    } finally {
+      renewing = false;
     }
-  }, (store.leaseSeconds * 1000) / 3);
+  }, leaseMs / 3);
+  const quit = async (code) => {
+    clearInterval(renewer);
+    if (!lost) await store.release().then(() => log("lease released"), (e) => log(`lease release failed (it expires by itself): ${e.message}`));
+    health?.close();
+    return lost ? 3 : code;
+  };
 
-  // 2. Restore.
+  // 2. Restore. A write a paused former holder still has in flight is fenced off first (Cloud
+  // Storage; Azure's blob lease fences by itself).
   phase = "restoring";
   let pointer;
+  let listed;
   for (;;) {
     try {
-      ({ pointer } = await store.getPointer());
+      await store.fence?.();
+      const read = await store.getPointer();
+      pointer = read.pointer;
+      // No snapshot named (a new bot, or a pointer deleted, emptied or garbled): what the store holds decides.
+      if (!pointer.snapshot) listed = (await store.list("snapshots/")).reverse();
+      if (listed?.length) log(`the pointer ${read.missing ? "is missing" : read.invalid ? "is not a valid pointer" : "names no snapshot"}; ${listed.length} snapshots are in the store: restoring the newest that passes verification`);
       break;
     } catch (e) {
       log(`cannot read the pointer: ${e.message}. Retrying in ${retryMs / 1000} s.`);
-      if (stopping) break;
-      await sleep(retryMs);
+      if (stopping || lost) break;
+      await pause(retryMs);
     }
   }
-  if (!pointer) {
-    // Stopped before the store ever answered: nothing was restored, so nothing may be written.
-    clearInterval(renewer);
-    await store.release().catch(() => {});
-    health?.close();
-    return;
-  }
-  const localMark = await readFile(join(dir, LOCAL_FILE), "utf8").catch(() => undefined);
-  if (localMark !== undefined && localMark === (pointer.snapshot ?? "")) {
+  if (!pointer || lost) return quit(0);
+  const mark = await readMark(dir);
+  const candidates = pointer.snapshot ? [pointer.snapshot, ...(pointer.history ?? []).filter((h) => h !== pointer.snapshot)] : listed;
+  const ours = mark && (pointer.snapshot ? mark.snapshot === pointer.snapshot || mark.pending === pointer.snapshot : candidates.length === 0);
+  if (ours) {
+    // The local state is this instance's own: what the pointer names, or newer (a snapshot being
+    // written when it stopped). Restoring would replace newer data under a running agent.
     log(`local state is this instance's own and at least as new as ${pointer.snapshot ?? "the empty store"}: kept, not restored`);
-  } else if (pointer.snapshot) {
-    const candidates = [pointer.snapshot, ...(pointer.history ?? []).filter((h) => h !== pointer.snapshot)];
-    let restored = false;
+  } else if (candidates.length) {
+    // Never over an agent that may be running: its ready file goes first, then its watcher stops it.
+    await rm(join(dir, READY_FILE), { force: true });
+    for (let waited = 0; await agentMayRun(dir); waited += 1) {
+      if (waited % 10 === 0) log("waiting for the agent to stop before restoring (its watcher touches " + AGENT_FILE + ")");
+      await sleep(1000);
+    }
+    let restored;
     for (const name of candidates) {
       try {
         const body = await store.get(name);
@@ -591,8 +825,8 @@ export async function run(env = process.env) {
         const count = await verifyInto(body, join(dir, STAGING_DIR));
         await swapIn(dir, join(dir, STAGING_DIR));
         await giveTo(env.STATE_SYNC_OWNER, dir);
-        log(`restored ${name} (${count} entries, ${body.length} bytes)${name === pointer.snapshot ? "" : " — an older snapshot, the newer ones were refused"}`);
-        restored = true;
+        log(`restored ${name} (${count} entries, ${body.length} bytes)${name === candidates[0] ? "" : " — an older snapshot, the newer ones were refused"}`);
+        restored = { name, sha256: createHash("sha256").update(body).digest("hex"), bytes: body.length };
         break;
       } catch (e) {
         await rm(join(dir, STAGING_DIR), { recursive: true, force: true });
@@ -601,74 +835,92 @@ export async function run(env = process.env) {
     }
     if (!restored) {
       // Never start empty over a store that has state: the operator must look.
-      clearInterval(renewer);
-      await store.release().catch(() => {});
-      health?.close();
+      await quit(1);
       throw new Error(`no snapshot in ${store.describe} passed verification (${candidates.join(", ")}); refusing to start the agent on empty state. Restore one by hand: docs/secrets-and-operations.md#restore-a-bots-state-by-hand in botfleet.`);
     }
+    if (!pointer.snapshot) {
+      // The pointer named nothing although snapshots exist: it names the restored one from now on.
+      pointer = { snapshot: restored.name, sha256: restored.sha256, bytes: restored.bytes, time: new Date().toISOString(), history: [restored.name] };
+      try {
+        await store.putPointer(pointer);
+        log(`the pointer now names ${restored.name} again`);
+      } catch (e) {
+        if (e.conflict) loseLease(`the pointer was written by someone else while restoring (${e.message})`);
+        else log(`could not rewrite the pointer (${e.message}); the next snapshot writes it`);
+      }
+    }
   } else log(`no snapshot in ${store.describe} yet: starting with the local state as it is`);
-  await writeFile(join(dir, LOCAL_FILE), pointer.snapshot ?? "");
-  await writeFile(join(dir, READY_FILE), new Date().toISOString() + "\n");
+  if (lost) return quit(0);
+  await writeMark(dir, { snapshot: pointer.snapshot });
   phase = "running";
+  await ready();
   log("state ready: the agent may start");
 
   // 3. Snapshots.
   let last = await fingerprint(dir);
   let seq = 0;
+  const skipped = new Map();
+  const reported = new Set();
   const save = async (why) => {
     if (lost) return;
     const now = await fingerprint(dir);
     if (now === last && why !== "final") return;
     if (now === last) return log("final: state unchanged since the last snapshot");
     const started = Date.now();
-    const snap = await snapshot(dir, scratch);
+    const snap = await snapshot(dir, scratch, skipped);
+    const news = [...skipped].filter(([name]) => !reported.has(name));
+    if (news.length) log(`not in snapshots: ${news.map(([name, why]) => `${name} (${why})`).join(", ")}`);
+    for (const [name] of news) reported.add(name);
+    if (lost) return;
     const name = `snapshots/${new Date().toISOString().replace(/[:.]/g, "-")}-${process.pid}-${seq++}.tar.gz`;
     await store.putSnapshot(name, snap.body);
     const history = [name, ...(pointer.history ?? (pointer.snapshot ? [pointer.snapshot] : []))];
     const next = { snapshot: name, sha256: createHash("sha256").update(snap.body).digest("hex"), bytes: snap.body.length, time: new Date().toISOString(), history: history.slice(0, HISTORY) };
+    // Marked before the pointer moves: killed between the two, this instance still knows the local
+    // state is its own (the pointer names either its last snapshot or this one).
+    await writeMark(dir, { snapshot: pointer.snapshot, pending: name });
     try {
       await store.putPointer(next);
     } catch (e) {
-      // Someone else wrote the pointer (a restore by hand, or another instance that took over):
-      // this instance is no longer the writer.
-      if (e.status === 409 || e.status === 412) {
-        lost = true;
+      // Someone else wrote the pointer (a restore by hand, or another instance that took over).
+      if (e.conflict) {
         await store.delete(name).catch(() => {});
-        log(`the pointer was changed by someone else (${e.message}): this instance writes nothing more; restart the bot to restore what the pointer names`);
+        loseLease(`the pointer was changed by someone else (${e.message}); restart the bot to restore what the pointer names`);
         return;
       }
       throw e;
     }
-    await writeFile(join(dir, LOCAL_FILE), name);
+    await writeMark(dir, { snapshot: name });
     for (const old of history.slice(HISTORY)) await store.delete(old).catch((e) => log(`could not delete ${old}: ${e.message}`));
     pointer = next;
     last = now;
     log(`${why} snapshot ${name}: ${snap.files} files, ${snap.databases} databases, ${snap.body.length} bytes, ${Date.now() - started} ms`);
   };
-  while (!stopping) {
-    await Promise.race([sleep(intervalMs), stopped]);
-    if (stopping) break;
+  while (!stopping && !lost) {
+    await pause(intervalMs);
+    if (stopping || lost) break;
     try {
       await save("periodic");
     } catch (e) {
       log(`snapshot failed: ${e.message}. The previous snapshot stays current; retrying next interval.`);
     }
+    signal = woken();
   }
 
-  // 4. Graceful stop.
-  clearInterval(renewer);
-  try {
-    await save("final");
-  } catch (e) {
-    log(`final snapshot failed: ${e.message}`);
+  // 4. Graceful stop: a final snapshot while the lease is still proven.
+  if (!lost && Date.now() < renewedAt + leaseMs - marginMs) {
+    try {
+      await save("final");
+    } catch (e) {
+      log(`final snapshot failed: ${e.message}`);
+    }
   }
-  if (!lost) await store.release().then(() => log("lease released"), (e) => log(`lease release failed (it expires by itself): ${e.message}`));
-  health?.close();
+  return quit(0);
 }
 
 if (import.meta.url === `file://${process.argv[1]}` || process.env.STATE_SYNC_MAIN === "1") {
   run().then(
-    () => process.exit(0),
+    (code) => process.exit(code ?? 0),
     (e) => {
       log(`FATAL: ${e.message}`);
       process.exit(1);

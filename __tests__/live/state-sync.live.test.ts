@@ -6,8 +6,9 @@
  * `npm run test:state-sync`; not part of plain `npm test`.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer as createHttpsServer, request as httpsRequest, type Server as HttpsServer } from "node:https";
 import { createServer as netServer } from "node:net";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -164,8 +165,7 @@ function harness(command: string, base: string, ...args: string[]) {
 
 let instances = 0;
 /** One instance of the bot: a fresh local state directory (a new replica's EmptyDir) and its sync. */
-function instance(store: string, env: NodeJS.ProcessEnv = {}) {
-  const dir = join(work, `instance-${++instances}`, "state");
+function instance(store: string, env: NodeJS.ProcessEnv = {}, dir = join(work, `instance-${++instances}`, "state")) {
   const common = { STATE_SYNC_DIR: dir, STATE_SYNC_STORE: store, STATE_SYNC_LEASE_SECONDS: String(LEASE), STATE_SYNC_INTERVAL_SECONDS: String(INTERVAL), STATE_SYNC_RETRY_SECONDS: "1" };
   const azure = store.startsWith("azure:")
     ? { NODE_EXTRA_CA_CERTS: cert, IDENTITY_ENDPOINT: `http://127.0.0.1:${(identity.address() as { port: number }).port}/msi/token`, IDENTITY_HEADER, STATE_SYNC_CLIENT_ID: CLIENT_ID }
@@ -364,6 +364,221 @@ describe("state-sync on Azure Blob Storage (Azurite, OAuth over HTTPS)", () => {
       expect(req.headers["x-identity-header"]).toBe(IDENTITY_HEADER);
       expect(Object.fromEntries(q)).toEqual({ resource: "https://storage.azure.com/", "api-version": "2019-08-01", client_id: CLIENT_ID });
     }
+  });
+});
+
+// Issue 33: the faults that lost data before, each against the real engine and Azurite. The fault
+// proxy sits between the engine and Azurite (HTTPS both sides) and answers chosen requests itself,
+// or forwards them and loses the answer.
+describe("state-sync under faults (Azurite behind a fault proxy)", () => {
+  type Fault = number | "lose-answer" | undefined;
+  let proxy: HttpsServer;
+  let proxyPort = 0;
+  let fault: ((req: IncomingMessage) => Fault) | undefined;
+  beforeAll(async () => {
+    const ca = readFileSync(cert);
+    proxy = createHttpsServer({ key: readFileSync(key), cert: ca }, (req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        const f = fault?.(req);
+        if (typeof f === "number") {
+          res.writeHead(f, { "content-type": "application/xml" });
+          res.end(`<?xml version="1.0"?><Error><Code>Injected</Code><Message>injected by the test</Message></Error>`);
+          return;
+        }
+        const upstream = httpsRequest({ host: "127.0.0.1", port: azuritePort, method: req.method, path: req.url, headers: req.headers, ca }, (up) => {
+          if (f === "lose-answer") {
+            up.resume();
+            up.on("end", () => req.socket.destroy());
+            return;
+          }
+          res.writeHead(up.statusCode!, up.headers);
+          up.pipe(res);
+        });
+        upstream.end(Buffer.concat(chunks));
+      });
+    });
+    await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
+    proxyPort = (proxy.address() as { port: number }).port;
+  });
+  afterAll(() => {
+    proxy?.closeAllConnections();
+    proxy?.close();
+  });
+  afterEach(() => (fault = undefined));
+  const viaProxy = (base: string) => base.replace(`:${azuritePort}/`, `:${proxyPort}/`);
+  const readyUntil = (ready: string) => Number(readFileSync(ready, "utf8")) * 1000;
+  const renewal = (req: IncomingMessage) => req.method === "PUT" && req.url!.includes("comp=lease") && req.headers["x-ms-lease-action"] === "renew";
+
+  test("one 503, one 429 and one 401 on lease renewals: the lease is kept, snapshots go on, and a graceful stop takes its final snapshot", async () => {
+    const base = azureBot();
+    const i = instance(`azure:${viaProxy(base)}`);
+    const w = await agent(i);
+    await i.sync.waitFor(/periodic snapshot/, "a first snapshot");
+    const statuses = [503, 429, 401];
+    fault = (req) => (renewal(req) ? statuses.shift() : undefined);
+    for (let k = 0; statuses.length && k < 300; k++) await sleep(100);
+    expect(statuses).toEqual([]);
+    fault = undefined;
+    const before = i.sync.count(snapshotLine);
+    for (let k = 0; i.sync.count(snapshotLine) < before + 2 && k < 300; k++) await sleep(100);
+    expect(i.sync.count(snapshotLine)).toBeGreaterThanOrEqual(before + 2);
+    expect(i.sync.log).toMatch(/lease renewal failed \(.*HTTP 503/);
+    expect(i.sync.log).toMatch(/lease renewal failed \(.*HTTP 429/);
+    expect(i.sync.log).toMatch(/lease renewal failed \(.*HTTP 401/);
+    expect(i.sync.log).not.toMatch(/LEASE LOST/);
+    expect(readyUntil(i.ready)).toBeGreaterThan(Date.now());
+    w.proc.kill("SIGTERM");
+    await w.exited;
+    const rows = localRows(i.dir);
+    i.sync.proc.kill("SIGTERM");
+    expect(await i.sync.exited).toBe(0);
+    expect(i.sync.log).toMatch(/final snapshot snapshots\//);
+    // A graceful stop loses nothing: the store's newest snapshot has every row.
+    expect(harness("rows", base, join(work, "rows-transient.sqlite"))).toMatchObject({ n: rows.n, max: rows.max });
+  });
+
+  test("a holder paused past its lease: its ready file runs out before another instance can take over, and resumed it writes nothing, removes the ready file and exits 3", async () => {
+    const base = azureBot();
+    const a = instance(`azure:${base}`);
+    const w = await agent(a);
+    await a.sync.waitFor(/periodic snapshot/, "a writes");
+    a.sync.proc.kill("SIGSTOP");
+    const pausedAt = Date.now();
+    // The ready file names a time before the lease can pass to anyone (the agent's watcher stops it then).
+    expect(readyUntil(a.ready)).toBeLessThanOrEqual(pausedAt + LEASE * 1000);
+    const b = instance(`azure:${base}`);
+    await b.sync.waitFor(/state ready/, "b takes over once a's lease expired");
+    expect(readyUntil(a.ready)).toBeLessThan(Date.now());
+    w.proc.kill("SIGTERM"); // as a's watcher did when the ready file ran out
+    await w.exited;
+    const w2 = await agent(b);
+    await b.sync.waitFor(/periodic snapshot/, "b writes");
+    a.sync.proc.kill("SIGCONT");
+    expect(await a.sync.exited).toBe(3);
+    expect(a.sync.log).toMatch(/LEASE LOST: /);
+    expect(existsSync(a.ready)).toBe(false);
+    // Every snapshot the pointer names is one b wrote.
+    await sleep(INTERVAL * 1500);
+    expect(b.sync.log).toContain(harness("pointer", base).snapshot);
+    w2.proc.kill("SIGTERM");
+    await w2.exited;
+    b.sync.proc.kill("SIGTERM");
+    expect(await b.sync.exited).toBe(0);
+  });
+
+  test("restarted beside a live agent after the pointer's answer was lost: the local state is its own and kept, never restored under the agent", async () => {
+    const base = azureBot();
+    const store = `azure:${viaProxy(base)}`;
+    const a = instance(store);
+    const w = await agent(a);
+    // The agent's watcher, as the launcher runs it.
+    const beat = setInterval(() => writeFileSync(join(a.dir, ".botfleet-agent-running"), ""), 1000);
+    try {
+      await a.sync.waitFor(/periodic snapshot/, "a first snapshot");
+      let lost = false;
+      fault = (req) => (!lost && req.method === "PUT" && req.url!.split("?")[0].endsWith("/pointer.json") && !req.url!.includes("comp=") ? ((lost = true), "lose-answer") : undefined);
+      for (let k = 0; !lost && k < 300; k++) await sleep(100);
+      expect(lost).toBe(true);
+      await sleep(500);
+      a.sync.proc.kill("SIGKILL");
+      await a.sync.exited;
+      fault = undefined;
+      // The pointer moved on; this instance's mark names the snapshot as pending.
+      const pointer = harness("pointer", base);
+      expect(JSON.parse(readFileSync(join(a.dir, ".botfleet-state-local"), "utf8")).pending).toBe(pointer.snapshot);
+      const rowsAtRestart = localRows(a.dir).max;
+      const again = instance(store, {}, a.dir);
+      await again.sync.waitFor(/state ready/, "the restarted engine");
+      expect(again.sync.log).toMatch(/local state is this instance's own and at least as new as/);
+      expect(again.sync.log).not.toMatch(/restored snapshots/);
+      await sleep(1000);
+      expect(w.proc.exitCode).toBeNull();
+      expect(localRows(a.dir).max).toBeGreaterThan(rowsAtRestart);
+      w.proc.kill("SIGTERM");
+      await w.exited;
+      again.sync.proc.kill("SIGTERM");
+      expect(await again.sync.exited).toBe(0);
+    } finally {
+      clearInterval(beat);
+    }
+  });
+
+  test.each([
+    ["deleted", undefined],
+    ["empty", ""],
+    ["not a pointer", "{garbled"],
+  ])("a pointer %s while snapshots are in the store: the newest verified one is restored and named again, never an empty start", async (_, body) => {
+    const { base, goodRows } = await seededAzureBot();
+    const good = harness("pointer", base);
+    if (body === undefined) expect(harness("delete-pointer", base).status).toBe(202);
+    else expect(harness("put-pointer", base, body).status).toBe(201);
+    const next = instance(`azure:${base}`);
+    await next.sync.waitFor(/state ready/, "restore");
+    expect(next.sync.log).toMatch(/the pointer (is missing|is not a valid pointer|names no snapshot); \d+ snapshots are in the store/);
+    expect(next.sync.log).toContain(`restored ${good.snapshot}`);
+    expect(localRows(next.dir)).toEqual(goodRows);
+    expect(harness("pointer", base).snapshot).toBe(good.snapshot);
+    next.sync.proc.kill("SIGTERM");
+    expect(await next.sync.exited).toBe(0);
+  });
+
+  test("whatever the agent keeps survives: symbolic links, a *.db that is not SQLite, side-file names with no database; a pipe and lock files are left out, said in the log", async () => {
+    const base = azureBot();
+    const a = instance(`azure:${base}`);
+    await a.sync.waitFor(/state ready/, "first start");
+    mkdirSync(join(a.dir, "workspace"), { recursive: true });
+    writeFileSync(join(a.dir, "workspace", "notes.md"), "notes");
+    symlinkSync("workspace/notes.md", join(a.dir, "current.md"));
+    writeFileSync(join(a.dir, "sessions.db"), '{"_id":"a","nedb":true}\n');
+    writeFileSync(join(a.dir, "backup-wal"), "not a side file");
+    writeFileSync(join(a.dir, "gateway.lock"), `${process.pid}`);
+    expect(spawnSync("mkfifo", [join(a.dir, "events.pipe")]).status).toBe(0);
+    a.sync.proc.kill("SIGTERM");
+    expect(await a.sync.exited).toBe(0);
+    expect(a.sync.log).toMatch(/final snapshot snapshots\//);
+    expect(a.sync.log).toMatch(/not in snapshots: .*events\.pipe \(not a file, directory or link/);
+    expect(a.sync.log).toMatch(/not in snapshots: .*gateway\.lock \(lock file/);
+    const b = instance(`azure:${base}`);
+    await b.sync.waitFor(/state ready/, "restore");
+    expect(readlinkSync(join(b.dir, "current.md"))).toBe("workspace/notes.md");
+    expect(readFileSync(join(b.dir, "current.md"), "utf8")).toBe("notes");
+    expect(readFileSync(join(b.dir, "sessions.db"), "utf8")).toBe('{"_id":"a","nedb":true}\n');
+    expect(readFileSync(join(b.dir, "backup-wal"), "utf8")).toBe("not a side file");
+    expect(existsSync(join(b.dir, "gateway.lock"))).toBe(false);
+    b.sync.proc.kill("SIGTERM");
+    expect(await b.sync.exited).toBe(0);
+  });
+
+  test("two engines on copies of one disk (a cloned OS disk, another host name) never both hold the lease", async () => {
+    const base = azureBot();
+    const a = instance(`azure:${base}`);
+    await a.sync.waitFor(/state ready/, "a holds");
+    const copy = join(work, `clone-${instances}`, "state");
+    mkdirSync(copy, { recursive: true });
+    expect(spawnSync("cp", ["-a", `${a.dir}/.`, copy]).status).toBe(0);
+    // The copy runs on another host: a UTS namespace of its own with another host name.
+    const env = {
+      STATE_SYNC_MAIN: "1",
+      STATE_SYNC_DIR: copy,
+      STATE_SYNC_STORE: `azure:${base}`,
+      STATE_SYNC_LEASE_SECONDS: String(LEASE),
+      STATE_SYNC_INTERVAL_SECONDS: String(INTERVAL),
+      STATE_SYNC_RETRY_SECONDS: "1",
+      NODE_EXTRA_CA_CERTS: cert,
+      IDENTITY_ENDPOINT: `http://127.0.0.1:${(identity.address() as { port: number }).port}/msi/token`,
+      IDENTITY_HEADER,
+      STATE_SYNC_CLIENT_ID: CLIENT_ID,
+    };
+    const clone = new Proc("unshare", ["--uts", "sh", "-c", 'hostname botfleet-clone && exec "$@"', "sh", NODE24, ...STATE_SYNC_COMMAND.slice(1)], env);
+    await clone.waitFor(/waiting for the lease .*another instance holds the blob lease/, "the clone waits");
+    await sleep(LEASE * 1000);
+    expect(clone.log).not.toMatch(/holding the lease|state ready/);
+    clone.proc.kill("SIGTERM");
+    await clone.exited;
+    a.sync.proc.kill("SIGTERM");
+    expect(await a.sync.exited).toBe(0);
   });
 });
 

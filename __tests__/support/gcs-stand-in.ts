@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 /**
  * A stand-in for the parts of the Cloud Storage JSON API and the metadata server that state-sync
  * uses — NOT an emulator: objects with generations, `ifGenerationMatch` preconditions (0 = only if
- * absent) on media uploads and deletes, `updated` times and the Date header, and a token endpoint.
+ * absent) on media uploads and deletes, listing by prefix, `updated` times and the Date header, and a token endpoint.
  * It records every request so tests can assert their shape.
  */
 export interface GcsObject {
@@ -63,6 +63,19 @@ export class GcsStandIn {
         const o = { data: Buffer.concat(chunks), generation: ++this.generation, updated: new Date() };
         this.objects.set(name, o);
         return send(200, { name: query.name, generation: String(o.generation), updated: o.updated.toISOString() });
+      }
+      const listing = /^\/storage\/v1\/b\/([^/]+)\/o$/.exec(url.pathname);
+      if (listing && req.method === "GET") {
+        // objects.list: names in lexicographic order, paged by maxResults (default 1000).
+        const bucket = `${listing[1]}/`;
+        const names = [...this.objects.keys()]
+          .filter((n) => n.startsWith(bucket + (query.prefix ?? "")))
+          .map((n) => n.slice(bucket.length))
+          .sort();
+        const from = query.pageToken ? names.findIndex((n) => n > query.pageToken) : 0;
+        const page = (from < 0 ? [] : names.slice(from)).slice(0, Number(query.maxResults ?? 1000));
+        const more = from >= 0 && from + page.length < names.length;
+        return send(200, { kind: "storage#objects", items: page.map((name) => ({ name })), ...(more && { nextPageToken: page[page.length - 1] }) });
       }
       const object = /^\/storage\/v1\/b\/([^/]+)\/o\/(.+)$/.exec(url.pathname);
       if (object) {

@@ -47,5 +47,12 @@ if (command === "create-container") {
   const next = { ...p, snapshot: name, sha256: createHash("sha256").update(bad).digest("hex"), history: [name, ...p.history] };
   const r = await fetch(blob("pointer.json"), { method: "PUT", headers: headers({ "x-ms-blob-type": "BlockBlob" }), body: JSON.stringify(next) });
   out = { status: r.status, previous: p.snapshot, corrupt: name };
+} else if (command === "put-pointer") {
+  // The pointer replaced by args[0] (an empty or garbled one), while no instance holds the lease.
+  const r = await fetch(blob("pointer.json"), { method: "PUT", headers: headers({ "x-ms-blob-type": "BlockBlob" }), body: args[0] });
+  out = { status: r.status };
+} else if (command === "delete-pointer") {
+  const r = await fetch(blob("pointer.json"), { method: "DELETE", headers: headers() });
+  out = { status: r.status };
 }
 console.log(JSON.stringify(out));

@@ -61,9 +61,17 @@ trap 'exit 143' TERM INT
 # revision overlap the previous instance still holds the lease and polls the chat channels (one
 # poller per bot token). Meanwhile the probes get a waiting answer, so the new revision becomes
 # ready, the platform stops the old one, and its final snapshot and lease release let this one go.
-if [ -n "${BOTFLEET_STATE_READY:-}" ] && [ ! -f "$BOTFLEET_STATE_READY" ]; then
+# The ready file holds the time (epoch seconds) until which state-sync has proven its lease; it
+# rewrites it at every renewal and removes it when it loses the lease.
+state_ready() {
+  held=$(cat "$1" 2>/dev/null) || return 1
+  case "$held" in '' | *[!0-9]*) return 1 ;; esac
+  [ "$held" -gt "$(date +%s)" ]
+}
+ready_file=${BOTFLEET_STATE_READY:-}
+if [ -n "$ready_file" ] && ! state_ready "$ready_file"; then
   waiting "botfleet: WAITING FOR STATE: the state-sync container has not restored the bot's state yet (it waits for the lease while another instance holds it); see its log"
-  while [ ! -f "$BOTFLEET_STATE_READY" ]; do sleep 1; done
+  until state_ready "$ready_file"; do sleep 1; done
   echo "botfleet: state restored" >&2
 fi
 
@@ -85,4 +93,30 @@ if [ -n "${BOTFLEET_RELEASE_STALE_OWNER:-}" ]; then eval "$BOTFLEET_RELEASE_STAL
 ready
 unset BOTFLEET_PLUGIN_SCRIPT BOTFLEET_WAITING_SERVER BOTFLEET_PORT BOTFLEET_RELEASE_STALE_OWNER
 echo "botfleet: starting $1" >&2
-exec "$@"
+if [ -z "$ready_file" ]; then exec "$@"; fi
+
+# With state-sync beside it, the agent never outlives the lease: a sidecar that lost it, exited or
+# froze stops renewing, its ready file goes or runs out, and the agent is stopped (exit 75, the
+# platform restarts the container, which waits for the lease again), so two instances never poll
+# one bot token or write one state. While the agent may run, the heartbeat file says so: a
+# restarted state-sync never restores under it (state-sync.mjs, AGENT_FILE).
+heartbeat="$(dirname "$ready_file")/.botfleet-agent-running"
+"$@" &
+agent=$!
+stopping=""
+trap 'stopping=yes; kill -TERM "$agent" 2>/dev/null || true' TERM INT
+status=0
+while kill -0 "$agent" 2>/dev/null; do
+  touch "$heartbeat" 2>/dev/null || true
+  if [ -z "$stopping" ] && ! state_ready "$ready_file"; then
+    stopping=yes
+    echo "botfleet: LEASE NOT HELD: state-sync no longer proves its lease on the bot's state (see its log); stopping the agent" >&2
+    kill -TERM "$agent" 2>/dev/null || true
+    status=75
+  fi
+  sleep 1 &
+  wait $! || true
+done
+wait "$agent" || { code=$?; [ "$status" = 75 ] || status=$code; }
+rm -f "$heartbeat"
+exit "$status"
