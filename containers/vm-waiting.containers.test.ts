@@ -1,5 +1,6 @@
 import { AGENT_LIMITS, WAITING_MARKER } from "../bootstrap/azure-vm";
 import { mebibytes } from "../contracts";
+import { STATE_SYNC_LEASE_SECONDS } from "../bootstrap/state-sync";
 import { nanobot } from "../runtimes/nanobot";
 import { WAITING_FOR_SECRETS } from "../runtimes/runtime";
 import { exampleFleet } from "../__tests__/support/fleet";
@@ -57,4 +58,21 @@ test("once the secret is set in Key Vault, the agent starts by itself within a m
   const gateway = JSON.parse((await vm.exec("docker inspect botfleet-agent")).stdout)[0];
   expect(gateway.Config.Image).toBe(nanobot.image);
   expect(gateway.HostConfig).toMatchObject({ ReadonlyRootfs: true, CapDrop: ["ALL"], Memory: mebibytes(AGENT_LIMITS.light.memory) * 1024 ** 2 });
+});
+
+// Issue 33: a frozen state-sync (SIGSTOP, as a long pause or a VM freeze does) must take the
+// gateway down before its lease can pass to another VM, and the bot must come back by itself.
+test("a frozen state-sync takes the gateway down before its lease could pass on; running again, it brings the agent back by itself", async () => {
+  const running = async () => (await vm.exec("docker ps --quiet --filter 'name=^botfleet-agent$'")).stdout.trim() !== "";
+  expect(await running()).toBe(true);
+  await vm.exec("docker kill --signal STOP botfleet-state-sync");
+  const frozen = Date.now();
+  await until("the gateway stopped", async () => !(await running()), 90_000, 1000);
+  figures["state-sync frozen to gateway stopped"] = `${((Date.now() - frozen) / 1000).toFixed(1)} s`;
+  expect(Date.now() - frozen).toBeLessThan(STATE_SYNC_LEASE_SECONDS * 1000);
+  expect(await vm.journal("botfleet-agent")).toContain("LEASE NOT HELD");
+  await vm.exec("docker kill --signal CONT botfleet-state-sync");
+  const resumed = Date.now();
+  await until("nanobot's own health behind Caddy again", async () => (await vm.curl("http://127.0.0.1/health")).body.includes('"status":"ok"'), 180_000, 2000);
+  figures["state-sync resumed to serving"] = `${((Date.now() - resumed) / 1000).toFixed(1)} s`;
 });
