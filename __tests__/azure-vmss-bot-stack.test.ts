@@ -190,6 +190,8 @@ describe("bot-alpha: one bot, one key ring", () => {
       min_tls_version: "TLS1_2",
       allow_nested_items_to_be_public: false,
       account_replication_type: "LRS",
+      // Issue 33: deleted snapshots (and the container) can be undeleted for two weeks.
+      blob_properties: { delete_retention_policy: { days: 14 }, container_delete_retention_policy: { days: 14 } },
     });
     expect(resources(alpha, "azurerm_storage_share")).toEqual([]);
     expect(resources(stacks["bot-beta"], "azurerm_storage_account")[0].name).not.toBe("stbotalpha428602");

@@ -14,6 +14,9 @@ import { FleetStack, fleetTags } from "./fleet-stack";
 import { KeyVaultBotSecrets } from "./key-vault-bot-secrets";
 import { RoleGrant } from "./role-grant";
 
+/** Days a deleted state blob or container can be undeleted (Azure Blob soft delete). */
+export const STATE_SOFT_DELETE_DAYS = 14;
+
 /**
  * What every Azure bot stack starts with, whatever runs the bot: the region's Key Vault looked up
  * by name (no dependency on the shared stack), and the bot's own resource group, identity, storage
@@ -66,6 +69,10 @@ export abstract class AzureBotStack extends FleetStack {
       // No bot holds a key role; the key stays on for the provider, which reads the account's
       // data-plane properties with it unless the provider itself is switched to Entra ID.
       sharedAccessKeyEnabled: true,
+      // A backstop behind state-sync's own retention: a snapshot deleted by it or by hand, or the
+      // whole container, can be undeleted for 14 days (azurerm v4.55.0
+      // internal/services/storage/storage_account_resource.go:470-512, days 1 to 365).
+      blobProperties: { deleteRetentionPolicy: { days: STATE_SOFT_DELETE_DAYS }, containerDeleteRetentionPolicy: { days: STATE_SOFT_DELETE_DAYS } },
     });
     this.stateStore = new BlobStateContainer(this, "state", {
       storageAccountId: this.storage.id,

@@ -39,7 +39,50 @@ const OWN = new Set([READY_FILE, LOCAL_FILE, STAGING_DIR, ID_FILE, AGENT_FILE]);
 const SQLITE_MAGIC = Buffer.from("SQLite format 3\0", "latin1");
 /** Top-level entries the agent regenerates by itself (STATE_SYNC_EXCLUDE): never snapshotted, kept on restore. */
 let excluded = new Set();
+/** Snapshots the pointer lists for a restore to fall back on, newest first. */
 const HISTORY = 5;
+/**
+ * How long snapshots are kept (STATE_SYNC_RETENTION): every one for `all`, then the newest of
+ * each hour for `hourly`, then the newest of each day (UTC) for `daily`; older ones are deleted.
+ */
+export const DEFAULT_RETENTION = "all=1h hourly=48h daily=30d";
+const RETENTION_UNITS = { m: 60_000, h: 3_600_000, d: 86_400_000 };
+/** Pruned at most this often: a listing of the store each time. */
+const PRUNE_EVERY_MS = 10 * 60_000;
+
+export function parseRetention(spec) {
+  const policy = { all: 0, hourly: 0, daily: 0 };
+  for (const part of (spec || DEFAULT_RETENTION).split(/\s+/).filter(Boolean)) {
+    const m = /^(all|hourly|daily)=(\d+)([mhd])$/.exec(part);
+    if (!m) throw new Error(`STATE_SYNC_RETENTION: "${part}" is not <all|hourly|daily>=<number><m|h|d> (for example "${DEFAULT_RETENTION}")`);
+    policy[m[1]] = Number(m[2]) * RETENTION_UNITS[m[3]];
+  }
+  return policy;
+}
+
+/** The time in a snapshot's name (snapshots/2026-12-05T18-56-17-539Z-<pid>-<seq>.tar.gz), or NaN. */
+export function snapshotTime(name) {
+  const m = /snapshots\/(\d{4}-\d{2}-\d{2})T(\d{2})-(\d{2})-(\d{2})-(\d{3})Z-/.exec(name);
+  return m ? Date.parse(`${m[1]}T${m[2]}:${m[3]}:${m[4]}.${m[5]}Z`) : NaN;
+}
+
+/** The snapshots `policy` keeps at `now`; a name without a time is always kept. */
+export function retained(names, now, policy) {
+  const keep = new Set();
+  const newest = new Map();
+  for (const name of names) {
+    const t = snapshotTime(name);
+    const age = now - t;
+    if (Number.isNaN(t) || age <= policy.all) {
+      keep.add(name);
+      continue;
+    }
+    const bucket = age <= policy.hourly ? `h${Math.floor(t / 3_600_000)}` : age <= policy.daily ? `d${Math.floor(t / 86_400_000)}` : undefined;
+    if (bucket && !(snapshotTime(newest.get(bucket) ?? "") >= t)) newest.set(bucket, name);
+  }
+  for (const name of newest.values()) keep.add(name);
+  return keep;
+}
 
 const log = (msg) => console.log(`${new Date().toISOString()} state-sync: ${msg}`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -692,6 +735,7 @@ export async function run(env = process.env) {
   if (!dir) throw new Error("STATE_SYNC_DIR is not set: the local state directory shared with the agent");
   const intervalMs = Number(env.STATE_SYNC_INTERVAL_SECONDS ?? 60) * 1000;
   const retryMs = Number(env.STATE_SYNC_RETRY_SECONDS ?? 5) * 1000;
+  const retention = parseRetention(env.STATE_SYNC_RETENTION);
   await mkdir(dir, { recursive: true });
   excluded = new Set((env.STATE_SYNC_EXCLUDE ?? "").split(/\s+/).filter(Boolean));
   if (excluded.size) log(`not in snapshots, the agent regenerates them: ${[...excluded].join(", ")}`);
@@ -891,10 +935,25 @@ export async function run(env = process.env) {
       throw e;
     }
     await writeMark(dir, { snapshot: name });
-    for (const old of history.slice(HISTORY)) await store.delete(old).catch((e) => log(`could not delete ${old}: ${e.message}`));
     pointer = next;
     last = now;
     log(`${why} snapshot ${name}: ${snap.files} files, ${snap.databases} databases, ${snap.body.length} bytes, ${Date.now() - started} ms`);
+    if (why !== "final" && Date.now() - prunedAt >= PRUNE_EVERY_MS) await prune().catch((e) => log(`pruning old snapshots failed (${e.message}); retrying in ${PRUNE_EVERY_MS / 60_000} min`));
+  };
+  // Old snapshots beyond the retention go, never the pointer's own nor its history, and only
+  // while this instance proves its lease.
+  let prunedAt = 0;
+  const prune = async () => {
+    prunedAt = Date.now();
+    const names = await store.list("snapshots/");
+    const keep = retained(names, Date.now(), retention);
+    for (const name of [pointer.snapshot, ...(pointer.history ?? [])]) keep.add(name);
+    const gone = names.filter((name) => !keep.has(name));
+    for (const name of gone) {
+      if (lost || Date.now() >= renewedAt + leaseMs - marginMs) return;
+      await store.delete(name);
+    }
+    if (gone.length) log(`pruned ${gone.length} snapshots beyond the retention (${env.STATE_SYNC_RETENTION || DEFAULT_RETENTION}); ${keep.size} kept`);
   };
   while (!stopping && !lost) {
     await pause(intervalMs);

@@ -675,4 +675,39 @@ describe("state-sync on Cloud Storage (a stand-in of the JSON API with generatio
     expect(releases.length).toBeGreaterThanOrEqual(2);
     for (const r of releases) expect(r.query.ifGenerationMatch).toMatch(/^\d+$/);
   });
+
+  // Issue 33: five snapshots a minute apart were all the history there was; "yesterday" could not be restored.
+  test("history: every snapshot of the last hour, the newest of each hour for 48 h and of each day for 30 days; older ones pruned, never the pointer's", async () => {
+    const bucket = "bot-retention";
+    const seed = instance(`gcs:${bucket}`, env());
+    await seed.sync.waitFor(/state ready/, "seed");
+    writeFileSync(join(seed.dir, "a.txt"), "1");
+    await seed.sync.waitFor(/periodic snapshot/, "a first snapshot");
+    seed.sync.proc.kill("SIGTERM");
+    expect(await seed.sync.exited).toBe(0);
+    const H = 3_600_000;
+    const D = 24 * H;
+    const now = Date.now();
+    const hour = Math.floor((now - 3 * H) / H) * H;
+    const day = Math.floor((now - 5 * D) / D) * D;
+    const name = (t: number) => `snapshots/${new Date(t).toISOString().replace(/[:.]/g, "-")}-1-0.tar.gz`;
+    const at = { recent: [now - 10 * 60_000, now - 50 * 60_000], sameHour: [hour + 10 * 60_000, hour + 20 * 60_000], hourly: [now - 47 * H], sameDay: [day + H, day + 2 * H], old: [now - 40 * D] };
+    for (const t of Object.values(at).flat()) gcs.objects.set(`${bucket}/botfleet-state/${name(t)}`, { data: Buffer.from("x"), generation: 1, updated: new Date() });
+    const next = instance(`gcs:${bucket}`, env());
+    await next.sync.waitFor(/state ready/, "restore");
+    writeFileSync(join(next.dir, "a.txt"), "2");
+    await next.sync.waitFor(/pruned 3 snapshots beyond the retention \(all=1h hourly=48h daily=30d\)/, "pruning");
+    const left = [...gcs.objects.keys()].filter((k) => k.startsWith(`${bucket}/botfleet-state/snapshots/`)).map((k) => k.slice(`${bucket}/botfleet-state/`.length));
+    for (const t of [...at.recent, at.sameHour[1], ...at.hourly, at.sameDay[1]]) expect(left).toContain(name(t));
+    for (const t of [at.sameHour[0], at.sameDay[0], ...at.old]) expect(left).not.toContain(name(t));
+    const pointer = JSON.parse(gcs.objects.get(`${bucket}/botfleet-state/pointer.json`)!.data.toString());
+    for (const kept of pointer.history) expect(left).toContain(kept);
+    next.sync.proc.kill("SIGTERM");
+    expect(await next.sync.exited).toBe(0);
+
+    // A retention that does not parse stops the engine at once, saying what it expects.
+    const bad = instance(`gcs:${bucket}`, { ...env(), STATE_SYNC_RETENTION: "weekly=4w" });
+    expect(await bad.sync.exited).toBe(1);
+    expect(bad.sync.log).toContain('STATE_SYNC_RETENTION: "weekly=4w" is not <all|hourly|daily>=<number><m|h|d>');
+  });
 });
