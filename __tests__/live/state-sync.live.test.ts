@@ -505,6 +505,44 @@ describe("state-sync under faults (Azurite behind a fault proxy)", () => {
     }
   });
 
+  // Before: 3 of 30 random restarts deleted the live database under the agent.
+  test("kill -9 of the engine at 30 random points beside a live agent: every restart keeps the agent's state, and a later restore elsewhere is intact and gap-free", async () => {
+    const base = azureBot();
+    const store = `azure:${base}`;
+    let sync = instance(store);
+    const dir = sync.dir;
+    const w = await agent(sync);
+    const beat = setInterval(() => writeFileSync(join(dir, ".botfleet-agent-running"), ""), 1000);
+    let seed = 7;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    try {
+      for (let round = 0; round < 30; round++) {
+        await sleep(200 + random() * 2800);
+        sync.sync.proc.kill("SIGKILL");
+        await sync.sync.exited;
+        sync = instance(store, {}, dir);
+        await sync.sync.waitFor(/state ready|restored|REFUSED/, `restart ${round}`);
+        expect(sync.sync.log).not.toMatch(/restored snapshots|REFUSED/);
+        expect(w.proc.exitCode).toBeNull();
+      }
+      await sync.sync.waitFor(/periodic snapshot/, "a snapshot after the last restart");
+      w.proc.kill("SIGTERM");
+      await w.exited;
+      const rows = localRows(dir);
+      sync.sync.proc.kill("SIGTERM");
+      expect(await sync.sync.exited).toBe(0);
+      const elsewhere = instance(store);
+      await elsewhere.sync.waitFor(/state ready/, "restore on another instance");
+      const restored = localRows(elsewhere.dir);
+      expect(restored).toEqual(rows);
+      expect(restored.n).toBe(restored.max);
+      elsewhere.sync.proc.kill("SIGTERM");
+      await elsewhere.sync.exited;
+    } finally {
+      clearInterval(beat);
+    }
+  });
+
   test.each([
     ["deleted", undefined],
     ["empty", ""],
