@@ -17,7 +17,7 @@
 // pointer has been read, so empty state never replaces good state.
 import { createHash, randomUUID } from "node:crypto";
 import { createServer } from "node:http";
-import { rmSync } from "node:fs";
+import { renameSync, rmSync, writeFileSync } from "node:fs";
 import { chown, lchown, lstat, mkdir, open, readdir, readFile, readlink, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { basename, dirname, join, relative, sep } from "node:path";
@@ -35,7 +35,12 @@ const ID_FILE = ".botfleet-state-instance";
  * run-agent.sh on a VM): no restore replaces the state while it is fresh.
  */
 export const AGENT_FILE = ".botfleet-agent-running";
-const OWN = new Set([READY_FILE, LOCAL_FILE, STAGING_DIR, ID_FILE, AGENT_FILE]);
+/**
+ * What this instance is doing, for the bot's health detail and the operations command: its phase,
+ * the last snapshot, the last failure, and a lost lease with its reason (JSON, rewritten on change).
+ */
+export const STATUS_FILE = ".botfleet-state-status.json";
+const OWN = new Set([READY_FILE, LOCAL_FILE, STAGING_DIR, ID_FILE, AGENT_FILE, STATUS_FILE]);
 const SQLITE_MAGIC = Buffer.from("SQLite format 3\0", "latin1");
 /** Top-level entries the agent regenerates by itself (STATE_SYNC_EXCLUDE): never snapshotted, kept on restore. */
 let excluded = new Set();
@@ -747,12 +752,24 @@ export async function run(env = process.env) {
   const marginMs = Math.min(10_000, leaseMs / 4);
   await giveTo(env.STATE_SYNC_OWNER, dir);
   const scratch = env.STATE_SYNC_SCRATCH ?? join(tmpdir(), `botfleet-state-sync-${instance}`);
-  let phase = "starting";
+  const status = { phase: "starting", since: new Date().toISOString() };
+  const report = (patch) => {
+    Object.assign(status, patch);
+    try {
+      writeFileSync(join(dir, `${STATUS_FILE}.new`), `${JSON.stringify(status)}\n`);
+      renameSync(join(dir, `${STATUS_FILE}.new`), join(dir, STATUS_FILE));
+    } catch (e) {
+      log(`could not write ${STATUS_FILE}: ${e.message}`);
+    }
+  };
+  const setPhase = (phase) => report({ phase, since: new Date().toISOString() });
+  setPhase("starting");
   let stopping = false;
+  // The same status over HTTP where the platform probes the sidecar: 503 once the lease is lost.
   const health = env.STATE_SYNC_PORT
     ? createServer((_, res) => {
-        res.writeHead(200, { "content-type": "text/plain" });
-        res.end(`state-sync ${phase}\n`);
+        res.writeHead(status.phase === "lease-lost" ? 503 : 200, { "content-type": "application/json" });
+        res.end(`${JSON.stringify(status)}\n`);
       }).listen(Number(env.STATE_SYNC_PORT), "0.0.0.0")
     : undefined;
 
@@ -769,7 +786,7 @@ export async function run(env = process.env) {
   const pause = (ms) => Promise.race([sleep(ms), signal]);
 
   // 1. Lease, retried until held. Nothing is written before.
-  phase = "waiting-for-lease";
+  setPhase("waiting-for-lease");
   for (let waitingSince = Date.now(); ; ) {
     if (stopping) return health?.close(), 0;
     try {
@@ -791,6 +808,7 @@ export async function run(env = process.env) {
     if (lost) return;
     lost = why;
     rmSync(join(dir, READY_FILE), { force: true });
+    report({ phase: "lease-lost", since: new Date().toISOString(), reason: why });
     log(`LEASE LOST: ${why}. The agent is stopped (its ready file is gone); this instance writes nothing more and exits to wait for the lease again.`);
     wake();
   };
@@ -804,7 +822,7 @@ export async function run(env = process.env) {
         try {
           await store.renew();
           renewedAt = Date.now();
-          if (phase === "running") await ready();
+          if (status.phase === "running") await ready();
           return;
         } catch (e) {
           if (e.conflict) return loseLease(`the store refused its renewal (${e.message})`);
@@ -820,13 +838,14 @@ export async function run(env = process.env) {
   const quit = async (code) => {
     clearInterval(renewer);
     if (!lost) await store.release().then(() => log("lease released"), (e) => log(`lease release failed (it expires by itself): ${e.message}`));
+    if (!lost) setPhase("stopped");
     health?.close();
     return lost ? 3 : code;
   };
 
   // 2. Restore. A write a paused former holder still has in flight is fenced off first (Cloud
   // Storage; Azure's blob lease fences by itself).
-  phase = "restoring";
+  setPhase("restoring");
   let pointer;
   let listed;
   for (;;) {
@@ -896,7 +915,7 @@ export async function run(env = process.env) {
   } else log(`no snapshot in ${store.describe} yet: starting with the local state as it is`);
   if (lost) return quit(0);
   await writeMark(dir, { snapshot: pointer.snapshot });
-  phase = "running";
+  setPhase("running");
   await ready();
   log("state ready: the agent may start");
 
@@ -938,6 +957,7 @@ export async function run(env = process.env) {
     pointer = next;
     last = now;
     log(`${why} snapshot ${name}: ${snap.files} files, ${snap.databases} databases, ${snap.body.length} bytes, ${Date.now() - started} ms`);
+    report({ lastSnapshot: { name, time: next.time, bytes: snap.body.length, ms: Date.now() - started } });
     if (why !== "final" && Date.now() - prunedAt >= PRUNE_EVERY_MS) await prune().catch((e) => log(`pruning old snapshots failed (${e.message}); retrying in ${PRUNE_EVERY_MS / 60_000} min`));
   };
   // Old snapshots beyond the retention go, never the pointer's own nor its history, and only
@@ -962,6 +982,7 @@ export async function run(env = process.env) {
       await save("periodic");
     } catch (e) {
       log(`snapshot failed: ${e.message}. The previous snapshot stays current; retrying next interval.`);
+      report({ lastFailure: { time: new Date().toISOString(), message: e.message } });
     }
     signal = woken();
   }

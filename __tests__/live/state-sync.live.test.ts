@@ -429,6 +429,9 @@ describe("state-sync under faults (Azurite behind a fault proxy)", () => {
     expect(i.sync.log).toMatch(/lease renewal failed \(.*HTTP 401/);
     expect(i.sync.log).not.toMatch(/LEASE LOST/);
     expect(readyUntil(i.ready)).toBeGreaterThan(Date.now());
+    // The status the health detail reads: running, its last snapshot the pointer's.
+    const status = JSON.parse(readFileSync(join(i.dir, ".botfleet-state-status.json"), "utf8"));
+    expect(status).toMatchObject({ phase: "running", lastSnapshot: { name: expect.stringMatching(/^snapshots\//) } });
     w.proc.kill("SIGTERM");
     await w.exited;
     const rows = localRows(i.dir);
@@ -459,6 +462,7 @@ describe("state-sync under faults (Azurite behind a fault proxy)", () => {
     expect(await a.sync.exited).toBe(3);
     expect(a.sync.log).toMatch(/LEASE LOST: /);
     expect(existsSync(a.ready)).toBe(false);
+    expect(JSON.parse(readFileSync(join(a.dir, ".botfleet-state-status.json"), "utf8"))).toMatchObject({ phase: "lease-lost", reason: expect.stringMatching(/renewal|pointer/) });
     // Every snapshot the pointer names is one b wrote.
     await sleep(INTERVAL * 1500);
     expect(b.sync.log).toContain(harness("pointer", base).snapshot);
