@@ -165,7 +165,7 @@ describe("the container launcher", () => {
       const agent = [
         process.execPath,
         "-e",
-        `const fs = require("fs"); process.on("SIGTERM", () => { fs.appendFileSync(${JSON.stringify(log)}, "SIGTERM\\n"); setTimeout(() => process.exit(0), 1500); }); fs.appendFileSync(${JSON.stringify(log)}, "started\\n"); setInterval(() => {}, 1000);`,
+        `const fs = require("fs"); process.on("SIGTERM", () => { fs.appendFileSync(${JSON.stringify(log)}, "SIGTERM\\n"); setTimeout(() => process.exit(0), 6000); }); fs.appendFileSync(${JSON.stringify(log)}, "started\\n"); setInterval(() => {}, 1000);`,
       ];
       const child = spawn(l.command[0], [...l.command.slice(1), ...agent], { env: { PATH: process.env.PATH, ...l.environment, BOTFLEET_STATE_READY: ready, ...ALL_SET } });
       let stderr = "";
@@ -180,14 +180,15 @@ describe("the container launcher", () => {
       try {
         expect(readFileSync(r.log, "utf8")).toBe("started\n");
         await new Promise((res) => setTimeout(res, 1500));
-        expect(Date.now() - statSync(r.heartbeat).mtimeMs).toBeLessThan(2500);
+        expect(Date.now() - statSync(r.heartbeat).mtimeMs).toBeLessThan(5000);
         rmSync(r.ready);
         const removed = Date.now();
-        for (let i = 0; i < 50 && !readFileSync(r.log, "utf8").includes("SIGTERM"); i++) await new Promise((res) => setTimeout(res, 100));
-        expect(Date.now() - removed).toBeLessThan(3000);
-        // The agent takes 1.5 s to stop: the heartbeat is still kept meanwhile.
-        await new Promise((res) => setTimeout(res, 800));
-        expect(Date.now() - statSync(r.heartbeat).mtimeMs).toBeLessThan(2000);
+        for (let i = 0; i < 100 && !readFileSync(r.log, "utf8").includes("SIGTERM"); i++) await new Promise((res) => setTimeout(res, 100));
+        // Checked every second; bounds loose enough for a loaded 2-core machine.
+        expect(Date.now() - removed).toBeLessThan(8000);
+        // The agent takes 6 s to stop: the heartbeat is still kept meanwhile (touched every second).
+        await new Promise((res) => setTimeout(res, 4500));
+        expect(Date.now() - statSync(r.heartbeat).mtimeMs).toBeLessThan(3500);
         expect(await r.exited).toBe(75);
         expect(existsSync(r.heartbeat)).toBe(false);
         expect(r.stderr()).toContain("LEASE NOT HELD");
@@ -200,7 +201,7 @@ describe("the container launcher", () => {
       const r = await running();
       try {
         writeFileSync(r.ready, leaseUntil(2));
-        const code = await Promise.race([r.exited, new Promise((res) => setTimeout(() => res("still running"), 8000))]);
+        const code = await Promise.race([r.exited, new Promise((res) => setTimeout(() => res("still running"), 20_000))]);
         expect(code).toBe(75);
         expect(readFileSync(r.log, "utf8")).toBe("started\nSIGTERM\n");
       } finally {
