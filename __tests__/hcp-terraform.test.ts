@@ -297,6 +297,37 @@ test("HCP Terraform's Google Cloud apply account may act as each Cloud Run bot's
   expect(resources(hcp, "google_project_iam_member").map((m) => m.role)).not.toContain("roles/iam.serviceAccountUser");
 });
 
+describe("HCP Terraform's Google Cloud apply account may read the images it deploys, on their repositories only", () => {
+  const applyMember = `serviceAccount:${names.gcp.serviceAccount("apply")}@botfleet-demo.iam.gserviceaccount.com`;
+  const readers = (shared: StackJson) =>
+    resources(shared, "google_artifact_registry_repository_iam_member")
+      .filter((m) => m.member === applyMember)
+      .map(({ repository, location, role }) => ({ repository, location, role }));
+
+  test("Artifact Registry Reader on the ghcr.io mirror the example's Cloud Run bot pulls from, and no project-wide Artifact Registry role", () => {
+    expect(readers(stacks["gcp-shared-us-central1"])).toEqual([
+      { repository: "${google_artifact_registry_repository.ghcr-mirror.name}", location: "us-central1", role: "roles/artifactregistry.reader" },
+    ]);
+    const applyRoles = resources(hcp, "google_project_iam_member").filter((m) => m.member.includes("gcp-apply-account"));
+    for (const m of applyRoles) expect(m.role).not.toMatch(/artifactregistry/);
+    // Without HCP Terraform there is no apply account to grant.
+    expect(readers(synthFleet(exampleFleet()).stacks["gcp-shared-us-central1"])).toEqual([]);
+  });
+
+  test("a bot whose image is in the fleet's own repository gets that repository read too; one from another registry none", () => {
+    const fleetOf = (image: string) =>
+      synthFleet(
+        parseFleet(
+          `name: demo\ngcp:\n  project: botfleet-demo\nterraformCloud:\n  organization: acme\nbots:\n  - name: bot-g\n    target: gcp-cloud-run\n    region: us-central1\n    image: ${image}\n`,
+          "fleet.yaml",
+          {},
+        ),
+      ).stacks["gcp-shared-us-central1"];
+    expect(readers(fleetOf("us-central1-docker.pkg.dev/botfleet-demo/demo-images/agent:1")).map((r) => r.repository)).toEqual(["${google_artifact_registry_repository.image-repository.name}"]);
+    expect(readers(fleetOf("us-central1-docker.pkg.dev/other-project/theirs/agent:1"))).toEqual([]);
+  });
+});
+
 describe("hcp-terraform: fleets on one cloud, and Terraform Enterprise", () => {
   const onlyGamma = (extra: string) =>
     synthFleet(
