@@ -91,6 +91,38 @@ describe("hcp-terraform: workspaces", () => {
   });
 });
 
+describe("hcp-terraform: the workflows' teams", () => {
+  const access = (team: string) => resources(hcp, "tfe_team_project_access").find((a) => a.team_id === `\${tfe_team.${team}.id}`)!;
+  const noExtras = { create: false, delete: false, move: false, run_tasks: false, sentinel_mocks: "none", variables: "read", state_versions: "read" };
+
+  test("a plan team for pull requests (plans, never applies, never writes variables) and a deploy team for the protected environment", () => {
+    expect(resources(hcp, "tfe_team").map((t) => [t.name, t.visibility])).toEqual([
+      ["botfleet-demo-deploy", "secret"],
+      ["botfleet-demo-plan", "secret"],
+    ]);
+    for (const t of resources(hcp, "tfe_team")) expect(t.organization_access).toBeUndefined();
+    expect(access("team-plan")).toEqual({
+      team_id: "${tfe_team.team-plan.id}",
+      project_id: "${tfe_project.project.id}",
+      access: "custom",
+      project_access: [{ settings: "read", teams: "none", variable_sets: "none" }],
+      workspace_access: [{ ...noExtras, runs: "plan", locking: false }],
+    });
+    expect(access("team-deploy")).toEqual({
+      team_id: "${tfe_team.team-deploy.id}",
+      project_id: "${tfe_project.project.id}",
+      access: "custom",
+      project_access: [{ settings: "read", teams: "none", variable_sets: "none" }],
+      workspace_access: [{ ...noExtras, runs: "apply", locking: true }],
+    });
+  });
+
+  test("no team token is made here: it would sit in this stack's state", () => {
+    expect(hcp.resource.tfe_team_token).toBeUndefined();
+    expect(hcp.resource.tfe_organization_token).toBeUndefined();
+  });
+});
+
 describe("hcp-terraform: dynamic credentials", () => {
   test("every Azure bot workspace switches on Azure dynamic credentials, plan and apply apart", () => {
     for (const bot of AZURE_BOTS)

@@ -78,6 +78,8 @@ export function hcpTerraformCloudNames(fleet: string) {
       provider: "hcp-terraform",
       serviceAccount: (phase: RunPhase) => `tfc-${phase}-${suffix}`,
     },
+    /** The HCP Terraform teams whose tokens the workflows hold (pull requests: plan; deploys: apply). */
+    team: (role: "plan" | "deploy") => `botfleet-${fleet}-${role}`,
   };
 }
 

@@ -14,6 +14,8 @@ import { ServiceAccount } from "@cdktf/provider-google/lib/service-account";
 import { ServiceAccountIamMember } from "@cdktf/provider-google/lib/service-account-iam-member";
 import { Project } from "@cdktf/provider-tfe/lib/project";
 import { TfeProvider } from "@cdktf/provider-tfe/lib/provider";
+import { Team } from "@cdktf/provider-tfe/lib/team";
+import { TeamProjectAccess } from "@cdktf/provider-tfe/lib/team-project-access";
 import { Variable } from "@cdktf/provider-tfe/lib/variable";
 import { Workspace } from "@cdktf/provider-tfe/lib/workspace";
 import { WorkspaceSettings } from "@cdktf/provider-tfe/lib/workspace-settings";
@@ -129,6 +131,24 @@ export const GCP_PLAN_ROLES = {
 /** Roles of the apply service account: the GitHub deployer's, less pushing images (a bot stack pushes none). */
 export const GCP_APPLY_ROLES = Object.keys(DEPLOYER_ROLES).filter((r) => r !== "roles/artifactregistry.writer");
 
+/**
+ * The HCP Terraform teams whose tokens the workflows hold, with custom access on the fleet's
+ * project (so on every workspace in it, present and future): `plan` for pull requests, whose
+ * branches can rewrite their own workflow and so reach any repository secret, and `deploy` for the
+ * deploy job, whose token is a secret of the protected GitHub environment only. The values are
+ * those of HCP Terraform's Plan and Write workspace roles less what neither job needs
+ * (developer.hashicorp.com/terraform/cloud-docs/users-teams-organizations/permissions/workspace):
+ * no variable writes (a run's credentials variables stay as this stack set them), no state writes
+ * (remote runs write their own), no Sentinel mocks, run tasks, moves or deletes, and no workspace
+ * creation (a missing workspace fails the run instead of appearing without credentials). tfe
+ * v0.71.0 internal/provider/resource_tfe_team_project_access.go:115-207 sends them as
+ * workspace_access, :64-112 as project_access. Runs: "plan" queues plans, never applies.
+ */
+export const CI_TEAM_ACCESS = {
+  plan: { runs: "plan", locking: false },
+  deploy: { runs: "apply", locking: true },
+} as const;
+
 /** APIs the token exchange needs before the pool exists (the shared stack enables them too; neither disables them). */
 const GCP_FEDERATION_APIS = ["iam.googleapis.com", "iamcredentials.googleapis.com", "sts.googleapis.com"] as const;
 
@@ -180,6 +200,20 @@ export class HcpTerraformStack extends FleetStack {
         executionMode: stack.bot ? "remote" : "local",
       });
       this.workspaces[stack.name] = workspace;
+    }
+    // The teams' tokens are made by hand (a tfe_team_token would keep the token in this state).
+    for (const [role, { runs, locking }] of Object.entries(CI_TEAM_ACCESS)) {
+      const team = new Team(this, `team-${role}`, {
+        name: names.team(role as keyof typeof CI_TEAM_ACCESS),
+        visibility: "secret",
+      });
+      new TeamProjectAccess(this, `team-${role}-access`, {
+        teamId: team.id,
+        projectId: tfeProject.id,
+        access: "custom",
+        projectAccess: [{ settings: "read", teams: "none", variableSets: "none" }],
+        workspaceAccess: [{ runs, locking, variables: "read", stateVersions: "read", sentinelMocks: "none", create: false, move: false, delete: false, runTasks: false }],
+      });
     }
     const env = (stack: FleetStackInfo, key: string, value: string, description: string) =>
       new Variable(this, `${stack.name}-${key}`, { workspaceId: this.workspaces[stack.name].id, category: "env", key, value, description });
