@@ -11,6 +11,7 @@ import { TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
 import type { Fleet } from "../config/load";
 import { artifactRegistryRepositoryOf, cloudRunImage, gcpBotNames, gcpSharedNames } from "../config/names";
+import { GITHUB_DEPLOY_ENVIRONMENT } from "../config/schema";
 import { hcpTerraformCloudNames } from "../config/terraform-cloud";
 import { sharedStackName } from "../contracts";
 import { RUNTIME_DESCRIPTIONS } from "../runtimes";
@@ -166,8 +167,14 @@ export class GcpSharedStack extends FleetStack {
       dependsOn: apis,
     });
     // GitHub's issuer is shared by every repository on GitHub: the condition is what keeps
-    // other repositories out, so it is always set.
-    const condition = [`assertion.repository == "${repository}"`, ...(branch ? [`assertion.ref == "refs/heads/${branch}"`] : [])].join(" && ");
+    // other repositories out, so it is always set. Within the repository, any branch can rewrite
+    // its own workflow (id-token: write, any trigger), so the repository alone would let a pull
+    // request become the deployer: only a job in the deploy environment passes, whose branch
+    // policy admits main alone (GitHub's OIDC token carries the job's `environment`: docs.github.com,
+    // "OpenID Connect reference", token claims; a token without it makes the condition fail).
+    const condition = [`assertion.repository == "${repository}"`, `assertion.environment == "${GITHUB_DEPLOY_ENVIRONMENT}"`, ...(branch ? [`assertion.ref == "refs/heads/${branch}"`] : [])].join(
+      " && ",
+    );
     const provider = new IamWorkloadIdentityPoolProvider(this, "github-provider", {
       workloadIdentityPoolId: pool.workloadIdentityPoolId,
       workloadIdentityPoolProviderId: names.githubProvider,
