@@ -171,13 +171,16 @@ describe("hcp-terraform: dynamic credentials", () => {
     ).toEqual(["id-demo-tfc-apply", "id-demo-tfc-plan"]);
   });
 
-  test("the Google Cloud pool admits only this organization's project and the fleet's Cloud Run workspaces, each account only its phase", () => {
+  test("the Google Cloud pool admits only this organization's Cloud Run workspaces, by their IDs, each account only its phase", () => {
     const [provider] = resources(hcp, "google_iam_workload_identity_pool_provider");
     expect(provider.oidc).toEqual({ issuer_uri: "https://app.terraform.io" });
     expect(provider.attribute_mapping["google.subject"]).toBe("assertion.sub");
+    // Names can be renamed and then taken by another organization; IDs cannot.
     expect(provider.attribute_condition).toBe(
-      'assertion.terraform_organization_name == "acme" && assertion.terraform_project_name == "botfleet-demo" && assertion.terraform_workspace_name in ["demo-bot-gamma"]',
+      'assertion.terraform_organization_id == "${data.tfe_organization.organization.external_id}" && assertion.terraform_workspace_id in ["${tfe_workspace.workspace-bot-gamma.id}"]',
     );
+    expect(provider.attribute_condition).not.toMatch(/_name\b/);
+    expect(Object.values(hcp.data.tfe_organization as Record<string, StackJson>).map(({ "//": _m, ...d }) => d)).toEqual([{ name: "acme" }]);
     const bindings = resources(hcp, "google_service_account_iam_member");
     expect(bindings).toEqual(
       ["apply", "plan"].map((phase) => ({

@@ -12,6 +12,7 @@ import { ProjectService } from "@cdktf/provider-google/lib/project-service";
 import { GoogleProvider } from "@cdktf/provider-google/lib/provider";
 import { ServiceAccount } from "@cdktf/provider-google/lib/service-account";
 import { ServiceAccountIamMember } from "@cdktf/provider-google/lib/service-account-iam-member";
+import { DataTfeOrganization } from "@cdktf/provider-tfe/lib/data-tfe-organization";
 import { Project } from "@cdktf/provider-tfe/lib/project";
 import { TfeProvider } from "@cdktf/provider-tfe/lib/provider";
 import { Team } from "@cdktf/provider-tfe/lib/team";
@@ -159,9 +160,10 @@ const GCP_FEDERATION_APIS = ["iam.googleapis.com", "iamcredentials.googleapis.co
  * shared ones run where their owner is (Local execution: they grant roles, which no run
  * identity may). On Azure a plan and an apply identity trust HCP Terraform's tokens only for the
  * organization, project, workspace and run phase; on Google Cloud a workload identity pool admits
- * only the fleet's workspaces, and each service account only its phase. No cloud key and no
- * secret value is stored anywhere; this stack keeps its own state locally (it creates the
- * workspaces, so it cannot live in one of them), and that state holds no secret.
+ * only the organization and the fleet's workspaces by their IDs, and each service account only its
+ * phase. No cloud key and no secret value is stored anywhere; this stack keeps its own state
+ * locally (it creates the workspaces, so it cannot live in one of them), and that state holds no
+ * secret.
  */
 export class HcpTerraformStack extends FleetStack {
   readonly workspaces: Record<string, Workspace> = {};
@@ -288,7 +290,9 @@ export class HcpTerraformStack extends FleetStack {
 
       for (const stack of azureBots) {
         // Azure refuses concurrent credential writes on one identity; azurerm v4.55.0 serializes
-        // them per identity (locks.ByID in federated_identity_credential_resource.go).
+        // them per identity (locks.ByID in federated_identity_credential_resource.go). A credential
+        // matches the token's subject alone (:45-80: issuer, audience, subject), which holds the
+        // names, so unlike the Google Cloud pool it cannot pin the organization's or workspace's ID.
         for (const phase of RUN_PHASES)
           new FederatedIdentityCredential(this, `azure-${phase}-${stack.name}`, {
             name: `${workspaceOf(stack.name)}-${phase}`,
@@ -320,8 +324,14 @@ export class HcpTerraformStack extends FleetStack {
         dependsOn: apis,
       });
       // The issuer serves every HCP Terraform organization: the condition keeps all but this
-      // organization's project and the fleet's Cloud Run workspaces out.
-      const workspaceList = gcpBots.map((s) => JSON.stringify(workspaceOf(s.name))).join(", ");
+      // organization's Cloud Run workspaces out, by their IDs. Names can be renamed, and a name
+      // given up can be taken by another organization, whose tokens would then match; the tokens
+      // carry terraform_organization_id and terraform_workspace_id beside the names
+      // (developer.hashicorp.com/terraform/cloud-docs/workspaces/dynamic-provider-credentials/
+      // workload-identity-tokens). The organization's ID is its external_id (tfe v0.71.0
+      // internal/provider/data_source_organization.go:110-112).
+      const organization = new DataTfeOrganization(this, "organization", { name: cloud.organization });
+      const workspaceList = gcpBots.map((s) => `"${this.workspaces[s.name].id}"`).join(", ");
       const provider = new IamWorkloadIdentityPoolProvider(this, "gcp-provider", {
         workloadIdentityPoolId: pool.workloadIdentityPoolId,
         workloadIdentityPoolProviderId: names.gcp.provider,
@@ -333,11 +343,7 @@ export class HcpTerraformStack extends FleetStack {
           "attribute.terraform_workspace_name": "assertion.terraform_workspace_name",
           "attribute.terraform_run_phase": "assertion.terraform_run_phase",
         },
-        attributeCondition: [
-          `assertion.terraform_organization_name == ${JSON.stringify(cloud.organization)}`,
-          `assertion.terraform_project_name == ${JSON.stringify(project)}`,
-          `assertion.terraform_workspace_name in [${workspaceList}]`,
-        ].join(" && "),
+        attributeCondition: [`assertion.terraform_organization_id == "${organization.externalId}"`, `assertion.terraform_workspace_id in [${workspaceList}]`].join(" && "),
         oidc: { issuerUri: `https://${cloud.hostname}` },
       });
 
