@@ -251,7 +251,6 @@ describe("hcp-terraform: dynamic credentials", () => {
     "data.azurerm_key_vault": "key_vault_data_source.go: Get",
     "data.azurerm_container_app_environment": "container_app_environment_data_source.go: Get, and Log Analytics workspaces listed by a GET",
     "data.azurerm_container_registry": "container_registry_data_source.go: ListCredentials only when admin_enabled (the shared registry sets false)",
-    "data.azurerm_log_analytics_workspace": "log_analytics_workspace_data_source.go: SharedKeys refused is only logged",
     "data.azurerm_monitor_action_group": "monitor_action_group_data_source.go: Get",
     random_password: "no cloud API",
     time_sleep: "no cloud API",
