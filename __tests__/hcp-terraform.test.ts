@@ -419,6 +419,32 @@ describe("hcp-terraform: standalone bot stacks", () => {
   });
 });
 
+describe("hcp-terraform: the walkthroughs work in their order (issue 37)", () => {
+  const doc = (file: string) => readFileSync(join(ROOT, "docs", file), "utf8");
+
+  // The stack enables iam, iamcredentials and sts as google_project_service and sets project IAM:
+  // a refresh of either reads the project through Cloud Resource Manager (google v6.50.0
+  // resource_google_project_service.go, Read: Projects.Get), which a new project lacks.
+  test("the HCP Terraform walkthrough enables Cloud Resource Manager before it deploys hcp-terraform", () => {
+    const text = doc("secrets-and-operations.md");
+    const walkthrough = text.slice(text.indexOf("### From an empty organization"));
+    const enable = walkthrough.indexOf("gcloud services enable cloudresourcemanager.googleapis.com --project botfleet-demo");
+    expect(enable).toBeGreaterThan(0);
+    expect(enable).toBeLessThan(walkthrough.indexOf("npx cdktf deploy hcp-terraform"));
+    expect(resources(hcp, "google_project_iam_member").length).toBeGreaterThan(0);
+  });
+
+  // With HCP Terraform the shared stack grants the apply account (made by hcp-terraform) actAs and
+  // image reads: deployed first, it fails with "service account ... does not exist".
+  test("the Cloud Run page deploys hcp-terraform before gcp-shared when TFC_ORGANIZATION is set", () => {
+    const walkthrough = doc("targets/gcp-cloud-run.md");
+    const hcpFirst = walkthrough.indexOf("npx cdktf deploy hcp-terraform");
+    expect(hcpFirst).toBeGreaterThan(walkthrough.indexOf("gcloud services enable cloudresourcemanager.googleapis.com --project botfleet-demo"));
+    expect(hcpFirst).toBeLessThan(walkthrough.indexOf("npx cdktf deploy gcp-shared-us-central1"));
+    expect(JSON.stringify(stacks["gcp-shared-us-central1"])).toContain(names.gcp.serviceAccount("apply"));
+  });
+});
+
 test("hcp-terraform matches its snapshot", () => {
   expect(hcp).toMatchSnapshot();
 });
