@@ -26,6 +26,7 @@ import type { Fleet } from "../config/load";
 import { cloudOf } from "../targets/registry";
 import {
   AZURE_TOKEN_AUDIENCE,
+  azureIdentityGroups,
   fleetStacks,
   HCP_TERRAFORM_STACK,
   HCP_TERRAFORM_VERSION,
@@ -233,9 +234,22 @@ export class HcpTerraformStack extends FleetStack {
       const tags = fleetTags(fleet.name);
       const group = new ResourceGroup(this, "azure-resource-group", { name: names.azure.resourceGroup, location: region, tags });
 
-      const identities = Object.fromEntries(
-        RUN_PHASES.map((phase) => [phase, new UserAssignedIdentity(this, `azure-${phase}-identity`, { name: names.azure.identity(phase), location: region, resourceGroupName: group.name, tags })]),
-      ) as Record<RunPhase, UserAssignedIdentity>;
+      // Each 20 Azure bots get their own pair of identities (an identity holds at most 20
+      // federated credentials), all pairs with the same roles; group 0 keeps the construct IDs
+      // and names of before.
+      const groupOf = azureIdentityGroups(fleet.bots);
+      const groupCount = Math.max(...groupOf.values()) + 1;
+      const suffix = (g: number) => (g === 0 ? "" : `-${g + 1}`);
+      const identityGroups = Array.from(
+        { length: groupCount },
+        (_, g) =>
+          Object.fromEntries(
+            RUN_PHASES.map((phase) => [
+              phase,
+              new UserAssignedIdentity(this, `azure-${phase}-identity${suffix(g)}`, { name: names.azure.identity(phase, g), location: region, resourceGroupName: group.name, tags }),
+            ]),
+          ) as Record<RunPhase, UserAssignedIdentity>,
+      );
 
       new RoleDefinition(this, "azure-plan-role", {
         name: names.azure.planRole,
@@ -258,37 +272,40 @@ export class HcpTerraformStack extends FleetStack {
         permissions: [{ actions: Object.values(AZURE_REFRESH_ACTIONS) }],
         assignableScopes: [subscription],
       });
-      new RoleAssignment(this, "azure-plan-refresh", {
-        scope: subscription,
-        roleDefinitionId: planRefresh.roleDefinitionResourceId,
-        principalId: identities.plan.principalId,
-        principalType: "ServicePrincipal",
-      });
-      new RoleAssignment(this, "azure-plan-reader", {
-        scope: subscription,
-        roleDefinitionName: "Reader",
-        principalId: identities.plan.principalId,
-        principalType: "ServicePrincipal",
-      });
-      new RoleAssignment(this, "azure-apply-deployer", {
-        scope: subscription,
-        roleDefinitionId: applyRole.roleDefinitionResourceId,
-        principalId: identities.apply.principalId,
-        principalType: "ServicePrincipal",
-      });
-      // Bot stacks give each bot's own identity its roles; the apply identity may assign those
-      // roles and no others (no Owner or User Access Administrator, which may grant anything).
-      new RoleAssignment(this, "azure-apply-grants-bot-roles", {
-        scope: subscription,
-        roleDefinitionName: "Role Based Access Control Administrator",
-        principalId: identities.apply.principalId,
-        principalType: "ServicePrincipal",
-        conditionVersion: "2.0",
-        condition: onlyTheseRolesCondition(Object.values(BOT_GRANTED_ROLES)),
-        description: "HCP Terraform applies of bot stacks grant each bot's own identity its roles, and only these",
+      identityGroups.forEach((identities, g) => {
+        new RoleAssignment(this, `azure-plan-refresh${suffix(g)}`, {
+          scope: subscription,
+          roleDefinitionId: planRefresh.roleDefinitionResourceId,
+          principalId: identities.plan.principalId,
+          principalType: "ServicePrincipal",
+        });
+        new RoleAssignment(this, `azure-plan-reader${suffix(g)}`, {
+          scope: subscription,
+          roleDefinitionName: "Reader",
+          principalId: identities.plan.principalId,
+          principalType: "ServicePrincipal",
+        });
+        new RoleAssignment(this, `azure-apply-deployer${suffix(g)}`, {
+          scope: subscription,
+          roleDefinitionId: applyRole.roleDefinitionResourceId,
+          principalId: identities.apply.principalId,
+          principalType: "ServicePrincipal",
+        });
+        // Bot stacks give each bot's own identity its roles; the apply identity may assign those
+        // roles and no others (no Owner or User Access Administrator, which may grant anything).
+        new RoleAssignment(this, `azure-apply-grants-bot-roles${suffix(g)}`, {
+          scope: subscription,
+          roleDefinitionName: "Role Based Access Control Administrator",
+          principalId: identities.apply.principalId,
+          principalType: "ServicePrincipal",
+          conditionVersion: "2.0",
+          condition: onlyTheseRolesCondition(Object.values(BOT_GRANTED_ROLES)),
+          description: "HCP Terraform applies of bot stacks grant each bot's own identity its roles, and only these",
+        });
       });
 
       for (const stack of azureBots) {
+        const identities = identityGroups[groupOf.get(stack.name)!];
         // Azure refuses concurrent credential writes on one identity; azurerm v4.55.0 serializes
         // them per identity (locks.ByID in federated_identity_credential_resource.go). A credential
         // matches the token's subject alone (:45-80: issuer, audience, subject), which holds the
@@ -308,8 +325,10 @@ export class HcpTerraformStack extends FleetStack {
         env(stack, "ARM_SUBSCRIPTION_ID", client.subscriptionId, "Subscription the bot deploys into");
         env(stack, "ARM_TENANT_ID", client.tenantId, "Tenant of the identities");
       }
-      new TerraformOutput(this, "azure-plan-client-id", { value: identities.plan.clientId });
-      new TerraformOutput(this, "azure-apply-client-id", { value: identities.apply.clientId });
+      identityGroups.forEach((identities, g) => {
+        new TerraformOutput(this, `azure-plan-client-id${suffix(g)}`, { value: identities.plan.clientId });
+        new TerraformOutput(this, `azure-apply-client-id${suffix(g)}`, { value: identities.apply.clientId });
+      });
     }
 
     const gcpBots = remote("gcp");
