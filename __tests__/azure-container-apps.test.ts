@@ -253,7 +253,13 @@ describe("bot-delta: alerts", () => {
       ["bot-delta channel disconnects", 5, "PT15M"],
       ["bot-delta unusual message volume", 500, "PT1H"],
     ]);
-    for (const q of queries) expect(q.scopes).toEqual(["${data.azurerm_log_analytics_workspace.logs.id}"]);
+    // Named by its ID, not looked up: the data source keeps the workspace's shared keys in the
+    // bot's state (issue 37).
+    for (const q of queries)
+      expect(q.scopes).toEqual([
+        "/subscriptions/${data.azurerm_client_config.client.subscription_id}/resourceGroups/rg-demo-eastus2/providers/Microsoft.OperationalInsights/workspaces/log-demo-eastus2",
+      ]);
+    for (const stack of Object.values(stacks)) expect(stack.data?.azurerm_log_analytics_workspace).toBeUndefined();
     expect(queries[0].criteria[0].query).toBe(consoleLogQuery("bot-delta", openclaw.logSignals.authFailure));
   });
 

@@ -225,10 +225,12 @@ describe("gcp-shared-us-central1", () => {
     expect(repo).toMatchObject({ repository_id: "demo-images", format: "DOCKER", location: "us-central1" });
   });
 
-  test("federates GitHub Actions of the configured repository and branch only", () => {
+  // A branch of the repository can rewrite its workflow (id-token: write, any trigger): only a job
+  // in the deploy environment, whose branch policy admits main alone, may become the deployer.
+  test("federates GitHub Actions of the configured repository, branch and deploy environment only", () => {
     const [provider] = resources(shared, "google_iam_workload_identity_pool_provider");
     expect(provider.oidc.issuer_uri).toBe(GITHUB_OIDC_ISSUER);
-    expect(provider.attribute_condition).toBe('assertion.repository == "example-org/bot-fleet" && assertion.ref == "refs/heads/main"');
+    expect(provider.attribute_condition).toBe('assertion.repository == "example-org/bot-fleet" && assertion.environment == "production" && assertion.ref == "refs/heads/main"');
     expect(provider.attribute_mapping["attribute.repository"]).toBe("assertion.repository");
   });
 
@@ -268,8 +270,8 @@ describe("gcp-shared-us-central1", () => {
     expect(resources(plain, "google_service_account").map((a) => a.account_id)).toEqual([gcpBotNames("tf", "my-proj-123", "bot-one").serviceAccount]);
   });
 
-  test("pins the repository alone when no branch is given", () => {
+  test("pins the repository and the deploy environment when no branch is given", () => {
     const anyBranch = synthFleet(gcpFleet("", "gcp:\n  project: my-proj-123\n  github:\n    repository: o/r\n")).stacks["gcp-shared-europe-west1"];
-    expect(resources(anyBranch, "google_iam_workload_identity_pool_provider")[0].attribute_condition).toBe('assertion.repository == "o/r"');
+    expect(resources(anyBranch, "google_iam_workload_identity_pool_provider")[0].attribute_condition).toBe('assertion.repository == "o/r" && assertion.environment == "production"');
   });
 });

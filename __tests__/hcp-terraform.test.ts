@@ -91,6 +91,38 @@ describe("hcp-terraform: workspaces", () => {
   });
 });
 
+describe("hcp-terraform: the workflows' teams", () => {
+  const access = (team: string) => resources(hcp, "tfe_team_project_access").find((a) => a.team_id === `\${tfe_team.${team}.id}`)!;
+  const noExtras = { create: false, delete: false, move: false, run_tasks: false, sentinel_mocks: "none", variables: "read", state_versions: "read" };
+
+  test("a plan team for pull requests (plans, never applies, never writes variables) and a deploy team for the protected environment", () => {
+    expect(resources(hcp, "tfe_team").map((t) => [t.name, t.visibility])).toEqual([
+      ["botfleet-demo-deploy", "secret"],
+      ["botfleet-demo-plan", "secret"],
+    ]);
+    for (const t of resources(hcp, "tfe_team")) expect(t.organization_access).toBeUndefined();
+    expect(access("team-plan")).toEqual({
+      team_id: "${tfe_team.team-plan.id}",
+      project_id: "${tfe_project.project.id}",
+      access: "custom",
+      project_access: [{ settings: "read", teams: "none", variable_sets: "none" }],
+      workspace_access: [{ ...noExtras, runs: "plan", locking: false }],
+    });
+    expect(access("team-deploy")).toEqual({
+      team_id: "${tfe_team.team-deploy.id}",
+      project_id: "${tfe_project.project.id}",
+      access: "custom",
+      project_access: [{ settings: "read", teams: "none", variable_sets: "none" }],
+      workspace_access: [{ ...noExtras, runs: "apply", locking: true }],
+    });
+  });
+
+  test("no team token is made here: it would sit in this stack's state", () => {
+    expect(hcp.resource.tfe_team_token).toBeUndefined();
+    expect(hcp.resource.tfe_organization_token).toBeUndefined();
+  });
+});
+
 describe("hcp-terraform: dynamic credentials", () => {
   test("every Azure bot workspace switches on Azure dynamic credentials, plan and apply apart", () => {
     for (const bot of AZURE_BOTS)
@@ -139,13 +171,16 @@ describe("hcp-terraform: dynamic credentials", () => {
     ).toEqual(["id-demo-tfc-apply", "id-demo-tfc-plan"]);
   });
 
-  test("the Google Cloud pool admits only this organization's project and the fleet's Cloud Run workspaces, each account only its phase", () => {
+  test("the Google Cloud pool admits only this organization's Cloud Run workspaces, by their IDs, each account only its phase", () => {
     const [provider] = resources(hcp, "google_iam_workload_identity_pool_provider");
     expect(provider.oidc).toEqual({ issuer_uri: "https://app.terraform.io" });
     expect(provider.attribute_mapping["google.subject"]).toBe("assertion.sub");
+    // Names can be renamed and then taken by another organization; IDs cannot.
     expect(provider.attribute_condition).toBe(
-      'assertion.terraform_organization_name == "acme" && assertion.terraform_project_name == "botfleet-demo" && assertion.terraform_workspace_name in ["demo-bot-gamma"]',
+      'assertion.terraform_organization_id == "${data.tfe_organization.organization.external_id}" && assertion.terraform_workspace_id in ["${tfe_workspace.workspace-bot-gamma.id}"]',
     );
+    expect(provider.attribute_condition).not.toMatch(/_name\b/);
+    expect(Object.values(hcp.data.tfe_organization as Record<string, StackJson>).map(({ "//": _m, ...d }) => d)).toEqual([{ name: "acme" }]);
     const bindings = resources(hcp, "google_service_account_iam_member");
     expect(bindings).toEqual(
       ["apply", "plan"].map((phase) => ({
@@ -216,7 +251,6 @@ describe("hcp-terraform: dynamic credentials", () => {
     "data.azurerm_key_vault": "key_vault_data_source.go: Get",
     "data.azurerm_container_app_environment": "container_app_environment_data_source.go: Get, and Log Analytics workspaces listed by a GET",
     "data.azurerm_container_registry": "container_registry_data_source.go: ListCredentials only when admin_enabled (the shared registry sets false)",
-    "data.azurerm_log_analytics_workspace": "log_analytics_workspace_data_source.go: SharedKeys refused is only logged",
     "data.azurerm_monitor_action_group": "monitor_action_group_data_source.go: Get",
     random_password: "no cloud API",
     time_sleep: "no cloud API",
@@ -297,6 +331,37 @@ test("HCP Terraform's Google Cloud apply account may act as each Cloud Run bot's
   expect(resources(hcp, "google_project_iam_member").map((m) => m.role)).not.toContain("roles/iam.serviceAccountUser");
 });
 
+describe("HCP Terraform's Google Cloud apply account may read the images it deploys, on their repositories only", () => {
+  const applyMember = `serviceAccount:${names.gcp.serviceAccount("apply")}@botfleet-demo.iam.gserviceaccount.com`;
+  const readers = (shared: StackJson) =>
+    resources(shared, "google_artifact_registry_repository_iam_member")
+      .filter((m) => m.member === applyMember)
+      .map(({ repository, location, role }) => ({ repository, location, role }));
+
+  test("Artifact Registry Reader on the ghcr.io mirror the example's Cloud Run bot pulls from, and no project-wide Artifact Registry role", () => {
+    expect(readers(stacks["gcp-shared-us-central1"])).toEqual([
+      { repository: "${google_artifact_registry_repository.ghcr-mirror.name}", location: "us-central1", role: "roles/artifactregistry.reader" },
+    ]);
+    const applyRoles = resources(hcp, "google_project_iam_member").filter((m) => m.member.includes("gcp-apply-account"));
+    for (const m of applyRoles) expect(m.role).not.toMatch(/artifactregistry/);
+    // Without HCP Terraform there is no apply account to grant.
+    expect(readers(synthFleet(exampleFleet()).stacks["gcp-shared-us-central1"])).toEqual([]);
+  });
+
+  test("a bot whose image is in the fleet's own repository gets that repository read too; one from another registry none", () => {
+    const fleetOf = (image: string) =>
+      synthFleet(
+        parseFleet(
+          `name: demo\ngcp:\n  project: botfleet-demo\nterraformCloud:\n  organization: acme\nbots:\n  - name: bot-g\n    target: gcp-cloud-run\n    region: us-central1\n    image: ${image}\n`,
+          "fleet.yaml",
+          {},
+        ),
+      ).stacks["gcp-shared-us-central1"];
+    expect(readers(fleetOf("us-central1-docker.pkg.dev/botfleet-demo/demo-images/agent:1")).map((r) => r.repository)).toEqual(["${google_artifact_registry_repository.image-repository.name}"]);
+    expect(readers(fleetOf("us-central1-docker.pkg.dev/other-project/theirs/agent:1"))).toEqual([]);
+  });
+});
+
 describe("hcp-terraform: fleets on one cloud, and Terraform Enterprise", () => {
   const onlyGamma = (extra: string) =>
     synthFleet(
@@ -354,6 +419,71 @@ describe("hcp-terraform: standalone bot stacks", () => {
   });
 });
 
+describe("hcp-terraform: more Azure bots than one identity has federated credentials (issue 37)", () => {
+  // A user-assigned identity holds at most 20 federated credentials (Microsoft Entra limits): each
+  // further 20 Azure bots get a plan and an apply identity of their own, with the same roles.
+  const bots = Array.from({ length: 41 }, (_, i) => `  - name: bot-${i}x\n`).join("");
+  const big = synthFleet(parseFleet(`name: demo\nterraformCloud:\n  organization: acme\nbots:\n${bots}`, "fleet.yaml", {})).stacks;
+  const stack = big["hcp-terraform"];
+  const identityIds = ["azure-apply-identity", "azure-apply-identity-2", "azure-apply-identity-3", "azure-plan-identity", "azure-plan-identity-2", "azure-plan-identity-3"];
+
+  test("each 20 Azure bots, in fleet order, get their own plan and apply identity; the first 20 keep the names of before", () => {
+    expect(Object.keys(stack.resource.azurerm_user_assigned_identity).sort()).toEqual(identityIds);
+    expect(stack.resource.azurerm_user_assigned_identity["azure-plan-identity"].name).toBe("id-demo-tfc-plan");
+    expect(stack.resource.azurerm_user_assigned_identity["azure-apply-identity-3"].name).toBe("id-demo-tfc-apply-3");
+    const perIdentity: Record<string, number> = {};
+    for (const c of resources(stack, "azurerm_federated_identity_credential")) perIdentity[c.parent_id] = (perIdentity[c.parent_id] ?? 0) + 1;
+    expect(Object.values(perIdentity).sort((a, b) => a - b)).toEqual([1, 1, 20, 20, 20, 20]);
+    const credential = (bot: string, phase: string) => stack.resource.azurerm_federated_identity_credential[`azure-${phase}-${bot}`].parent_id;
+    expect(credential("bot-19x", "plan")).toBe("${azurerm_user_assigned_identity.azure-plan-identity.id}");
+    expect(credential("bot-20x", "plan")).toBe("${azurerm_user_assigned_identity.azure-plan-identity-2.id}");
+    expect(credential("bot-40x", "apply")).toBe("${azurerm_user_assigned_identity.azure-apply-identity-3.id}");
+    const vars = resources(stack, "tfe_variable").filter((v) => v.workspace_id === "${tfe_workspace.workspace-bot-40x.id}" && v.key.endsWith("_CLIENT_ID"));
+    expect(vars.map((v) => v.value).sort()).toEqual(["${azurerm_user_assigned_identity.azure-apply-identity-3.client_id}", "${azurerm_user_assigned_identity.azure-plan-identity-3.client_id}"]);
+  });
+
+  test("every identity of a phase holds the same roles, here and on the region's shared resources", () => {
+    const assignments = resources(stack, "azurerm_role_assignment");
+    const rolesOf = (identity: string) =>
+      assignments
+        .filter((a) => a.principal_id === `\${azurerm_user_assigned_identity.${identity}.principal_id}`)
+        .map((a) => a.role_definition_name ?? a.role_definition_id)
+        .sort();
+    for (const phase of ["plan", "apply"]) for (const n of ["-2", "-3"]) expect(rolesOf(`azure-${phase}-identity${n}`)).toEqual(rolesOf(`azure-${phase}-identity`));
+    const shared = big["azure-shared-eastus2"];
+    const lookedUp = Object.values(shared.data.azurerm_user_assigned_identity as Record<string, StackJson>).map((d) => d.name);
+    expect(lookedUp.sort()).toEqual(["id-demo-tfc-apply", "id-demo-tfc-apply-2", "id-demo-tfc-apply-3", "id-demo-tfc-plan", "id-demo-tfc-plan-2", "id-demo-tfc-plan-3"]);
+    const grants = resources(shared, "azurerm_role_assignment").filter((a) => a.principal_id.includes("azurerm_user_assigned_identity.hcp-terraform"));
+    expect(grants.map((a) => a.role_definition_name).sort()).toEqual([...Array(3).fill("Key Vault Secrets Officer"), ...Array(3).fill(names.azure.planRole)].sort());
+  });
+});
+
+describe("hcp-terraform: the walkthroughs work in their order (issue 37)", () => {
+  const doc = (file: string) => readFileSync(join(ROOT, "docs", file), "utf8");
+
+  // The stack enables iam, iamcredentials and sts as google_project_service and sets project IAM:
+  // a refresh of either reads the project through Cloud Resource Manager (google v6.50.0
+  // resource_google_project_service.go, Read: Projects.Get), which a new project lacks.
+  test("the HCP Terraform walkthrough enables Cloud Resource Manager before it deploys hcp-terraform", () => {
+    const text = doc("secrets-and-operations.md");
+    const walkthrough = text.slice(text.indexOf("### From an empty organization"));
+    const enable = walkthrough.indexOf("gcloud services enable cloudresourcemanager.googleapis.com --project botfleet-demo");
+    expect(enable).toBeGreaterThan(0);
+    expect(enable).toBeLessThan(walkthrough.indexOf("npx cdktf deploy hcp-terraform"));
+    expect(resources(hcp, "google_project_iam_member").length).toBeGreaterThan(0);
+  });
+
+  // With HCP Terraform the shared stack grants the apply account (made by hcp-terraform) actAs and
+  // image reads: deployed first, it fails with "service account ... does not exist".
+  test("the Cloud Run page deploys hcp-terraform before gcp-shared when TFC_ORGANIZATION is set", () => {
+    const walkthrough = doc("targets/gcp-cloud-run.md");
+    const hcpFirst = walkthrough.indexOf("npx cdktf deploy hcp-terraform");
+    expect(hcpFirst).toBeGreaterThan(walkthrough.indexOf("gcloud services enable cloudresourcemanager.googleapis.com --project botfleet-demo"));
+    expect(hcpFirst).toBeLessThan(walkthrough.indexOf("npx cdktf deploy gcp-shared-us-central1"));
+    expect(JSON.stringify(stacks["gcp-shared-us-central1"])).toContain(names.gcp.serviceAccount("apply"));
+  });
+});
+
 test("hcp-terraform matches its snapshot", () => {
   expect(hcp).toMatchSnapshot();
 });
@@ -402,12 +532,6 @@ describe("HCP Terraform settings: bad input fails at synth, naming the field, th
       fleetFile(`gcp:\n  project: botfleet-demo\nterraformCloud:\n  organization: ${"o".repeat(40)}\n`, `  - name: ${"g".repeat(40)}\n    target: gcp-cloud-run\n    region: us-central1\n`),
     );
     expect(m).toMatch(/bots\[0\]\.name: makes the OIDC subject "organization:o+:project:botfleet-demo:workspace:demo-g+:run_phase:apply" 1\d\d bytes long, over the 127 Google Cloud accepts/);
-  });
-
-  test("more Azure bots than an identity has federated credentials", () => {
-    const bots = Array.from({ length: 21 }, (_, i) => `  - name: bot-${i}x\n`).join("");
-    expect(problems(fleetFile("terraformCloud:\n  organization: acme\n", bots))).toContain("bots: has 21 Azure bots; on HCP Terraform each needs a federated credential");
-    expect(() => parseFleet(fleetFile("", bots), "fleet.yaml", {})).not.toThrow();
   });
 
   test("a bot named like the bootstrap stack", () => {

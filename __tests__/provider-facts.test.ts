@@ -328,7 +328,6 @@ export const RULES: Record<string, readonly Rule[] | string> = {
       check: MANAGED_ENVIRONMENT_NAME,
     },
   ],
-  "data.azurerm_log_analytics_workspace": [{ attribute: "name", source: AZ("internal/services/loganalytics/validate/log_analytics_workspace_name.go (the resource's)"), check: LOG_ANALYTICS_NAME }],
   "data.azurerm_monitor_action_group": [
     {
       attribute: "name",

@@ -1,9 +1,10 @@
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
+import { GITHUB_DEPLOY_ENVIRONMENT } from "../config/schema";
 import { COMMENT_MARKER } from "../review/markdown";
 import { planSection, upsertComment } from "../scripts/pr-comment";
 import { ROOT } from "./support/fleet";
@@ -61,6 +62,40 @@ test("every run: step passes shellcheck", () => {
   const r = run("shellcheck", ["-x", "-s", "bash", "-S", "style", ...files, ...["speculative-plans.sh", "deploy-changed.sh", "hcp-workspace.sh"].map((f) => join(ROOT, "scripts", f))]);
   expect(r.output).toBe("");
   expect(r.status).toBe(0);
+});
+
+describe("which secret each job can reach (issue 37: no pull request reaches the apply token)", () => {
+  type Job = { environment?: string | { name: string }; env?: Record<string, string>; steps: Step[] };
+  const files = readdirSync(join(ROOT, ".github/workflows")).filter((f) => /\.ya?ml$/.test(f));
+  const jobs = files.flatMap((file) => Object.entries(workflow(file).jobs as Record<string, Job>).map(([id, job]) => ({ file, id, job, workflow: workflow(file) })));
+  const secretsOf = (value: unknown) => [...new Set([...JSON.stringify(value).matchAll(/secrets\.([A-Za-z0-9_]+)/g)].map((m) => m[1]))].sort();
+  const environmentOf = (job: Job) => (typeof job.environment === "object" ? job.environment.name : job.environment);
+
+  test("the pull-request job holds only the plan team's token; the deploy job the apply token, and only in the protected environment", () => {
+    expect(jobs.map(({ file, id, job }) => [`${file}:${id}`, environmentOf(job), secretsOf(job)]).sort()).toEqual([
+      ["deploy.yml:deploy", GITHUB_DEPLOY_ENVIRONMENT, ["TF_APPLY_TOKEN"]],
+      ["pull-request.yml:review", undefined, ["TF_PLAN_TOKEN"]],
+    ]);
+    expect(pullRequest.jobs.review.env.TF_TOKEN_app_terraform_io).toBe("${{ secrets.TF_PLAN_TOKEN }}");
+    expect(deploy.jobs.deploy.env.TF_TOKEN_app_terraform_io).toBe("${{ secrets.TF_APPLY_TOKEN }}");
+  });
+
+  test("no secret is reached any other way: none at workflow level, no secrets[...] or toJSON(secrets), no reusable workflow inheriting them", () => {
+    for (const file of files) {
+      const { jobs: _jobs, ...top } = workflow(file);
+      expect([file, secretsOf(top)]).toEqual([file, []]);
+      const text = readFileSync(join(ROOT, ".github/workflows", file), "utf8");
+      expect(text).not.toMatch(/secrets\s*\[|toJSON\(\s*secrets|secrets:\s*inherit/);
+    }
+  });
+
+  test("the docs set the apply token on the environment, restricted to main, and the plan token on the repository", () => {
+    const docs = readFileSync(join(ROOT, "docs/secrets-and-operations.md"), "utf8");
+    expect(docs).toContain(`gh secret set TF_APPLY_TOKEN --env ${GITHUB_DEPLOY_ENVIRONMENT}`);
+    expect(docs).toContain("gh secret set TF_PLAN_TOKEN <");
+    expect(docs).toMatch(/environments\/production\/deployment-branch-policies' -f name=main/);
+    expect(docs).not.toMatch(/gh secret set TF_APPLY_TOKEN(?! --env)/);
+  });
 });
 
 describe("the pull-request workflow", () => {

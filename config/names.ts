@@ -207,6 +207,15 @@ export function bucketNameProblem(name: string): string | undefined {
   return undefined;
 }
 
+/**
+ * The Artifact Registry repository of `project` in `region` that holds an image as Cloud Run pulls
+ * it (cloudRunImage), or undefined for an image elsewhere.
+ */
+export function artifactRegistryRepositoryOf(image: string, project: string, region: string): string | undefined {
+  const prefix = `${region}-docker.pkg.dev/${project}/`;
+  return image.startsWith(prefix) ? image.slice(prefix.length).split("/")[0] : undefined;
+}
+
 /** Where Cloud Run pulls an image from: ghcr.io images through the fleet's mirror, others as they are. */
 export function cloudRunImage(image: string, fleet: string, project: string, region: string): string {
   const ghcr = "ghcr.io/";

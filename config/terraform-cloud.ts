@@ -34,10 +34,16 @@ export const GOOGLE_SUBJECT_MAX = 127;
 
 /**
  * A user-assigned identity holds at most 20 federated identity credentials (Microsoft Entra
- * limit); botfleet gives each Azure bot workspace one per run phase on the plan and the apply
- * identity, so a fleet on HCP Terraform has at most 20 Azure bots.
+ * limits, "Federated identity credentials"); botfleet gives each Azure bot workspace one per run
+ * phase, so each 20 Azure bots, in fleet order, get a plan and an apply identity of their own
+ * (azureIdentityGroup), all with the same roles.
  */
 export const AZURE_FEDERATED_CREDENTIALS_MAX = 20;
+
+/** The identity group (0, 1, ...) of each Azure bot of the fleet: each 20 in fleet order share one. */
+export function azureIdentityGroups(bots: readonly { name: string; target: string }[]): Map<string, number> {
+  return new Map(bots.filter((b) => cloudOf(b.target) === "azure").map((b, i) => [b.name, Math.floor(i / AZURE_FEDERATED_CREDENTIALS_MAX)]));
+}
 
 /** The audience HCP Terraform puts in its Azure tokens by default (TFC_AZURE_RUN_AUDIENCE unset). */
 export const AZURE_TOKEN_AUDIENCE = "api://AzureADTokenExchange";
@@ -66,7 +72,8 @@ export function hcpTerraformCloudNames(fleet: string) {
   return {
     azure: {
       resourceGroup: `rg-${fleet}-hcp-terraform`,
-      identity: (phase: RunPhase) => `id-${fleet}-tfc-${phase}`,
+      /** Group 0 keeps the names of before groups existed; group n > 0 ends in `-<n + 1>`. */
+      identity: (phase: RunPhase, group = 0) => `id-${fleet}-tfc-${phase}${group === 0 ? "" : `-${group + 1}`}`,
       /** Custom roles are unique per tenant, hence the fleet in the name. */
       planRole: `botfleet ${fleet} HCP Terraform plan`,
       applyRole: `botfleet ${fleet} HCP Terraform apply`,
@@ -78,6 +85,8 @@ export function hcpTerraformCloudNames(fleet: string) {
       provider: "hcp-terraform",
       serviceAccount: (phase: RunPhase) => `tfc-${phase}-${suffix}`,
     },
+    /** The HCP Terraform teams whose tokens the workflows hold (pull requests: plan; deploys: apply). */
+    team: (role: "plan" | "deploy") => `botfleet-${fleet}-${role}`,
   };
 }
 
@@ -106,7 +115,7 @@ export interface TerraformCloudProblem {
 /**
  * What HCP Terraform or the clouds would reject of a fleet on HCP Terraform, found at synth:
  * a missing or malformed organization, a workspace name over the limit, an OIDC subject too long
- * for Google Cloud, more Azure bots than an identity has federated credentials.
+ * for Google Cloud.
  * `bots` carry their resolved target and region.
  */
 export function terraformCloudProblems(file: FleetFile, bots: readonly { name: string; target: string; region: string }[], env: NodeJS.ProcessEnv): TerraformCloudProblem[] {
@@ -141,11 +150,5 @@ export function terraformCloudProblems(file: FleetFile, bots: readonly { name: s
         message: `makes the OIDC subject "${subject}" ${Buffer.byteLength(subject)} bytes long, over the ${GOOGLE_SUBJECT_MAX} Google Cloud accepts as google.subject; shorten terraformCloud.workspacePrefix, the bot name or the organization`,
       });
   }
-  const azureBots = bots.filter((b) => cloudOf(b.target) === "azure");
-  if (azureBots.length > AZURE_FEDERATED_CREDENTIALS_MAX)
-    problems.push({
-      path: ["bots"],
-      message: `has ${azureBots.length} Azure bots; on HCP Terraform each needs a federated credential on the fleet's plan and apply identities, which hold at most ${AZURE_FEDERATED_CREDENTIALS_MAX}: split the fleet into fleet files of at most ${AZURE_FEDERATED_CREDENTIALS_MAX} Azure bots`,
-    });
   return problems;
 }

@@ -18,6 +18,7 @@ import { targetOf } from "../targets/registry";
 import { FleetStack, fleetTags } from "./fleet-stack";
 import { ROLE_PROPAGATION_WAIT } from "./role-grant";
 import { HcpTerraformAzureGrants } from "./hcp-terraform-azure-grants";
+import { azureIdentityGroups } from "../config/terraform-cloud";
 
 /** The only inbound traffic the bot subnet admits; everything else meets DenyAllInbound. */
 export const BOT_SUBNET_INBOUND_PORTS = ["80", "443"] as const;
@@ -105,7 +106,11 @@ export class AzureSharedStack extends FleetStack {
       principalId: client.objectId,
     });
 
-    if (fleet.terraformCloud) new HcpTerraformAzureGrants(this, "hcp-terraform", { fleet: fleet.name, resourceGroupId: rg.id, keyVaultId: vault.id });
+    if (fleet.terraformCloud) {
+      const groupOf = azureIdentityGroups(fleet.bots);
+      const groups = [...new Set(fleet.bots.filter((b) => b.region === region && groupOf.has(b.name)).map((b) => groupOf.get(b.name)!))].sort((a, b) => a - b);
+      new HcpTerraformAzureGrants(this, "hcp-terraform", { fleet: fleet.name, resourceGroupId: rg.id, keyVaultId: vault.id, groups });
+    }
 
     // Required here only: its resource classes are 0.8 MB of JavaScript a VM fleet never needs.
     if (containerApps.length > 0)

@@ -1,4 +1,5 @@
 import { ArtifactRegistryRepository } from "@cdktf/provider-google/lib/artifact-registry-repository";
+import { ArtifactRegistryRepositoryIamMember } from "@cdktf/provider-google/lib/artifact-registry-repository-iam-member";
 import { IamWorkloadIdentityPool } from "@cdktf/provider-google/lib/iam-workload-identity-pool";
 import { IamWorkloadIdentityPoolProvider } from "@cdktf/provider-google/lib/iam-workload-identity-pool-provider";
 import { ProjectIamMember } from "@cdktf/provider-google/lib/project-iam-member";
@@ -9,9 +10,11 @@ import { ServiceAccountIamMember } from "@cdktf/provider-google/lib/service-acco
 import { TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
 import type { Fleet } from "../config/load";
-import { gcpBotNames, gcpSharedNames } from "../config/names";
+import { artifactRegistryRepositoryOf, cloudRunImage, gcpBotNames, gcpSharedNames } from "../config/names";
+import { GITHUB_DEPLOY_ENVIRONMENT } from "../config/schema";
 import { hcpTerraformCloudNames } from "../config/terraform-cloud";
 import { sharedStackName } from "../contracts";
+import { RUNTIME_DESCRIPTIONS } from "../runtimes";
 import { cloudOf } from "../targets/registry";
 import { FleetStack, fleetTags } from "./fleet-stack";
 
@@ -45,7 +48,7 @@ export const DEPLOYER_ROLES = {
   "roles/run.admin": "Cloud Run services and their invoker policy",
   "roles/secretmanager.admin": "the bots' secrets and who may read them",
   "roles/storage.admin": "the bots' state buckets and who may use them",
-  "roles/artifactregistry.writer": "pushing the fleet's own images",
+  "roles/artifactregistry.writer": "pushing the fleet's own images, and reading the images it deploys (Cloud Run requires Artifact Registry Reader of the deployer)",
   "roles/serviceusage.serviceUsageConsumer": "calling the enabled APIs",
 } as const;
 
@@ -86,7 +89,7 @@ export class GcpSharedStack extends FleetStack {
       labels,
       dependsOn: apis,
     });
-    new ArtifactRegistryRepository(this, "ghcr-mirror", {
+    const ghcrMirror = new ArtifactRegistryRepository(this, "ghcr-mirror", {
       repositoryId: names.ghcrMirror,
       location: region,
       format: "DOCKER",
@@ -116,13 +119,43 @@ export class GcpSharedStack extends FleetStack {
       }));
 
     // HCP Terraform's apply account (made by the hcp-terraform stack) deploys the same services.
-    if (fleet.terraformCloud)
+    if (fleet.terraformCloud) {
+      const applyAccount = `serviceAccount:${hcpTerraformCloudNames(fleet.name).gcp.serviceAccount("apply")}@${gcp.project}.iam.gserviceaccount.com`;
       for (const { bot, account } of runtimeAccounts)
         new ServiceAccountIamMember(this, `hcp-terraform-acts-as-${bot.name}`, {
           serviceAccountId: account.name,
           role: "roles/iam.serviceAccountUser",
-          member: `serviceAccount:${hcpTerraformCloudNames(fleet.name).gcp.serviceAccount("apply")}@${gcp.project}.iam.gserviceaccount.com`,
+          member: applyAccount,
         });
+      // "To deploy to Cloud Run, you must have the Artifact Registry Reader role on the project or
+      // repository containing the images you want to deploy" (cloud.google.com/artifact-registry/
+      // docs/integrate-cloud-run, "Permissions required to deploy"): on each repository of this
+      // stack that holds an image of the region's bots, and nowhere else. The GitHub deployer has
+      // it through roles/artifactregistry.writer.
+      // Where a refusal arrives decides what it costs (google v6.50.0 google/services/cloudrunv2/
+      // resource_cloud_run_v2_service.go, Create): one on the create call returns at :1421-1423,
+      // before the ID is stored (:1430), and leaves nothing behind; one inside the long-running
+      // operation returns at :1436-1439, after it, so the service stays in state, tainted, and
+      // with deletion_protection on the replace stops at Delete (:1773-1774). Cloud Run's docs do
+      // not say which of the two checks the deployer's image read, so the grant is here, in the
+      // stack applied before any bot, not in the bot stack that creates the service.
+      const repositories = new Map([
+        [names.imageRepository, { id: "image-repository", repository: images }],
+        [names.ghcrMirror, { id: "ghcr-mirror", repository: ghcrMirror }],
+      ]);
+      const held = new Set(
+        runtimeAccounts.map(({ bot }) => artifactRegistryRepositoryOf(cloudRunImage(bot.image ?? RUNTIME_DESCRIPTIONS[bot.runtime].image, fleet.name, gcp.project, region), gcp.project, region)),
+      );
+      for (const [repositoryId, { id, repository }] of repositories)
+        if (held.has(repositoryId))
+          new ArtifactRegistryRepositoryIamMember(this, `hcp-terraform-reads-${id}`, {
+            project: gcp.project,
+            location: region,
+            repository: repository.name,
+            role: "roles/artifactregistry.reader",
+            member: applyAccount,
+          });
+    }
 
     if (!gcp.github) return;
     const { repository, branch } = gcp.github;
@@ -134,8 +167,14 @@ export class GcpSharedStack extends FleetStack {
       dependsOn: apis,
     });
     // GitHub's issuer is shared by every repository on GitHub: the condition is what keeps
-    // other repositories out, so it is always set.
-    const condition = [`assertion.repository == "${repository}"`, ...(branch ? [`assertion.ref == "refs/heads/${branch}"`] : [])].join(" && ");
+    // other repositories out, so it is always set. Within the repository, any branch can rewrite
+    // its own workflow (id-token: write, any trigger), so the repository alone would let a pull
+    // request become the deployer: only a job in the deploy environment passes, whose branch
+    // policy admits main alone (GitHub's OIDC token carries the job's `environment`: docs.github.com,
+    // "OpenID Connect reference", token claims; a token without it makes the condition fail).
+    const condition = [`assertion.repository == "${repository}"`, `assertion.environment == "${GITHUB_DEPLOY_ENVIRONMENT}"`, ...(branch ? [`assertion.ref == "refs/heads/${branch}"`] : [])].join(
+      " && ",
+    );
     const provider = new IamWorkloadIdentityPoolProvider(this, "github-provider", {
       workloadIdentityPoolId: pool.workloadIdentityPoolId,
       workloadIdentityPoolProviderId: names.githubProvider,

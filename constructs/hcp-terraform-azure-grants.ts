@@ -8,6 +8,8 @@ export interface HcpTerraformAzureGrantsProps {
   /** The region's shared resource group and Key Vault. */
   readonly resourceGroupId: string;
   readonly keyVaultId: string;
+  /** The identity groups of the region's Azure bots (config/terraform-cloud.ts azureIdentityGroups). @default [0] */
+  readonly groups?: readonly number[];
 }
 
 /**
@@ -21,13 +23,14 @@ export class HcpTerraformAzureGrants extends Construct {
   constructor(scope: Construct, id: string, props: HcpTerraformAzureGrantsProps) {
     super(scope, id);
     const names = hcpTerraformCloudNames(props.fleet).azure;
-    const identity = (phase: "plan" | "apply") => new DataAzurermUserAssignedIdentity(this, `${phase}-identity`, { name: names.identity(phase), resourceGroupName: names.resourceGroup });
-    const plan = identity("plan");
-    const apply = identity("apply");
     const grant = (name: string, scope: string, role: string, principalId: string) =>
       new RoleAssignment(this, name, { scope, roleDefinitionName: role, principalId, principalType: "ServicePrincipal" });
-
-    grant("apply-writes-secrets", props.keyVaultId, "Key Vault Secrets Officer", apply.principalId);
-    grant("plan-refreshes-shared", props.resourceGroupId, names.planRole, plan.principalId);
+    for (const g of props.groups ?? [0]) {
+      // Group 0 keeps the construct IDs of before groups existed.
+      const suffix = g === 0 ? "" : `-${g + 1}`;
+      const identity = (phase: "plan" | "apply") => new DataAzurermUserAssignedIdentity(this, `${phase}-identity${suffix}`, { name: names.identity(phase, g), resourceGroupName: names.resourceGroup });
+      grant(`apply-writes-secrets${suffix}`, props.keyVaultId, "Key Vault Secrets Officer", identity("apply").principalId);
+      grant(`plan-refreshes-shared${suffix}`, props.resourceGroupId, names.planRole, identity("plan").principalId);
+    }
   }
 }

@@ -12,8 +12,11 @@ import { ProjectService } from "@cdktf/provider-google/lib/project-service";
 import { GoogleProvider } from "@cdktf/provider-google/lib/provider";
 import { ServiceAccount } from "@cdktf/provider-google/lib/service-account";
 import { ServiceAccountIamMember } from "@cdktf/provider-google/lib/service-account-iam-member";
+import { DataTfeOrganization } from "@cdktf/provider-tfe/lib/data-tfe-organization";
 import { Project } from "@cdktf/provider-tfe/lib/project";
 import { TfeProvider } from "@cdktf/provider-tfe/lib/provider";
+import { Team } from "@cdktf/provider-tfe/lib/team";
+import { TeamProjectAccess } from "@cdktf/provider-tfe/lib/team-project-access";
 import { Variable } from "@cdktf/provider-tfe/lib/variable";
 import { Workspace } from "@cdktf/provider-tfe/lib/workspace";
 import { WorkspaceSettings } from "@cdktf/provider-tfe/lib/workspace-settings";
@@ -23,6 +26,7 @@ import type { Fleet } from "../config/load";
 import { cloudOf } from "../targets/registry";
 import {
   AZURE_TOKEN_AUDIENCE,
+  azureIdentityGroups,
   fleetStacks,
   HCP_TERRAFORM_STACK,
   HCP_TERRAFORM_VERSION,
@@ -129,6 +133,24 @@ export const GCP_PLAN_ROLES = {
 /** Roles of the apply service account: the GitHub deployer's, less pushing images (a bot stack pushes none). */
 export const GCP_APPLY_ROLES = Object.keys(DEPLOYER_ROLES).filter((r) => r !== "roles/artifactregistry.writer");
 
+/**
+ * The HCP Terraform teams whose tokens the workflows hold, with custom access on the fleet's
+ * project (so on every workspace in it, present and future): `plan` for pull requests, whose
+ * branches can rewrite their own workflow and so reach any repository secret, and `deploy` for the
+ * deploy job, whose token is a secret of the protected GitHub environment only. The values are
+ * those of HCP Terraform's Plan and Write workspace roles less what neither job needs
+ * (developer.hashicorp.com/terraform/cloud-docs/users-teams-organizations/permissions/workspace):
+ * no variable writes (a run's credentials variables stay as this stack set them), no state writes
+ * (remote runs write their own), no Sentinel mocks, run tasks, moves or deletes, and no workspace
+ * creation (a missing workspace fails the run instead of appearing without credentials). tfe
+ * v0.71.0 internal/provider/resource_tfe_team_project_access.go:115-207 sends them as
+ * workspace_access, :64-112 as project_access. Runs: "plan" queues plans, never applies.
+ */
+export const CI_TEAM_ACCESS = {
+  plan: { runs: "plan", locking: false },
+  deploy: { runs: "apply", locking: true },
+} as const;
+
 /** APIs the token exchange needs before the pool exists (the shared stack enables them too; neither disables them). */
 const GCP_FEDERATION_APIS = ["iam.googleapis.com", "iamcredentials.googleapis.com", "sts.googleapis.com"] as const;
 
@@ -139,9 +161,10 @@ const GCP_FEDERATION_APIS = ["iam.googleapis.com", "iamcredentials.googleapis.co
  * shared ones run where their owner is (Local execution: they grant roles, which no run
  * identity may). On Azure a plan and an apply identity trust HCP Terraform's tokens only for the
  * organization, project, workspace and run phase; on Google Cloud a workload identity pool admits
- * only the fleet's workspaces, and each service account only its phase. No cloud key and no
- * secret value is stored anywhere; this stack keeps its own state locally (it creates the
- * workspaces, so it cannot live in one of them), and that state holds no secret.
+ * only the organization and the fleet's workspaces by their IDs, and each service account only its
+ * phase. No cloud key and no secret value is stored anywhere; this stack keeps its own state
+ * locally (it creates the workspaces, so it cannot live in one of them), and that state holds no
+ * secret.
  */
 export class HcpTerraformStack extends FleetStack {
   readonly workspaces: Record<string, Workspace> = {};
@@ -181,6 +204,20 @@ export class HcpTerraformStack extends FleetStack {
       });
       this.workspaces[stack.name] = workspace;
     }
+    // The teams' tokens are made by hand (a tfe_team_token would keep the token in this state).
+    for (const [role, { runs, locking }] of Object.entries(CI_TEAM_ACCESS)) {
+      const team = new Team(this, `team-${role}`, {
+        name: names.team(role as keyof typeof CI_TEAM_ACCESS),
+        visibility: "secret",
+      });
+      new TeamProjectAccess(this, `team-${role}-access`, {
+        teamId: team.id,
+        projectId: tfeProject.id,
+        access: "custom",
+        projectAccess: [{ settings: "read", teams: "none", variableSets: "none" }],
+        workspaceAccess: [{ runs, locking, variables: "read", stateVersions: "read", sentinelMocks: "none", create: false, move: false, delete: false, runTasks: false }],
+      });
+    }
     const env = (stack: FleetStackInfo, key: string, value: string, description: string) =>
       new Variable(this, `${stack.name}-${key}`, { workspaceId: this.workspaces[stack.name].id, category: "env", key, value, description });
 
@@ -197,9 +234,22 @@ export class HcpTerraformStack extends FleetStack {
       const tags = fleetTags(fleet.name);
       const group = new ResourceGroup(this, "azure-resource-group", { name: names.azure.resourceGroup, location: region, tags });
 
-      const identities = Object.fromEntries(
-        RUN_PHASES.map((phase) => [phase, new UserAssignedIdentity(this, `azure-${phase}-identity`, { name: names.azure.identity(phase), location: region, resourceGroupName: group.name, tags })]),
-      ) as Record<RunPhase, UserAssignedIdentity>;
+      // Each 20 Azure bots get their own pair of identities (an identity holds at most 20
+      // federated credentials), all pairs with the same roles; group 0 keeps the construct IDs
+      // and names of before.
+      const groupOf = azureIdentityGroups(fleet.bots);
+      const groupCount = Math.max(...groupOf.values()) + 1;
+      const suffix = (g: number) => (g === 0 ? "" : `-${g + 1}`);
+      const identityGroups = Array.from(
+        { length: groupCount },
+        (_, g) =>
+          Object.fromEntries(
+            RUN_PHASES.map((phase) => [
+              phase,
+              new UserAssignedIdentity(this, `azure-${phase}-identity${suffix(g)}`, { name: names.azure.identity(phase, g), location: region, resourceGroupName: group.name, tags }),
+            ]),
+          ) as Record<RunPhase, UserAssignedIdentity>,
+      );
 
       new RoleDefinition(this, "azure-plan-role", {
         name: names.azure.planRole,
@@ -222,39 +272,44 @@ export class HcpTerraformStack extends FleetStack {
         permissions: [{ actions: Object.values(AZURE_REFRESH_ACTIONS) }],
         assignableScopes: [subscription],
       });
-      new RoleAssignment(this, "azure-plan-refresh", {
-        scope: subscription,
-        roleDefinitionId: planRefresh.roleDefinitionResourceId,
-        principalId: identities.plan.principalId,
-        principalType: "ServicePrincipal",
-      });
-      new RoleAssignment(this, "azure-plan-reader", {
-        scope: subscription,
-        roleDefinitionName: "Reader",
-        principalId: identities.plan.principalId,
-        principalType: "ServicePrincipal",
-      });
-      new RoleAssignment(this, "azure-apply-deployer", {
-        scope: subscription,
-        roleDefinitionId: applyRole.roleDefinitionResourceId,
-        principalId: identities.apply.principalId,
-        principalType: "ServicePrincipal",
-      });
-      // Bot stacks give each bot's own identity its roles; the apply identity may assign those
-      // roles and no others (no Owner or User Access Administrator, which may grant anything).
-      new RoleAssignment(this, "azure-apply-grants-bot-roles", {
-        scope: subscription,
-        roleDefinitionName: "Role Based Access Control Administrator",
-        principalId: identities.apply.principalId,
-        principalType: "ServicePrincipal",
-        conditionVersion: "2.0",
-        condition: onlyTheseRolesCondition(Object.values(BOT_GRANTED_ROLES)),
-        description: "HCP Terraform applies of bot stacks grant each bot's own identity its roles, and only these",
+      identityGroups.forEach((identities, g) => {
+        new RoleAssignment(this, `azure-plan-refresh${suffix(g)}`, {
+          scope: subscription,
+          roleDefinitionId: planRefresh.roleDefinitionResourceId,
+          principalId: identities.plan.principalId,
+          principalType: "ServicePrincipal",
+        });
+        new RoleAssignment(this, `azure-plan-reader${suffix(g)}`, {
+          scope: subscription,
+          roleDefinitionName: "Reader",
+          principalId: identities.plan.principalId,
+          principalType: "ServicePrincipal",
+        });
+        new RoleAssignment(this, `azure-apply-deployer${suffix(g)}`, {
+          scope: subscription,
+          roleDefinitionId: applyRole.roleDefinitionResourceId,
+          principalId: identities.apply.principalId,
+          principalType: "ServicePrincipal",
+        });
+        // Bot stacks give each bot's own identity its roles; the apply identity may assign those
+        // roles and no others (no Owner or User Access Administrator, which may grant anything).
+        new RoleAssignment(this, `azure-apply-grants-bot-roles${suffix(g)}`, {
+          scope: subscription,
+          roleDefinitionName: "Role Based Access Control Administrator",
+          principalId: identities.apply.principalId,
+          principalType: "ServicePrincipal",
+          conditionVersion: "2.0",
+          condition: onlyTheseRolesCondition(Object.values(BOT_GRANTED_ROLES)),
+          description: "HCP Terraform applies of bot stacks grant each bot's own identity its roles, and only these",
+        });
       });
 
       for (const stack of azureBots) {
+        const identities = identityGroups[groupOf.get(stack.name)!];
         // Azure refuses concurrent credential writes on one identity; azurerm v4.55.0 serializes
-        // them per identity (locks.ByID in federated_identity_credential_resource.go).
+        // them per identity (locks.ByID in federated_identity_credential_resource.go). A credential
+        // matches the token's subject alone (:45-80: issuer, audience, subject), which holds the
+        // names, so unlike the Google Cloud pool it cannot pin the organization's or workspace's ID.
         for (const phase of RUN_PHASES)
           new FederatedIdentityCredential(this, `azure-${phase}-${stack.name}`, {
             name: `${workspaceOf(stack.name)}-${phase}`,
@@ -270,8 +325,10 @@ export class HcpTerraformStack extends FleetStack {
         env(stack, "ARM_SUBSCRIPTION_ID", client.subscriptionId, "Subscription the bot deploys into");
         env(stack, "ARM_TENANT_ID", client.tenantId, "Tenant of the identities");
       }
-      new TerraformOutput(this, "azure-plan-client-id", { value: identities.plan.clientId });
-      new TerraformOutput(this, "azure-apply-client-id", { value: identities.apply.clientId });
+      identityGroups.forEach((identities, g) => {
+        new TerraformOutput(this, `azure-plan-client-id${suffix(g)}`, { value: identities.plan.clientId });
+        new TerraformOutput(this, `azure-apply-client-id${suffix(g)}`, { value: identities.apply.clientId });
+      });
     }
 
     const gcpBots = remote("gcp");
@@ -286,8 +343,14 @@ export class HcpTerraformStack extends FleetStack {
         dependsOn: apis,
       });
       // The issuer serves every HCP Terraform organization: the condition keeps all but this
-      // organization's project and the fleet's Cloud Run workspaces out.
-      const workspaceList = gcpBots.map((s) => JSON.stringify(workspaceOf(s.name))).join(", ");
+      // organization's Cloud Run workspaces out, by their IDs. Names can be renamed, and a name
+      // given up can be taken by another organization, whose tokens would then match; the tokens
+      // carry terraform_organization_id and terraform_workspace_id beside the names
+      // (developer.hashicorp.com/terraform/cloud-docs/workspaces/dynamic-provider-credentials/
+      // workload-identity-tokens). The organization's ID is its external_id (tfe v0.71.0
+      // internal/provider/data_source_organization.go:110-112).
+      const organization = new DataTfeOrganization(this, "organization", { name: cloud.organization });
+      const workspaceList = gcpBots.map((s) => `"${this.workspaces[s.name].id}"`).join(", ");
       const provider = new IamWorkloadIdentityPoolProvider(this, "gcp-provider", {
         workloadIdentityPoolId: pool.workloadIdentityPoolId,
         workloadIdentityPoolProviderId: names.gcp.provider,
@@ -299,11 +362,7 @@ export class HcpTerraformStack extends FleetStack {
           "attribute.terraform_workspace_name": "assertion.terraform_workspace_name",
           "attribute.terraform_run_phase": "assertion.terraform_run_phase",
         },
-        attributeCondition: [
-          `assertion.terraform_organization_name == ${JSON.stringify(cloud.organization)}`,
-          `assertion.terraform_project_name == ${JSON.stringify(project)}`,
-          `assertion.terraform_workspace_name in [${workspaceList}]`,
-        ].join(" && "),
+        attributeCondition: [`assertion.terraform_organization_id == "${organization.externalId}"`, `assertion.terraform_workspace_id in [${workspaceList}]`].join(" && "),
         oidc: { issuerUri: `https://${cloud.hostname}` },
       });
 

@@ -1,5 +1,4 @@
 import { DataAzurermContainerAppEnvironment } from "@cdktf/provider-azurerm/lib/data-azurerm-container-app-environment";
-import { DataAzurermLogAnalyticsWorkspace } from "@cdktf/provider-azurerm/lib/data-azurerm-log-analytics-workspace";
 import { DataAzurermMonitorActionGroup } from "@cdktf/provider-azurerm/lib/data-azurerm-monitor-action-group";
 import { DataAzurermClientConfig } from "@cdktf/provider-azurerm/lib/data-azurerm-client-config";
 import { DataAzurermContainerRegistry } from "@cdktf/provider-azurerm/lib/data-azurerm-container-registry";
@@ -116,14 +115,18 @@ export class AzureContainerAppsBotStack extends AzureBotStack {
 
     const alerts = fleet.azure.alerts;
     if (alerts) {
-      const logs = new DataAzurermLogAnalyticsWorkspace(this, "logs", { ...lookup, name: shared.logAnalytics });
+      // The workspace by its ID, not through the data source, which would keep the workspace's
+      // shared keys in this bot's state (azurerm v4.55.0 internal/services/loganalytics/
+      // log_analytics_workspace_data_source.go:134-150 reads and sets them); the ID as that data
+      // source builds it (:85, :95).
+      const logAnalyticsWorkspaceId = `/subscriptions/${client.subscriptionId}/resourceGroups/${shared.resourceGroup}/providers/Microsoft.OperationalInsights/workspaces/${shared.logAnalytics}`;
       const actionGroup = new DataAzurermMonitorActionGroup(this, "action-group", { ...lookup, name: shared.actionGroup });
       new ContainerAppAlerts(this, "alerts", {
         appName: names.containerApp,
         appId: app.id,
         region: bot.region,
         resourceGroupName: this.resourceGroup.name,
-        logAnalyticsWorkspaceId: logs.id,
+        logAnalyticsWorkspaceId,
         actionGroupId: actionGroup.id,
         thresholds: alerts,
         signals: runtime.logSignals,
