@@ -166,6 +166,39 @@ describe("fleet file errors name the path, the value and the fix", () => {
   });
 });
 
+describe("one mistake gives one problem, at its line", () => {
+  const gcp = "gcp:\n  project: my-project-123\n";
+
+  test("a misspelled target is an unknown key, without the region and name checks of the default target", () => {
+    const m = problems(minimal("  - name: bot-a\n    taget: gcp-cloud-run\n    region: europe-west1\n  - name: bot-b\n", `${gcp}azure:\n  uniqueSuffix: abcd\n`));
+    expect(m).toBe(
+      'fleet.yaml: 1 problem\n  line 8: bots[0].taget: unknown key; did you mean "target"? (allowed here: name, domain, target, runtime, region, tier, model, persona, sandbox, channels, image, publicAccess, allowedIpRanges, deniedIpRanges, internalOnly, deletionProtection, suppressions)',
+    );
+  });
+
+  test("a misspelled region is an unknown key, not also a region error at a line without a region", () => {
+    const m = problems(minimal("  - name: bot-a\n    target: gcp-cloud-run\n    regoin: europe-west1\n", gcp));
+    expect(m.startsWith('fleet.yaml: 1 problem\n  line 7: bots[0].regoin: unknown key; did you mean "region"?')).toBe(true);
+  });
+
+  test("a bot whose target needs a region names the bot, not a defaults.region the file does not have", () => {
+    expect(problems(minimal("  - name: bot-a\n    target: gcp-cloud-run\n", gcp))).toBe(
+      `fleet.yaml: 1 problem\n  line 5: bots[0]: has no region, and the default region "eastus2" is not a Google Cloud region; set the bot's region to one (all regions: config/regions.ts)`,
+    );
+  });
+
+  test("one missing } is one syntax error, at the line of the { it leaves open", () => {
+    const yaml = minimal('  - name: bot-a\n    channels:\n      telegram: { allowFrom: ["123456789"]\n  - name: bot-b\n    region: eastus2\n');
+    expect(problems(yaml)).toBe('fleet.yaml: 1 problem\n  line 5: YAML syntax error: this "{" is never closed; end it with "}" on this line');
+    const json = '{"name": "demo",\n "bots": [\n  {"name": "bot-a", "channels": {"telegram": {"allowFrom": ["1"]}}\n ]\n}\n';
+    expect(problems(json)).toBe('fleet.yaml: 1 problem\n  line 3: YAML syntax error: this "{" is never closed; end it with "}" on this line');
+  });
+
+  test("another syntax error: only the first, without the excerpt after it", () => {
+    expect(problems("name: demo\nname: other\nbots: []\n")).toBe("fleet.yaml: 1 problem\n  line 2: YAML syntax error: Map keys must be unique");
+  });
+});
+
 describe("Google Cloud settings", () => {
   const cloudRun = (bot = "", gcp = "gcp:\n  project: my-proj-123\n") => minimal(`  - name: bot-a\n    target: gcp-cloud-run\n    region: us-central1\n${bot}`, gcp);
 

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { LineCounter, parseDocument } from "yaml";
 import type { z } from "zod";
 import type { Suppression } from "../contracts/policy-rules";
-import { BUILTIN_DEFAULTS, definedOnly, FleetFileSchema, suggest, type DmPolicy, type FleetFile, type ModelProvider, type SandboxMode } from "./schema";
+import { BUILTIN_DEFAULTS, CROSS_CHECK, definedOnly, FleetFileSchema, suggest, type DmPolicy, type FleetFile, type ModelProvider, type SandboxMode } from "./schema";
 import { terraformCloudProblems } from "./terraform-cloud";
 import { targetOf, type TargetId, type TargetSettings } from "../targets/registry";
 
@@ -99,22 +99,19 @@ export function parseFleet(text: string, file = DEFAULT_FLEET_FILE, env: NodeJS.
 
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0)
-    throw new FleetConfigError(
-      file,
-      doc.errors.map((e) => ({
-        path: "",
-        line: e.linePos?.[0].line,
-        message: `YAML syntax error: ${e.message.split("\n")[0]}`,
-      })),
-    );
+  // The first syntax error only: the parser's later ones follow from it (a missing "}" gave nine).
+  if (doc.errors.length > 0) throw new FleetConfigError(file, [syntaxProblem(text, doc.errors[0], lines)]);
 
   const raw: unknown = doc.toJS();
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) throw new FleetConfigError(file, [{ path: "", message: "must be a YAML mapping with `name` and `bots` at the top level" }]);
 
   const parsed = FleetFileSchema.safeParse(raw);
   if (!parsed.success) {
-    const problems = parsed.error.issues.flatMap((issue) => describeIssue(issue, raw, (path) => lineOf(doc, lines, path)));
+    // A check that combines settings follows from a file whose every key is known and whose every
+    // value has its type: a misspelled `target` made the bot an azure-vmss bot, whose region and
+    // names then failed too. Such checks are reported once nothing else is.
+    const own = parsed.error.issues.filter((issue) => !isCrossCheck(issue));
+    const problems = (own.length > 0 ? own : parsed.error.issues).flatMap((issue) => describeIssue(issue, raw, (path) => lineOf(doc, lines, path)));
     throw new FleetConfigError(file, problems);
   }
   const fleet = resolve(parsed.data, env);
@@ -125,6 +122,38 @@ export function parseFleet(text: string, file = DEFAULT_FLEET_FILE, env: NodeJS.
       cloudProblems.map((p) => ({ path: formatPath(p.path), line: lineOf(doc, lines, p.path), message: p.message })),
     );
   return fleet;
+}
+
+function isCrossCheck(issue: z.core.$ZodIssue): boolean {
+  return issue.code === "custom" && (issue as { params?: Record<string, unknown> }).params?.crossCheck === CROSS_CHECK.crossCheck;
+}
+
+/**
+ * A YAML syntax error at its line, without the parser's excerpt. An unclosed flow collection is
+ * reported at the "{" or "[" left open, where the parser notices only at the next line it reads.
+ */
+function syntaxProblem(text: string, error: { message: string; pos: [number, number]; linePos?: [{ line: number }, ...unknown[]] }, lines: LineCounter): FleetProblem {
+  const message = error.message.split("\n")[0].replace(/ at line \d+, column \d+:$/, "");
+  const closer = /end with an? ([}\]])/.exec(message)?.[1];
+  const opener = closer ? unclosedOpener(text, error.pos[0], closer === "}" ? "{" : "[") : undefined;
+  if (opener !== undefined) return { path: "", line: lines.linePos(opener).line, message: `YAML syntax error: this "${text[opener]}" is never closed; end it with "${closer}" on this line` };
+  return { path: "", line: error.linePos?.[0].line, message: `YAML syntax error: ${message}` };
+}
+
+/** The offset of the innermost `open` bracket before `end` that no bracket closes (quotes and comments skipped). */
+function unclosedOpener(text: string, end: number, open: "{" | "["): number | undefined {
+  const stack: number[] = [];
+  for (let i = 0; i < end; i++) {
+    const c = text[i];
+    if (c === '"' || c === "'") {
+      for (i++; i < end && text[i] !== c; i++) if (c === '"' && text[i] === "\\") i++;
+    } else if (c === "#" && (i === 0 || /\s/.test(text[i - 1]))) {
+      while (i < end && text[i] !== "\n") i++;
+    } else if (c === "{" || c === "[") stack.push(i);
+    else if (c === "}" || c === "]") stack.pop();
+  }
+  for (let k = stack.length - 1; k >= 0; k--) if (text[stack[k]] === open) return stack[k];
+  return undefined;
 }
 
 function resolve(f: FleetFile, env: NodeJS.ProcessEnv): Fleet {
@@ -217,7 +246,9 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown, line: (p: Path) =>
     ];
   if (issue.code === "invalid_type" && value === undefined) return [{ path: formatPath(path), line: line(path), message: `is required (expected ${issue.expected})` }];
   if (issue.code === "invalid_type") return [{ path: formatPath(path), line: line(path), message: `${show(value)} has the wrong type; expected ${issue.expected}` }];
-  return [{ path: formatPath(path), line: line(path), message: value === undefined ? issue.message : `${show(value)} ${issue.message}` }];
+  // A problem of a whole mapping (a bot) names it by its path, not by its contents.
+  const scalar = value === undefined || value === null || typeof value !== "object" || Array.isArray(value);
+  return [{ path: formatPath(path), line: line(path), message: value === undefined || !scalar ? issue.message : `${show(value)} ${issue.message}` }];
 }
 
 /** The keys the schema allows at a path, for "allowed here" hints. */
