@@ -322,4 +322,27 @@ describe("synth with a bad fleet file", () => {
     expect(run.stderr).toContain('bots[0].tier: "huge" is not allowed');
     expect(existsSync(outdir)).toBe(false);
   });
+
+  test("leaves a mark in an earlier output, and npm run review then refuses that output", () => {
+    const dir = mkdtempSync(join(tmpdir(), "botfleet-stale-"));
+    const outdir = join(dir, "cdktf.out");
+    const synth = (fleet: string) => spawnSync(process.execPath, appArgs(), { cwd: ROOT, env: { ...process.env, BOTFLEET_CONFIG: fleet, CDKTF_OUTDIR: outdir }, encoding: "utf8" });
+    const review = () => spawnSync(process.execPath, ["-r", "./scripts/ts-register.js", "scripts/review.ts", "--out", outdir, "--write", join(dir, "review")], { cwd: ROOT, encoding: "utf8" });
+    const good = join(dir, "good.yaml");
+    writeFileSync(good, minimal("  - name: bot-a\n    domain: a.example.com\n"));
+    expect(synth(good).status).toBe(0);
+    expect(review().status).toBe(0);
+
+    const bad = join(dir, "bad.yaml");
+    writeFileSync(bad, minimal("  - name: bot-a\n    taget: gcp-cloud-run\n"));
+    expect(synth(bad).status).toBe(1);
+    const refused = review();
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toContain(`review: ${outdir} is older than the last synth, which failed at `);
+    expect(refused.stderr).toContain(` (${bad}: 1 problem); fix the fleet file and run npm run synth again`);
+
+    // The next synth that succeeds makes the output current again.
+    expect(synth(good).status).toBe(0);
+    expect(review().status).toBe(0);
+  });
 });
