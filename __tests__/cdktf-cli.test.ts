@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { POLICY_RULES } from "../contracts/policy-rules";
@@ -38,5 +38,20 @@ test("`npm run synth`, the README's command, prints no network error on a machin
     expect(readFileSync(join(out, "manifest.json"), "utf8")).toContain("bot-alpha");
   } finally {
     rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test("`npm run synth` prints each problem of a bad fleet file once, without cdktf's error report after it", () => {
+  const dir = mkdtempSync(join(tmpdir(), "botfleet-once-"));
+  const fleet = join(dir, "fleet.yaml");
+  writeFileSync(fleet, "name: demo\nbots:\n  - name: bot-a\n    tier: huge\n");
+  const env: NodeJS.ProcessEnv = { ...process.env, CI: "true", BOTFLEET_CONFIG: fleet };
+  delete env.TF_CLI_CONFIG_FILE;
+  try {
+    const r = run("npm", ["run", "--silent", "synth", "--", "--output", join(dir, "cdktf.out")], { cwd: ROOT, env });
+    expect(r.status).toBe(1);
+    expect(r.output).toBe(`botfleet: ${fleet}: 1 problem\n  line 4: bots[0].tier: "huge" is not allowed; use one of: light, standard, performance\n`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
