@@ -199,6 +199,52 @@ describe("one mistake gives one problem, at its line", () => {
   });
 });
 
+describe("a credential pasted into the fleet file", () => {
+  // Made up, in each provider's format; built from parts so that no scanner takes them for real.
+  const fakes: [string, string][] = [
+    ["an Anthropic API key", `sk-${"ant"}-api03-${"Ab3d".repeat(20)}`],
+    ["an OpenRouter API key", `sk-${"or"}-v1-${"0f".repeat(32)}`],
+    ["an OpenAI-style API key (OpenAI, DeepSeek)", `sk-${"proj"}-${"Xy9_".repeat(30)}`],
+    ["a Google API key", `AI${"za"}Sy${"Ab3d-".repeat(6)}xyz`],
+    ["a Telegram bot token", `123456789:${"AAH"}${"x7Yz_".repeat(6)}abcdefgh`.slice(0, 10 + 35)],
+    ["a Discord bot token", `MTA${"xNjQ4".repeat(5)}.${"Gh7_kq"}.${"abcDEF123_".repeat(3)}`],
+    ["a GitHub token", `gh${"p"}_${"a1B2".repeat(9)}`],
+    ["a GitHub token", `github${"_pat"}_11${"ABCD1234".repeat(4)}`],
+    ["a Slack token", `xo${"xb"}-1234567890-${"abcdef".repeat(3)}`],
+    ["an Azure storage account key", `${"Ab3d+/".repeat(14)}Ab==`],
+    ["an Azure storage account key", `DefaultEndpointsProtocol=https;AccountName=x;Account${"Key"}=abc`],
+  ];
+
+  test.each(fakes)("%s is refused at its field, and never repeated", (kind, secret) => {
+    const m = problems(minimal(`  - name: bot-a\n    persona:\n      name: Alpha\n      theme: "A calm assistant. ${secret}"\n`));
+    expect(m).toContain(`fleet.yaml: 1 problem\n  line 6: bots[0].persona.theme: holds what looks like ${kind} (not shown here). Secret values never go in the fleet file`);
+    expect(m).toContain("give it as the bot's secret instead, TF_VAR_<key> at the first deploy, then in Key Vault or Secret Manager");
+    expect(m).not.toContain(secret);
+    expect(m).not.toContain(secret.slice(0, 16));
+  });
+
+  test("anywhere in the file, keys too, and before any other problem that would quote it", () => {
+    const token = `123456789:${"AAH"}${"x7Yz_".repeat(7)}`.slice(0, 45);
+    const m = problems(minimal(`  - name: bot-a\n    tier: huge\n    channels:\n      telegram: { allowFrom: ["${token}"] }\n`, `azure:\n  "${token}": x\n`));
+    expect(m).toContain("line 3: azure: holds what looks like a Telegram bot token as a key");
+    expect(m).toContain("line 8: bots[0].channels.telegram.allowFrom[0]: holds what looks like a Telegram bot token");
+    expect(m).not.toContain(token);
+    expect(m).not.toContain("huge");
+  });
+
+  test("ordinary text is not a credential", () => {
+    expect(() =>
+      parseFleet(
+        minimal(
+          '  - name: bot-a\n    persona:\n      name: Task-skilled\n      theme: "A task-oriented desk-assistant-for-everyone-in-the-team; ask-anything-any-time-of-day 2026"\n    channels:\n      telegram: { allowFrom: ["123456789", "987654321"] }\n',
+        ),
+        "fleet.yaml",
+        {},
+      ),
+    ).not.toThrow();
+  });
+});
+
 describe("Google Cloud settings", () => {
   const cloudRun = (bot = "", gcp = "gcp:\n  project: my-proj-123\n") => minimal(`  - name: bot-a\n    target: gcp-cloud-run\n    region: us-central1\n${bot}`, gcp);
 

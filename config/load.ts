@@ -3,6 +3,7 @@ import { LineCounter, parseDocument } from "yaml";
 import type { z } from "zod";
 import type { Suppression } from "../contracts/policy-rules";
 import { BUILTIN_DEFAULTS, CROSS_CHECK, definedOnly, FleetFileSchema, suggest, type DmPolicy, type FleetFile, type ModelProvider, type SandboxMode } from "./schema";
+import { credentialIn } from "./credentials";
 import { terraformCloudProblems } from "./terraform-cloud";
 import { targetOf, type TargetId, type TargetSettings } from "../targets/registry";
 
@@ -105,6 +106,18 @@ export function parseFleet(text: string, file = DEFAULT_FLEET_FILE, env: NodeJS.
   const raw: unknown = doc.toJS();
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) throw new FleetConfigError(file, [{ path: "", message: "must be a YAML mapping with `name` and `bots` at the top level" }]);
 
+  // Before the schema: its messages quote values, and a secret value is never repeated.
+  const leaked = credentials(raw);
+  if (leaked.length > 0)
+    throw new FleetConfigError(
+      file,
+      leaked.map(({ path, kind }) => ({
+        path: formatPath(path),
+        line: lineOf(doc, lines, path),
+        message: `holds what looks like ${kind} (not shown here). Secret values never go in the fleet file, which is committed and synthesized into cdktf.out: remove it (revoke it if the file was shared) and give it as the bot's secret instead, TF_VAR_<key> at the first deploy, then in Key Vault or Secret Manager (docs/secrets-and-operations.md)`,
+      })),
+    );
+
   const parsed = FleetFileSchema.safeParse(raw);
   if (!parsed.success) {
     // A check that combines settings follows from a file whose every key is known and whose every
@@ -122,6 +135,21 @@ export function parseFleet(text: string, file = DEFAULT_FLEET_FILE, env: NodeJS.
       cloudProblems.map((p) => ({ path: formatPath(p.path), line: lineOf(doc, lines, p.path), message: p.message })),
     );
   return fleet;
+}
+
+/** Every string in the file (keys too) that looks like a credential, with its path. */
+function credentials(value: unknown, path: PropertyKey[] = []): { path: PropertyKey[]; kind: string }[] {
+  if (typeof value === "string") {
+    const kind = credentialIn(value);
+    return kind ? [{ path, kind }] : [];
+  }
+  if (value === null || typeof value !== "object") return [];
+  return Object.entries(value).flatMap(([k, v]) => {
+    const key = Array.isArray(value) ? Number(k) : k;
+    const kind = typeof key === "string" ? credentialIn(key) : undefined;
+    // A key is named by where it is, not by itself.
+    return kind ? [{ path, kind: `${kind} as a key` }] : credentials(v, [...path, key]);
+  });
 }
 
 function isCrossCheck(issue: z.core.$ZodIssue): boolean {
