@@ -1,8 +1,9 @@
 // Before cdktf and zod: both load at start-up modules botfleet never calls (see the files).
 import "./scripts/lazy-archiver";
 import "./scripts/lazy-zod-locales";
-import { App } from "cdktf";
+import { Annotations, App } from "cdktf";
 import { DEFAULT_FLEET_FILE, FleetConfigError, loadFleet } from "./config/load";
+import { takenNamesWarning } from "./config/taken-names";
 import { buildFleet } from "./constructs/fleet";
 import { clearSynthFailed, markSynthFailed } from "./scripts/synth-failure";
 
@@ -22,6 +23,9 @@ try {
 try {
   const app = new App();
   buildFleet(app, fleet);
+  // cdktf prints a stack's warnings after synth: WARN [azure-shared-<region>]: ...
+  const taken = takenNamesWarning(fleet);
+  if (taken) for (const stack of app.node.children) if (stack.node.id.startsWith("azure-shared-")) Annotations.of(stack).addWarning(taken);
   app.synth();
 } catch (e) {
   markSynthFailed(outdir, `synth stopped: ${String(e)}`);

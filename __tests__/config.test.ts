@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { FleetConfigError, loadFleet, parseFleet } from "../config/load";
+import { TAKEN_FLEET_NAMES, takenNamesWarning } from "../config/taken-names";
 import { fleetSchemaJson } from "../scripts/export-schema";
 import { appArgs } from "./support/app";
 
@@ -242,6 +243,31 @@ describe("a credential pasted into the fleet file", () => {
         {},
       ),
     ).not.toThrow();
+  });
+});
+
+describe("global Azure names known to be taken", () => {
+  test("the example fleet and the README's minimal fleet warn, by their Key Vault names; a uniqueSuffix, another name or no Azure bot do not", () => {
+    const readmeName = /<!-- minimal-fleet:start -->\n```yaml\n[^]*?^name: (\S+)/m.exec(readFileSync(join(ROOT, "README.md"), "utf8"))![1];
+    const exampleName = loadFleet(join(ROOT, "fleet.yaml"), {}).name;
+    expect(TAKEN_FLEET_NAMES).toEqual(expect.arrayContaining([exampleName, readmeName]));
+    expect(readmeName).not.toBe("demo");
+    expect(takenNamesWarning(loadFleet(join(ROOT, "fleet.yaml"), {}))).toBe(
+      'fleet name "demo" without azure.uniqueSuffix gives the global Azure names of an example in this repository (Key Vault kv-demo-9541b8, and its registry and storage accounts), which others hold: a first deploy would fail on them. Before deploying, set azure.uniqueSuffix to 4-8 lowercase letters or digits of your own, or name the fleet your own way',
+    );
+    const parse = (text: string) => parseFleet(text, "fleet.yaml", {});
+    expect(takenNamesWarning(parse(minimal("  - name: bot-a\n", "azure:\n  uniqueSuffix: abcd12\n")))).toBeUndefined();
+    expect(takenNamesWarning(parse("name: acme-bots\nbots:\n  - name: bot-a\n"))).toBeUndefined();
+    expect(takenNamesWarning(parse(minimal("  - name: bot-a\n    target: gcp-cloud-run\n    region: us-central1\n", "gcp:\n  project: my-project-123\n")))).toBeUndefined();
+  });
+
+  test("synth puts the warning on each Azure shared stack, where cdktf prints it (WARN [azure-shared-<region>])", () => {
+    const outdir = join(mkdtempSync(join(tmpdir(), "botfleet-taken-")), "cdktf.out");
+    const r = spawnSync(process.execPath, appArgs(), { cwd: ROOT, env: { ...process.env, BOTFLEET_CONFIG: join(ROOT, "fleet.yaml"), CDKTF_OUTDIR: outdir }, encoding: "utf8" });
+    expect(r.status).toBe(0);
+    const stacks = JSON.parse(readFileSync(join(outdir, "manifest.json"), "utf8")).stacks as Record<string, { annotations?: { level: string; message: string }[] }>;
+    const warned = Object.entries(stacks).filter(([, s]) => (s.annotations ?? []).some((a) => a.level === "@cdktf/warn" && a.message.startsWith('fleet name "demo" without azure.uniqueSuffix')));
+    expect(warned.map(([name]) => name)).toEqual(["azure-shared-eastus2"]);
   });
 });
 
