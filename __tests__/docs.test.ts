@@ -191,3 +191,14 @@ test("LICENSE holds the license package.json names", () => {
   expect(JSON.parse(read("package.json")).license).toBe("MPL-2.0");
   expect(read("LICENSE")).toMatch(/^Mozilla Public License Version 2\.0\n/);
 });
+
+test("the README and the architecture page say that cdktf is deprecated, and the CDK Terrain plan with its npm facts and their date", () => {
+  for (const page of ["README.md", "docs/architecture.md"]) {
+    const text = read(page).replace(/\s+/g, " ");
+    expect(text).toContain("deprecated CDK for Terraform on 2025-12-10 and archived");
+    expect(text).toContain("checked with `npm view` on 2026-12-05");
+    expect(text).toMatch(/`cdktn` (has one release, )?0\.24\.0/);
+    expect(text).toContain("`@cdktn/provider-azurerm` 16.1.0 wants `cdktn` ^0.23.0");
+    expect(text).toContain("`@cdktn/provider-google` is not published");
+  }
+});
