@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { FleetConfigError, loadFleet, parseFleet } from "../config/load";
+import { TAKEN_FLEET_NAMES, takenNamesWarning } from "../config/taken-names";
 import { fleetSchemaJson } from "../scripts/export-schema";
 import { appArgs } from "./support/app";
 
@@ -166,6 +167,110 @@ describe("fleet file errors name the path, the value and the fix", () => {
   });
 });
 
+describe("one mistake gives one problem, at its line", () => {
+  const gcp = "gcp:\n  project: my-project-123\n";
+
+  test("a misspelled target is an unknown key, without the region and name checks of the default target", () => {
+    const m = problems(minimal("  - name: bot-a\n    taget: gcp-cloud-run\n    region: europe-west1\n  - name: bot-b\n", `${gcp}azure:\n  uniqueSuffix: abcd\n`));
+    expect(m).toBe(
+      'fleet.yaml: 1 problem\n  line 8: bots[0].taget: unknown key; did you mean "target"? (allowed here: name, domain, target, runtime, region, tier, model, persona, sandbox, channels, image, publicAccess, allowedIpRanges, deniedIpRanges, internalOnly, deletionProtection, suppressions)',
+    );
+  });
+
+  test("a misspelled region is an unknown key, not also a region error at a line without a region", () => {
+    const m = problems(minimal("  - name: bot-a\n    target: gcp-cloud-run\n    regoin: europe-west1\n", gcp));
+    expect(m.startsWith('fleet.yaml: 1 problem\n  line 7: bots[0].regoin: unknown key; did you mean "region"?')).toBe(true);
+  });
+
+  test("a bot whose target needs a region names the bot, not a defaults.region the file does not have", () => {
+    expect(problems(minimal("  - name: bot-a\n    target: gcp-cloud-run\n", gcp))).toBe(
+      `fleet.yaml: 1 problem\n  line 5: bots[0]: has no region, and the default region "eastus2" is not a Google Cloud region; set the bot's region to one (all regions: config/regions.ts)`,
+    );
+  });
+
+  test("one missing } is one syntax error, at the line of the { it leaves open", () => {
+    const yaml = minimal('  - name: bot-a\n    channels:\n      telegram: { allowFrom: ["123456789"]\n  - name: bot-b\n    region: eastus2\n');
+    expect(problems(yaml)).toBe('fleet.yaml: 1 problem\n  line 5: YAML syntax error: this "{" is never closed; end it with "}" on this line');
+    const json = '{"name": "demo",\n "bots": [\n  {"name": "bot-a", "channels": {"telegram": {"allowFrom": ["1"]}}\n ]\n}\n';
+    expect(problems(json)).toBe('fleet.yaml: 1 problem\n  line 3: YAML syntax error: this "{" is never closed; end it with "}" on this line');
+  });
+
+  test("another syntax error: only the first, without the excerpt after it", () => {
+    expect(problems("name: demo\nname: other\nbots: []\n")).toBe("fleet.yaml: 1 problem\n  line 2: YAML syntax error: Map keys must be unique");
+  });
+});
+
+describe("a credential pasted into the fleet file", () => {
+  // Made up, in each provider's format; built from parts so that no scanner takes them for real.
+  const fakes: [string, string][] = [
+    ["an Anthropic API key", `sk-${"ant"}-api03-${"Ab3d".repeat(20)}`],
+    ["an OpenRouter API key", `sk-${"or"}-v1-${"0f".repeat(32)}`],
+    ["an OpenAI-style API key (OpenAI, DeepSeek)", `sk-${"proj"}-${"Xy9_".repeat(30)}`],
+    ["a Google API key", `AI${"za"}Sy${"Ab3d-".repeat(6)}xyz`],
+    ["a Telegram bot token", `123456789:${"AAH"}${"x7Yz_".repeat(6)}abcdefgh`.slice(0, 10 + 35)],
+    ["a Discord bot token", `MTA${"xNjQ4".repeat(5)}.${"Gh7_kq"}.${"abcDEF123_".repeat(3)}`],
+    ["a GitHub token", `gh${"p"}_${"a1B2".repeat(9)}`],
+    ["a GitHub token", `github${"_pat"}_11${"ABCD1234".repeat(4)}`],
+    ["a Slack token", `xo${"xb"}-1234567890-${"abcdef".repeat(3)}`],
+    ["an Azure storage account key", `${"Ab3d+/".repeat(14)}Ab==`],
+    ["an Azure storage account key", `DefaultEndpointsProtocol=https;AccountName=x;Account${"Key"}=abc`],
+  ];
+
+  test.each(fakes)("%s is refused at its field, and never repeated", (kind, secret) => {
+    const m = problems(minimal(`  - name: bot-a\n    persona:\n      name: Alpha\n      theme: "A calm assistant. ${secret}"\n`));
+    expect(m).toContain(`fleet.yaml: 1 problem\n  line 6: bots[0].persona.theme: holds what looks like ${kind} (not shown here). Secret values never go in the fleet file`);
+    expect(m).toContain("give it as the bot's secret instead, TF_VAR_<key> at the first deploy, then in Key Vault or Secret Manager");
+    expect(m).not.toContain(secret);
+    expect(m).not.toContain(secret.slice(0, 16));
+  });
+
+  test("anywhere in the file, keys too, and before any other problem that would quote it", () => {
+    const token = `123456789:${"AAH"}${"x7Yz_".repeat(7)}`.slice(0, 45);
+    const m = problems(minimal(`  - name: bot-a\n    tier: huge\n    channels:\n      telegram: { allowFrom: ["${token}"] }\n`, `azure:\n  "${token}": x\n`));
+    expect(m).toContain("line 3: azure: holds what looks like a Telegram bot token as a key");
+    expect(m).toContain("line 8: bots[0].channels.telegram.allowFrom[0]: holds what looks like a Telegram bot token");
+    expect(m).not.toContain(token);
+    expect(m).not.toContain("huge");
+  });
+
+  test("ordinary text is not a credential", () => {
+    expect(() =>
+      parseFleet(
+        minimal(
+          '  - name: bot-a\n    persona:\n      name: Task-skilled\n      theme: "A task-oriented desk-assistant-for-everyone-in-the-team; ask-anything-any-time-of-day 2026"\n    channels:\n      telegram: { allowFrom: ["123456789", "987654321"] }\n',
+        ),
+        "fleet.yaml",
+        {},
+      ),
+    ).not.toThrow();
+  });
+});
+
+describe("global Azure names known to be taken", () => {
+  test("the example fleet and the README's minimal fleet warn, by their Key Vault names; a uniqueSuffix, another name or no Azure bot do not", () => {
+    const readmeName = /<!-- minimal-fleet:start -->\n```yaml\n[^]*?^name: (\S+)/m.exec(readFileSync(join(ROOT, "README.md"), "utf8"))![1];
+    const exampleName = loadFleet(join(ROOT, "fleet.yaml"), {}).name;
+    expect(TAKEN_FLEET_NAMES).toEqual(expect.arrayContaining([exampleName, readmeName]));
+    expect(readmeName).not.toBe("demo");
+    expect(takenNamesWarning(loadFleet(join(ROOT, "fleet.yaml"), {}))).toBe(
+      'fleet name "demo" without azure.uniqueSuffix gives the global Azure names of an example in this repository (Key Vault kv-demo-9541b8, and its registry and storage accounts), which others hold: a first deploy would fail on them. Before deploying, set azure.uniqueSuffix to 4-8 lowercase letters or digits of your own, or name the fleet your own way',
+    );
+    const parse = (text: string) => parseFleet(text, "fleet.yaml", {});
+    expect(takenNamesWarning(parse(minimal("  - name: bot-a\n", "azure:\n  uniqueSuffix: abcd12\n")))).toBeUndefined();
+    expect(takenNamesWarning(parse("name: acme-bots\nbots:\n  - name: bot-a\n"))).toBeUndefined();
+    expect(takenNamesWarning(parse(minimal("  - name: bot-a\n    target: gcp-cloud-run\n    region: us-central1\n", "gcp:\n  project: my-project-123\n")))).toBeUndefined();
+  });
+
+  test("synth puts the warning on each Azure shared stack, where cdktf prints it (WARN [azure-shared-<region>])", () => {
+    const outdir = join(mkdtempSync(join(tmpdir(), "botfleet-taken-")), "cdktf.out");
+    const r = spawnSync(process.execPath, appArgs(), { cwd: ROOT, env: { ...process.env, BOTFLEET_CONFIG: join(ROOT, "fleet.yaml"), CDKTF_OUTDIR: outdir }, encoding: "utf8" });
+    expect(r.status).toBe(0);
+    const stacks = JSON.parse(readFileSync(join(outdir, "manifest.json"), "utf8")).stacks as Record<string, { annotations?: { level: string; message: string }[] }>;
+    const warned = Object.entries(stacks).filter(([, s]) => (s.annotations ?? []).some((a) => a.level === "@cdktf/warn" && a.message.startsWith('fleet name "demo" without azure.uniqueSuffix')));
+    expect(warned.map(([name]) => name)).toEqual(["azure-shared-eastus2"]);
+  });
+});
+
 describe("Google Cloud settings", () => {
   const cloudRun = (bot = "", gcp = "gcp:\n  project: my-proj-123\n") => minimal(`  - name: bot-a\n    target: gcp-cloud-run\n    region: us-central1\n${bot}`, gcp);
 
@@ -288,5 +393,28 @@ describe("synth with a bad fleet file", () => {
     expect(run.stderr).toContain(`botfleet: ${file}: 1 problem`);
     expect(run.stderr).toContain('bots[0].tier: "huge" is not allowed');
     expect(existsSync(outdir)).toBe(false);
+  });
+
+  test("leaves a mark in an earlier output, and npm run review then refuses that output", () => {
+    const dir = mkdtempSync(join(tmpdir(), "botfleet-stale-"));
+    const outdir = join(dir, "cdktf.out");
+    const synth = (fleet: string) => spawnSync(process.execPath, appArgs(), { cwd: ROOT, env: { ...process.env, BOTFLEET_CONFIG: fleet, CDKTF_OUTDIR: outdir }, encoding: "utf8" });
+    const review = () => spawnSync(process.execPath, ["-r", "./scripts/ts-register.js", "scripts/review.ts", "--out", outdir, "--write", join(dir, "review")], { cwd: ROOT, encoding: "utf8" });
+    const good = join(dir, "good.yaml");
+    writeFileSync(good, minimal("  - name: bot-a\n    domain: a.example.com\n"));
+    expect(synth(good).status).toBe(0);
+    expect(review().status).toBe(0);
+
+    const bad = join(dir, "bad.yaml");
+    writeFileSync(bad, minimal("  - name: bot-a\n    taget: gcp-cloud-run\n"));
+    expect(synth(bad).status).toBe(1);
+    const refused = review();
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toContain(`review: ${outdir} is older than the last synth, which failed at `);
+    expect(refused.stderr).toContain(` (${bad}: 1 problem); fix the fleet file and run npm run synth again`);
+
+    // The next synth that succeeds makes the output current again.
+    expect(synth(good).status).toBe(0);
+    expect(review().status).toBe(0);
   });
 });

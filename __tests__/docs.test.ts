@@ -30,7 +30,7 @@ const anchors = (text: string) => new Set([...prose(text).matchAll(/^#+ (.+)$/gm
 test("the README's quick start is the two commands CI runs on a fresh clone (.ci/run)", () => {
   const ci = read(".ci/run");
   const readme = read("README.md");
-  for (const command of ["npm ci && npx cdktf synth", "npm run setup:tools && npm test"]) {
+  for (const command of ["npm ci && npm run synth", "npm run setup:tools && npm test"]) {
     expect(ci).toContain(`${command}\n`);
     expect(readme).toMatch(new RegExp(`^${command.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} +#`, "m"));
   }
@@ -48,7 +48,7 @@ test("Node 24 everywhere: engines, both workflows, the README, CI's PATH, and no
   // CI puts the Node 24 it installs (and an npm for it) first on PATH before the README's commands.
   const ci = read(".ci/run");
   expect(ci.indexOf("bash scripts/setup-node24.sh --npm")).toBeGreaterThan(0);
-  expect(ci.indexOf("bash scripts/setup-node24.sh --npm")).toBeLessThan(ci.indexOf("npm ci && npx cdktf synth\n"));
+  expect(ci.indexOf("bash scripts/setup-node24.sh --npm")).toBeLessThan(ci.indexOf("npm ci && npm run synth\n"));
   expect(read("state-sync/node-version")).toMatch(/^24\.\d+\.\d+\n?$/);
   // npm warns EBADENGINE for each installed package whose engines.node the running Node misses:
   // none may miss the oldest Node that engines allows (semver, as npm's check; cdktf depends on it).
@@ -190,4 +190,15 @@ test("help names only scripts package.json has and pages that exist, and no READ
 test("LICENSE holds the license package.json names", () => {
   expect(JSON.parse(read("package.json")).license).toBe("MPL-2.0");
   expect(read("LICENSE")).toMatch(/^Mozilla Public License Version 2\.0\n/);
+});
+
+test("the README and the architecture page say that cdktf is deprecated, and the CDK Terrain plan with its npm facts and their date", () => {
+  for (const page of ["README.md", "docs/architecture.md"]) {
+    const text = read(page).replace(/\s+/g, " ");
+    expect(text).toContain("deprecated CDK for Terraform on 2025-12-10 and archived");
+    expect(text).toContain("checked with `npm view` on 2026-12-05");
+    expect(text).toMatch(/`cdktn` (has one release, )?0\.24\.0/);
+    expect(text).toContain("`@cdktn/provider-azurerm` 16.1.0 wants `cdktn` ^0.23.0");
+    expect(text).toContain("`@cdktn/provider-google` is not published");
+  }
 });

@@ -2,7 +2,8 @@ import { readFileSync } from "node:fs";
 import { LineCounter, parseDocument } from "yaml";
 import type { z } from "zod";
 import type { Suppression } from "../contracts/policy-rules";
-import { BUILTIN_DEFAULTS, definedOnly, FleetFileSchema, suggest, type DmPolicy, type FleetFile, type ModelProvider, type SandboxMode } from "./schema";
+import { BUILTIN_DEFAULTS, CROSS_CHECK, definedOnly, FleetFileSchema, suggest, type DmPolicy, type FleetFile, type ModelProvider, type SandboxMode } from "./schema";
+import { credentialIn } from "./credentials";
 import { terraformCloudProblems } from "./terraform-cloud";
 import { targetOf, type TargetId, type TargetSettings } from "../targets/registry";
 
@@ -99,22 +100,31 @@ export function parseFleet(text: string, file = DEFAULT_FLEET_FILE, env: NodeJS.
 
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0)
-    throw new FleetConfigError(
-      file,
-      doc.errors.map((e) => ({
-        path: "",
-        line: e.linePos?.[0].line,
-        message: `YAML syntax error: ${e.message.split("\n")[0]}`,
-      })),
-    );
+  // The first syntax error only: the parser's later ones follow from it (a missing "}" gave nine).
+  if (doc.errors.length > 0) throw new FleetConfigError(file, [syntaxProblem(text, doc.errors[0], lines)]);
 
   const raw: unknown = doc.toJS();
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) throw new FleetConfigError(file, [{ path: "", message: "must be a YAML mapping with `name` and `bots` at the top level" }]);
 
+  // Before the schema: its messages quote values, and a secret value is never repeated.
+  const leaked = credentials(raw);
+  if (leaked.length > 0)
+    throw new FleetConfigError(
+      file,
+      leaked.map(({ path, kind }) => ({
+        path: formatPath(path),
+        line: lineOf(doc, lines, path),
+        message: `holds what looks like ${kind} (not shown here). Secret values never go in the fleet file, which is committed and synthesized into cdktf.out: remove it (revoke it if the file was shared) and give it as the bot's secret instead, TF_VAR_<key> at the first deploy, then in Key Vault or Secret Manager (docs/secrets-and-operations.md)`,
+      })),
+    );
+
   const parsed = FleetFileSchema.safeParse(raw);
   if (!parsed.success) {
-    const problems = parsed.error.issues.flatMap((issue) => describeIssue(issue, raw, (path) => lineOf(doc, lines, path)));
+    // A check that combines settings follows from a file whose every key is known and whose every
+    // value has its type: a misspelled `target` made the bot an azure-vmss bot, whose region and
+    // names then failed too. Such checks are reported once nothing else is.
+    const own = parsed.error.issues.filter((issue) => !isCrossCheck(issue));
+    const problems = (own.length > 0 ? own : parsed.error.issues).flatMap((issue) => describeIssue(issue, raw, (path) => lineOf(doc, lines, path)));
     throw new FleetConfigError(file, problems);
   }
   const fleet = resolve(parsed.data, env);
@@ -125,6 +135,53 @@ export function parseFleet(text: string, file = DEFAULT_FLEET_FILE, env: NodeJS.
       cloudProblems.map((p) => ({ path: formatPath(p.path), line: lineOf(doc, lines, p.path), message: p.message })),
     );
   return fleet;
+}
+
+/** Every string in the file (keys too) that looks like a credential, with its path. */
+function credentials(value: unknown, path: PropertyKey[] = []): { path: PropertyKey[]; kind: string }[] {
+  if (typeof value === "string") {
+    const kind = credentialIn(value);
+    return kind ? [{ path, kind }] : [];
+  }
+  if (value === null || typeof value !== "object") return [];
+  return Object.entries(value).flatMap(([k, v]) => {
+    const key = Array.isArray(value) ? Number(k) : k;
+    const kind = typeof key === "string" ? credentialIn(key) : undefined;
+    // A key is named by where it is, not by itself.
+    return kind ? [{ path, kind: `${kind} as a key` }] : credentials(v, [...path, key]);
+  });
+}
+
+function isCrossCheck(issue: z.core.$ZodIssue): boolean {
+  return issue.code === "custom" && (issue as { params?: Record<string, unknown> }).params?.crossCheck === CROSS_CHECK.crossCheck;
+}
+
+/**
+ * A YAML syntax error at its line, without the parser's excerpt. An unclosed flow collection is
+ * reported at the "{" or "[" left open, where the parser notices only at the next line it reads.
+ */
+function syntaxProblem(text: string, error: { message: string; pos: [number, number]; linePos?: [{ line: number }, ...unknown[]] }, lines: LineCounter): FleetProblem {
+  const message = error.message.split("\n")[0].replace(/ at line \d+, column \d+:$/, "");
+  const closer = /end with an? ([}\]])/.exec(message)?.[1];
+  const opener = closer ? unclosedOpener(text, error.pos[0], closer === "}" ? "{" : "[") : undefined;
+  if (opener !== undefined) return { path: "", line: lines.linePos(opener).line, message: `YAML syntax error: this "${text[opener]}" is never closed; end it with "${closer}" on this line` };
+  return { path: "", line: error.linePos?.[0].line, message: `YAML syntax error: ${message}` };
+}
+
+/** The offset of the innermost `open` bracket before `end` that no bracket closes (quotes and comments skipped). */
+function unclosedOpener(text: string, end: number, open: "{" | "["): number | undefined {
+  const stack: number[] = [];
+  for (let i = 0; i < end; i++) {
+    const c = text[i];
+    if (c === '"' || c === "'") {
+      for (i++; i < end && text[i] !== c; i++) if (c === '"' && text[i] === "\\") i++;
+    } else if (c === "#" && (i === 0 || /\s/.test(text[i - 1]))) {
+      while (i < end && text[i] !== "\n") i++;
+    } else if (c === "{" || c === "[") stack.push(i);
+    else if (c === "}" || c === "]") stack.pop();
+  }
+  for (let k = stack.length - 1; k >= 0; k--) if (text[stack[k]] === open) return stack[k];
+  return undefined;
 }
 
 function resolve(f: FleetFile, env: NodeJS.ProcessEnv): Fleet {
@@ -217,7 +274,9 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown, line: (p: Path) =>
     ];
   if (issue.code === "invalid_type" && value === undefined) return [{ path: formatPath(path), line: line(path), message: `is required (expected ${issue.expected})` }];
   if (issue.code === "invalid_type") return [{ path: formatPath(path), line: line(path), message: `${show(value)} has the wrong type; expected ${issue.expected}` }];
-  return [{ path: formatPath(path), line: line(path), message: value === undefined ? issue.message : `${show(value)} ${issue.message}` }];
+  // A problem of a whole mapping (a bot) names it by its path, not by its contents.
+  const scalar = value === undefined || value === null || typeof value !== "object" || Array.isArray(value);
+  return [{ path: formatPath(path), line: line(path), message: value === undefined || !scalar ? issue.message : `${show(value)} ${issue.message}` }];
 }
 
 /** The keys the schema allows at a path, for "allowed here" hints. */

@@ -227,6 +227,9 @@ export const FleetFileSchema = z
     bots: z.array(bot).min(1, "must list at least one bot"),
   })
   .superRefine((f, ctx) => {
+    // Checks that combine settings (a bot's region with its target, a setting with the bot's target,
+    // names across bots) are tagged: they only follow from a file whose every key is known.
+    const cross = (path: readonly PropertyKey[], message: string) => ctx.addIssue({ code: "custom", path: [...path], message, params: CROSS_CHECK });
     const github = f.gcp?.github;
     if (github)
       for (const { field, subject } of githubDeploySubjects(github.repository, github.branch))
@@ -236,7 +239,7 @@ export const FleetFileSchema = z
             path: ["gcp", "github", field],
             message: `makes GitHub's deploy subject "${subject}" ${Buffer.byteLength(subject)} bytes, more than the ${GOOGLE_SUBJECT_MAX_BYTES} Google accepts for google.subject, so every keyless deploy would be refused; use a shorter ${field} name`,
           });
-    const report = (path: readonly PropertyKey[], message: string) => ctx.addIssue({ code: "custom", path: [...path], message });
+    const report = cross;
     const targetOfBot = (b: (typeof f.bots)[number]) => targetOf(b.target ?? f.defaults?.target ?? BUILTIN_DEFAULTS.target);
     for (const t of TARGET_DESCRIPTORS)
       t.checkFleet?.(
@@ -266,34 +269,40 @@ export const FleetFileSchema = z
       const { target: targetId, region, runtime } = s;
       const target = targetOf(targetId);
       if (!target.regions.includes(region)) {
-        const path = b.region !== undefined ? ["bots", i, "region"] : ["defaults", "region"];
-        ctx.addIssue({ code: "custom", path, message: `is not ${target.regionNoun} for target ${target.id}${suggest(region, target.regions)} (all regions: config/regions.ts)` });
+        if (b.region === undefined && f.defaults?.region === undefined)
+          cross(["bots", i], `has no region, and the default region "${region}" is not ${target.regionNoun}; set the bot's region to one (all regions: config/regions.ts)`);
+        else
+          cross(
+            b.region !== undefined ? ["bots", i, "region"] : ["defaults", "region"],
+            `is not ${target.regionNoun} for target ${target.id}${suggest(region, target.regions)} (all regions: config/regions.ts)`,
+          );
       }
       // In `defaults` such a setting simply applies to the bots of its targets.
       for (const [key, targets] of TARGET_ONLY_SETTINGS)
         if ((b as Record<string, unknown>)[key] !== undefined && !targets.includes(target.id))
-          ctx.addIssue({ code: "custom", path: ["bots", i, key], message: `applies only to target ${targets.join(" or ")}, and this bot's target is ${target.id}; remove it or change the target` });
+          cross(["bots", i, key], `applies only to target ${targets.join(" or ")}, and this bot's target is ${target.id}; remove it or change the target`);
       // Only a target with a Docker engine for sandbox containers (a VM's daemon under Sysbox) can
       // back one, and only a runtime that has a Docker sandbox uses it.
       if (b.sandbox?.mode !== undefined && b.sandbox.mode !== "off" && (!("engine" in target.toolSandbox) || runtime !== "openclaw"))
-        ctx.addIssue({
-          code: "custom",
-          path: ["bots", i, "sandbox", "mode"],
-          message: `is not available: ${"none" in target.toolSandbox ? target.toolSandbox.none : `runtime ${runtime} has no Docker tool sandbox`}; remove it (the sandbox is off there) or use target ${TARGETS.filter((t) => "engine" in targetOf(t).toolSandbox).join(" or ")} with runtime openclaw`,
-        });
+        cross(
+          ["bots", i, "sandbox", "mode"],
+          `is not available: ${"none" in target.toolSandbox ? target.toolSandbox.none : `runtime ${runtime} has no Docker tool sandbox`}; remove it (the sandbox is off there) or use target ${TARGETS.filter((t) => "engine" in targetOf(t).toolSandbox).join(" or ")} with runtime openclaw`,
+        );
       const modelProvider = s.model.split("/")[0] as ModelProvider;
       const openclawProblem = runtime === "openclaw" && modelProvider in MODEL_PROVIDERS ? openclawModelProblem(s.model) : undefined;
-      if (openclawProblem) ctx.addIssue({ code: "custom", path: b.model !== undefined ? ["bots", i, "model"] : ["defaults", "model"], message: openclawProblem });
+      if (openclawProblem) cross(b.model !== undefined ? ["bots", i, "model"] : ["defaults", "model"], openclawProblem);
       if (runtime === "nanobot" && modelProvider in MODEL_PROVIDERS && !(modelProvider in NANOBOT_PROVIDERS))
-        ctx.addIssue({
-          code: "custom",
-          path: ["bots", i, b.model !== undefined ? "model" : "runtime"],
-          message: `uses provider "${modelProvider}", which nanobot has no section for; use one of: ${Object.keys(NANOBOT_PROVIDERS).join(", ")}, or runtime openclaw`,
-        });
+        cross(
+          ["bots", i, b.model !== undefined ? "model" : "runtime"],
+          `uses provider "${modelProvider}", which nanobot has no section for; use one of: ${Object.keys(NANOBOT_PROVIDERS).join(", ")}, or runtime openclaw`,
+        );
       CLOUD_CHECKS[target.cloud].checkBot?.(f, b, ["bots", i], report);
       target.check?.({ fleet: f, bot: b, settings: s, path: ["bots", i], report });
     });
   });
+
+/** The `params` of a problem that combines settings (see FleetFileSchema's refinement). */
+export const CROSS_CHECK = { crossCheck: true } as const;
 
 export const BUILTIN_DEFAULTS = {
   target: DEFAULT_TARGET,

@@ -14,6 +14,7 @@ import { costTotals, diffOutputs, type StackDiff } from "../review/diff";
 import { COMMENT_LIMIT, renderFleet, renderStack } from "../review/markdown";
 import { reviewStack } from "../review/stack-review";
 import { readSynthOutput, SynthOutputError } from "../review/synth-output";
+import { staleOutput } from "./synth-failure";
 
 export interface ReviewFiles {
   readonly summary: string;
@@ -52,6 +53,12 @@ if (require.main === module) {
     args = parseArgs({ options: { out: { type: "string", default: "cdktf.out" }, base: { type: "string" }, write: { type: "string" } } }).values;
   } catch (e) {
     process.stderr.write(`review: ${(e as Error).message}\nusage: npm run review -- [--out cdktf.out] [--base <dir>] [--write <dir>]\n`);
+    process.exit(2);
+  }
+  // Output older than the last failed synth is not the fleet file's: never review it as if it were.
+  const stale = staleOutput(args.out!);
+  if (stale) {
+    process.stderr.write(`review: ${stale}\n`);
     process.exit(2);
   }
   const dir = args.write ?? join(args.out!, "review");
