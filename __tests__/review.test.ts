@@ -103,6 +103,8 @@ describe("the review against the base branch's output", () => {
     expect(diffs["bot-beta"].changed).toEqual([
       {
         address: "azurerm_orchestrated_virtual_machine_scale_set.scale-set",
+        // A new size is an update in place: sku_name has no ForceNew (review/force-new.json).
+        action: "update",
         paths: [
           "os_profile.custom_data (cloud-init files: /usr/local/lib/botfleet/run-agent.sh, /usr/local/lib/botfleet/install-plugins.sh, /etc/botfleet/agent-config.json, /usr/local/lib/botfleet/sandbox-daemon.sh)",
           "sku_name",
@@ -120,9 +122,9 @@ describe("the review against the base branch's output", () => {
     const zeta = azure.vmPerMonth.Standard_B2s + azure.diskPerMonth.StandardSSD_LRS[32] + azure.publicIpPerMonth;
     expect(diffs["bot-beta"].costAfter - diffs["bot-beta"].costBefore).toBeCloseTo(betaDelta, 2);
     const beta = (vm: number) => `$${(vm + azure.diskPerMonth.StandardSSD_LRS[32] + azure.publicIpPerMonth).toFixed(2)}`;
-    expect(files.summary).toContain(`| bot-beta | changed | 0 | 1 | 0 | ${beta(azure.vmPerMonth.Standard_B2s)} | ${beta(azure.vmPerMonth.Standard_D2s_v3)} | +$${betaDelta.toFixed(2)} |`);
+    expect(files.summary).toContain(`| bot-beta | changed | 0 | 1 | 0 | 0 | ${beta(azure.vmPerMonth.Standard_B2s)} | ${beta(azure.vmPerMonth.Standard_D2s_v3)} | +$${betaDelta.toFixed(2)} |`);
     expect(diffs["bot-zeta"].added.every((a) => !a.startsWith("data.") && !a.startsWith("provider."))).toBe(true);
-    expect(files.summary).toContain(`| bot-zeta | added | ${diffs["bot-zeta"].added.length} | 0 | 0 | $0.00 | $${zeta.toFixed(2)} | +$${zeta.toFixed(2)} |`);
+    expect(files.summary).toContain(`| bot-zeta | added | ${diffs["bot-zeta"].added.length} | 0 | 0 | 0 | $0.00 | $${zeta.toFixed(2)} | +$${zeta.toFixed(2)} |`);
     expect(files.summary).toContain(`**+$${(betaDelta + zeta).toFixed(2)}**`);
     expect(files.changed).toEqual(["bot-beta", "bot-zeta"]);
     expect(files.removed).toEqual([]);
@@ -145,7 +147,9 @@ describe("the review against the base branch's output", () => {
     expect(regzipped).not.toBe(vmss.os_profile.custom_data);
     vmss.os_profile.custom_data = regzipped;
     const diff = diffOutputs([alpha], [head])[0];
-    expect(diff.changed).toEqual([{ address: expect.stringMatching(/^azurerm_orchestrated_virtual_machine_scale_set\./), paths: ["os_profile.custom_data (the same cloud-init in other bytes)"] }]);
+    expect(diff.changed).toEqual([
+      { address: expect.stringMatching(/^azurerm_orchestrated_virtual_machine_scale_set\./), action: "update", paths: ["os_profile.custom_data (the same cloud-init in other bytes)"] },
+    ]);
   });
 });
 

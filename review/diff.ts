@@ -1,12 +1,27 @@
 import { isDeepStrictEqual } from "node:util";
 import { decodeCloudInit, type Json, type StackJson } from "../tfjson/terraform-json";
 import { estimateCost, round } from "./cost";
+import { lossOf, type Loss } from "./losses";
+import { entriesFor, FORCE_NEW_TABLE, isMetaPath } from "./replacement";
 import type { SynthStack } from "./synth-output";
+
+/**
+ * What a plan does to a resource whose configuration changed, by the replacement table
+ * (review/force-new.json): `replace` when a changed attribute forces new, `may-replace` when one
+ * forces new only under a condition the provider checks at plan time (a CustomizeDiff), `update`
+ * otherwise, `none` when only meta-arguments (lifecycle, depends_on) changed, `unknown` when the
+ * table does not know a changed attribute.
+ */
+export type ResourceAction = "update" | "replace" | "may-replace" | "none" | "unknown";
 
 export interface ChangedBlock {
   readonly address: string;
   /** Changed attribute paths, `template.container[0].cpu`; changed VM files for custom data. */
   readonly paths: readonly string[];
+  /** Resources only (not data sources, variables, outputs, providers). */
+  readonly action?: ResourceAction;
+  /** The attributes that force (or may force) the replacement, each with the provider line that says so. */
+  readonly because?: readonly string[];
 }
 
 export interface StackDiff {
@@ -15,6 +30,8 @@ export interface StackDiff {
   readonly added: readonly string[];
   readonly removed: readonly string[];
   readonly changed: readonly ChangedBlock[];
+  /** What the resources replaced or destroyed take with them. */
+  readonly losses: readonly Loss[];
   readonly costBefore: number;
   readonly costAfter: number;
 }
@@ -34,14 +51,17 @@ function diffStack(name: string, before: StackJson | undefined, after: StackJson
   const shown = (k: string) => (before && after) || isResource(k);
   const added = [...b.keys()].filter((k) => !a.has(k) && shown(k));
   const removed = [...a.keys()].filter((k) => !b.has(k) && shown(k));
-  const changed = [...b.keys()].filter((k) => a.has(k) && !isDeepStrictEqual(a.get(k), b.get(k))).map((address) => ({ address, paths: changedPaths(a.get(address), b.get(address)) }));
+  const edited = [...b.keys()].filter((k) => a.has(k) && !isDeepStrictEqual(a.get(k), b.get(k))).map((address) => classify(address, changedPaths(a.get(address), b.get(address))));
+  const changed = followReplacements(edited, b, new Set(added));
   const status = !before ? "added" : !after ? "removed" : added.length + removed.length + changed.length > 0 ? "changed" : "unchanged";
+  const lost = [...removed.filter(isResource), ...changed.filter((c) => c.action === "replace").map((c) => c.address)];
   return {
     name,
     status,
     added,
     removed,
     changed,
+    losses: lost.flatMap((address) => lossOf(address, a.get(address) ?? null, (ref) => a.get(ref)) ?? []),
     costBefore: before ? estimateCost(before).monthly : 0,
     costAfter: after ? estimateCost(after).monthly : 0,
   };
@@ -59,6 +79,70 @@ function blocks(stack: StackJson | undefined): Map<string, Json> {
   for (const [n, body] of Object.entries<Json>(stack.provider ?? {})) add(`provider.${n}`, body);
   if (stack.terraform) add("terraform", stack.terraform);
   return out;
+}
+
+/** A changed block with its action, when it is a resource. */
+function classify(address: string, paths: string[]): ChangedBlock {
+  if (!isResource(address)) return { address, paths };
+  const type = address.split(".")[0];
+  const attributes = paths.filter((p) => !isMetaPath(p));
+  if (attributes.length === 0) return { address, paths, action: "none" };
+  const found = attributes.map((p) => ({ p, entries: entriesFor(type, p) }));
+  const unknown = found.filter((f) => f.entries.length === 0).map((f) => `${tablePathOf(f.p)} (not in review/force-new.json: npm run table:force-new)`);
+  const cite = (change: string) =>
+    found.flatMap((f) =>
+      f.entries
+        .filter((e) => e.entry.change === change)
+        .map((e) => `${e.path} (${e.entry.why}, ${FORCE_NEW_TABLE.resources[type].provider} ${FORCE_NEW_TABLE.providers[FORCE_NEW_TABLE.resources[type].provider]} ${e.entry.source})`),
+    );
+  const replace = [...new Set(cite("replace"))];
+  if (replace.length > 0) return { address, paths, action: "replace", because: replace };
+  if (unknown.length > 0) return { address, paths, action: "unknown", because: unknown };
+  const maybe = [...new Set(cite("replace-if"))];
+  return maybe.length > 0 ? { address, paths, action: "may-replace", because: maybe } : { address, paths, action: "update" };
+}
+
+function tablePathOf(path: string): string {
+  return path.replace(/ \(.*\)$/, "").replace(/\[\d+\]/g, "");
+}
+
+/**
+ * A resource that refers to a replaced one changes too, though its configuration text does not:
+ * `storage_account_id = "${azurerm_storage_account.state-storage.id}"` takes the new account's ID,
+ * and where that attribute forces new, the resource is replaced as well. Followed until nothing
+ * more changes; added resources are left out (they are created anyway).
+ */
+function followReplacements(edited: ChangedBlock[], after: Map<string, Json>, added: Set<string>): ChangedBlock[] {
+  const original = new Map(edited.map((c) => [c.address, c]));
+  const byAddress = new Map(original);
+  for (let grew = true; grew;) {
+    grew = false;
+    // A data source whose arguments changed reads another object: what refers to it changes too.
+    const replaced = [...byAddress.values()].filter((c) => c.action === "replace" || c.address.startsWith("data.")).map((c) => c.address);
+    for (const [address, body] of after) {
+      if (!isResource(address) || added.has(address)) continue;
+      const follows = referencesIn(body).flatMap((r) => {
+        const target = replaced.find((x) => x !== address && (r.value.includes(`\${${x}.`) || r.value.includes(`\${${x}}`)));
+        return target ? [`${r.path} (follows ${target}, ${target.startsWith("data.") ? "changed" : "replaced"})`] : [];
+      });
+      if (follows.length === 0) continue;
+      const next = classify(address, [...(original.get(address)?.paths ?? []), ...follows]);
+      const now = byAddress.get(address);
+      if (!now || now.action !== next.action || now.paths.length !== next.paths.length) {
+        byAddress.set(address, next);
+        grew = true;
+      }
+    }
+  }
+  return [...byAddress.values()];
+}
+
+/** Every string leaf of a resource body with a `${...}` reference in it, by attribute path. */
+function referencesIn(body: Json, path = ""): { path: string; value: string }[] {
+  if (typeof body === "string") return body.includes("${") ? [{ path, value: body }] : [];
+  if (body === null || typeof body !== "object") return [];
+  if (path === "" && !Array.isArray(body)) body = Object.fromEntries(Object.entries(body).filter(([k]) => k !== "depends_on" && k !== "lifecycle"));
+  return Object.entries(body).flatMap(([k, v]) => referencesIn(v, Array.isArray(body) ? `${path}[${k}]` : path ? `${path}.${k}` : k));
 }
 
 function isResource(address: string): boolean {

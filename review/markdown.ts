@@ -78,32 +78,58 @@ export function renderStack(r: StackReview): string {
   return `${out.join("\n").trimEnd()}\n`;
 }
 
+/** Terraform's plan symbols, and the words the review adds to each. */
+const ACTION_MARK: Record<string, string> = {
+  create: "`+` create",
+  destroy: "`-` destroy",
+  update: "`~` update",
+  replace: "`-/+` **replace**",
+  "may-replace": "`~` update, **may replace**",
+  none: "`~` no change to the resource (meta-arguments only)",
+  unknown: "`~` **not classified**",
+};
+
 export function renderDiff(diffs: readonly StackDiff[]): string[] {
   const changed = diffs.filter((d) => d.status !== "unchanged");
   const { before, after } = costTotals(diffs);
   if (changed.length === 0) return ["### Changes against the base", "", `No stack changes. Cost stays ${dollars(after)} a month.`];
+  const replacedOf = (d: StackDiff) => d.changed.filter((c) => c.action === "replace").length;
+  const updatedOf = (d: StackDiff) => d.changed.filter((c) => c.action && c.action !== "replace" && c.action !== "none").length;
   const out = [
     "### Changes against the base",
     "",
-    "| stack | change | added | changed | removed | $/month before | after | delta |",
-    "|---|---|---:|---:|---:|---:|---:|---:|",
+    "| stack | change | create | update | replace | destroy | $/month before | after | delta |",
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ...changed.map(
       (d) =>
-        `| ${d.name} | ${d.status} | ${d.added.length} | ${d.changed.length} | ${d.removed.length} | ${dollars(d.costBefore)} | ${dollars(d.costAfter)} | ${dollars(round(d.costAfter - d.costBefore), true)} |`,
+        `| ${d.name} | ${d.status} | ${d.added.filter(isResourceAddress).length} | ${updatedOf(d)} | ${replacedOf(d)} | ${d.removed.filter(isResourceAddress).length} | ${dollars(d.costBefore)} | ${dollars(d.costAfter)} | ${dollars(round(d.costAfter - d.costBefore), true)} |`,
     ),
-    `| **total** | | | | | ${dollars(before)} | ${dollars(after)} | **${dollars(round(after - before), true)}** |`,
-    "",
-    "<details>",
-    "<summary>Changed resources</summary>",
-    "",
+    `| **total** | | | | | | ${dollars(before)} | ${dollars(after)} | **${dollars(round(after - before), true)}** |`,
   ];
+  const losses = changed.flatMap((d) => d.losses.map((l) => ({ stack: d.name, ...l })));
+  if (losses.length > 0) {
+    out.push("", "**What the replacements and destroys lose**", "");
+    for (const l of losses) out.push(`- ${l.stack}: ${l.kind}: ${md(l.text)}${l.keep ? `. Keep it first: \`${l.keep}\`` : ""}`);
+  }
+  out.push("", "<details>", "<summary>Changed resources</summary>", "");
   for (const d of changed) {
     out.push(`**${d.name}** (${d.status})`, "");
-    out.push(...d.added.map((a) => `- \`+\` ${a}`), ...d.removed.map((a) => `- \`-\` ${a}`));
-    out.push(...d.changed.map((c) => `- \`~\` ${c.address}: ${c.paths.slice(0, 6).join(", ")}${c.paths.length > 6 ? `, and ${c.paths.length - 6} more` : ""}`), "");
+    out.push(...d.added.map((a) => `- ${isResourceAddress(a) ? ACTION_MARK.create : "`+`"} ${a}`), ...d.removed.map((a) => `- ${isResourceAddress(a) ? ACTION_MARK.destroy : "`-`"} ${a}`));
+    out.push(
+      ...d.changed.map((c) => {
+        const paths = `${c.paths.slice(0, 6).join(", ")}${c.paths.length > 6 ? `, and ${c.paths.length - 6} more` : ""}`;
+        const because = c.because?.length ? ` (${c.action === "unknown" ? "" : "forced by "}${c.because.join("; ")})` : "";
+        return `- ${c.action ? ACTION_MARK[c.action] : "`~`"} ${c.address}: ${paths}${because}`;
+      }),
+      "",
+    );
   }
   out.push("</details>");
   return out;
+}
+
+function isResourceAddress(address: string): boolean {
+  return !/^(data|var|output|provider)\.|^terraform$/.test(address);
 }
 
 /** Text from the fleet file or the plan, safe in a Markdown table cell or list item on GitHub. */

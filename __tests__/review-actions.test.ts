@@ -1,0 +1,131 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { diffOutputs, type StackDiff } from "../review/diff";
+import { renderDiff } from "../review/markdown";
+import { readSynthOutput } from "../review/synth-output";
+import { synthTo } from "../scripts/readme-review-example";
+import { fleetFrom, ROOT } from "./support/fleet";
+
+/**
+ * The review marks every change create / update / replace / destroy by the replacement table
+ * (review/force-new.json) and says what a replacement or destroy loses, on fleet pairs a user
+ * makes: global names moved, a region moved, a tier, a channel, a bot of each target removed.
+ */
+
+const EXAMPLE = readFileSync(join(ROOT, "fleet.yaml"), "utf8");
+const base = readSynthOutput(synthTo(fleetFrom(EXAMPLE)));
+
+/** The example fleet without one bot's entry. */
+function without(bot: string): string {
+  return EXAMPLE.replace(new RegExp(`\\n  - name: ${bot}\\n[\\s\\S]*?(?=\\n  - name: |$)`), "");
+}
+
+function against(yaml: string): { diffs: StackDiff[]; text: string; stack: (name: string) => StackDiff } {
+  const diffs = diffOutputs(base, readSynthOutput(synthTo(fleetFrom(yaml))));
+  return { diffs, text: renderDiff(diffs).join("\n"), stack: (name) => diffs.find((d) => d.name === name)! };
+}
+
+/** "<action> <address>" of each changed resource of a stack. */
+const actions = (d: StackDiff) => Object.fromEntries(d.changed.filter((c) => c.action).map((c) => [c.address, c.action]));
+
+describe("azure.uniqueSuffix moves every globally unique Azure name", () => {
+  const { stack, text } = against(EXAMPLE.replace("  # uniqueSuffix: abcd12", "  uniqueSuffix: abcd12"));
+
+  test("the region's Key Vault and each bot's storage account are replaced, not edited", () => {
+    expect(actions(stack("azure-shared-eastus2"))["azurerm_key_vault.key-vault"]).toBe("replace");
+    expect(actions(stack("bot-alpha"))).toMatchObject({
+      "azurerm_storage_account.state-storage": "replace",
+      // The container, the secrets and the grants on them follow what they refer to.
+      "azurerm_storage_container.state_container_1883D0F8": "replace",
+      "azurerm_key_vault_secret.secrets_llm-api-key_60B04B0A": "replace",
+      "azurerm_role_assignment.reads-llm-api-key": "replace",
+      "azurerm_orchestrated_virtual_machine_scale_set.scale-set": "update",
+    });
+    expect(text).toContain("- `-/+` **replace** azurerm_storage_account.state-storage: name (forced by name (ForceNew, azurerm v4.55.0 internal/services/storage/storage_account_resource.go:103))");
+    expect(text).toContain("| bot-alpha | changed | 0 | 1 | 12 | 0 | $36.42 | $36.42 | $0.00 |");
+  });
+
+  test("the loss lines name the vault with the secrets set by hand, and each bot's state", () => {
+    expect(text).toMatch(
+      /- azure-shared-eastus2: secrets: Key Vault kv-demo-\w+ and every secret in it, the values set by hand among them \(soft-deleted for 90 days; the new vault starts empty\)\. Keep it first: `/,
+    );
+    expect(text).toMatch(
+      /- bot-alpha: state: storage account stbotalpha\w+ and every blob in it: the bot's state snapshots and their pointer\. Keep it first: `az storage blob download-batch --auth-mode login --account-name stbotalpha\w+ -s state -d \.\/state-backup`/,
+    );
+    expect(text).toMatch(
+      /- bot-alpha: secrets: Key Vault secret bot-alpha--llm-api-key: the value set by you .*Keep it first: `az keyvault secret show --vault-name kv-demo-\w+ --name bot-alpha--llm-api-key --query value -o tsv`/,
+    );
+    // A generated secret is written again from the state: nothing of it is lost.
+    expect(text).not.toContain("bot-alpha--gateway-token:");
+    expect(stack("bot-gamma").status).toBe("unchanged");
+  });
+});
+
+describe("a Cloud Run bot moved to another region", () => {
+  const { stack, text } = against(EXAMPLE.replace("    region: us-central1", "    region: europe-west1"));
+
+  test("replaces its service and its state bucket", () => {
+    expect(actions(stack("bot-gamma"))).toMatchObject({
+      "google_cloud_run_v2_service.service": "replace",
+      "google_storage_bucket.state-bucket": "replace",
+      "google_storage_bucket_iam_member.state-bucket-user": "replace",
+    });
+    expect(text).toContain("forced by location (ForceNew, google v6.50.0 google/services/storage/resource_storage_bucket.go:146)");
+  });
+
+  test("says the bucket's snapshots go, and that deletion protection and force_destroy stop the apply", () => {
+    expect(text).toContain(
+      "- bot-gamma: state: bucket gs://demo-bot-gamma-state-10a546: the bot's state snapshots and their old versions (force_destroy is off: the apply stops at the bucket while it holds any object). Keep it first: `gcloud storage cp -r gs://demo-bot-gamma-state-10a546/botfleet-state ./state-backup`",
+    );
+    expect(text).toContain(
+      "- bot-gamma: address: Cloud Run service demo-bot-gamma: its URL (https://demo-bot-gamma-&lt;project number&gt;.us-central1.run.app) and revisions; deletion_protection must be false and applied first, or the apply fails",
+    );
+    // Its service account lives in the region's shared stack, which moves with it.
+    expect(text).toMatch(/- gcp-shared-us-central1: identity: service account run-bot-gamma-\w+: a new principal/);
+  });
+});
+
+describe("a tier", () => {
+  test("resizes a VM and a Cloud Run service in place, and loses nothing", () => {
+    const { stack, diffs, text } = against(
+      EXAMPLE.replace("  - name: bot-beta\n    domain: beta.bots.example.com\n    tier: light", "  - name: bot-beta\n    domain: beta.bots.example.com\n    tier: performance").replace(
+        "    region: us-central1\n    tier: light",
+        "    region: us-central1\n    tier: standard",
+      ),
+    );
+    expect(actions(stack("bot-beta"))).toEqual({ "azurerm_orchestrated_virtual_machine_scale_set.scale-set": "update" });
+    expect(actions(stack("bot-gamma"))).toEqual({ "google_cloud_run_v2_service.service": "update" });
+    expect(diffs.flatMap((d) => d.losses)).toEqual([]);
+    expect(text).not.toContain("What the replacements and destroys lose");
+  });
+});
+
+describe("a channel", () => {
+  const { stack, text } = against(EXAMPLE.replace('    channels:\n      telegram:\n        allowFrom: ["987654321", "555000111"]', '    channels:\n      discord:\n        allowFrom: ["987654321"]'));
+
+  test("swapped on a Cloud Run bot: the new secret is created, the old one destroyed with what was set in it", () => {
+    const d = stack("bot-gamma");
+    expect(d.added).toEqual(expect.arrayContaining(["google_secret_manager_secret.secrets_discord-bot-token_A7B7E1BC"]));
+    expect(d.removed).toEqual(expect.arrayContaining(["google_secret_manager_secret.secrets_telegram-bot-token_6E7D8458"]));
+    expect(actions(d)["google_cloud_run_v2_service.service"]).toBe("update");
+    expect(text).toContain("- `-` destroy google_secret_manager_secret.secrets_telegram-bot-token_6E7D8458");
+    expect(text).toContain("- bot-gamma: secrets: Secret Manager secret demo--bot-gamma--telegram-bot-token and all its versions, the values set by you among them");
+  });
+});
+
+describe("removing a bot of each target", () => {
+  test.each([
+    ["bot-alpha", /- bot-alpha: state: storage account stbotalpha\w+ and every blob in it/, /- bot-alpha: secrets: Key Vault secret bot-alpha--telegram-bot-token: the value set by you/],
+    ["bot-delta", /- bot-delta: state: storage account stbotdelta\w+ and every blob in it/, /- bot-delta: secrets: Key Vault secret bot-delta--discord-bot-token: the value set by you/],
+    ["bot-gamma", /- bot-gamma: state: bucket gs:\/\/demo-bot-gamma-state-10a546/, /- bot-gamma: secrets: Secret Manager secret demo--bot-gamma--telegram-bot-token and all its versions/],
+  ])("%s: every resource destroyed, its state and secrets named", (bot, state, secrets) => {
+    const { stack, text } = against(without(bot));
+    const d = stack(bot);
+    expect(d.status).toBe("removed");
+    expect(d.removed.length).toBeGreaterThan(10);
+    expect(text).toContain(`| ${bot} | removed | 0 | 0 | 0 | ${d.removed.length} |`);
+    expect(text).toMatch(state);
+    expect(text).toMatch(secrets);
+    expect(d.losses.some((l) => l.kind === "identity")).toBe(bot !== "bot-gamma");
+  });
+});
