@@ -1,5 +1,7 @@
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { acceptedStacks, dataLoss } from "../review/consent";
 import { diffOutputs, type StackDiff } from "../review/diff";
 import { renderDiff } from "../review/markdown";
 import { readSynthOutput } from "../review/synth-output";
@@ -109,7 +111,7 @@ describe("a channel", () => {
     expect(d.removed).toEqual(expect.arrayContaining(["google_secret_manager_secret.secrets_telegram-bot-token_6E7D8458"]));
     expect(actions(d)["google_cloud_run_v2_service.service"]).toBe("update");
     expect(text).toContain("- `-` destroy google_secret_manager_secret.secrets_telegram-bot-token_6E7D8458");
-    expect(text).toContain("- bot-gamma: secrets: Secret Manager secret demo--bot-gamma--telegram-bot-token and all its versions, the values set by you among them");
+    expect(text).toContain("- bot-gamma: secrets: Secret Manager secret demo--bot-gamma--telegram-bot-token and all its versions, any value set by you among them");
   });
 });
 
@@ -127,5 +129,37 @@ describe("removing a bot of each target", () => {
     expect(text).toMatch(state);
     expect(text).toMatch(secrets);
     expect(d.losses.some((l) => l.kind === "identity")).toBe(bot !== "bot-gamma");
+  });
+});
+
+describe("data loss needs consent", () => {
+  test("a description accepts stacks by name, one line or several, in a quote or a list", () => {
+    expect([...acceptedStacks("Retire it.\r\n\r\nAccept data loss: bot-alpha, `bot-gamma`\n- accept data loss: azure-shared-eastus2\n")]).toEqual(["bot-alpha", "bot-gamma", "azure-shared-eastus2"]);
+    expect([...acceptedStacks("We accept data loss: never here, mid-sentence")]).toEqual([]);
+    expect([...acceptedStacks("")]).toEqual([]);
+  });
+
+  test("only state and secrets need it: a tier or an address does not", () => {
+    const tier = against(EXAMPLE.replace("    region: us-central1\n    tier: light", "    region: us-central1\n    tier: standard"));
+    expect(dataLoss(tier.diffs)).toEqual([]);
+    // Its three secrets set by hand (the gateway token is generated), its account and container.
+    const removed = against(without("bot-delta"));
+    expect(dataLoss(removed.diffs, new Set(["bot-alpha"])).map((l) => [l.stack, l.accepted, l.losses.map((x) => x.kind).sort()])).toEqual([
+      ["bot-delta", false, ["secrets", "secrets", "secrets", "state", "state"]],
+    ]);
+  });
+
+  test("npm run review exits 3 on a pull request that does not accept it, 0 once it does, and 0 without --pr-body (the deploy after the merge)", () => {
+    const dir = synthTo(fleetFrom(without("bot-delta")));
+    const baseDir = synthTo(fleetFrom(EXAMPLE));
+    const cli = (...args: string[]) =>
+      spawnSync(process.execPath, ["-r", join(ROOT, "scripts/ts-register.js"), join(ROOT, "scripts/review.ts"), "--out", dir, "--base", baseDir, "--write", join(dir, "review"), ...args], {
+        encoding: "utf8",
+      });
+    const refused = cli("--pr-body", "Remove bot-delta");
+    expect(refused.status).toBe(3);
+    expect(refused.stderr).toContain('then add the line "Accept data loss: bot-delta" to the pull request\'s description');
+    expect(cli("--pr-body", "Remove bot-delta\nAccept data loss: bot-delta").status).toBe(0);
+    expect(cli().status).toBe(0);
   });
 });

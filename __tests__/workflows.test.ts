@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -7,7 +7,8 @@ import { parse } from "yaml";
 import { GITHUB_DEPLOY_ENVIRONMENT } from "../config/schema";
 import { COMMENT_MARKER } from "../review/markdown";
 import { planSection, upsertComment } from "../scripts/pr-comment";
-import { ROOT } from "./support/fleet";
+import { synthTo } from "../scripts/readme-review-example";
+import { exampleFleet, fleetFrom, ROOT } from "./support/fleet";
 import { requireTool, run } from "./support/tools";
 
 type Step = { name?: string; uses?: string; run?: string; if?: string; with?: Record<string, string>; env?: Record<string, string> };
@@ -117,6 +118,57 @@ describe("the pull-request workflow", () => {
     expect(plan.if).toBe("env.TFC_ORGANIZATION != '' && env.TF_TOKEN_app_terraform_io != ''");
     expect(plan.run).toContain("cdktf.out/review/changed-stacks.txt cdktf.out/review/plans");
     expect(prSteps[indexOf(prSteps, "scripts/pr-comment.ts")].run).toContain("--plans cdktf.out/review/plans");
+  });
+});
+
+describe("data loss needs the pull request's consent", () => {
+  const reviewStep = prSteps.find((s) => s.name === "Review")!;
+  const consentStep = prSteps.find((s) => s.name === "Data loss needs consent")!;
+
+  test("the description reaches the review through the environment, and editing it runs the check again", () => {
+    expect(pullRequest.on.pull_request.types).toEqual(["opened", "synchronize", "reopened", "edited"]);
+    expect(reviewStep.env).toEqual({ PR_BODY: "${{ github.event.pull_request.body }}" });
+    expect(reviewStep.run).toContain('--pr-body "$PR_BODY"');
+    expect(reviewStep.run).not.toContain("github.event");
+    // The plans, the comment and the artifact come first; the check fails last.
+    expect(prSteps.indexOf(consentStep)).toBe(prSteps.length - 1);
+    expect(consentStep.if).toBe("steps.review.outputs.status == '3'");
+  });
+
+  // The Review step's script and the consent step's, run as GitHub runs them (bash -e), with a
+  // stand-in npm that runs the real review on a fleet without bot-gamma against the example fleet.
+  const head = synthTo(fleetFrom(readFileSync(join(ROOT, "fleet.yaml"), "utf8").replace(/\n {2}- name: bot-gamma\n[\s\S]*?(?=\n {2}- name: )/, "")));
+  const base = synthTo(exampleFleet());
+  const runStep = (step: Step, body: string) => {
+    const cwd = mkdtempSync(join(tmpdir(), "botfleet-consent-"));
+    mkdirSync(join(cwd, "base"));
+    symlinkSync(base, join(cwd, "base", "cdktf.out"));
+    const output = join(cwd, "github-output");
+    writeFileSync(output, "");
+    const review = `exec "${process.execPath}" -r "${join(ROOT, "scripts/ts-register.js")}" "${join(ROOT, "scripts/review.ts")}" --out "${head}" --write "${join(cwd, "review")}" "$@"`;
+    const { path } = stubs({ npm: `shift 3\n${review}` });
+    const r = run("bash", ["-e", "-c", step.run!], { cwd, env: { ...process.env, PATH: path, PR_BODY: body, GITHUB_OUTPUT: output } });
+    return { ...r, outputs: readFileSync(output, "utf8"), summary: readFileSync(join(cwd, "review", "summary.md"), "utf8") };
+  };
+
+  test("fails while the description does not accept the loss, and says how to keep the data and accept it", () => {
+    const r = runStep(reviewStep, "Retire bot-gamma.");
+    expect(r.status).toBe(0);
+    expect(r.outputs).toBe("status=3\n");
+    expect(r.output).toContain("review: the change destroys the state or secrets of bot-gamma, not accepted: keep the data first");
+    expect(r.summary).toContain("- bot-gamma: **not accepted** (state, secrets: 5 resources)");
+    expect(r.summary).toContain("The pull-request check fails until the pull request's description has the line `Accept data loss: bot-gamma`.");
+    expect(r.summary).toContain("Keep it first: `gcloud storage cp -r gs://demo-bot-gamma-state-10a546/botfleet-state ./state-backup`");
+    const gate = run("bash", ["-e", "-c", consentStep.run!]);
+    expect(gate.status).toBe(1);
+    expect(gate.output).toContain("::error::This change destroys a bot's state or secrets");
+  });
+
+  test("passes once the description has the line", () => {
+    const r = runStep(reviewStep, "Retire bot-gamma.\r\n\r\nAccept data loss: bot-gamma\r\n");
+    expect(r.status).toBe(0);
+    expect(r.outputs).toBe("status=0\n");
+    expect(r.summary).toContain("- bot-gamma: accepted by the pull request (state, secrets: 5 resources)");
   });
 });
 

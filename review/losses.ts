@@ -74,7 +74,7 @@ const LOSSES: Record<string, Describe> = {
       : undefined,
   google_secret_manager_secret: (b) => ({
     kind: "secrets",
-    text: `Secret Manager secret ${str(b.secret_id)} and all its versions, the values set by you among them`,
+    text: `Secret Manager secret ${str(b.secret_id)} and all its versions, any value set by you among them`,
     keep: `gcloud secrets versions access latest --secret ${str(b.secret_id)}`,
   }),
   azurerm_orchestrated_virtual_machine_scale_set: (b) => ({

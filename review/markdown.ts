@@ -2,6 +2,7 @@ import { POLICY_RULES, RULE_IDS } from "../contracts/policy-rules";
 import type { RuleResult } from "../policy/rules";
 import { dollars, round } from "./cost";
 import { botDiagram } from "./diagram";
+import { CONSENT_PREFIX, dataLoss, type StackDataLoss } from "./consent";
 import { costTotals, type StackDiff } from "./diff";
 import { PRICES } from "../targets/prices";
 import type { StackReview } from "./stack-review";
@@ -12,7 +13,7 @@ export const COMMENT_MARKER = "<!-- botfleet-review -->";
 /** GitHub rejects comments over 65,536 characters; longer summaries are cut to their overview. */
 export const COMMENT_LIMIT = 65_000;
 
-export function renderFleet(reviews: readonly StackReview[], diffs?: readonly StackDiff[], options: { details?: boolean } = {}): string {
+export function renderFleet(reviews: readonly StackReview[], diffs?: readonly StackDiff[], options: { details?: boolean; accepted?: ReadonlySet<string> } = {}): string {
   const results = reviews.flatMap((r) => r.policy.results);
   const failed = results.filter((r) => r.status === "fail").length;
   const suppressed = reviews.flatMap((r) => suppressionsOf(r));
@@ -24,7 +25,11 @@ export function renderFleet(reviews: readonly StackReview[], diffs?: readonly St
     "",
     `${reviews.length} stacks · ${resources} resources · policy: ${RULE_IDS.length} rules, ${failed === 0 ? "none failed" : `**${failed} failed**`}, ${suppressed.length} suppressed · estimated **${dollars(total)} a month** fixed (prices as of ${PRICES.asOf}, before free grants; usage-based charges come on top)`,
   ];
-  if (diffs) out.push("", ...renderDiff(diffs));
+  if (diffs) {
+    const loss = dataLoss(diffs, options.accepted);
+    if (loss.length > 0) out.push("", ...renderConsent(loss));
+    out.push("", ...renderDiff(diffs));
+  }
   out.push(
     "",
     "### Stacks",
@@ -76,6 +81,25 @@ export function renderStack(r: StackReview): string {
   out.push(...r.cost.usage.map((u) => `- by use, not included: ${u}`));
   out.push(...r.cost.unpriced.map((a) => `- not in the price table: ${a}`));
   return `${out.join("\n").trimEnd()}\n`;
+}
+
+/** The stacks whose state or secrets the change destroys, whether each is accepted, and how to accept. */
+export function renderConsent(loss: readonly StackDataLoss[]): string[] {
+  const open = loss.filter((l) => !l.accepted).map((l) => l.stack);
+  return [
+    "### Data loss needs consent",
+    "",
+    "This change replaces or destroys the state or the secrets set by hand of these stacks (the loss lines below say what and how to keep it first):",
+    "",
+    ...loss.map(
+      (l) =>
+        `- ${l.stack}: ${l.accepted ? "accepted by the pull request" : "**not accepted**"} (${["state", "secrets"].filter((k) => l.losses.some((x) => x.kind === k)).join(", ")}: ${l.losses.length} ${l.losses.length === 1 ? "resource" : "resources"})`,
+    ),
+    "",
+    open.length > 0
+      ? `The pull-request check fails until the pull request's description has the line \`${CONSENT_PREFIX} ${open.join(", ")}\`. Keep the data first; a deploy after the merge applies the loss.`
+      : "Every such stack is accepted: a deploy after the merge applies the loss.",
+  ];
 }
 
 /** Terraform's plan symbols, and the words the review adds to each. */

@@ -1,15 +1,18 @@
 /**
  * Writes the review of a synthesized fleet (run after `npx cdktf synth`):
- *   npm run review -- [--out cdktf.out] [--base <base branch's cdktf.out>] [--write <dir>]
+ *   npm run review -- [--out cdktf.out] [--base <base branch's cdktf.out>] [--write <dir>] [--pr-body <text>]
  * Into <write> (default <out>/review): summary.md (the fleet, with every stack), comment.md (the
  * same, cut to its overview when too long for a pull-request comment), stacks/<stack>.md, and
  * changed-stacks.txt / removed-stacks.txt (against --base; without it every stack is "changed").
- * Exits 1 when a policy rule fails, 2 on bad input.
+ * Exits 1 when a policy rule fails, 2 on bad input, and, given --pr-body (the pull request's
+ * description: the pull-request workflow passes it), 3 when the change destroys a stack's state
+ * or secrets and the description has no `Accept data loss: <stack>` line for it (review/consent.ts).
  */
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { dollars, round } from "../review/cost";
+import { acceptedStacks, CONSENT_PREFIX, dataLoss, type StackDataLoss } from "../review/consent";
 import { costTotals, diffOutputs, type StackDiff } from "../review/diff";
 import { COMMENT_LIMIT, renderFleet, renderStack } from "../review/markdown";
 import { reviewStack } from "../review/stack-review";
@@ -26,33 +29,42 @@ export interface ReviewFiles {
   readonly failed: number;
   readonly monthly: number;
   readonly diffs?: readonly StackDiff[];
+  /** Stacks whose state or secrets the change destroys (against --base), each accepted or not. */
+  readonly dataLoss: readonly StackDataLoss[];
 }
 
-/** The review of the output in `out`, against the base branch's output in `base` if given. */
-export function review(out: string, base?: string): ReviewFiles {
+/**
+ * The review of the output in `out`, against the base branch's output in `base` if given;
+ * `prBody` is the pull request's description, read for `Accept data loss:` lines.
+ */
+export function review(out: string, base?: string, prBody = ""): ReviewFiles {
   const head = readSynthOutput(out);
   const reviews = head.map(reviewStack);
   const diffs = base ? diffOutputs(readSynthOutput(base), head) : undefined;
-  const summary = renderFleet(reviews, diffs);
+  const accepted = acceptedStacks(prBody);
+  const summary = renderFleet(reviews, diffs, { accepted });
   return {
     summary,
     comment:
-      summary.length <= COMMENT_LIMIT ? summary : `${renderFleet(reviews, diffs, { details: false })}\nThe per-stack details are too long for a comment: they are in the workflow's review artifact.\n`,
+      summary.length <= COMMENT_LIMIT
+        ? summary
+        : `${renderFleet(reviews, diffs, { details: false, accepted })}\nThe per-stack details are too long for a comment: they are in the workflow's review artifact.\n`,
     stacks: Object.fromEntries(reviews.map((r) => [r.name, renderStack(r)])),
     changed: diffs ? diffs.filter((d) => d.status === "added" || d.status === "changed").map((d) => d.name) : head.map((s) => s.name),
     removed: diffs ? diffs.filter((d) => d.status === "removed").map((d) => d.name) : [],
     failed: reviews.flatMap((r) => r.policy.results).filter((r) => r.status === "fail").length,
     monthly: round(reviews.reduce((s, r) => s + r.cost.monthly, 0)),
     diffs,
+    dataLoss: diffs ? dataLoss(diffs, accepted) : [],
   };
 }
 
 if (require.main === module) {
   let args;
   try {
-    args = parseArgs({ options: { out: { type: "string", default: "cdktf.out" }, base: { type: "string" }, write: { type: "string" } } }).values;
+    args = parseArgs({ options: { out: { type: "string", default: "cdktf.out" }, base: { type: "string" }, write: { type: "string" }, "pr-body": { type: "string" } } }).values;
   } catch (e) {
-    process.stderr.write(`review: ${(e as Error).message}\nusage: npm run review -- [--out cdktf.out] [--base <dir>] [--write <dir>]\n`);
+    process.stderr.write(`review: ${(e as Error).message}\nusage: npm run review -- [--out cdktf.out] [--base <dir>] [--write <dir>] [--pr-body <text>]\n`);
     process.exit(2);
   }
   // Output older than the last failed synth is not the fleet file's: never review it as if it were.
@@ -64,7 +76,7 @@ if (require.main === module) {
   const dir = args.write ?? join(args.out!, "review");
   let files: ReviewFiles;
   try {
-    files = review(args.out!, args.base);
+    files = review(args.out!, args.base, args["pr-body"]);
   } catch (e) {
     if (!(e instanceof SynthOutputError)) throw e;
     process.stderr.write(`review: ${e.message}\n`);
@@ -83,5 +95,11 @@ if (require.main === module) {
       (delta ? ` (${dollars(round(delta.after - delta.before), true)} against the base), ${files.changed.length} changed, ${files.removed.length} removed` : "") +
       `, ${files.failed} policy failures\n`,
   );
-  process.exit(files.failed > 0 ? 1 : 0);
+  const open = files.dataLoss.filter((l) => !l.accepted).map((l) => l.stack);
+  if (open.length > 0)
+    process.stderr.write(
+      `review: the change destroys the state or secrets of ${open.join(", ")}${args["pr-body"] === undefined ? "" : `, not accepted: keep the data first (${join(dir, "summary.md")} says how), then add the line "${CONSENT_PREFIX} ${open.join(", ")}" to the pull request's description`}\n`,
+    );
+  // Consent is asked only of a pull request (--pr-body): the deploy after the merge applies what was accepted.
+  process.exit(files.failed > 0 ? 1 : args["pr-body"] !== undefined && open.length > 0 ? 3 : 0);
 }
