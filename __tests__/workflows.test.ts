@@ -219,7 +219,10 @@ describe("scripts/deploy-changed.sh", () => {
     expect(readFileSync(log, "utf8")).toBe("npx cdktf deploy bot-beta bot-zeta --skip-synth --auto-approve\n");
     expect(r.output).toContain("::warning::azure-shared-eastus2 changed; it is not deployed from CI. An owner applies it: npx cdktf deploy azure-shared-eastus2");
     expect(r.output).toContain("::warning::hcp-terraform changed; it is not deployed from CI. An owner applies it: npx cdktf deploy hcp-terraform");
-    expect(r.output).toContain("::warning::bot-old is no longer in the fleet; destroy it deliberately: npx cdktf destroy bot-old");
+    // This commit no longer synthesizes it: `npx cdktf destroy bot-old` here would find no stack.
+    expect(r.output).toContain(
+      "::warning::bot-old is no longer in the fleet and was not destroyed. This commit does not synthesize it, so destroy it deliberately from a checkout of the commit before, where it is still in the fleet file: npx cdktf destroy bot-old (a Cloud Run bot first needs deletionProtection: false deployed from there: docs/targets/gcp-cloud-run.md)",
+    );
   });
 
   test("deploys nothing when no bot changed, and fails when the deploy fails", () => {

@@ -29,7 +29,8 @@ while IFS= read -r stack; do
   esac
 done <"$changed"
 while IFS= read -r stack; do
-  [ -n "$stack" ] && echo "::warning::$stack is no longer in the fleet; destroy it deliberately: npx cdktf destroy $stack"
+  # cdktf destroy finds only stacks the fleet file still synthesizes: not this commit's.
+  [ -n "$stack" ] && echo "::warning::$stack is no longer in the fleet and was not destroyed. This commit does not synthesize it, so destroy it deliberately from a checkout of the commit before, where it is still in the fleet file: npx cdktf destroy $stack (a Cloud Run bot first needs deletionProtection: false deployed from there: docs/targets/gcp-cloud-run.md)"
 done <"$removed"
 if [ "${#bots[@]}" -eq 0 ]; then
   echo "deploy-changed: no bot stack to deploy"
