@@ -163,3 +163,25 @@ describe("data loss needs consent", () => {
     expect(cli().status).toBe(0);
   });
 });
+
+describe("a resource that holds state and may be replaced", () => {
+  test("counts as a loss, marked as possible, when the provider decides at plan time or the table does not know the attribute", () => {
+    const alpha = base.find((s) => s.name === "bot-alpha")!;
+    const edit = (change: (account: Record<string, unknown>) => void) => {
+      const json = JSON.parse(JSON.stringify(alpha.json));
+      change(Object.values<Record<string, unknown>>(json.resource.azurerm_storage_account)[0]);
+      return diffOutputs([alpha], [{ ...alpha, json }])[0];
+    };
+    // account_kind forces new only from some kinds to others: a CustomizeDiff (review/force-new.json).
+    const kind = edit((a) => (a.account_kind = "BlobStorage"));
+    expect(kind.changed.map((c) => c.action)).toEqual(["may-replace"]);
+    expect(kind.losses).toEqual([expect.objectContaining({ address: "azurerm_storage_account.state-storage", kind: "state", maybe: true })]);
+    expect(dataLoss([kind]).map((l) => l.stack)).toEqual(["bot-alpha"]);
+    expect(renderDiff([kind]).join("\n")).toMatch(/- bot-alpha: state \(if it is replaced\): storage account stbotalpha\w+ and every blob in it/);
+    const unknown = edit((a) => (a.sftp_enabled = true));
+    expect(unknown.changed.map((c) => c.action)).toEqual(["unknown"]);
+    expect(unknown.losses).toEqual([expect.objectContaining({ kind: "state", maybe: true })]);
+    // An update known to be in place loses nothing.
+    expect(edit((a) => (a.min_tls_version = "TLS1_3")).losses).toEqual([]);
+  });
+});

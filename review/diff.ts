@@ -55,13 +55,21 @@ function diffStack(name: string, before: StackJson | undefined, after: StackJson
   const changed = followReplacements(edited, b, new Set(added));
   const status = !before ? "added" : !after ? "removed" : added.length + removed.length + changed.length > 0 ? "changed" : "unchanged";
   const lost = [...removed.filter(isResource), ...changed.filter((c) => c.action === "replace").map((c) => c.address)];
+  // What the table cannot rule out counts too, marked as possible: a data loss is never hidden.
+  const maybe = changed.filter((c) => c.action === "may-replace" || c.action === "unknown").map((c) => c.address);
   return {
     name,
     status,
     added,
     removed,
     changed,
-    losses: lost.flatMap((address) => lossOf(address, a.get(address) ?? null, (ref) => a.get(ref)) ?? []),
+    losses: [
+      ...lost.flatMap((address) => lossOf(address, a.get(address) ?? null, (ref) => a.get(ref)) ?? []),
+      ...maybe.flatMap((address) => {
+        const loss = lossOf(address, a.get(address) ?? null, (ref) => a.get(ref));
+        return loss ? [{ ...loss, maybe: true as const }] : [];
+      }),
+    ],
     costBefore: before ? estimateCost(before).monthly : 0,
     costAfter: after ? estimateCost(after).monthly : 0,
   };

@@ -16,6 +16,8 @@ export interface Loss {
   readonly text: string;
   /** How to keep it first (state and secrets). */
   readonly keep?: string;
+  /** Only if the plan replaces it: the provider decides at plan time, or the table does not know the attribute. */
+  readonly maybe?: true;
 }
 
 /** Kinds whose loss fails the pull-request check unless the pull request accepts it. */

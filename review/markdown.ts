@@ -133,7 +133,7 @@ export function renderDiff(diffs: readonly StackDiff[]): string[] {
   const losses = changed.flatMap((d) => d.losses.map((l) => ({ stack: d.name, ...l })));
   if (losses.length > 0) {
     out.push("", "**What the replacements and destroys lose**", "");
-    for (const l of losses) out.push(`- ${l.stack}: ${l.kind}: ${md(l.text)}${l.keep ? `. Keep it first: \`${l.keep}\`` : ""}`);
+    for (const l of losses) out.push(`- ${l.stack}: ${l.kind}${l.maybe ? " (if it is replaced)" : ""}: ${md(l.text)}${l.keep ? `. Keep it first: \`${l.keep}\`` : ""}`);
   }
   out.push("", "<details>", "<summary>Changed resources</summary>", "");
   for (const d of changed) {
