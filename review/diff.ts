@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from "node:util";
 import { decodeCloudInit, type Json, type StackJson } from "../tfjson/terraform-json";
 import { estimateCost, round } from "./cost";
 import { lossOf, type Loss } from "./losses";
-import { entriesFor, FORCE_NEW_TABLE, isMetaPath } from "./replacement";
+import { entriesFor, FORCE_NEW_TABLE, isMetaPath, tablePath } from "./replacement";
 import type { SynthStack } from "./synth-output";
 
 /**
@@ -96,7 +96,7 @@ function classify(address: string, paths: string[]): ChangedBlock {
   const attributes = paths.filter((p) => !isMetaPath(p));
   if (attributes.length === 0) return { address, paths, action: "none" };
   const found = attributes.map((p) => ({ p, entries: entriesFor(type, p) }));
-  const unknown = found.filter((f) => f.entries.length === 0).map((f) => `${tablePathOf(f.p)} (not in review/force-new.json: npm run table:force-new)`);
+  const unknown = found.filter((f) => f.entries.length === 0).map((f) => `${tablePath(f.p)} (not in review/force-new.json: npm run table:force-new)`);
   const cite = (change: string) =>
     found.flatMap((f) =>
       f.entries
@@ -108,10 +108,6 @@ function classify(address: string, paths: string[]): ChangedBlock {
   if (unknown.length > 0) return { address, paths, action: "unknown", because: unknown };
   const maybe = [...new Set(cite("replace-if"))];
   return maybe.length > 0 ? { address, paths, action: "may-replace", because: maybe } : { address, paths, action: "update" };
-}
-
-function tablePathOf(path: string): string {
-  return path.replace(/ \(.*\)$/, "").replace(/\[\d+\]/g, "");
 }
 
 /**
