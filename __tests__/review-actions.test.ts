@@ -52,7 +52,10 @@ describe("azure.uniqueSuffix moves every globally unique Azure name", () => {
       /- azure-shared-eastus2: secrets: Key Vault kv-demo-\w+ and every secret in it, the values set by hand among them \(soft-deleted for 90 days; the new vault starts empty\)\. Keep it first: `/,
     );
     expect(text).toMatch(
-      /- bot-alpha: state: storage account stbotalpha\w+ and every blob in it: the bot's state snapshots and their pointer\. Keep it first: `az storage blob download-batch --auth-mode login --account-name stbotalpha\w+ -s state -d \.\/state-backup`/,
+      /- bot-alpha: state: storage account stbotalpha\w+ and every blob in it: the bot's state snapshots and their pointer \(soft delete does not cover a deleted account\)\. Keep it first: `az storage blob download-batch --auth-mode login --account-name stbotalpha\w+ -s state -d \.\/state-backup`/,
+    );
+    expect(text).toMatch(
+      /- bot-alpha: state: blob container state of storage account stbotalpha\w+: the bot's state snapshots and their pointer \(restorable for 14 days by container soft delete while its account exists\)\./,
     );
     expect(text).toMatch(
       /- bot-alpha: secrets: Key Vault secret bot-alpha--llm-api-key: the value set by you .*Keep it first: `az keyvault secret show --vault-name kv-demo-\w+ --name bot-alpha--llm-api-key --query value -o tsv`/,

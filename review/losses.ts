@@ -35,17 +35,26 @@ function nameOf(v: Json, lookup: Lookup): string {
   return body && typeof body === "object" && !Array.isArray(body) && typeof body.name === "string" ? body.name : (target ?? str(v));
 }
 
+/** How long the container's account keeps a deleted container (blob_properties.container_delete_retention_policy). */
+function containerSoftDelete(account: Json, lookup: Lookup): string {
+  const target = /^\$\{([\w-]+\.[\w-]+)\.\w+\}$/.exec(str(account))?.[1];
+  const body = target ? lookup(target) : undefined;
+  const days = (body as any)?.blob_properties?.container_delete_retention_policy?.days;
+  return typeof days === "number" ? ` (restorable for ${days} days by container soft delete while its account exists)` : "";
+}
+
 type Describe = (body: Record<string, Json>, lookup: Lookup) => Omit<Loss, "address"> | undefined;
 
 const LOSSES: Record<string, Describe> = {
+  // Blob and container soft delete keep what is deleted inside an account, not the account itself.
   azurerm_storage_account: (b) => ({
     kind: "state",
-    text: `storage account ${str(b.name)} and every blob in it: the bot's state snapshots and their pointer`,
+    text: `storage account ${str(b.name)} and every blob in it: the bot's state snapshots and their pointer (soft delete does not cover a deleted account)`,
     keep: `az storage blob download-batch --auth-mode login --account-name ${str(b.name)} -s state -d ./state-backup`,
   }),
   azurerm_storage_container: (b, lookup) => ({
     kind: "state",
-    text: `blob container ${str(b.name)} of storage account ${nameOf(b.storage_account_id, lookup)}: the bot's state snapshots and their pointer`,
+    text: `blob container ${str(b.name)} of storage account ${nameOf(b.storage_account_id, lookup)}: the bot's state snapshots and their pointer${containerSoftDelete(b.storage_account_id, lookup)}`,
     keep: `az storage blob download-batch --auth-mode login --account-name ${nameOf(b.storage_account_id, lookup)} -s ${str(b.name)} -d ./state-backup`,
   }),
   // force_destroy false: the provider refuses to delete a bucket that holds objects (google v6.50.0
