@@ -13,6 +13,27 @@ import { CONTAINER_CACHE, imageRef, imageSpec } from "./images";
 const imageTags = (name: string) => imageSpec(name).tags;
 
 /** The bot's custom data exactly as its synthesized scale set carries it (base64 of gzip). */
+
+/**
+ * How a VM container runs: Docker-in-Docker without --privileged (CAP_SYS_RESOURCE is outside this
+ * machine's bounding set), and systemd as PID 1 with writable cgroups (v1 here), /run in memory.
+ */
+const VM_CONTAINER_FLAGS = [
+  "--cap-add",
+  "ALL",
+  "--cap-drop",
+  "SYS_RESOURCE",
+  "--security-opt",
+  "seccomp=unconfined",
+  "--security-opt",
+  "apparmor=unconfined",
+  "--cgroupns",
+  "host",
+  "--volume",
+  "/sys/fs/cgroup:/sys/fs/cgroup:rw",
+  "--tmpfs",
+  "/run",
+];
 export function customDataOf(stack: StackJson): string {
   const sets = Object.values(stack.resource?.azurerm_orchestrated_virtual_machine_scale_set ?? {}) as StackJson[];
   if (sets.length !== 1) throw new Error(`expected one scale set, found ${sets.length}`);
@@ -85,22 +106,7 @@ export class TestVm {
       net.name,
       "--ip",
       address,
-      // Docker-in-Docker without --privileged (CAP_SYS_RESOURCE is outside this machine's bounding set).
-      "--cap-add",
-      "ALL",
-      "--cap-drop",
-      "SYS_RESOURCE",
-      "--security-opt",
-      "seccomp=unconfined",
-      "--security-opt",
-      "apparmor=unconfined",
-      // systemd as PID 1 with writable cgroups (v1 here), its runtime directories in memory.
-      "--cgroupns",
-      "host",
-      "--volume",
-      "/sys/fs/cgroup:/sys/fs/cgroup:rw",
-      "--tmpfs",
-      "/run",
+      ...VM_CONTAINER_FLAGS,
       "--tmpfs",
       "/run/lock",
       "--tmpfs",
@@ -252,20 +258,7 @@ export async function seedVmDisks(disks = vmDisks()): Promise<void> {
     seeder,
     "--network",
     "none",
-    "--cap-add",
-    "ALL",
-    "--cap-drop",
-    "SYS_RESOURCE",
-    "--security-opt",
-    "seccomp=unconfined",
-    "--security-opt",
-    "apparmor=unconfined",
-    "--cgroupns",
-    "host",
-    "--volume",
-    "/sys/fs/cgroup:/sys/fs/cgroup:rw",
-    "--tmpfs",
-    "/run",
+    ...VM_CONTAINER_FLAGS,
     "--volume",
     `${disks.docker}:/var/lib/docker`,
     "--volume",
