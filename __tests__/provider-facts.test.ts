@@ -182,6 +182,16 @@ export const RULES: Record<string, readonly Rule[] | string> = {
     // StorageContainerName: [0-9a-z-], 3-63, no leading hyphen.
     { attribute: "name", source: AZ("internal/services/storage/validate/storage_container.go (StorageContainerName)"), check: all(matches(/^[0-9a-z-]{3,63}$/), matches(/^[0-9a-z]/)) },
   ],
+  azurerm_storage_blob: [
+    // name: StringIsNotEmpty (internal/services/storage/storage_blob_resource.go:52-56); the cloud: 1-1024 characters.
+    { attribute: "name", source: AZ("internal/services/storage/storage_blob_resource.go (validation.StringIsNotEmpty)"), check: length(1, 1024) },
+    {
+      attribute: "storage_container_name",
+      source: AZ("internal/services/storage/storage_blob_resource.go (validate.StorageContainerName)"),
+      check: all(matches(/^[0-9a-z-]{3,63}$/), matches(/^[0-9a-z]/)),
+    },
+    { attribute: "type", source: AZ("internal/services/storage/storage_blob_resource.go (StringInSlice Append, Block, Page)"), check: matches(/^(Append|Block|Page)$/) },
+  ],
   azurerm_role_assignment: none("role names and principal IDs only; no generated name"),
   azurerm_log_analytics_workspace: [
     { attribute: "name", source: AZ("internal/services/loganalytics/validate/log_analytics_workspace_name.go"), check: LOG_ANALYTICS_NAME },

@@ -44,7 +44,7 @@ describe("azure.uniqueSuffix moves every globally unique Azure name", () => {
       "azurerm_orchestrated_virtual_machine_scale_set.scale-set": "update",
     });
     expect(text).toContain("- `-/+` **replace** azurerm_storage_account.state-storage: name (forced by name (ForceNew, azurerm v4.55.0 internal/services/storage/storage_account_resource.go:103))");
-    expect(text).toContain("| bot-alpha | changed | 0 | 1 | 12 | 0 | $36.42 | $36.42 | $0.00 |");
+    expect(text).toContain("| bot-alpha | changed | 0 | 1 | 13 | 0 | $36.42 | $36.42 | $0.00 |");
   });
 
   test("the loss lines name the vault with the secrets set by hand, and each bot's state", () => {
@@ -98,7 +98,8 @@ describe("a tier", () => {
         "    region: us-central1\n    tier: standard",
       ),
     );
-    expect(actions(stack("bot-beta"))).toEqual({ "azurerm_orchestrated_virtual_machine_scale_set.scale-set": "update" });
+    // The new limits reach the running VM as a new release (the blob is written whole: no loss).
+    expect(actions(stack("bot-beta"))).toEqual({ "azurerm_orchestrated_virtual_machine_scale_set.scale-set": "update", "azurerm_storage_blob.desired-release": "replace" });
     expect(actions(stack("bot-gamma"))).toEqual({ "google_cloud_run_v2_service.service": "update" });
     expect(diffs.flatMap((d) => d.losses)).toEqual([]);
     expect(text).not.toContain("What the replacements and destroys lose");

@@ -106,8 +106,19 @@ describe("the review against the base branch's output", () => {
         // A new size is an update in place: sku_name has no ForceNew (review/force-new.json).
         action: "update",
         paths: [
-          "os_profile.custom_data (cloud-init files: /usr/local/lib/botfleet/run-agent.sh, /usr/local/lib/botfleet/install-plugins.sh, /etc/botfleet/agent-config.json, /usr/local/lib/botfleet/sandbox-daemon.sh)",
+          "os_profile.custom_data (cloud-init files: /usr/local/lib/botfleet/run-agent.sh, /usr/local/lib/botfleet/install-plugins.sh, /etc/botfleet/agent-config.json, /usr/local/lib/botfleet/sandbox-daemon.sh, /etc/botfleet/release.json; for a new or reimaged instance: the running one gets the desired release)",
           "sku_name",
+        ],
+      },
+      {
+        // The running VM gets the new release (issue 34): the blob is written whole, so nothing is lost.
+        address: "azurerm_storage_blob.desired-release",
+        action: "replace",
+        because: ["source_content (ForceNew, azurerm v4.55.0 internal/services/storage/storage_blob_resource.go:131)"],
+        paths: [
+          expect.stringMatching(
+            /^source_content \(release [0-9a-f]{12} -> [0-9a-f]{12}, applied on the running VM within a minute: run-agent\.sh, install-plugins\.sh, agent-config\.json: restarts the agent \(snapshot first; about 30 to 60 s offline\); sandbox-daemon\.sh: restarts the tool sandbox daemon and the agent\)$/,
+          ),
         ],
       },
     ]);
@@ -122,7 +133,7 @@ describe("the review against the base branch's output", () => {
     const zeta = azure.vmPerMonth.Standard_B2s + azure.diskPerMonth.StandardSSD_LRS[32] + azure.publicIpPerMonth;
     expect(diffs["bot-beta"].costAfter - diffs["bot-beta"].costBefore).toBeCloseTo(betaDelta, 2);
     const beta = (vm: number) => `$${(vm + azure.diskPerMonth.StandardSSD_LRS[32] + azure.publicIpPerMonth).toFixed(2)}`;
-    expect(files.summary).toContain(`| bot-beta | changed | 0 | 1 | 0 | 0 | ${beta(azure.vmPerMonth.Standard_B2s)} | ${beta(azure.vmPerMonth.Standard_D2s_v3)} | +$${betaDelta.toFixed(2)} |`);
+    expect(files.summary).toContain(`| bot-beta | changed | 0 | 1 | 1 | 0 | ${beta(azure.vmPerMonth.Standard_B2s)} | ${beta(azure.vmPerMonth.Standard_D2s_v3)} | +$${betaDelta.toFixed(2)} |`);
     expect(diffs["bot-zeta"].added.every((a) => !a.startsWith("data.") && !a.startsWith("provider."))).toBe(true);
     expect(files.summary).toContain(`| bot-zeta | added | ${diffs["bot-zeta"].added.length} | 0 | 0 | 0 | $0.00 | $${zeta.toFixed(2)} | +$${zeta.toFixed(2)} |`);
     expect(files.summary).toContain(`**+$${(betaDelta + zeta).toFixed(2)}**`);
@@ -135,7 +146,11 @@ describe("the review against the base branch's output", () => {
     expect(base.removed).toEqual(["bot-zeta"]);
     const domainChange = synthTo(fleetFrom(MODIFIED.replace("domain: beta.bots.example.com", "domain: b.bots.example.com")));
     const diff = review(domainChange, modified).diffs!.find((d) => d.name === "bot-beta")!;
-    expect(diff.changed[0].paths).toEqual(["os_profile.custom_data (cloud-init files: /etc/botfleet/Caddyfile, /etc/botfleet/agent-config.json, /etc/botfleet/agent-config.no-sandbox.json)"]);
+    expect(diff.changed[0].paths).toEqual([
+      "os_profile.custom_data (cloud-init files: /etc/botfleet/Caddyfile, /etc/botfleet/agent-config.json, /etc/botfleet/agent-config.no-sandbox.json, /etc/botfleet/release.json; for a new or reimaged instance: the running one gets the desired release)",
+    ]);
+    // The domain is the gateway's allowed origin too: the agent restarts, Caddy reloads.
+    expect(diff.changed[1].paths[0]).toMatch(/agent-config\.json, agent-config\.no-sandbox\.json: restarts the agent .*; Caddyfile: reloads Caddy \(no downtime\)\)$/);
   });
 
   test("says when custom data changed its bytes but not its cloud-init (another gzip, as a Node built with another zlib writes)", () => {

@@ -66,8 +66,8 @@ describe.each(Object.entries(cases))("%s", (_name, bootstrap) => {
   test("shellcheck finds nothing in any rendered script", () => {
     requireTool("shellcheck", "shellcheck");
     const scripts = bootstrap.files.filter((f) => f.path.endsWith(".sh")).map((f) => join(root, f.path));
-    // Six everywhere, and the sandbox daemon's where the bot has a tool sandbox.
-    expect(scripts).toHaveLength(bootstrap.files.some((f) => f.path.endsWith("/botfleet-sandbox.service")) ? 7 : 6);
+    // Seven everywhere (the updater's among them), and the sandbox daemon's where the bot has a tool sandbox.
+    expect(scripts).toHaveLength(bootstrap.files.some((f) => f.path.endsWith("/botfleet-sandbox.service")) ? 8 : 7);
     const r = run("shellcheck", ["--external-sources", "--shell=bash", "--severity=style", ...scripts], { cwd: join(root, "usr/local/lib/botfleet") });
     expect(r.output).toBe("");
     expect(r.status).toBe(0);

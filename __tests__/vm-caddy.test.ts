@@ -6,7 +6,7 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import WebSocket, { WebSocketServer } from "ws";
-import { renderVmBootstrap, SANDBOX, WAITING_MARKER } from "../bootstrap/azure-vm";
+import { RELEASE, renderVmBootstrap, SANDBOX, WAITING_MARKER } from "../bootstrap/azure-vm";
 import { nanobot } from "../runtimes/nanobot";
 import { openclaw } from "../runtimes/openclaw";
 import { WAITING_FOR_SECRETS, type AgentRuntime } from "../runtimes/runtime";
@@ -102,7 +102,8 @@ describe.each([
     markerDir = mkdtempSync(join(tmpdir(), "botfleet-run-"));
     const moved = testCaddyfile(rendered, httpPort, httpsPort)
       .replaceAll(`127.0.0.1:${runtime.port}`, `127.0.0.1:${gateway.port}`)
-      .replace(`root ${dirname(WAITING_MARKER)}\n`, `root ${markerDir}\n`)
+      .replaceAll(`root ${dirname(WAITING_MARKER)}\n`, `root ${markerDir}\n`)
+      .replace(`root * ${RELEASE.statusDir}\n`, `root * ${markerDir}\n`)
       .replaceAll(`root ${dirname(SANDBOX.offMarker)}\n`, `root ${markerDir}\n`);
     expect(moved).not.toContain(String(runtime.port));
     expect(moved).not.toContain(dirname(WAITING_MARKER));
@@ -144,6 +145,23 @@ describe.each([
     const r = await get(httpPort, "/health", { host: "localhost" });
     expect(r.status).toBe(200);
     expect(JSON.parse(r.body)).toEqual(JSON.parse(HEALTH[runtime.id]));
+  });
+
+  // Issue 34: an update stops and starts the agent and may roll back; the scale set's repair must
+  // not reimage the VM in the middle of it (update.sh keeps the marker only while it runs).
+  test("while an update runs /health answers 200 UPDATING, gateway down or not; the status is for local callers only", async () => {
+    const marker = join(markerDir, basename(RELEASE.updatingMarker));
+    writeFileSync(marker, "");
+    await gateway.stop();
+    try {
+      expect(await get(httpPort, "/health", { host: "localhost" })).toMatchObject({ status: 200, body: RELEASE.updatingText });
+    } finally {
+      unlinkSync(marker);
+      await gateway.start();
+    }
+    expect(JSON.parse((await get(httpPort, "/health", { host: "localhost" })).body)).toEqual(JSON.parse(HEALTH[runtime.id]));
+    writeFileSync(join(markerDir, "status.json"), '{"running":"0123456789ab"}');
+    expect(await get(httpPort, "/botfleet/status", { host: "localhost" })).toMatchObject({ status: 200, body: '{"running":"0123456789ab"}' });
   });
 
   // Sysbox failing leaves the bot degraded, not broken: /health stays the gateway's, and says so.

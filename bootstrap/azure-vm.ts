@@ -9,7 +9,8 @@ import { rememberRenderedCloudInit } from "../tfjson/rendered-cloud-init";
 import { requestedSandbox, UNSET_SECRET, WAITING_FOR_SECRETS, type AgentRuntime } from "../runtimes/runtime";
 import { stringifyCloudConfig } from "./cloud-config";
 import { render } from "./templates";
-import { STATE_AGENT_FILE, STATE_READY_FILE, STATE_SYNC_COMMAND, STATE_SYNC_IMAGE, STATE_SYNC_MOUNT, stateSyncContainer } from "./state-sync";
+import { vmRelease, type VmRelease } from "./vm-release";
+import { STATE_AGENT_FILE, STATE_READY_FILE, STATE_STATUS_FILE, STATE_SYNC_COMMAND, STATE_SYNC_IMAGE, STATE_SYNC_MOUNT, stateSyncContainer } from "./state-sync";
 
 /** The agent's live state on the VM's own disk (never a network filesystem: issue 14). */
 export const VM_STATE_DIR = "/var/lib/botfleet/state";
@@ -83,6 +84,29 @@ export const WAITING_MARKER = "/run/botfleet/waiting-for-secrets";
 export const ETC_DIR = "/etc/botfleet";
 
 /**
+ * Day 2 on the VM (templates/vm/update.sh, docs/day-2.md): the release the VM runs, where it keeps
+ * the previous one and the state from before an update, its status (Caddy serves it to local
+ * callers at /botfleet/status), the marker that keeps the scale set's repair off during an update,
+ * and the blobs in the bot's state container (desired release, status, last good release).
+ */
+export const RELEASE = {
+  file: `${ETC_DIR}/release.json`,
+  dir: "/var/lib/botfleet/releases",
+  statusDir: "/var/lib/botfleet/status",
+  updatingMarker: "/run/botfleet/updating",
+  updatingText: "botfleet: UPDATING",
+  blobPrefix: "botfleet-release",
+  desiredBlob: "botfleet-release/desired.json",
+  /**
+   * The health gate: the gateway healthy 3 checks in a row (5 s apart) within this many seconds of
+   * its start: 18 to 38 s measured on 2 shared cores (docs/targets/azure-vmss.md, Boot timeline),
+   * about 2.5 times that at a B-series VM's baseline CPU.
+   */
+  healthSeconds: 180,
+  healthChecks: 3,
+} as const;
+
+/**
  * The agent container's share of the VM, per tier (light and standard on a B2s, 2 vCPU / 4 GiB;
  * performance on a D2s_v3, 2 / 8 GiB), leaving room for Docker, Caddy and the host; and a process
  * cap against fork bombs. The pinned gateway in its container (containers/gateway-memory): about
@@ -108,6 +132,8 @@ export interface VmBootstrap {
   readonly cloudConfig: string;
   /** `cloudConfig` gzipped and base64-encoded, as the scale set's custom data. */
   readonly customData: string;
+  /** The same files as a release, which Terraform writes as the bot's desired release. */
+  readonly release: VmRelease;
 }
 
 /** Renders the cloud-init of an Azure VM that runs `bot` with `runtime` behind Caddy. */
@@ -192,6 +218,18 @@ export function renderVmBootstrap(fleet: Fleet, bot: Bot, runtime: AgentRuntime)
     user: `${runtime.uid}:${runtime.gid}`,
     agentStateDir: runtime.stateDir,
     sandbox: sandbox ?? false,
+    configCheck: runtime.configCheck ? { entrypoint: runtime.configCheck[0], args: runtime.configCheck.slice(1) } : false,
+    releaseFile: RELEASE.file,
+    releasesDir: RELEASE.dir,
+    statusDir: RELEASE.statusDir,
+    statusDirParent: posix.dirname(RELEASE.statusDir),
+    updatingMarker: RELEASE.updatingMarker,
+    updatingMarkerFile: posix.basename(RELEASE.updatingMarker),
+    updatingText: RELEASE.updatingText,
+    releaseBlobBase: `https://${names.storageAccount}.blob.core.windows.net/${names.stateContainer}/${RELEASE.blobPrefix}`,
+    healthSeconds: RELEASE.healthSeconds,
+    healthChecks: RELEASE.healthChecks,
+    stateStatusFile: STATE_STATUS_FILE,
   };
   const gateway = { publicOrigin: bot.domain ? `https://${bot.domain}` : undefined, trustedProxies: [DOCKER_BRIDGE_IP] };
   const agentConfig = runtime.config(bot, { ...gateway, sandbox: requested && { ...requested, limits: SANDBOX_LIMITS[bot.tier] } });
@@ -207,13 +245,14 @@ export function renderVmBootstrap(fleet: Fleet, bot: Bot, runtime: AgentRuntime)
       ]
     : [];
 
-  const files: VmFile[] = [
+  const rendered: VmFile[] = [
     { path: `${LIB_DIR}/common.sh`, permissions: "0644", content: render("vm/common.sh", context) },
     { path: `${LIB_DIR}/fetch-secrets.sh`, permissions: "0755", content: render("vm/fetch-secrets.sh", context) },
     { path: `${LIB_DIR}/state-sync.sh`, permissions: "0755", content: render("vm/state-sync.sh", context) },
     { path: `${LIB_DIR}/run-agent.sh`, permissions: "0755", content: render("vm/run-agent.sh", context) },
     { path: `${LIB_DIR}/install-plugins.sh`, permissions: "0755", content: render("vm/install-plugins.sh", context) },
     { path: `${LIB_DIR}/boot.sh`, permissions: "0755", content: render("vm/boot.sh", context) },
+    { path: `${LIB_DIR}/update.sh`, permissions: "0755", content: render("vm/update.sh", context) },
     { path: `${ETC_DIR}/Caddyfile`, permissions: "0644", content: render("vm/Caddyfile", context) },
     { path: `${ETC_DIR}/agent-firewall.rules`, permissions: "0644", content: render("vm/agent-firewall.rules", context) },
     { path: `${ETC_DIR}/agent-config.json`, permissions: "0644", content: JSON.stringify(agentConfig, null, 2) + "\n" },
@@ -221,7 +260,11 @@ export function renderVmBootstrap(fleet: Fleet, bot: Bot, runtime: AgentRuntime)
     { path: "/etc/systemd/system/botfleet-firewall.service", permissions: "0644", content: render("vm/botfleet-firewall.service", context) },
     { path: "/etc/systemd/system/botfleet-state-sync.service", permissions: "0644", content: render("vm/botfleet-state-sync.service", context) },
     { path: "/etc/systemd/system/botfleet-agent.service", permissions: "0644", content: render("vm/botfleet-agent.service", context) },
+    { path: "/etc/systemd/system/botfleet-update.service", permissions: "0644", content: render("vm/botfleet-update.service", context) },
+    { path: "/etc/systemd/system/botfleet-update.timer", permissions: "0644", content: render("vm/botfleet-update.timer", context) },
   ];
+  const release = vmRelease(bot.name, image, RELEASE.file, rendered);
+  const files = [...rendered, release.manifest];
 
   const document = {
     // The admin password exists for the Serial Console only; SSH never takes it (and port 22 is closed).
@@ -240,7 +283,7 @@ export function renderVmBootstrap(fleet: Fleet, bot: Bot, runtime: AgentRuntime)
       `bot ${bot.name}: the rendered cloud-init is ${customData.length} bytes base64-encoded, over Azure's custom data limit of ${CUSTOM_DATA_LIMIT}; shorten persona.theme or the allowlists`,
     );
   rememberRenderedCloudInit(customData, { config: document, files: Object.fromEntries(files.map((f) => [f.path, f.content])) });
-  return { files, cloudConfig, customData };
+  return { files, cloudConfig, customData, release };
 }
 
 /** zlib's options for the custom data (its default level). */

@@ -38,6 +38,8 @@ export const STATE_SYNC_PORT = 8479;
 export const STATE_READY_FILE = ".botfleet-state-ready";
 /** Touched every second or two by the agent's watcher while the agent may run: no restore runs under it. */
 export const STATE_AGENT_FILE = ".botfleet-agent-running";
+/** The engine's status in the state directory (state-sync.mjs STATUS_FILE): phase, last snapshot, storeCurrentAt. */
+export const STATE_STATUS_FILE = ".botfleet-state-status.json";
 /** Snapshot interval: the loss window on a crash is this plus one snapshot's upload. */
 export const STATE_SYNC_INTERVAL_SECONDS = 60;
 /** Lease period: a crashed holder's lease frees itself after at most this long. */

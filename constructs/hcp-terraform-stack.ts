@@ -110,6 +110,9 @@ export const AZURE_REFRESH_ACTIONS = {
   // Read lists the keys; a 403 is tolerated there, but the data-plane reads that follow (queue
   // properties) need a key (storage_account_resource.go, azurerm v4.55.0).
   azurerm_storage_account: "Microsoft.Storage/storageAccounts/listKeys/action",
+  // Read finds the account, then reads the blob through the data plane with the account's key
+  // (storage_blob_resource.go, azurerm v4.55.0: BlobsDataPlaneClient, any auth method).
+  azurerm_storage_blob: "Microsoft.Storage/storageAccounts/listKeys/action",
   // Read calls ListSecrets and fails the refresh on any error (container_app_resource.go, azurerm
   // v4.55.0): without it every plan after the app's first deploy fails with AuthorizationFailed.
   // The secrets it lists are Key Vault references, not values.
@@ -269,7 +272,7 @@ export class HcpTerraformStack extends FleetStack {
         name: names.azure.planRefreshRole,
         scope: subscription,
         description: `HCP Terraform plans of the ${fleet.name} fleet: the actions beyond reads that refreshing bot stacks calls`,
-        permissions: [{ actions: Object.values(AZURE_REFRESH_ACTIONS) }],
+        permissions: [{ actions: [...new Set(Object.values(AZURE_REFRESH_ACTIONS))] }],
         assignableScopes: [subscription],
       });
       identityGroups.forEach((identities, g) => {

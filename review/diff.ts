@@ -1,3 +1,4 @@
+import { releaseChangeSummary } from "../bootstrap/vm-release";
 import { isDeepStrictEqual } from "node:util";
 import { decodeCloudInit, type Json, type StackJson } from "../tfjson/terraform-json";
 import { estimateCost, round } from "./cost";
@@ -168,8 +169,12 @@ function changedPaths(a: Json, b: Json, path = ""): string[] {
       // Gzip bytes depend on the zlib Node was built with (official builds bundle Chromium's,
       // a distribution's Node may link the system's): a plan shows the change all the same.
       if (files.length === 0 && isDeepStrictEqual(x.config, y.config)) return [`${path} (the same cloud-init in other bytes)`];
-      return [`${path} (cloud-init files: ${files.join(", ") || "settings"})`];
+      return [`${path} (cloud-init files: ${files.join(", ") || "settings"}; for a new or reimaged instance: the running one gets the desired release)`];
     }
+  }
+  if (path === "source_content" && typeof a === "string" && typeof b === "string") {
+    const release = releaseChangeSummary(a, b);
+    if (release) return [`${path} (${release})`];
   }
   const bothObjects = a && b && typeof a === "object" && typeof b === "object" && Array.isArray(a) === Array.isArray(b);
   if (!bothObjects) return [path || "(value)"];

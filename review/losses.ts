@@ -57,6 +57,8 @@ const LOSSES: Record<string, Describe> = {
     text: `blob container ${str(b.name)} of storage account ${nameOf(b.storage_account_id, lookup)}: the bot's state snapshots and their pointer${containerSoftDelete(b.storage_account_id, lookup)}`,
     keep: `az storage blob download-batch --auth-mode login --account-name ${nameOf(b.storage_account_id, lookup)} -s ${str(b.name)} -d ./state-backup`,
   }),
+  // The VM bot's desired release is written whole at every deploy: a replacement loses nothing.
+  azurerm_storage_blob: () => undefined,
   // force_destroy false: the provider refuses to delete a bucket that holds objects (google v6.50.0
   // resource_storage_bucket.go:1234), so the apply stops there until they are moved away.
   google_storage_bucket: (b) => ({

@@ -112,6 +112,13 @@ export interface AgentRuntime {
    */
   readonly releaseStaleOwner?: readonly string[];
   /**
+   * A command run in the image, as the agent's user, on the restored state with the new config
+   * merged in, that exits non-zero when the runtime would refuse that config: the VM's updater
+   * runs it before a new release takes traffic, and rolls back when it fails.
+   * @default none (the health gate alone decides)
+   */
+  readonly configCheck?: readonly string[];
+  /**
    * Entries of the state directory (top level) that the runtime regenerates by itself: state-sync
    * leaves them out of its snapshots, says so in its log, and keeps them on restore.
    * @default none

@@ -783,6 +783,13 @@ export async function run(env = process.env) {
       wake();
     }),
   );
+  // SIGUSR1: a snapshot now (the VM's updater asks before it stops or upgrades the agent); the
+  // status file's `storeCurrentAt` then says from when the store holds the state.
+  let requested = false;
+  process.on("SIGUSR1", () => {
+    requested = true;
+    wake();
+  });
   const pause = (ms) => Promise.race([sleep(ms), signal]);
 
   // 1. Lease, retried until held. Nothing is written before.
@@ -927,7 +934,8 @@ export async function run(env = process.env) {
   const save = async (why) => {
     if (lost) return;
     const now = await fingerprint(dir);
-    if (now === last && why !== "final") return;
+    const checkedAt = new Date().toISOString();
+    if (now === last && why !== "final") return report({ storeCurrentAt: checkedAt });
     if (now === last) return log("final: state unchanged since the last snapshot");
     const started = Date.now();
     const snap = await snapshot(dir, scratch, skipped);
@@ -957,7 +965,7 @@ export async function run(env = process.env) {
     pointer = next;
     last = now;
     log(`${why} snapshot ${name}: ${snap.files} files, ${snap.databases} databases, ${snap.body.length} bytes, ${Date.now() - started} ms`);
-    report({ lastSnapshot: { name, time: next.time, bytes: snap.body.length, ms: Date.now() - started } });
+    report({ lastSnapshot: { name, time: next.time, bytes: snap.body.length, ms: Date.now() - started }, storeCurrentAt: checkedAt });
     if (why !== "final" && Date.now() - prunedAt >= PRUNE_EVERY_MS) await prune().catch((e) => log(`pruning old snapshots failed (${e.message}); retrying in ${PRUNE_EVERY_MS / 60_000} min`));
   };
   // Old snapshots beyond the retention go, never the pointer's own nor its history, and only
@@ -976,10 +984,12 @@ export async function run(env = process.env) {
     if (gone.length) log(`pruned ${gone.length} snapshots beyond the retention (${env.STATE_SYNC_RETENTION || DEFAULT_RETENTION}); ${keep.size} kept`);
   };
   while (!stopping && !lost) {
-    await pause(intervalMs);
+    if (!requested) await pause(intervalMs);
     if (stopping || lost) break;
+    const why = requested ? "requested" : "periodic";
+    requested = false;
     try {
-      await save("periodic");
+      await save(why);
     } catch (e) {
       log(`snapshot failed: ${e.message}. The previous snapshot stays current; retrying next interval.`);
       report({ lastFailure: { time: new Date().toISOString(), message: e.message } });

@@ -153,6 +153,11 @@ export class CloudStandIn {
     return [...body.matchAll(/<Name>([^<]+)<\/Name>/g)].map((m) => m[1]);
   }
 
+  /** Writes a block blob, as Terraform's azurerm_storage_blob does. */
+  async putBlob(account: string, container: string, name: string, body: string): Promise<void> {
+    await this.azuriteCall("PUT", account, `/${container}/${name}`, Buffer.from(body), false, { "x-ms-blob-type": "BlockBlob", "content-type": "application/json" });
+  }
+
   async getBlob(account: string, container: string, name: string): Promise<Buffer | undefined> {
     return this.azuriteCall("GET", account, `/${container}/${name}`, undefined, true) as Promise<Buffer | undefined>;
   }
@@ -292,7 +297,7 @@ export class CloudStandIn {
   }
 
   /** A request to Azurite as `account`'s own host name, with a token of ours. */
-  private azuriteCall(method: string, account: string, path: string, body?: Buffer, binary = false): Promise<any> {
+  private azuriteCall(method: string, account: string, path: string, body?: Buffer, binary = false, extra: Record<string, string> = {}): Promise<any> {
     return new Promise((resolve, reject) => {
       const req = httpsRequest(
         {
@@ -307,6 +312,7 @@ export class CloudStandIn {
             authorization: `Bearer ${jwt("https://storage.azure.com", "test")}`,
             "x-ms-version": "2023-11-03",
             "content-length": String(body?.length ?? 0),
+            ...extra,
           },
         },
         (res) => {

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { RELEASE } from "../../bootstrap/azure-vm";
 import { azureBotNames, azureSharedNames } from "../../config/names";
 import type { Bot, Fleet } from "../../config/load";
 import { synthFleet, type StackJson } from "../../__tests__/support/fleet";
@@ -34,6 +35,13 @@ const VM_CONTAINER_FLAGS = [
   "--tmpfs",
   "/run",
 ];
+/** The desired release the bot stack writes to the bot's state container (its azurerm_storage_blob). */
+export function desiredReleaseOf(stack: StackJson): string {
+  const blobs = Object.values(stack.resource?.azurerm_storage_blob ?? {}) as StackJson[];
+  if (blobs.length !== 1) throw new Error(`expected one desired release blob, found ${blobs.length}`);
+  return blobs[0].source_content;
+}
+
 export function customDataOf(stack: StackJson): string {
   const sets = Object.values(stack.resource?.azurerm_orchestrated_virtual_machine_scale_set ?? {}) as StackJson[];
   if (sets.length !== 1) throw new Error(`expected one scale set, found ${sets.length}`);
@@ -345,6 +353,8 @@ export async function vmFixture(
     const net = createNetwork(bot.name);
     const cloud = new CloudStandIn(net, [{ account: names.storageAccount, container: names.stateContainer }]);
     await cloud.start();
+    // The same apply that creates the scale set writes its desired release (DesiredReleaseBlob).
+    await cloud.putBlob(names.storageAccount, names.stateContainer, RELEASE.desiredBlob, desiredReleaseOf(stacks[bot.name]));
     const runtime = RUNTIME_DESCRIPTIONS[bot.runtime];
     for (const s of runtime.secrets(bot)) {
       if (opts.unset?.includes(s.key)) continue;

@@ -9,6 +9,7 @@ import type { AgentRuntime } from "../../runtimes/runtime";
 import { AzureBotStack } from "../../constructs/azure-bot-stack";
 import { VM_SIZES } from ".";
 import { ADMIN_USERNAME, BotScaleSet } from "./bot-scale-set";
+import { DesiredReleaseBlob } from "./desired-release-blob";
 
 /**
  * One bot on an Azure VM scale set of exactly one instance (stack named as the bot):
@@ -52,6 +53,11 @@ export class AzureVmssBotStack extends AzureBotStack {
       identityId: identity.id,
       subnetId: subnet.id,
       tags,
+    });
+    new DesiredReleaseBlob(this, "desired-release", {
+      storageAccountName: this.storage.name,
+      containerName: this.stateStore.container.name,
+      release: bootstrap.release.bundle,
     });
     botOutputs(this, { url: bot.domain && `https://${bot.domain}`, identity: identity.id, stateStore: this.stateStore.url });
   }
