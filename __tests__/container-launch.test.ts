@@ -14,10 +14,23 @@ import { requireTool, run } from "./support/tools";
 const HOSTILE = `it's "quoted" & $HOME \`id\` ${"${PATH}"} | back\\slash\nnew line ünïcødé 🦉`;
 const bot = fleetFrom(`name: demo\nbots:\n  - name: bot-a\n    persona:\n      name: Owl\n      theme: ${JSON.stringify(HOSTILE)}\n    channels:\n      telegram:\n        allowFrom: ["1"]\n`).bots[0];
 
+/**
+ * OpenClaw's config check stands in here as a node script with the real one's contract (the image's
+ * `openclaw config validate` runs in containers/managed.containers.test.ts): it reads the config
+ * from the state directory its environment variable names, and refuses an unknown key.
+ */
+const STAND_IN_CHECK = {
+  configCheck: [
+    process.execPath,
+    "-e",
+    'const c = JSON.parse(require("node:fs").readFileSync(process.env.OPENCLAW_STATE_DIR + "/openclaw.json", "utf8")); if (c.gateway?.botfleetTestBogus) { console.error("gateway: Unrecognized key: \\"botfleetTestBogus\\""); process.exit(1); }',
+  ],
+};
+
 /** Runs the launcher as the platform would, with a node "agent" that reports what it was given. */
 function launch(secrets: Record<string, string>) {
   const stateDir = join(mkdtempSync(join(tmpdir(), "botfleet-launch-")), "state");
-  const l = containerLaunch(bot, { ...openclaw, stateDir }, { trustedProxies: [] }, "Set it with: gcloud secrets versions add ...");
+  const l = containerLaunch(bot, { ...openclaw, ...STAND_IN_CHECK, stateDir }, { trustedProxies: [] }, "Set it with: gcloud secrets versions add ...");
   const agent = [process.execPath, "-e", "process.stdout.write(JSON.stringify({ argv: process.argv.slice(1), env: process.env }))", "--", "--flag"];
   const r = spawnSync(l.command[0], [...l.command.slice(1), ...agent], {
     env: { PATH: process.env.PATH, ...l.environment, ...secrets },
@@ -66,6 +79,29 @@ describe("the container launcher", () => {
     expect(r.agent.argv.slice(-1)).toEqual(["--flag"]);
   });
 
+  // Issue 34: a refused config fails the revision before it answers a probe, so the platform keeps
+  // the previous revision serving; nothing of the new one touches the state.
+  test("a config the runtime's check refuses stops the start before the state is touched, saying why", () => {
+    const stateDir = join(mkdtempSync(join(tmpdir(), "botfleet-launch-")), "state");
+    const refused = (b: typeof bot, g: Parameters<typeof openclaw.config>[1]) => {
+      const c = openclaw.config(b, g) as { gateway: object };
+      return { ...c, gateway: { ...c.gateway, botfleetTestBogus: true } };
+    };
+    const l = containerLaunch(bot, { ...openclaw, ...STAND_IN_CHECK, stateDir, config: refused }, { trustedProxies: [] }, "");
+    const r = spawnSync(l.command[0], [...l.command.slice(1), process.execPath, "-e", "console.log('AGENT RAN')"], {
+      env: { PATH: process.env.PATH, ...l.environment, ...ALL_SET, BOTFLEET_STATE_READY: join(stateDir, ".botfleet-state-ready") },
+      encoding: "utf8",
+      timeout: 20_000,
+    });
+    expect(r.status).toBe(78);
+    expect(r.stderr).toContain('botfleet: CONFIG REFUSED by the runtime\'s check; this revision does not start: gateway: Unrecognized key: "botfleetTestBogus"');
+    expect(r.stdout).not.toContain("AGENT RAN");
+    expect(r.stderr).not.toContain("WAITING FOR STATE");
+    expect(existsSync(stateDir)).toBe(false);
+    // The config that passes is checked too, and the launch goes on.
+    expect(launch(ALL_SET).stderr).toContain("botfleet: config checked by the runtime");
+  });
+
   test("hands the agent its secrets untouched and removes optional placeholders and its own variables", () => {
     const { env } = launch(ALL_SET).agent;
     expect(env.OPENCLAW_GATEWAY_TOKEN).toBe(ALL_SET.OPENCLAW_GATEWAY_TOKEN);
@@ -82,7 +118,7 @@ describe("the container launcher", () => {
     ["nanobot", nanobot],
   ])("with a required secret unset, %s's image serves the waiting text at every path instead of exiting", async (_, runtime) => {
     const stateDir = join(mkdtempSync(join(tmpdir(), "botfleet-launch-")), "state");
-    const l = containerLaunch(bot, { ...runtime, stateDir }, { trustedProxies: [] }, "Set it with: gcloud secrets versions add ...");
+    const l = containerLaunch(bot, { ...runtime, ...(runtime.configCheck && STAND_IN_CHECK), stateDir }, { trustedProxies: [] }, "Set it with: gcloud secrets versions add ...");
     const port = await freePort();
     const child = spawn(l.command[0], [...l.command.slice(1), "false"], {
       env: { PATH: process.env.PATH, ...l.environment, BOTFLEET_PORT: String(port), ...ALL_SET, TELEGRAM_BOT_TOKEN: UNSET_SECRET, ANTHROPIC_API_KEY: "" },
@@ -110,7 +146,7 @@ describe("the container launcher", () => {
   ])("with the state not yet restored, %s's launcher answers the probes with a waiting text, then starts the agent once the ready file appears", async (_, runtime) => {
     const stateDir = join(mkdtempSync(join(tmpdir(), "botfleet-launch-")), "state");
     const ready = join(stateDir, ".botfleet-state-ready");
-    const l = containerLaunch(bot, { ...runtime, stateDir }, { trustedProxies: [] }, "");
+    const l = containerLaunch(bot, { ...runtime, ...(runtime.configCheck && STAND_IN_CHECK), stateDir }, { trustedProxies: [] }, "");
     const port = await freePort();
     const agent = [
       process.execPath,
@@ -160,7 +196,7 @@ describe("the container launcher", () => {
       mkdirSync(stateDir, { recursive: true });
       const ready = join(stateDir, ".botfleet-state-ready");
       writeFileSync(ready, leaseUntil(60));
-      const l = containerLaunch(bot, { ...openclaw, stateDir }, { trustedProxies: [] }, "");
+      const l = containerLaunch(bot, { ...openclaw, ...STAND_IN_CHECK, stateDir }, { trustedProxies: [] }, "");
       const log = join(stateDir, "..", "agent.log");
       const agent = [
         process.execPath,
@@ -234,7 +270,7 @@ describe("the container launcher", () => {
     mkdirSync(bin);
     writeFileSync(join(bin, "node"), `#!/bin/sh\ncase "$*" in *gateway-owner*) echo released >> ${dir}/order ;; esac\nexec ${process.execPath} "$@"\n`, { mode: 0o755 });
     const stateDir = join(dir, "state");
-    const l = containerLaunch(bot, { ...openclaw, stateDir }, { trustedProxies: [] }, "");
+    const l = containerLaunch(bot, { ...openclaw, ...STAND_IN_CHECK, stateDir }, { trustedProxies: [] }, "");
     expect(l.environment.BOTFLEET_RELEASE_STALE_OWNER).toContain("DELETE FROM state_leases WHERE scope");
     const r = spawnSync(l.command[0], [...l.command.slice(1), "sh", "-c", `echo agent >> ${dir}/order`], {
       env: { PATH: `${bin}:${process.env.PATH}`, ...l.environment, ...ALL_SET },
@@ -253,7 +289,7 @@ describe("the container launcher", () => {
     ["openclaw waiting for its state", openclaw, { BOTFLEET_STATE_READY: "/nonexistent/ready" }],
   ])("as a container's PID 1, %s stops at once on SIGTERM", async (_, runtime, extra) => {
     const stateDir = join(mkdtempSync(join(tmpdir(), "botfleet-launch-")), "state");
-    const l = containerLaunch(bot, { ...runtime, stateDir }, { trustedProxies: [] }, "hint");
+    const l = containerLaunch(bot, { ...runtime, ...(runtime.configCheck && STAND_IN_CHECK), stateDir }, { trustedProxies: [] }, "hint");
     const port = await freePort();
     // A PID namespace of its own: the launcher is its PID 1, as in a container.
     const child = spawn("unshare", ["--pid", "--fork", "--kill-child", "--", ...l.command, "false"], {
@@ -300,7 +336,7 @@ exec ${process.execPath} "$@"
 `,
       { mode: 0o755 },
     );
-    const l = containerLaunch(discordBot, { ...openclaw, stateDir }, { trustedProxies: [] }, "hint");
+    const l = containerLaunch(discordBot, { ...openclaw, ...STAND_IN_CHECK, stateDir }, { trustedProxies: [] }, "hint");
     const r = spawnSync(l.command[0], [...l.command.slice(1), process.execPath, "-e", "process.stdout.write('agent ran')"], {
       env: { PATH: `${bin}:${process.env.PATH}`, ...l.environment, BOTFLEET_PORT: String(port), OPENCLAW_GATEWAY_TOKEN: "t", ANTHROPIC_API_KEY: "k", DISCORD_BOT_TOKEN: "d" },
       encoding: "utf8",
@@ -335,7 +371,7 @@ exec ${process.execPath} "$@"
       { mode: 0o755 },
     );
     const port = await freePort();
-    const l = containerLaunch(discordBot, { ...openclaw, stateDir }, { trustedProxies: [] }, "hint");
+    const l = containerLaunch(discordBot, { ...openclaw, ...STAND_IN_CHECK, stateDir }, { trustedProxies: [] }, "hint");
     const agent = [process.execPath, "-e", `require("http").createServer((_, res) => res.end("agent")).listen(${port}, "127.0.0.1")`];
     const child = spawn(l.command[0], [...l.command.slice(1), ...agent], {
       env: { PATH: `${bin}:${process.env.PATH}`, ...l.environment, BOTFLEET_PORT: String(port), OPENCLAW_GATEWAY_TOKEN: "t", ANTHROPIC_API_KEY: "k", DISCORD_BOT_TOKEN: "d" },

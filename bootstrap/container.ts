@@ -48,6 +48,8 @@ export function containerLaunch(bot: Bot, runtime: AgentRuntime, gateway: Gatewa
       BOTFLEET_WAITING_SERVER: runtime.waitingServer.map(shellQuote).join(" "),
       BOTFLEET_PORT: String(runtime.port),
       ...(plugins.length > 0 && { BOTFLEET_PLUGIN_SCRIPT: render("container/install-plugins.sh", { runtime: runtime.id, plugins }) }),
+      // The runtime's own check of the new config, on a scratch state directory (launch.sh).
+      ...(runtime.configCheck && runtime.stateDirEnv && { BOTFLEET_CONFIG_CHECK: `${runtime.stateDirEnv}="$BOTFLEET_CHECK_DIR" ${runtime.configCheck.map(shellQuote).join(" ")}` }),
       ...(runtime.releaseStaleOwner && { BOTFLEET_RELEASE_STALE_OWNER: runtime.releaseStaleOwner.map(shellQuote).join(" ") }),
     },
     secrets,

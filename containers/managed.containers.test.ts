@@ -191,6 +191,36 @@ describe.each([
     expect(second.restarts).toEqual({});
   });
 
+  // Issue 34: a new revision whose config the runtime refuses must never take over from a running
+  // one. Its launcher runs the image's own `openclaw config validate` first and exits before it
+  // answers any probe, so the revision never becomes ready, and the platforms keep the running
+  // revision (Container Apps: single revision mode keeps the active revision until the new one is
+  // ready; Cloud Run: traffic stays on the last ready revision) and fail the deploy.
+  test("a new revision with a config the runtime refuses exits before any probe passes; the running one keeps polling", async () => {
+    const refusedSpec: RevisionSpec = {
+      ...spec,
+      containers: spec.containers.map((c) => {
+        if (!c.env.BOTFLEET_AGENT_CONFIG) return c;
+        const config = JSON.parse(c.env.BOTFLEET_AGENT_CONFIG);
+        return { ...c, env: { ...c.env, BOTFLEET_AGENT_CONFIG: JSON.stringify({ ...config, gateway: { ...config.gateway, botfleetTestBogus: true } }) } };
+      }),
+    };
+    const bad = new Replica(refusedSpec, { net, hosts: p.hosts, secrets: () => secrets, platformEnv: p.platformEnv(net) }, p.bot.name, 13);
+    replicas.push(bad);
+    await bad.start();
+    const state = () => docker(["inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", bad.container("agent")]).stdout.trim();
+    await until("the refused revision's agent container to exit", () => state().startsWith("exited"), 120_000, 1000);
+    expect(state()).toBe("exited 78");
+    expect(bad.logs("agent")).toMatch(/botfleet: CONFIG REFUSED by the runtime's check; this revision does not start: .*Unrecognized key: "botfleetTestBogus"/s);
+    expect(bad.logs("agent")).not.toMatch(/WAITING FOR STATE/);
+    expect(bad.isReady()).toBe(false);
+    const polledSince = Date.now();
+    await until("the running revision polling on", () => cloud.telegram.polls.some((x) => x.token === token && x.from === second.address && x.start > polledSince), 120_000, 1000);
+    expect(cloud.telegram.pollers(token)).not.toContain(bad.address);
+    expect(cloud.telegram.overlaps(token)).toEqual([]);
+    bad.remove();
+  });
+
   test("the agent answers its health path through the platform's probe address", async () => {
     const agent = spec.containers.find((c) => c.liveness)!;
     expect(await second.check(agent.liveness!)).toBe(true);

@@ -119,6 +119,12 @@ export interface AgentRuntime {
    */
   readonly configCheck?: readonly string[];
   /**
+   * The environment variable that moves the runtime's state directory: the managed launcher runs
+   * `configCheck` on a scratch directory holding the new config, before the state is restored.
+   * @default none (no check on Container Apps and Cloud Run)
+   */
+  readonly stateDirEnv?: string;
+  /**
    * Entries of the state directory (top level) that the runtime regenerates by itself: state-sync
    * leaves them out of its snapshots, says so in its log, and keeps them on restore.
    * @default none

@@ -26,8 +26,27 @@ if [ -n "$missing" ]; then
   echo "$BOTFLEET_WAITING" >&2
   waiting_server=$BOTFLEET_WAITING_SERVER
   export BOTFLEET_WAITING
-  unset BOTFLEET_AGENT_CONFIG BOTFLEET_REQUIRED_SECRETS BOTFLEET_OPTIONAL_SECRETS BOTFLEET_SECRET_HINT BOTFLEET_CONFIG_PATH BOTFLEET_WAITING_SERVER BOTFLEET_STATE_READY
+  unset BOTFLEET_AGENT_CONFIG BOTFLEET_CONFIG_CHECK BOTFLEET_REQUIRED_SECRETS BOTFLEET_OPTIONAL_SECRETS BOTFLEET_SECRET_HINT BOTFLEET_CONFIG_PATH BOTFLEET_WAITING_SERVER BOTFLEET_STATE_READY
   eval "exec $waiting_server"
+fi
+
+# The runtime's own check of this revision's config (BOTFLEET_CONFIG_CHECK), on a scratch state
+# directory, before the state or the lease is waited for: a config the runtime refuses fails this
+# revision's start before it answers any probe, so the platform never moves to it (Container Apps
+# keeps the active revision until a new one is ready; Cloud Run keeps traffic on the last ready
+# revision) and the deploy fails with this reason (docs/day-2.md).
+if [ -n "${BOTFLEET_CONFIG_CHECK:-}" ]; then
+  BOTFLEET_CHECK_DIR=$(mktemp -d)
+  export BOTFLEET_CHECK_DIR
+  printf '%s\n' "$BOTFLEET_AGENT_CONFIG" > "$BOTFLEET_CHECK_DIR/$(basename "$BOTFLEET_CONFIG_PATH")"
+  if ! refused=$(eval "$BOTFLEET_CONFIG_CHECK" 2>&1); then
+    echo "botfleet: CONFIG REFUSED by the runtime's check; this revision does not start: $refused" >&2
+    rm -rf "$BOTFLEET_CHECK_DIR"
+    exit 78
+  fi
+  rm -rf "$BOTFLEET_CHECK_DIR"
+  unset BOTFLEET_CHECK_DIR BOTFLEET_CONFIG_CHECK
+  echo "botfleet: config checked by the runtime" >&2
 fi
 
 # waiting TEXT: a waiting server answers the probes with TEXT (in the background) until `ready`.
