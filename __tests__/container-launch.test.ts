@@ -102,6 +102,15 @@ describe("the container launcher", () => {
     expect(launch(ALL_SET).stderr).toContain("botfleet: config checked by the runtime");
   });
 
+  test("logs the revision's release, which follows the config and nothing else", () => {
+    const r = launch(ALL_SET);
+    const release = containerLaunch(bot, openclaw, { trustedProxies: [] }, "").environment.BOTFLEET_RELEASE;
+    expect(release).toMatch(/^[0-9a-f]{12}$/);
+    expect(r.stderr).toContain(`botfleet: starting release `);
+    expect(containerLaunch(bot, openclaw, { trustedProxies: [] }, "").environment.BOTFLEET_RELEASE).toBe(release);
+    expect(containerLaunch(bot, openclaw, { trustedProxies: ["10.0.0.1"] }, "").environment.BOTFLEET_RELEASE).not.toBe(release);
+  });
+
   test("hands the agent its secrets untouched and removes optional placeholders and its own variables", () => {
     const { env } = launch(ALL_SET).agent;
     expect(env.OPENCLAW_GATEWAY_TOKEN).toBe(ALL_SET.OPENCLAW_GATEWAY_TOKEN);

@@ -141,6 +141,18 @@ describe("the review against the base branch's output", () => {
     expect(files.removed).toEqual([]);
   });
 
+  // Issue 34: a managed bot's change is a new revision, and the review says what that does.
+  test("a Cloud Run or Container Apps change is told as a new revision with its release, checked before it takes over", () => {
+    const personaChange = synthTo(fleetFrom(readFileSync(join(ROOT, "fleet.yaml"), "utf8").replace("name: Gamma", "name: Gamma Two")));
+    const diffs = review(personaChange, example).diffs!;
+    const [service] = diffs.find((d) => d.name === "bot-gamma")!.changed;
+    expect(service).toMatchObject({ address: "google_cloud_run_v2_service.service", action: "update" });
+    expect(service.effect).toMatch(
+      /^release [0-9a-f]{12} -> [0-9a-f]{12}: a new revision; the runtime's check runs first \(a refused config keeps the running revision\), then the agent restarts on the new one once the old one stops/,
+    );
+    expect(diffs.find((d) => d.name === "bot-delta")!.status).toBe("unchanged");
+  });
+
   test("names the changed cloud-init files of a VM, and removed stacks", () => {
     const base = review(example, modified);
     expect(base.removed).toEqual(["bot-zeta"]);

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join, posix } from "node:path";
 import { AGENT_CONFIG_ENV } from "../contracts";
@@ -28,30 +29,37 @@ export interface ContainerLaunch {
 export function containerLaunch(bot: Bot, runtime: AgentRuntime, gateway: GatewayContext, secretHint: string, memoryMiB?: number): ContainerLaunch {
   const secrets = runtime.secrets(bot);
   const plugins = runtime.plugins(bot);
+  const environment: Record<string, string> = {
+    ...runtime.environment(bot, memoryMiB),
+    BOTFLEET_CONFIG_PATH: posix.join(runtime.stateDir, runtime.configFile),
+    [AGENT_CONFIG_ENV]: JSON.stringify(runtime.config(bot, gateway)),
+    BOTFLEET_REQUIRED_SECRETS: secrets
+      .filter((s) => s.required)
+      .map((s) => s.env)
+      .join(" "),
+    BOTFLEET_OPTIONAL_SECRETS: secrets
+      .filter((s) => !s.required)
+      .map((s) => s.env)
+      .join(" "),
+    BOTFLEET_SECRET_HINT: secretHint,
+    // While a required secret is unset the launcher runs this instead of the agent.
+    BOTFLEET_WAITING_SERVER: runtime.waitingServer.map(shellQuote).join(" "),
+    BOTFLEET_PORT: String(runtime.port),
+    ...(plugins.length > 0 && { BOTFLEET_PLUGIN_SCRIPT: render("container/install-plugins.sh", { runtime: runtime.id, plugins }) }),
+    // The runtime's own check of the new config, on a scratch state directory (launch.sh).
+    ...(runtime.configCheck && runtime.stateDirEnv && { BOTFLEET_CONFIG_CHECK: `${runtime.stateDirEnv}="$BOTFLEET_CHECK_DIR" ${runtime.configCheck.map(shellQuote).join(" ")}` }),
+    ...(runtime.releaseStaleOwner && { BOTFLEET_RELEASE_STALE_OWNER: runtime.releaseStaleOwner.map(shellQuote).join(" ") }),
+  };
+  // The revision's version, from what it runs (image, command, environment, which holds the
+  // config; never a secret value): the launcher logs it and the review names it (docs/day-2.md).
+  const release = createHash("sha256")
+    .update(JSON.stringify([bot.image ?? runtime.image, runtime.command, environment, secrets.map((s) => s.env)]))
+    .digest("hex")
+    .slice(0, 12);
   return {
     command: ["/bin/sh", "-c", LAUNCH_SCRIPT, "botfleet-launch"],
     args: [...runtime.command],
-    environment: {
-      ...runtime.environment(bot, memoryMiB),
-      BOTFLEET_CONFIG_PATH: posix.join(runtime.stateDir, runtime.configFile),
-      [AGENT_CONFIG_ENV]: JSON.stringify(runtime.config(bot, gateway)),
-      BOTFLEET_REQUIRED_SECRETS: secrets
-        .filter((s) => s.required)
-        .map((s) => s.env)
-        .join(" "),
-      BOTFLEET_OPTIONAL_SECRETS: secrets
-        .filter((s) => !s.required)
-        .map((s) => s.env)
-        .join(" "),
-      BOTFLEET_SECRET_HINT: secretHint,
-      // While a required secret is unset the launcher runs this instead of the agent.
-      BOTFLEET_WAITING_SERVER: runtime.waitingServer.map(shellQuote).join(" "),
-      BOTFLEET_PORT: String(runtime.port),
-      ...(plugins.length > 0 && { BOTFLEET_PLUGIN_SCRIPT: render("container/install-plugins.sh", { runtime: runtime.id, plugins }) }),
-      // The runtime's own check of the new config, on a scratch state directory (launch.sh).
-      ...(runtime.configCheck && runtime.stateDirEnv && { BOTFLEET_CONFIG_CHECK: `${runtime.stateDirEnv}="$BOTFLEET_CHECK_DIR" ${runtime.configCheck.map(shellQuote).join(" ")}` }),
-      ...(runtime.releaseStaleOwner && { BOTFLEET_RELEASE_STALE_OWNER: runtime.releaseStaleOwner.map(shellQuote).join(" ") }),
-    },
+    environment: { ...environment, BOTFLEET_RELEASE: release },
     secrets,
   };
 }

@@ -1,11 +1,14 @@
-import { AGENT_LIMITS, SANDBOX, VM_STATE_DIR } from "../bootstrap/azure-vm";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { AGENT_LIMITS, RELEASE, SANDBOX, VM_STATE_DIR } from "../bootstrap/azure-vm";
+import { vmRelease, type ReleaseFile } from "../bootstrap/vm-release";
 import { STATE_SYNC_IMAGE } from "../bootstrap/state-sync";
 import { openclaw } from "../runtimes/openclaw";
-import { exampleFleet } from "../__tests__/support/fleet";
+import { exampleFleet, fleetFrom, ROOT, synthFleet } from "../__tests__/support/fleet";
 import { IMDS_IP } from "./support/cloud";
 import { dockerAsync, sleep, until } from "./support/docker";
 import { ModelStandIn } from "./support/model";
-import { testSecretValue, vmFixture, type TestVm, type VmFixture } from "./support/vm";
+import { desiredReleaseOf, testSecretValue, vmFixture, type TestVm, type VmFixture } from "./support/vm";
 
 /**
  * bot-alpha (OpenClaw, standard tier, a domain, Telegram) on its VM with the tool sandbox on: the
@@ -28,7 +31,13 @@ const model = new ModelStandIn(PROBE);
 const figures: Record<string, string> = {};
 
 beforeAll(async () => {
-  f = await vmFixture(exampleFleet(), "bot-alpha");
+  f = await vmFixture(exampleFleet(), "bot-alpha", {
+    files: {
+      // Day 2 below: the health gate waits 90 s, and the updater runs every 20 s instead of every minute (an empty OnUnitInactiveSec= resets every trigger, OnBootSec too: systemd.timer(5)).
+      "/etc/systemd/system/botfleet-update.service.d/botfleet-test.conf": "[Service]\nEnvironment=UPDATE_HEALTH_SECONDS=90\n",
+      "/etc/systemd/system/botfleet-update.timer.d/botfleet-test.conf": "[Timer]\nOnUnitInactiveSec=\nOnBootSec=1min\nOnUnitInactiveSec=20s\n",
+    },
+  });
   await model.start(f.net.gateway);
   const started = Date.now();
   vm = await f.boot();
@@ -43,7 +52,7 @@ afterAll(async () => {
       `\n--- bot-alpha VM (sandbox on): figures ${JSON.stringify(figures)}\n--- boot log\n${boot?.log
         .split("\n")
         .filter((l) => l.includes("botfleet"))
-        .join("\n")}\n${await vm.diagnostics()}\n`,
+        .join("\n")}\n--- updater\n${await vm.journal("botfleet-update", 300)}\n${await vm.diagnostics()}\n`,
     );
   await model.stop();
   await f?.teardown();
@@ -212,3 +221,141 @@ async function gatewayReady(since = 0): Promise<void> {
     2000,
   );
 }
+
+/**
+ * Day 2 (issue 34, docs/day-2.md): every later release reaches this VM only through the desired
+ * release in its blob container (Azurite), written here as `cdktf deploy` writes it, and the VM's
+ * updater (templates/vm/update.sh) applies it, with the gateway on the sandbox daemon. The "newer"
+ * image is built on the sandbox daemon from the pinned one (no registry here): its gateway migrates
+ * the state and never answers.
+ */
+describe("day 2", () => {
+  const FLEET_YAML = readFileSync(join(ROOT, "fleet.yaml"), "utf8");
+  const V1 = FLEET_YAML;
+  const V2 = FLEET_YAML.replace('allowFrom: ["123456789"]', 'allowFrom: ["123456789", "987654321"]');
+  const withImage = (yaml: string, image: string) => yaml.replace("  - name: bot-alpha\n", `  - name: bot-alpha\n    image: ${image}\n`);
+  const UPGRADE = "ghcr.io/openclaw/openclaw:2026.9.7-botfleet-test";
+  const MARKER = `${VM_STATE_DIR}/botfleet-test-day2.txt`;
+  const MIGRATED = `${VM_STATE_DIR}/botfleet-test-schema`;
+  const sh = async (script: string) => (await vm.exec(script, { allowFail: true })).stdout.trim();
+  const stateConfig = async () => JSON.parse(await sh(`cat ${VM_STATE_DIR}/${openclaw.configFile}`));
+  beforeAll(async () => {
+    await vm.exec(`echo written-at-v1 >${MARKER} && chown 1000:1000 ${MARKER}`);
+  });
+  /** The desired release of the bot in `yaml`, as its stack would write it. */
+  function releaseOf(fleetYaml: string): string {
+    const fleet = fleetFrom(fleetYaml);
+    return desiredReleaseOf(synthFleet(fleet).stacks["bot-alpha"]);
+  }
+
+  /** `release` with one file's content changed, as a new release (its own version). */
+  function edited(release: string, path: string, edit: (content: string) => string): string {
+    const r = JSON.parse(release) as { bot: string; image: string; files: (ReleaseFile & { onChange: string })[] };
+    const files = r.files.filter((x) => x.path !== RELEASE.file).map(({ path: p, permissions, content }) => ({ path: p, permissions, content: p === path ? edit(content) : content }));
+    return vmRelease(r.bot, r.image, RELEASE.file, files).bundle;
+  }
+
+  const versionOf = (release: string) => JSON.parse(release).version as string;
+
+  /** Writes `release` as `cdktf deploy` does; `now` starts the updater at once instead of at its next minute. */
+  async function deploy(release: string, now = false): Promise<void> {
+    await f.cloud.putBlob(f.names.storageAccount, f.names.stateContainer, RELEASE.desiredBlob, release);
+    if (now) await vm.exec("systemctl start --no-block botfleet-update.service");
+  }
+
+  async function status(): Promise<any> {
+    const r = await vm.curl("http://127.0.0.1/botfleet/status");
+    try {
+      return JSON.parse(r.body);
+    } catch {
+      return {};
+    }
+  }
+
+  test("v1: the VM reports the release it booted, which is the one deployed", async () => {
+    const v1 = versionOf(releaseOf(V1));
+    await until("the updater's first status", async () => (await status()).desired === v1, 150_000, 3000);
+    expect(await status()).toMatchObject({ bot: "bot-alpha", running: v1, desired: v1, phase: "running" });
+    // Not from elsewhere: the status is for callers on the VM only.
+    expect((await vm.curl(`http://${vm.address}/botfleet/status`)).code).toBe(404);
+  });
+
+  test("v2 (a new allowlist entry) reaches the running bot by itself, after a snapshot, and keeps the state", async () => {
+    const v2 = releaseOf(V2);
+    const deployed = Date.now();
+    await deploy(v2);
+    await until("v2 running", async () => (await status()).running === versionOf(v2) && (await status()).phase === "running", 300_000, 3000);
+    figures["v2 deployed to running"] = `${((Date.now() - deployed) / 1000).toFixed(1)} s`;
+    expect((await stateConfig()).channels.telegram.allowFrom).toEqual(["123456789", "987654321"]);
+    expect(await sh(`cat ${MARKER}`)).toBe("written-at-v1");
+    expect(await vm.journal("botfleet-update", 300)).toMatch(/restarts the agent/);
+    expect(await vm.journal("botfleet-update", 300)).toMatch(/state snapshot in the store: /);
+    expect((await vm.curl(`http://127.0.0.1:${openclaw.port}${openclaw.healthPath}`)).code).toBe(200);
+    // The release the store keeps as the last good one, for a VM that is reimaged into a failed one.
+    expect(JSON.parse(String(await f.cloud.getBlob(f.names.storageAccount, f.names.stateContainer, `${RELEASE.blobPrefix}/last-good.json`))).version).toBe(versionOf(v2));
+  });
+
+  test("a rollback by hand (update.sh rollback) brings v1 back with the state from before v2, and v2 is not applied again", async () => {
+    await vm.exec(`echo written-at-v2 >${MARKER}.v2 && chown 1000:1000 ${MARKER}.v2`);
+    const started = Date.now();
+    await vm.exec("/usr/local/lib/botfleet/update.sh rollback", { timeoutMs: 400_000 });
+    figures["rollback by hand"] = `${((Date.now() - started) / 1000).toFixed(1)} s`;
+    const s = await status();
+    expect(s).toMatchObject({ running: versionOf(releaseOf(V1)), phase: "running" });
+    expect(s.failed[0]).toMatchObject({ version: versionOf(releaseOf(V2)), reason: expect.stringMatching(/rolled back by hand/) });
+    expect((await stateConfig()).channels.telegram.allowFrom).toEqual(["123456789"]);
+    expect(await sh(`cat ${MARKER}`)).toBe("written-at-v1");
+    expect(await sh(`test -e ${MARKER}.v2 && echo kept || echo gone`)).toBe("gone");
+    await vm.exec("systemctl start botfleet-update.service");
+    expect((await status()).running).toBe(versionOf(releaseOf(V1)));
+  });
+
+  test("v3, a config the gateway refuses, is stopped by the runtime's check and rolled back with the state intact", async () => {
+    const v1 = releaseOf(V1);
+    const v3 = edited(v1, "/etc/botfleet/agent-config.json", (c) => JSON.stringify({ ...JSON.parse(c), gateway: { ...JSON.parse(c).gateway, botfleetTestBogus: true } }, null, 2) + "\n");
+    const deployed = Date.now();
+    await deploy(v3, true);
+    await until("v3 recorded as failed", async () => (await status()).failed?.[0]?.version === versionOf(v3) && (await status()).phase === "running", 300_000, 3000);
+    figures["v3 deployed to rolled back"] = `${((Date.now() - deployed) / 1000).toFixed(1)} s`;
+    const s = await status();
+    expect(s.running).toBe(versionOf(v1));
+    expect(s.failed[0].reason).toMatch(/config check refused it: .*Unrecognized key/);
+    expect((await stateConfig()).gateway.botfleetTestBogus).toBeUndefined();
+    expect(await sh(`cat ${MARKER}`)).toBe("written-at-v1");
+    expect((await vm.curl(`http://127.0.0.1:${openclaw.port}${openclaw.healthPath}`)).code).toBe(200);
+    // Not tried again while it stays the desired release.
+    await vm.exec("systemctl start botfleet-update.service");
+    expect((await status()).running).toBe(versionOf(v1));
+  });
+
+  test("an agent upgrade that migrates the state and never answers fails the health gate; the rollback restores the state from before it, and /health said UPDATING meanwhile", async () => {
+    // Built on the VM from the pinned image: `config validate` passes; its gateway writes a schema
+    // marker into the state, as a migration would, and never listens.
+    await vm.exec(
+      `mkdir -p /tmp/up && cd /tmp/up && printf '%s\\n' 'import { writeFileSync } from "node:fs"; if (process.argv.includes("gateway")) { writeFileSync("/home/node/.openclaw/botfleet-test-schema", "2\\n"); console.log("botfleet test: migrated, and never answering"); setInterval(() => {}, 1 << 30); } else { await import("./openclaw-real.mjs"); }' >openclaw.mjs && printf 'FROM ${openclaw.image}\\nUSER root\\nRUN mv /app/openclaw.mjs /app/openclaw-real.mjs\\nCOPY openclaw.mjs /app/openclaw.mjs\\nUSER node\\n' >Dockerfile && ${SANDBOX_DOCKER} build -q -t ${UPGRADE} .`,
+      { timeoutMs: 300_000 },
+    );
+    const upgrade = releaseOf(withImage(V1, UPGRADE));
+    await deploy(upgrade, true);
+    const probes: number[] = [];
+    let migrated = false;
+    await until(
+      "the upgrade recorded as failed",
+      async () => {
+        probes.push((await vm.curl("http://127.0.0.1/health")).code);
+        migrated ||= (await sh(`cat ${MIGRATED} 2>/dev/null`)) === "2";
+        return (await status()).failed?.[0]?.version === versionOf(upgrade) && (await status()).phase === "running";
+      },
+      400_000,
+      3000,
+    );
+    const s = await status();
+    expect(migrated).toBe(true);
+    expect(s.running).toBe(versionOf(releaseOf(V1)));
+    expect(s.failed[0].reason).toMatch(/not healthy within 90 s/);
+    expect(probes.every((code) => code === 200)).toBe(true);
+    expect(await sh(`test -e ${MIGRATED} && echo migrated || echo as-before`)).toBe("as-before");
+    expect(await sh(`cat ${MARKER}`)).toBe("written-at-v1");
+    expect((await gatewayInspect()).Config.Image).toBe(openclaw.image);
+  });
+});

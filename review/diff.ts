@@ -23,6 +23,8 @@ export interface ChangedBlock {
   readonly action?: ResourceAction;
   /** The attributes that force (or may force) the replacement, each with the provider line that says so. */
   readonly because?: readonly string[];
+  /** What the change does to the running bot, where botfleet knows (a managed platform's new revision). */
+  readonly effect?: string;
 }
 
 export interface StackDiff {
@@ -52,7 +54,9 @@ function diffStack(name: string, before: StackJson | undefined, after: StackJson
   const shown = (k: string) => (before && after) || isResource(k);
   const added = [...b.keys()].filter((k) => !a.has(k) && shown(k));
   const removed = [...a.keys()].filter((k) => !b.has(k) && shown(k));
-  const edited = [...b.keys()].filter((k) => a.has(k) && !isDeepStrictEqual(a.get(k), b.get(k))).map((address) => classify(address, changedPaths(a.get(address), b.get(address))));
+  const edited = [...b.keys()]
+    .filter((k) => a.has(k) && !isDeepStrictEqual(a.get(k), b.get(k)))
+    .map((address) => withRevisionEffect(classify(address, changedPaths(a.get(address), b.get(address))), a.get(address), b.get(address)));
   const changed = followReplacements(edited, b, new Set(added));
   const status = !before ? "added" : !after ? "removed" : added.length + removed.length + changed.length > 0 ? "changed" : "unchanged";
   const lost = [...removed.filter(isResource), ...changed.filter((c) => c.action === "replace").map((c) => c.address)];
@@ -109,6 +113,24 @@ function classify(address: string, paths: string[]): ChangedBlock {
   if (unknown.length > 0) return { address, paths, action: "unknown", because: unknown };
   const maybe = [...new Set(cite("replace-if"))];
   return maybe.length > 0 ? { address, paths, action: "may-replace", because: maybe } : { address, paths, action: "update" };
+}
+
+/** Resource types whose `template` is a revision: any change of it starts a new one. */
+const REVISION_TYPES = new Set(["azurerm_container_app", "google_cloud_run_v2_service"]);
+
+/**
+ * On Container Apps and Cloud Run a changed template is a new revision (docs/day-2.md): the agent
+ * restarts on it once the old revision stops, and the runtime's config check decides first.
+ */
+function withRevisionEffect(block: ChangedBlock, before: Json, after: Json): ChangedBlock {
+  if (!REVISION_TYPES.has(block.address.split(".")[0]) || block.action !== "update" || !block.paths.some((p) => p.startsWith("template"))) return block;
+  const release = (body: Json) => /"name":"BOTFLEET_RELEASE","value":"([0-9a-f]{12})"/.exec(JSON.stringify(body))?.[1];
+  const [from, to] = [release(before), release(after)];
+  const version = from && to && from !== to ? `release ${from} -> ${to}: ` : "";
+  return {
+    ...block,
+    effect: `${version}a new revision; the runtime's check runs first (a refused config keeps the running revision), then the agent restarts on the new one once the old one stops (37 to 69 s without a poller, measured)`,
+  };
 }
 
 /**

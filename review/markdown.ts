@@ -143,7 +143,7 @@ export function renderDiff(diffs: readonly StackDiff[]): string[] {
       ...d.changed.map((c) => {
         const paths = `${c.paths.slice(0, 6).join(", ")}${c.paths.length > 6 ? `, and ${c.paths.length - 6} more` : ""}`;
         const because = c.because?.length ? ` (${c.action === "unknown" ? "" : "forced by "}${c.because.join("; ")})` : "";
-        return `- ${c.action ? ACTION_MARK[c.action] : "`~`"} ${c.address}: ${paths}${because}`;
+        return `- ${c.action ? ACTION_MARK[c.action] : "`~`"} ${c.address}: ${paths}${because}${c.effect ? `: ${c.effect}` : ""}`;
       }),
       "",
     );
