@@ -222,7 +222,6 @@ export function renderVmBootstrap(fleet: Fleet, bot: Bot, runtime: AgentRuntime)
     releaseFile: RELEASE.file,
     releasesDir: RELEASE.dir,
     statusDir: RELEASE.statusDir,
-    statusDirParent: posix.dirname(RELEASE.statusDir),
     updatingMarker: RELEASE.updatingMarker,
     updatingMarkerFile: posix.basename(RELEASE.updatingMarker),
     updatingText: RELEASE.updatingText,
