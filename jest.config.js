@@ -5,7 +5,20 @@
  * Mermaid parser, tsc, eslint and prettier, the cdktf CLI) are listed in TOOL_SUITES; every other
  * suite is a unit suite.
  */
-const TOOL_SUITES = ["cdktf-cli", "container-launch", "lint", "mermaid", "types", "vm-boot-steps", "vm-bootstrap-validators", "vm-caddy", "vm-firewall", "vm-secret-fetch", "workflows"];
+const TOOL_SUITES = [
+  "cdktf-cli",
+  "container-launch",
+  "container-support",
+  "lint",
+  "mermaid",
+  "types",
+  "vm-boot-steps",
+  "vm-bootstrap-validators",
+  "vm-caddy",
+  "vm-firewall",
+  "vm-secret-fetch",
+  "workflows",
+];
 const toolSuite = (name) => `<rootDir>/__tests__/${name}.test.ts`;
 
 const shared = {

@@ -10,6 +10,7 @@ module.exports = {
   transform: { "\\.ts$": "@sucrase/jest-plugin" },
   moduleNameMapper: { "^archiver$": "<rootDir>/scripts/lazy-archiver.js", "^\\.\\./locales/index\\.cjs$": "<rootDir>/scripts/lazy-zod-locales.js" },
   globalSetup: "<rootDir>/containers/support/global-setup.ts",
+  globalTeardown: "<rootDir>/containers/support/global-teardown.ts",
   maxWorkers: 2,
   verbose: true,
   testTimeout: 900000,

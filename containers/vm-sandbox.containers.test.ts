@@ -33,8 +33,7 @@ const figures: Record<string, string> = {};
 beforeAll(async () => {
   f = await vmFixture(exampleFleet(), "bot-alpha", {
     files: {
-      // Day 2 below: the health gate waits 90 s, and the updater runs every 20 s instead of every minute (an empty OnUnitInactiveSec= resets every trigger, OnBootSec too: systemd.timer(5)).
-      "/etc/systemd/system/botfleet-update.service.d/botfleet-test.conf": "[Service]\nEnvironment=UPDATE_HEALTH_SECONDS=90\n",
+      // Day 2 below: the updater runs every 20 s instead of every minute (an empty OnUnitInactiveSec= resets every trigger, OnBootSec too: systemd.timer(5)).
       "/etc/systemd/system/botfleet-update.timer.d/botfleet-test.conf": "[Timer]\nOnUnitInactiveSec=\nOnBootSec=1min\nOnUnitInactiveSec=20s\n",
     },
   });
@@ -336,6 +335,13 @@ describe("day 2", () => {
       { timeoutMs: 300_000 },
     );
     const upgrade = releaseOf(withImage(V1, UPGRADE));
+    // The gate waits 90 s here rather than 180 (a gateway that never answers fails it either way);
+    // the updates before keep the real 180 s, which a loaded 2-core machine needs for a gateway start.
+    expect(
+      await sh(
+        "mkdir -p /etc/systemd/system/botfleet-update.service.d && printf '[Service]\\nEnvironment=UPDATE_HEALTH_SECONDS=90\\n' >/etc/systemd/system/botfleet-update.service.d/botfleet-test.conf && systemctl daemon-reload && echo ok",
+      ),
+    ).toBe("ok");
     await deploy(upgrade, true);
     const probes: number[] = [];
     let migrated = false;

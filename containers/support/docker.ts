@@ -1,12 +1,57 @@
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, readdirSync, rmdirSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync } from "node:fs";
+import { dirname, join } from "node:path";
 
-/** Every container, network and volume a run of the suite makes carries this label. */
+/**
+ * Every container, network and volume a run of the suite makes carries this label. Its value names
+ * the process that made it (boot, PID, start time), so a later run tells a dead run's leftovers (a
+ * killed run never tears down) from a live run's.
+ */
 export const RUN_ID = randomBytes(4).toString("hex");
 export const LABEL = "botfleet-test-run";
-export const RUN_LABEL = `${LABEL}=${RUN_ID}`;
+export const RUN_LABEL = `${LABEL}=${RUN_ID}.${processKey(process.pid)}`;
+
+/** This boot's id, a PID and the process's start time (in clock ticks since boot): unique across reboots. */
+function processKey(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Field 22 (starttime), counted after the command name, which may hold spaces and parentheses.
+    const start = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+    const boot = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim().replace(/-/g, "").slice(0, 12);
+    return `${boot}.${pid}.${start}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether the process that made a resource labelled `value` still runs. */
+export function runAlive(value: string): boolean {
+  const [, boot, pid, start] = value.split(".");
+  return pid !== undefined && processKey(Number(pid)) === `${boot}.${pid}.${start}`;
+}
+
+/**
+ * Removes what runs no longer running left behind (a killed run's containers hold the kept VM
+ * disks and a gigabyte volume each): containers first, then their networks and volumes. `ownToo`:
+ * this process's as well (jest runs a lone suite in its own process).
+ */
+export function removeDeadRunsResources(opts: { ownToo?: boolean } = {}): number {
+  const own = `.${processKey(process.pid)}`;
+  const dead = (kind: string[], format: string) =>
+    docker([...kind, "--filter", `label=${LABEL}`, "--format", `${format} {{.Label "${LABEL}"}}`], { allowFail: true })
+      .stdout.split("\n")
+      .map((line) => line.trim().split(" "))
+      .filter(([id, value = ""]) => id && (!runAlive(value) || (opts.ownToo && value.endsWith(own))))
+      .map(([id]) => id);
+  const containers = dead(["ps", "-a"], "{{.ID}}");
+  if (containers.length) docker(["rm", "-f", "-v", ...containers], { allowFail: true });
+  const networks = dead(["network", "ls"], "{{.ID}}");
+  if (networks.length) docker(["network", "rm", ...networks], { allowFail: true });
+  const volumes = dead(["volume", "ls"], "{{.Name}}");
+  if (volumes.length) docker(["volume", "rm", "-f", ...volumes], { allowFail: true });
+  return containers.length + networks.length + volumes.length;
+}
 
 export interface Result {
   readonly status: number | null;
@@ -91,20 +136,21 @@ export function createNetwork(purpose: string): TestNetwork {
   throw new Error("no free 10.213.x.0/24 for a test network");
 }
 
-/** Removes what this run made: containers, then networks and volumes (not the kept seed volumes). */
-export function removeRunResources(): void {
-  const ids = docker(["ps", "-aq", "--filter", `label=${RUN_LABEL}`], { allowFail: true })
-    .stdout.split(/\s+/)
-    .filter(Boolean);
-  if (ids.length) docker(["rm", "-f", "-v", ...ids], { allowFail: true });
-  const networks = docker(["network", "ls", "-q", "--filter", `label=${RUN_LABEL}`], { allowFail: true })
-    .stdout.split(/\s+/)
-    .filter(Boolean);
-  if (networks.length) docker(["network", "rm", ...networks], { allowFail: true });
-  const volumes = docker(["volume", "ls", "-q", "--filter", `label=${RUN_LABEL}`], { allowFail: true })
-    .stdout.split(/\s+/)
-    .filter(Boolean);
-  if (volumes.length) docker(["volume", "rm", "-f", ...volumes], { allowFail: true });
+/**
+ * Waits for an exclusive turn named by `lockFile`, across processes: a kernel lock (flock(1)) held
+ * by a child process, which the kernel drops when its holder dies, so a killed run never leaves a
+ * turn taken (a lock file holding a PID did, and two runs breaking it at once both took it).
+ * Resolves with the function that gives the turn back.
+ */
+export async function takeTurn(lockFile: string, what = lockFile): Promise<() => void> {
+  mkdirSync(dirname(lockFile), { recursive: true });
+  const holder = spawn("flock", ["--exclusive", lockFile, "sh", "-c", "echo taken; exec cat >/dev/null"], { stdio: ["pipe", "pipe", "inherit"] });
+  await new Promise<void>((resolve, reject) => {
+    holder.stdout.once("data", () => resolve());
+    holder.once("error", reject);
+    holder.once("exit", (status) => reject(new Error(`flock ${lockFile} ended (exit ${status}) before taking ${what}`)));
+  });
+  return () => holder.stdin.end();
 }
 
 /** Empty cgroup directories a nested engine left under `path` in every v1 hierarchy, deepest first. */

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RELEASE } from "../../bootstrap/azure-vm";
@@ -8,7 +8,7 @@ import type { Bot, Fleet } from "../../config/load";
 import { synthFleet, type StackJson } from "../../__tests__/support/fleet";
 import { RUNTIME_DESCRIPTIONS } from "../../runtimes";
 import { CloudStandIn, WIRE_SERVER_IP } from "./cloud";
-import { createNetwork, docker, dockerAsync, removeCgroups, RUN_LABEL, transferImages, until, type Result, type TestNetwork } from "./docker";
+import { createNetwork, docker, dockerAsync, removeCgroups, RUN_LABEL, takeTurn, transferImages, until, type Result, type TestNetwork } from "./docker";
 import { CONTAINER_CACHE, imageRef, imageSpec } from "./images";
 
 const imageTags = (name: string) => imageSpec(name).tags;
@@ -90,10 +90,13 @@ export class TestVm {
     const names = azureBotNames(fleet.name, bot.name, fleet.azure.uniqueSuffix);
     const shared = azureSharedNames(fleet.name, bot.region, fleet.azure.uniqueSuffix);
     const name = `botfleet-test-vm-${bot.name}-${Date.now().toString(36)}`;
-    // Two engines on one disk would corrupt it: one VM at a time (vmFixture takes the lock).
+    // Two engines on one disk would corrupt it: one VM at a time. Its caller holds the VM suites'
+    // turn (vmFixture), so a container still on a disk is a killed run's: it goes.
     for (const volume of [opts.disks.docker, opts.disks.sandboxDocker]) {
-      const users = docker(["ps", "-a", "--filter", `volume=${volume}`, "--format", "{{.Names}}"]).stdout.trim();
-      if (users) throw new Error(`disk ${volume} is in use by ${users}: remove it first (docker rm -f ${users})`);
+      const users = docker(["ps", "-aq", "--filter", `volume=${volume}`])
+        .stdout.split(/\s+/)
+        .filter(Boolean);
+      if (users.length) docker(["rm", "-f", "-v", ...users]);
     }
     const address = net.address(opts.hostNumber ?? 4);
     // NoCloud's seed: the custom data as Azure hands it to cloud-init (base64 decoded: gzip).
@@ -346,7 +349,7 @@ export async function vmFixture(
 ): Promise<VmFixture> {
   const bot = fleet.bots.find((b) => b.name === botName);
   if (!bot) throw new Error(`no bot ${botName}`);
-  await takeVmTurn();
+  const giveTurnBack = await takeVmTurn();
   try {
     const { stacks } = synthFleet(fleet);
     const names = azureBotNames(fleet.name, bot.name, fleet.azure.uniqueSuffix);
@@ -377,45 +380,23 @@ export async function vmFixture(
           await cloud.stop();
           docker(["network", "rm", net.name], { allowFail: true });
         } finally {
-          rmSync(VM_TURN, { force: true });
+          giveTurnBack();
         }
       },
     };
     return fixture;
   } catch (e) {
-    rmSync(VM_TURN, { force: true });
+    giveTurnBack();
     throw e;
   }
 }
 
 /**
- * One VM suite at a time: the kept disks take one engine each, and the host holds IMDS's and the
- * WireServer's addresses for one network. A lock file with the holder's PID (a dead holder's is
- * taken over); suites without VMs run beside.
+ * One VM suite at a time, across runs and clones: the kept disks take one engine each, and the host
+ * holds IMDS's and the WireServer's addresses for one network.
  */
 const VM_TURN = join(CONTAINER_CACHE, "vm-turn.lock");
-async function takeVmTurn(): Promise<void> {
-  mkdirSync(CONTAINER_CACHE, { recursive: true });
-  await until(
-    "the VM suites' turn",
-    () => {
-      try {
-        writeFileSync(VM_TURN, String(process.pid), { flag: "wx" });
-        return true;
-      } catch {
-        const holder = Number(readFileSync(VM_TURN, "utf8"));
-        try {
-          process.kill(holder, 0);
-        } catch {
-          rmSync(VM_TURN, { force: true });
-        }
-        return false;
-      }
-    },
-    3_600_000,
-    1000,
-  );
-}
+const takeVmTurn = () => takeTurn(VM_TURN, "the VM suites' turn");
 
 /** Values shaped like the real ones (a Telegram token's format), never real. */
 export function testSecretValue(key: string): string {
