@@ -244,15 +244,20 @@ describe("bot-delta: alerts", () => {
     for (const q of queries) expect(q.action.action_groups).toEqual([group]);
   });
 
-  test("alert on replica restarts by metric, and on auth failures, disconnects and volume by log query", () => {
+  test("alert on replica restarts by metric, and by log query on botfleet's alarms, auth failures, disconnects and volume", () => {
     const [restarts] = resources(delta, "azurerm_monitor_metric_alert");
     expect(restarts.criteria).toEqual([{ metric_namespace: "Microsoft.App/containerApps", metric_name: "RestartCount", aggregation: "Maximum", operator: "GreaterThanOrEqual", threshold: 3 }]);
     expect(restarts.scopes).toEqual(["${azurerm_container_app.app.id}"]);
-    expect(queries.map((q) => [q.name, q.criteria[0].threshold, q.window_duration])).toEqual([
-      ["bot-delta gateway auth failures", 10, "PT15M"],
+    expect(queries.map((q) => [q.name, q.criteria[0].threshold, q.window_duration]).sort()).toEqual([
       ["bot-delta channel disconnects", 5, "PT15M"],
+      ["bot-delta config refused", 1, "PT15M"],
+      ["bot-delta gateway auth failures", 10, "PT15M"],
+      ["bot-delta state lease lost", 1, "PT15M"],
+      ["bot-delta state snapshots failing", 1, "PT15M"],
       ["bot-delta unusual message volume", 500, "PT1H"],
     ]);
+    // Each names its runbook, whose section exists (__tests__/alarms.test.ts).
+    for (const q of queries) expect(q.description).toMatch(/Runbook: docs\/runbooks\.md#[a-z-]+$/);
     // Named by its ID, not looked up: the data source keeps the workspace's shared keys in the
     // bot's state (issue 37).
     for (const q of queries)
@@ -260,7 +265,7 @@ describe("bot-delta: alerts", () => {
         "/subscriptions/${data.azurerm_client_config.client.subscription_id}/resourceGroups/rg-demo-eastus2/providers/Microsoft.OperationalInsights/workspaces/log-demo-eastus2",
       ]);
     for (const stack of Object.values(stacks)) expect(stack.data?.azurerm_log_analytics_workspace).toBeUndefined();
-    expect(queries[0].criteria[0].query).toBe(consoleLogQuery("bot-delta", openclaw.logSignals.authFailure));
+    expect(queries.find((q) => q.name === "bot-delta gateway auth failures")!.criteria[0].query).toBe(consoleLogQuery("bot-delta", openclaw.logSignals.authFailure));
   });
 
   // RestartCount is the replica's restart count since it started, sampled every minute (Azure
@@ -285,7 +290,7 @@ describe("bot-delta: alerts", () => {
   test("thresholds come from the fleet file", () => {
     const s = appOf("", "  alerts:\n    email: a@example.com\n    restartThreshold: 7\n    messageVolumeThreshold: 42\n").stacks["bot-one"];
     expect(resources(s, "azurerm_monitor_metric_alert")[0].criteria[0].threshold).toBe(7);
-    expect(resources(s, "azurerm_monitor_scheduled_query_rules_alert_v2")[2].criteria[0].threshold).toBe(42);
+    expect(resources(s, "azurerm_monitor_scheduled_query_rules_alert_v2").find((q) => q.name.endsWith("unusual message volume"))!.criteria[0].threshold).toBe(42);
   });
 
   test("exist only when an e-mail is set", () => {

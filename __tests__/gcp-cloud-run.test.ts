@@ -1,4 +1,4 @@
-import { GITHUB_OIDC_ISSUER, GCP_APIS, DEPLOYER_ROLES } from "../constructs/gcp-shared-stack";
+import { GITHUB_OIDC_ISSUER, GCP_APIS, deployerRoles } from "../constructs/gcp-shared-stack";
 import { gcpBotNames } from "../config/names";
 import { UNSET_SECRET } from "../runtimes/runtime";
 import { gunzipSync } from "node:zlib";
@@ -259,7 +259,7 @@ describe("gcp-shared-us-central1", () => {
     const roles = resources(shared, "google_project_iam_member")
       .map((m) => m.role)
       .sort();
-    expect(roles).toEqual(Object.keys(DEPLOYER_ROLES).sort());
+    expect(roles).toEqual(Object.keys(deployerRoles(fleet)).sort());
     expect(roles).not.toContain("roles/owner");
     expect(roles).not.toContain("roles/editor");
   });

@@ -11,7 +11,7 @@ import { HCP_TERRAFORM_VERSION, hcpTerraformCloudNames } from "../config/terrafo
 import { BOT_GRANTED_ROLES } from "../constructs/role-grant";
 import { buildFleet } from "../constructs/fleet";
 import { AZURE_APPLY_ACTIONS, AZURE_APPLY_NOT_ACTIONS, AZURE_REFRESH_ACTIONS, GCP_PLAN_ROLES } from "../constructs/hcp-terraform-stack";
-import { DEPLOYER_ROLES } from "../constructs/gcp-shared-stack";
+import { deployerRoles } from "../constructs/gcp-shared-stack";
 import { exampleFleet, resources, ROOT, synthFleet, type StackJson } from "./support/fleet";
 import { terraformToken, tokenVariable } from "../scripts/hcp-secret";
 
@@ -227,7 +227,7 @@ describe("hcp-terraform: dynamic credentials", () => {
     const rolesOf = (phase: string) => members.filter((m) => m.member === `serviceAccount:\${google_service_account.gcp-${phase}-account.email}`).map((m) => m.role);
     expect(rolesOf("plan").sort()).toEqual(Object.keys(GCP_PLAN_ROLES).sort());
     expect(rolesOf("apply").sort()).toEqual(
-      Object.keys(DEPLOYER_ROLES)
+      Object.keys(deployerRoles(fleet))
         .filter((r) => r !== "roles/artifactregistry.writer")
         .sort(),
     );

@@ -51,6 +51,7 @@ const all =
       .map((c) => c(v, r))
       .filter(Boolean)
       .join("; ") || undefined;
+const oneOf = (...values: string[]): Check => str((s) => (values.includes(s) ? undefined : `is not one of ${values.join(", ")}`));
 const notContaining = (chars: string): Check => str((s) => ([...chars].some((c) => s.includes(c)) ? `contains one of ${chars}` : undefined));
 const notEnding = (chars: string): Check => str((s) => ([...chars].some((c) => s.endsWith(c)) ? `ends with one of "${chars}"` : undefined));
 const noDoubleHyphen: Check = str((s) => (s.includes("--") ? 'contains "--"' : undefined));
@@ -350,6 +351,23 @@ export const RULES: Record<string, readonly Rule[] | string> = {
   google_project_service: none("service is one of the constant GCP_APIS"),
   google_project_iam_member: none("constant roles and a member built from an email"),
   google_service_account_iam_member: none("constant role; the member is built from the pool's name and the validated repository"),
+  google_monitoring_notification_channel: [
+    // resource_monitoring_notification_channel.go:74-106 checks nothing of these; the API: a display name of at most 512 characters.
+    { attribute: "display_name", source: "https://cloud.google.com/monitoring/api/ref_v3/rest/v3/projects.notificationChannels (displayName: at most 512 Unicode characters)", check: length(1, 512) },
+    { attribute: "labels.email_address", source: GO("google/services/monitoring/resource_monitoring_notification_channel.go:95-106 (labels: no check)"), check: matches(/^[^@\s]+@[^@\s]+$/) },
+    gcpLabels("user_labels"),
+  ],
+  google_monitoring_alert_policy: [
+    // resource_monitoring_alert_policy.go:1018-1025 requires display_name and checks nothing more; the API: at most 512 characters.
+    { attribute: "display_name", source: "https://cloud.google.com/monitoring/api/ref_v3/rest/v3/projects.alertPolicies (displayName: at most 512 Unicode characters)", check: length(1, 512) },
+    {
+      attribute: "combiner",
+      source: GO("google/services/monitoring/resource_monitoring_alert_policy.go:65-71 (AND, OR, AND_WITH_MATCHING_RESOURCE)"),
+      check: oneOf("AND", "OR", "AND_WITH_MATCHING_RESOURCE"),
+    },
+    { attribute: "severity", source: GO("google/services/monitoring/resource_monitoring_alert_policy.go:1173-1180 (CRITICAL, ERROR, WARNING)"), check: oneOf("CRITICAL", "ERROR", "WARNING") },
+    gcpLabels("user_labels"),
+  ],
   google_artifact_registry_repository: [
     // resource_artifact_registry_repository.go does not validate repository_id; the API does.
     {

@@ -25,11 +25,25 @@ describe("the review of the example fleet", () => {
   const byName = Object.fromEntries(stacks.map((s) => [s.name, s]));
   const { azure, gcp } = PRICES;
 
+  test("says per bot where its logs go and which alerts watch it, and whom they mail", () => {
+    expect(byName["bot-gamma"].watching).toEqual({
+      logs: "Cloud Logging: the project's _Default bucket, 30 days",
+      noAlerts: "none: set gcp.alerts.email",
+      alerts: ["channel disconnects", "config refused", "container exits", "gateway auth failures", "state lease lost", "state snapshots failing"],
+      to: "ops@example.com",
+    });
+    expect(byName["bot-delta"].watching).toMatchObject({ to: "action group ag-demo-eastus2", alerts: expect.arrayContaining(["replica restarts", "unusual message volume", "config refused"]) });
+    expect(byName["bot-alpha"].watching).toMatchObject({ logs: expect.stringMatching(/^the VM's journal only/), alerts: [] });
+    expect(byName["azure-shared-eastus2"].watching).toBeUndefined();
+    expect(files.comment).toContain("**Alerts**: none yet on azure-vmss");
+    expect(files.comment).toContain("**Alerts** (to ops@example.com; each names its runbook in docs/runbooks.md): channel disconnects, config refused, container exits,");
+  });
+
   test("lists every stack, shared ones first, with resources by type counted from the plan", () => {
     expect(stacks.map((s) => s.name)).toEqual(["azure-shared-eastus2", "gcp-shared-us-central1", "bot-alpha", "bot-beta", "bot-delta", "bot-epsilon", "bot-gamma"]);
     const json = JSON.parse(readFileSync(join(example, "stacks/bot-gamma/cdk.tf.json"), "utf8"));
     expect(Object.fromEntries(byName["bot-gamma"].resourceCounts)).toEqual(Object.fromEntries(Object.entries(json.resource).map(([type, rs]) => [type, Object.keys(rs as object).length])));
-    expect(files.summary).toContain("| bot-gamma | openclaw on gcp-cloud-run, light, us-central1 | 17 | 1 | passed |");
+    expect(files.summary).toContain("| bot-gamma | openclaw on gcp-cloud-run, light, us-central1 | 24 | 1 | passed |");
   });
 
   test("prices each bot from the dated table", () => {
@@ -42,7 +56,8 @@ describe("the review of the example fleet", () => {
     expect(byName["azure-shared-eastus2"].cost.monthly).toBeCloseTo((azure.registryPerDay.Basic * PRICES.hoursPerMonth) / 24, 2);
     // Usage-based and unknown charges are named, never silently counted as zero.
     expect(byName["bot-delta"].cost.unpriced).toContain("azurerm_monitor_metric_alert.alerts_restarts_879CF83B");
-    expect(byName["bot-gamma"].cost.usage).toEqual([gcp.usage.storagePerGib]);
+    expect(byName["bot-gamma"].cost.usage).toEqual([gcp.usage.cloudLoggingPerGib, gcp.usage.storagePerGib]);
+    expect(byName["bot-gamma"].cost.unpriced).toContain("google_monitoring_alert_policy.alerts_config-refused_5DCEC0A0");
     const total = stacks.reduce((s, r) => s + r.cost.monthly, 0);
     expect(files.monthly).toBeCloseTo(total, 2);
     expect(files.summary).toContain(`estimated **$${total.toFixed(2)} a month** fixed (prices as of ${PRICES.asOf}`);

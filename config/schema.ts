@@ -200,6 +200,12 @@ const gcp = z.strictObject({
     })
     .optional()
     .meta({ description: "Keyless deploys from GitHub Actions; omit to create no Workload Identity Federation." }),
+  alerts: z
+    .strictObject({
+      email: z.email({ message: "must be an e-mail address" }).meta({ description: "Where Cloud Run alerts go (a Cloud Monitoring e-mail channel per bot)." }),
+    })
+    .optional()
+    .meta({ description: "Alerts for Cloud Run bots (Cloud Monitoring, on their log lines); omit for none." }),
 });
 
 const terraformCloud = z.strictObject({

@@ -3,6 +3,7 @@ import { MonitorScheduledQueryRulesAlertV2 } from "@cdktf/provider-azurerm/lib/m
 import { Construct } from "constructs";
 import type { Fleet } from "../config/load";
 import type { LogSignals } from "../runtimes/runtime";
+import { MANAGED_BOTFLEET_ALARMS, runbookOf, runtimeAlarms, type LogAlarm } from "../bootstrap/alarms";
 
 export interface ContainerAppAlertsProps {
   readonly appName: string;
@@ -28,8 +29,9 @@ export function consoleLogQuery(appName: string, patterns: readonly string[]): s
 
 /**
  * Alerts of one Container Apps bot, to the fleet's action group: replica restarts (platform
- * metric), and from its console logs gateway authentication failures, channel disconnects and an
- * unusual volume of channel activity. The log queries match the runtime's `logSignals`.
+ * metric), and from its console logs botfleet's own alarms (a refused config, a lost state lease,
+ * failing snapshots), gateway authentication failures, channel disconnects and an unusual volume
+ * of channel activity (the runtime's `logSignals`). Each names its runbook.
  */
 export class ContainerAppAlerts extends Construct {
   constructor(scope: Construct, id: string, props: ContainerAppAlertsProps) {
@@ -62,19 +64,17 @@ export class ContainerAppAlerts extends Construct {
       tags: props.tags,
     });
 
-    // A runtime without such log lines (nanobot has no gateway auth) gets no alert for them.
-    const logAlert = (alertId: string, title: string, description: string, patterns: readonly string[], threshold: number, window: string) =>
-      patterns.length > 0 &&
-      new MonitorScheduledQueryRulesAlertV2(this, alertId, {
-        name: `${props.appName} ${title}`,
+    const logAlert = (alarm: LogAlarm) =>
+      new MonitorScheduledQueryRulesAlertV2(this, alarm.id, {
+        name: `${props.appName} ${alarm.title}`,
         location: props.region,
         resourceGroupName: props.resourceGroupName,
         scopes: [props.logAnalyticsWorkspaceId],
-        description,
+        description: `${alarm.description}. Runbook: ${runbookOf(alarm)}`,
         severity: 2,
         evaluationFrequency: "PT5M",
-        windowDuration: window,
-        criteria: [{ query: consoleLogQuery(props.appName, patterns), timeAggregationMethod: "Count", operator: "GreaterThanOrEqual", threshold }],
+        windowDuration: alarm.windowMinutes === 60 ? "PT1H" : `PT${alarm.windowMinutes}M`,
+        criteria: [{ query: consoleLogQuery(props.appName, alarm.patterns), timeAggregationMethod: "Count", operator: "GreaterThanOrEqual", threshold: alarm.threshold }],
         // ContainerAppConsoleLogs_CL exists only once the environment's first app has logged a
         // line, and Azure validates the query at creation unless told not to: the first bot of a
         // region would fail to create its alerts (azurerm v4.55.0
@@ -84,15 +84,15 @@ export class ContainerAppAlerts extends Construct {
         tags: props.tags,
       });
 
-    logAlert("auth-failures", "gateway auth failures", "Clients are failing the gateway's token check (a leaked URL or a guessing attempt)", signals.authFailure, t.authFailureThreshold, "PT15M");
-    logAlert(
-      "channel-disconnects",
-      "channel disconnects",
-      "A chat channel keeps losing its connection (another poller on the token, a revoked token)",
-      signals.channelDisconnect,
-      t.disconnectThreshold,
-      "PT15M",
-    );
-    logAlert("message-volume", "unusual message volume", "Far more channel activity than usual (spam, a loop between bots)", signals.channelActivity, t.messageVolumeThreshold, "PT1H");
+    for (const alarm of [...MANAGED_BOTFLEET_ALARMS, ...runtimeAlarms(signals, t)]) logAlert(alarm);
+    if (signals.channelActivity.length)
+      logAlert({
+        id: "message-volume",
+        title: "unusual message volume",
+        description: "Far more channel activity than usual (spam, a loop between bots)",
+        patterns: signals.channelActivity,
+        threshold: t.messageVolumeThreshold,
+        windowMinutes: 60,
+      });
   }
 }

@@ -20,7 +20,8 @@ import { FleetStack, fleetTags } from "./fleet-stack";
 
 /**
  * APIs a fleet on Cloud Run needs: running, secrets, images, builds, and (iam, iamcredentials,
- * sts) the token exchange behind keyless deploys. storage backs the bots' state buckets.
+ * sts) the token exchange behind keyless deploys. storage backs the bots' state buckets; logging
+ * keeps the containers' lines, and monitoring holds the alerts on them (gcp.alerts).
  * cloudresourcemanager: the provider reads the project through it to refresh every
  * google_project_service (resource_google_project_service.go Read, Projects.Get, google v6.50.0)
  * and project IAM; a project made with `gcloud projects create` lacks it, so the walkthrough
@@ -36,6 +37,8 @@ export const GCP_APIS = [
   "iam.googleapis.com",
   "iamcredentials.googleapis.com",
   "sts.googleapis.com",
+  "logging.googleapis.com",
+  "monitoring.googleapis.com",
 ] as const;
 
 /**
@@ -51,6 +54,21 @@ export const DEPLOYER_ROLES = {
   "roles/artifactregistry.writer": "pushing the fleet's own images, and reading the images it deploys (Cloud Run requires Artifact Registry Reader of the deployer)",
   "roles/serviceusage.serviceUsageConsumer": "calling the enabled APIs",
 } as const;
+
+/**
+ * With `gcp.alerts`, bot stacks also hold an e-mail notification channel and log-match alert
+ * policies: the two narrow Monitoring editor roles, not monitoring.editor or admin (Cloud
+ * Monitoring roles, https://cloud.google.com/iam/docs/roles-permissions/monitoring).
+ */
+export const ALERT_DEPLOYER_ROLES = {
+  "roles/monitoring.notificationChannelEditor": "the bots' e-mail notification channels",
+  "roles/monitoring.alertPolicyEditor": "the bots' alert policies",
+} as const;
+
+/** The deployer's roles for this fleet. */
+export function deployerRoles(fleet: Fleet): Record<string, string> {
+  return { ...DEPLOYER_ROLES, ...(fleet.gcp?.alerts && ALERT_DEPLOYER_ROLES) };
+}
 
 export const GITHUB_OIDC_ISSUER = "https://token.actions.githubusercontent.com";
 
@@ -207,7 +225,7 @@ export class GcpSharedStack extends FleetStack {
         role: "roles/iam.serviceAccountUser",
         member: `serviceAccount:${deployer.email}`,
       });
-    for (const role of Object.keys(DEPLOYER_ROLES))
+    for (const role of Object.keys(deployerRoles(fleet)))
       new ProjectIamMember(this, `deployer-${role.split("/")[1].replace(/\./g, "-")}`, {
         project: gcp.project,
         role,

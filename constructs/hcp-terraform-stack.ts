@@ -40,7 +40,7 @@ import {
 } from "../config/terraform-cloud";
 import { FleetStack, fleetTags } from "./fleet-stack";
 import { BOT_GRANTED_ROLES, onlyTheseRolesCondition } from "./role-grant";
-import { DEPLOYER_ROLES } from "./gcp-shared-stack";
+import { deployerRoles } from "./gcp-shared-stack";
 
 /**
  * What the Azure apply identity may do subscription-wide (custom role, no Microsoft.Authorization
@@ -134,7 +134,9 @@ export const GCP_PLAN_ROLES = {
 } as const;
 
 /** Roles of the apply service account: the GitHub deployer's, less pushing images (a bot stack pushes none). */
-export const GCP_APPLY_ROLES = Object.keys(DEPLOYER_ROLES).filter((r) => r !== "roles/artifactregistry.writer");
+export function gcpApplyRoles(fleet: Fleet): string[] {
+  return Object.keys(deployerRoles(fleet)).filter((r) => r !== "roles/artifactregistry.writer");
+}
 
 /**
  * The HCP Terraform teams whose tokens the workflows hold, with custom access on the fleet's
@@ -369,7 +371,7 @@ export class HcpTerraformStack extends FleetStack {
         oidc: { issuerUri: `https://${cloud.hostname}` },
       });
 
-      const roles: Record<RunPhase, readonly string[]> = { plan: Object.keys(GCP_PLAN_ROLES), apply: GCP_APPLY_ROLES };
+      const roles: Record<RunPhase, readonly string[]> = { plan: Object.keys(GCP_PLAN_ROLES), apply: gcpApplyRoles(fleet) };
       const accounts = Object.fromEntries(
         RUN_PHASES.map((phase) => {
           const account = new ServiceAccount(this, `gcp-${phase}-account`, {

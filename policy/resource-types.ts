@@ -11,6 +11,8 @@ export const NOT_EXAMINED: Readonly<Record<string, string>> = {
   azurerm_storage_blob: "the VM bot's desired release, in its own private state container (BF-STO-1); the same files as its custom data",
   azurerm_monitor_metric_alert: "reads metrics and mails the fleet's address",
   azurerm_monitor_scheduled_query_rules_alert_v2: "reads logs and mails the fleet's address",
+  google_monitoring_notification_channel: "an e-mail address alerts go to",
+  google_monitoring_alert_policy: "reads logs and mails the channel's address",
   google_secret_manager_secret: "holds no value; its versions do (BF-SEC-1), and who reads it are its IAM members (BF-ISO-1)",
   random_password: "its value stays in state; where it goes is examined (BF-SEC-1)",
   time_sleep: "waits; creates nothing",

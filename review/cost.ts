@@ -33,6 +33,7 @@ const USAGE: Record<string, string> = {
   azurerm_key_vault: azure.usage.keyVaultOperations,
   google_storage_bucket: gcp.usage.storagePerGib,
   google_artifact_registry_repository: gcp.usage.artifactRegistryPerGib,
+  google_cloud_run_v2_service: gcp.usage.cloudLoggingPerGib,
 };
 
 /** The monthly cost of a synthesized stack, from the price table. */

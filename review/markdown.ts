@@ -74,6 +74,15 @@ export function renderStack(r: StackReview): string {
       ...(r.reach.length ? r.reach.map((g) => `| ${md(g.role)} | ${md(g.target)}${g.problem ? ` **(${md(g.problem)})**` : ""} |`) : ["| - | nothing |"]),
     );
   if (r.toolSandbox) out.push("", `**Tool sandbox**: ${md(r.toolSandbox.text)}`);
+  if (r.watching)
+    out.push(
+      "",
+      `**Logs**: ${md(r.watching.logs)}`,
+      "",
+      r.watching.alerts.length
+        ? `**Alerts** (to ${md(r.watching.to ?? "?")}; each names its runbook in docs/runbooks.md): ${r.watching.alerts.map(md).join(", ")}`
+        : `**Alerts**: ${md(r.watching.noAlerts)}`,
+    );
   out.push("", "**Policy**", "", "| rule | result |", "|---|---|", ...policyRows(r.policy.results));
   for (const s of r.policy.unusedSuppressions) out.push(`| ${s.rule} | suppression matches nothing: remove it |`);
   out.push("", "**Resources**", "", "| type | count |", "|---|---:|", ...r.resourceCounts.map(([type, n]) => `| ${type} | ${n} |`), "", `**Estimated monthly cost: ${dollars(r.cost.monthly)}**`, "");

@@ -30,6 +30,8 @@ export interface StackReview {
   readonly reach: readonly Reach[];
   /** Bot stacks: where the agent runs the tools it calls. */
   readonly toolSandbox?: ToolSandboxFact;
+  /** Bot stacks: where its logs go and what alerts on them. */
+  readonly watching?: Watching;
   readonly cost: CostEstimate;
 }
 
@@ -49,10 +51,37 @@ export function reviewStack({ name, json, facts }: SynthStack): StackReview {
     secrets: expectedSecrets(json),
     reach: bot ? view.identityReach() : [],
     toolSandbox: toolSandboxOf(json, runtime),
+    watching: bot && watching(json, bot),
     cost: estimateCost(json),
   };
 }
 
+export interface Watching {
+  readonly logs: string;
+  /** What a stack without alerts says instead. */
+  readonly noAlerts: string;
+  /** Each alert by its name, the bot's prefix dropped. */
+  readonly alerts: readonly string[];
+  /** Where they go: the e-mail channel's address, or the action group it names. */
+  readonly to?: string;
+}
+
+/** Alert resources by type, with the attribute that names each. */
+const ALERT_NAMES: Record<string, string> = {
+  azurerm_monitor_metric_alert: "name",
+  azurerm_monitor_scheduled_query_rules_alert_v2: "name",
+  google_monitoring_alert_policy: "display_name",
+};
+
+function watching(json: SynthStack["json"], bot: Bot): Watching {
+  const target = TARGETS.find((t) => t.id === bot.target)!;
+  const alerts = Object.entries(ALERT_NAMES)
+    .flatMap(([type, attribute]) => Object.values<Json>(json.resource?.[type] ?? {}).map((a) => String(a[attribute]).replace(/^\S+ /, "")))
+    .sort();
+  const channel = Object.values<Json>(json.resource?.google_monitoring_notification_channel ?? {})[0]?.labels?.email_address;
+  const group = Object.values<Json>(json.data?.azurerm_monitor_action_group ?? {})[0]?.name;
+  return { logs: target.review.logs, noAlerts: target.review.noAlerts, alerts, to: channel ?? (group && `action group ${group}`) };
+}
 function endpoints(view: StackView): string[] {
   return TARGETS.flatMap((t) => t.review.endpoints?.(view) ?? []);
 }

@@ -36,6 +36,7 @@ export const PRICES = {
     usage: {
       storagePerGib: "Cloud Storage standard: about $0.020 per GiB stored a month, plus operations",
       artifactRegistryPerGib: "Artifact Registry: $0.10 per GiB stored a month beyond 0.5 GiB",
+      cloudLoggingPerGib: "Cloud Logging: $0.50 per GiB ingested beyond the project's free 50 GiB a month, kept 30 days",
     },
   },
 } as const;
@@ -75,6 +76,7 @@ export const NO_CHARGE_TYPES = new Set([
   "google_storage_bucket",
   "google_storage_bucket_iam_member",
   "google_cloud_run_v2_service_iam_member",
+  "google_monitoring_notification_channel",
 ]);
 
 export const SECONDS_PER_MONTH = PRICES.hoursPerMonth * 3600;

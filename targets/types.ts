@@ -95,6 +95,10 @@ export interface TargetCheck {
 export interface TargetReview {
   /** Everything reachable from outside, one line each. */
   endpoints?(view: StackView): string[];
+  /** Where the bot's log lines go and how long they stay. */
+  readonly logs: string;
+  /** What the review says of a bot stack without alerts: how to get them, or why there are none. */
+  readonly noAlerts: string;
   /** Mermaid lines from the callers to the agent and its vault and state; undefined when the stack holds no compute of this target. */
   diagram?(host: DiagramHost): string[] | undefined;
   /** What each of its resource types costs a month; undefined when its settings are not in the price table. */

@@ -115,6 +115,8 @@ export const azureContainerApps = defineTarget({
   toolSandbox: { none: "Container Apps cannot run Sysbox, so there is no Docker engine for sandbox containers" },
   secretTypes: ["azurerm_key_vault_secret"],
   review: {
+    logs: "Log Analytics: the region's workspace (azure.logRetentionDays, capped by azure.logDailyCapGb)",
+    noAlerts: "none: set azure.alerts.email",
     endpoints(view) {
       const lines: string[] = [];
       for (const { body } of view.resources([CONTAINER_APP])) {

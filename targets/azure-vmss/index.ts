@@ -148,6 +148,8 @@ export const azureVmss = defineTarget({
   toolSandbox: { engine: 'a Docker daemon under sysbox-runc that runs the gateway too (off at run time if Sysbox fails: boot log "sandbox: DEGRADED")' },
   secretTypes: ["azurerm_key_vault_secret"],
   review: {
+    logs: "the VM's journal only: no log service yet (docs/targets/azure-vmss.md)",
+    noAlerts: "none yet on azure-vmss (its logs stay on the VM); Azure's automatic repair restarts an unhealthy VM",
     endpoints(view) {
       const lines: string[] = [];
       for (const { body } of view.resources(["azurerm_network_security_group"])) {

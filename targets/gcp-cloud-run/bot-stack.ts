@@ -19,6 +19,8 @@ import type { AgentRuntime } from "../../runtimes/runtime";
 import { FleetStack, fleetTags } from "../../constructs/fleet-stack";
 import { SecretManagerBotSecrets } from "../../constructs/secret-manager-bot-secrets";
 import { BotService } from "./bot-service";
+import { CloudRunBotAlerts } from "./bot-alerts";
+import { MANAGED_BOTFLEET_ALARMS, runtimeAlarms } from "../../bootstrap/alarms";
 
 /**
  * How long the first revision waits after the bot's IAM grants. Google: changes to allow policies
@@ -126,6 +128,16 @@ export class GcpCloudRunBotStack extends FleetStack {
         location: bot.region,
         role: "roles/run.invoker",
         member: "allUsers",
+      });
+
+    const alerts = fleet.gcp?.alerts;
+    if (alerts)
+      new CloudRunBotAlerts(this, "alerts", {
+        project,
+        serviceName: names.service,
+        email: alerts.email,
+        alarms: [...MANAGED_BOTFLEET_ALARMS, ...runtimeAlarms(runtime.logSignals)],
+        labels,
       });
 
     botOutputs(this, { url: service.uri, identity: account.email, stateStore: `gs://${bucket.name}` });

@@ -115,6 +115,8 @@ export const gcpCloudRun = defineTarget({
   toolSandbox: { none: "Cloud Run cannot run Sysbox, so there is no Docker engine for sandbox containers" },
   secretTypes: ["google_secret_manager_secret", "google_secret_manager_secret_version"],
   review: {
+    logs: "Cloud Logging: the project's _Default bucket, 30 days",
+    noAlerts: "none: set gcp.alerts.email",
     endpoints(view) {
       const publicInvoker = view
         .resources(["google_cloud_run_v2_service_iam_member", "google_cloud_run_v2_service_iam_binding"])

@@ -1,0 +1,81 @@
+import type { LogSignals } from "../runtimes/runtime";
+
+/** Where each alarm's runbook is: what it means, what to look at, what to run. */
+export const RUNBOOKS = "docs/runbooks.md";
+
+/**
+ * A condition a person has to act on, told by a bot's log lines. Each target turns it into its
+ * cloud's alert (a log query on Azure, a log-match policy on Google Cloud) with the same ID.
+ */
+export interface LogAlarm {
+  /** Stable: the alert's construct ID and its runbook's anchor. */
+  readonly id: string;
+  readonly title: string;
+  /** What it means for the bot, in a sentence. */
+  readonly description: string;
+  /** A line holding any of these (case-sensitive where the query language allows) counts. */
+  readonly patterns: readonly string[];
+  /** Lines within `windowMinutes` that alert, where the target counts (Azure log queries). */
+  readonly threshold: number;
+  readonly windowMinutes: number;
+}
+
+export const runbookOf = (alarm: Pick<LogAlarm, "id">) => `${RUNBOOKS}#${alarm.id}`;
+
+/**
+ * botfleet's own lines on the managed targets (templates/container/launch.sh and
+ * state-sync/state-sync.mjs print them; __tests__/alarms.test.ts keeps them in step). Each means
+ * one thing is wrong that no restart fixes, so one line alerts.
+ */
+export const MANAGED_BOTFLEET_ALARMS: readonly LogAlarm[] = [
+  {
+    id: "config-refused",
+    title: "config refused",
+    description: "A new revision's config was refused by the runtime's own check: it never started, and the running revision keeps the previous config",
+    patterns: ["botfleet: CONFIG REFUSED"],
+    threshold: 1,
+    windowMinutes: 15,
+  },
+  {
+    id: "lease-lost",
+    title: "state lease lost",
+    description: "An instance lost the lease on the bot's state (another instance holds it, or the store refused renewals): its agent was stopped so that two never write",
+    patterns: ["botfleet: LEASE NOT HELD", "state-sync: LEASE LOST"],
+    threshold: 1,
+    windowMinutes: 15,
+  },
+  {
+    id: "snapshots-failing",
+    title: "state snapshots failing",
+    description: "State snapshots are failing or a snapshot was refused at restore: what the bot learns since the last good snapshot is not durable",
+    patterns: ["state-sync: snapshot failed", "state-sync: final snapshot failed", "state-sync: REFUSED snapshot", "state-sync: FATAL"],
+    threshold: 1,
+    windowMinutes: 15,
+  },
+];
+
+/**
+ * The runtime's own lines (its `logSignals`); a runtime without such lines gets no such alarm.
+ * Thresholds count lines in the window where the target counts (Azure).
+ */
+export function runtimeAlarms(signals: LogSignals, thresholds = { authFailureThreshold: 1, disconnectThreshold: 1 }): LogAlarm[] {
+  const alarms: LogAlarm[] = [
+    {
+      id: "auth-failures",
+      title: "gateway auth failures",
+      description: "Clients are failing the gateway's token check (a leaked URL or a guessing attempt)",
+      patterns: signals.authFailure,
+      threshold: thresholds.authFailureThreshold,
+      windowMinutes: 15,
+    },
+    {
+      id: "channel-disconnects",
+      title: "channel disconnects",
+      description: "A chat channel keeps losing its connection (another poller on the token, a revoked token)",
+      patterns: signals.channelDisconnect,
+      threshold: thresholds.disconnectThreshold,
+      windowMinutes: 15,
+    },
+  ];
+  return alarms.filter((a) => a.patterns.length > 0);
+}
