@@ -116,6 +116,50 @@ describe("bot-alpha: the scale set", () => {
   });
 });
 
+describe("bot-alpha: logs (issue 36)", () => {
+  const shared = stacks["azure-shared-eastus2"];
+  const [rule] = resources(shared, "azurerm_monitor_data_collection_rule");
+  const agent = scaleSet.extension.find((e: { type: string }) => e.type === "AzureMonitorLinuxAgent");
+
+  test("the Azure Monitor Agent runs as the bot's own identity, its settings in the form the provider reads them back", () => {
+    expect(agent).toMatchObject({ name: "AzureMonitorLinuxAgent", publisher: "Microsoft.Azure.Monitor", type_handler_version: "1.36", auto_upgrade_minor_version_enabled: true });
+    // Known at plan (built from names, like the ID the identity gets), sorted and compact as Go's json.Marshal writes it.
+    const [identity] = resources(alpha, "azurerm_user_assigned_identity");
+    const [group] = resources(alpha, "azurerm_resource_group");
+    expect(agent.settings).toBe(
+      `{"authentication":{"managedIdentity":{"identifier-name":"mi_res_id","identifier-value":"/subscriptions/\${data.azurerm_client_config.client.subscription_id}/resourceGroups/${group.name}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${identity.name}"}}}`,
+    );
+  });
+
+  test("the scale set is associated with the region's syslog rule, found by its ID", () => {
+    const [association] = resources(alpha, "azurerm_monitor_data_collection_rule_association");
+    expect(association).toMatchObject({
+      name: "botfleet-syslog",
+      target_resource_id: "${azurerm_orchestrated_virtual_machine_scale_set.scale-set.id}",
+      data_collection_rule_id:
+        "/subscriptions/${data.azurerm_client_config.client.subscription_id}/resourceGroups/rg-demo-eastus2/providers/Microsoft.Insights/dataCollectionRules/dcr-demo-eastus2-vm-syslog",
+    });
+    expect(rule.name).toBe("dcr-demo-eastus2-vm-syslog");
+  });
+
+  test("the rule sends facility daemon from Info and the kernel's warnings to the region's workspace", () => {
+    expect(rule.kind).toBe("Linux");
+    expect(rule.data_sources.syslog.map((s: { facility_names: string[]; log_levels: string[] }) => [s.facility_names, s.log_levels[0]])).toEqual([
+      [["daemon"], "Info"],
+      [["kern"], "Warning"],
+    ]);
+    expect(rule.destinations.log_analytics).toEqual([{ name: "workspace", workspace_resource_id: "${azurerm_log_analytics_workspace.container-apps_logs_31C3D425.id}" }]);
+    expect(rule.data_flow).toEqual([{ streams: ["Microsoft-Syslog"], destinations: ["workspace"] }]);
+  });
+
+  test("the workspace keeps the Terraform address it had when only Container Apps used it, so no deployed fleet loses it", () => {
+    expect(Object.keys(shared.resource.azurerm_log_analytics_workspace)).toEqual(["container-apps_logs_31C3D425"]);
+    const acaOnly = synthFleet(fleetFrom("name: tf\nbots:\n  - name: bot-one\n    target: azure-container-apps\n")).stacks["azure-shared-eastus2"];
+    expect(Object.keys(acaOnly.resource.azurerm_log_analytics_workspace)).toEqual(["container-apps_logs_31C3D425"]);
+    expect(acaOnly.resource.azurerm_monitor_data_collection_rule).toBeUndefined();
+  });
+});
+
 describe("bot-alpha: secrets", () => {
   const secrets = resources(alpha, "azurerm_key_vault_secret");
   const byName = Object.fromEntries(secrets.map((s) => [s.name, s]));

@@ -272,6 +272,25 @@ export const RULES: Record<string, readonly Rule[] | string> = {
     { attribute: "name", source: NAMING_RULES + " (Microsoft.Insights/metricAlerts)", check: all(length(1, 260), notContaining("*#&+:<>?@%{}\\/"), notEnding(" .")) },
     azureTags(),
   ],
+  azurerm_monitor_data_collection_rule: [
+    { attribute: "name", source: AZ("internal/services/monitor/monitor_data_collection_rule_resource.go:207-212 (name: non-empty)"), check: length(1, 1000) },
+    { attribute: "kind", source: AZ("internal/services/monitor/monitor_data_collection_rule_resource.go:859-870"), check: oneOf("Linux", "Windows", "AgentDirectToStore", "WorkspaceTransforms") },
+    { attribute: "data_sources.syslog.name", source: AZ("internal/services/monitor/monitor_data_collection_rule_resource.go:759 (StringLenBetween(1, 32))"), check: length(1, 32) },
+    {
+      attribute: "data_sources.syslog.facility_names",
+      source: AZ("internal/services/monitor/monitor_data_collection_rule_resource.go:761-770 and vendor/.../datacollectionrules/constants.go:528-588"),
+      check: oneOf(..."* alert audit auth authpriv clock cron daemon ftp kern local0 local1 local2 local3 local4 local5 local6 local7 lpr mail mark news nopri ntp syslog user uucp".split(" ")),
+    },
+    {
+      attribute: "data_sources.syslog.log_levels",
+      source: AZ("internal/services/monitor/monitor_data_collection_rule_resource.go:772-781 and vendor/.../datacollectionrules/constants.go:644-668 (case-sensitive)"),
+      check: oneOf("*", "Alert", "Critical", "Debug", "Emergency", "Error", "Info", "Notice", "Warning"),
+    },
+    azureTags(),
+  ],
+  azurerm_monitor_data_collection_rule_association: [
+    { attribute: "name", source: AZ("internal/services/monitor/monitor_data_collection_rule_association_resource.go:41-48 (name: non-empty)"), check: length(1, 1000) },
+  ],
   azurerm_monitor_scheduled_query_rules_alert_v2: [
     // monitor_scheduled_query_rules_alert_v2_resource.go checks only non-empty; the cloud: 1-260, none of *<>%{}&:\?/#| , no trailing space or period.
     { attribute: "name", source: NAMING_RULES + " (Microsoft.Insights/scheduledQueryRules)", check: all(length(1, 260), notContaining("*<>%{}&:\\?/#|"), notEnding(" .")) },

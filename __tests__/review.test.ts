@@ -33,7 +33,7 @@ describe("the review of the example fleet", () => {
       to: "ops@example.com",
     });
     expect(byName["bot-delta"].watching).toMatchObject({ to: "action group ag-demo-eastus2", alerts: expect.arrayContaining(["replica restarts", "unusual message volume", "config refused"]) });
-    expect(byName["bot-alpha"].watching).toMatchObject({ logs: expect.stringMatching(/^the VM's journal only/), alerts: [] });
+    expect(byName["bot-alpha"].watching).toMatchObject({ logs: expect.stringMatching(/^Log Analytics: the region.s workspace, syslog through the Azure Monitor Agent/), alerts: [] });
     expect(byName["azure-shared-eastus2"].watching).toBeUndefined();
     expect(files.comment).toContain("**Alerts**: none yet on azure-vmss");
     expect(files.comment).toContain("**Alerts** (to ops@example.com; each names its runbook in docs/runbooks.md): channel disconnects, config refused, container exits,");
@@ -124,6 +124,9 @@ describe("the review against the base branch's output", () => {
           "os_profile.custom_data (cloud-init files: /usr/local/lib/botfleet/run-agent.sh, /usr/local/lib/botfleet/install-plugins.sh, /etc/botfleet/agent-config.json, /usr/local/lib/botfleet/sandbox-daemon.sh, /etc/botfleet/release.json; for a new or reimaged instance: the running one gets the desired release)",
           "sku_name",
         ],
+        // Issue 34: a size change reaches the scale set's model, not the running VM (azurerm
+        // v4.55.0 updates with UpdateInstances false).
+        effect: "the scale set's model only: the running instance gets sku_name when it is next reimaged or repaired, not at this deploy",
       },
       {
         // The running VM gets the new release (issue 34): the blob is written whole, so nothing is lost.
@@ -178,6 +181,16 @@ describe("the review against the base branch's output", () => {
     ]);
     // The domain is the gateway's allowed origin too: the agent restarts, Caddy reloads.
     expect(diff.changed[1].paths[0]).toMatch(/agent-config\.json, agent-config\.no-sandbox\.json: restarts the agent .*; Caddyfile: reloads Caddy \(no downtime\)\)$/);
+  });
+
+  test("says that a VM's new extension (the monitor agent, to an existing bot) reaches the running instance only at its next reimage", () => {
+    const base = readSynthOutput(example);
+    const alpha = base.find((s) => s.name === "bot-alpha")!;
+    const before = { ...alpha, json: JSON.parse(JSON.stringify(alpha.json)) };
+    const vmss = Object.values<Json>(before.json.resource!.azurerm_orchestrated_virtual_machine_scale_set)[0];
+    vmss.extension = vmss.extension.filter((e: Json) => e.type !== "AzureMonitorLinuxAgent");
+    const [scaleSet] = diffOutputs([before], [alpha])[0].changed;
+    expect(scaleSet).toMatchObject({ action: "update", effect: "the scale set's model only: the running instance gets extension when it is next reimaged or repaired, not at this deploy" });
   });
 
   test("says when custom data changed its bytes but not its cloud-init (another gzip, as a Node built with another zlib writes)", () => {

@@ -25,6 +25,8 @@ export interface AzureSharedNames {
   readonly networkSecurityGroup: string;
   readonly keyVault: string;
   readonly logAnalytics: string;
+  /** The data collection rule that sends VM bots' syslog to the region's workspace. */
+  readonly vmSyslogRule: string;
   /** Azure Container Registry (global, 5-50 letters and digits). */
   readonly containerRegistry: string;
   /** Container Apps environment on the public internet, and the internal one in the VNet. */
@@ -44,6 +46,7 @@ export function azureSharedNames(fleet: string, region: string, uniqueSuffix?: s
     // Key Vault: 3-24 of [a-zA-Z0-9-], starts with a letter, no "--", globally unique.
     keyVault: `kv-${cut(fleet, 24 - 4 - suffix.length)}-${suffix}`,
     logAnalytics: `log-${fleet}-${region}`,
+    vmSyslogRule: `dcr-${fleet}-${region}-vm-syslog`,
     containerRegistry: `acr${fleet.replace(/-/g, "")}${suffix}`,
     containerAppsEnvironment: `cae-${fleet}-${region}`,
     internalContainerAppsEnvironment: `cae-${fleet}-${region}-internal`,

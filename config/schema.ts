@@ -158,7 +158,7 @@ const azure = z
     containerAppsSubnet: cidr("10.0.2.0/27").optional().meta({
       description: "Subnet of the internal Container Apps environment (/27 or larger, inside addressSpace, apart from botSubnet). Needed by internalOnly bots.",
     }),
-    logRetentionDays: z.number().int().min(30).max(730).default(30).meta({ description: "Log Analytics retention of Container Apps logs." }),
+    logRetentionDays: z.number().int().min(30).max(730).default(30).meta({ description: "Log Analytics retention of the region's workspace, where Container Apps and VM bots log." }),
     logDailyCapGb: z.number().min(0.1).max(1000).default(1).meta({ description: "Log Analytics daily ingestion cap (GB); logs stop for the day when reached." }),
     alerts: z
       .strictObject({

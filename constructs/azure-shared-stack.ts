@@ -18,6 +18,7 @@ import { targetOf } from "../targets/registry";
 import { FleetStack, fleetTags } from "./fleet-stack";
 import { ROLE_PROPAGATION_WAIT } from "./role-grant";
 import { HcpTerraformAzureGrants } from "./hcp-terraform-azure-grants";
+import { RegionLogs } from "./region-logs";
 import { azureIdentityGroups } from "../config/terraform-cloud";
 
 /** The only inbound traffic the bot subnet admits; everything else meets DenyAllInbound. */
@@ -112,6 +113,15 @@ export class AzureSharedStack extends FleetStack {
       new HcpTerraformAzureGrants(this, "hcp-terraform", { fleet: fleet.name, resourceGroupId: rg.id, keyVaultId: vault.id, groups });
     }
 
+    const logs = new RegionLogs(this, "logs", {
+      fleet,
+      region,
+      names,
+      resourceGroupName: rg.name,
+      vmBots: fleet.bots.some((b) => b.region === region && targetOf(b.target).sharedNeeds?.includes("vm-syslog-rule")),
+      tags,
+    });
+
     // Required here only: its resource classes are 0.8 MB of JavaScript a VM fleet never needs.
     if (containerApps.length > 0)
       new (require("./container-apps-environment") as typeof import("./container-apps-environment")).ContainerAppsEnvironment(this, "container-apps", {
@@ -121,6 +131,7 @@ export class AzureSharedStack extends FleetStack {
         resourceGroupName: rg.name,
         virtualNetworkName: vnet.name,
         internal: containerApps.some((b) => b.internalOnly === true),
+        logAnalyticsWorkspaceId: logs.workspace.id,
         tags,
       });
 

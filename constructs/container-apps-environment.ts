@@ -1,6 +1,5 @@
 import { ContainerAppEnvironment } from "@cdktf/provider-azurerm/lib/container-app-environment";
 import { ContainerRegistry } from "@cdktf/provider-azurerm/lib/container-registry";
-import { LogAnalyticsWorkspace } from "@cdktf/provider-azurerm/lib/log-analytics-workspace";
 import { MonitorActionGroup } from "@cdktf/provider-azurerm/lib/monitor-action-group";
 import { Subnet } from "@cdktf/provider-azurerm/lib/subnet";
 import { Construct } from "constructs";
@@ -18,12 +17,14 @@ export interface ContainerAppsEnvironmentProps {
   readonly virtualNetworkName: string;
   /** Whether any bot of the region is internal-only: then the internal environment exists. */
   readonly internal: boolean;
+  /** The region's workspace (RegionLogs), where the environments send the apps' logs. */
+  readonly logAnalyticsWorkspaceId: string;
   readonly tags: Record<string, string>;
 }
 
 /**
- * What Container Apps bots of one region share: a Log Analytics workspace (retention and daily
- * cap from the fleet file), a registry without admin user (each bot's own identity gets AcrPull
+ * What Container Apps bots of one region share (beside the region's workspace, RegionLogs): a
+ * registry without admin user (each bot's own identity gets AcrPull
  * on it in the bot's stack), the public environment, the internal one in its own VNet subnet behind an internal
  * load balancer when a bot asks for it, and the alerts' action group when an e-mail is set.
  */
@@ -32,14 +33,6 @@ export class ContainerAppsEnvironment extends Construct {
     super(scope, id);
     const { fleet, region, names, tags } = props;
     const common = { location: region, resourceGroupName: props.resourceGroupName, tags };
-
-    const logs = new LogAnalyticsWorkspace(this, "logs", {
-      ...common,
-      name: names.logAnalytics,
-      sku: "PerGB2018",
-      retentionInDays: fleet.azure.logRetentionDays,
-      dailyQuotaGb: fleet.azure.logDailyCapGb,
-    });
 
     new ContainerRegistry(this, "registry", {
       ...common,
@@ -53,7 +46,7 @@ export class ContainerAppsEnvironment extends Construct {
       new ContainerAppEnvironment(this, envId, {
         ...common,
         name,
-        logAnalyticsWorkspaceId: logs.id,
+        logAnalyticsWorkspaceId: props.logAnalyticsWorkspaceId,
         logsDestination: "log-analytics",
         workloadProfile: [{ name: CONSUMPTION_PROFILE, workloadProfileType: CONSUMPTION_PROFILE }],
         ...(network && { infrastructureSubnetId: network.subnetId, internalLoadBalancerEnabled: true }),

@@ -68,6 +68,7 @@ export const AZURE_APPLY_ACTIONS = {
   "Microsoft.Storage/storageAccounts/listKeys/action": "the provider reads a storage account's keys when it refreshes it",
   "Microsoft.Insights/metricAlerts/*": "Container Apps restart alerts",
   "Microsoft.Insights/scheduledQueryRules/*": "Container Apps log alerts",
+  "Microsoft.Insights/dataCollectionRuleAssociations/*": "linking a VM bot's scale set to the region's syslog rule",
 } as const;
 
 /**

@@ -56,7 +56,7 @@ function diffStack(name: string, before: StackJson | undefined, after: StackJson
   const removed = [...a.keys()].filter((k) => !b.has(k) && shown(k));
   const edited = [...b.keys()]
     .filter((k) => a.has(k) && !isDeepStrictEqual(a.get(k), b.get(k)))
-    .map((address) => withRevisionEffect(classify(address, changedPaths(a.get(address), b.get(address))), a.get(address), b.get(address)));
+    .map((address) => withModelOnlyEffect(withRevisionEffect(classify(address, changedPaths(a.get(address), b.get(address))), a.get(address), b.get(address))));
   const changed = followReplacements(edited, b, new Set(added));
   const status = !before ? "added" : !after ? "removed" : added.length + removed.length + changed.length > 0 ? "changed" : "unchanged";
   const lost = [...removed.filter(isResource), ...changed.filter((c) => c.action === "replace").map((c) => c.address)];
@@ -131,6 +131,20 @@ function withRevisionEffect(block: ChangedBlock, before: Json, after: Json): Cha
     ...block,
     effect: `${version}a new revision; the runtime's check runs first (a refused config keeps the running revision), then the agent restarts on the new one once the old one stops (37 to 69 s without a poller, measured)`,
   };
+}
+
+/**
+ * A VM scale set's update changes its model only: azurerm v4.55.0 sends it with UpdateInstances
+ * false (orchestrated_virtual_machine_scale_set_resource.go:1277-1281), and under the Manual
+ * upgrade mode the running instance keeps what it has (a new extension, a new size) until it is
+ * reimaged or repaired. Custom data is the exception botfleet makes: the desired release carries
+ * it to the running instance (docs/day-2.md). Tags are metadata.
+ */
+function withModelOnlyEffect(block: ChangedBlock): ChangedBlock {
+  if (block.address.split(".")[0] !== "azurerm_orchestrated_virtual_machine_scale_set" || block.action !== "update") return block;
+  const reachesLater = [...new Set(block.paths.filter((p) => !p.startsWith("os_profile") && !p.startsWith("tags")).map((p) => p.split(/[.[]/)[0]))];
+  if (reachesLater.length === 0) return block;
+  return { ...block, effect: `the scale set's model only: the running instance gets ${reachesLater.join(", ")} when it is next reimaged or repaired, not at this deploy` };
 }
 
 /**

@@ -62,7 +62,7 @@ export interface NotApplicable {
   readonly notApplicable: string;
 }
 
-export type SharedNeed = "container-apps-environment";
+export type SharedNeed = "container-apps-environment" | "vm-syslog-rule";
 
 /** The fleet file as target checks see it: its name and the clouds' fleet-wide settings. */
 export interface RawFleet {

@@ -28,6 +28,15 @@ export const HEALTH_EXTENSION = {
  */
 export const REPAIR_GRACE_PERIOD = "PT30M";
 
+/**
+ * The Azure Monitor Agent, which sends the VM's syslog where the region's data collection rule
+ * says (RegionLogs). It authenticates as the bot's own identity, named in its settings
+ * ("identifier-name" mi_res_id: Azure Monitor, "Manage the Azure Monitor Agent"). 1.36 with minor
+ * upgrades, as Azure's own built-in policy deploys it to Linux scale sets
+ * (Azure/azure-policy AzureMonitor_Agent_Linux_VMSS_UAI_DINE.json).
+ */
+export const MONITOR_AGENT = { name: "AzureMonitorLinuxAgent", publisher: "Microsoft.Azure.Monitor", type: "AzureMonitorLinuxAgent", typeHandlerVersion: "1.36" } as const;
+
 /** Admin user Azure requires on every Linux VM; it has a password for the Serial Console only. */
 export const ADMIN_USERNAME = "botadmin";
 
@@ -46,6 +55,12 @@ export interface BotScaleSetProps {
   readonly computerNamePrefix: string;
   /** The bot's user-assigned identity, which the instance runs as. */
   readonly identityId: string;
+  /**
+   * The same identity's ID as a string known at plan (built from its names), for the monitor
+   * agent's settings: the extension set is hashed on the settings string, so an unknown one would
+   * show the whole extension set as changing at a new bot's plan.
+   */
+  readonly identityResourceId: string;
   /** The bot subnet the instance's NIC joins. */
   readonly subnetId: string;
   readonly tags: Record<string, string>;
@@ -53,8 +68,8 @@ export interface BotScaleSetProps {
 
 /**
  * A bot's VM: a Flexible scale set of exactly one instance with a Standard per-instance public
- * IP, automatic repair by Reimage (the instance and so its public IP survive), and the Application
- * Health extension probing Caddy's plain-HTTP /health.
+ * IP, automatic repair by Reimage (the instance and so its public IP survive), the Application
+ * Health extension probing Caddy's plain-HTTP /health, and the Azure Monitor Agent.
  */
 export class BotScaleSet extends OrchestratedVirtualMachineScaleSet {
   constructor(scope: Construct, id: string, props: BotScaleSetProps) {
@@ -113,6 +128,11 @@ export class BotScaleSet extends OrchestratedVirtualMachineScaleSet {
           // orchestrated_virtual_machine_scale_set_resource.go:1464-1468; the SDK's HashResource,
           // vendor/.../helper/schema/serialize.go:90-119). Any other form is a new element at every plan.
           settings: goJson(HEALTH_EXTENSION.settings),
+        },
+        {
+          ...MONITOR_AGENT,
+          autoUpgradeMinorVersionEnabled: true,
+          settings: goJson({ authentication: { managedIdentity: { "identifier-name": "mi_res_id", "identifier-value": props.identityResourceId } } }),
         },
       ],
       // Reimage rebuilds the OS disk in place (cloud-init runs again, state is on Azure Files)

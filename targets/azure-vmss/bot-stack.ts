@@ -1,5 +1,7 @@
 import { botOutputs } from "../../constructs/bot-outputs";
+import { DataAzurermClientConfig } from "@cdktf/provider-azurerm/lib/data-azurerm-client-config";
 import { DataAzurermSubnet } from "@cdktf/provider-azurerm/lib/data-azurerm-subnet";
+import { MonitorDataCollectionRuleAssociation } from "@cdktf/provider-azurerm/lib/monitor-data-collection-rule-association";
 import { KeyVaultSecret } from "@cdktf/provider-azurerm/lib/key-vault-secret";
 import { Password } from "@cdktf/provider-random/lib/password";
 import type { Construct } from "constructs";
@@ -42,7 +44,8 @@ export class AzureVmssBotStack extends AzureBotStack {
 
     const bootstrap = renderVmBootstrap(fleet, bot, runtime);
 
-    new BotScaleSet(this, "scale-set", {
+    const client = new DataAzurermClientConfig(this, "client", {});
+    const scaleSet = new BotScaleSet(this, "scale-set", {
       name: names.scaleSet,
       location: bot.region,
       resourceGroupName: this.resourceGroup.name,
@@ -51,8 +54,19 @@ export class AzureVmssBotStack extends AzureBotStack {
       adminPassword: adminPassword.result,
       computerNamePrefix: names.computerNamePrefix,
       identityId: identity.id,
+      identityResourceId: `/subscriptions/${client.subscriptionId}/resourceGroups/${names.resourceGroup}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${names.identity}`,
       subnetId: subnet.id,
       tags,
+    });
+    // Its syslog to the region's workspace: the rule is the shared stack's (RegionLogs), named by
+    // its ID as Azure forms it.
+    new MonitorDataCollectionRuleAssociation(this, "syslog-rule", {
+      // Named: the default, configurationAccessEndpoint, is the name of an endpoint association
+      // (azurerm v4.55.0 monitor_data_collection_rule_association_resource.go:41-48).
+      name: "botfleet-syslog",
+      targetResourceId: scaleSet.id,
+      dataCollectionRuleId: `/subscriptions/${client.subscriptionId}/resourceGroups/${shared.resourceGroup}/providers/Microsoft.Insights/dataCollectionRules/${shared.vmSyslogRule}`,
+      description: "The bot's syslog to the region's Log Analytics workspace",
     });
     new DesiredReleaseBlob(this, "desired-release", {
       storageAccountName: this.storage.name,

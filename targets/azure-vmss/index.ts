@@ -143,13 +143,15 @@ export const azureVmss = defineTarget({
   sizes: VM_SIZES,
   sharedStack: () => require("../../constructs/azure-shared-stack").AzureSharedStack,
   botStack: () => require("./bot-stack").AzureVmssBotStack,
+  // Its syslog reaches the region's workspace through the shared stack's data collection rule.
+  sharedNeeds: ["vm-syslog-rule"],
   compute: Object.fromEntries(VM_TYPES.map((type) => [type, VM_POLICY])),
   agentConfig: agentConfigOf,
   toolSandbox: { engine: 'a Docker daemon under sysbox-runc that runs the gateway too (off at run time if Sysbox fails: boot log "sandbox: DEGRADED")' },
   secretTypes: ["azurerm_key_vault_secret"],
   review: {
-    logs: "the VM's journal only: no log service yet (docs/targets/azure-vmss.md)",
-    noAlerts: "none yet on azure-vmss (its logs stay on the VM); Azure's automatic repair restarts an unhealthy VM",
+    logs: "Log Analytics: the region's workspace, syslog through the Azure Monitor Agent (azure.logRetentionDays, capped by azure.logDailyCapGb)",
+    noAlerts: "none yet on azure-vmss (its logs reach the workspace; no alert rule reads them yet); automatic repair reimages an unhealthy VM",
     endpoints(view) {
       const lines: string[] = [];
       for (const { body } of view.resources(["azurerm_network_security_group"])) {
