@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { MANAGED_BOTFLEET_ALARMS, RUNBOOKS, runtimeAlarms } from "../bootstrap/alarms";
+import { MANAGED_BOTFLEET_ALARMS, RUNBOOKS, runtimeAlarms, vmBotfleetAlarms } from "../bootstrap/alarms";
 import { deployerRoles } from "../constructs/gcp-shared-stack";
 import { gcpApplyRoles } from "../constructs/hcp-terraform-stack";
 import { RUNTIME_DESCRIPTIONS } from "../runtimes";
@@ -18,9 +18,19 @@ describe("botfleet's alarms", () => {
     expect(printed).toBe(true);
   });
 
+  // On a VM botfleet's scripts print through common.sh's log() ("<time> botfleet: <text>"); systemd
+  // prints the restart line itself (the container suite's VM shows it).
+  const vmLines = vmBotfleetAlarms({ restartThreshold: 3 }).flatMap((a) => a.patterns.filter((p) => p.startsWith("botfleet: ")).map((p) => [a.id, p]));
+  test.each(vmLines)("%s: %j is a line a VM's scripts print", (_, pattern) => {
+    const text = pattern.slice("botfleet: ".length);
+    const templates = ["boot.sh.hbs", "update.sh.hbs", "common.sh.hbs"].map((f) => source(`templates/vm/${f}`)).join("\n");
+    expect(templates.includes(`log "${text}`) || source("state-sync/state-sync.mjs").includes(text)).toBe(true);
+  });
+
   test("every alarm of every target has its runbook", () => {
     const alarms = [
       ...MANAGED_BOTFLEET_ALARMS,
+      ...vmBotfleetAlarms({ restartThreshold: 3 }),
       ...Object.values(RUNTIME_DESCRIPTIONS).flatMap((r) => runtimeAlarms(r.logSignals)),
       CONTAINER_EXITS,
       { id: "message-volume" },

@@ -22,25 +22,13 @@ export interface LogAlarm {
 
 export const runbookOf = (alarm: Pick<LogAlarm, "id">) => `${RUNBOOKS}#${alarm.id}`;
 
-/**
- * botfleet's own lines on the managed targets (templates/container/launch.sh and
- * state-sync/state-sync.mjs print them; __tests__/alarms.test.ts keeps them in step). Each means
- * one thing is wrong that no restart fixes, so one line alerts.
- */
-export const MANAGED_BOTFLEET_ALARMS: readonly LogAlarm[] = [
-  {
-    id: "config-refused",
-    title: "config refused",
-    description: "A new revision's config was refused by the runtime's own check: it never started, and the running revision keeps the previous config",
-    patterns: ["botfleet: CONFIG REFUSED"],
-    threshold: 1,
-    windowMinutes: 15,
-  },
+/** The state engine's own lines (state-sync/state-sync.mjs), the same on every target. */
+const STATE_ALARMS: readonly LogAlarm[] = [
   {
     id: "lease-lost",
     title: "state lease lost",
     description: "An instance lost the lease on the bot's state (another instance holds it, or the store refused renewals): its agent was stopped so that two never write",
-    patterns: ["botfleet: LEASE NOT HELD", "state-sync: LEASE LOST"],
+    patterns: ["state-sync: LEASE LOST"],
     threshold: 1,
     windowMinutes: 15,
   },
@@ -53,6 +41,59 @@ export const MANAGED_BOTFLEET_ALARMS: readonly LogAlarm[] = [
     windowMinutes: 15,
   },
 ];
+
+/**
+ * botfleet's own lines on the managed targets (templates/container/launch.sh and state-sync print
+ * them; __tests__/alarms.test.ts keeps them in step). Each means one thing is wrong that no
+ * restart fixes, so one line alerts.
+ */
+export const MANAGED_BOTFLEET_ALARMS: readonly LogAlarm[] = [
+  {
+    id: "config-refused",
+    title: "config refused",
+    description: "A new revision's config was refused by the runtime's own check: it never started, and the running revision keeps the previous config",
+    patterns: ["botfleet: CONFIG REFUSED"],
+    threshold: 1,
+    windowMinutes: 15,
+  },
+  // The launcher stops the agent too when state-sync no longer proves the lease.
+  ...STATE_ALARMS.map((a) => (a.id === "lease-lost" ? { ...a, patterns: ["botfleet: LEASE NOT HELD", ...a.patterns] } : a)),
+];
+
+/**
+ * botfleet's own lines on a VM (templates/vm, through the journal's syslog), and systemd's when it
+ * restarts the agent's unit ("<unit>: Scheduled restart job, restart counter is at N.", which the
+ * container suite's VM shows).
+ */
+export function vmBotfleetAlarms(thresholds: { restartThreshold: number }): LogAlarm[] {
+  return [
+    {
+      id: "update-failed",
+      title: "update rolled back",
+      description: "A deployed release failed on the VM (its files, the runtime's config check or the health gate) and was rolled back: the bot runs the previous release",
+      patterns: ["botfleet: update: ROLLED BACK", "botfleet: update: release "],
+      threshold: 1,
+      windowMinutes: 15,
+    },
+    {
+      id: "sandbox-off",
+      title: "tool sandbox off",
+      description: "The tool sandbox could not start, so the agent's tools run inside its own container until the hourly retry succeeds",
+      patterns: ["botfleet: sandbox: DEGRADED"],
+      threshold: 1,
+      windowMinutes: 60,
+    },
+    {
+      id: "agent-restarts",
+      title: "agent restarts",
+      description: "systemd keeps restarting the agent's unit (a crash, the memory limit, a gateway that exits)",
+      patterns: ["botfleet-agent.service: Scheduled restart job"],
+      threshold: thresholds.restartThreshold,
+      windowMinutes: 15,
+    },
+    ...STATE_ALARMS,
+  ];
+}
 
 /**
  * The runtime's own lines (its `logSignals`); a runtime without such lines gets no such alarm.

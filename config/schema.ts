@@ -162,14 +162,19 @@ const azure = z
     logDailyCapGb: z.number().min(0.1).max(1000).default(1).meta({ description: "Log Analytics daily ingestion cap (GB); logs stop for the day when reached." }),
     alerts: z
       .strictObject({
-        email: z.email({ message: "must be an e-mail address" }).meta({ description: "Where Container Apps alerts go." }),
-        restartThreshold: z.number().int().min(1).default(3).meta({ description: "Restarts of the running replica (since it started) that alert." }),
+        email: z.email({ message: "must be an e-mail address" }).meta({ description: "Where Azure bots' alerts go (VM and Container Apps bots)." }),
+        restartThreshold: z
+          .number()
+          .int()
+          .min(1)
+          .default(3)
+          .meta({ description: "Container Apps: restarts of the running replica (since it started) that alert; VM: restarts of the agent's unit in 15 minutes." }),
         authFailureThreshold: z.number().int().min(1).default(10).meta({ description: "Gateway authentication failures in 15 minutes that alert." }),
         disconnectThreshold: z.number().int().min(1).default(5).meta({ description: "Channel disconnect lines in 15 minutes that alert." }),
         messageVolumeThreshold: z.number().int().min(1).default(500).meta({ description: "Channel log lines in 1 hour that count as unusual volume." }),
       })
       .optional()
-      .meta({ description: "Alerts for Container Apps bots; omit for none." }),
+      .meta({ description: "Alerts for Azure bots (VM and Container Apps); omit for none." }),
   })
   .superRefine((a, ctx) => {
     if (isIpv4Cidr(a.addressSpace) && isIpv4Cidr(a.botSubnet) && !cidrContains(a.addressSpace, a.botSubnet))

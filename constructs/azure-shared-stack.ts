@@ -1,6 +1,7 @@
 import { AzurermProvider } from "@cdktf/provider-azurerm/lib/provider";
 import { DataAzurermClientConfig } from "@cdktf/provider-azurerm/lib/data-azurerm-client-config";
 import { KeyVault } from "@cdktf/provider-azurerm/lib/key-vault";
+import { MonitorActionGroup } from "@cdktf/provider-azurerm/lib/monitor-action-group";
 import { NetworkSecurityGroup } from "@cdktf/provider-azurerm/lib/network-security-group";
 import { ResourceGroup } from "@cdktf/provider-azurerm/lib/resource-group";
 import { RoleAssignment } from "@cdktf/provider-azurerm/lib/role-assignment";
@@ -121,6 +122,18 @@ export class AzureSharedStack extends FleetStack {
       vmBots: fleet.bots.some((b) => b.region === region && targetOf(b.target).sharedNeeds?.includes("vm-syslog-rule")),
       tags,
     });
+
+    // Where every Azure bot's alerts go. At the Terraform address it had under Container Apps
+    // (container-apps/alerts), so no deployed fleet's group is replaced.
+    const alerts = fleet.azure.alerts;
+    if (alerts)
+      new MonitorActionGroup(this, "alerts", {
+        name: names.actionGroup,
+        resourceGroupName: rg.name,
+        shortName: "botfleet",
+        emailReceiver: [{ name: "operator", emailAddress: alerts.email, useCommonAlertSchema: true }],
+        tags,
+      }).overrideLogicalId("container-apps_alerts_F523E9EB");
 
     // Required here only: its resource classes are 0.8 MB of JavaScript a VM fleet never needs.
     if (containerApps.length > 0)

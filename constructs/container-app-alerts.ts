@@ -1,9 +1,9 @@
 import { MonitorMetricAlert } from "@cdktf/provider-azurerm/lib/monitor-metric-alert";
-import { MonitorScheduledQueryRulesAlertV2 } from "@cdktf/provider-azurerm/lib/monitor-scheduled-query-rules-alert-v2";
 import { Construct } from "constructs";
 import type { Fleet } from "../config/load";
 import type { LogSignals } from "../runtimes/runtime";
 import { MANAGED_BOTFLEET_ALARMS, runbookOf, runtimeAlarms, type LogAlarm } from "../bootstrap/alarms";
+import { kql, LogAlarmRule } from "./log-alarm-rule";
 
 export interface ContainerAppAlertsProps {
   readonly appName: string;
@@ -15,11 +15,6 @@ export interface ContainerAppAlertsProps {
   readonly thresholds: NonNullable<Fleet["azure"]["alerts"]>;
   readonly signals: LogSignals;
   readonly tags: Record<string, string>;
-}
-
-/** A KQL string literal. */
-function kql(value: string): string {
-  return `"${value.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
 }
 
 /** Console log lines of one app that contain any of `patterns`, as a log alert query. */
@@ -47,7 +42,7 @@ export class ContainerAppAlerts extends Construct {
       name: `${props.appName} replica restarts`,
       resourceGroupName: props.resourceGroupName,
       scopes: [props.appId],
-      description: "The agent container keeps restarting (crash loop, failed probe); restart the revision after fixing it to reset the count",
+      description: `The agent container keeps restarting (crash loop, failed probe); restart the revision after fixing it to reset the count. Runbook: ${runbookOf({ id: "replica-restarts" })}`,
       severity: 2,
       frequency: "PT5M",
       windowSize: "PT5M",
@@ -65,22 +60,14 @@ export class ContainerAppAlerts extends Construct {
     });
 
     const logAlert = (alarm: LogAlarm) =>
-      new MonitorScheduledQueryRulesAlertV2(this, alarm.id, {
-        name: `${props.appName} ${alarm.title}`,
-        location: props.region,
+      new LogAlarmRule(this, {
+        alarm,
+        botName: props.appName,
+        query: consoleLogQuery(props.appName, alarm.patterns),
+        region: props.region,
         resourceGroupName: props.resourceGroupName,
-        scopes: [props.logAnalyticsWorkspaceId],
-        description: `${alarm.description}. Runbook: ${runbookOf(alarm)}`,
-        severity: 2,
-        evaluationFrequency: "PT5M",
-        windowDuration: alarm.windowMinutes === 60 ? "PT1H" : `PT${alarm.windowMinutes}M`,
-        criteria: [{ query: consoleLogQuery(props.appName, alarm.patterns), timeAggregationMethod: "Count", operator: "GreaterThanOrEqual", threshold: alarm.threshold }],
-        // ContainerAppConsoleLogs_CL exists only once the environment's first app has logged a
-        // line, and Azure validates the query at creation unless told not to: the first bot of a
-        // region would fail to create its alerts (azurerm v4.55.0
-        // internal/services/monitor/monitor_scheduled_query_rules_alert_v2_resource.go).
-        skipQueryValidation: true,
-        action: { actionGroups: [props.actionGroupId] },
+        logAnalyticsWorkspaceId: props.logAnalyticsWorkspaceId,
+        actionGroupId: props.actionGroupId,
         tags: props.tags,
       });
 

@@ -1,6 +1,5 @@
 import { ContainerAppEnvironment } from "@cdktf/provider-azurerm/lib/container-app-environment";
 import { ContainerRegistry } from "@cdktf/provider-azurerm/lib/container-registry";
-import { MonitorActionGroup } from "@cdktf/provider-azurerm/lib/monitor-action-group";
 import { Subnet } from "@cdktf/provider-azurerm/lib/subnet";
 import { Construct } from "constructs";
 import type { Fleet } from "../config/load";
@@ -26,7 +25,7 @@ export interface ContainerAppsEnvironmentProps {
  * What Container Apps bots of one region share (beside the region's workspace, RegionLogs): a
  * registry without admin user (each bot's own identity gets AcrPull
  * on it in the bot's stack), the public environment, the internal one in its own VNet subnet behind an internal
- * load balancer when a bot asks for it, and the alerts' action group when an e-mail is set.
+ * load balancer when a bot asks for it.
  */
 export class ContainerAppsEnvironment extends Construct {
   constructor(scope: Construct, id: string, props: ContainerAppsEnvironmentProps) {
@@ -69,15 +68,5 @@ export class ContainerAppsEnvironment extends Construct {
       });
       environment("internal-environment", names.internalContainerAppsEnvironment, { subnetId: subnet.id });
     }
-
-    const alerts = fleet.azure.alerts;
-    if (alerts)
-      new MonitorActionGroup(this, "alerts", {
-        name: names.actionGroup,
-        resourceGroupName: props.resourceGroupName,
-        shortName: "botfleet",
-        emailReceiver: [{ name: "operator", emailAddress: alerts.email, useCommonAlertSchema: true }],
-        tags,
-      });
   }
 }

@@ -150,6 +150,12 @@ test("a gateway killed without a clean stop comes back by itself: its owner leas
   await gatewayReady(killed);
   figures["kill to gateway ready (RestartSec 30 s)"] = `${((Date.now() - killed) / 1000).toFixed(1)} s`;
   expect(await vm.journal("botfleet-agent", 400)).not.toContain("Another Gateway owner lease is still active");
+  // What the VM's syslog alarms read (bootstrap/alarms.ts, the region's rule takes facility
+  // daemon, 3): systemd's own restart line, and the gateway's lines through run-agent.sh.
+  const facilityOf = async (select: string) =>
+    (await vm.exec(`journalctl -u botfleet-agent -o json --no-pager | jq -r 'select(${select}) | "\\(.SYSLOG_FACILITY) \\(.MESSAGE)"' | tail -1`)).stdout.trim();
+  expect(await facilityOf('(.MESSAGE | tostring | test("Scheduled restart job"))')).toMatch(/^3 botfleet-agent\.service: Scheduled restart job, restart counter is at \d+\.$/);
+  expect(await facilityOf('.SYSLOG_IDENTIFIER == "run-agent.sh"')).toMatch(/^3 /);
 });
 
 test("state-sync holds the lease and keeps the state in the bot's own blob container", async () => {

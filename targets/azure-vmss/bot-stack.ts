@@ -12,6 +12,8 @@ import { AzureBotStack } from "../../constructs/azure-bot-stack";
 import { VM_SIZES } from ".";
 import { ADMIN_USERNAME, BotScaleSet } from "./bot-scale-set";
 import { DesiredReleaseBlob } from "./desired-release-blob";
+import { VmBotAlerts } from "./bot-alerts";
+import { DataAzurermMonitorActionGroup } from "@cdktf/provider-azurerm/lib/data-azurerm-monitor-action-group";
 
 /**
  * One bot on an Azure VM scale set of exactly one instance (stack named as the bot):
@@ -73,6 +75,22 @@ export class AzureVmssBotStack extends AzureBotStack {
       containerName: this.stateStore.container.name,
       release: bootstrap.release.bundle,
     });
+    const alerts = fleet.azure.alerts;
+    if (alerts)
+      new VmBotAlerts(this, "alerts", {
+        botName: bot.name,
+        botResourceGroup: names.resourceGroup,
+        region: bot.region,
+        resourceGroupName: this.resourceGroup.name,
+        // By its ID, as the Container Apps stack names it (the data source would keep the
+        // workspace's shared keys in this bot's state).
+        logAnalyticsWorkspaceId: `/subscriptions/${client.subscriptionId}/resourceGroups/${shared.resourceGroup}/providers/Microsoft.OperationalInsights/workspaces/${shared.logAnalytics}`,
+        actionGroupId: new DataAzurermMonitorActionGroup(this, "action-group", { resourceGroupName: shared.resourceGroup, name: shared.actionGroup }).id,
+        thresholds: alerts,
+        signals: runtime.logSignals,
+        tags,
+      });
+
     botOutputs(this, { url: bot.domain && `https://${bot.domain}`, identity: identity.id, stateStore: this.stateStore.url });
   }
 }

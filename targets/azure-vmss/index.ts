@@ -151,7 +151,7 @@ export const azureVmss = defineTarget({
   secretTypes: ["azurerm_key_vault_secret"],
   review: {
     logs: "Log Analytics: the region's workspace, syslog through the Azure Monitor Agent (azure.logRetentionDays, capped by azure.logDailyCapGb)",
-    noAlerts: "none yet on azure-vmss (its logs reach the workspace; no alert rule reads them yet); automatic repair reimages an unhealthy VM",
+    noAlerts: "none: set azure.alerts.email",
     endpoints(view) {
       const lines: string[] = [];
       for (const { body } of view.resources(["azurerm_network_security_group"])) {

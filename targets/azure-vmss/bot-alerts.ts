@@ -1,0 +1,54 @@
+import { Construct } from "constructs";
+import { runtimeAlarms, vmBotfleetAlarms } from "../../bootstrap/alarms";
+import type { Fleet } from "../../config/load";
+import { kql, LogAlarmRule } from "../../constructs/log-alarm-rule";
+import type { LogSignals } from "../../runtimes/runtime";
+
+export interface VmBotAlertsProps {
+  readonly botName: string;
+  /** The bot's own resource group: its VM is the only machine in it. */
+  readonly botResourceGroup: string;
+  readonly region: string;
+  /** Where the rules live (the bot's resource group, so they go with the bot). */
+  readonly resourceGroupName: string;
+  readonly logAnalyticsWorkspaceId: string;
+  readonly actionGroupId: string;
+  readonly thresholds: NonNullable<Fleet["azure"]["alerts"]>;
+  readonly signals: LogSignals;
+  readonly tags: Record<string, string>;
+}
+
+/**
+ * Syslog lines of one bot's VM that hold any of `patterns`. The Azure Monitor Agent tags each
+ * row with the VM's resource ID, which names the bot's own resource group (a scale set's VM lives
+ * in the scale set's group), so no other machine's lines match.
+ */
+export function syslogQuery(botResourceGroup: string, patterns: readonly string[]): string {
+  return [
+    "Syslog",
+    `| where _ResourceId contains ${kql(`/resourcegroups/${botResourceGroup.toLowerCase()}/`)}`,
+    `| where ${patterns.map((p) => `SyslogMessage contains_cs ${kql(p)}`).join(" or ")}`,
+  ].join("\n");
+}
+
+/**
+ * Alerts of one VM bot, on its syslog in the region's workspace, to the fleet's action group:
+ * a rolled-back update, the tool sandbox off, agent restarts, a lost state lease, failing
+ * snapshots, gateway auth failures and channel disconnects. Each names its runbook.
+ */
+export class VmBotAlerts extends Construct {
+  constructor(scope: Construct, id: string, props: VmBotAlertsProps) {
+    super(scope, id);
+    for (const alarm of [...vmBotfleetAlarms(props.thresholds), ...runtimeAlarms(props.signals, props.thresholds)])
+      new LogAlarmRule(this, {
+        alarm,
+        botName: props.botName,
+        query: syslogQuery(props.botResourceGroup, alarm.patterns),
+        region: props.region,
+        resourceGroupName: props.resourceGroupName,
+        logAnalyticsWorkspaceId: props.logAnalyticsWorkspaceId,
+        actionGroupId: props.actionGroupId,
+        tags: props.tags,
+      });
+  }
+}
