@@ -35,7 +35,7 @@ describe("the review of the example fleet", () => {
     expect(byName["bot-delta"].watching).toMatchObject({ to: "action group ag-demo-eastus2", alerts: expect.arrayContaining(["replica restarts", "unusual message volume", "config refused"]) });
     expect(byName["bot-alpha"].watching).toMatchObject({
       logs: expect.stringMatching(/^Log Analytics: the region.s workspace, syslog through the Azure Monitor Agent/),
-      alerts: ["agent restarts", "channel disconnects", "gateway auth failures", "state lease lost", "state snapshots failing", "tool sandbox off", "update rolled back"],
+      alerts: ["agent memory restarts", "agent restarts", "channel disconnects", "gateway auth failures", "state lease lost", "state snapshots failing", "tool sandbox off", "update rolled back"],
       to: "action group ag-demo-eastus2",
     });
     const noAlerts = reviewStack(readSynthOutput(synthTo(fleetFrom("name: tf\nbots:\n  - name: bot-one\n    domain: one.example.com\n"))).find((s) => s.name === "bot-one")!);

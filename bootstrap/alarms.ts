@@ -84,6 +84,14 @@ export function vmBotfleetAlarms(thresholds: { restartThreshold: number }): LogA
       windowMinutes: 60,
     },
     {
+      id: "memory-restarts",
+      title: "agent memory restarts",
+      description: "The agent used most of its memory limit for minutes and was restarted gracefully, snapshot first: once is a busy hour, again and again is a leak",
+      patterns: ["botfleet: memory: RESTARTED"],
+      threshold: 1,
+      windowMinutes: 60,
+    },
+    {
       id: "agent-restarts",
       title: "agent restarts",
       description: "systemd keeps restarting the agent's unit (a crash, the memory limit, a gateway that exits)",

@@ -104,6 +104,15 @@ export const RELEASE = {
    */
   healthSeconds: 180,
   healthChecks: 3,
+  /**
+   * The agent restarts gracefully (snapshot first) once its container uses this share of its
+   * memory limit at 3 runs of the updater in a row (3 minutes), before the kernel kills it
+   * mid-write: a busy session peaks at 52 to 65% of every tier's limit, 86% beside another suite
+   * (containers/gateway-memory, docs/targets/azure-vmss.md#memory); growth over days
+   * (openclaw/openclaw#91588) passes it.
+   */
+  memoryRestartPercent: 90,
+  memoryRestartChecks: 3,
 } as const;
 
 /**
@@ -228,6 +237,8 @@ export function renderVmBootstrap(fleet: Fleet, bot: Bot, runtime: AgentRuntime)
     releaseBlobBase: `https://${names.storageAccount}.blob.core.windows.net/${names.stateContainer}/${RELEASE.blobPrefix}`,
     healthSeconds: RELEASE.healthSeconds,
     healthChecks: RELEASE.healthChecks,
+    memoryRestartPercent: RELEASE.memoryRestartPercent,
+    memoryRestartChecks: RELEASE.memoryRestartChecks,
     stateStatusFile: STATE_STATUS_FILE,
   };
   const gateway = { publicOrigin: bot.domain ? `https://${bot.domain}` : undefined, trustedProxies: [DOCKER_BRIDGE_IP] };

@@ -1,20 +1,11 @@
 import { MonitorMetricAlert } from "@cdktf/provider-azurerm/lib/monitor-metric-alert";
 import { Construct } from "constructs";
-import type { Fleet } from "../config/load";
-import type { LogSignals } from "../runtimes/runtime";
 import { MANAGED_BOTFLEET_ALARMS, runbookOf, runtimeAlarms, type LogAlarm } from "../bootstrap/alarms";
-import { kql, LogAlarmRule } from "./log-alarm-rule";
+import { kql, LogAlarmRule, type AzureBotAlertsProps } from "./log-alarm-rule";
 
-export interface ContainerAppAlertsProps {
+export interface ContainerAppAlertsProps extends AzureBotAlertsProps {
   readonly appName: string;
   readonly appId: string;
-  readonly region: string;
-  readonly resourceGroupName: string;
-  readonly logAnalyticsWorkspaceId: string;
-  readonly actionGroupId: string;
-  readonly thresholds: NonNullable<Fleet["azure"]["alerts"]>;
-  readonly signals: LogSignals;
-  readonly tags: Record<string, string>;
 }
 
 /** Console log lines of one app that contain any of `patterns`, as a log alert query. */

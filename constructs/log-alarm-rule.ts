@@ -1,6 +1,8 @@
 import { MonitorScheduledQueryRulesAlertV2 } from "@cdktf/provider-azurerm/lib/monitor-scheduled-query-rules-alert-v2";
 import type { Construct } from "constructs";
 import { runbookOf, type LogAlarm } from "../bootstrap/alarms";
+import type { Fleet } from "../config/load";
+import type { LogSignals } from "../runtimes/runtime";
 
 export interface LogAlarmRuleProps {
   /** The alarm; its ID is the construct's. */
@@ -13,6 +15,18 @@ export interface LogAlarmRuleProps {
   readonly resourceGroupName: string;
   readonly logAnalyticsWorkspaceId: string;
   readonly actionGroupId: string;
+  readonly tags: Record<string, string>;
+}
+
+/** What an Azure bot's alerts share: where the rules live, what they read, whom they tell. */
+export interface AzureBotAlertsProps {
+  readonly region: string;
+  /** Where the rules live (the bot's resource group, so they go with the bot). */
+  readonly resourceGroupName: string;
+  readonly logAnalyticsWorkspaceId: string;
+  readonly actionGroupId: string;
+  readonly thresholds: NonNullable<Fleet["azure"]["alerts"]>;
+  readonly signals: LogSignals;
   readonly tags: Record<string, string>;
 }
 

@@ -370,4 +370,25 @@ describe("day 2", () => {
     expect(await sh(`cat ${MARKER}`)).toBe("written-at-v1");
     expect((await gatewayInspect()).Config.Image).toBe(openclaw.image);
   });
+
+  // Issue 36: the agent restarts gracefully before the kernel would kill it for its memory.
+  test("an agent over its memory threshold is restarted with a durable snapshot first, and the restart is counted in the status", async () => {
+    // The threshold at 1% for a single run (update.sh's knobs): the idle gateway is over it at once.
+    const dropIn = "/etc/systemd/system/botfleet-update.service.d/botfleet-test.conf";
+    expect(await sh(`printf '[Service]\\nEnvironment=MEMORY_RESTART_PERCENT=1 MEMORY_RESTART_CHECKS=1\\n' >${dropIn} && systemctl daemon-reload && echo ok`)).toBe("ok");
+    const over = Date.now();
+    const s = await until("a memory restart counted", async () => ((await status()).memoryRestarts ?? 0) >= 1 && (await status()), 240_000, 3000);
+    // Once: the real threshold again before the next run (20 s on) would restart it again.
+    expect(await sh(`rm -f ${dropIn} && systemctl daemon-reload && echo ok`)).toBe("ok");
+    figures["memory restart: over the threshold to counted"] = `${((Date.now() - over) / 1000).toFixed(1)} s`;
+    expect(s).toMatchObject({ phase: "running", memoryRestarts: 1, lastMemoryRestart: { percent: expect.any(Number) } });
+    const lines = (await vm.journal("botfleet-update", 400)).split("\n");
+    const at = (re: RegExp, after = -1) => lines.findIndex((l, i) => i > after && re.test(l));
+    const asked = at(/memory: the agent uses [\d.]+% of its memory limit .*restarting it, snapshot first/);
+    const snapshot = at(/memory: state snapshot in the store: /, asked);
+    const restarted = at(/memory: RESTARTED the agent at [\d.]+% of its memory limit/, snapshot);
+    expect([asked >= 0, snapshot > asked, restarted > snapshot]).toEqual([true, true, true]);
+    await gatewayReady(over);
+    expect(await sh(`cat ${MARKER}`)).toBe("written-at-v1");
+  });
 });

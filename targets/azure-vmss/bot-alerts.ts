@@ -1,21 +1,11 @@
 import { Construct } from "constructs";
 import { runtimeAlarms, vmBotfleetAlarms } from "../../bootstrap/alarms";
-import type { Fleet } from "../../config/load";
-import { kql, LogAlarmRule } from "../../constructs/log-alarm-rule";
-import type { LogSignals } from "../../runtimes/runtime";
+import { kql, LogAlarmRule, type AzureBotAlertsProps } from "../../constructs/log-alarm-rule";
 
-export interface VmBotAlertsProps {
+export interface VmBotAlertsProps extends AzureBotAlertsProps {
   readonly botName: string;
   /** The bot's own resource group: its VM is the only machine in it. */
   readonly botResourceGroup: string;
-  readonly region: string;
-  /** Where the rules live (the bot's resource group, so they go with the bot). */
-  readonly resourceGroupName: string;
-  readonly logAnalyticsWorkspaceId: string;
-  readonly actionGroupId: string;
-  readonly thresholds: NonNullable<Fleet["azure"]["alerts"]>;
-  readonly signals: LogSignals;
-  readonly tags: Record<string, string>;
 }
 
 /**
