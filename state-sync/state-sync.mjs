@@ -794,9 +794,13 @@ export async function run(env = process.env) {
 
   // 1. Lease, retried until held. Nothing is written before.
   setPhase("waiting-for-lease");
+  // A lease runs from when the store granted it, which is after the request left and may be long
+  // before its answer is read (a paused or loaded process): it is counted from the request.
+  let askedAt;
   for (let waitingSince = Date.now(); ; ) {
     if (stopping) return health?.close(), 0;
     try {
+      askedAt = Date.now();
       const why = await store.acquire();
       if (!why) break;
       log(`waiting for the lease on ${store.describe}: ${why}. Not restoring or writing anything until it is free (waiting ${Math.round((Date.now() - waitingSince) / 1000)} s).`);
@@ -805,7 +809,7 @@ export async function run(env = process.env) {
     }
     await pause(retryMs);
   }
-  let renewedAt = Date.now();
+  let renewedAt = askedAt;
   log(`holding the lease on ${store.describe}`);
 
   // Lost: renewal refused, or not proven before the lease could have passed to another instance.
@@ -827,8 +831,9 @@ export async function run(env = process.env) {
     try {
       for (;;) {
         try {
+          const asked = Date.now();
           await store.renew();
-          renewedAt = Date.now();
+          renewedAt = asked;
           if (status.phase === "running") await ready();
           return;
         } catch (e) {
@@ -842,6 +847,28 @@ export async function run(env = process.env) {
       renewing = false;
     }
   }, leaseMs / 3);
+  // The lease proven now, renewed first when its last renewal is too old: a process that was
+  // paused or starved wakes with a lease that may have run out, and the store refuses a write under
+  // it. A lease that no one took since renews even after it ran out; one that someone took is
+  // refused, which loses the lease and writes nothing.
+  const leaseProven = async (what) => {
+    while (renewing) await sleep(50);
+    if (lost) return false;
+    if (Date.now() < renewedAt + leaseMs - marginMs) return true;
+    renewing = true;
+    try {
+      const asked = Date.now();
+      await store.renew();
+      renewedAt = asked;
+      return true;
+    } catch (e) {
+      if (e.conflict) loseLease(`the store refused its renewal (${e.message})`);
+      else log(`${what} waits: the lease could not be renewed (${e.message}); the last snapshot stays current`);
+      return false;
+    } finally {
+      renewing = false;
+    }
+  };
   const quit = async (code) => {
     clearInterval(renewer);
     if (!lost) await store.release().then(() => log("lease released"), (e) => log(`lease release failed (it expires by itself): ${e.message}`));
@@ -937,6 +964,7 @@ export async function run(env = process.env) {
     const checkedAt = new Date().toISOString();
     if (now === last && why !== "final") return report({ storeCurrentAt: checkedAt });
     if (now === last) return log("final: state unchanged since the last snapshot");
+    if (!(await leaseProven(`the ${why} snapshot`))) return;
     const started = Date.now();
     const snap = await snapshot(dir, scratch, skipped);
     const news = [...skipped].filter(([name]) => !reported.has(name));
@@ -997,8 +1025,8 @@ export async function run(env = process.env) {
     signal = woken();
   }
 
-  // 4. Graceful stop: a final snapshot while the lease is still proven.
-  if (!lost && Date.now() < renewedAt + leaseMs - marginMs) {
+  // 4. Graceful stop: a final snapshot while the lease is proven (renewed first if need be).
+  if (await leaseProven("the final snapshot")) {
     try {
       await save("final");
     } catch (e) {
