@@ -113,6 +113,8 @@ export const RELEASE = {
    */
   memoryRestartPercent: 90,
   memoryRestartChecks: 3,
+  /** A chat channel's failure lines within this many minutes make the bot degraded in its status. */
+  channelWindowMinutes: 10,
 } as const;
 
 /**
@@ -239,6 +241,9 @@ export function renderVmBootstrap(fleet: Fleet, bot: Bot, runtime: AgentRuntime)
     healthChecks: RELEASE.healthChecks,
     memoryRestartPercent: RELEASE.memoryRestartPercent,
     memoryRestartChecks: RELEASE.memoryRestartChecks,
+    channelWindowMinutes: RELEASE.channelWindowMinutes,
+    channelFailures: runtime.logSignals.channelDisconnect,
+    sandboxOffMarker: SANDBOX.offMarker,
     stateStatusFile: STATE_STATUS_FILE,
   };
   const gateway = { publicOrigin: bot.domain ? `https://${bot.domain}` : undefined, trustedProxies: [DOCKER_BRIDGE_IP] };

@@ -84,6 +84,18 @@ test("a reboot keeps it that way too", async () => {
   await vm.reboot();
   await servingOn("vm");
   figures["reboot to serving"] = `${((Date.now() - started) / 1000).toFixed(1)} s`;
+  // Issue 36: the status tells what /health (liveness, which the repair reads) does not.
+  const condition = await until(
+    "the status to say why the bot is degraded",
+    async () => {
+      const c = JSON.parse((await vm.curl("http://127.0.0.1/botfleet/status")).body).condition;
+      return c?.state === "degraded" && c;
+    },
+    150_000,
+    3000,
+  );
+  expect(condition.reasons).toEqual([expect.stringMatching(/^tool sandbox off: .*could not build openclaw-sandbox:bookworm-slim/)]);
+  expect((await vm.curl("http://127.0.0.1/health")).code).toBe(200);
 });
 
 test("once the sandbox can come up, the hourly retry moves the gateway onto the sandbox daemon", async () => {

@@ -35,6 +35,8 @@ beforeAll(async () => {
     files: {
       // Day 2 below: the updater runs every 20 s instead of every minute (an empty OnUnitInactiveSec= resets every trigger, OnBootSec too: systemd.timer(5)).
       "/etc/systemd/system/botfleet-update.timer.d/botfleet-test.conf": "[Timer]\nOnUnitInactiveSec=\nOnBootSec=1min\nOnUnitInactiveSec=20s\n",
+      // A channel's failures count for 1 minute here (10 in a release): the status is ready again soon after.
+      "/etc/systemd/system/botfleet-update.service.d/botfleet-test.conf": "[Service]\nEnvironment=CHANNEL_WINDOW_MINUTES=1\n",
     },
   });
   await model.start(f.net.gateway);
@@ -141,6 +143,28 @@ test("one Telegram poller: the VM's gateway, and no 409 Conflict", async () => {
   await until("the gateway's first getUpdates", () => f.cloud.telegram.polls.some((p) => p.token === token), 120_000);
   expect(f.cloud.telegram.pollers(token)).toEqual([vm.address]);
   expect(f.cloud.telegram.conflicts(token)).toBe(0);
+});
+
+// Issue 36: liveness (Caddy's /health, which the repair reads) apart from what the bot can do.
+test("a channel that cannot connect (another poller on its token) makes the bot degraded, saying why, while its liveness stays up", async () => {
+  const token = testSecretValue("telegram-bot-token");
+  const conflicts = f.cloud.telegram.conflicts(token);
+  const competing = f.cloud.telegram.secondPoller(token, 60_000);
+  const probes: number[] = [];
+  const condition = await until(
+    "the status to say degraded",
+    async () => {
+      probes.push((await vm.curl("http://127.0.0.1/health")).code);
+      const c = (await vm.curl("http://127.0.0.1/botfleet/status")).body;
+      return c && JSON.parse(c).condition?.state === "degraded" && JSON.parse(c).condition;
+    },
+    120_000,
+    3000,
+  );
+  await competing;
+  expect(f.cloud.telegram.conflicts(token)).toBeGreaterThan(conflicts);
+  expect(condition.reasons).toEqual([expect.stringMatching(/^a chat channel failed \d+ times in 1 min, last: .*getUpdates conflict/)]);
+  expect(probes.every((code) => code === 200)).toBe(true);
 });
 
 test("a gateway killed without a clean stop comes back by itself: its owner lease is taken back at once", async () => {
@@ -277,10 +301,13 @@ describe("day 2", () => {
     }
   }
 
-  test("v1: the VM reports the release it booted, which is the one deployed", async () => {
+  test("v1: the VM reports the release it booted, which is the one deployed, and a bot that is ready", async () => {
     const v1 = versionOf(releaseOf(V1));
     await until("the updater's first status", async () => (await status()).desired === v1, 150_000, 3000);
     expect(await status()).toMatchObject({ bot: "bot-alpha", running: v1, desired: v1, phase: "running" });
+    // The channel's failures of earlier are out of the window: ready, nothing to say.
+    const ready = await until("the condition ready", async () => (await status()).condition?.state === "ready" && (await status()).condition, 90_000, 3000);
+    expect(ready.reasons).toEqual([]);
     // Not from elsewhere: the status is for callers on the VM only.
     expect((await vm.curl(`http://${vm.address}/botfleet/status`)).code).toBe(404);
   });

@@ -44,6 +44,38 @@ export class TelegramStandIn {
     return [...new Set(this.polls.filter((p) => p.token === token).map((p) => p.from))];
   }
 
+  /**
+   * Another instance polling `token` for `ms` (a copy of the bot on a laptop, say): every 2 s a
+   * getUpdates from `from`, which ends the poll in progress with 409 Conflict as the real API does.
+   */
+  secondPoller(token: string, ms: number, from = "203.0.113.9"): Promise<void> {
+    return new Promise((resolve) => {
+      const every = setInterval(() => {
+        const now = Date.now();
+        this.polls.push({ token, from, start: now, end: now, outcome: "empty" });
+        this.endActive(token);
+      }, 2000);
+      setTimeout(() => {
+        clearInterval(every);
+        resolve();
+      }, ms);
+    });
+  }
+
+  /** Ends the poll in progress for `token` with 409 Conflict: a newer getUpdates came. */
+  private endActive(token: string): void {
+    const current = this.active.get(token);
+    if (!current) return;
+    clearTimeout(current.timer);
+    current.poll.end = Date.now();
+    current.poll.outcome = "conflict";
+    this.active.delete(token);
+    if (!current.res.writableEnded) {
+      current.res.writeHead(409, { "content-type": "application/json" });
+      current.res.end(JSON.stringify(CONFLICT));
+    }
+  }
+
   stop(): void {
     for (const { timer, res } of this.active.values()) {
       clearTimeout(timer);
@@ -82,17 +114,7 @@ export class TelegramStandIn {
   }
 
   private poll(token: string, from: string, timeoutSeconds: number, res: ServerResponse, send: (status: number, body: unknown) => void): void {
-    const current = this.active.get(token);
-    if (current) {
-      clearTimeout(current.timer);
-      current.poll.end = Date.now();
-      current.poll.outcome = "conflict";
-      this.active.delete(token);
-      if (!current.res.writableEnded) {
-        current.res.writeHead(409, { "content-type": "application/json" });
-        current.res.end(JSON.stringify(CONFLICT));
-      }
-    }
+    this.endActive(token);
     const poll: Poll = { token, from, start: Date.now() };
     this.polls.push(poll);
     const finish = () => {
