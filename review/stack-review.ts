@@ -1,6 +1,6 @@
 import type { Bot } from "../config/load";
 import { evaluatePolicy, type PolicyReport } from "../policy/rules";
-import { TARGETS } from "../targets/registry";
+import { TARGETS, targetOf } from "../targets/registry";
 import { StackView, type Json, type Reach } from "../tfjson/terraform-json";
 import { toolSandboxOf, type ToolSandboxFact } from "../policy/tool-sandbox";
 import { RUNTIME_DESCRIPTIONS } from "../runtimes";
@@ -74,7 +74,7 @@ const ALERT_NAMES: Record<string, string> = {
 };
 
 function watching(json: SynthStack["json"], bot: Bot): Watching {
-  const target = TARGETS.find((t) => t.id === bot.target)!;
+  const target = targetOf(bot.target);
   const alerts = Object.entries(ALERT_NAMES)
     .flatMap(([type, attribute]) => Object.values<Json>(json.resource?.[type] ?? {}).map((a) => String(a[attribute]).replace(/^\S+ /, "")))
     .sort();

@@ -446,8 +446,11 @@ describe("state-sync under faults (Azurite behind a fault proxy)", () => {
     expect(harness("rows", base, join(work, "rows-transient.sqlite"))).toMatchObject({ n: rows.n, max: rows.max });
   });
 
-  // CI on 1d148fb lost the last 9.6 s of state in the kill -9 test below: on a loaded machine the
-  // engine's renewal came late, and a graceful stop then skipped its final snapshot, silently.
+  // A rehearsal of CI lost the last 9.6 s of state in the kill -9 test below: on a loaded machine
+  // the engine read a renewal's answer late, wrote under a lease that had run out, and took the
+  // refusal for a takeover. Azure renews an expired lease "as long as the blob or container has
+  // not been leased again since the expiration" (Azure.Storage.Blobs BlobLeaseClient.Renew, Microsoft
+  // Learn); Azurite does the same, which this test runs against.
   test("a graceful stop whose renewal came late (paused past its lease, no one took it) renews first and takes its final snapshot: nothing lost", async () => {
     const base = azureBot();
     const i = instance(`azure:${viaProxy(base)}`);
