@@ -949,12 +949,14 @@ export async function run(env = process.env) {
   } else log(`no snapshot in ${store.describe} yet: starting with the local state as it is`);
   if (lost) return quit(0);
   await writeMark(dir, { snapshot: pointer.snapshot });
+  // Taken before the agent may start: a write in the moment after would otherwise be counted as
+  // the restored state and never uploaded until the next change.
+  let last = await fingerprint(dir);
   setPhase("running");
   await ready();
   log("state ready: the agent may start");
 
   // 3. Snapshots.
-  let last = await fingerprint(dir);
   let seq = 0;
   const skipped = new Map();
   const reported = new Set();

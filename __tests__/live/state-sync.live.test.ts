@@ -6,7 +6,7 @@
  * `npm run test:state-sync`; not part of plain `npm test`.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, watch, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import { createServer as createHttpsServer, request as httpsRequest, type Server as HttpsServer } from "node:https";
 import { createServer as netServer } from "node:net";
@@ -745,6 +745,27 @@ describe("state-sync on Cloud Storage (a stand-in of the JSON API with generatio
     const releases = storage.filter((r) => r.method === "DELETE" && r.path.endsWith(encodeURIComponent("botfleet-state/lock.json")));
     expect(releases.length).toBeGreaterThanOrEqual(2);
     for (const r of releases) expect(r.query.ifGenerationMatch).toMatch(/^\d+$/);
+  });
+
+  // CI, 2026-12-06: the engine took the restored state's fingerprint only after it said the state
+  // was ready, so an agent's first write in that moment counted as restored and was never uploaded.
+  test("a write the moment the ready file appears is in the next snapshot", async () => {
+    const dir = join(work, "ready-race", "state");
+    mkdirSync(dir, { recursive: true });
+    const watcher = watch(dir, (_event, file) => {
+      if (file === ".botfleet-state-ready" && existsSync(join(dir, file))) {
+        writeFileSync(join(dir, "first.txt"), "written as the agent starts");
+        watcher.close();
+      }
+    });
+    const i = instance("gcs:bot-ready-race", env(), dir);
+    try {
+      await i.sync.waitFor(/periodic snapshot/, "the agent's first write uploaded", 20_000);
+    } finally {
+      watcher.close();
+      i.sync.proc.kill("SIGTERM");
+      await i.sync.exited;
+    }
   });
 
   // Issue 33: five snapshots a minute apart were all the history there was; "yesterday" could not be restored.
