@@ -14,6 +14,7 @@ const TOOL_SUITES = [
   "types",
   "vm-boot-steps",
   "vm-bootstrap-validators",
+  "vm-condition",
   "vm-caddy",
   "vm-firewall",
   "vm-secret-fetch",

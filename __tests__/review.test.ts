@@ -29,13 +29,23 @@ describe("the review of the example fleet", () => {
     expect(byName["bot-gamma"].watching).toEqual({
       logs: "Cloud Logging: the project's _Default bucket, 30 days",
       noAlerts: "none: set gcp.alerts.email",
-      alerts: ["channel disconnects", "config refused", "container exits", "gateway auth failures", "state lease lost", "state snapshots failing"],
+      alerts: ["channel disconnects", "config refused", "container exits", "gateway auth failures", "restore drill failed", "state lease lost", "state snapshots failing"],
       to: "ops@example.com",
     });
     expect(byName["bot-delta"].watching).toMatchObject({ to: "action group ag-demo-eastus2", alerts: expect.arrayContaining(["replica restarts", "unusual message volume", "config refused"]) });
     expect(byName["bot-alpha"].watching).toMatchObject({
       logs: expect.stringMatching(/^Log Analytics: the region.s workspace, syslog through the Azure Monitor Agent/),
-      alerts: ["agent memory restarts", "agent restarts", "channel disconnects", "gateway auth failures", "state lease lost", "state snapshots failing", "tool sandbox off", "update rolled back"],
+      alerts: [
+        "agent memory restarts",
+        "agent restarts",
+        "channel disconnects",
+        "gateway auth failures",
+        "restore drill failed",
+        "state lease lost",
+        "state snapshots failing",
+        "tool sandbox off",
+        "update rolled back",
+      ],
       to: "action group ag-demo-eastus2",
     });
     const noAlerts = reviewStack(readSynthOutput(synthTo(fleetFrom("name: tf\nbots:\n  - name: bot-one\n    domain: one.example.com\n"))).find((s) => s.name === "bot-one")!);
@@ -49,7 +59,7 @@ describe("the review of the example fleet", () => {
     expect(stacks.map((s) => s.name)).toEqual(["azure-shared-eastus2", "gcp-shared-us-central1", "bot-alpha", "bot-beta", "bot-delta", "bot-epsilon", "bot-gamma"]);
     const json = JSON.parse(readFileSync(join(example, "stacks/bot-gamma/cdk.tf.json"), "utf8"));
     expect(Object.fromEntries(byName["bot-gamma"].resourceCounts)).toEqual(Object.fromEntries(Object.entries(json.resource).map(([type, rs]) => [type, Object.keys(rs as object).length])));
-    expect(files.summary).toContain("| bot-gamma | openclaw on gcp-cloud-run, light, us-central1 | 24 | 1 | passed |");
+    expect(files.summary).toContain("| bot-gamma | openclaw on gcp-cloud-run, light, us-central1 | 25 | 1 | passed |");
   });
 
   test("prices each bot from the dated table", () => {

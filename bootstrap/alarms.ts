@@ -40,6 +40,14 @@ const STATE_ALARMS: readonly LogAlarm[] = [
     threshold: 1,
     windowMinutes: 15,
   },
+  {
+    id: "restore-drill-failed",
+    title: "restore drill failed",
+    description: "The snapshot the pointer names did not restore off to the side (missing, damaged, or a database failing its check): a restore now would fall back to an older one",
+    patterns: ["state-sync: RESTORE DRILL FAILED"],
+    threshold: 1,
+    windowMinutes: 60,
+  },
 ];
 
 /**

@@ -54,6 +54,14 @@ export const DEFAULT_RETENTION = "all=1h hourly=48h daily=30d";
 const RETENTION_UNITS = { m: 60_000, h: 3_600_000, d: 86_400_000 };
 /** Pruned at most this often: a listing of the store each time. */
 const PRUNE_EVERY_MS = 10 * 60_000;
+/**
+ * How often the newest snapshot is restored off to the side and verified (STATE_SYNC_DRILL_SECONDS):
+ * a store that silently lost or damaged it is found while the local state is still good. A restore
+ * at start counts as one.
+ */
+export const DEFAULT_DRILL_SECONDS = 24 * 3600;
+/** The first drill of an instance that restored nothing at start, at most this long after it. */
+const FIRST_DRILL_MS = 15 * 60_000;
 
 export function parseRetention(spec) {
   const policy = { all: 0, hourly: 0, daily: 0 };
@@ -741,6 +749,8 @@ export async function run(env = process.env) {
   const intervalMs = Number(env.STATE_SYNC_INTERVAL_SECONDS ?? 60) * 1000;
   const retryMs = Number(env.STATE_SYNC_RETRY_SECONDS ?? 5) * 1000;
   const retention = parseRetention(env.STATE_SYNC_RETENTION);
+  const drillMs = Number(env.STATE_SYNC_DRILL_SECONDS ?? DEFAULT_DRILL_SECONDS) * 1000;
+  if (!(drillMs > 0)) throw new Error(`STATE_SYNC_DRILL_SECONDS: ${JSON.stringify(env.STATE_SYNC_DRILL_SECONDS)} is not a number of seconds above 0 (default ${DEFAULT_DRILL_SECONDS})`);
   await mkdir(dir, { recursive: true });
   excluded = new Set((env.STATE_SYNC_EXCLUDE ?? "").split(/\s+/).filter(Boolean));
   if (excluded.size) log(`not in snapshots, the agent regenerates them: ${[...excluded].join(", ")}`);
@@ -924,6 +934,7 @@ export async function run(env = process.env) {
         await giveTo(env.STATE_SYNC_OWNER, dir);
         log(`restored ${name} (${count} entries, ${body.length} bytes)${name === candidates[0] ? "" : " — an older snapshot, the newer ones were refused"}`);
         restored = { name, sha256: createHash("sha256").update(body).digest("hex"), bytes: body.length };
+        report({ lastDrill: { time: new Date().toISOString(), snapshot: name, ok: true, entries: count, bytes: body.length, how: "restored at start" } });
         break;
       } catch (e) {
         await rm(join(dir, STAGING_DIR), { recursive: true, force: true });
@@ -956,7 +967,31 @@ export async function run(env = process.env) {
   await ready();
   log("state ready: the agent may start");
 
-  // 3. Snapshots.
+  // 3. Snapshots, and the restore drill.
+  let drillDue = Date.now() + (status.lastDrill ? drillMs : Math.min(drillMs, FIRST_DRILL_MS));
+  const drill = async () => {
+    drillDue = Date.now() + drillMs;
+    const name = pointer.snapshot;
+    if (!name) return;
+    const started = Date.now();
+    const side = `${scratch}-drill`;
+    try {
+      const body = await store.get(name);
+      if (!body) throw new Error("missing from the store");
+      if (pointer.sha256 && createHash("sha256").update(body).digest("hex") !== pointer.sha256) throw new Error("checksum differs from the pointer's");
+      const entries = await verifyInto(body, side);
+      report({ lastDrill: { time: new Date().toISOString(), snapshot: name, ok: true, entries, bytes: body.length, ms: Date.now() - started } });
+      log(`restore drill: ${name} restored off to the side and verified (${entries} entries, ${body.length} bytes, ${Date.now() - started} ms)`);
+    } catch (e) {
+      report({ lastDrill: { time: new Date().toISOString(), snapshot: name, ok: false, error: e.message } });
+      log(`RESTORE DRILL FAILED: ${name}, the snapshot the pointer names, did not restore (${e.message}). The local state is untouched: a new snapshot of it is taken at the next interval, and drilled after.`);
+      // Taken even if nothing changed, then drilled again.
+      last = undefined;
+      drillDue = Date.now() + intervalMs / 2;
+    } finally {
+      await rm(side, { recursive: true, force: true });
+    }
+  };
   let seq = 0;
   const skipped = new Map();
   const reported = new Set();
@@ -1024,6 +1059,7 @@ export async function run(env = process.env) {
       log(`snapshot failed: ${e.message}. The previous snapshot stays current; retrying next interval.`);
       report({ lastFailure: { time: new Date().toISOString(), message: e.message } });
     }
+    if (!stopping && !lost && Date.now() >= drillDue) await drill();
     signal = woken();
   }
 

@@ -175,6 +175,10 @@ function instance(store: string, env: NodeJS.ProcessEnv = {}, dir = join(work, `
   return { dir, sync, ready: join(dir, ".botfleet-state-ready") };
 }
 
+async function until(check: () => boolean, what: string, timeoutMs: number): Promise<void> {
+  for (const start = Date.now(); !check(); await sleep(200)) if (Date.now() - start > timeoutMs) throw new Error(`${what}: not within ${timeoutMs} ms`);
+}
+
 /** The agent stand-in, started as the launcher does: only once the ready file exists. */
 async function agent(i: { dir: string; ready: string; sync: Proc }) {
   await i.sync.waitFor(/state ready/, "restore before the agent starts");
@@ -766,6 +770,47 @@ describe("state-sync on Cloud Storage (a stand-in of the JSON API with generatio
       i.sync.proc.kill("SIGTERM");
       await i.sync.exited;
     }
+  });
+
+  // Issue 33: a snapshot the store lost or damaged was found only when a restore needed it.
+  test("the restore drill: the pointer's snapshot restored off to the side and verified; a damaged one is said, and a new snapshot taken and drilled; a restore at start counts", async () => {
+    const bucket = "bot-drill";
+    const statusOf = (dir: string) => JSON.parse(readFileSync(join(dir, ".botfleet-state-status.json"), "utf8"));
+    const pointerOf = () => JSON.parse(gcs.objects.get(`${bucket}/botfleet-state/pointer.json`)!.data.toString());
+    const scratch = join(work, "drill-scratch");
+    const i = instance(`gcs:${bucket}`, { ...env(), STATE_SYNC_DRILL_SECONDS: "3", STATE_SYNC_SCRATCH: scratch });
+    await i.sync.waitFor(/state ready/, "start");
+    writeFileSync(join(i.dir, "notes.txt"), "kept through the drill");
+    await i.sync.waitFor(/periodic snapshot/, "a snapshot");
+    await i.sync.waitFor(/restore drill: \S+ restored off to the side and verified \(\d+ entries/, "a drill");
+    const first = pointerOf().snapshot;
+    expect(statusOf(i.dir).lastDrill).toMatchObject({ snapshot: first, ok: true });
+    expect(existsSync(`${scratch}-drill`)).toBe(false);
+
+    // The store damages the snapshot the pointer names; nothing changes locally.
+    const key = `${bucket}/botfleet-state/${first}`;
+    const damaged = gcs.objects.get(key)!;
+    gcs.objects.set(key, { ...damaged, data: damaged.data.subarray(0, damaged.data.length >> 1) });
+    const failed = await i.sync.waitFor(/RESTORE DRILL FAILED/, "the drill finds it", 20_000);
+    expect(failed).toContain(`${first}, the snapshot the pointer names, did not restore (checksum differs from the pointer's)`);
+    expect(statusOf(i.dir).lastDrill).toMatchObject({ snapshot: first, ok: false, error: "checksum differs from the pointer's" });
+    expect(readFileSync(join(i.dir, "notes.txt"), "utf8")).toBe("kept through the drill");
+    // A new snapshot of the unchanged state, then a drill of it that passes.
+    await until(() => pointerOf().snapshot !== first, "a new snapshot", 20_000);
+    const second = pointerOf().snapshot;
+    await until(() => statusOf(i.dir).lastDrill.snapshot === second && statusOf(i.dir).lastDrill.ok, "the new snapshot drilled", 20_000);
+    i.sync.proc.kill("SIGTERM");
+    expect(await i.sync.exited).toBe(0);
+
+    // Another instance restores at start: that restore is its drill.
+    const next = instance(`gcs:${bucket}`, env());
+    await next.sync.waitFor(/state ready/, "restore");
+    expect(statusOf(next.dir).lastDrill).toMatchObject({ snapshot: second, ok: true, how: "restored at start" });
+    next.sync.proc.kill("SIGTERM");
+    expect(await next.sync.exited).toBe(0);
+    const bad = instance(`gcs:${bucket}`, { ...env(), STATE_SYNC_DRILL_SECONDS: "daily" });
+    expect(await bad.sync.exited).toBe(1);
+    expect(bad.sync.log).toContain('STATE_SYNC_DRILL_SECONDS: "daily" is not a number of seconds above 0');
   });
 
   // Issue 33: five snapshots a minute apart were all the history there was; "yesterday" could not be restored.

@@ -1,0 +1,56 @@
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { spawnSync } from "node:child_process";
+import { renderVmBootstrap } from "../bootstrap/azure-vm";
+import { openclaw } from "../runtimes/openclaw";
+import { exampleFleet } from "./support/fleet";
+import { requireTool } from "./support/tools";
+import { layOutVmFiles } from "./support/vm";
+
+/**
+ * A VM bot's condition (update.sh's bot_condition), from the rendered script's condition section
+ * run in a scratch root with the real jq; journalctl is a stub that prints the agent's lines of the
+ * window. The container suite's VM shows the channel and sandbox reasons end to end.
+ */
+const fleet = exampleFleet();
+const root = layOutVmFiles(renderVmBootstrap(fleet, fleet.bots[0], openclaw), "botfleet-condition-");
+const updateSh = readFileSync(join(root, "usr/local/lib/botfleet/update.sh"), "utf8");
+const section = updateSh.slice(updateSh.indexOf("DEFAULT_CHANNEL_WINDOW_MINUTES="), updateSh.indexOf("\n}\n", updateSh.indexOf("bot_condition() {")) + 3);
+const stateDir = join(root, "var/lib/botfleet/state");
+const bin = join(root, "stub-bin");
+mkdirSync(bin, { recursive: true });
+writeFileSync(join(bin, "journalctl"), `#!/bin/bash\ncat "${root}/agent-journal" 2>/dev/null || true\n`, { mode: 0o755 });
+
+beforeAll(() => requireTool("jq", "jq"));
+
+function condition(syncStatus: object, journal = ""): { state: string; reasons: string[] } {
+  mkdirSync(stateDir, { recursive: true });
+  writeFileSync(join(stateDir, ".botfleet-state-status.json"), JSON.stringify(syncStatus));
+  writeFileSync(join(root, "agent-journal"), journal);
+  const script = `ROOT=${JSON.stringify(root)}\nWAITING_MARKER="$ROOT/none"\nSTATE_SYNC_STATUS=${JSON.stringify(join(stateDir, ".botfleet-state-status.json"))}\n${section}\nbot_condition\n`;
+  const r = spawnSync("bash", ["--norc", "-c", script], { env: { PATH: `${bin}:${process.env.PATH}` }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  expect(r.stderr).toBe("");
+  return JSON.parse(r.stdout);
+}
+
+const running = { phase: "running", storeCurrentAt: "2026-12-06T10:00:00.000Z", lastDrill: { time: "2026-12-06T09:00:00.000Z", snapshot: "snapshots/a.tar.gz", ok: true } };
+
+test("a bot whose state-sync runs, snapshots and drills well is ready", () => {
+  expect(condition(running)).toEqual({ state: "ready", reasons: [] });
+});
+
+test("a failed restore drill makes it degraded, naming the snapshot and the error", () => {
+  const drill = { time: "2026-12-06T09:30:00.000Z", snapshot: "snapshots/b.tar.gz", ok: false, error: "checksum differs from the pointer's" };
+  expect(condition({ ...running, lastDrill: drill })).toEqual({
+    state: "degraded",
+    reasons: ["restore drill failed at 2026-12-06T09:30:00.000Z: snapshots/b.tar.gz: checksum differs from the pointer's"],
+  });
+});
+
+test("snapshots failing since the store last held the state, a lost lease, and a failing channel are each a reason", () => {
+  const failing = { ...running, lastFailure: { time: "2026-12-06T10:05:00.000Z", message: "HTTP 403" } };
+  expect(condition(failing).reasons).toEqual(["state snapshots failing since 2026-12-06T10:05:00.000Z: HTTP 403"]);
+  expect(condition({ ...running, phase: "lease-lost", reason: "the store refused its renewal" }).reasons).toEqual(["state-sync: lease-lost: the store refused its renewal"]);
+  const line = "[telegram] getUpdates conflict: terminated by other getUpdates request";
+  expect(condition(running, `${line}\n${line}\n`).reasons).toEqual([expect.stringMatching(/^a chat channel failed 2 times in \d+ min, last: .*getUpdates conflict/)]);
+});
