@@ -173,7 +173,7 @@ describe("one mistake gives one problem, at its line", () => {
   test("a misspelled target is an unknown key, without the region and name checks of the default target", () => {
     const m = problems(minimal("  - name: bot-a\n    taget: gcp-cloud-run\n    region: europe-west1\n  - name: bot-b\n", `${gcp}azure:\n  uniqueSuffix: abcd\n`));
     expect(m).toBe(
-      'fleet.yaml: 1 problem\n  line 8: bots[0].taget: unknown key; did you mean "target"? (allowed here: name, domain, target, runtime, region, tier, model, persona, sandbox, channels, image, publicAccess, allowedIpRanges, deniedIpRanges, internalOnly, deletionProtection, suppressions)',
+      'fleet.yaml: 1 problem\n  line 8: bots[0].taget: unknown key; did you mean "target"? (allowed here: name, domain, target, runtime, region, tier, model, persona, sandbox, channels, image, publicAccess, allowedIpRanges, deniedIpRanges, internalOnly, deletionProtection, suppressions, retired)',
     );
   });
 

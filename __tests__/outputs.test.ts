@@ -22,7 +22,7 @@ test("every bot stack, whatever its target, names its address, identity and stat
   expect(outputs("bot-gamma")).toEqual({
     url: "${google_cloud_run_v2_service.service.uri}",
     identity: "${data.google_service_account.service-account.email}",
-    "state-store": "gs://${google_storage_bucket.state-bucket.name}",
+    "state-store": "gs://demo-bot-gamma-state-10a546",
   });
   // A VM without a domain has no address known at plan: its instance's public IP comes later.
   expect(Object.keys(outputs("bot-epsilon")).sort()).toEqual(["identity", "state-store"]);

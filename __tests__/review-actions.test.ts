@@ -3,7 +3,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { acceptedStacks, dataLoss } from "../review/consent";
 import { diffOutputs, type StackDiff } from "../review/diff";
-import { renderDiff } from "../review/markdown";
+import { renderDiff, renderFleet } from "../review/markdown";
+import { reviewStack } from "../review/stack-review";
 import { readSynthOutput } from "../review/synth-output";
 import { synthTo } from "../scripts/readme-review-example";
 import { fleetFrom, ROOT } from "./support/fleet";
@@ -133,6 +134,7 @@ describe("removing a bot of each target", () => {
     expect(text).toMatch(state);
     expect(text).toMatch(secrets);
     expect(d.losses.some((l) => l.kind === "identity")).toBe(bot !== "bot-gamma");
+    expect(text).toContain(`- ${bot}: leaves the fleet without being retired first: the deploy after the merge does not destroy it`);
   });
 });
 
@@ -187,5 +189,60 @@ describe("a resource that holds state and may be replaced", () => {
     expect(unknown.losses).toEqual([expect.objectContaining({ kind: "state", maybe: true })]);
     // An update known to be in place loses nothing.
     expect(edit((a) => (a.min_tls_version = "TLS1_3")).losses).toEqual([]);
+  });
+});
+
+describe("retiring a bot of each target (retired: true)", () => {
+  /** The example fleet with `lines` added to one bot's entry. */
+  const withLines = (bot: string, ...lines: string[]) => EXAMPLE.replace(`\n  - name: ${bot}\n`, `\n  - name: ${bot}\n${lines.map((l) => `    ${l}\n`).join("")}`);
+  const retire = (bot: string) => withLines(bot, "retired: true", ...(bot === "bot-gamma" ? ["deletionProtection: false"] : []));
+  const KEPT =
+    /^(azurerm_resource_group|azurerm_user_assigned_identity|azurerm_storage_account|azurerm_storage_container|azurerm_role_assignment|azurerm_key_vault_secret|google_storage_bucket|google_storage_bucket_iam_member|google_secret_manager_secret|google_secret_manager_secret_version|google_secret_manager_secret_iam_member|random_password)\./;
+
+  test.each([
+    ["bot-alpha", "azurerm_orchestrated_virtual_machine_scale_set.scale-set", "https://stbotalpha428602.blob.core.windows.net/state"],
+    ["bot-delta", "azurerm_container_app.app", "https://stbotdeltafb056c.blob.core.windows.net/state"],
+    ["bot-gamma", "google_cloud_run_v2_service.service", "gs://demo-bot-gamma-state-10a546"],
+  ])("%s: what runs it is destroyed, its identity, secrets and state are kept unchanged, and no consent is needed", (bot, runs, store) => {
+    const { stack, diffs, text } = against(retire(bot));
+    const d = stack(bot);
+    expect(d.status).toBe("changed");
+    expect(d.removed).toContain(runs);
+    expect(d.added).toEqual(["output.retired"]);
+    // Nothing that holds the bot's identity, secrets or state is destroyed, replaced or changed.
+    // (The VM's admin password and the app's image pull grant go with what they served.)
+    expect(d.removed.filter((a) => KEPT.test(a) && !/\.(admin-password|admin-password-secret|pulls-images)$/.test(a))).toEqual([]);
+    // (A retired bot's bucket is destroyed with its objects once it leaves the fleet.)
+    expect(d.changed.filter((c) => c.action !== "none").map((c) => `${c.address}: ${c.action} ${c.paths.join(", ")}`)).toEqual(
+      bot === "bot-gamma" ? ["google_storage_bucket.state-bucket: update force_destroy"] : [],
+    );
+    expect(d.losses.filter((l) => l.kind === "state" || l.kind === "secrets")).toEqual([]);
+    expect(dataLoss(diffs)).toEqual([]);
+    expect(d.costAfter).toBeLessThan(d.costBefore);
+    expect(d.retirement).toEqual({ change: "retired", stateStore: store });
+    expect(text).toContain(`- ${bot}: retired: nothing runs it after this deploy`);
+    expect(text).toContain(`its state in ${store} with every snapshot`);
+    const summary = renderFleet(readSynthOutput(synthTo(fleetFrom(retire(bot)))).map(reviewStack));
+    expect(summary).toMatch(new RegExp(`\\| ${bot} \\| openclaw on \\S+, \\w+, [\\w-]+, retired \\(state kept, nothing runs\\) \\| \\d+ \\| 0 \\| passed \\|`));
+    // Brought back: what ran it is created again, and the review says it restores its state.
+    const back = diffOutputs(readSynthOutput(synthTo(fleetFrom(retire(bot)))), base).find((x) => x.name === bot)!;
+    expect(back.added).toContain(runs);
+    expect(back.removed).toEqual(["output.retired"]);
+    expect(back.retirement).toEqual({ change: "returned", stateStore: store });
+  });
+
+  test("once retired, leaving the fleet destroys the rest after the merge, a loss the pull request must accept", () => {
+    const retired = readSynthOutput(synthTo(fleetFrom(retire("bot-alpha"))));
+    const diffs = diffOutputs(retired, readSynthOutput(synthTo(fleetFrom(without("bot-alpha")))));
+    const d = diffs.find((x) => x.name === "bot-alpha")!;
+    expect(d).toMatchObject({ status: "removed", removedRetired: true });
+    expect(renderDiff(diffs).join("\n")).toContain("- bot-alpha: retired, now leaving the fleet: the deploy after the merge destroys its stack, with its identity, secrets and state");
+    expect(dataLoss(diffs).map((l) => [l.stack, [...new Set(l.losses.map((x) => x.kind))].sort()])).toEqual([["bot-alpha", ["secrets", "state"]]]);
+  });
+
+  test("a retired Cloud Run bot under deletion protection is refused, naming the two deploys", () => {
+    expect(() => fleetFrom(withLines("bot-gamma", "retired: true"))).toThrow(
+      /bots\[\d\]\.retired: .*would delete the bot's Cloud Run service, which deletion protection keeps .*first deploy the bot with "deletionProtection: false", then retire it/,
+    );
   });
 });

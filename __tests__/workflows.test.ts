@@ -189,6 +189,8 @@ describe("the deploy workflow", () => {
     expect([...order].sort((a, b) => a - b)).toEqual(order);
     expect(deploySteps[indexOf(deploySteps, "git worktree add")].run).toContain("HEAD^");
     expect(deploySteps[indexOf(deploySteps, "npm run review")].run).toContain("--base previous/cdktf.out");
+    // Retired bots that left the fleet are destroyed from the previous commit's checkout.
+    expect(deploySteps[indexOf(deploySteps, "scripts/deploy-changed.sh")].run).toMatch(/ cdktf\.out previous$/);
   });
 });
 
@@ -219,10 +221,26 @@ describe("scripts/deploy-changed.sh", () => {
     expect(readFileSync(log, "utf8")).toBe("npx cdktf deploy bot-beta bot-zeta --skip-synth --auto-approve\n");
     expect(r.output).toContain("::warning::azure-shared-eastus2 changed; it is not deployed from CI. An owner applies it: npx cdktf deploy azure-shared-eastus2");
     expect(r.output).toContain("::warning::hcp-terraform changed; it is not deployed from CI. An owner applies it: npx cdktf deploy hcp-terraform");
-    // This commit no longer synthesizes it: `npx cdktf destroy bot-old` here would find no stack.
+    // Not retired in the previous commit (none here): its bot may still run, so it is only reported.
     expect(r.output).toContain(
-      "::warning::bot-old is no longer in the fleet and was not destroyed. This commit does not synthesize it, so destroy it deliberately from a checkout of the commit before, where it is still in the fleet file: npx cdktf destroy bot-old (a Cloud Run bot first needs deletionProtection: false deployed from there: docs/targets/gcp-cloud-run.md)",
+      '::warning::bot-old left the fleet without being retired first, and was not destroyed: its bot may still run. Put it back with "retired: true" and deploy, then remove it (docs/day-2.md#removing-a-bot)',
     );
+  });
+
+  test("destroys a removed stack that the previous commit retired, from that commit's checkout, after deploying the changed ones", () => {
+    const previous = mkdtempSync(join(tmpdir(), "botfleet-previous-"));
+    const stack = (name: string, output: object) => {
+      mkdirSync(join(previous, "cdktf.out", "stacks", name), { recursive: true });
+      writeFileSync(join(previous, "cdktf.out", "stacks", name, "cdk.tf.json"), JSON.stringify({ output }));
+    };
+    stack("bot-gone", { retired: { value: "true" }, "state-store": { value: "gs://demo-bot-gone-state-1" } });
+    stack("bot-running", { "state-store": { value: "gs://demo-bot-running-state-1" } });
+    const { path, log } = stubs({ npx: 'echo "  in $(pwd)" >> "$(dirname "$0")/calls.log"' });
+    const r = run("bash", [join(ROOT, "scripts/deploy-changed.sh"), ...lists("bot-beta\n", "bot-gone\nbot-running\n"), "cdktf.out", previous], { env: { ...process.env, PATH: path } });
+    expect(r.status).toBe(0);
+    expect(readFileSync(log, "utf8")).toBe(`npx cdktf deploy bot-beta --skip-synth --auto-approve\n  in ${process.cwd()}\nnpx cdktf destroy bot-gone --skip-synth --auto-approve\n  in ${previous}\n`);
+    expect(r.output).toContain("::warning::bot-running left the fleet without being retired first, and was not destroyed");
+    expect(r.output).not.toContain("bot-gone left");
   });
 
   test("deploys nothing when no bot changed, and fails when the deploy fails", () => {

@@ -52,6 +52,8 @@ export interface BotBase {
   readonly image?: string;
   /** Policy rules the bot is excused from, each with its reason. */
   readonly suppressions: readonly Suppression[];
+  /** Stopped: its stack keeps only its identity, secrets and state (docs/day-2.md#removing-a-bot). */
+  readonly retired: boolean;
 }
 
 type SettingKeys = { [T in TargetId]: keyof TargetSettings<T> }[TargetId];
@@ -220,6 +222,7 @@ function resolve(f: FleetFile, env: NodeJS.ProcessEnv): Fleet {
         ...target.resolve(b, d, f),
         image: b.image ?? d.image,
         suppressions: b.suppressions ?? [],
+        retired: b.retired ?? false,
         // The settings are those `target` resolved, so the bot is that target's.
       } as unknown as Bot;
     }),

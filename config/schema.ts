@@ -144,6 +144,10 @@ const bot = z.strictObject({
   ...targetSettingsShape("botOnly"),
   ...botSettings,
   suppressions: z.array(suppression).max(RULE_IDS.length).optional().meta({ description: "Policy rules this bot is excused from, each with a written reason." }),
+  retired: z.boolean().optional().meta({
+    description:
+      "Stops the bot and deletes what runs it (VM, container app or Cloud Run service, its alerts), keeping its identity, secrets and state with the last snapshot; false brings it back with that state. Remove the bot from the file after a deploy to delete the rest (docs/day-2.md#removing-a-bot). Default: false.",
+  }),
 });
 
 const azure = z

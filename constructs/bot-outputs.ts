@@ -11,6 +11,12 @@ export interface BotOutputsProps {
   readonly identity: string;
   /** Where the durable copy of its state lives (a blob container's URL, or a gs:// bucket). */
   readonly stateStore: string;
+  /**
+   * The bot is retired: nothing runs it, its identity, secrets and state are kept. An output
+   * `retired` says so to the deploy workflow, which destroys such a stack once it leaves the fleet.
+   * @default false
+   */
+  readonly retired?: boolean;
 }
 
 /**
@@ -24,4 +30,5 @@ export function botOutputs(scope: Construct, props: BotOutputsProps): void {
   if (props.url !== undefined) output("url", props.url, "Where users reach the bot's gateway");
   output("identity", props.identity, "The identity the bot runs as");
   output("state-store", props.stateStore, "Where the durable copy of the bot's state lives");
+  if (props.retired) output("retired", "true", "Nothing runs the bot; its identity, secrets and state are kept (docs/day-2.md#removing-a-bot)");
 }

@@ -38,4 +38,5 @@ const FACTS: Readonly<Record<string, unknown>> = {
   deniedIpRanges: [],
   internalOnly: false,
   suppressions: [],
+  retired: false,
 };

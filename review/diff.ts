@@ -37,7 +37,17 @@ export interface StackDiff {
   readonly losses: readonly Loss[];
   readonly costBefore: number;
   readonly costAfter: number;
+  /**
+   * The bot is retired by this change (`retired: true`), or brought back: nothing runs it or it
+   * runs again, its state where `stateStore` says (its `state-store` output).
+   */
+  readonly retirement?: { readonly change: "retired" | "returned"; readonly stateStore: string };
+  /** A bot stack that left the fleet: whether the base retired it first (the deploy destroys only those). */
+  readonly removedRetired?: boolean;
 }
+
+/** Whether a bot stack is a retired one (its `retired` output, constructs/bot-outputs.ts). */
+export const isRetired = (json: StackJson | undefined) => (json?.output as Record<string, { value?: unknown }> | undefined)?.retired?.value === "true";
 
 /** What changes from the base branch's synthesized output to this one, stack by stack. */
 export function diffOutputs(base: readonly SynthStack[], head: readonly SynthStack[]): StackDiff[] {
@@ -77,6 +87,10 @@ function diffStack(name: string, before: StackJson | undefined, after: StackJson
     ],
     costBefore: before ? estimateCost(before).monthly : 0,
     costAfter: after ? estimateCost(after).monthly : 0,
+    ...(before && !after && before.output && (before.output as Record<string, unknown>)["state-store"] ? { removedRetired: isRetired(before) } : {}),
+    ...(before && after && isRetired(before) !== isRetired(after)
+      ? { retirement: { change: isRetired(after) ? ("retired" as const) : ("returned" as const), stateStore: String((after.output as Record<string, { value?: unknown }>)["state-store"]?.value) } }
+      : {}),
   };
 }
 

@@ -37,7 +37,7 @@ export function renderFleet(reviews: readonly StackReview[], diffs?: readonly St
     "| stack | deploys | resources | public endpoints | policy | $/month |",
     "|---|---|---:|---|---|---:|",
     ...reviews.map((r) => {
-      const deploys = r.bot ? `${r.bot.runtime} on ${r.bot.target}, ${r.bot.tier}, ${r.bot.region}` : "shared infrastructure";
+      const deploys = r.bot ? `${r.bot.runtime} on ${r.bot.target}, ${r.bot.tier}, ${r.bot.region}${r.bot.retired ? ", retired (state kept, nothing runs)" : ""}` : "shared infrastructure";
       return `| ${r.name} | ${deploys} | ${resourceCount(r)} | ${r.endpoints.length} | ${policyWord(r.policy.results)} | ${dollars(r.cost.monthly)} |`;
     }),
     `| **total** | | ${resources} | | | **${dollars(total)}** |`,
@@ -139,6 +139,20 @@ export function renderDiff(diffs: readonly StackDiff[]): string[] {
     ),
     `| **total** | | | | | | ${dollars(before)} | ${dollars(after)} | **${dollars(round(after - before), true)}** |`,
   ];
+  const retirements = changed.filter((d) => d.retirement || d.removedRetired !== undefined);
+  if (retirements.length > 0) {
+    out.push("", "**Bots retired, brought back or leaving the fleet**", "");
+    for (const d of retirements)
+      out.push(
+        d.retirement?.change === "retired"
+          ? `- ${d.name}: retired: nothing runs it after this deploy (what runs it is destroyed; a deletion need not wait for a clean stop, so what the bot wrote after its last snapshot, at most a minute, may be lost). Its identity and secrets stay, and its state in ${md(d.retirement.stateStore)} with every snapshot: \`retired: false\` brings it back with that state; removing it from the fleet file afterwards deletes them (docs/day-2.md#removing-a-bot)`
+          : d.retirement
+            ? `- ${d.name}: returns: it runs again, restoring its state from ${md(d.retirement.stateStore)}`
+            : d.removedRetired
+              ? `- ${d.name}: retired, now leaving the fleet: the deploy after the merge destroys its stack, with its identity, secrets and state`
+              : `- ${d.name}: leaves the fleet without being retired first: the deploy after the merge does not destroy it, and its bot keeps running. Retire it first (\`retired: true\`, deployed), then remove it (docs/day-2.md#removing-a-bot)`,
+      );
+  }
   const losses = changed.flatMap((d) => d.losses.map((l) => ({ stack: d.name, ...l })));
   if (losses.length > 0) {
     out.push("", "**What the replacements and destroys lose**", "");

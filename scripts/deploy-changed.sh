@@ -2,16 +2,20 @@
 # Deploys the bot stacks named in a file (the review's changed-stacks.txt), exactly as synthesized.
 # Shared stacks are reported, not deployed: they hold the roles and the federation the deploy
 # identity itself relies on, so an owner applies them (docs/secrets-and-operations.md#deploying-from-github-actions).
-# Removed stacks are reported too: destroying a bot is never automatic. A bot whose HCP Terraform
-# workspace does not exist yet is not deployed (init would create it without credentials): the
-# others are, then the script fails, naming the owner's step.
-#   bash scripts/deploy-changed.sh <changed-stacks.txt> [<removed-stacks.txt>] [<synth output dir>]
+# A removed stack is destroyed only when the previous commit retired it (`retired: true`, its
+# `retired` output): what ran the bot is gone already and the pull request accepted the loss of
+# its state and secrets (the review's consent check); it is destroyed from the previous commit's
+# checkout, the last that synthesizes it. Any other removed stack is reported, never destroyed. A
+# bot whose HCP Terraform workspace does not exist yet is not deployed (init would create it
+# without credentials): the others are, then the script fails, naming the owner's step.
+#   bash scripts/deploy-changed.sh <changed-stacks.txt> [<removed-stacks.txt>] [<synth output dir>] [<previous commit's checkout>]
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/hcp-workspace.sh
 . "$(dirname "$0")/hcp-workspace.sh"
 changed="$1"
 removed="${2:-/dev/null}"
 synth="${3:-cdktf.out}"
+previous="${4:-previous}"
 bots=()
 waiting=()
 while IFS= read -r stack; do
@@ -28,14 +32,24 @@ while IFS= read -r stack; do
       fi ;;
   esac
 done <"$changed"
+retired=()
 while IFS= read -r stack; do
-  # cdktf destroy finds only stacks the fleet file still synthesizes: not this commit's.
-  [ -n "$stack" ] && echo "::warning::$stack is no longer in the fleet and was not destroyed. This commit does not synthesize it, so destroy it deliberately from a checkout of the commit before, where it is still in the fleet file: npx cdktf destroy $stack (a Cloud Run bot first needs deletionProtection: false deployed from there: docs/targets/gcp-cloud-run.md)"
+  [ -n "$stack" ] || continue
+  if [ "$(jq -r '.output.retired.value // empty' "$previous/cdktf.out/stacks/$stack/cdk.tf.json" 2>/dev/null)" = true ]; then
+    retired+=("$stack")
+  else
+    echo "::warning::$stack left the fleet without being retired first, and was not destroyed: its bot may still run. Put it back with \"retired: true\" and deploy, then remove it (docs/day-2.md#removing-a-bot)"
+  fi
 done <"$removed"
 if [ "${#bots[@]}" -eq 0 ]; then
   echo "deploy-changed: no bot stack to deploy"
 else
   echo "deploy-changed: ${bots[*]}"
   npx cdktf deploy "${bots[@]}" --skip-synth --auto-approve
+fi
+if [ "${#retired[@]}" -gt 0 ]; then
+  # cdktf destroy finds only stacks the fleet file synthesizes: the previous commit's.
+  echo "deploy-changed: destroying the retired ${retired[*]}"
+  (cd "$previous" && npx cdktf destroy "${retired[@]}" --skip-synth --auto-approve)
 fi
 [ "${#waiting[@]}" -eq 0 ]

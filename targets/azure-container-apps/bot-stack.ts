@@ -28,6 +28,11 @@ import { BotContainerApp, PUBLIC_ORIGIN_ENV } from "./bot-container-app";
 export class AzureContainerAppsBotStack extends AzureBotStack {
   constructor(scope: Construct, fleet: Fleet, bot: BotOf<"azure-container-apps">, runtime: AgentRuntime) {
     super(scope, fleet, bot, runtime);
+    // Retired: the container app, its registry grant and alerts go.
+    if (bot.retired) {
+      botOutputs(this, { identity: this.identity.id, stateStore: this.stateStore.url, retired: true });
+      return;
+    }
     const { shared, names, tags, identity, secrets, vault } = this;
     const restartCommand = `az containerapp revision restart -g ${this.names.resourceGroup} -n ${this.names.containerApp} --revision $(az containerapp show -g ${this.names.resourceGroup} -n ${this.names.containerApp} --query properties.latestRevisionName -o tsv)`;
     const lookup = { resourceGroupName: shared.resourceGroup };

@@ -26,6 +26,11 @@ export class AzureVmssBotStack extends AzureBotStack {
   constructor(scope: Construct, fleet: Fleet, bot: BotOf<"azure-vmss">, runtime: AgentRuntime) {
     super(scope, fleet, bot, runtime);
     const { shared, names, tags, vault, identity } = this;
+    // Retired: the scale set, its admin password, log association, release and alerts go.
+    if (bot.retired) {
+      botOutputs(this, { identity: identity.id, stateStore: this.stateStore.url, retired: true });
+      return;
+    }
 
     const subnet = new DataAzurermSubnet(this, "bot-subnet", {
       name: shared.botSubnet,

@@ -75,7 +75,9 @@ export class GcpCloudRunBotStack extends FleetStack {
       versioning: { enabled: true },
       lifecycleRule: [{ condition: { daysSinceNoncurrentTime: STATE_VERSION_RETENTION_DAYS }, action: { type: "Delete" } }],
       // The bot's sessions and channel credentials: `cdktf destroy` must not delete them silently.
-      forceDestroy: false,
+      // A retired bot's stack is destroyed once it leaves the fleet, a loss the pull request
+      // accepted (the review's consent check): then its objects go with the bucket.
+      forceDestroy: bot.retired,
       labels,
     });
     const bucketAccess = new StorageBucketIamMember(this, "state-bucket-user", {
@@ -83,6 +85,13 @@ export class GcpCloudRunBotStack extends FleetStack {
       role: "roles/storage.objectUser",
       member,
     });
+
+    // Retired: the service (its deletion protection deployed off first: the target's check), the
+    // IAM wait, the public invoker and the alerts go.
+    if (bot.retired) {
+      botOutputs(this, { identity: account.email, stateStore: `gs://${names.stateBucket}`, retired: true });
+      return;
+    }
 
     const launch = containerLaunch(
       bot,
@@ -140,6 +149,6 @@ export class GcpCloudRunBotStack extends FleetStack {
         labels,
       });
 
-    botOutputs(this, { url: service.uri, identity: account.email, stateStore: `gs://${bucket.name}` });
+    botOutputs(this, { url: service.uri, identity: account.email, stateStore: `gs://${names.stateBucket}` });
   }
 }

@@ -75,6 +75,13 @@ export const gcpCloudRun = defineTarget({
     const bucket = f.gcp && gcpBotNames(f.name, f.gcp.project, b.name).stateBucket;
     if (bucket && !bucketNameProblem(f.name) && bucketNameProblem(bucket))
       report([...path, "name"], `makes the state bucket name "${bucket}", which ${bucketNameProblem(bucket)}; Cloud Storage refuses it; pick a bot name without "google"`);
+    // Terraform deletes a service under deletion protection only once `false` is in its state
+    // (google v6.50.0 google/services/cloudrunv2/resource_cloud_run_v2_service.go:1773-1774).
+    if (b.retired === true && s.deletionProtection !== false)
+      report(
+        [...path, "retired"],
+        'would delete the bot\'s Cloud Run service, which deletion protection keeps (Terraform refuses until "false" is deployed); first deploy the bot with "deletionProtection: false", then retire it',
+      );
     const service = `${f.name}-${b.name}`;
     if (service.length > 49) report([...path, "name"], `makes the Cloud Run service name "${service}" longer than 49 characters; shorten the bot or fleet name`);
   },
