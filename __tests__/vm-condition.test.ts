@@ -54,3 +54,57 @@ test("snapshots failing since the store last held the state, a lost lease, and a
   const line = "[telegram] getUpdates conflict: terminated by other getUpdates request";
   expect(condition(running, `${line}\n${line}\n`).reasons).toEqual([expect.stringMatching(/^a chat channel failed 2 times in \d+ min, last: .*getUpdates conflict/)]);
 });
+
+/** The named functions of the rendered update.sh (and common.sh's log), as they are. */
+function functions(...names: string[]): string {
+  const common = readFileSync(join(root, "usr/local/lib/botfleet/common.sh"), "utf8");
+  return names
+    .map((name) => {
+      const text = name === "log" ? common : updateSh;
+      const start = text.indexOf(`\n${name}() {\n`);
+      if (start < 0) throw new Error(`no function ${name} in the rendered scripts`);
+      return text.slice(start + 1, text.indexOf("\n}\n", start) + 3);
+    })
+    .join("");
+}
+
+describe("a release left broken by a rollback whose health gate ran out", () => {
+  const run = (healthy: boolean) => {
+    const statusDir = join(root, "run/botfleet");
+    mkdirSync(statusDir, { recursive: true });
+    writeFileSync(
+      join(statusDir, "status.json"),
+      JSON.stringify({ bot: "bot-alpha", running: "72cdd09a9398", phase: "broken", detail: "rolled back to 72cdd09a9398 after 7c714738e5fc failed; 72cdd09a9398 is not healthy either" }),
+    );
+    writeFileSync(join(root, "release.json"), JSON.stringify({ version: "72cdd09a9398" }));
+    // curl stands for the gateway's health answer; blob_put for the copy in the store.
+    writeFileSync(join(bin, "curl"), `#!/bin/bash\nexit ${healthy ? 0 : 7}\n`, { mode: 0o755 });
+    const script = [
+      `STATUS_DIR=${JSON.stringify(statusDir)}`,
+      `RELEASE_FILE=${JSON.stringify(join(root, "release.json"))}`,
+      "GATEWAY_HEALTH_URL=http://127.0.0.1:18789/healthz",
+      "blob_put() { :; }",
+      functions("log", "status_json", "set_status", "write_status", "running_version", "gateway_healthy", "recover_status"),
+      "recover_status",
+    ].join("\n");
+    const r = spawnSync("bash", ["--norc", "-c", script], { env: { PATH: `${bin}:${process.env.PATH}` }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    expect(r.status).toBe(0);
+    return { log: r.stderr, status: JSON.parse(readFileSync(join(statusDir, "status.json"), "utf8")) };
+  };
+
+  test("is running again once its gateway answers, saying so", () => {
+    const { log, status } = run(true);
+    expect(log).toMatch(/botfleet: update: 72cdd09a9398 is healthy now, after a slow start; running\n$/);
+    expect(status).toMatchObject({
+      phase: "running",
+      running: "72cdd09a9398",
+      detail: expect.stringMatching(/^release 72cdd09a9398, healthy after a slow start \(rolled back to 72cdd09a9398 after 7c714738e5fc failed/),
+    });
+  });
+
+  test("stays broken while it does not", () => {
+    const { log, status } = run(false);
+    expect(log).toBe("");
+    expect(status.phase).toBe("broken");
+  });
+});
