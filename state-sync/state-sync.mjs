@@ -910,11 +910,14 @@ export async function run(env = process.env) {
   if (!pointer || lost) return quit(0);
   const mark = await readMark(dir);
   const candidates = pointer.snapshot ? [pointer.snapshot, ...(pointer.history ?? []).filter((h) => h !== pointer.snapshot)] : listed;
-  const ours = mark && (pointer.snapshot ? mark.snapshot === pointer.snapshot || mark.pending === pointer.snapshot : candidates.length === 0);
+  // With no pointer, the newest snapshot in the store may be the one this instance was writing when
+  // it stopped, before its first pointer (a kill between the upload and the pointer write).
+  const ours =
+    mark && (pointer.snapshot ? mark.snapshot === pointer.snapshot || mark.pending === pointer.snapshot : candidates.length === 0 || (mark.pending !== undefined && mark.pending === candidates[0]));
   if (ours) {
     // The local state is this instance's own: what the pointer names, or newer (a snapshot being
     // written when it stopped). Restoring would replace newer data under a running agent.
-    log(`local state is this instance's own and at least as new as ${pointer.snapshot ?? "the empty store"}: kept, not restored`);
+    log(`local state is this instance's own and at least as new as ${pointer.snapshot ?? candidates[0] ?? "the empty store"}: kept, not restored`);
   } else if (candidates.length) {
     // Never over an agent that may be running: its ready file goes first, then its watcher stops it.
     await rm(join(dir, READY_FILE), { force: true });

@@ -614,6 +614,51 @@ describe("state-sync under faults (Azurite behind a fault proxy)", () => {
     }
   });
 
+  // CI, 2026-12-06 (kill -9 at 50 points): killed after its first snapshot's upload and before its
+  // first pointer, the restarted engine found a store with one snapshot and no pointer, did not
+  // know the snapshot for its own, and waited forever for the live agent to stop to restore it.
+  test("killed between its first upload and its first pointer, beside a live agent: restarted, the local state is its own and kept", async () => {
+    const base = azureBot();
+    const store = `azure:${viaProxy(base)}`;
+    const a = instance(store);
+    const w = await agent(a);
+    const beat = setInterval(() => writeFileSync(join(a.dir, ".botfleet-agent-running"), ""), 1000);
+    try {
+      let killed = false;
+      fault = (req) => {
+        if (killed || req.method !== "PUT" || !req.url!.split("?")[0].endsWith("/pointer.json") || req.url!.includes("comp=")) return undefined;
+        killed = true;
+        a.sync.proc.kill("SIGKILL");
+        return 503;
+      };
+      await a.sync.exited;
+      expect(killed).toBe(true);
+      fault = undefined;
+      const mark = JSON.parse(readFileSync(join(a.dir, ".botfleet-state-local"), "utf8"));
+      expect(mark.pending).toMatch(/^snapshots\//);
+      expect(harness("pointer", base).snapshot).toBeUndefined();
+      const again = instance(store, {}, a.dir);
+      const kept = await again.sync.waitFor(/state ready|waiting for the agent to stop/, "the restarted engine", 30_000);
+      expect(kept).toMatch(/state ready/);
+      expect(again.sync.log).toContain(`local state is this instance's own and at least as new as ${mark.pending}: kept, not restored`);
+      expect(w.proc.exitCode).toBeNull();
+      // Its next snapshot names a pointer again, and a restore elsewhere has the agent's rows.
+      await again.sync.waitFor(/periodic snapshot/, "a snapshot after the restart");
+      w.proc.kill("SIGTERM");
+      await w.exited;
+      const rows = localRows(a.dir);
+      again.sync.proc.kill("SIGTERM");
+      expect(await again.sync.exited).toBe(0);
+      const elsewhere = instance(`azure:${base}`);
+      await elsewhere.sync.waitFor(/state ready/, "restore elsewhere");
+      expect(localRows(elsewhere.dir)).toEqual(rows);
+      elsewhere.sync.proc.kill("SIGTERM");
+      await elsewhere.sync.exited;
+    } finally {
+      clearInterval(beat);
+    }
+  });
+
   // Before: 3 of 30 random restarts deleted the live database under the agent.
   test("kill -9 of the engine at 50 random points beside a live agent: every restart keeps the agent's state, and a later restore elsewhere is intact and gap-free", async () => {
     const base = azureBot();
