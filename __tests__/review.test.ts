@@ -36,6 +36,7 @@ describe("the review of the example fleet", () => {
     expect(byName["bot-alpha"].watching).toMatchObject({
       logs: expect.stringMatching(/^Log Analytics: the region.s workspace, syslog through the Azure Monitor Agent/),
       alerts: [
+        "VM repaired or reimaged",
         "agent memory restarts",
         "agent restarts",
         "channel disconnects",

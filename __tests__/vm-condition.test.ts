@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { renderVmBootstrap } from "../bootstrap/azure-vm";
@@ -106,5 +106,46 @@ describe("a release left broken by a rollback whose health gate ran out", () => 
     const { log, status } = run(false);
     expect(log).toBe("");
     expect(status.phase).toBe("broken");
+  });
+});
+
+describe("the updater's first run on a new OS disk", () => {
+  const run = (store: object | undefined, local: object | undefined) => {
+    const dir = join(root, `reimage-${Math.random().toString(36).slice(2)}`);
+    const statusDir = join(dir, "status");
+    const work = join(dir, "work");
+    mkdirSync(work, { recursive: true });
+    if (local) {
+      mkdirSync(statusDir, { recursive: true });
+      writeFileSync(join(statusDir, "status.json"), JSON.stringify(local));
+    }
+    // blob_get stands for the store: the status it keeps, or none (exit 2, as for a blob not found).
+    const storeFile = join(dir, "store-status.json");
+    if (store) writeFileSync(storeFile, JSON.stringify(store));
+    const script = [
+      `STATUS_DIR=${JSON.stringify(statusDir)}`,
+      `work=${JSON.stringify(work)}`,
+      `blob_get() { [ -e ${JSON.stringify(storeFile)} ] && cp ${JSON.stringify(storeFile)} "$2" || return 2; }`,
+      "blob_put() { :; }",
+      functions("log", "status_json", "write_status", "adopt_store_status"),
+      "adopt_store_status",
+    ].join("\n");
+    const r = spawnSync("bash", ["--norc", "-c", script], { env: { PATH: `${bin}:${process.env.PATH}` }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    expect(r.status).toBe(0);
+    return { log: r.stderr, status: existsSync(join(statusDir, "status.json")) ? JSON.parse(readFileSync(join(statusDir, "status.json"), "utf8")) : undefined };
+  };
+  const earlier = { bot: "bot-alpha", running: "72cdd09a9398", phase: "running", since: "2026-12-01T08:00:00Z", failed: [{ version: "7c714738e5fc" }], reimages: 1 };
+
+  test("takes the store's status, says the VM was reimaged, and counts it", () => {
+    const { log, status } = run(earlier, undefined);
+    expect(log).toMatch(
+      /botfleet: update: REIMAGED: this VM started on a new OS disk, and bot bot-alpha ran before on another \(release 72cdd09a9398, last status at 2026-12-01T08:00:00Z\): a repair by the scale set, or a reimage by hand/,
+    );
+    expect(status).toMatchObject({ ...earlier, reimages: 2, lastReimage: { at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) } });
+  });
+
+  test("says nothing on the VM's own disk, nor on a bot's first VM", () => {
+    expect(run(earlier, { ...earlier, reimages: 1 })).toEqual({ log: "", status: { ...earlier, reimages: 1 } });
+    expect(run(undefined, undefined)).toEqual({ log: "", status: undefined });
   });
 });

@@ -100,6 +100,15 @@ export function vmBotfleetAlarms(thresholds: { restartThreshold: number }): LogA
       windowMinutes: 60,
     },
     {
+      id: "vm-reimaged",
+      title: "VM repaired or reimaged",
+      description:
+        "The VM started on a new OS disk: the scale set repaired it after its health probe failed for the grace period, or someone reimaged it; the bot restored its state from the last snapshot",
+      patterns: ["botfleet: update: REIMAGED"],
+      threshold: 1,
+      windowMinutes: 60,
+    },
+    {
       id: "agent-restarts",
       title: "agent restarts",
       description: "systemd keeps restarting the agent's unit (a crash, the memory limit, a gateway that exits)",
