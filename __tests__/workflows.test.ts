@@ -117,7 +117,7 @@ describe("the pull-request workflow", () => {
     const plan = prSteps[indexOf(prSteps, "scripts/speculative-plans.sh")];
     expect(plan.if).toBe("env.TFC_ORGANIZATION != '' && env.TF_TOKEN_app_terraform_io != ''");
     expect(plan.run).toContain("cdktf.out/review/changed-stacks.txt cdktf.out/review/plans");
-    expect(prSteps[indexOf(prSteps, "scripts/pr-comment.ts")].run).toContain("--plans cdktf.out/review/plans");
+    expect(prSteps[indexOf(prSteps, "scripts/pr-comment.ts")].run).toContain("--plans cdktf.out/review/plans --actions cdktf.out/review/actions.json");
   });
 });
 
@@ -300,7 +300,7 @@ describe("bot stacks whose HCP Terraform workspace does not exist yet", () => {
       .filter((c) => c.startsWith("terraform"));
     expect(terraform).toEqual(["terraform init -input=false -no-color", "terraform plan -input=false -no-color -lock=false"]);
     expect(readFileSync(join(plans, "bot-new.exit"), "utf8").trim()).toBe("no-workspace");
-    expect(planSection(plans)).toContain("| bot-new | not planned: its workspace does not exist yet (or the token may not read it); an owner applies hcp-terraform first | - |");
+    expect(planSection(plans)).toContain("| bot-new | not planned: its workspace does not exist yet (or the token may not read it); an owner applies hcp-terraform first | - | - |");
   });
 });
 
@@ -337,15 +337,66 @@ describe("scripts/speculative-plans.sh and the plan section of the comment", () 
         "",
         "### Speculative plans (HCP Terraform)",
         "",
-        "| stack | plan | run |",
-        "|---|---|---|",
-        "| bot-beta | Plan: 0 to add, 1 to change, 0 to destroy. | [run-AbC123](https://app.terraform.io/app/acme/demo-bot-beta/runs/run-AbC123) |",
-        "| bot-gone | **failed** (exit 2) | no run link in the log |",
-        "| bot-zeta | **failed** (exit 1) | no run link in the log |",
+        "| stack | plan | run | against the review |",
+        "|---|---|---|---|",
+        "| bot-beta | Plan: 0 to add, 1 to change, 0 to destroy. | [run-AbC123](https://app.terraform.io/app/acme/demo-bot-beta/runs/run-AbC123) | not checked: no JSON plan (the stack has no cloud block) |",
+        "| bot-gone | **failed** (exit 2) | no run link in the log | - |",
+        "| bot-zeta | **failed** (exit 1) | no run link in the log | - |",
         "",
       ].join("\n"),
     );
     expect(planSection(join(synth, "no-plans"))).toBe("");
+  });
+
+  test("reads each run's plan as JSON from HCP Terraform and checks it against the review's actions, saying every difference", () => {
+    const { synth } = cloudStacks(["bot-beta", "bot-zeta"]);
+    writeFileSync(join(synth, "changed.txt"), "bot-beta\nbot-zeta\n");
+    // The API as HCP Terraform answers (runs API: data.relationships.plan.data.id; the plan's
+    // json-output-redacted: Terraform's JSON plan): bot-beta's plan updates its scale set, as
+    // the review says, and its storage account, which the review did not change; bot-zeta's plan
+    // JSON cannot be read.
+    const planJson = JSON.stringify({
+      resource_changes: [
+        { mode: "managed", type: "azurerm_orchestrated_virtual_machine_scale_set", name: "scale-set", change: { actions: ["update"] } },
+        { mode: "managed", type: "azurerm_storage_account", name: "state-storage", change: { actions: ["update"] } },
+      ],
+    });
+    writeFileSync(join(synth, "plan.json"), planJson);
+    const curl = [
+      'case "$*" in',
+      "  *api/v2/organizations/*) printf 200 ;;",
+      '  *api/v2/runs/run-Beta1*) echo \'{"data":{"id":"run-Beta1","relationships":{"plan":{"data":{"id":"plan-Beta1","type":"plans"}}}}}\' ;;',
+      `  *api/v2/plans/plan-Beta1/json-output-redacted*) cat ${JSON.stringify(join(synth, "plan.json"))} ;;`,
+      "  *) exit 22 ;;",
+      "esac",
+    ].join("\n");
+    const terraform =
+      'if [ "$1" = plan ]; then printf "https://tfe.example-corp.com/app/acme/demo-%s/runs/run-%s\\nPlan: 0 to add, 1 to change, 0 to destroy.\\n" "${PWD##*/}" "$([ "${PWD##*/}" = bot-beta ] && echo Beta1 || echo Zeta1)"; fi';
+    const { path, log } = stubs({ terraform, curl });
+    const plans = join(synth, "plans");
+    const r = run("bash", [join(ROOT, "scripts/speculative-plans.sh"), join(synth, "changed.txt"), plans, synth], {
+      env: { ...process.env, PATH: path, TF_TOKEN_tfe_example__corp_com: "plan-token" },
+    });
+    expect(r.status).toBe(0);
+    expect(JSON.parse(readFileSync(join(plans, "bot-beta.plan.json"), "utf8"))).toEqual(JSON.parse(planJson));
+    expect(readFileSync(join(plans, "bot-zeta.plan-json.error"), "utf8")).toBe("run run-Zeta1 unreadable\n");
+    // Every API call carries the plan token; none goes elsewhere.
+    for (const call of readFileSync(log, "utf8")
+      .split("\n")
+      .filter((c) => c.startsWith("curl")))
+      expect(call).toMatch(/Authorization: Bearer plan-token https:\/\/tfe\.example-corp\.com\/api\/v2\//);
+    const actions = { "bot-beta": { "azurerm_orchestrated_virtual_machine_scale_set.scale-set": "update" as const } };
+    const section = planSection(plans, actions);
+    expect(section).toContain("| bot-beta | Plan: 0 to add, 1 to change, 0 to destroy. | [run-Beta1](https://tfe.example-corp.com/app/acme/demo-bot-beta/runs/run-Beta1) | **1 difference** |");
+    expect(section).toContain(
+      "| bot-zeta | Plan: 0 to add, 1 to change, 0 to destroy. | [run-Zeta1](https://tfe.example-corp.com/app/acme/demo-bot-zeta/runs/run-Zeta1) | not checked: no JSON plan (run run-Zeta1 unreadable) |",
+    );
+    expect(section).toContain(
+      "- bot-beta: `azurerm_storage_account.state-storage`: review unchanged, plan update: the plan updates it though botfleet did not change it: a change made outside Terraform (drift), or a value the provider keeps rewriting (a perpetual diff)",
+    );
+    expect(planSection(plans)).toContain(
+      "| bot-beta | Plan: 0 to add, 1 to change, 0 to destroy. | [run-Beta1](https://tfe.example-corp.com/app/acme/demo-bot-beta/runs/run-Beta1) | not checked: no review actions (npm run review -- --base) |",
+    );
   });
 
   test("leaves shared stacks and hcp-terraform to their owner: they run with a person's credentials, not in CI", () => {
@@ -357,7 +408,7 @@ describe("scripts/speculative-plans.sh and the plan section of the comment", () 
     const r = run("bash", [join(ROOT, "scripts/speculative-plans.sh"), join(synth, "changed.txt"), plans, synth], { env: { ...process.env, PATH: path } });
     expect(r.status).toBe(0);
     expect(readFileSync(log, "utf8")).toBe("");
-    expect(planSection(plans)).toContain("| hcp-terraform | not planned here: its owner plans and applies it with their own credentials | - |");
+    expect(planSection(plans)).toContain("| hcp-terraform | not planned here: its owner plans and applies it with their own credentials | - | - |");
     expect(planSection(plans)).toContain("| azure-shared-eastus2 | not planned here");
   });
 });

@@ -10,20 +10,43 @@
 # credentials, so the plan or deploy fails there, and the hcp-terraform stack then fails to create
 # a workspace that already exists. The workspaces are the hcp-terraform stack's to create.
 workspace_missing() {
-  local cloud host org name var code
-  [ -f "$1/cdk.tf.json" ] || return 1
-  cloud=$(node -e '
-    const c = (JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).terraform ?? {}).cloud;
-    if (c?.workspaces?.name) console.log([c.hostname ?? "app.terraform.io", c.organization, c.workspaces.name].join(" "));
-  ' "$1/cdk.tf.json") || return 1
-  [ -n "$cloud" ] || return 1
-  read -r host org name <<<"$cloud"
-  # Terraform's own credential variable for the host: dots become _, hyphens __.
-  var="TF_TOKEN_${host//./_}"
-  var="${var//-/__}"
-  code=$(curl -s --max-time 30 -o /dev/null -w '%{http_code}' -H "Authorization: Bearer ${!var:-}" \
+  local host org name code
+  read -r host org name <<<"$(cloud_of "$1")"
+  [ -n "$name" ] || return 1
+  code=$(curl -s --max-time 30 -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(token_for "$host")" \
     "https://$host/api/v2/organizations/$org/workspaces/$name") || return 1
   [ "$code" = 404 ] || return 1
   # shellcheck disable=SC2034 # read by the scripts that source this file
   MISSING_WORKSPACE="$name"
+}
+
+# cloud_of <stack dir>: "<host> <organization> <workspace>" of the stack's `cloud` block, or nothing.
+cloud_of() {
+  [ -f "$1/cdk.tf.json" ] || return 0
+  node -e '
+    const c = (JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).terraform ?? {}).cloud;
+    if (c?.workspaces?.name) console.log([c.hostname ?? "app.terraform.io", c.organization, c.workspaces.name].join(" "));
+  ' "$1/cdk.tf.json"
+}
+
+# token_for <host>: Terraform's own credential variable for the host (dots become _, hyphens __).
+token_for() {
+  local var="TF_TOKEN_${1//./_}"
+  var="${var//-/__}"
+  printf '%s' "${!var:-}"
+}
+
+# plan_json <stack dir> <run id>: the run's plan as JSON, redacted, as HCP Terraform serves it to a
+# token that may read the run: the run names its plan, whose json-output-redacted the CLI itself
+# reads while it plans (terraform v1.11.4 internal/cloud/backend_common.go:558-590); -L follows
+# the redirect to the archive, where curl sends no Authorization header.
+plan_json() {
+  local host org name plan
+  read -r host org name <<<"$(cloud_of "$1")"
+  [ -n "$host" ] || { echo "the stack has no cloud block" >&2; return 1; }
+  plan=$(curl -sf --max-time 60 -H "Authorization: Bearer $(token_for "$host")" "https://$host/api/v2/runs/$2" |
+    node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => console.log(JSON.parse(s).data.relationships.plan.data.id))' 2>/dev/null) ||
+    { echo "run $2 unreadable" >&2; return 1; }
+  curl -sfL --max-time 120 -H "Authorization: Bearer $(token_for "$host")" "https://$host/api/v2/plans/$plan/json-output-redacted" ||
+    { echo "plan $plan of run $2: no JSON output readable" >&2; return 1; }
 }

@@ -3,7 +3,8 @@
  *   npm run review -- [--out cdktf.out] [--base <base branch's cdktf.out>] [--write <dir>] [--pr-body <text>]
  * Into <write> (default <out>/review): summary.md (the fleet, with every stack), comment.md (the
  * same, cut to its overview when too long for a pull-request comment), stacks/<stack>.md, and
- * changed-stacks.txt / removed-stacks.txt (against --base; without it every stack is "changed").
+ * changed-stacks.txt / removed-stacks.txt (against --base; without it every stack is "changed"), and
+ * actions.json (against --base: the review's action on each changed resource, by stack).
  * Exits 1 when a policy rule fails, 2 on bad input, and, given --pr-body (the pull request's
  * description: the pull-request workflow passes it), 3 when the change destroys a stack's state
  * or secrets and the description has no `Accept data loss: <stack>` line for it (review/consent.ts).
@@ -15,6 +16,7 @@ import { dollars, round } from "../review/cost";
 import { acceptedStacks, CONSENT_PREFIX, dataLoss, type StackDataLoss } from "../review/consent";
 import { costTotals, diffOutputs, type StackDiff } from "../review/diff";
 import { COMMENT_LIMIT, renderFleet, renderStack } from "../review/markdown";
+import { ACTIONS_FILE, offlineActions } from "../review/plan-check";
 import { reviewStack } from "../review/stack-review";
 import { readSynthOutput, SynthOutputError } from "../review/synth-output";
 import { staleOutput } from "./synth-failure";
@@ -89,6 +91,10 @@ if (require.main === module) {
   for (const [name, text] of Object.entries(files.stacks)) writeFileSync(join(dir, "stacks", `${name}.md`), text);
   writeFileSync(join(dir, "changed-stacks.txt"), files.changed.map((s) => `${s}\n`).join(""));
   writeFileSync(join(dir, "removed-stacks.txt"), files.removed.map((s) => `${s}\n`).join(""));
+  // What the review says each changed resource does, for the comparison with the speculative plans
+  // (scripts/pr-comment.ts, review/plan-check.ts).
+  if (files.diffs)
+    writeFileSync(join(dir, ACTIONS_FILE), `${JSON.stringify(Object.fromEntries(files.diffs.filter((d) => d.status !== "unchanged").map((d) => [d.name, offlineActions(d)])), null, 2)}\n`);
   const delta = files.diffs ? costTotals(files.diffs) : undefined;
   process.stdout.write(
     `review: ${join(dir, "summary.md")}: ${Object.keys(files.stacks).length} stacks, ${dollars(files.monthly)} a month` +

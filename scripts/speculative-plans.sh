@@ -4,7 +4,8 @@
 # HCP Terraform with its plan identity, so no cloud credential is on the runner. Shared stacks
 # and hcp-terraform run where their owner is (Local execution, or local state) and are marked
 # skipped. Writes <out>/<stack>.log and <out>/<stack>.exit for scripts/pr-comment.ts, which links
-# the runs in the review comment.
+# the runs in the review comment, and <out>/<stack>.plan.json, the run's plan as JSON, which it
+# checks against the review's actions (or <out>/<stack>.plan-json.error saying why there is none).
 # A bot whose workspace does not exist yet (added in this change; hcp-terraform not applied) is
 # marked no-workspace, not planned: init would create the workspace without credentials.
 #   bash scripts/speculative-plans.sh <changed-stacks.txt> <out dir> [<synth output dir>]
@@ -40,5 +41,16 @@ while IFS= read -r stack; do
       terraform init -input=false -no-color &&
       terraform plan -input=false -no-color -lock=false
   ) >"$out/$stack.log" 2>&1
-  echo $? >"$out/$stack.exit"
+  status=$?
+  # The plan's JSON, for the comparison with the review (scripts/pr-comment.ts): what went wrong
+  # fetching it is kept instead, and said in the comment.
+  run=$(grep -o 'runs/run-[A-Za-z0-9]*' "$out/$stack.log" | head -1 | cut -d/ -f2)
+  if [ "$status" -eq 0 ] && [ -n "$run" ]; then
+    plan_json "$dir" "$run" >"$out/$stack.plan.json.new" 2>"$out/$stack.plan-json.error" &&
+      mv "$out/$stack.plan.json.new" "$out/$stack.plan.json" && rm -f "$out/$stack.plan-json.error"
+    rm -f "$out/$stack.plan.json.new"
+  elif [ "$status" -eq 0 ]; then
+    echo "no run link in the plan's log" >"$out/$stack.plan-json.error"
+  fi
+  echo "$status" >"$out/$stack.exit"
 done <"$list"
