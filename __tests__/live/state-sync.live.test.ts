@@ -199,6 +199,25 @@ async function seededAzureBot(): Promise<{ base: string; goodRows: ReturnType<ty
   return { base, goodRows: localRows(seed.dir) };
 }
 
+/**
+ * The agent stopped, then its engine (a graceful stop: exit 0), then the store restored on another
+ * instance: it has every row the agent wrote. Returns those rows and the stopped engine's log.
+ */
+async function stopAndRestoreElsewhere(store: string, writer: Proc, holder: ReturnType<typeof instance>) {
+  writer.proc.kill("SIGTERM");
+  await writer.exited;
+  const rows = localRows(holder.dir);
+  holder.sync.proc.kill("SIGTERM");
+  expect(await holder.sync.exited).toBe(0);
+  const elsewhere = instance(store);
+  await elsewhere.sync.waitFor(/state ready/, "restore on another instance");
+  const restored = localRows(elsewhere.dir);
+  expect(restored).toEqual(rows);
+  elsewhere.sync.proc.kill("SIGTERM");
+  await elsewhere.sync.exited;
+  return restored;
+}
+
 function localRows(dir: string) {
   const r = spawnSync(
     NODE24,
@@ -418,6 +437,15 @@ describe("state-sync under faults (Azurite behind a fault proxy)", () => {
   const viaProxy = (base: string) => base.replace(`:${azuritePort}/`, `:${proxyPort}/`);
   const readyUntil = (ready: string) => Number(readFileSync(ready, "utf8")) * 1000;
   const renewal = (req: IncomingMessage) => req.method === "PUT" && req.url!.includes("comp=lease") && req.headers["x-ms-lease-action"] === "renew";
+  const pointerWrite = (req: IncomingMessage) => req.method === "PUT" && req.url!.split("?")[0].endsWith("/pointer.json") && !req.url!.includes("comp=");
+  /** An engine through the proxy with an agent beside it, whose watcher beats as the launcher's does. */
+  async function besideLiveAgent(base: string) {
+    const store = `azure:${viaProxy(base)}`;
+    const a = instance(store);
+    const w = await agent(a);
+    const beat = setInterval(() => writeFileSync(join(a.dir, ".botfleet-agent-running"), ""), 1000);
+    return { store, a, w, stopBeat: () => clearInterval(beat) };
+  }
 
   test("one 503, one 429 and one 401 on lease renewals: the lease is kept, snapshots go on, and a graceful stop takes its final snapshot", async () => {
     const base = azureBot();
@@ -541,16 +569,7 @@ describe("state-sync under faults (Azurite behind a fault proxy)", () => {
     await sleep(INTERVAL * 1500);
     // (by its name: the pointer moves before b logs the snapshot)
     expect(harness("pointer", base).snapshot).toMatch(new RegExp(`-${b.sync.proc.pid}-\\d+\\.tar\\.gz$`));
-    w2.proc.kill("SIGTERM");
-    await w2.exited;
-    const rows = localRows(b.dir);
-    b.sync.proc.kill("SIGTERM");
-    expect(await b.sync.exited).toBe(0);
-    const elsewhere = instance(`azure:${base}`);
-    await elsewhere.sync.waitFor(/state ready/, "restore elsewhere");
-    expect(localRows(elsewhere.dir)).toEqual(rows);
-    elsewhere.sync.proc.kill("SIGTERM");
-    await elsewhere.sync.exited;
+    await stopAndRestoreElsewhere(`azure:${base}`, w2, b);
   });
 
   test("a slow store (every answer 3 s late): the lease is kept, snapshots go on, and a graceful stop's final snapshot restores elsewhere", async () => {
@@ -563,31 +582,17 @@ describe("state-sync under faults (Azurite behind a fault proxy)", () => {
     await sleep(LEASE * 2000);
     expect(a.sync.count(/periodic snapshot/)).toBeGreaterThanOrEqual(before + 2);
     expect(a.sync.log).not.toMatch(/LEASE LOST|snapshot failed/);
-    w.proc.kill("SIGTERM");
-    await w.exited;
-    const rows = localRows(a.dir);
-    a.sync.proc.kill("SIGTERM");
-    expect(await a.sync.exited).toBe(0);
+    await stopAndRestoreElsewhere(`azure:${base}`, w, a);
     expect(a.sync.log).toMatch(/final snapshot snapshots\//);
-    fault = undefined;
-    const elsewhere = instance(`azure:${base}`);
-    await elsewhere.sync.waitFor(/state ready/, "restore elsewhere");
-    expect(localRows(elsewhere.dir)).toEqual(rows);
-    elsewhere.sync.proc.kill("SIGTERM");
-    await elsewhere.sync.exited;
   });
 
   test("restarted beside a live agent after the pointer's answer was lost: the local state is its own and kept, never restored under the agent", async () => {
     const base = azureBot();
-    const store = `azure:${viaProxy(base)}`;
-    const a = instance(store);
-    const w = await agent(a);
-    // The agent's watcher, as the launcher runs it.
-    const beat = setInterval(() => writeFileSync(join(a.dir, ".botfleet-agent-running"), ""), 1000);
+    const { store, a, w, stopBeat } = await besideLiveAgent(base);
     try {
       await a.sync.waitFor(/periodic snapshot/, "a first snapshot");
       let lost = false;
-      fault = (req) => (!lost && req.method === "PUT" && req.url!.split("?")[0].endsWith("/pointer.json") && !req.url!.includes("comp=") ? ((lost = true), "lose-answer") : undefined);
+      fault = (req) => (!lost && pointerWrite(req) ? ((lost = true), "lose-answer") : undefined);
       for (let k = 0; !lost && k < 300; k++) await sleep(100);
       expect(lost).toBe(true);
       await sleep(500);
@@ -610,7 +615,7 @@ describe("state-sync under faults (Azurite behind a fault proxy)", () => {
       again.sync.proc.kill("SIGTERM");
       expect(await again.sync.exited).toBe(0);
     } finally {
-      clearInterval(beat);
+      stopBeat();
     }
   });
 
@@ -619,14 +624,11 @@ describe("state-sync under faults (Azurite behind a fault proxy)", () => {
   // know the snapshot for its own, and waited forever for the live agent to stop to restore it.
   test("killed between its first upload and its first pointer, beside a live agent: restarted, the local state is its own and kept", async () => {
     const base = azureBot();
-    const store = `azure:${viaProxy(base)}`;
-    const a = instance(store);
-    const w = await agent(a);
-    const beat = setInterval(() => writeFileSync(join(a.dir, ".botfleet-agent-running"), ""), 1000);
+    const { store, a, w, stopBeat } = await besideLiveAgent(base);
     try {
       let killed = false;
       fault = (req) => {
-        if (killed || req.method !== "PUT" || !req.url!.split("?")[0].endsWith("/pointer.json") || req.url!.includes("comp=")) return undefined;
+        if (killed || !pointerWrite(req)) return undefined;
         killed = true;
         a.sync.proc.kill("SIGKILL");
         return 503;
@@ -644,18 +646,9 @@ describe("state-sync under faults (Azurite behind a fault proxy)", () => {
       expect(w.proc.exitCode).toBeNull();
       // Its next snapshot names a pointer again, and a restore elsewhere has the agent's rows.
       await again.sync.waitFor(/periodic snapshot/, "a snapshot after the restart");
-      w.proc.kill("SIGTERM");
-      await w.exited;
-      const rows = localRows(a.dir);
-      again.sync.proc.kill("SIGTERM");
-      expect(await again.sync.exited).toBe(0);
-      const elsewhere = instance(`azure:${base}`);
-      await elsewhere.sync.waitFor(/state ready/, "restore elsewhere");
-      expect(localRows(elsewhere.dir)).toEqual(rows);
-      elsewhere.sync.proc.kill("SIGTERM");
-      await elsewhere.sync.exited;
+      await stopAndRestoreElsewhere(`azure:${base}`, w, again);
     } finally {
-      clearInterval(beat);
+      stopBeat();
     }
   });
 
@@ -680,18 +673,8 @@ describe("state-sync under faults (Azurite behind a fault proxy)", () => {
         expect(w.proc.exitCode).toBeNull();
       }
       await sync.sync.waitFor(/periodic snapshot/, "a snapshot after the last restart");
-      w.proc.kill("SIGTERM");
-      await w.exited;
-      const rows = localRows(dir);
-      sync.sync.proc.kill("SIGTERM");
-      expect(await sync.sync.exited).toBe(0);
-      const elsewhere = instance(store);
-      await elsewhere.sync.waitFor(/state ready/, "restore on another instance");
-      const restored = localRows(elsewhere.dir);
-      expect(restored).toEqual(rows);
+      const restored = await stopAndRestoreElsewhere(store, w, sync);
       expect(restored.n).toBe(restored.max);
-      elsewhere.sync.proc.kill("SIGTERM");
-      await elsewhere.sync.exited;
     } finally {
       clearInterval(beat);
     }
