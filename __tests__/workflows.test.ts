@@ -394,6 +394,16 @@ describe("scripts/speculative-plans.sh and the plan section of the comment", () 
     expect(section).toContain(
       "- bot-beta: `azurerm_storage_account.state-storage`: review unchanged, plan update: the plan updates it though botfleet did not change it: a change made outside Terraform (drift), or a value the provider keeps rewriting (a perpetual diff)",
     );
+    expect(section).toContain(
+      [
+        "<details><summary>bot-beta: the plan, resource by resource</summary>",
+        "",
+        "- update `azurerm_orchestrated_virtual_machine_scale_set.scale-set`",
+        "- update `azurerm_storage_account.state-storage`",
+        "",
+        "</details>",
+      ].join("\n"),
+    );
     expect(planSection(plans)).toContain(
       "| bot-beta | Plan: 0 to add, 1 to change, 0 to destroy. | [run-Beta1](https://tfe.example-corp.com/app/acme/demo-bot-beta/runs/run-Beta1) | not checked: no review actions (npm run review -- --base) |",
     );

@@ -23,6 +23,7 @@ export function planSection(dir: string | undefined, actions?: Readonly<Record<s
     .sort();
   if (stacks.length === 0) return "";
   const differences: string[] = [];
+  const details: string[] = [];
   const rows = stacks.map((stack) => {
     const exit = readFileSync(join(dir, `${stack}.exit`), "utf8").trim();
     if (exit === "skipped") return `| ${stack} | not planned here: its owner plans and applies it with their own credentials | - | - |`;
@@ -31,7 +32,7 @@ export function planSection(dir: string | undefined, actions?: Readonly<Record<s
     const url = /https:\/\/\S+\/runs\/run-[A-Za-z0-9]+/.exec(log)?.[0];
     const outcome = /^(Plan: .*|No changes\..*)$/m.exec(log)?.[1] ?? (exit === "0" ? "planned" : "");
     const result = exit === "0" ? outcome : `**failed** (exit ${exit})${outcome ? `: ${outcome}` : ""}`;
-    return `| ${stack} | ${result} | ${url ? `[${url.split("/").pop()}](${url})` : "no run link in the log"} | ${exit === "0" ? checked(dir, stack, actions, differences) : "-"} |`;
+    return `| ${stack} | ${result} | ${url ? `[${url.split("/").pop()}](${url})` : "no run link in the log"} | ${exit === "0" ? checked(dir, stack, actions, differences, details) : "-"} |`;
   });
   return [
     "",
@@ -41,12 +42,13 @@ export function planSection(dir: string | undefined, actions?: Readonly<Record<s
     "|---|---|---|---|",
     ...rows,
     ...(differences.length ? ["", "**Where a plan differs from the review**", "", ...differences] : []),
+    ...(details.length ? ["", ...details] : []),
     "",
   ].join("\n");
 }
 
 /** The plan of `stack` against the review's actions: a cell, and a line per difference. */
-function checked(dir: string, stack: string, actions: Readonly<Record<string, Readonly<Record<string, OfflineAction>>>> | undefined, differences: string[]): string {
+function checked(dir: string, stack: string, actions: Readonly<Record<string, Readonly<Record<string, OfflineAction>>>> | undefined, differences: string[], details: string[]): string {
   const file = join(dir, `${stack}.plan.json`);
   if (!existsSync(file)) {
     const why = existsSync(join(dir, `${stack}.plan-json.error`))
@@ -57,13 +59,18 @@ function checked(dir: string, stack: string, actions: Readonly<Record<string, Re
       : "not fetched";
     return `not checked: no JSON plan (${why})`;
   }
-  if (!actions) return "not checked: no review actions (npm run review -- --base)";
-  let mismatches;
+  let planned;
   try {
-    mismatches = comparePlan(actions[stack] ?? {}, planActions(JSON.parse(readFileSync(file, "utf8"))));
+    planned = planActions(JSON.parse(readFileSync(file, "utf8")));
   } catch (e) {
     return `not checked: ${(e as Error).message}`;
   }
+  // The plan resource by resource: what it creates, updates, replaces or destroys.
+  const changing = [...planned].filter(([, action]) => action !== "none");
+  if (changing.length > 0)
+    details.push(`<details><summary>${stack}: the plan, resource by resource</summary>`, "", ...changing.map(([address, action]) => `- ${action} \`${address}\``), "", "</details>");
+  if (!actions) return "not checked: no review actions (npm run review -- --base)";
+  const mismatches = comparePlan(actions[stack] ?? {}, planned);
   for (const m of mismatches) differences.push(`- ${stack}: \`${m.address}\`: review ${m.review}, plan ${m.plan}: ${m.means}`);
   return mismatches.length === 0 ? "matches" : `**${mismatches.length} ${mismatches.length === 1 ? "difference" : "differences"}**`;
 }
