@@ -46,8 +46,10 @@ export interface StackDiff {
   readonly removedRetired?: boolean;
 }
 
-/** Whether a bot stack is a retired one (its `retired` output, constructs/bot-outputs.ts). */
-export const isRetired = (json: StackJson | undefined) => (json?.output as Record<string, { value?: unknown }> | undefined)?.retired?.value === "true";
+/** A bot stack's output value by name (constructs/bot-outputs.ts), if it has that output. */
+const outputOf = (json: StackJson | undefined, name: string) => (json?.output as Record<string, { value?: unknown }> | undefined)?.[name]?.value;
+/** Whether a bot stack is a retired one (its `retired` output). */
+const isRetired = (json: StackJson | undefined) => outputOf(json, "retired") === "true";
 
 /** What changes from the base branch's synthesized output to this one, stack by stack. */
 export function diffOutputs(base: readonly SynthStack[], head: readonly SynthStack[]): StackDiff[] {
@@ -87,9 +89,9 @@ function diffStack(name: string, before: StackJson | undefined, after: StackJson
     ],
     costBefore: before ? estimateCost(before).monthly : 0,
     costAfter: after ? estimateCost(after).monthly : 0,
-    ...(before && !after && before.output && (before.output as Record<string, unknown>)["state-store"] ? { removedRetired: isRetired(before) } : {}),
+    ...(before && !after && outputOf(before, "state-store") !== undefined ? { removedRetired: isRetired(before) } : {}),
     ...(before && after && isRetired(before) !== isRetired(after)
-      ? { retirement: { change: isRetired(after) ? ("retired" as const) : ("returned" as const), stateStore: String((after.output as Record<string, { value?: unknown }>)["state-store"]?.value) } }
+      ? { retirement: { change: isRetired(after) ? ("retired" as const) : ("returned" as const), stateStore: String(outputOf(after, "state-store")) } }
       : {}),
   };
 }
@@ -200,7 +202,8 @@ function referencesIn(body: Json, path = ""): { path: string; value: string }[] 
   return Object.entries(body).flatMap(([k, v]) => referencesIn(v, Array.isArray(body) ? `${path}[${k}]` : path ? `${path}.${k}` : k));
 }
 
-function isResource(address: string): boolean {
+/** Whether a Terraform address is a resource's (not a data source, variable, output or provider). */
+export function isResource(address: string): boolean {
   return !/^(data|var|output|provider)\.|^terraform$/.test(address);
 }
 

@@ -3,7 +3,7 @@ import type { RuleResult } from "../policy/rules";
 import { dollars, round } from "./cost";
 import { botDiagram } from "./diagram";
 import { CONSENT_PREFIX, dataLoss, type StackDataLoss } from "./consent";
-import { costTotals, type StackDiff } from "./diff";
+import { costTotals, isResource, type StackDiff } from "./diff";
 import { PRICES } from "../targets/prices";
 import type { StackReview } from "./stack-review";
 
@@ -135,7 +135,7 @@ export function renderDiff(diffs: readonly StackDiff[]): string[] {
     "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ...changed.map(
       (d) =>
-        `| ${d.name} | ${d.status} | ${d.added.filter(isResourceAddress).length} | ${updatedOf(d)} | ${replacedOf(d)} | ${d.removed.filter(isResourceAddress).length} | ${dollars(d.costBefore)} | ${dollars(d.costAfter)} | ${dollars(round(d.costAfter - d.costBefore), true)} |`,
+        `| ${d.name} | ${d.status} | ${d.added.filter(isResource).length} | ${updatedOf(d)} | ${replacedOf(d)} | ${d.removed.filter(isResource).length} | ${dollars(d.costBefore)} | ${dollars(d.costAfter)} | ${dollars(round(d.costAfter - d.costBefore), true)} |`,
     ),
     `| **total** | | | | | | ${dollars(before)} | ${dollars(after)} | **${dollars(round(after - before), true)}** |`,
   ];
@@ -161,7 +161,7 @@ export function renderDiff(diffs: readonly StackDiff[]): string[] {
   out.push("", "<details>", "<summary>Changed resources</summary>", "");
   for (const d of changed) {
     out.push(`**${d.name}** (${d.status})`, "");
-    out.push(...d.added.map((a) => `- ${isResourceAddress(a) ? ACTION_MARK.create : "`+`"} ${a}`), ...d.removed.map((a) => `- ${isResourceAddress(a) ? ACTION_MARK.destroy : "`-`"} ${a}`));
+    out.push(...d.added.map((a) => `- ${isResource(a) ? ACTION_MARK.create : "`+`"} ${a}`), ...d.removed.map((a) => `- ${isResource(a) ? ACTION_MARK.destroy : "`-`"} ${a}`));
     out.push(
       ...d.changed.map((c) => {
         const paths = `${c.paths.slice(0, 6).join(", ")}${c.paths.length > 6 ? `, and ${c.paths.length - 6} more` : ""}`;
@@ -173,10 +173,6 @@ export function renderDiff(diffs: readonly StackDiff[]): string[] {
   }
   out.push("</details>");
   return out;
-}
-
-function isResourceAddress(address: string): boolean {
-  return !/^(data|var|output|provider)\.|^terraform$/.test(address);
 }
 
 /** Text from the fleet file or the plan, safe in a Markdown table cell or list item on GitHub. */

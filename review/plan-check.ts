@@ -8,7 +8,7 @@
  * redacted to a token that may read the run (`/plans/<id>/json-output-redacted`, the endpoint the
  * CLI itself reads while it plans: internal/cloud/backend_common.go:558-590, backend_plan.go:524).
  */
-import type { StackDiff } from "./diff";
+import { isResource, type StackDiff } from "./diff";
 
 /** The review's actions by stack, beside the review's other files (`npm run review -- --base`). */
 export const ACTIONS_FILE = "actions.json";
@@ -26,8 +26,6 @@ export interface PlanMismatch {
   /** What the difference means, in a sentence. */
   readonly means: string;
 }
-
-const isResource = (address: string) => !/^(data|var|output|provider|local)\.|^terraform$/.test(address);
 
 /** The review's action on each resource of a stack it found changed, added or removed. */
 export function offlineActions(diff: StackDiff): Record<string, OfflineAction> {

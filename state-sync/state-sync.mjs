@@ -666,6 +666,17 @@ export async function verifyInto(body, staging) {
   return entries.length;
 }
 
+/**
+ * Snapshot `name` from `store`, its checksum checked when `sha256` is given, unpacked into `into`
+ * and verified (verifyInto); throws what is wrong. The restore and the restore drill both use it.
+ */
+async function fetchVerified(store, name, sha256, into) {
+  const body = await store.get(name);
+  if (!body) throw new Error("missing from the store");
+  if (sha256 && createHash("sha256").update(body).digest("hex") !== sha256) throw new Error("checksum differs from the pointer's");
+  return { body, entries: await verifyInto(body, into) };
+}
+
 /** Replaces everything in `dir` (but this program's own files) by what `staging` holds. */
 async function swapIn(dir, staging) {
   for (const name of await readdir(dir)) if (!OWN.has(name) && !excluded.has(name)) await rm(join(dir, name), { recursive: true, force: true });
@@ -928,11 +939,7 @@ export async function run(env = process.env) {
     let restored;
     for (const name of candidates) {
       try {
-        const body = await store.get(name);
-        if (!body) throw new Error("missing from the store");
-        const expected = name === pointer.snapshot ? pointer.sha256 : undefined;
-        if (expected && createHash("sha256").update(body).digest("hex") !== expected) throw new Error("checksum differs from the pointer's");
-        const count = await verifyInto(body, join(dir, STAGING_DIR));
+        const { body, entries: count } = await fetchVerified(store, name, name === pointer.snapshot ? pointer.sha256 : undefined, join(dir, STAGING_DIR));
         await swapIn(dir, join(dir, STAGING_DIR));
         await giveTo(env.STATE_SYNC_OWNER, dir);
         log(`restored ${name} (${count} entries, ${body.length} bytes)${name === candidates[0] ? "" : " — an older snapshot, the newer ones were refused"}`);
@@ -979,10 +986,7 @@ export async function run(env = process.env) {
     const started = Date.now();
     const side = `${scratch}-drill`;
     try {
-      const body = await store.get(name);
-      if (!body) throw new Error("missing from the store");
-      if (pointer.sha256 && createHash("sha256").update(body).digest("hex") !== pointer.sha256) throw new Error("checksum differs from the pointer's");
-      const entries = await verifyInto(body, side);
+      const { body, entries } = await fetchVerified(store, name, pointer.sha256, side);
       report({ lastDrill: { time: new Date().toISOString(), snapshot: name, ok: true, entries, bytes: body.length, ms: Date.now() - started } });
       log(`restore drill: ${name} restored off to the side and verified (${entries} entries, ${body.length} bytes, ${Date.now() - started} ms)`);
     } catch (e) {
