@@ -38,7 +38,7 @@ module.exports = {
     { ...shared, displayName: "unit", testMatch: ["<rootDir>/__tests__/**/*.test.ts"], testPathIgnorePatterns: [...TOOL_SUITES.map(toolSuite), "\\.live\\.test\\.ts$"] },
     { ...shared, displayName: "tools", testMatch: TOOL_SUITES.map(toolSuite) },
     // Suites that need an install of their own (Node 24: npm run setup:node24) run only when named.
-    { ...shared, displayName: "state-sync", testMatch: ["<rootDir>/__tests__/live/state-sync.live.test.ts"] },
+    { ...shared, displayName: "state-sync", testMatch: ["<rootDir>/__tests__/live/state-sync.live.test.ts", "<rootDir>/__tests__/live/operations.live.test.ts"] },
   ],
   // Three workers on two cores: the tools suites spend seconds waiting on timers, timeouts and
   // child processes (backoff, firewall probes, launchers), during which a third worker computes.

@@ -23,8 +23,11 @@ const LAYERS: readonly (readonly [string, (path: string) => boolean])[] = [
   // Rules over synthesized JSON; stacks run them as an aspect.
   ["policy", (p) => p.startsWith("policy/")],
   // Constructs and stacks, the targets' bot stacks among them.
-  ["constructs", (p) => p.startsWith("constructs/") || p.startsWith("targets/")],
+  ["constructs", (p) => p.startsWith("constructs/") || (p.startsWith("targets/") && !p.endsWith("/operations.ts"))],
   ["review", (p) => p.startsWith("review/")],
+  // The `botfleet` command and each target's operations (targets/<id>/operations.ts): they read
+  // the fleet file and what the review prices, and load the clouds' SDKs, which nothing below does.
+  ["operations", (p) => p.startsWith("operations/") || /^targets\/[^/]+\/operations\.ts$/.test(p)],
   ["main and scripts", (p) => p === "main.ts" || p.startsWith("scripts/")],
 ];
 
@@ -82,4 +85,13 @@ test("no file imports a higher layer", () => {
     .filter((i) => layerOf(i.to) > layerOf(i.from))
     .map((i) => `${i.from} (${LAYERS[layerOf(i.from)][0]}) imports ${i.to} (${LAYERS[layerOf(i.to)][0]})`);
   expect(upward).toEqual([]);
+});
+
+test("nothing below the operations loads a cloud SDK", () => {
+  const sdk = /from\s+["'](@azure\/(identity|storage-blob|keyvault-secrets)|@google-cloud\/(storage|secret-manager)|commander)["']/;
+  const loading = files.filter((f) => LAYERS[layerOf(f)][0] !== "operations" && sdk.test(readFileSync(join(ROOT, f), "utf8")));
+  expect(loading).toEqual([]);
+  expect(files.filter((f) => sdk.test(readFileSync(join(ROOT, f), "utf8")))).toEqual(
+    expect.arrayContaining(["operations/azure-blob-store.ts", "operations/gcs-store.ts", "operations/key-vault-secrets.ts", "operations/gcp-secret-manager.ts", "operations/cli.ts"]),
+  );
 });

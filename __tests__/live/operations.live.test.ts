@@ -1,0 +1,329 @@
+/**
+ * The `botfleet` command (bin/botfleet.js, operations/) run as a user runs it, on Node 24, against
+ * a bot's real state-sync: Azurite as the bots' own storage accounts (OAuth over HTTPS, the
+ * accounts named as the stacks name them), signed in through a stand-in of the managed identity
+ * endpoint the Azure SDK reads (ARM_USE_MSI); and the Cloud Storage stand-in reached through the
+ * Cloud Storage client's own `apiEndpoint` (BOTFLEET_GCS_ENDPOINT), signed in through a stand-in of
+ * the metadata server (GCE_METADATA_HOST, read by Google's auth library). Run with `npm run test:state-sync`.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import type { Server } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { STATE_SYNC_COMMAND } from "../../bootstrap/state-sync";
+import { parseFleet } from "../../config/load";
+import { azureBotNames, azureSharedNames, gcpBotNames } from "../../config/names";
+import { GcsStandIn } from "../support/gcs-stand-in";
+import { KeyVaultStandIn } from "../support/key-vault-stand-in";
+import { SecretManagerStandIn } from "../support/secret-manager-stand-in";
+import { freePort, identityEndpoint, killChildren, NODE24, Proc, requireNode24, selfSignedCert, sleep, startAzurite } from "../support/live-process";
+
+const ROOT = join(__dirname, "..", "..");
+const work = mkdtempSync(join(tmpdir(), "botfleet-operations-"));
+const FLEET = `name: ops
+defaults:
+  region: eastus2
+  model: anthropic/claude-sonnet-5
+gcp:
+  project: ops-project
+bots:
+  - name: bot-vm
+    channels: { telegram: { allowFrom: ["123"] } }
+  - name: bot-app
+    target: azure-container-apps
+    channels: { telegram: { allowFrom: ["123"] } }
+  - name: bot-run
+    target: gcp-cloud-run
+    region: us-central1
+    channels: { telegram: { allowFrom: ["123"] } }
+`;
+const fleetFile = join(work, "fleet.yaml");
+const fleet = parseFleet(FLEET);
+const account = (bot: string) => azureBotNames("ops", bot, fleet.azure.uniqueSuffix).storageAccount;
+const bucket = gcpBotNames("ops", "ops-project", "bot-run").stateBucket;
+const IDENTITY_HEADER = "operations-identity-header";
+
+jest.setTimeout(180_000);
+
+let tls: { cert: string; key: string };
+let azuritePort = 0;
+let azurite: Proc;
+let identity: Server;
+const gcs = new GcsStandIn();
+const vault = new KeyVaultStandIn();
+const secretManager = new SecretManagerStandIn();
+
+beforeAll(async () => {
+  requireNode24();
+  writeFileSync(fleetFile, FLEET);
+  tls = selfSignedCert(work);
+  azuritePort = await freePort();
+  // Azurite serves the storage accounts the bot stacks create, by their names (shared keys unused: OAuth).
+  const key = Buffer.from("k".repeat(32)).toString("base64");
+  azurite = await startAzurite(azuritePort, join(work, "azurite"), tls, { AZURITE_ACCOUNTS: ["bot-vm", "bot-app"].map((b) => `${account(b)}:${key}`).join(";") });
+  identity = await identityEndpoint(IDENTITY_HEADER);
+  await gcs.start();
+  await vault.start(tls);
+  await secretManager.start();
+});
+afterAll(async () => {
+  killChildren();
+  identity?.close();
+  await gcs.stop();
+  await vault.stop();
+  await secretManager.stop();
+  azurite?.proc.kill("SIGTERM");
+  rmSync(work, { recursive: true, force: true });
+});
+
+const identityUrl = () => `http://127.0.0.1:${(identity.address() as { port: number }).port}/msi/token`;
+/** Signed in as Terraform would be on a runner with a managed identity. */
+const azureEnv = () => ({
+  NODE_EXTRA_CA_CERTS: tls.cert,
+  ARM_USE_MSI: "true",
+  IDENTITY_ENDPOINT: identityUrl(),
+  IDENTITY_HEADER,
+  BOTFLEET_AZURE_BLOB_URL: `https://127.0.0.1:${azuritePort}/{account}`,
+});
+const gcpEnv = () => ({ GCE_METADATA_HOST: `127.0.0.1:${gcs.port}`, BOTFLEET_GCS_ENDPOINT: `http://127.0.0.1:${gcs.port}` });
+
+/** `botfleet <args>` as a user runs it, with only `env` (no credentials of this machine), `input` piped to its stdin. */
+function botfleet(args: string[], env: NodeJS.ProcessEnv, input = ""): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(NODE24, [join(ROOT, "bin", "botfleet.js"), "--fleet", fleetFile, ...args], {
+      cwd: work,
+      env: { PATH: process.env.PATH, HOME: work, ...env },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    child.stdin.end(input);
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("exit", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** The bot's state-sync as its stack runs it, on its store, with the agent's watcher beside it. */
+function runningBot(store: string, env: NodeJS.ProcessEnv) {
+  const dir = join(work, `state-${Math.random().toString(36).slice(2)}`);
+  const sync = new Proc(NODE24, STATE_SYNC_COMMAND.slice(1), {
+    STATE_SYNC_MAIN: "1",
+    STATE_SYNC_DIR: dir,
+    STATE_SYNC_STORE: store,
+    STATE_SYNC_LEASE_SECONDS: "15",
+    STATE_SYNC_INTERVAL_SECONDS: "2",
+    STATE_SYNC_RETRY_SECONDS: "1",
+    ...env,
+  });
+  // The container launcher's watcher (templates/container/launch.sh): touches its heartbeat while
+  // the ready file exists, and removes it once the agent has stopped.
+  const heartbeat = join(dir, ".botfleet-agent-running");
+  const watcher = setInterval(() => (existsSync(join(dir, ".botfleet-state-ready")) ? writeFileSync(heartbeat, "") : rmSync(heartbeat, { force: true })), 500);
+  return {
+    dir,
+    sync,
+    async stop() {
+      clearInterval(watcher);
+      sync.proc.kill("SIGTERM");
+      await sync.exited;
+    },
+  };
+}
+
+async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs: number) {
+  for (const start = Date.now(); !(await check()); await sleep(300)) if (Date.now() - start > timeoutMs) throw new Error(`${what}: not within ${timeoutMs} ms`);
+}
+
+async function snapshotsOf(bot: string, env: NodeJS.ProcessEnv) {
+  const r = await botfleet(["backups", "list", bot, "--json"], env);
+  expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+  return JSON.parse(r.stdout).snapshots as { name: string; time: string; current: boolean }[];
+}
+
+describe.each([
+  {
+    bot: "bot-vm",
+    cloud: "Azure",
+    env: azureEnv,
+    store: () => `azure:https://127.0.0.1:${azuritePort}/${account("bot-vm")}/state`,
+    syncEnv: () => ({ NODE_EXTRA_CA_CERTS: tls.cert, IDENTITY_ENDPOINT: identityUrl(), IDENTITY_HEADER }),
+  },
+  {
+    bot: "bot-run",
+    cloud: "Google Cloud",
+    env: gcpEnv,
+    store: () => `gcs:${bucket}`,
+    syncEnv: () => ({ GCE_METADATA_HOST: `127.0.0.1:${gcs.port}`, STATE_SYNC_GCS_ENDPOINT: `http://127.0.0.1:${gcs.port}` }),
+  },
+])("botfleet on $bot's store ($cloud)", ({ bot, env, store, syncEnv }) => {
+  test("status, backups list, and a restore to a time: asked, applied by the running state-sync, its current state kept", async () => {
+    // The bot stack creates the container (constructs/blob-state-container.ts); here the test does.
+    if (bot === "bot-vm") {
+      const r = spawnSync(NODE24, [join(ROOT, "__tests__", "support", "state-harness.mjs"), "create-container", `https://127.0.0.1:${azuritePort}/${account(bot)}/state`], {
+        encoding: "utf8",
+        env: { NODE_EXTRA_CA_CERTS: tls.cert },
+      });
+      expect(r.stdout.trim()).toBe(JSON.stringify({ status: 201 }));
+    }
+    const empty = await botfleet(["status", bot, "--json"], env());
+    expect(empty.stderr).not.toContain("botfleet:");
+    expect(empty.code).toBe(0);
+    const nothing = JSON.parse(empty.stdout)[0];
+    expect(nothing).toMatchObject({ bot, errors: [] });
+    expect(nothing.state).toBeUndefined();
+    expect(nothing.platform.unknown).toMatch(bot === "bot-vm" ? /the VM has not reported yet/ : /the serving revision is not read yet/);
+
+    const running = runningBot(store(), syncEnv());
+    try {
+      await running.sync.waitFor(/state ready/, "state-sync starts");
+      writeFileSync(join(running.dir, "notes.txt"), "monday");
+      await running.sync.waitFor(/periodic snapshot/, "monday's snapshot");
+      await sleep(1100);
+      const between = new Date();
+      await sleep(1100);
+      writeFileSync(join(running.dir, "notes.txt"), "tuesday");
+      await until(async () => (await snapshotsOf(bot, env())).length >= 2, "tuesday's snapshot", 20_000);
+
+      const listed = await snapshotsOf(bot, env());
+      expect(listed.filter((s) => s.current)).toHaveLength(1);
+      expect(listed[listed.length - 1].current).toBe(true);
+      const table = await botfleet(["backups", "list", bot], env());
+      expect(table.stdout).toMatch(/^\s+SNAPSHOT\s+TAKEN \(UTC\)\s+BYTES$/m);
+      expect(table.stdout).toMatch(/^\*\s+snapshots\/\S+\.tar\.gz/m);
+
+      const status = await botfleet(["status", bot, "--json"], env());
+      expect(status.code).toBe(0);
+      const [row] = JSON.parse(status.stdout);
+      expect(row).toMatchObject({ bot, retired: false, state: { phase: "running" } });
+      expect(row.state.lastSnapshot.name).toMatch(/^snapshots\//);
+
+      const tooEarly = await botfleet(["backups", "restore", bot, "--at", "2001-01-01", "--yes"], env());
+      expect(tooEarly.code).toBe(5);
+      expect(tooEarly.stderr).toContain(`${bot} has no snapshot taken at or before 2001-01-01T00:00:00.000Z: the oldest kept is from ${listed[0].time}`);
+      // Not confirmed on a pipe: nothing asked.
+      const unconfirmed = await botfleet(["backups", "restore", bot, "--at", between.toISOString()], env());
+      expect(unconfirmed.code).toBe(2);
+      expect(unconfirmed.stderr).toContain("Add --yes to go on without asking");
+
+      writeFileSync(join(running.dir, "notes.txt"), "wednesday, after the last snapshot");
+      const restored = await botfleet(["backups", "restore", bot, "--at", between.toISOString(), "--yes", "--timeout", "60"], env());
+      expect(restored.stderr).toMatch(/waiting for .* state-sync to apply it/);
+      expect(restored.code).toBe(0);
+      const monday = listed.filter((s) => Date.parse(s.time) <= between.getTime()).pop()!.name;
+      expect(restored.stdout).toContain(`restored ${monday}`);
+      expect(readFileSync(join(running.dir, "notes.txt"), "utf8")).toBe("monday");
+      // The state from before, wednesday's work among it, comes back the same way.
+      const before = /--snapshot (\S+)` brings it back/.exec(restored.stdout)![1];
+      const undo = await botfleet(["backups", "restore", bot, "--snapshot", before, "--yes", "--timeout", "60"], env());
+      expect(undo.code).toBe(0);
+      expect(readFileSync(join(running.dir, "notes.txt"), "utf8")).toBe("wednesday, after the last snapshot");
+
+      const after = JSON.parse((await botfleet(["status", bot, "--json"], env())).stdout)[0];
+      expect(after.state.lastRestore).toMatchObject({ ok: true, snapshot: before });
+    } finally {
+      await running.stop();
+    }
+
+    // Nothing runs: the request waits in the store; a second one is refused while it does.
+    const asked = await botfleet(["backups", "restore", bot, "--at", new Date().toISOString(), "--yes", "--no-wait"], env());
+    expect(asked.code).toBe(0);
+    const again = await botfleet(["backups", "restore", bot, "--at", new Date().toISOString(), "--yes", "--timeout", "2"], env());
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain("has a restore pending already");
+  });
+});
+
+describe("botfleet secrets", () => {
+  const vaultName = azureSharedNames("ops", "eastus2", fleet.azure.uniqueSuffix).keyVault;
+  const withVault = () => ({ ...azureEnv(), BOTFLEET_AZURE_VAULT_URL: `https://127.0.0.1:${vault.port}/{vault}` });
+  const withSecretManager = () => ({ ...gcpEnv(), BOTFLEET_SECRET_MANAGER_ENDPOINT: `http://127.0.0.1:${secretManager.port}` });
+
+  test("Key Vault: list shows which are set and since when; set reads the value from stdin or a file, writes it, and never shows it", async () => {
+    const before = await botfleet(["secrets", "list", "bot-vm", "--json"], withVault());
+    expect(before.stderr).toBe("");
+    expect(before.code).toBe(0);
+    expect(JSON.parse(before.stdout).secrets.map((s: { key: string; name: string; versions: number }) => [s.key, s.name, s.versions])).toEqual([
+      ["gateway-token", "bot-vm--gateway-token", 0],
+      ["llm-api-key", "bot-vm--llm-api-key", 0],
+      ["telegram-bot-token", "bot-vm--telegram-bot-token", 0],
+      ["search-api-key", "bot-vm--search-api-key", 0],
+    ]);
+
+    const token = "7700000001:AAH-new token with 'quotes' \"and\" ünïcode";
+    const set = await botfleet(["secrets", "set", "bot-vm", "telegram-bot-token"], withVault(), `${token}\n`);
+    expect(set.stderr).toBe("");
+    expect(set.code).toBe(0);
+    expect(set.stdout).toMatch(new RegExp(`^set telegram-bot-token of bot-vm in Key Vault ${vaultName} \\(version [0-9a-f]{32}\\)`));
+    // The SDK's first request carries no token: the vault's 401 challenge names the resource to get one for.
+    expect(vault.requests[0]).toMatchObject({ authorization: undefined, body: "" });
+    const put = vault.requests.filter((r) => r.method === "PUT" && r.authorization);
+    expect(put).toHaveLength(1);
+    expect(put[0].path).toBe(`/${vaultName}/secrets/bot-vm--telegram-bot-token`);
+    expect(put[0].authorization).toMatch(/^Bearer /);
+    expect(JSON.parse(put[0].body)).toMatchObject({ value: token });
+
+    const file = join(work, "llm-key.txt");
+    writeFileSync(file, "sk-ant-from-a-file\n");
+    expect((await botfleet(["secrets", "set", "bot-vm", "llm-api-key", "--file", file], withVault())).code).toBe(0);
+    expect(vault.secrets.get(`${vaultName}/bot-vm--llm-api-key`)!.map((v) => v.value)).toEqual(["sk-ant-from-a-file"]);
+    expect((await botfleet(["secrets", "set", "bot-vm", "gateway-token", "--generate"], withVault())).code).toBe(0);
+    expect(vault.secrets.get(`${vaultName}/bot-vm--gateway-token`)![0].value).toMatch(/^[A-Za-z0-9]{48}$/);
+
+    const after = await botfleet(["secrets", "list", "bot-vm"], withVault());
+    expect(after.code).toBe(0);
+    expect(after.stdout).toMatch(/^telegram-bot-token\s+bot-vm--telegram-bot-token\s+TELEGRAM_BOT_TOKEN\s+yes\s+1\s+\d{4}-\d\d-\d\dT\S+Z \(\d+ s ago\)$/m);
+    for (const out of [set, after]) expect(out.stdout + out.stderr).not.toContain("AAH-new");
+
+    const typo = await botfleet(["secrets", "set", "bot-vm", "telegram-token"], withVault(), "x");
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('bot-vm has no secret "telegram-token"; did you mean "telegram-bot-token"?');
+    const empty = await botfleet(["secrets", "set", "bot-vm", "llm-api-key"], withVault(), "\n");
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toContain("the value of llm-api-key is empty; nothing was set");
+    expect(vault.requests.filter((r) => r.method === "PUT" && r.authorization)).toHaveLength(3);
+  });
+
+  test("Secret Manager: set adds a version to the secret Terraform created; list counts them", async () => {
+    const id = gcpBotNames("ops", "ops-project", "bot-run").secret("telegram-bot-token");
+    secretManager.secrets.set(`projects/ops-project/secrets/${id}`, [{ value: Buffer.from("placeholder"), createTime: "2026-12-01T10:00:00Z" }]);
+    const set = await botfleet(["secrets", "set", "bot-run", "telegram-bot-token"], withSecretManager(), "8800000002:BBH-rotated\n");
+    expect(set.stderr).toBe("");
+    expect(set.code).toBe(0);
+    expect(set.stdout).toContain("set telegram-bot-token of bot-run in Secret Manager of project ops-project (version 2)");
+    const add = secretManager.requests.find((r) => r.method === "POST")!;
+    expect(add.path).toBe(`/v1/projects/ops-project/secrets/${id}:addVersion`);
+    expect(add.authorization).toBe("Bearer stand-in-token");
+    expect(Buffer.from(JSON.parse(add.body).payload.data, "base64").toString()).toBe("8800000002:BBH-rotated");
+    const list = JSON.parse((await botfleet(["secrets", "list", "bot-run", "--json"], withSecretManager())).stdout);
+    const telegram = list.secrets.find((s: { key: string }) => s.key === "telegram-bot-token");
+    expect(telegram).toMatchObject({ name: id, versions: 2 });
+    expect(Date.now() - Date.parse(telegram.lastSet)).toBeLessThan(60_000);
+    expect(list.secrets.find((s: { key: string }) => s.key === "llm-api-key")).toMatchObject({ versions: 0 });
+  });
+});
+
+describe("botfleet's errors", () => {
+  test("each kind of failure says what and how to fix it, with its own exit code", async () => {
+    const unknown = await botfleet(["status", "bot-vn"], azureEnv());
+    expect(unknown).toMatchObject({ code: 2 });
+    expect(unknown.stderr).toContain('no bot "bot-vn" in the fleet ops; did you mean "bot-vm"?');
+    const early = await botfleet(["backups", "restore", "bot-app", "--at", "2001-01-01T00:00:00Z", "--yes"], azureEnv());
+    expect(early).toMatchObject({ code: 5 });
+    expect(early.stderr).toContain(`/${account("bot-app")}/state does not exist: the bot's stack creates it. Is the bot deployed`);
+    const badTime = await botfleet(["backups", "restore", "bot-app", "--at", "yesterday", "--yes"], azureEnv());
+    expect(badTime).toMatchObject({ code: 2 });
+    expect(badTime.stderr).toContain('--at "yesterday" is not a time');
+    const help = await botfleet(["backups", "restore", "--help"], {});
+    expect(help).toMatchObject({ code: 0 });
+    expect(help.stdout).toMatch(/--at <time>[\s\S]*Exit codes:\n {2}0 {2}done/);
+    const verb = await botfleet(["restart", "bot-vm"], {});
+    expect(verb.code).toBe(2);
+    // No Azure CLI on this machine and no ARM_* variables: not signed in.
+    const signedOut = await botfleet(["backups", "list", "bot-vm"], { BOTFLEET_AZURE_BLOB_URL: azureEnv().BOTFLEET_AZURE_BLOB_URL, NODE_EXTRA_CA_CERTS: tls.cert });
+    expect(signedOut.code).toBe(3);
+    expect(signedOut.stderr).toContain("not signed in to Azure");
+    expect(signedOut.stderr).toContain("Sign in with `az login`");
+  });
+});

@@ -1,0 +1,76 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { parseTime, snapshotAt, snapshotTime, type Snapshot } from "../operations/backups";
+import { cloudError, EXIT, OperationError } from "../operations/errors";
+import { operationsOf } from "../operations/registry";
+import { age } from "../operations/status";
+import { TARGET_LIST } from "../targets";
+import { ROOT } from "./support/fleet";
+
+const now = new Date("2026-12-06T12:00:00Z");
+const snap = (iso: string, current = false): Snapshot => ({ name: `snapshots/${iso.replace(/[:.]/g, "-")}-7-0.tar.gz`, time: new Date(iso), bytes: 100, current });
+
+test("every target brings its operations, in its folder beside its descriptor", () => {
+  for (const t of TARGET_LIST) {
+    expect(existsSync(join(ROOT, "targets", t.id, "operations.ts"))).toBe(true);
+    expect(operationsOf(t.id)).toEqual({ store: expect.any(Function), status: expect.any(Function), secrets: expect.any(Function) });
+  }
+});
+
+test("a snapshot's time is read from its name as state-sync writes it", () => {
+  expect(snapshotTime("snapshots/2026-12-05T18-56-17-539Z-4242-3.tar.gz")?.toISOString()).toBe("2026-12-05T18:56:17.539Z");
+  expect(snapshotTime("snapshots/initial.tar.gz")).toBeUndefined();
+});
+
+test("--at takes an ISO time (UTC without a zone) or a time back from now, and refuses anything else naming the fix", () => {
+  expect(parseTime("2026-12-05T18:00:00Z", now).toISOString()).toBe("2026-12-05T18:00:00.000Z");
+  expect(parseTime("2026-12-05T18:00", now).toISOString()).toBe("2026-12-05T18:00:00.000Z");
+  expect(parseTime("2026-12-05 18:00:00+02:00", now).toISOString()).toBe("2026-12-05T16:00:00.000Z");
+  expect(parseTime("2026-12-05", now).toISOString()).toBe("2026-12-05T00:00:00.000Z");
+  expect(parseTime("90m", now).toISOString()).toBe("2026-12-06T10:30:00.000Z");
+  expect(parseTime("2d", now).toISOString()).toBe("2026-12-04T12:00:00.000Z");
+  for (const bad of ["yesterday", "2026-13-01", "6 hours", ""]) {
+    let e: OperationError | undefined;
+    try {
+      parseTime(bad, now);
+    } catch (err) {
+      e = err as OperationError;
+    }
+    expect(e).toBeInstanceOf(OperationError);
+    expect(e!.exitCode).toBe(EXIT.usage);
+    expect(e!.message).toContain(`--at "${bad}" is not a time: give an ISO 8601 time such as 2026-12-05T18:00:00Z`);
+  }
+});
+
+test("a restore --at a time takes the newest snapshot at or before it, and says what there is when none is", () => {
+  const kept = [snap("2026-12-04T09:00:00.000Z"), snap("2026-12-05T09:00:00.000Z"), snap("2026-12-06T11:59:00.000Z", true)];
+  expect(snapshotAt(kept, new Date("2026-12-05T12:00:00Z"), "bot").name).toBe(kept[1].name);
+  expect(snapshotAt(kept, new Date("2026-12-05T09:00:00Z"), "bot").name).toBe(kept[1].name);
+  expect(snapshotAt(kept, now, "bot").name).toBe(kept[2].name);
+  expect(() => snapshotAt(kept, new Date("2026-12-01T00:00:00Z"), "bot")).toThrow(
+    "bot has no snapshot taken at or before 2026-12-01T00:00:00.000Z: the oldest kept is from 2026-12-04T09:00:00.000Z (botfleet backups list bot shows them all)",
+  );
+  expect(() => snapshotAt([], now, "bot")).toThrow("bot has no snapshot in its store yet: nothing to restore");
+});
+
+test("the clouds' errors become what to do: sign in, or which role is missing", () => {
+  const unavailable = Object.assign(new Error("Azure CLI could not be found."), { name: "CredentialUnavailableError" });
+  expect(cloudError(unavailable, "azure", "reading x", "role")).toMatchObject({ exitCode: EXIT.notSignedIn, message: expect.stringContaining("Sign in with `az login`") });
+  const adc = new Error("Could not load the default credentials. Browse to https://cloud.google.com/docs/authentication/getting-started");
+  expect(cloudError(adc, "gcp", "listing y", "role")).toMatchObject({ exitCode: EXIT.notSignedIn, message: expect.stringContaining("gcloud auth application-default login") });
+  const forbidden = Object.assign(new Error("This request is not authorized to perform this operation using this permission.\nRequestId:1"), { statusCode: 403 });
+  expect(cloudError(forbidden, "azure", "reading x", '"Storage Blob Data Contributor" on the container state')).toMatchObject({
+    exitCode: EXIT.forbidden,
+    message: 'reading x: not allowed (This request is not authorized to perform this operation using this permission.). Your identity needs "Storage Blob Data Contributor" on the container state.',
+  });
+  expect(cloudError(Object.assign(new Error("expired"), { code: 401 }), "gcp", "w", "r").exitCode).toBe(EXIT.notSignedIn);
+  expect(cloudError(new Error("socket hang up"), "gcp", "w", "r")).toMatchObject({ exitCode: EXIT.failed, message: "w: socket hang up" });
+});
+
+test("ages read as people say them", () => {
+  expect(age(undefined, now)).toBe("never");
+  expect(age("2026-12-06T11:59:30Z", now)).toBe("30 s ago");
+  expect(age("2026-12-06T11:00:00Z", now)).toBe("60 min ago");
+  expect(age("2026-12-06T02:00:00Z", now)).toBe("10 h ago");
+  expect(age("2026-12-01T12:00:00Z", now)).toBe("5 d ago");
+});

@@ -1,0 +1,78 @@
+import type { Bot, Fleet } from "../config/load";
+import type { SecretSpec } from "../runtimes/runtime";
+
+/** One file in a bot's store (its state container or bucket). */
+export interface StoredFile {
+  /** Its path in the store, e.g. `botfleet-state/snapshots/<time>-….tar.gz`. */
+  readonly path: string;
+  readonly bytes: number;
+  readonly modified: Date;
+}
+
+/**
+ * The store holding a bot's durable state, where state-sync keeps snapshots, the pointer and its
+ * published status (docs/secrets-and-operations.md#where-state-lives), as the operations read it.
+ */
+export interface BotStore {
+  /** Where it is, for messages: `Azure blob container …`, `gs://…`. */
+  readonly describe: string;
+  /** What the identity needs on it to read and write (for the error when it may not). */
+  readonly role: string;
+  list(prefix: string): Promise<StoredFile[]>;
+  /** The file's content, or undefined when there is none. */
+  read(path: string): Promise<Buffer | undefined>;
+  /** Writes `path` only if nothing is there; false when something is. */
+  create(path: string, body: Buffer): Promise<boolean>;
+}
+
+/** One of a bot's secrets, as `secrets list` shows it: never its value. */
+export interface SecretState extends SecretSpec {
+  /** Its name in the vault or secret manager. */
+  readonly name: string;
+  /** How many values it has had (enabled versions); 0: not there. */
+  readonly versions: number;
+  /** When its current value was set. */
+  readonly lastSet?: Date;
+}
+
+/** Where a bot's secrets live (Key Vault, Secret Manager). */
+export interface BotSecrets {
+  readonly describe: string;
+  list(specs: readonly SecretSpec[]): Promise<SecretState[]>;
+  /** Writes a new value (a new version); the old one stays until the bot restarts. */
+  set(spec: SecretSpec, value: string): Promise<{ version: string }>;
+}
+
+/** A bot of the fleet file, and the fleet it belongs to. */
+export interface BotRef {
+  readonly fleet: Fleet;
+  readonly bot: Bot;
+}
+
+/** What the target's own platform adds to a bot's status. */
+export interface TargetStatus {
+  /** The release the bot runs, and the one deployed, when the target can tell. */
+  readonly running?: string;
+  readonly desired?: string;
+  /** `ready`, `waiting` or `degraded`, and why. */
+  readonly condition?: { readonly state: string; readonly reasons: readonly string[] };
+  readonly phase?: string;
+  readonly detail?: string;
+  readonly memoryRestarts?: number;
+  /** What the status cannot show on this target, and why (said in the table, never guessed). */
+  readonly unknown?: string;
+}
+
+/**
+ * A target's operations, in its folder beside its descriptor (targets/<id>/operations.ts), so a
+ * new target brings its operations with it. Each takes the environment the command runs in: the
+ * SDKs read their credentials and endpoints from it.
+ */
+export interface TargetOperations {
+  /** The bot's store. */
+  store(ref: BotRef, env: NodeJS.ProcessEnv): BotStore;
+  /** What the platform says of the running bot. */
+  status(ref: BotRef, store: BotStore, env: NodeJS.ProcessEnv): Promise<TargetStatus>;
+  /** Where the bot's secrets live. */
+  secrets(ref: BotRef, env: NodeJS.ProcessEnv): BotSecrets;
+}
