@@ -149,3 +149,60 @@ describe("the updater's first run on a new OS disk", () => {
     expect(run(undefined, undefined)).toEqual({ log: "", status: undefined });
   });
 });
+
+// Issue 39: a restart asked for from outside (`botfleet restart`, `botfleet secrets set`).
+describe("a restart asked for in the store", () => {
+  const run = (request: object | undefined, local: object, healthy = true) => {
+    const dir = join(root, `restart-${Math.random().toString(36).slice(2)}`);
+    const statusDir = join(dir, "status");
+    const work = join(dir, "work");
+    mkdirSync(work, { recursive: true });
+    mkdirSync(statusDir, { recursive: true });
+    writeFileSync(join(statusDir, "status.json"), JSON.stringify(local));
+    const requestFile = join(dir, "restart.json");
+    if (request) writeFileSync(requestFile, JSON.stringify(request));
+    const stored = join(dir, "stored-status.json");
+    // The store (blob_get, blob_put), systemd (stop_agent, start_agent), state-sync's snapshot and
+    // the health gate are stubs that say what they were asked; the rest is the rendered update.sh.
+    const script = [
+      `STATUS_DIR=${JSON.stringify(statusDir)}`,
+      `UPDATING_MARKER=${JSON.stringify(join(dir, "updating"))}`,
+      `work=${JSON.stringify(work)}`,
+      `blob_get() { [ "$1" = restart.json ] && [ -e ${JSON.stringify(requestFile)} ] && cp ${JSON.stringify(requestFile)} "$2" || return 2; }`,
+      `blob_put() { cp "$2" ${JSON.stringify(stored)}; }`,
+      `stop_agent() { echo "stop (updating marker: $([ -e "$UPDATING_MARKER" ] && echo yes))" >&2; }`,
+      `durable_snapshot() { echo "snapshot $1" >&2; }`,
+      `start_agent() { echo start >&2; }`,
+      `health_gate() { ${healthy ? "true" : "false"}; }`,
+      functions("log", "status_json", "write_status", "restart_if_asked"),
+      "restart_if_asked",
+      `[ ! -e "$UPDATING_MARKER" ] || echo "marker left behind" >&2`,
+    ].join("\n");
+    const r = spawnSync("bash", ["--norc", "-c", script], { env: { PATH: `${bin}:${process.env.PATH}` }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    expect(r.status).toBe(0);
+    return { log: r.stderr, status: JSON.parse(readFileSync(join(statusDir, "status.json"), "utf8")), stored: existsSync(stored) ? JSON.parse(readFileSync(stored, "utf8")) : undefined };
+  };
+  const local = { bot: "bot-alpha", running: "72cdd09a9398", phase: "running" };
+
+  test("stops the agent under the updating marker, snapshots, starts it, and records the restart here and in the store", () => {
+    const { log, status, stored } = run({ id: "r1", requestedAt: "2026-12-06T10:00:00Z", by: "ops@laptop" }, local);
+    expect(log).toMatch(
+      /botfleet: update: restart r1 asked for by ops@laptop: stopping the agent\nstop \(updating marker: yes\)\nsnapshot restart\nstart\n.*botfleet: update: restart r1 done: the agent is healthy\n$/,
+    );
+    expect(status).toMatchObject({ ...local, lastRestart: { id: "r1", ok: true, at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/) } });
+    expect(stored).toEqual(status);
+  });
+
+  test("is applied once per id; none asked, nothing happens", () => {
+    const done = { ...local, lastRestart: { id: "r1", at: "2026-12-06T10:01:00Z", ok: true } };
+    expect(run({ id: "r1" }, done).log).toBe("");
+    expect(run(undefined, done).log).toBe("");
+    expect(run({ note: "no id" }, done).log).toBe("");
+  });
+
+  test("an agent not healthy after it is recorded as such", () => {
+    const { log, status } = run({ id: "r2" }, local, false);
+    expect(log).toContain("restart r2: the agent is NOT HEALTHY after it (journalctl -u botfleet-agent)");
+    expect(status.lastRestart).toMatchObject({ id: "r2", ok: false });
+  });
+});

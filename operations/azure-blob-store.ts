@@ -46,6 +46,14 @@ export class AzureBlobStore implements BotStore {
     }
   }
 
+  async put(path: string, body: Buffer): Promise<void> {
+    try {
+      await this.container.getBlockBlobClient(path).upload(body, body.length);
+    } catch (e) {
+      throw cloudError(e, "azure", `writing ${path} in ${this.describe}`, this.role);
+    }
+  }
+
   async create(path: string, body: Buffer): Promise<boolean> {
     try {
       await this.container.getBlockBlobClient(path).upload(body, body.length, { conditions: { ifNoneMatch: "*" } });

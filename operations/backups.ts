@@ -1,6 +1,5 @@
-import { randomBytes } from "node:crypto";
-import { hostname, userInfo } from "node:os";
 import { EXIT, OperationError } from "./errors";
+import { requestFrom } from "./requests";
 import type { BotStore } from "./types";
 
 /** state-sync's folder in a bot's store, and the files the operations read and write there (state-sync/state-sync.mjs). */
@@ -101,19 +100,11 @@ export interface RestoreRequest {
  * first; state-sync/state-sync.mjs `restoreIfAsked`).
  */
 export async function askRestore(store: BotStore, snapshot: string, bot: string, now = new Date()): Promise<RestoreRequest> {
-  const request: RestoreRequest = { id: `${now.getTime().toString(36)}-${randomBytes(4).toString("hex")}`, snapshot, requestedAt: now.toISOString(), by: `${safeUser()}@${hostname()}` };
+  const request: RestoreRequest = { ...requestFrom(now), snapshot };
   if (await store.create(RESTORE_REQUEST, Buffer.from(JSON.stringify(request)))) return request;
   const pending = (await store.read(RESTORE_REQUEST))?.toString("utf8") ?? "";
   throw new OperationError(
     `${bot} has a restore pending already (${pending.slice(0, 300)}): its state-sync applies it at its next interval, or at its next start if it is not running. Wait for it (botfleet status ${bot} shows the last restore), then ask again.`,
     EXIT.failed,
   );
-}
-
-function safeUser(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return "unknown";
-  }
 }

@@ -81,8 +81,7 @@ export async function main(argv: readonly string[], io: Io = { out: (t) => proce
     .action(async (name: string, opts: { at?: string; snapshot?: string; yes?: boolean; wait: boolean; timeout: string }) => {
       const ref = botOf(fleetOf(), name);
       if (!opts.at && !opts.snapshot) throw new OperationError("backups restore: say which state: --at <time> or --snapshot <name> (botfleet backups list " + name + " shows them)", EXIT.usage);
-      const timeoutS = Number(opts.timeout);
-      if (!(timeoutS > 0)) throw new OperationError(`--timeout "${opts.timeout}" is not a number of seconds above 0`, EXIT.usage);
+      const timeoutS = seconds(opts.timeout);
       const at = opts.at ? parseTime(opts.at, io.now()) : undefined;
       const store = operationsOf(ref.bot.target).store(ref, io.env);
       const snapshots = await listSnapshots(store);
@@ -144,8 +143,10 @@ export async function main(argv: readonly string[], io: Io = { out: (t) => proce
     .argument("<key>", "the secret's key, as `secrets list` shows it (telegram-bot-token, llm-api-key, ...)")
     .option("--file <path>", "read the value from this file (one trailing newline dropped)")
     .option("--generate", "a new random value (48 letters and digits), as Terraform generates the gateway token")
+    .option("--no-restart", "do not restart the bot: it reads the new value when it next starts")
+    .option("--timeout <seconds>", "how long to wait for the restart", "600")
     .addHelpText("after", EXIT_CODES)
-    .action(async (name: string, key: string, opts: { file?: string; generate?: boolean }) => {
+    .action(async (name: string, key: string, opts: { file?: string; generate?: boolean; restart: boolean; timeout: string }) => {
       const ref = botOf(fleetOf(), name);
       const specs = secretSpecsOf(ref);
       const spec = specs.find((s) => s.key === key);
@@ -162,7 +163,25 @@ export async function main(argv: readonly string[], io: Io = { out: (t) => proce
       if (!value) throw new OperationError(`secrets set: the value of ${key} is empty; nothing was set`, EXIT.usage);
       const where = operationsOf(ref.bot.target).secrets(ref, io.env);
       const { version } = await where.set(spec, value);
-      io.out(`set ${key} of ${name} in ${where.describe} (version ${version}); the running bot reads it when it next starts\n`);
+      io.out(`set ${key} of ${name} in ${where.describe} (version ${version})\n`);
+      if (!opts.restart) return io.out(`${name} reads it when it next starts (botfleet restart ${name})\n`);
+      try {
+        await restartBot(ref, io, true, seconds(opts.timeout));
+      } catch (e) {
+        // Set all the same: say what is left to do, and fail only for what failed.
+        throw new OperationError(`the new value is set, but ${name} was not restarted: ${(e as Error).message}`, e instanceof OperationError ? e.exitCode : EXIT.failed);
+      }
+    });
+
+  program
+    .command("restart")
+    .description("restart a bot's agent, which reads every secret again (a VM: its updater within a minute, a snapshot first; Container Apps: its latest revision)")
+    .argument("<bot>")
+    .option("--no-wait", "ask, and return without waiting for the bot")
+    .option("--timeout <seconds>", "how long to wait for the bot", "600")
+    .addHelpText("after", EXIT_CODES)
+    .action(async (name: string, opts: { wait: boolean; timeout: string }) => {
+      await restartBot(botOf(fleetOf(), name), io, opts.wait, seconds(opts.timeout));
     });
 
   try {
@@ -173,6 +192,35 @@ export async function main(argv: readonly string[], io: Io = { out: (t) => proce
     const err = e instanceof OperationError ? e : e instanceof FleetConfigError ? new OperationError(e.message, EXIT.usage) : new OperationError((e as Error).stack ?? String(e));
     process.stderr.write(`botfleet: ${err.message}\n`);
     return err.exitCode;
+  }
+}
+
+function seconds(text: string): number {
+  const n = Number(text);
+  if (!(n > 0)) throw new OperationError(`--timeout "${text}" is not a number of seconds above 0`, EXIT.usage);
+  return n;
+}
+
+/** Restarts the bot's agent and, when the bot applies it itself, waits until it has (and is healthy). */
+async function restartBot(ref: BotRef, io: Io, wait: boolean, timeoutS: number): Promise<void> {
+  const name = ref.bot.name;
+  const ops = operationsOf(ref.bot.target);
+  const asked = await ops.restart(ref, io.env, ops.store(ref, io.env));
+  io.out(`${asked.said}\n`);
+  if (!asked.applied || !wait) return;
+  const progress = new Progress(`waiting for ${name} to restart`);
+  const deadline = Date.now() + timeoutS * 1000;
+  try {
+    for (;;) {
+      const result = await asked.applied();
+      if (result?.ok) return io.out(`${name} restarted, and is healthy\n`);
+      if (result) throw new OperationError(`${name} restarted, but is not healthy after it: botfleet status ${name}`, EXIT.failed);
+      if (Date.now() >= deadline)
+        throw new OperationError(`${name} did not restart within ${timeoutS} s; the request stays and is applied when its updater runs. botfleet status ${name}`, EXIT.timedOut);
+      await new Promise((r) => setTimeout(r, 3000));
+    }
+  } finally {
+    progress.done();
   }
 }
 

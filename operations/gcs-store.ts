@@ -39,6 +39,14 @@ export class GcsStore implements BotStore {
     }
   }
 
+  async put(path: string, body: Buffer): Promise<void> {
+    try {
+      await this.bucket.file(path).save(body, { resumable: false, contentType: "application/json" });
+    } catch (e) {
+      throw cloudError(e, "gcp", `writing ${path} in ${this.describe}`, this.role);
+    }
+  }
+
   async create(path: string, body: Buffer): Promise<boolean> {
     try {
       await this.bucket.file(path).save(body, { resumable: false, preconditionOpts: { ifGenerationMatch: 0 }, contentType: "application/json" });

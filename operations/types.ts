@@ -23,6 +23,8 @@ export interface BotStore {
   read(path: string): Promise<Buffer | undefined>;
   /** Writes `path` only if nothing is there; false when something is. */
   create(path: string, body: Buffer): Promise<boolean>;
+  /** Writes `path`, over what is there. */
+  put(path: string, body: Buffer): Promise<void>;
 }
 
 /** One of a bot's secrets, as `secrets list` shows it: never its value. */
@@ -41,6 +43,14 @@ export interface BotSecrets {
   list(specs: readonly SecretSpec[]): Promise<SecretState[]>;
   /** Writes a new value (a new version); the old one stays until the bot restarts. */
   set(spec: SecretSpec, value: string): Promise<{ version: string }>;
+}
+
+/** A restart done, or asked for and applied by the bot itself. */
+export interface RestartAsked {
+  /** What was done or asked, for the user. */
+  readonly said: string;
+  /** When the bot applies it: resolves with whether it is healthy after it, or undefined while not yet applied. */
+  readonly applied?: () => Promise<{ ok: boolean } | undefined>;
 }
 
 /** A bot of the fleet file, and the fleet it belongs to. */
@@ -75,4 +85,9 @@ export interface TargetOperations {
   status(ref: BotRef, store: BotStore, env: NodeJS.ProcessEnv): Promise<TargetStatus>;
   /** Where the bot's secrets live. */
   secrets(ref: BotRef, env: NodeJS.ProcessEnv): BotSecrets;
+  /**
+   * Restarts the bot's agent, which reads every secret again: done when the promise resolves, or
+   * asked (the bot applies it; `wait` says how to wait for it). Throws when the target cannot.
+   */
+  restart(ref: BotRef, env: NodeJS.ProcessEnv, store: BotStore): Promise<RestartAsked>;
 }

@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { STATE_SYNC_COMMAND } from "../../bootstrap/state-sync";
 import { parseFleet } from "../../config/load";
 import { azureBotNames, azureSharedNames, gcpBotNames } from "../../config/names";
+import { ArmStandIn } from "../support/arm-stand-in";
 import { GcsStandIn } from "../support/gcs-stand-in";
 import { KeyVaultStandIn } from "../support/key-vault-stand-in";
 import { SecretManagerStandIn } from "../support/secret-manager-stand-in";
@@ -252,7 +253,7 @@ describe("botfleet secrets", () => {
     ]);
 
     const token = "7700000001:AAH-new token with 'quotes' \"and\" ünïcode";
-    const set = await botfleet(["secrets", "set", "bot-vm", "telegram-bot-token"], withVault(), `${token}\n`);
+    const set = await botfleet(["secrets", "set", "bot-vm", "telegram-bot-token", "--no-restart"], withVault(), `${token}\n`);
     expect(set.stderr).toBe("");
     expect(set.code).toBe(0);
     expect(set.stdout).toMatch(new RegExp(`^set telegram-bot-token of bot-vm in Key Vault ${vaultName} \\(version [0-9a-f]{32}\\)`));
@@ -266,9 +267,9 @@ describe("botfleet secrets", () => {
 
     const file = join(work, "llm-key.txt");
     writeFileSync(file, "sk-ant-from-a-file\n");
-    expect((await botfleet(["secrets", "set", "bot-vm", "llm-api-key", "--file", file], withVault())).code).toBe(0);
+    expect((await botfleet(["secrets", "set", "bot-vm", "llm-api-key", "--file", file, "--no-restart"], withVault())).code).toBe(0);
     expect(vault.secrets.get(`${vaultName}/bot-vm--llm-api-key`)!.map((v) => v.value)).toEqual(["sk-ant-from-a-file"]);
-    expect((await botfleet(["secrets", "set", "bot-vm", "gateway-token", "--generate"], withVault())).code).toBe(0);
+    expect((await botfleet(["secrets", "set", "bot-vm", "gateway-token", "--generate", "--no-restart"], withVault())).code).toBe(0);
     expect(vault.secrets.get(`${vaultName}/bot-vm--gateway-token`)![0].value).toMatch(/^[A-Za-z0-9]{48}$/);
 
     const after = await botfleet(["secrets", "list", "bot-vm"], withVault());
@@ -289,8 +290,9 @@ describe("botfleet secrets", () => {
     const id = gcpBotNames("ops", "ops-project", "bot-run").secret("telegram-bot-token");
     secretManager.secrets.set(`projects/ops-project/secrets/${id}`, [{ value: Buffer.from("placeholder"), createTime: "2026-12-01T10:00:00Z" }]);
     const set = await botfleet(["secrets", "set", "bot-run", "telegram-bot-token"], withSecretManager(), "8800000002:BBH-rotated\n");
-    expect(set.stderr).toBe("");
-    expect(set.code).toBe(0);
+    // Set, but not live: botfleet cannot restart a Cloud Run bot yet, and says what does.
+    expect(set.code).toBe(1);
+    expect(set.stderr).toContain("the new value is set, but bot-run was not restarted: botfleet cannot restart a Cloud Run bot yet. Start a new revision");
     expect(set.stdout).toContain("set telegram-bot-token of bot-run in Secret Manager of project ops-project (version 2)");
     const add = secretManager.requests.find((r) => r.method === "POST")!;
     expect(add.path).toBe(`/v1/projects/ops-project/secrets/${id}:addVersion`);
@@ -301,6 +303,84 @@ describe("botfleet secrets", () => {
     expect(telegram).toMatchObject({ name: id, versions: 2 });
     expect(Date.now() - Date.parse(telegram.lastSet)).toBeLessThan(60_000);
     expect(list.secrets.find((s: { key: string }) => s.key === "llm-api-key")).toMatchObject({ versions: 0 });
+  });
+});
+
+describe("botfleet restart", () => {
+  const arm = new ArmStandIn();
+  beforeAll(() => arm.start(tls));
+  afterAll(() => arm.stop());
+  const vmContainer = () => `https://127.0.0.1:${azuritePort}/${account("bot-vm")}/state`;
+  const harness = (...args: string[]) => {
+    const r = spawnSync(NODE24, [join(ROOT, "__tests__", "support", "state-harness.mjs"), ...args], { encoding: "utf8", env: { NODE_EXTRA_CA_CERTS: tls.cert } });
+    if (r.status !== 0) throw new Error(r.stderr);
+    return JSON.parse(r.stdout);
+  };
+  /** The VM's updater, as update.sh's restart_if_asked answers (tested on the rendered script in vm-condition.test.ts): the request's id in its status. */
+  let lastSeen: string | undefined;
+  async function updater(ok: boolean) {
+    let request: { id?: string } = {};
+    await until(() => !!(request = harness("get-blob", vmContainer(), "botfleet-release/restart.json")).id && request.id !== lastSeen, "a new restart request", 20_000);
+    lastSeen = request.id;
+    harness("put-blob", vmContainer(), "botfleet-release/status.json", JSON.stringify({ bot: "bot-vm", phase: "running", lastRestart: { id: request.id, at: new Date().toISOString(), ok } }));
+    return request;
+  }
+
+  test("a VM bot: the request lands where its updater reads it, and the command waits for its result", async () => {
+    harness("create-container", vmContainer());
+    const asked = botfleet(["restart", "bot-vm", "--timeout", "60"], azureEnv());
+    const request = await updater(true);
+    const done = await asked;
+    expect(done.code).toBe(0);
+    expect(done.stdout).toBe(`asked the VM's updater to restart the agent (request ${request.id}; it looks every minute)\nbot-vm restarted, and is healthy\n`);
+    expect(request).toMatchObject({ requestedAt: expect.any(String), by: expect.stringContaining("@") });
+
+    const unhealthy = botfleet(["restart", "bot-vm", "--timeout", "60"], azureEnv());
+    await updater(false);
+    expect(await unhealthy).toMatchObject({ code: 1, stderr: expect.stringContaining("bot-vm restarted, but is not healthy after it: botfleet status bot-vm") });
+
+    const noWait = await botfleet(["restart", "bot-vm", "--no-wait"], azureEnv());
+    expect(noWait.code).toBe(0);
+    const late = await botfleet(["restart", "bot-vm", "--timeout", "1"], azureEnv());
+    expect(late).toMatchObject({ code: 6, stderr: expect.stringContaining("bot-vm did not restart within 1 s; the request stays") });
+
+    // secrets set makes the new value live in the same step.
+    lastSeen = harness("get-blob", vmContainer(), "botfleet-release/restart.json").id;
+    const rotated = botfleet(
+      ["secrets", "set", "bot-vm", "telegram-bot-token", "--timeout", "60"],
+      { ...azureEnv(), BOTFLEET_AZURE_VAULT_URL: `https://127.0.0.1:${vault.port}/{vault}` },
+      "7700000001:rotated\n",
+    );
+    await updater(true);
+    const out = await rotated;
+    expect(out.code).toBe(0);
+    expect(out.stdout).toMatch(/^set telegram-bot-token of bot-vm in Key Vault \S+ \(version \w+\)\nasked the VM's updater to restart the agent .*\nbot-vm restarted, and is healthy\n$/);
+  });
+
+  test("a Container Apps bot: its latest revision restarted through Resource Manager", async () => {
+    const subscription = "00000000-1111-2222-3333-444444444444";
+    const names = azureBotNames("ops", "bot-app", fleet.azure.uniqueSuffix);
+    arm.apps.set(`${subscription}/${names.resourceGroup}/${names.containerApp}`, "bot-app--0000007");
+    const env = { ...azureEnv(), ARM_SUBSCRIPTION_ID: subscription, BOTFLEET_ARM_ENDPOINT: `https://127.0.0.1:${arm.port}` };
+    const done = await botfleet(["restart", "bot-app"], env);
+    expect(done.stderr).toBe("");
+    expect(done.code).toBe(0);
+    expect(done.stdout).toBe("restarted revision bot-app--0000007 of the container app bot-app: its replicas start again and read every Key Vault reference\n");
+    const app = `/subscriptions/${subscription}/resourceGroups/${names.resourceGroup}/providers/Microsoft.App/containerApps/bot-app`;
+    expect(arm.requests.map((r) => `${r.method} ${r.path}`)).toEqual([`GET ${app}`, `POST ${app}/revisions/bot-app--0000007/restart`]);
+    for (const r of arm.requests) expect(r.authorization).toMatch(/^Bearer /);
+
+    expect(await botfleet(["restart", "bot-app"], { ...env, ARM_SUBSCRIPTION_ID: "" })).toMatchObject({ code: 2, stderr: expect.stringContaining("set ARM_SUBSCRIPTION_ID, as for a deploy") });
+    arm.apps.clear();
+    expect(await botfleet(["restart", "bot-app"], env)).toMatchObject({ code: 5, stderr: expect.stringContaining("the container app bot-app is not in the resource group rg-ops-bot-app") });
+  });
+
+  test("a Cloud Run bot: not yet, naming the command that does it", async () => {
+    const r = await botfleet(["restart", "bot-run"], gcpEnv());
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      "botfleet cannot restart a Cloud Run bot yet. Start a new revision, which reads every secret again: gcloud run services update ops-bot-run --project ops-project --region us-central1",
+    );
   });
 });
 
@@ -318,7 +398,7 @@ describe("botfleet's errors", () => {
     const help = await botfleet(["backups", "restore", "--help"], {});
     expect(help).toMatchObject({ code: 0 });
     expect(help.stdout).toMatch(/--at <time>[\s\S]*Exit codes:\n {2}0 {2}done/);
-    const verb = await botfleet(["restart", "bot-vm"], {});
+    const verb = await botfleet(["reboot", "bot-vm"], {});
     expect(verb.code).toBe(2);
     // No Azure CLI on this machine and no ARM_* variables: not signed in.
     const signedOut = await botfleet(["backups", "list", "bot-vm"], { BOTFLEET_AZURE_BLOB_URL: azureEnv().BOTFLEET_AZURE_BLOB_URL, NODE_EXTRA_CA_CERTS: tls.cert });

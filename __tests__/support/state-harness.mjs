@@ -51,6 +51,13 @@ if (command === "create-container") {
   // The pointer replaced by args[0] (an empty or garbled one), while no instance holds the lease.
   const r = await fetch(blob("pointer.json"), { method: "PUT", headers: headers({ "x-ms-blob-type": "BlockBlob" }), body: args[0] });
   out = { status: r.status };
+} else if (command === "get-blob") {
+  // Any blob of the container, by its full path (args[0]): its JSON, or {status} when absent.
+  const r = await fetch(`${base}/${args[0]}`, { headers: headers() });
+  out = r.status === 200 ? JSON.parse(await r.text()) : { status: r.status };
+} else if (command === "put-blob") {
+  const r = await fetch(`${base}/${args[0]}`, { method: "PUT", headers: headers({ "x-ms-blob-type": "BlockBlob" }), body: args[1] });
+  out = { status: r.status };
 } else if (command === "delete-pointer") {
   const r = await fetch(blob("pointer.json"), { method: "DELETE", headers: headers() });
   out = { status: r.status };

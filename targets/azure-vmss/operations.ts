@@ -1,5 +1,6 @@
 import { azureBotSecrets, azureBotStore } from "../../operations/azure-bot";
-import type { TargetOperations, TargetStatus } from "../../operations/types";
+import { requestFrom } from "../../operations/requests";
+import type { BotStore, TargetOperations, TargetStatus } from "../../operations/types";
 
 /**
  * A VM bot's operations. Its updater keeps the release status in the bot's own store
@@ -9,10 +10,22 @@ import type { TargetOperations, TargetStatus } from "../../operations/types";
 export const operations: TargetOperations = {
   store: azureBotStore,
   secrets: azureBotSecrets,
+  // A request the VM's updater applies at its next run, within a minute (update.sh restart_if_asked):
+  // the agent stops, state-sync snapshots, the agent starts behind the health gate.
+  async restart(_ref, _env, store) {
+    const request = requestFrom();
+    await store.put("botfleet-release/restart.json", Buffer.from(JSON.stringify(request)));
+    return {
+      said: `asked the VM's updater to restart the agent (request ${request.id}; it looks every minute)`,
+      applied: async () => {
+        const done = (await releaseStatus(store))?.lastRestart;
+        return done?.id === request.id ? { ok: done.ok === true } : undefined;
+      },
+    };
+  },
   async status(_ref, store) {
-    const body = await store.read("botfleet-release/status.json");
-    if (!body) return { unknown: "the VM has not reported yet (botfleet-release/status.json is not in the store: its first boot may not be done)" };
-    const doc = JSON.parse(body.toString("utf8")) as Record<string, unknown> & { condition?: { state?: string; reasons?: string[] } };
+    const doc = await releaseStatus(store);
+    if (!doc) return { unknown: "the VM has not reported yet (botfleet-release/status.json is not in the store: its first boot may not be done)" };
     const status: TargetStatus = {
       running: str(doc.running),
       desired: str(doc.desired),
@@ -24,6 +37,14 @@ export const operations: TargetOperations = {
     return status;
   },
 };
+
+type ReleaseStatus = Record<string, unknown> & { condition?: { state?: string; reasons?: string[] }; lastRestart?: { id?: string; ok?: boolean } };
+
+/** The updater's status in the store, or undefined before its first run. */
+async function releaseStatus(store: BotStore): Promise<ReleaseStatus | undefined> {
+  const body = await store.read("botfleet-release/status.json");
+  return body ? (JSON.parse(body.toString("utf8")) as ReleaseStatus) : undefined;
+}
 
 function str(value: unknown): string | undefined {
   return typeof value === "string" && value ? value : undefined;
