@@ -1,6 +1,7 @@
 /**
  * Sets of suites. `npm run test:unit` runs the first, the inner loop; `npm test` runs it and the
- * tools suites; `npm run test:state-sync` the live state-sync suite (after `npm run setup:node24`).
+ * tools suites; `npm run test:state-sync` the live state-sync suite and `npm run test:operations`
+ * the `botfleet` command's (both after `npm run setup:node24`).
  * Suites that start real tools (caddy, cloud-init, shellcheck, systemd-analyze, sh, actionlint, the
  * Mermaid parser, tsc, eslint and prettier, the cdktf CLI) are listed in TOOL_SUITES; every other
  * suite is a unit suite.
@@ -38,7 +39,8 @@ module.exports = {
     { ...shared, displayName: "unit", testMatch: ["<rootDir>/__tests__/**/*.test.ts"], testPathIgnorePatterns: [...TOOL_SUITES.map(toolSuite), "\\.live\\.test\\.ts$"] },
     { ...shared, displayName: "tools", testMatch: TOOL_SUITES.map(toolSuite) },
     // Suites that need an install of their own (Node 24: npm run setup:node24) run only when named.
-    { ...shared, displayName: "state-sync", testMatch: ["<rootDir>/__tests__/live/state-sync.live.test.ts", "<rootDir>/__tests__/live/operations.live.test.ts"] },
+    { ...shared, displayName: "state-sync", testMatch: ["<rootDir>/__tests__/live/state-sync.live.test.ts"] },
+    { ...shared, displayName: "operations", testMatch: ["<rootDir>/__tests__/live/operations.live.test.ts"] },
   ],
   // Three workers on two cores: the tools suites spend seconds waiting on timers, timeouts and
   // child processes (backoff, firewall probes, launchers), during which a third worker computes.
