@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { estimateCost } from "../review/cost";
 import { readSynthOutput } from "../review/synth-output";
 import { readStateFiles, type StateStatus } from "./backups";
-import { OperationError } from "./errors";
+import { EXIT, OperationError } from "./errors";
 import { operationsOf } from "./registry";
 import type { BotRef, TargetStatus } from "./types";
 
@@ -39,7 +39,7 @@ async function botStatus(ref: BotRef, env: NodeJS.ProcessEnv, monthlyCost: numbe
   const keep = <T>(p: Promise<T>, fallback: T) =>
     p.catch((e) => {
       // Not signed in or not allowed is the same for every bot: said once, by the caller.
-      if (e instanceof OperationError && e.exitCode !== 1) throw e;
+      if (e instanceof OperationError && (e.exitCode === EXIT.notSignedIn || e.exitCode === EXIT.forbidden)) throw e;
       errors.push((e as Error).message);
       return fallback;
     });

@@ -15,6 +15,7 @@ import { STATE_SYNC_COMMAND } from "../../bootstrap/state-sync";
 import { parseFleet } from "../../config/load";
 import { azureBotNames, azureSharedNames, gcpBotNames } from "../../config/names";
 import { ArmStandIn } from "../support/arm-stand-in";
+import { CloudRunStandIn } from "../support/cloud-run-stand-in";
 import { GcsStandIn } from "../support/gcs-stand-in";
 import { KeyVaultStandIn } from "../support/key-vault-stand-in";
 import { SecretManagerStandIn } from "../support/secret-manager-stand-in";
@@ -54,6 +55,7 @@ let identity: Server;
 const gcs = new GcsStandIn();
 const vault = new KeyVaultStandIn();
 const secretManager = new SecretManagerStandIn();
+const cloudRun = new CloudRunStandIn();
 
 beforeAll(async () => {
   requireNode24();
@@ -67,6 +69,7 @@ beforeAll(async () => {
   await gcs.start();
   await vault.start(tls);
   await secretManager.start();
+  await cloudRun.start();
 });
 afterAll(async () => {
   killChildren();
@@ -74,6 +77,7 @@ afterAll(async () => {
   await gcs.stop();
   await vault.stop();
   await secretManager.stop();
+  await cloudRun.stop();
   azurite?.proc.kill("SIGTERM");
   rmSync(work, { recursive: true, force: true });
 });
@@ -87,7 +91,7 @@ const azureEnv = () => ({
   IDENTITY_HEADER,
   BOTFLEET_AZURE_BLOB_URL: `https://127.0.0.1:${azuritePort}/{account}`,
 });
-const gcpEnv = () => ({ GCE_METADATA_HOST: `127.0.0.1:${gcs.port}`, BOTFLEET_GCS_ENDPOINT: `http://127.0.0.1:${gcs.port}` });
+const gcpEnv = () => ({ GCE_METADATA_HOST: `127.0.0.1:${gcs.port}`, BOTFLEET_GCS_ENDPOINT: `http://127.0.0.1:${gcs.port}`, BOTFLEET_CLOUD_RUN_ENDPOINT: `http://127.0.0.1:${cloudRun.port}` });
 
 /** `botfleet <args>` as a user runs it, with only `env` (no credentials of this machine), `input` piped to its stdin. */
 function botfleet(args: string[], env: NodeJS.ProcessEnv, input = ""): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -172,9 +176,9 @@ describe.each([
     expect(empty.stderr).not.toContain("botfleet:");
     expect(empty.code).toBe(0);
     const nothing = JSON.parse(empty.stdout)[0];
-    expect(nothing).toMatchObject({ bot, errors: [] });
     expect(nothing.state).toBeUndefined();
-    expect(nothing.platform.unknown).toMatch(bot === "bot-vm" ? /the VM has not reported yet/ : /the serving revision is not read yet/);
+    if (bot === "bot-vm") expect(nothing).toMatchObject({ errors: [], platform: { unknown: expect.stringContaining("the VM has not reported yet") } });
+    else expect(nothing.errors).toEqual(["the Cloud Run service projects/ops-project/locations/us-central1/services/ops-bot-run does not exist: is it deployed?"]);
 
     const running = runningBot(store(), syncEnv());
     try {
@@ -360,7 +364,7 @@ describe("botfleet restart", () => {
   test("a Container Apps bot: its latest revision restarted through Resource Manager", async () => {
     const subscription = "00000000-1111-2222-3333-444444444444";
     const names = azureBotNames("ops", "bot-app", fleet.azure.uniqueSuffix);
-    arm.apps.set(`${subscription}/${names.resourceGroup}/${names.containerApp}`, "bot-app--0000007");
+    arm.apps.set(`${subscription}/${names.resourceGroup}/${names.containerApp}`, { latest: "bot-app--0000007" });
     const env = { ...azureEnv(), ARM_SUBSCRIPTION_ID: subscription, BOTFLEET_ARM_ENDPOINT: `https://127.0.0.1:${arm.port}` };
     const done = await botfleet(["restart", "bot-app"], env);
     expect(done.stderr).toBe("");
@@ -373,6 +377,57 @@ describe("botfleet restart", () => {
     expect(await botfleet(["restart", "bot-app"], { ...env, ARM_SUBSCRIPTION_ID: "" })).toMatchObject({ code: 2, stderr: expect.stringContaining("set ARM_SUBSCRIPTION_ID, as for a deploy") });
     arm.apps.clear();
     expect(await botfleet(["restart", "bot-app"], env)).toMatchObject({ code: 5, stderr: expect.stringContaining("the container app bot-app is not in the resource group rg-ops-bot-app") });
+  });
+
+  test("a Container Apps bot's status: the release of its latest revision, running once that revision is ready", async () => {
+    const subscription = "00000000-1111-2222-3333-444444444444";
+    const key = `${subscription}/${azureBotNames("ops", "bot-app", fleet.azure.uniqueSuffix).resourceGroup}/bot-app`;
+    const env = { ...azureEnv(), ARM_SUBSCRIPTION_ID: subscription, BOTFLEET_ARM_ENDPOINT: `https://127.0.0.1:${arm.port}` };
+    const platform = async () => {
+      const r = await botfleet(["status", "bot-app", "--json"], env);
+      expect(r.code).toBe(0);
+      return JSON.parse(r.stdout)[0].platform;
+    };
+    arm.apps.set(key, { latest: "bot-app--0000008", release: "3f1c2b9a0d4e" });
+    expect(await platform()).toEqual({ desired: "3f1c2b9a0d4e", running: "3f1c2b9a0d4e", phase: "running", detail: "revision bot-app--0000008" });
+    arm.apps.set(key, { latest: "bot-app--0000009", ready: "bot-app--0000008", release: "77aa00bb11cc" });
+    expect(await platform()).toEqual({ desired: "77aa00bb11cc", phase: "updating", detail: "revision bot-app--0000009 is not ready; bot-app--0000008 serves" });
+    arm.apps.set(key, { latest: "bot-app--0000009", release: "77aa00bb11cc", runningStatus: "Degraded" });
+    expect((await platform()).condition).toEqual({ state: "degraded", reasons: ["the app's running status is Degraded"] });
+    // Not deployed: said for that bot, the rest of the status still shown.
+    arm.apps.clear();
+    const missing = await botfleet(["status", "bot-app", "--json"], env);
+    expect(missing.code).toBe(0);
+    expect(JSON.parse(missing.stdout)[0].errors).toEqual([expect.stringContaining("the container app bot-app is not in the resource group rg-ops-bot-app")]);
+    const noSubscription = JSON.parse((await botfleet(["status", "bot-app", "--json"], azureEnv())).stdout)[0];
+    expect(noSubscription.platform).toEqual({ unknown: "set ARM_SUBSCRIPTION_ID to read its revisions from Resource Manager" });
+  });
+
+  test("a Cloud Run bot's status: the release of its latest created revision, running once that revision is the latest ready one", async () => {
+    const name = "projects/ops-project/locations/us-central1/services/ops-bot-run";
+    const env = gcpEnv();
+    const platform = async () => {
+      const r = await botfleet(["status", "bot-run", "--json"], env);
+      expect(r.code).toBe(0);
+      return JSON.parse(r.stdout)[0];
+    };
+    cloudRun.services.set(name, { latestCreated: "ops-bot-run-00003-abc", release: "9a8b7c6d5e4f" });
+    expect((await platform()).platform).toEqual({ desired: "9a8b7c6d5e4f", running: "9a8b7c6d5e4f", phase: "running", detail: "revision ops-bot-run-00003-abc" });
+    cloudRun.services.set(name, {
+      latestCreated: "ops-bot-run-00004-def",
+      latestReady: "ops-bot-run-00003-abc",
+      release: "0f0f0f0f0f0f",
+      terminal: { state: "CONDITION_FAILED", message: "Revision 'ops-bot-run-00004-def' is not ready and cannot serve traffic. The user-provided container failed to start." },
+    });
+    expect((await platform()).platform).toEqual({
+      desired: "0f0f0f0f0f0f",
+      phase: "updating",
+      detail: "revision ops-bot-run-00004-def is not ready; ops-bot-run-00003-abc serves",
+      condition: { state: "degraded", reasons: ["Ready: CONDITION_FAILED: Revision 'ops-bot-run-00004-def' is not ready and cannot serve traffic. The user-provided container failed to start."] },
+    });
+    cloudRun.services.clear();
+    expect((await platform()).errors).toEqual([`the Cloud Run service ${name} does not exist: is it deployed?`]);
+    expect(cloudRun.requests.every((r) => r.method === "GET" && r.path === `/v2/${name}` && r.authorization === "Bearer stand-in-token")).toBe(true);
   });
 
   test("a Cloud Run bot: not yet, naming the command that does it", async () => {
