@@ -880,8 +880,9 @@ describe("state-sync on Cloud Storage (a stand-in of the JSON API with generatio
       expect(before).not.toBe(tuesday);
       // (the unsnapshotted work is in it: restored below)
       expect(stoppedAt).toBeGreaterThan(0);
-      expect(gcs.objects.has(key("restore.json"))).toBe(false);
+      // The request is deleted once applied, then the result published.
       await until(() => json("status.json").lastRestore?.id === "r-1", "the result published", 10_000);
+      expect(gcs.objects.has(key("restore.json"))).toBe(false);
       expect(json("status.json").lastRestore).toMatchObject({ ok: true, snapshot: monday, before });
       await until(() => agentStarts === 2, "the agent started again", 10_000);
 
