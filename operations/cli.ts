@@ -214,7 +214,7 @@ async function restartBot(ref: BotRef, io: Io, wait: boolean, timeoutS: number):
     for (;;) {
       const result = await asked.applied();
       if (result?.ok) return io.out(`${name} restarted, and is healthy\n`);
-      if (result) throw new OperationError(`${name} restarted, but is not healthy after it: botfleet status ${name}`, EXIT.failed);
+      if (result) throw new OperationError(`${name} restarted, but is not healthy after it${result.why ? ` (${result.why})` : ""}: botfleet status ${name}`, EXIT.failed);
       if (Date.now() >= deadline)
         throw new OperationError(`${name} did not restart within ${timeoutS} s; the request stays and is applied when its updater runs. botfleet status ${name}`, EXIT.timedOut);
       await new Promise((r) => setTimeout(r, 3000));

@@ -50,7 +50,7 @@ export interface RestartAsked {
   /** What was done or asked, for the user. */
   readonly said: string;
   /** When the bot applies it: resolves with whether it is healthy after it, or undefined while not yet applied. */
-  readonly applied?: () => Promise<{ ok: boolean } | undefined>;
+  readonly applied?: () => Promise<{ ok: boolean; why?: string } | undefined>;
 }
 
 /** A bot of the fleet file, and the fleet it belongs to. */

@@ -293,18 +293,23 @@ describe("botfleet secrets", () => {
   test("Secret Manager: set adds a version to the secret Terraform created; list counts them", async () => {
     const id = gcpBotNames("ops", "ops-project", "bot-run").secret("telegram-bot-token");
     secretManager.secrets.set(`projects/ops-project/secrets/${id}`, [{ value: Buffer.from("placeholder"), createTime: "2026-12-01T10:00:00Z" }]);
+    // Not deployed (no service): set, and said that it is not live.
+    const unrestarted = await botfleet(["secrets", "set", "bot-run", "telegram-bot-token"], withSecretManager(), "8800000001:first\n");
+    expect(unrestarted.code).toBe(5);
+    expect(unrestarted.stderr).toContain("the new value is set, but bot-run was not restarted: the Cloud Run service projects/ops-project/locations/us-central1/services/ops-bot-run does not exist");
+    cloudRun.services.set("projects/ops-project/locations/us-central1/services/ops-bot-run", { latestCreated: "ops-bot-run-00001-aaa" });
     const set = await botfleet(["secrets", "set", "bot-run", "telegram-bot-token"], withSecretManager(), "8800000002:BBH-rotated\n");
-    // Set, but not live: botfleet cannot restart a Cloud Run bot yet, and says what does.
-    expect(set.code).toBe(1);
-    expect(set.stderr).toContain("the new value is set, but bot-run was not restarted: botfleet cannot restart a Cloud Run bot yet. Start a new revision");
-    expect(set.stdout).toContain("set telegram-bot-token of bot-run in Secret Manager of project ops-project (version 2)");
-    const add = secretManager.requests.find((r) => r.method === "POST")!;
+    expect(set.stderr).not.toContain("botfleet:");
+    expect(set.code).toBe(0);
+    expect(set.stdout).toContain("bot-run restarted, and is healthy");
+    expect(set.stdout).toContain("set telegram-bot-token of bot-run in Secret Manager of project ops-project (version 3)");
+    const add = secretManager.requests.filter((r) => r.method === "POST").pop()!;
     expect(add.path).toBe(`/v1/projects/ops-project/secrets/${id}:addVersion`);
     expect(add.authorization).toBe("Bearer stand-in-token");
     expect(Buffer.from(JSON.parse(add.body).payload.data, "base64").toString()).toBe("8800000002:BBH-rotated");
     const list = JSON.parse((await botfleet(["secrets", "list", "bot-run", "--json"], withSecretManager())).stdout);
     const telegram = list.secrets.find((s: { key: string }) => s.key === "telegram-bot-token");
-    expect(telegram).toMatchObject({ name: id, versions: 2 });
+    expect(telegram).toMatchObject({ name: id, versions: 3 });
     expect(Date.now() - Date.parse(telegram.lastSet)).toBeLessThan(60_000);
     expect(list.secrets.find((s: { key: string }) => s.key === "llm-api-key")).toMatchObject({ versions: 0 });
   });
@@ -427,15 +432,29 @@ describe("botfleet restart", () => {
     });
     cloudRun.services.clear();
     expect((await platform()).errors).toEqual([`the Cloud Run service ${name} does not exist: is it deployed?`]);
-    expect(cloudRun.requests.every((r) => r.method === "GET" && r.path === `/v2/${name}` && r.authorization === "Bearer stand-in-token")).toBe(true);
+    expect(cloudRun.requests.some((r) => r.method === "GET" && r.path === `/v2/${name}`)).toBe(true);
+    expect(cloudRun.requests.every((r) => r.authorization === "Bearer stand-in-token")).toBe(true);
   });
 
-  test("a Cloud Run bot: not yet, naming the command that does it", async () => {
-    const r = await botfleet(["restart", "bot-run"], gcpEnv());
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain(
-      "botfleet cannot restart a Cloud Run bot yet. Start a new revision, which reads every secret again: gcloud run services update ops-bot-run --project ops-project --region us-central1",
-    );
+  test("a Cloud Run bot: a new revision, its agent container's BOTFLEET_RESTARTED_AT set, updated under the service's etag, waited for", async () => {
+    const name = "projects/ops-project/locations/us-central1/services/ops-bot-run";
+    cloudRun.services.set(name, { latestCreated: "ops-bot-run-00005-aaa", release: "9a8b7c6d5e4f" });
+    const before = cloudRun.updates.length;
+    const r = await botfleet(["restart", "bot-run", "--timeout", "60"], gcpEnv());
+    expect(r.stderr).not.toContain("botfleet:");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe("asked Cloud Run for a new revision of ops-bot-run (BOTFLEET_RESTARTED_AT set)\nbot-run restarted, and is healthy\n");
+    const update = cloudRun.updates[before];
+    expect(update).toMatchObject({ name, updateMask: "template" });
+    const [agent, sidecar] = update.template.containers!;
+    expect(agent.env).toEqual([
+      { name: "BOTFLEET_STATE_DIR", value: "/state" },
+      { name: "BOTFLEET_RELEASE", value: "9a8b7c6d5e4f" },
+      { name: "BOTFLEET_RESTARTED_AT", value: expect.stringMatching(/^\d{10}$/) },
+    ]);
+    expect(Math.abs(Number(agent.env![2].value) - Date.now() / 1000)).toBeLessThan(120);
+    expect(sidecar.env).toEqual([{ name: "STATE_SYNC_DIR", value: "/state" }]);
+    expect(cloudRun.services.get(name)!.latestCreated).toBe("ops-bot-run-00005-aaa-next");
   });
 });
 
