@@ -38,7 +38,7 @@ export async function main(argv: readonly string[], io: Io = { out: (t) => proce
     .addHelpText("after", EXIT_CODES)
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: (t) => process.stderr.write(t) });
-  const fleetOf = () => loadFleetFile(program.opts().fleet, io.env);
+  const fleetOf = () => loadFleet(program.opts().fleet, io.env);
 
   program
     .command("status")
@@ -267,10 +267,6 @@ async function readSecretValue(file: string | undefined, prompt: string): Promis
     stdin.pause();
     process.stderr.write("\n");
   }
-}
-
-function loadFleetFile(file: string, env: NodeJS.ProcessEnv): Fleet {
-  return loadFleet(file, env);
 }
 
 function botOf(fleet: Fleet, name: string): BotRef {
