@@ -13,7 +13,7 @@ const snap = (iso: string, current = false): Snapshot => ({ name: `snapshots/${i
 test("every target brings its operations, in its folder beside its descriptor", () => {
   for (const t of TARGET_LIST) {
     expect(existsSync(join(ROOT, "targets", t.id, "operations.ts"))).toBe(true);
-    expect(operationsOf(t.id)).toEqual({ store: expect.any(Function), status: expect.any(Function), secrets: expect.any(Function), restart: expect.any(Function) });
+    expect(operationsOf(t.id)).toEqual({ store: expect.any(Function), status: expect.any(Function), secrets: expect.any(Function), restart: expect.any(Function), logs: expect.any(Function) });
   }
 });
 
@@ -64,6 +64,9 @@ test("the clouds' errors become what to do: sign in, or which role is missing", 
     message: 'reading x: not allowed (This request is not authorized to perform this operation using this permission.). Your identity needs "Storage Blob Data Contributor" on the container state.',
   });
   expect(cloudError(Object.assign(new Error("expired"), { code: 401 }), "gcp", "w", "r").exitCode).toBe(EXIT.notSignedIn);
+  // Google's gRPC and HTTP/JSON clients say gRPC codes: 7 PERMISSION_DENIED, 16 UNAUTHENTICATED.
+  expect(cloudError(Object.assign(new Error("7 PERMISSION_DENIED: denied"), { code: 7 }), "gcp", "w", "roles/logging.viewer").exitCode).toBe(EXIT.forbidden);
+  expect(cloudError(Object.assign(new Error("16 UNAUTHENTICATED: no"), { code: 16 }), "gcp", "w", "r").exitCode).toBe(EXIT.notSignedIn);
   expect(cloudError(new Error("socket hang up"), "gcp", "w", "r")).toMatchObject({ exitCode: EXIT.failed, message: "w: socket hang up" });
 });
 

@@ -1,7 +1,8 @@
 import { MonitorMetricAlert } from "@cdktf/provider-azurerm/lib/monitor-metric-alert";
 import { Construct } from "constructs";
 import { MANAGED_BOTFLEET_ALARMS, runbookOf, runtimeAlarms, type LogAlarm } from "../bootstrap/alarms";
-import { kql, LogAlarmRule, type AzureBotAlertsProps } from "./log-alarm-rule";
+import { containerAppConsoleRows, kql } from "../bootstrap/log-queries";
+import { LogAlarmRule, type AzureBotAlertsProps } from "./log-alarm-rule";
 
 export interface ContainerAppAlertsProps extends AzureBotAlertsProps {
   readonly appName: string;
@@ -10,7 +11,7 @@ export interface ContainerAppAlertsProps extends AzureBotAlertsProps {
 
 /** Console log lines of one app that contain any of `patterns`, as a log alert query. */
 export function consoleLogQuery(appName: string, patterns: readonly string[]): string {
-  return ["ContainerAppConsoleLogs_CL", `| where ContainerAppName_s == ${kql(appName)}`, `| where ${patterns.map((p) => `Log_s contains_cs ${kql(p)}`).join(" or ")}`].join("\n");
+  return [...containerAppConsoleRows(appName), `| where ${patterns.map((p) => `Log_s contains_cs ${kql(p)}`).join(" or ")}`].join("\n");
 }
 
 /**

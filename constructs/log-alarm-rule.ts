@@ -30,11 +30,6 @@ export interface AzureBotAlertsProps {
   readonly tags: Record<string, string>;
 }
 
-/** A KQL string literal. */
-export function kql(value: string): string {
-  return `"${value.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
-}
-
 /**
  * An alarm as an Azure Monitor log search alert on the region's workspace, every 5 minutes over
  * the alarm's window, to the fleet's action group; its description names the runbook.

@@ -77,13 +77,16 @@ export function snapshotAt(snapshots: readonly Snapshot[], at: Date, bot: string
  * A time as `--at` takes it: an ISO 8601 time (`2026-12-05T18:00:00Z`; without a zone, UTC) or a
  * duration back from now (`90m`, `6h`, `2d`).
  */
-export function parseTime(text: string, now: Date): Date {
+export function parseTime(text: string, now: Date, option = "--at"): Date {
   const ago = /^(\d+)([mhd])$/.exec(text.trim());
   if (ago) return new Date(now.getTime() - Number(ago[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[ago[2] as "m" | "h" | "d"]);
   const iso = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$/.exec(text.trim());
   const time = iso ? new Date(iso[4] || !iso[1] ? text.trim() : `${text.trim()}Z`) : undefined;
   if (!time || Number.isNaN(time.getTime()))
-    throw new OperationError(`--at "${text}" is not a time: give an ISO 8601 time such as 2026-12-05T18:00:00Z (UTC unless it names a zone) or a time back from now such as 90m, 6h or 2d`, EXIT.usage);
+    throw new OperationError(
+      `${option} "${text}" is not a time: give an ISO 8601 time such as 2026-12-05T18:00:00Z (UTC unless it names a zone) or a time back from now such as 90m, 6h or 2d`,
+      EXIT.usage,
+    );
   return time;
 }
 

@@ -8,6 +8,7 @@ import { RUNTIME_DESCRIPTIONS } from "../runtimes";
 import type { SecretSpec } from "../runtimes/runtime";
 import { askRestore, listSnapshots, parseTime, readStateFiles, snapshotAt, type Snapshot } from "./backups";
 import { EXIT, OperationError } from "./errors";
+import { printLogs } from "./logs";
 import { Progress } from "./progress";
 import { operationsOf } from "./registry";
 import { age, fleetStatus, type BotStatus } from "./status";
@@ -184,6 +185,32 @@ export async function main(argv: readonly string[], io: Io = { out: (t) => proce
       await restartBot(botOf(fleetOf(), name), io, opts.wait, seconds(opts.timeout));
     });
 
+  program
+    .command("logs")
+    .description("a bot's agent's log lines from its cloud's log service (Log Analytics on Azure, Cloud Logging on Google Cloud), oldest first")
+    .argument("<bot>")
+    .option("--since <time>", "lines written from then on: ISO 8601 or back from now (90m, 6h, 2d)", "1h")
+    .option("-n, --lines <count>", "at most this many, the newest", "200")
+    .option("-f, --follow", "keep printing new lines until stopped (Ctrl-C); the log services take lines in a minute or more after they are written")
+    .option("--every <seconds>", "how often --follow asks for new lines", "10")
+    .option("--all", "every line of the bot: botfleet's own (state-sync, on a VM its updater and Caddy) and the platform's, each with what wrote it")
+    .option("--json", "one JSON object a line: time, source, text")
+    .addHelpText("after", EXIT_CODES)
+    .action(async (name: string, opts: { since: string; lines: string; follow?: boolean; every: string; all?: boolean; json?: boolean }) => {
+      const ref = botOf(fleetOf(), name);
+      const limit = Number(opts.lines);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new OperationError(`--lines "${opts.lines}" is not a whole number from 1 to 10000`, EXIT.usage);
+      const since = parseTime(opts.since, io.now(), "--since");
+      const printed = await printLogs(
+        operationsOf(ref.bot.target),
+        ref,
+        io.env,
+        { since, all: !!opts.all, limit, follow: !!opts.follow, everyS: seconds(opts.every, "--every"), json: !!opts.json },
+        io.out,
+      );
+      if (!printed) process.stderr.write(`no log lines of ${name} written since ${since.toISOString()} have reached its log service (they take a minute or more to)\n`);
+    });
+
   try {
     await program.parseAsync(argv, { from: "user" });
     return EXIT.ok;
@@ -195,9 +222,9 @@ export async function main(argv: readonly string[], io: Io = { out: (t) => proce
   }
 }
 
-function seconds(text: string): number {
+function seconds(text: string, option = "--timeout"): number {
   const n = Number(text);
-  if (!(n > 0)) throw new OperationError(`--timeout "${text}" is not a number of seconds above 0`, EXIT.usage);
+  if (!(n > 0)) throw new OperationError(`${option} "${text}" is not a number of seconds above 0`, EXIT.usage);
   return n;
 }
 

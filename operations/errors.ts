@@ -49,7 +49,10 @@ export function cloudError(e: unknown, cloud: keyof typeof SIGN_IN, what: string
     /Could not load the default credentials|Unable to detect a Project Id/.test(message)
   )
     return new OperationError(`${what}: not signed in to ${cloud === "azure" ? "Azure" : "Google Cloud"} (${firstLine(message)}). Sign in with ${SIGN_IN[cloud]}.`, EXIT.notSignedIn);
-  const status = err.statusCode ?? (typeof err.code === "number" ? err.code : undefined);
+  // Google's clients over gRPC or their HTTP/JSON fallback say a gRPC status code (16
+  // UNAUTHENTICATED, 7 PERMISSION_DENIED), no HTTP status has those numbers.
+  const grpc = typeof err.code === "number" ? ({ 16: 401, 7: 403 } as Record<number, number>)[err.code] : undefined;
+  const status = err.statusCode ?? grpc ?? (typeof err.code === "number" ? err.code : undefined);
   if (status === 401) return new OperationError(`${what}: the cloud refused the credentials (${firstLine(message)}). Sign in again with ${SIGN_IN[cloud]}.`, EXIT.notSignedIn);
   if (status === 403) return new OperationError(`${what}: not allowed (${firstLine(message)}). Your identity needs ${role}.`, EXIT.forbidden);
   return new OperationError(`${what}: ${firstLine(message)}`, EXIT.failed);

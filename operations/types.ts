@@ -73,6 +73,29 @@ export interface TargetStatus {
   readonly unknown?: string;
 }
 
+/** One line of a bot's logs, as its cloud's log service keeps it. */
+export interface LogLine {
+  /** When it was written. */
+  readonly time: Date;
+  /** When the log service took it in: a follow reads on from the newest of these (lines arrive late). */
+  readonly received: Date;
+  /** What wrote it: the container (`agent`, `state-sync`), or on a VM the syslog tag (`run-agent.sh`, `update.sh`). */
+  readonly source: string;
+  readonly text: string;
+}
+
+/** Which of a bot's log lines to read. */
+export interface LogQuery {
+  /** Lines written from then on. */
+  readonly since: Date;
+  /** Only lines the log service took in from then on (a follow's next read). */
+  readonly receivedFrom?: Date;
+  /** Every line of the bot (botfleet's own containers or units, the platform's) rather than the agent's only. */
+  readonly all: boolean;
+  /** At most this many: the newest. */
+  readonly limit: number;
+}
+
 /**
  * A target's operations, in its folder beside its descriptor (targets/<id>/operations.ts), so a
  * new target brings its operations with it. Each takes the environment the command runs in: the
@@ -90,4 +113,6 @@ export interface TargetOperations {
    * asked (the bot applies it; `wait` says how to wait for it). Throws when the target cannot.
    */
   restart(ref: BotRef, env: NodeJS.ProcessEnv, store: BotStore): Promise<RestartAsked>;
+  /** The bot's log lines the query asks for, from its cloud's log service, oldest first. */
+  logs(ref: BotRef, env: NodeJS.ProcessEnv, query: LogQuery): Promise<LogLine[]>;
 }

@@ -15,9 +15,11 @@ import { STATE_SYNC_COMMAND } from "../../bootstrap/state-sync";
 import { parseFleet } from "../../config/load";
 import { azureBotNames, azureSharedNames, gcpBotNames } from "../../config/names";
 import { ArmStandIn } from "../support/arm-stand-in";
+import { CloudLoggingStandIn, type StandInEntry } from "../support/cloud-logging-stand-in";
 import { CloudRunStandIn } from "../support/cloud-run-stand-in";
 import { GcsStandIn } from "../support/gcs-stand-in";
 import { KeyVaultStandIn } from "../support/key-vault-stand-in";
+import { LogAnalyticsStandIn } from "../support/log-analytics-stand-in";
 import { SecretManagerStandIn } from "../support/secret-manager-stand-in";
 import { freePort, identityEndpoint, killChildren, NODE24, Proc, requireNode24, selfSignedCert, sleep, startAzurite } from "../support/live-process";
 
@@ -455,6 +457,150 @@ describe("botfleet restart", () => {
     expect(Math.abs(Number(agent.env![2].value) - Date.now() / 1000)).toBeLessThan(120);
     expect(sidecar.env).toEqual([{ name: "STATE_SYNC_DIR", value: "/state" }]);
     expect(cloudRun.services.get(name)!.latestCreated).toBe("ops-bot-run-00005-aaa-next");
+  });
+});
+
+describe("botfleet logs", () => {
+  const logAnalytics = new LogAnalyticsStandIn();
+  const cloudLogging = new CloudLoggingStandIn();
+  const subscription = "00000000-1111-2222-3333-444444444444";
+  const shared = azureSharedNames("ops", "eastus2", fleet.azure.uniqueSuffix);
+  const workspace = `subscriptions/${subscription}/resourceGroups/${shared.resourceGroup}/providers/Microsoft.OperationalInsights/workspaces/${shared.logAnalytics}`;
+  const ago = (minutes: number) => new Date(Date.now() - minutes * 60_000).toISOString();
+  beforeAll(async () => {
+    await logAnalytics.start(tls);
+    await cloudLogging.start();
+  });
+  afterAll(async () => {
+    await logAnalytics.stop();
+    await cloudLogging.stop();
+  });
+  const env = () => ({ ...azureEnv(), ARM_SUBSCRIPTION_ID: subscription, BOTFLEET_LOG_ANALYTICS_ENDPOINT: `https://127.0.0.1:${logAnalytics.port}/v1` });
+
+  test("a VM bot: its agent unit's syslog lines from the region's workspace, oldest first; --all adds the rest of its VM's, each with its tag", async () => {
+    const vm = (minutes: number, tag: string, text: string, group = "rg-ops-bot-vm") => ({
+      TimeGenerated: ago(minutes),
+      ingested: ago(minutes - 1),
+      // As the Azure Monitor Agent tags a scale set VM's rows: lower case, the scale set's group.
+      _ResourceId: `/subscriptions/${subscription}/resourcegroups/${group}/providers/microsoft.compute/virtualmachinescalesets/vmss-ops-bot-vm/virtualmachines/0`,
+      ProcessName: tag,
+      SyslogMessage: text,
+    });
+    logAnalytics.add(
+      workspace,
+      "Syslog",
+      vm(30, "run-agent.sh", "[gateway] listening on ws://0.0.0.0:18789"),
+      vm(50, "fetch-secrets.sh", "botfleet: secrets fetched from Key Vault"),
+      vm(20, "update.sh", "update: release 3f1c2b9a0d4e is running"),
+      vm(10, "run-agent.sh", `[telegram] message from 123: it's "quoted" ünïcødé`),
+      vm(5, "run-agent.sh", "another bot's VM", "rg-ops-bot-other"),
+      vm(180, "run-agent.sh", "older than --since"),
+    );
+    const agent = await botfleet(["logs", "bot-vm", "--since", "2h"], env());
+    expect(agent.stderr).toBe("");
+    expect(agent.code).toBe(0);
+    expect(agent.stdout.split("\n")).toEqual([
+      expect.stringMatching(/^\S+Z {2}botfleet: secrets fetched from Key Vault$/),
+      expect.stringMatching(/^\S+Z {2}\[gateway\] listening on ws:\/\/0\.0\.0\.0:18789$/),
+      expect.stringMatching(/^\S+Z {2}\[telegram\] message from 123: it's "quoted" ünïcødé$/),
+      "",
+    ]);
+    const all = await botfleet(["logs", "bot-vm", "--since", "2h", "--all", "--lines", "3"], env());
+    expect(all.stdout.split("\n").map((l) => l.split("  ").slice(1).join("  "))).toEqual([
+      "run-agent.sh  [gateway] listening on ws://0.0.0.0:18789",
+      "update.sh  update: release 3f1c2b9a0d4e is running",
+      `run-agent.sh  [telegram] message from 123: it's "quoted" ünïcødé`,
+      "",
+    ]);
+    const json = await botfleet(["logs", "bot-vm", "--since", "15m", "--json"], env());
+    expect(JSON.parse(json.stdout)).toEqual({ time: expect.any(String), source: "run-agent.sh", text: `[telegram] message from 123: it's "quoted" ünïcødé` });
+    const query = logAnalytics.requests.find((r) => r.method === "POST")!;
+    expect(query.path).toBe(`/v1/${workspace}/query`);
+    expect(query.authorization).toMatch(/^Bearer /);
+    expect(JSON.parse(query.body).query.split("\n")).toEqual([
+      "Syslog",
+      '| where _ResourceId contains "/resourcegroups/rg-ops-bot-vm/"',
+      '| where ProcessName in ("boot.sh", "fetch-secrets.sh", "run-agent.sh")',
+      expect.stringMatching(/^\| where TimeGenerated >= datetime\(\S+Z\)$/),
+      "| extend Received = ingestion_time()",
+      "| project TimeGenerated, Received, Source = ProcessName, Text = SyslogMessage",
+      "| top 200 by TimeGenerated desc",
+    ]);
+  });
+
+  test("a Container Apps bot: its agent container's console lines; a table not there yet, or no subscription, says so", async () => {
+    const none = await botfleet(["logs", "bot-app"], env());
+    expect(none).toMatchObject({
+      code: 5,
+      stderr: expect.stringContaining(
+        `no log lines of bot-app in the workspace ${shared.logAnalytics} yet: its table ContainerAppConsoleLogs_CL exists once the environment's first container has written a line`,
+      ),
+    });
+    const line = (minutes: number, app: string, container: string, text: string) => ({
+      TimeGenerated: ago(minutes),
+      ingested: ago(minutes - 2),
+      ContainerAppName_s: app,
+      ContainerName_s: container,
+      Log_s: `${text}\n`,
+    });
+    logAnalytics.add(
+      workspace,
+      "ContainerAppConsoleLogs_CL",
+      line(40, "bot-app", "agent", "botfleet: starting release 3f1c2b9a0d4e: openclaw gateway"),
+      line(39, "bot-app", "state-sync", "state-sync: holding the lease"),
+      line(38, "bot-other", "agent", "another app"),
+    );
+    const r = await botfleet(["logs", "bot-app", "--all"], env());
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^\S+Z {2}agent {2}botfleet: starting release 3f1c2b9a0d4e: openclaw gateway\n\S+Z {2}state-sync {2}state-sync: holding the lease\n$/);
+    expect(await botfleet(["logs", "bot-app"], { ...env(), ARM_SUBSCRIPTION_ID: "" })).toMatchObject({ code: 2, stderr: expect.stringContaining("set ARM_SUBSCRIPTION_ID, as for a deploy") });
+    expect(await botfleet(["logs", "bot-app", "--since", "soon"], env())).toMatchObject({ code: 2, stderr: expect.stringContaining('--since "soon" is not a time') });
+  });
+
+  test("a Cloud Run bot: --follow prints each line once as Cloud Logging takes it in, late ones too", async () => {
+    const service = gcpBotNames("ops", "ops-project", "bot-run").service;
+    let n = 0;
+    const entry = (writtenAgo: number, receivedAgo: number, container: string, text: string, serviceName = service): StandInEntry => ({
+      insertId: `e${++n}`,
+      logName: "projects/ops-project/logs/run.googleapis.com%2Fstdout",
+      resource: { type: "cloud_run_revision", labels: { service_name: serviceName, location: "us-central1", revision_name: `${serviceName}-00001-abc` } },
+      labels: { container_name: container, instanceId: "0069c7a988" },
+      timestamp: ago(writtenAgo),
+      receiveTimestamp: ago(receivedAgo),
+      textPayload: text,
+    });
+    cloudLogging.entries.push(entry(20, 19, "agent", "[gateway] ready"), entry(19, 18, "state-sync", "state-sync: snapshot taken"), entry(18, 17, "agent", "not this bot", "ops-bot-other"));
+    const logs = spawn(NODE24, [join(ROOT, "bin", "botfleet.js"), "--fleet", fleetFile, "logs", "bot-run", "--follow", "--every", "1"], {
+      cwd: work,
+      env: { PATH: process.env.PATH, HOME: work, ...gcpEnv(), BOTFLEET_LOGGING_ENDPOINT: `http://127.0.0.1:${cloudLogging.port}` },
+    });
+    let out = "";
+    logs.stdout.on("data", (d) => (out += d));
+    logs.stderr.on("data", (d) => (out += d));
+    try {
+      await until(() => out.includes("[gateway] ready"), "the first line", 30_000);
+      // Written 5 minutes ago, taken in only now: a follow by write time would never print it.
+      cloudLogging.entries.push(entry(5, 0, "agent", "[telegram] late line"));
+      await until(() => out.includes("late line"), "the late line", 30_000);
+      cloudLogging.entries.push(entry(0, 0, "agent", "[telegram] new line"));
+      await until(() => out.includes("new line"), "the new line", 30_000);
+      await sleep(2500);
+      expect(out.split("\n").map((l) => l.replace(/^\S+Z {2}/, ""))).toEqual(["[gateway] ready", "[telegram] late line", "[telegram] new line", ""]);
+    } finally {
+      logs.kill("SIGINT");
+    }
+    const list = JSON.parse(cloudLogging.requests.find((r) => r.path === "/v2/entries:list")!.body);
+    expect(list).toMatchObject({ resourceNames: ["projects/ops-project"], orderBy: "timestamp desc", pageSize: 200 });
+    expect(list.filter).toMatch(
+      new RegExp(
+        `^resource\\.type="cloud_run_revision" AND resource\\.labels\\.service_name="${service}" AND timestamp>="\\S+Z" AND \\(logName="projects/ops-project/logs/run\\.googleapis\\.com%2Fstdout" OR logName="projects/ops-project/logs/run\\.googleapis\\.com%2Fstderr"\\) AND labels\\.container_name="agent"$`,
+      ),
+    );
+    expect(cloudLogging.requests.every((r) => r.authorization === "Bearer stand-in-token")).toBe(true);
+    cloudLogging.denied = true;
+    const denied = await botfleet(["logs", "bot-run"], { ...gcpEnv(), BOTFLEET_LOGGING_ENDPOINT: `http://127.0.0.1:${cloudLogging.port}` });
+    expect(denied).toMatchObject({ code: 4, stderr: expect.stringContaining(`not allowed (`) });
+    expect(denied.stderr).toContain("Your identity needs roles/logging.viewer on the project ops-project.");
   });
 });
 

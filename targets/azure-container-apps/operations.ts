@@ -1,6 +1,8 @@
 import { ContainerAppsAPIClient, type ContainerApp } from "@azure/arm-appcontainers";
+import { containerAppConsoleRows, kql } from "../../bootstrap/log-queries";
 import { azureBotNames } from "../../config/names";
 import { azureBotSecrets, azureBotStore } from "../../operations/azure-bot";
+import { azureLogs } from "../../operations/azure-logs";
 import { azureCredential } from "../../operations/azure-credential";
 import { cloudError, EXIT, OperationError } from "../../operations/errors";
 import type { BotRef, TargetOperations } from "../../operations/types";
@@ -30,6 +32,23 @@ export const operations: TargetOperations = {
       throw cloudError(e, "azure", `restarting revision ${revision} of the container app ${names.containerApp}`, roleOn(names.resourceGroup));
     }
     return { said: `restarted revision ${revision} of the container app ${names.containerApp}: its replicas start again and read every Key Vault reference` };
+  },
+  // The app's console lines in the region's workspace, ContainerName_s the container that wrote
+  // each (ContainerAppConsoleLogs_CL, Azure Container Apps docs, "Monitor logs with Log Analytics").
+  logs(ref, env, query) {
+    const app = azureBotNames(ref.fleet.name, ref.bot.name, ref.fleet.azure.uniqueSuffix).containerApp;
+    return azureLogs(
+      ref,
+      env,
+      {
+        rows: [...containerAppConsoleRows(app), ...(query.all ? [] : [`| where ContainerName_s == ${kql("agent")}`])],
+        source: "ContainerName_s",
+        text: "Log_s",
+        table: "ContainerAppConsoleLogs_CL",
+        tableAppears: "once the environment's first container has written a line",
+      },
+      query,
+    );
   },
   // The release of the latest revision (BOTFLEET_RELEASE in its environment) runs once that
   // revision is ready; until then the one before serves.

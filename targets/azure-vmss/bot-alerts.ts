@@ -1,6 +1,7 @@
 import { Construct } from "constructs";
 import { runtimeAlarms, vmBotfleetAlarms } from "../../bootstrap/alarms";
-import { kql, LogAlarmRule, type AzureBotAlertsProps } from "../../constructs/log-alarm-rule";
+import { kql, vmSyslogRows } from "../../bootstrap/log-queries";
+import { LogAlarmRule, type AzureBotAlertsProps } from "../../constructs/log-alarm-rule";
 
 export interface VmBotAlertsProps extends AzureBotAlertsProps {
   readonly botName: string;
@@ -8,17 +9,9 @@ export interface VmBotAlertsProps extends AzureBotAlertsProps {
   readonly botResourceGroup: string;
 }
 
-/**
- * Syslog lines of one bot's VM that hold any of `patterns`. The Azure Monitor Agent tags each
- * row with the VM's resource ID, which names the bot's own resource group (a scale set's VM lives
- * in the scale set's group), so no other machine's lines match.
- */
+/** Syslog lines of one bot's VM that hold any of `patterns`. */
 export function syslogQuery(botResourceGroup: string, patterns: readonly string[]): string {
-  return [
-    "Syslog",
-    `| where _ResourceId contains ${kql(`/resourcegroups/${botResourceGroup.toLowerCase()}/`)}`,
-    `| where ${patterns.map((p) => `SyslogMessage contains_cs ${kql(p)}`).join(" or ")}`,
-  ].join("\n");
+  return [...vmSyslogRows(botResourceGroup), `| where ${patterns.map((p) => `SyslogMessage contains_cs ${kql(p)}`).join(" or ")}`].join("\n");
 }
 
 /**

@@ -1,4 +1,7 @@
+import { kql, vmSyslogRows } from "../../bootstrap/log-queries";
+import { azureBotNames } from "../../config/names";
 import { azureBotSecrets, azureBotStore } from "../../operations/azure-bot";
+import { azureLogs } from "../../operations/azure-logs";
 import { requestFrom } from "../../operations/requests";
 import type { BotStore, TargetOperations, TargetStatus } from "../../operations/types";
 
@@ -23,6 +26,25 @@ export const operations: TargetOperations = {
       },
     };
   },
+  // The VM's syslog in the region's workspace. The agent's lines are its unit's: the gateway's
+  // output through run-agent.sh (its syslog tag, facility daemon: containers/vm-sandbox.containers.test.ts
+  // reads both off the journal) and the start's own steps before it.
+  logs(ref, env, query) {
+    const names = azureBotNames(ref.fleet.name, ref.bot.name, ref.fleet.azure.uniqueSuffix);
+    const agent = AGENT_UNIT_TAGS.map(kql).join(", ");
+    return azureLogs(
+      ref,
+      env,
+      {
+        rows: [...vmSyslogRows(names.resourceGroup), ...(query.all ? [] : [`| where ProcessName in (${agent})`])],
+        source: "ProcessName",
+        text: "SyslogMessage",
+        table: "Syslog",
+        tableAppears: "once the first VM of the region has logged (its Azure Monitor Agent starts minutes after the VM)",
+      },
+      query,
+    );
+  },
   async status(_ref, store) {
     const doc = await releaseStatus(store);
     if (!doc) return { unknown: "the VM has not reported yet (botfleet-release/status.json is not in the store: its first boot may not be done)" };
@@ -37,6 +59,9 @@ export const operations: TargetOperations = {
     return status;
   },
 };
+
+/** The syslog tags of the agent unit's commands (templates/vm/botfleet-agent.service.hbs). */
+const AGENT_UNIT_TAGS = ["boot.sh", "fetch-secrets.sh", "run-agent.sh"];
 
 type ReleaseStatus = Record<string, unknown> & { condition?: { state?: string; reasons?: string[] }; lastRestart?: { id?: string; ok?: boolean } };
 

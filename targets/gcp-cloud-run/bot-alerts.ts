@@ -2,6 +2,7 @@ import { MonitoringAlertPolicy } from "@cdktf/provider-google/lib/monitoring-ale
 import { MonitoringNotificationChannel } from "@cdktf/provider-google/lib/monitoring-notification-channel";
 import { Construct } from "constructs";
 import { runbookOf, type LogAlarm } from "../../bootstrap/alarms";
+import { cloudRunServiceEntries, loggingQuoted } from "../../bootstrap/log-queries";
 
 export interface CloudRunBotAlertsProps {
   readonly project: string;
@@ -30,20 +31,16 @@ export const CONTAINER_EXITS: LogAlarm = {
   windowMinutes: 15,
 };
 
-/** A Logging query language string: backslashes and quotes escaped. */
-function quoted(value: string): string {
-  return `"${value.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
-}
-
 /**
  * Log entries of one service holding any of `patterns`. `textPayload:"…"` matches a substring,
  * ignoring case ("String comparisons aren't case sensitive", Logging query language docs); the
  * containers' lines are plain text, so they arrive as textPayload.
  */
 export function cloudRunLogFilter(project: string, serviceName: string, alarm: LogAlarm): string {
-  const any = alarm.patterns.map((p) => `textPayload:${quoted(p)}`).join(" OR ");
-  const clauses = ['resource.type="cloud_run_revision"', `resource.labels.service_name=${quoted(serviceName)}`, `(${any})`];
-  if (alarm.id === CONTAINER_EXITS.id) clauses.push(`logName=${quoted(`projects/${project}/logs/run.googleapis.com%2Fvarlog%2Fsystem`)}`, `NOT textPayload:${quoted("Container called exit(0)")}`);
+  const any = alarm.patterns.map((p) => `textPayload:${loggingQuoted(p)}`).join(" OR ");
+  const clauses = [...cloudRunServiceEntries(serviceName), `(${any})`];
+  if (alarm.id === CONTAINER_EXITS.id)
+    clauses.push(`logName=${loggingQuoted(`projects/${project}/logs/run.googleapis.com%2Fvarlog%2Fsystem`)}`, `NOT textPayload:${loggingQuoted("Container called exit(0)")}`);
   return clauses.join(" AND ");
 }
 

@@ -1,5 +1,6 @@
 import { ServicesClient, type protos } from "@google-cloud/run";
 import { gcpBotNames } from "../../config/names";
+import { cloudRunLogs } from "../../operations/cloud-logging";
 import { cloudError, EXIT, OperationError } from "../../operations/errors";
 import { GcpSecretManager } from "../../operations/gcp-secret-manager";
 import { GcsStore } from "../../operations/gcs-store";
@@ -42,6 +43,10 @@ export const operations: TargetOperations = {
       throw cloudError(e, "gcp", `updating the Cloud Run service ${name}`, `roles/run.developer on the project, and roles/iam.serviceAccountUser on the bot's runtime account`);
     }
     return { said: `asked Cloud Run for a new revision of ${name.split("/").pop()} (BOTFLEET_RESTARTED_AT set)`, applied: async () => result };
+  },
+  logs({ fleet, bot }, env, query) {
+    const project = projectOf(fleet, bot.name);
+    return cloudRunLogs(project, gcpBotNames(fleet.name, project, bot.name).service, env, query);
   },
   // The latest created revision's BOTFLEET_RELEASE is desired, and runs once that revision is
   // the latest ready one.
