@@ -3,10 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawn, spawnSync } from "node:child_process";
 import { containerLaunch, terraformLiteral } from "../bootstrap/container";
-import { STATE_AGENT_FILE } from "../bootstrap/state-sync";
+import { STATE_AGENT_FILE, STATE_PAIRING_DONE, STATE_PAIRING_FILE } from "../bootstrap/state-sync";
 import { openclaw } from "../runtimes/openclaw";
 import { nanobot } from "../runtimes/nanobot";
-import { UNSET_SECRET, WAITING_FOR_SECRETS } from "../runtimes/runtime";
+import { UNSET_SECRET, WAITING_FOR_SECRETS, type AgentRuntime } from "../runtimes/runtime";
 import { fleetFrom } from "./support/fleet";
 import { freePort } from "./support/net";
 import { requireTool, run } from "./support/tools";
@@ -200,12 +200,12 @@ describe("the container launcher", () => {
   // instances poll one bot token and one side's writes are thrown away (6 of 6 trials before).
   describe("the agent never outlives state-sync's lease", () => {
     /** The launcher with a ready file valid for a minute and an agent that logs its signals. */
-    async function running() {
+    async function running(overrides: Partial<AgentRuntime> = {}) {
       const stateDir = join(mkdtempSync(join(tmpdir(), "botfleet-lease-")), "state");
       mkdirSync(stateDir, { recursive: true });
       const ready = join(stateDir, ".botfleet-state-ready");
       writeFileSync(ready, leaseUntil(60));
-      const l = containerLaunch(bot, { ...openclaw, ...STAND_IN_CHECK, stateDir }, { trustedProxies: [] }, "");
+      const l = containerLaunch(bot, { ...openclaw, ...STAND_IN_CHECK, stateDir, ...overrides }, { trustedProxies: [] }, "");
       const log = join(stateDir, "..", "agent.log");
       const agent = [
         process.execPath,
@@ -239,6 +239,40 @@ describe("the container launcher", () => {
         expect(r.stderr()).toContain("LEASE NOT HELD");
       } finally {
         r.child.kill("SIGKILL");
+      }
+    });
+
+    // `botfleet pairing`: state-sync writes the request into the state directory and waits for the
+    // answer (state-sync.mjs pairBesideAgent); the runtime's pairing command runs here, as a child
+    // of the launcher, with the agent's environment. Stand-in command: reports its arguments.
+    test("runs the runtime's pairing command for a request state-sync hands over, and answers with the request's id, the exit status and the output", async () => {
+      const pairingCommand = [
+        process.execPath,
+        "-e",
+        'const a = process.argv.slice(1); console.log(JSON.stringify({ argv: a, token: !!process.env.TELEGRAM_BOT_TOKEN })); console.error("said on stderr"); process.exit(a[0] === "approve" ? 1 : 0)',
+        "--",
+      ];
+      const r = await running({ pairingCommand });
+      const file = (name: string) => join(r.stateDir, name);
+      const answer = async (id: string) => {
+        for (let i = 0; i < 200 && !(existsSync(file(STATE_PAIRING_DONE)) && readFileSync(file(STATE_PAIRING_DONE), "utf8").startsWith(`${id}\n`)); i++)
+          await new Promise((res) => setTimeout(res, 100));
+        const [done, stdout, stderr] = [STATE_PAIRING_DONE, `${STATE_PAIRING_DONE}.stdout`, `${STATE_PAIRING_DONE}.stderr`].map((n) => readFileSync(file(n), "utf8"));
+        // As state-sync does once it has the answer.
+        for (const n of [STATE_PAIRING_FILE, STATE_PAIRING_DONE, `${STATE_PAIRING_DONE}.stdout`, `${STATE_PAIRING_DONE}.stderr`]) rmSync(file(n), { force: true });
+        return { done, stdout, stderr };
+      };
+      try {
+        writeFileSync(file(STATE_PAIRING_FILE), "p-1 list telegram -\n");
+        expect(await answer("p-1")).toEqual({ done: "p-1\n0\n", stdout: '{"argv":["list","--json","telegram"],"token":true}\n', stderr: "said on stderr\n" });
+        writeFileSync(file(STATE_PAIRING_FILE), "p-2 approve telegram ABCD-2345\n");
+        expect(await answer("p-2")).toMatchObject({ done: "p-2\n1\n", stdout: '{"argv":["approve","telegram","ABCD-2345"],"token":true}\n' });
+        // The agent ran all along.
+        expect(readFileSync(r.log, "utf8")).toBe("started\n");
+      } finally {
+        // Through the launcher, which stops the agent (a SIGKILL would leave it running).
+        r.child.kill("SIGTERM");
+        await r.exited;
       }
     });
 

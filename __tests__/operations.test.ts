@@ -1,8 +1,11 @@
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseTime, snapshotAt, snapshotTime, type Snapshot } from "../operations/backups";
 import { cloudError, EXIT, OperationError } from "../operations/errors";
+import { pairingChannel, pairingFailure, PAIRING_REQUEST, PAIRING_RESULT, waitingSenders } from "../operations/pairing";
 import { operationsOf } from "../operations/registry";
+import { STATE_PAIRING_DONE, STATE_PAIRING_FILE } from "../bootstrap/state-sync";
+import { fleetFrom } from "./support/fleet";
 import { age } from "../operations/status";
 import { TARGET_LIST } from "../targets";
 import { ROOT } from "./support/fleet";
@@ -76,4 +79,53 @@ test("ages read as people say them", () => {
   expect(age("2026-12-06T11:00:00Z", now)).toBe("60 min ago");
   expect(age("2026-12-06T02:00:00Z", now)).toBe("10 h ago");
   expect(age("2026-12-01T12:00:00Z", now)).toBe("5 d ago");
+});
+
+describe("botfleet pairing", () => {
+  const fleet = fleetFrom(`name: demo
+bots:
+  - name: one
+    channels: { telegram: {} }
+  - name: two
+    channels: { telegram: { dmPolicy: pairing }, discord: { dmPolicy: pairing } }
+  - name: listed
+    channels: { telegram: { allowFrom: ["1"] } }
+  - name: pyth
+    runtime: nanobot
+    channels: { telegram: {} }
+`);
+  const ref = (name: string) => ({ fleet, bot: fleet.bots.find((b) => b.name === name)! });
+
+  test("the channel is the bot's only one that pairs, or the one given; otherwise it says what to do", () => {
+    expect(pairingChannel(ref("one"))).toBe("telegram");
+    expect(pairingChannel(ref("two"), "discord")).toBe("discord");
+    expect(() => pairingChannel(ref("two"))).toThrow("two pairs on telegram and discord: say which with --channel");
+    expect(() => pairingChannel(ref("listed"))).toThrow("listed has no channel whose DMs wait for pairing (telegram: allowlist): set channels.<channel>.dmPolicy: pairing in the fleet file");
+    expect(() => pairingChannel(ref("one"), "discord")).toThrow("one has no channel discord (its channels: telegram)");
+    expect(() => pairingChannel(ref("pyth"))).toThrow(/pyth runs nanobot, whose pairing botfleet cannot reach from outside: approve from a chat .* \/pairing approve <code>/);
+  });
+
+  test("the runtime's answer read as it prints it: its JSON list, its own reason for a refusal", () => {
+    // OpenClaw 2026.9.6 `pairing list --json` (dist/pairing-cli-*.mjs: writeJson({channel, requests})).
+    expect(waitingSenders('{\n  "channel": "telegram",\n  "requests": []\n}\n')).toEqual([]);
+    expect(() => waitingSenders("Error: no channels")).toThrow("the pairing list did not come back as JSON: Error: no channels");
+    const refused = {
+      id: "x",
+      ok: false,
+      exitCode: 1,
+      stderr: '[openclaw] The CLI command failed.\n[openclaw] Reason: No pending pairing request found for code "AB".\n[openclaw] Try: openclaw doctor\n',
+    };
+    expect(pairingFailure(refused)).toBe('No pending pairing request found for code "AB".');
+    expect(pairingFailure({ id: "x", ok: false, error: "the agent is not running here" })).toBe("the agent is not running here");
+    expect(pairingFailure({ id: "x", ok: false, exitCode: 2, stderr: "" })).toBe("its pairing command exited 2");
+  });
+
+  test("the names in the store and the state directory are state-sync's own", () => {
+    const engine = readFileSync(join(ROOT, "state-sync", "state-sync.mjs"), "utf8");
+    expect(engine).toContain(`export const PAIRING_REQUEST = "${PAIRING_REQUEST.replace("botfleet-state/", "")}";`);
+    expect(engine).toContain(`export const PAIRING_RESULT = "${PAIRING_RESULT.replace("botfleet-state/", "")}";`);
+    expect(engine).toContain(`export const PAIRING_FILE = "${STATE_PAIRING_FILE}";`);
+    expect(engine).toContain(`export const PAIRING_DONE = "${STATE_PAIRING_DONE}";`);
+    expect(engine).toContain('const PREFIX = "botfleet-state/";');
+  });
 });

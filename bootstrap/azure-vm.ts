@@ -10,7 +10,17 @@ import { requestedSandbox, UNSET_SECRET, WAITING_FOR_SECRETS, type AgentRuntime 
 import { stringifyCloudConfig } from "./cloud-config";
 import { render } from "./templates";
 import { vmRelease, type VmRelease } from "./vm-release";
-import { STATE_AGENT_FILE, STATE_READY_FILE, STATE_STATUS_FILE, STATE_SYNC_COMMAND, STATE_SYNC_IMAGE, STATE_SYNC_MOUNT, stateSyncContainer } from "./state-sync";
+import {
+  STATE_AGENT_FILE,
+  STATE_PAIRING_DONE,
+  STATE_PAIRING_FILE,
+  STATE_READY_FILE,
+  STATE_STATUS_FILE,
+  STATE_SYNC_COMMAND,
+  STATE_SYNC_IMAGE,
+  STATE_SYNC_MOUNT,
+  stateSyncContainer,
+} from "./state-sync";
 
 /** The agent's live state on the VM's own disk (never a network filesystem: issue 14). */
 export const VM_STATE_DIR = "/var/lib/botfleet/state";
@@ -202,6 +212,9 @@ export function renderVmBootstrap(fleet: Fleet, bot: Bot, runtime: AgentRuntime)
     stateDir: VM_STATE_DIR,
     stateReadyFile: STATE_READY_FILE,
     stateAgentFile: STATE_AGENT_FILE,
+    statePairingFile: STATE_PAIRING_FILE,
+    statePairingDone: STATE_PAIRING_DONE,
+    pairingCommand: runtime.pairingCommand ?? false,
     stateContainer: names.stateContainer,
     syncImage: STATE_SYNC_IMAGE,
     syncCommand: STATE_SYNC_COMMAND,

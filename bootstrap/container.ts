@@ -49,6 +49,8 @@ export function containerLaunch(bot: Bot, runtime: AgentRuntime, gateway: Gatewa
     // The runtime's own check of the new config, on a scratch state directory (launch.sh).
     ...(runtime.configCheck && runtime.stateDirEnv && { BOTFLEET_CONFIG_CHECK: `${runtime.stateDirEnv}="$BOTFLEET_CHECK_DIR" ${runtime.configCheck.map(shellQuote).join(" ")}` }),
     ...(runtime.releaseStaleOwner && { BOTFLEET_RELEASE_STALE_OWNER: runtime.releaseStaleOwner.map(shellQuote).join(" ") }),
+    // `botfleet pairing`, run by the launcher beside the agent (launch.sh, pair).
+    ...(runtime.pairingCommand && { BOTFLEET_PAIRING_COMMAND: runtime.pairingCommand.map(shellQuote).join(" ") }),
   };
   // The revision's version, from what it runs (image, command, environment, which holds the
   // config; never a secret value): the launcher logs it and the review names it (docs/day-2.md).

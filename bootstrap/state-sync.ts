@@ -38,6 +38,9 @@ export const STATE_SYNC_PORT = 8479;
 export const STATE_READY_FILE = ".botfleet-state-ready";
 /** Touched every second or two by the agent's watcher while the agent may run: no restore runs under it. */
 export const STATE_AGENT_FILE = ".botfleet-agent-running";
+/** A `botfleet pairing` request handed to the agent's watcher, and its answer (state-sync.mjs PAIRING_FILE, PAIRING_DONE). */
+export const STATE_PAIRING_FILE = ".botfleet-pairing-request";
+export const STATE_PAIRING_DONE = ".botfleet-pairing-result";
 /** The engine's status in the state directory (state-sync.mjs STATUS_FILE): phase, last snapshot, storeCurrentAt. */
 export const STATE_STATUS_FILE = ".botfleet-state-status.json";
 /** Snapshot interval: the loss window on a crash is this plus one snapshot's upload. */

@@ -27,6 +27,7 @@ bots:
     target: azure-container-apps
     channels:
       telegram:
+        dmPolicy: pairing
         allowFrom: ["123456789"]
   - name: bot-gamma
     target: gcp-cloud-run
@@ -225,4 +226,55 @@ describe.each([
     const agent = spec.containers.find((c) => c.liveness)!;
     expect(await second.check(agent.liveness!)).toBe(true);
   });
+
+  // Issue 39, `botfleet pairing` (its command side: __tests__/live/operations.live.test.ts): the
+  // request in the store, state-sync hands it to the launcher, which runs OpenClaw's own pairing
+  // CLI beside the gateway; the answer comes back through the store. Once, on Container Apps (the
+  // launcher and state-sync are the same on Cloud Run), the store Azurite.
+  if (p.bot.channels.telegram?.dmPolicy === "pairing")
+    test("DM pairing: a stranger's DM gets a code; listed and approved through the store by the runtime's own CLI beside the gateway", async () => {
+      const [{ account, container }] = p.storage;
+      let n = 0;
+      const ask = async (action: string, code?: string) => {
+        const id = `pair-${++n}`;
+        await cloud.putBlob(
+          account,
+          container,
+          "botfleet-state/pairing.json",
+          JSON.stringify({ id, action, channel: "telegram", ...(code && { code }), requestedAt: new Date().toISOString(), by: "test" }),
+        );
+        // A tick now, as at the next snapshot interval (SIGUSR1: a snapshot now, then the requests).
+        docker(["kill", "--signal", "USR1", second.container("state-sync")]);
+        const asked = Date.now();
+        const answer = await until(
+          `the answer to ${action}`,
+          async () => {
+            const body = await cloud.getBlob(account, container, "botfleet-state/pairing-result.json");
+            const result = body && JSON.parse(body.toString("utf8"));
+            return result?.id === id && result;
+          },
+          180_000,
+          1000,
+        );
+        figures[`pairing ${action} round trip`] = `${((Date.now() - asked) / 1000).toFixed(1)} s`;
+        return answer;
+      };
+      cloud.telegram.message(token, { id: 555000111, username: "alice" }, "hello");
+      const reply = await until("the pairing reply", () => cloud.telegram.sent.find((m) => m.chatId === "555000111"), 60_000, 500);
+      const listed = await ask("list");
+      expect(listed).toMatchObject({ ok: true, exitCode: 0 });
+      const requests = JSON.parse(listed.stdout.slice(listed.stdout.indexOf("{"))).requests;
+      expect(requests).toEqual([expect.objectContaining({ id: "555000111", code: expect.stringMatching(/^[A-Z0-9]{6,}$/) })]);
+      const code: string = requests[0].code;
+      expect(reply.text).toContain(code);
+      const wrong = await ask("approve", "WRONG234");
+      expect(wrong).toMatchObject({ ok: false, exitCode: 1, stderr: expect.stringContaining('No pending pairing request found for code "WRONG234"') });
+      const approved = await ask("approve", code);
+      expect(approved).toMatchObject({ ok: true, exitCode: 0, stdout: expect.stringContaining("555000111") });
+      const after = await ask("list");
+      expect(JSON.parse(after.stdout.slice(after.stdout.indexOf("{"))).requests).toEqual([]);
+      expect(second.logs("state-sync")).toMatch(/pairing asked for \(pair-1 by test\): list on telegram/);
+      // The gateway kept running throughout.
+      expect(second.restarts).toEqual({});
+    });
 });

@@ -9,6 +9,7 @@ import type { SecretSpec } from "../runtimes/runtime";
 import { askRestore, listSnapshots, parseTime, readStateFiles, snapshotAt, type Snapshot } from "./backups";
 import { EXIT, OperationError } from "./errors";
 import { printLogs } from "./logs";
+import { askPairing, pairingAnswer, pairingChannel, pairingFailure, waitingSenders, type PairingRequest, type PairingResult } from "./pairing";
 import { Progress } from "./progress";
 import { operationsOf } from "./registry";
 import { age, fleetStatus, type BotStatus } from "./status";
@@ -209,6 +210,62 @@ export async function main(argv: readonly string[], io: Io = { out: (t) => proce
         io.out,
       );
       if (!printed) process.stderr.write(`no log lines of ${name} written since ${since.toISOString()} have reached its log service (they take a minute or more to)\n`);
+    });
+
+  const pairing = program.command("pairing").description("DM pairing: the senders waiting for approval, and approving one by the code the bot sent them").addHelpText("after", EXIT_CODES);
+  /** Asks for a pairing action and waits for the bot's answer. */
+  const paired = async (ref: BotRef, action: PairingRequest["action"], channel: string, timeoutS: number, code?: string): Promise<PairingResult> => {
+    const store = operationsOf(ref.bot.target).store(ref, io.env);
+    const request = await askPairing(store, action, channel, code);
+    const progress = new Progress(`waiting for ${ref.bot.name} to run it (its state-sync looks every snapshot interval, a minute by default)`);
+    try {
+      for (const deadline = Date.now() + timeoutS * 1000; ; await new Promise((r) => setTimeout(r, 2000))) {
+        const result = await pairingAnswer(store, request);
+        if (result?.ok) return result;
+        if (result) throw new OperationError(`${ref.bot.name}: ${pairingFailure(result)}`, EXIT.failed);
+        if (Date.now() >= deadline)
+          throw new OperationError(
+            `${ref.bot.name} did not answer within ${timeoutS} s. The request stays in the store (${store.describe}, botfleet-state/pairing.json) until its state-sync runs it. Is the bot running? botfleet status ${ref.bot.name}`,
+            EXIT.timedOut,
+          );
+      }
+    } finally {
+      progress.done();
+    }
+  };
+  pairing
+    .command("list")
+    .description("the senders waiting for approval on a channel whose DMs need pairing, with their codes")
+    .argument("<bot>")
+    .option("--channel <channel>", "the channel (default: the bot's only one whose dmPolicy is pairing)")
+    .option("--json", "print JSON for scripts")
+    .option("--timeout <seconds>", "how long to wait for the bot", "300")
+    .addHelpText("after", EXIT_CODES)
+    .action(async (name: string, opts: { channel?: string; json?: boolean; timeout: string }) => {
+      const ref = botOf(fleetOf(), name);
+      const channel = pairingChannel(ref, opts.channel);
+      const waiting = waitingSenders((await paired(ref, "list", channel, seconds(opts.timeout))).stdout ?? "");
+      if (opts.json) return io.out(`${JSON.stringify({ bot: name, channel, requests: waiting }, null, 2)}\n`);
+      if (!waiting.length) return io.out(`no one is waiting for approval on ${name}'s ${channel}\n`);
+      io.out(
+        table([["CODE", "SENDER", "NAME", "ASKED (UTC)"], ...waiting.map((w) => [w.code, String(w.meta?.senderId ?? w.id), String(w.meta?.username ?? w.meta?.name ?? ""), w.createdAt ?? ""])]) +
+          `approve one with: npx botfleet pairing approve ${name} <code>\n`,
+      );
+    });
+  pairing
+    .command("approve")
+    .description("approve the sender who got this code from the bot: they may DM it from now on")
+    .argument("<bot>")
+    .argument("<code>", "the code the bot sent the sender (pairing list shows the waiting ones)")
+    .option("--channel <channel>", "the channel (default: the bot's only one whose dmPolicy is pairing)")
+    .option("--timeout <seconds>", "how long to wait for the bot", "300")
+    .addHelpText("after", EXIT_CODES)
+    .action(async (name: string, code: string, opts: { channel?: string; timeout: string }) => {
+      const ref = botOf(fleetOf(), name);
+      const channel = pairingChannel(ref, opts.channel);
+      if (!/^[A-Za-z0-9-]{1,32}$/.test(code)) throw new OperationError(`"${code}" is not a pairing code: letters, digits and dashes, as the bot sent it`, EXIT.usage);
+      const result = await paired(ref, "approve", channel, seconds(opts.timeout), code);
+      io.out(`${(result.stdout ?? "").trim() || `approved ${code} on ${name}'s ${channel}`}\n`);
     });
 
   try {

@@ -134,6 +134,10 @@ export const openclaw: AgentRuntime = {
   // Offline, about 2.5 s; exit 1 with the issues (e.g. `Unrecognized key`) on a config the gateway
   // would refuse at start (package docs docs/cli/config.md, "config validate").
   configCheck: ["node", "openclaw.mjs", "config", "validate"],
+  // Reads and writes the pairing store in the state directly, the gateway running or not
+  // (dist/pairing-cli-*.mjs of the package: listChannelPairingRequests, approveChannelPairingCode);
+  // about 10 s to start on a 2-core machine.
+  pairingCommand: ["node", "openclaw.mjs", "pairing"],
   stateDirEnv: "OPENCLAW_STATE_DIR",
   // The gateway's cache: the Control UI's assets, copied from its package at start. Measured in the
   // container suite: 28 MB in 1,555 files a minute after the first start, 200 times the rest of the

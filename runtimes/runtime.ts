@@ -119,6 +119,13 @@ export interface AgentRuntime {
    */
   readonly configCheck?: readonly string[];
   /**
+   * The runtime's DM pairing command, run beside the agent (its environment, its state) for
+   * `botfleet pairing`: `<command> list --json <channel>` prints `{"requests": [{code, id, meta,
+   * createdAt}]}`, `<command> approve <channel> <code>` approves one (exit 0) or says why not.
+   * @default none (`botfleet pairing` says the runtime has none)
+   */
+  readonly pairingCommand?: readonly string[];
+  /**
    * The environment variable that moves the runtime's state directory: the managed launcher runs
    * `configCheck` on a scratch directory holding the new config, before the state is restored.
    * @default none (no check on Container Apps and Cloud Run)

@@ -48,7 +48,22 @@ const PUBLISH_EVERY_MS = 10 * 60_000;
  * the last snapshot, the last failure, and a lost lease with its reason (JSON, rewritten on change).
  */
 export const STATUS_FILE = ".botfleet-state-status.json";
-const OWN = new Set([READY_FILE, LOCAL_FILE, STAGING_DIR, ID_FILE, AGENT_FILE, STATUS_FILE]);
+/**
+ * In the store: a DM pairing someone asked for (`botfleet pairing`), `{id, action: "list" |
+ * "approve", channel, code?}`. The lease holder hands it to the agent's watcher (the container
+ * launcher, or run-agent.sh on a VM) through PAIRING_FILE, which runs the runtime's own pairing
+ * command beside the agent and answers in PAIRING_DONE (the request's id and the exit status,
+ * then `.stdout` and `.stderr` beside it); the answer goes to PAIRING_RESULT, the request is deleted.
+ */
+export const PAIRING_REQUEST = "pairing.json";
+export const PAIRING_RESULT = "pairing-result.json";
+export const PAIRING_FILE = ".botfleet-pairing-request";
+export const PAIRING_DONE = ".botfleet-pairing-result";
+/** How long the watcher may take: OpenClaw's CLI starts in about 10 s on a 2-core machine. */
+const PAIRING_WAIT_MS = 120_000;
+/** How long a request waits for an agent that is not running. */
+const PAIRING_KEEP_MS = 60 * 60_000;
+const OWN = new Set([READY_FILE, LOCAL_FILE, STAGING_DIR, ID_FILE, AGENT_FILE, STATUS_FILE, PAIRING_FILE, PAIRING_DONE, `${PAIRING_DONE}.stdout`, `${PAIRING_DONE}.stderr`]);
 const SQLITE_MAGIC = Buffer.from("SQLite format 3\0", "latin1");
 /** Top-level entries the agent regenerates by itself (STATE_SYNC_EXCLUDE): never snapshotted, kept on restore. */
 let excluded = new Set();
@@ -767,6 +782,29 @@ async function agentMayRun(dir) {
   return s !== undefined && Date.now() - s.mtimeMs < 10_000;
 }
 
+/**
+ * Hands a pairing request to the agent's watcher through the state directory and waits for its
+ * answer: `{ok, exitCode, stdout, stderr}`, or `{ok: false, error}` when none comes in time.
+ */
+async function pairBesideAgent(dir, asked) {
+  const done = join(dir, PAIRING_DONE);
+  const clear = () => Promise.all([PAIRING_FILE, PAIRING_DONE, `${PAIRING_DONE}.stdout`, `${PAIRING_DONE}.stderr`].map((n) => rm(join(dir, n), { force: true })));
+  await clear();
+  await writeFile(join(dir, `${PAIRING_FILE}.new`), `${asked.id} ${asked.action} ${asked.channel} ${asked.code ?? "-"}\n`);
+  await rename(join(dir, `${PAIRING_FILE}.new`), join(dir, PAIRING_FILE));
+  try {
+    for (const deadline = Date.now() + PAIRING_WAIT_MS; Date.now() < deadline; await new Promise((r) => setTimeout(r, 500))) {
+      const [id, status] = (await readFile(done, "utf8").catch(() => "")).split("\n");
+      if (id !== asked.id) continue;
+      const tail = async (n) => (await readFile(join(dir, n), "utf8").catch(() => "")).slice(-16_384);
+      return { ok: status === "0", exitCode: Number(status), stdout: await tail(`${PAIRING_DONE}.stdout`), stderr: await tail(`${PAIRING_DONE}.stderr`) };
+    }
+    return { ok: false, error: `the agent's watcher did not answer within ${PAIRING_WAIT_MS / 1000} s` };
+  } finally {
+    await clear();
+  }
+}
+
 export async function run(env = process.env) {
   const dir = env.STATE_SYNC_DIR;
   if (!dir) throw new Error("STATE_SYNC_DIR is not set: the local state directory shared with the agent");
@@ -1078,18 +1116,23 @@ export async function run(env = process.env) {
     const doc = { ...status, interval: intervalMs / 1000, publishedAt: new Date().toISOString() };
     await store.putFile(STORE_STATUS, Buffer.from(JSON.stringify(doc))).catch((e) => log(`could not publish the status to the store (${e.message}); retrying later`));
   };
+  // A request someone put in the store (a restore, a pairing): its JSON, null when it is not JSON,
+  // undefined when there is none (or it cannot be read now: the next interval tries again).
+  const readRequest = async (name) => {
+    const body = await store.get(name).catch((e) => log(`could not read ${PREFIX}${name} (${e.message}); retrying next interval`));
+    if (!body) return undefined;
+    try {
+      return JSON.parse(body.toString("utf8"));
+    } catch {
+      return null;
+    }
+  };
   // A restore someone asked for: verified off to the side first, then the agent is stopped, the
   // state swapped, the pointer moved (the state from before stays in its history) and the agent
   // started again. Refused, the state stays as it was.
   const restoreIfAsked = async () => {
-    const body = await store.get(RESTORE_REQUEST).catch((e) => log(`could not read ${PREFIX}${RESTORE_REQUEST} (${e.message}); retrying next interval`));
-    if (!body) return;
-    let asked;
-    try {
-      asked = JSON.parse(body.toString("utf8"));
-    } catch {
-      asked = undefined;
-    }
+    const asked = await readRequest(RESTORE_REQUEST);
+    if (asked === undefined) return;
     const time = new Date().toISOString();
     if (!asked || typeof asked.id !== "string" || typeof asked.snapshot !== "string" || !/^snapshots\/[^/]+\.tar\.gz$/.test(asked.snapshot)) {
       log(`RESTORE REFUSED: ${PREFIX}${RESTORE_REQUEST} is not a restore request ({"id", "snapshot": "snapshots/<name>.tar.gz"}); deleted, the state stays as it was`);
@@ -1149,6 +1192,32 @@ export async function run(env = process.env) {
     await store.delete(RESTORE_REQUEST).catch((e) => log(`could not delete ${PREFIX}${RESTORE_REQUEST} (${e.message})`));
     await publish();
   };
+  // A DM pairing someone asked for: handed to the agent's watcher, its answer put in the store.
+  const pairIfAsked = async () => {
+    const asked = await readRequest(PAIRING_REQUEST);
+    if (asked === undefined) return;
+    const valid =
+      typeof asked?.id === "string" &&
+      /^[A-Za-z0-9_-]{1,64}$/.test(asked.id) &&
+      /^[a-z][a-z0-9_-]{0,63}$/.test(asked.channel ?? "") &&
+      (asked.action === "list" || (asked.action === "approve" && /^[A-Za-z0-9-]{1,32}$/.test(asked.code ?? "")));
+    let answer;
+    if (!valid) answer = { ok: false, error: 'not a pairing request ({"id", "action": "list" or "approve", "channel", "code"})' };
+    else if (!(await agentMayRun(dir))) {
+      // It runs beside the agent: while the agent (re)starts the request waits, an hour at most.
+      const askedAt = Date.parse(asked.requestedAt ?? "");
+      if (!(Date.now() - askedAt > PAIRING_KEEP_MS)) return log(`pairing ${asked.id} waits for the agent to run (it runs beside it)`);
+      answer = { ok: false, error: "asked over an hour ago, and the agent has not run since: botfleet status shows why; ask again once it runs" };
+    } else {
+      if (!(await leaseProven("the pairing"))) return;
+      log(`pairing asked for (${asked.id}${asked.by ? ` by ${asked.by}` : ""}): ${asked.action} on ${asked.channel}`);
+      answer = await pairBesideAgent(dir, asked);
+      log(`pairing ${asked.id}: ${answer.ok ? "done" : `failed: ${answer.error ?? `exit ${answer.exitCode}`}`}`);
+    }
+    const result = { id: asked?.id ?? null, action: asked?.action, channel: asked?.channel, code: asked?.code, time: new Date().toISOString(), ...answer };
+    await store.putFile(PAIRING_RESULT, Buffer.from(JSON.stringify(result))).catch((e) => log(`could not write ${PREFIX}${PAIRING_RESULT} (${e.message})`));
+    await store.delete(PAIRING_REQUEST).catch((e) => log(`could not delete ${PREFIX}${PAIRING_REQUEST} (${e.message})`));
+  };
   await publish();
   while (!stopping && !lost) {
     if (!requested) await pause(intervalMs);
@@ -1163,6 +1232,7 @@ export async function run(env = process.env) {
       report({ lastFailure: { time: new Date().toISOString(), message: e.message } });
     }
     if (!stopping && !lost) await restoreIfAsked();
+    if (!stopping && !lost) await pairIfAsked();
     const drilling = !stopping && !lost && Date.now() >= drillDue;
     if (drilling) await drill();
     if (!stopping && !lost && (drilling || status.lastSnapshot !== snapshotBefore || Date.now() - publishedAt >= PUBLISH_EVERY_MS)) await publish();

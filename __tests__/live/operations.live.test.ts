@@ -40,7 +40,7 @@ bots:
   - name: bot-run
     target: gcp-cloud-run
     region: us-central1
-    channels: { telegram: { allowFrom: ["123"] } }
+    channels: { telegram: { dmPolicy: pairing } }
 `;
 const fleetFile = join(work, "fleet.yaml");
 const fleet = parseFleet(FLEET);
@@ -457,6 +457,65 @@ describe("botfleet restart", () => {
     expect(Math.abs(Number(agent.env![2].value) - Date.now() / 1000)).toBeLessThan(120);
     expect(sidecar.env).toEqual([{ name: "STATE_SYNC_DIR", value: "/state" }]);
     expect(cloudRun.services.get(name)!.latestCreated).toBe("ops-bot-run-00005-aaa-next");
+  });
+});
+
+describe("botfleet pairing", () => {
+  // What OpenClaw 2026.9.6's `pairing list --json` and `pairing approve` print (dist/pairing-cli-*.mjs,
+  // run for real in containers/managed.containers.test.ts), answered as the launcher answers
+  // (templates/container/launch.sh, pair; its own test runs the script): a stand-in of both here.
+  const WAITING = { id: "555000111", code: "K7P2QX9M", createdAt: "2026-12-06T10:00:00.000Z", lastSeenAt: "2026-12-06T10:00:00.000Z", meta: { senderId: "555000111", username: "alice" } };
+  function launcherStandIn(dir: string) {
+    const file = (n: string) => join(dir, n);
+    return setInterval(() => {
+      if (!existsSync(file(".botfleet-pairing-request")) || existsSync(file(".botfleet-pairing-result"))) return;
+      const [id, action, channel, code] = readFileSync(file(".botfleet-pairing-request"), "utf8").trim().split(" ");
+      const approved = action === "approve" && code === WAITING.code;
+      const stdout = action === "list" ? JSON.stringify({ channel, requests: [WAITING] }, null, 2) + "\n" : approved ? `Approved ${channel} sender ${WAITING.meta.senderId}.\n` : "";
+      const stderr =
+        action === "approve" && !approved
+          ? `[openclaw] The CLI command failed.\n[openclaw] Reason: No pending pairing request found for code "${code}". Run openclaw pairing list --channel ${channel} to list pending requests.\n`
+          : "";
+      writeFileSync(file(".botfleet-pairing-result.stdout"), stdout);
+      writeFileSync(file(".botfleet-pairing-result.stderr"), stderr);
+      writeFileSync(file(".botfleet-pairing-result"), `${id}\n${action === "list" || approved ? 0 : 1}\n`);
+    }, 300);
+  }
+
+  test("list and approve through the running bot's state-sync, in the launcher's words; what cannot pair says why", async () => {
+    const running = runningBot(`gcs:${bucket}`, { GCE_METADATA_HOST: `127.0.0.1:${gcs.port}`, STATE_SYNC_GCS_ENDPOINT: `http://127.0.0.1:${gcs.port}` });
+    const launcher = launcherStandIn(running.dir);
+    try {
+      await running.sync.waitFor(/state ready/, "state-sync starts");
+      const list = await botfleet(["pairing", "list", "bot-run"], gcpEnv());
+      expect(list.stderr).not.toContain("botfleet:");
+      expect(list).toMatchObject({ code: 0 });
+      expect(list.stdout).toBe("CODE      SENDER     NAME   ASKED (UTC)\nK7P2QX9M  555000111  alice  2026-12-06T10:00:00.000Z\napprove one with: npx botfleet pairing approve bot-run <code>\n");
+      expect(JSON.parse((await botfleet(["pairing", "list", "bot-run", "--json"], gcpEnv())).stdout)).toEqual({ bot: "bot-run", channel: "telegram", requests: [WAITING] });
+      expect(await botfleet(["pairing", "approve", "bot-run", "K7P2QX9M"], gcpEnv())).toMatchObject({ code: 0, stdout: "Approved telegram sender 555000111.\n" });
+      expect(await botfleet(["pairing", "approve", "bot-run", "WRONG234"], gcpEnv())).toMatchObject({
+        code: 1,
+        stderr: expect.stringContaining('\nbotfleet: bot-run: No pending pairing request found for code "WRONG234". Run openclaw pairing list --channel telegram to list pending requests.\n'),
+      });
+      expect(running.sync.log).toMatch(/pairing asked for \([^)]+\): approve on telegram/);
+      // Each request is deleted once answered; the last answer stays.
+      const stored = [...gcs.objects.keys()].filter((k) => k.startsWith(bucket));
+      expect(stored.filter((k) => k.endsWith("botfleet-state/pairing.json"))).toEqual([]);
+      expect(stored.filter((k) => k.endsWith("botfleet-state/pairing-result.json"))).toHaveLength(1);
+    } finally {
+      clearInterval(launcher);
+      await running.stop();
+    }
+    expect(await botfleet(["pairing", "approve", "bot-run", "not a code"], gcpEnv())).toMatchObject({ code: 2, stderr: expect.stringContaining('"not a code" is not a pairing code') });
+    expect(await botfleet(["pairing", "list", "bot-app"], azureEnv())).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining("bot-app has no channel whose DMs wait for pairing (telegram: allowlist): set channels.<channel>.dmPolicy: pairing in the fleet file"),
+    });
+    // Nothing running: the request waits, the command says so when its time runs out.
+    expect(await botfleet(["pairing", "list", "bot-run", "--timeout", "3"], gcpEnv())).toMatchObject({
+      code: 6,
+      stderr: expect.stringContaining("bot-run did not answer within 3 s. The request stays in the store"),
+    });
   });
 });
 

@@ -7,7 +7,7 @@ export interface Poll {
   readonly from: string;
   readonly start: number;
   end?: number;
-  /** "empty": held to its timeout and answered; "conflict": ended by a newer poll with 409. */
+  /** "empty": answered (at its timeout, or at once with the messages waiting); "conflict": ended by a newer poll with 409. */
   outcome?: "empty" | "conflict" | "closed";
 }
 
@@ -26,7 +26,33 @@ const CONFLICT = {
 export class TelegramStandIn {
   readonly polls: Poll[] = [];
   readonly calls: { token: string; method: string; from: string; at: number }[] = [];
-  private readonly active = new Map<string, { poll: Poll; res: ServerResponse; timer: NodeJS.Timeout }>();
+  /** What the bot sent (sendMessage), in order. */
+  readonly sent: { token: string; chatId: string; text: string }[] = [];
+  private readonly active = new Map<string, { poll: Poll; res: ServerResponse; timer: NodeJS.Timeout; send: (status: number, body: unknown) => void }>();
+  /** Updates for each token not yet confirmed by a getUpdates offset past them. */
+  private readonly pending = new Map<string, { update_id: number }[]>();
+  private nextUpdate = 5000;
+
+  /**
+   * A user's private message to the bot, as the Bot API hands it over: in the poll in progress at
+   * once, else in the next; until the bot confirms it with a later offset it comes again.
+   */
+  message(token: string, from: { id: number; username: string }, text: string): void {
+    const id = this.nextUpdate++;
+    const user = { id: from.id, is_bot: false, first_name: from.username, username: from.username };
+    const update = {
+      update_id: id,
+      message: { message_id: id, date: Math.floor(Date.now() / 1000), chat: { id: from.id, type: "private", first_name: from.username, username: from.username }, from: user, text },
+    };
+    this.pending.set(token, [...(this.pending.get(token) ?? []), update]);
+    const current = this.active.get(token);
+    if (!current) return;
+    clearTimeout(current.timer);
+    this.active.delete(token);
+    current.poll.end = Date.now();
+    current.poll.outcome = "empty";
+    current.send(200, { ok: true, result: this.pending.get(token) });
+  }
 
   /** Polls of `token` that overlapped in time, coming from two different callers. */
   overlaps(token: string): [Poll, Poll][] {
@@ -104,19 +130,29 @@ export class TelegramStandIn {
         case "getMe":
           return send(200, { ok: true, result: { id: Number(token.split(":")[0]) || 1, is_bot: true, first_name: "botfleet test", username: "botfleet_test_bot", can_join_groups: true } });
         case "getUpdates":
-          return this.poll(token, from, Number(params.timeout ?? 0), res, send);
+          return this.poll(token, from, Number(params.timeout ?? 0), res, send, Number(params.offset ?? 0));
         case "getWebhookInfo":
           return send(200, { ok: true, result: { url: "", has_custom_certificate: false, pending_update_count: 0 } });
+        case "sendMessage":
+          this.sent.push({ token, chatId: String(params.chat_id), text: String(params.text ?? "") });
+          return send(200, { ok: true, result: { message_id: this.nextUpdate++, date: Math.floor(Date.now() / 1000), chat: { id: Number(params.chat_id), type: "private" }, text: params.text } });
         default:
           return send(200, { ok: true, result: true });
       }
     });
   }
 
-  private poll(token: string, from: string, timeoutSeconds: number, res: ServerResponse, send: (status: number, body: unknown) => void): void {
+  private poll(token: string, from: string, timeoutSeconds: number, res: ServerResponse, send: (status: number, body: unknown) => void, offset = 0): void {
     this.endActive(token);
     const poll: Poll = { token, from, start: Date.now() };
     this.polls.push(poll);
+    const waiting = (this.pending.get(token) ?? []).filter((u) => u.update_id >= offset);
+    this.pending.set(token, waiting);
+    if (waiting.length) {
+      poll.end = Date.now();
+      poll.outcome = "empty";
+      return send(200, { ok: true, result: waiting });
+    }
     const finish = () => {
       if (this.active.get(token)?.poll === poll) this.active.delete(token);
       poll.end ??= Date.now();
@@ -132,7 +168,7 @@ export class TelegramStandIn {
         if (this.active.get(token)?.poll === poll) this.active.delete(token);
       }
     });
-    this.active.set(token, { poll, res, timer });
+    this.active.set(token, { poll, res, timer, send });
   }
 }
 

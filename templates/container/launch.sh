@@ -111,7 +111,8 @@ fi
 # single-host guard): state-sync's lease already makes this instance the only one.
 if [ -n "${BOTFLEET_RELEASE_STALE_OWNER:-}" ]; then eval "$BOTFLEET_RELEASE_STALE_OWNER"; fi
 ready
-unset BOTFLEET_PLUGIN_SCRIPT BOTFLEET_WAITING_SERVER BOTFLEET_PORT BOTFLEET_RELEASE_STALE_OWNER
+pairing_command=${BOTFLEET_PAIRING_COMMAND:-}
+unset BOTFLEET_PLUGIN_SCRIPT BOTFLEET_WAITING_SERVER BOTFLEET_PORT BOTFLEET_RELEASE_STALE_OWNER BOTFLEET_PAIRING_COMMAND
 echo "botfleet: starting release $release: $1" >&2
 if [ -z "$ready_file" ]; then exec "$@"; fi
 
@@ -120,7 +121,28 @@ if [ -z "$ready_file" ]; then exec "$@"; fi
 # platform restarts the container, which waits for the lease again), so two instances never poll
 # one bot token or write one state. While the agent may run, the heartbeat file says so: a
 # restarted state-sync never restores under it (state-sync.mjs, AGENT_FILE).
-heartbeat="$(dirname "$ready_file")/.botfleet-agent-running"
+state_dir=$(dirname "$ready_file")
+heartbeat="$state_dir/.botfleet-agent-running"
+# A DM pairing asked for with `botfleet pairing`: state-sync brings the request from the store
+# (state-sync.mjs, PAIRING_FILE) and takes the answer back. The runtime's own pairing command runs
+# here, beside the agent, with its environment and on its state.
+pair() {
+  request="$state_dir/.botfleet-pairing-request"
+  answer="$state_dir/.botfleet-pairing-result"
+  read -r id action channel code <"$request" || true
+  case "$action" in
+    list) set -- list --json "$channel" ;;
+    approve) set -- approve "$channel" "$code" ;;
+    *) set -- ;;
+  esac
+  result=64
+  if [ $# -gt 0 ]; then
+    if eval "$pairing_command" '"$@"' >"$answer.stdout" 2>"$answer.stderr"; then result=0; else result=$?; fi
+  fi
+  printf '%s\n%s\n' "$id" "$result" >"$answer.new"
+  mv -f "$answer.new" "$answer"
+}
+pairing=""
 "$@" &
 agent=$!
 stopping=""
@@ -128,6 +150,14 @@ trap 'stopping=yes; kill -TERM "$agent" 2>/dev/null || true' TERM INT
 status=0
 while kill -0 "$agent" 2>/dev/null; do
   touch "$heartbeat" 2>/dev/null || true
+  if [ -n "$pairing" ] && ! kill -0 "$pairing" 2>/dev/null; then
+    wait "$pairing" || true
+    pairing=""
+  fi
+  if [ -n "$pairing_command" ] && [ -z "$pairing" ] && [ -f "$state_dir/.botfleet-pairing-request" ] && [ ! -f "$state_dir/.botfleet-pairing-result" ]; then
+    pair &
+    pairing=$!
+  fi
   if [ -z "$stopping" ] && ! state_ready "$ready_file"; then
     stopping=yes
     echo "botfleet: LEASE NOT HELD: state-sync no longer proves its lease on the bot's state (see its log); stopping the agent" >&2
