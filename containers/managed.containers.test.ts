@@ -232,7 +232,7 @@ describe.each([
   // CLI beside the gateway; the answer comes back through the store. Once, on Container Apps (the
   // launcher and state-sync are the same on Cloud Run), the store Azurite.
   if (p.bot.channels.telegram?.dmPolicy === "pairing")
-    test("DM pairing: a stranger's DM gets a code; listed and approved through the store by the runtime's own CLI beside the gateway", async () => {
+    test("DM pairing: a stranger's DM gets a code; listed, a wrong code refused and the code approved through the store by the runtime's own CLI beside the gateway", async () => {
       const [{ account, container }] = p.storage;
       let n = 0;
       const ask = async (action: string, code?: string) => {
@@ -270,9 +270,7 @@ describe.each([
       const wrong = await ask("approve", "WRONG234");
       expect(wrong).toMatchObject({ ok: false, exitCode: 1, stderr: expect.stringContaining('No pending pairing request found for code "WRONG234"') });
       const approved = await ask("approve", code);
-      expect(approved).toMatchObject({ ok: true, exitCode: 0, stdout: expect.stringContaining("555000111") });
-      const after = await ask("list");
-      expect(JSON.parse(after.stdout.slice(after.stdout.indexOf("{"))).requests).toEqual([]);
+      expect(approved).toMatchObject({ ok: true, exitCode: 0, stdout: expect.stringMatching(/Approved[\s\S]*555000111/) });
       expect(second.logs("state-sync")).toMatch(/pairing asked for \(pair-1 by test\): list on telegram/);
       // The gateway kept running throughout.
       expect(second.restarts).toEqual({});

@@ -197,6 +197,37 @@ test("state-sync holds the lease and keeps the state in the bot's own blob conta
   expect(blobs).toContain("botfleet-state/pointer.json");
 });
 
+// Issue 39, `botfleet pairing` on a VM (its command side: __tests__/live/operations.live.test.ts):
+// state-sync hands the request from the store to run-agent.sh's watcher, which runs OpenClaw's own
+// pairing CLI in the gateway's container on the sandbox daemon; the answer goes back to the store.
+test("botfleet pairing: the request through the store, OpenClaw's pairing CLI run in the gateway's container, its answer back", async () => {
+  const id = "vm-pair-1";
+  const answer = "botfleet-state/pairing-result.json";
+  await f.cloud.putBlob(
+    f.names.storageAccount,
+    f.names.stateContainer,
+    "botfleet-state/pairing.json",
+    JSON.stringify({ id, action: "list", channel: "telegram", requestedAt: new Date().toISOString(), by: "test" }),
+  );
+  // A tick now, as at the next snapshot interval (SIGUSR1: a snapshot now, then the requests).
+  await vm.exec("docker kill --signal USR1 botfleet-state-sync");
+  const asked = Date.now();
+  const result = await until(
+    "the pairing answer in the store",
+    async () => {
+      const body = await f.cloud.getBlob(f.names.storageAccount, f.names.stateContainer, answer);
+      const parsed = body && JSON.parse(body.toString("utf8"));
+      return parsed?.id === id && parsed;
+    },
+    180_000,
+    1000,
+  );
+  figures["pairing list round trip"] = `${((Date.now() - asked) / 1000).toFixed(1)} s`;
+  expect(result).toMatchObject({ ok: true, exitCode: 0 });
+  expect(JSON.parse(result.stdout.slice(result.stdout.indexOf("{")))).toEqual({ channel: "telegram", requests: [] });
+  expect(await f.cloud.listBlobs(f.names.storageAccount, f.names.stateContainer)).not.toContain("botfleet-state/pairing.json");
+});
+
 test("a group chat's tool call runs in a sandbox container: only lo, the sandbox user, its own workspace", async () => {
   // As an operator would at run time: a model of their own for the main agent (here the loopback
   // stand-in); botfleet's merge keeps the keys it does not manage (boot.sh step config).
@@ -417,6 +448,27 @@ describe("day 2", () => {
     const restarted = at(/memory: RESTARTED the agent at [\d.]+% of its memory limit/, snapshot);
     expect([asked >= 0, snapshot > asked, restarted > snapshot]).toEqual([true, true, true]);
     await gatewayReady(over);
+    expect(await sh(`cat ${MARKER}`)).toBe("written-at-v1");
+  });
+
+  // Issue 39: `botfleet secrets set` writes a new version in Key Vault, then `botfleet restart` (its
+  // VM side: targets/azure-vmss/operations.ts) puts a restart request in the store; the updater
+  // applies it, and the gateway reads the new value. Both written here as the command writes them.
+  test("a secret set in Key Vault and a restart asked through the store: the updater restarts the gateway, which runs with the new value", async () => {
+    const bot = exampleFleet().bots.find((b) => b.name === "bot-alpha")!;
+    const llmKey = openclaw.secrets(bot).find((x) => x.key === "llm-api-key")!.env;
+    const envOf = async () => ((await gatewayInspect()).Config.Env as string[]).find((e) => e.startsWith(`${llmKey}=`));
+    expect(await envOf()).toBe(`${llmKey}=${testSecretValue("llm-api-key")}`);
+    f.cloud.setSecret(f.names.secret("llm-api-key"), "sk-rotated-botfleet-test");
+    const id = "vm-restart-1";
+    await f.cloud.putBlob(f.names.storageAccount, f.names.stateContainer, "botfleet-release/restart.json", JSON.stringify({ id, requestedAt: new Date().toISOString(), by: "test" }));
+    const asked = Date.now();
+    await vm.exec("systemctl start --no-block botfleet-update.service");
+    const done = await until("the restart applied", async () => (await status()).lastRestart?.id === id && (await status()).lastRestart, 300_000, 3000);
+    figures["restart asked to applied and healthy"] = `${((Date.now() - asked) / 1000).toFixed(1)} s`;
+    expect(done).toMatchObject({ id, ok: true });
+    expect(await envOf()).toBe(`${llmKey}=sk-rotated-botfleet-test`);
+    expect((await vm.curl("http://127.0.0.1/health")).code).toBe(200);
     expect(await sh(`cat ${MARKER}`)).toBe("written-at-v1");
   });
 });
