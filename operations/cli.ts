@@ -177,7 +177,7 @@ export async function main(argv: readonly string[], io: Io = { out: (t) => proce
 
   program
     .command("restart")
-    .description("restart a bot's agent, which reads every secret again (a VM: its updater within a minute, a snapshot first; Container Apps: its latest revision)")
+    .description("restart a bot's agent, which reads every secret again (a VM: its updater within a minute, a snapshot first; Container Apps: its latest revision; Cloud Run: a new revision)")
     .argument("<bot>")
     .option("--no-wait", "ask, and return without waiting for the bot")
     .option("--timeout <seconds>", "how long to wait for the bot", "600")
