@@ -257,7 +257,7 @@ describe("the container launcher", () => {
       const answer = async (id: string) => {
         for (let i = 0; i < 200 && !(existsSync(file(STATE_PAIRING_DONE)) && readFileSync(file(STATE_PAIRING_DONE), "utf8").startsWith(`${id}\n`)); i++)
           await new Promise((res) => setTimeout(res, 100));
-        const [done, stdout, stderr] = [STATE_PAIRING_DONE, `${STATE_PAIRING_DONE}.stdout`, `${STATE_PAIRING_DONE}.stderr`].map((n) => readFileSync(file(n), "utf8"));
+        const [done, stdout, stderr] = [STATE_PAIRING_DONE, `${STATE_PAIRING_DONE}.stdout`, `${STATE_PAIRING_DONE}.stderr`].map((n) => (existsSync(file(n)) ? readFileSync(file(n), "utf8") : ""));
         // As state-sync does once it has the answer.
         for (const n of [STATE_PAIRING_FILE, STATE_PAIRING_DONE, `${STATE_PAIRING_DONE}.stdout`, `${STATE_PAIRING_DONE}.stderr`]) rmSync(file(n), { force: true });
         return { done, stdout, stderr };
@@ -267,6 +267,9 @@ describe("the container launcher", () => {
         expect(await answer("p-1")).toEqual({ done: "p-1\n0\n", stdout: '{"argv":["list","--json","telegram"],"token":true}\n', stderr: "said on stderr\n" });
         writeFileSync(file(STATE_PAIRING_FILE), "p-2 approve telegram ABCD-2345\n");
         expect(await answer("p-2")).toMatchObject({ done: "p-2\n1\n", stdout: '{"argv":["approve","telegram","ABCD-2345"],"token":true}\n' });
+        // Not what state-sync writes: answered 64, nothing run.
+        writeFileSync(file(STATE_PAIRING_FILE), "p-3 approve telegram x$(id)\n");
+        expect(await answer("p-3")).toEqual({ done: "p-3\n64\n", stdout: "", stderr: "" });
         // The agent ran all along.
         expect(readFileSync(r.log, "utf8")).toBe("started\n");
       } finally {

@@ -3,7 +3,9 @@ import { join } from "node:path";
 import { parseTime, snapshotAt, snapshotTime, type Snapshot } from "../operations/backups";
 import { cloudError, EXIT, OperationError } from "../operations/errors";
 import { pairingChannel, pairingFailure, PAIRING_REQUEST, PAIRING_RESULT, waitingSenders } from "../operations/pairing";
+import { printLogs } from "../operations/logs";
 import { operationsOf } from "../operations/registry";
+import type { LogLine, LogQuery, TargetOperations } from "../operations/types";
 import { STATE_PAIRING_DONE, STATE_PAIRING_FILE } from "../bootstrap/state-sync";
 import { fleetFrom } from "./support/fleet";
 import { age } from "../operations/status";
@@ -127,5 +129,60 @@ bots:
     expect(engine).toContain(`export const PAIRING_FILE = "${STATE_PAIRING_FILE}";`);
     expect(engine).toContain(`export const PAIRING_DONE = "${STATE_PAIRING_DONE}";`);
     expect(engine).toContain('const PREFIX = "botfleet-state/";');
+  });
+});
+
+describe("botfleet logs --follow", () => {
+  /** A log service whose lines are taken in over time: each read sees what was taken in by then. */
+  function service(script: ((reads: number) => LogLine[] | Error)[]) {
+    const queries: LogQuery[] = [];
+    const ops = {
+      logs: async (_ref: unknown, _env: unknown, q: LogQuery) => {
+        queries.push(q);
+        const step = script[Math.min(queries.length - 1, script.length - 1)](queries.length);
+        if (step instanceof Error) throw step;
+        return step.filter((l) => !q.receivedFrom || l.received >= q.receivedFrom);
+      },
+    } as unknown as TargetOperations;
+    return { ops, queries };
+  }
+  const line = (text: string, writtenAgoS: number, receivedAgoS: number): LogLine => ({
+    time: new Date(Date.now() - writtenAgoS * 1000),
+    received: new Date(Date.now() - receivedAgoS * 1000),
+    source: "agent",
+    text,
+  });
+  /** Runs a follow until `count` lines are printed; returns them and what was said on stderr. */
+  async function follow(ops: TargetOperations, count: number) {
+    const printed: string[] = [];
+    const warned: string[] = [];
+    const stop = new Error("enough");
+    await printLogs(
+      ops,
+      {} as never,
+      {},
+      { since: new Date(Date.now() - 3_600_000), all: false, limit: 200, follow: true, everyS: 0.01, json: false },
+      (t) => {
+        printed.push(t.trim().split("  ").slice(1).join("  "));
+        if (printed.length >= count) throw stop;
+      },
+      (t) => warned.push(t),
+    ).catch((e) => {
+      if (e !== stop) throw e;
+    });
+    return { printed, warned };
+  }
+
+  test("a line taken in just before the newest one seen, but readable only later, is printed once; a failing read is said and tried again", async () => {
+    const a = line("a", 60, 50);
+    const b = line("b", 30, 10);
+    // Stamped 20 s before b's ingestion, readable only from the third read on.
+    const late = line("late", 40, 30);
+    const { ops, queries } = service([() => [a], () => [a, b], () => new Error("503 Service Unavailable"), () => [a, b, late], () => [a, b, late, line("c", 1, 1)]]);
+    const { printed, warned } = await follow(ops, 4);
+    expect(printed).toEqual(["a", "b", "late", "c"]);
+    expect(warned).toEqual([expect.stringMatching(/^botfleet: logs: 503 Service Unavailable; trying again in 0\.02 s/)]);
+    // Read again from 5 minutes before the newest ingestion time seen.
+    expect(queries[3].receivedFrom!.getTime()).toBeLessThanOrEqual(b.received.getTime() - 5 * 60_000);
   });
 });

@@ -66,8 +66,10 @@ describe.each(Object.entries(cases))("%s", (_name, bootstrap) => {
   test("shellcheck finds nothing in any rendered script", () => {
     requireTool("shellcheck", "shellcheck");
     const scripts = bootstrap.files.filter((f) => f.path.endsWith(".sh")).map((f) => join(root, f.path));
-    // Seven everywhere (the updater's among them), and the sandbox daemon's where the bot has a tool sandbox.
-    expect(scripts).toHaveLength(bootstrap.files.some((f) => f.path.endsWith("/botfleet-sandbox.service")) ? 8 : 7);
+    // Seven everywhere (the updater's among them), the sandbox daemon's where the bot has a tool
+    // sandbox, and pair.sh where its runtime has a pairing command.
+    const has = (suffix: string) => bootstrap.files.some((f) => f.path.endsWith(suffix));
+    expect(scripts).toHaveLength(7 + (has("/botfleet-sandbox.service") ? 1 : 0) + (has("/pair.sh") ? 1 : 0));
     const r = run("shellcheck", ["--external-sources", "--shell=bash", "--severity=style", ...scripts], { cwd: join(root, "usr/local/lib/botfleet") });
     expect(r.output).toBe("");
     expect(r.status).toBe(0);

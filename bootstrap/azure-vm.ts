@@ -8,7 +8,8 @@ import { posix } from "node:path";
 import { rememberRenderedCloudInit } from "../tfjson/rendered-cloud-init";
 import { requestedSandbox, UNSET_SECRET, WAITING_FOR_SECRETS, type AgentRuntime } from "../runtimes/runtime";
 import { stringifyCloudConfig } from "./cloud-config";
-import { render } from "./templates";
+import { PAIR_SCRIPT } from "./container";
+import { render, shellQuote } from "./templates";
 import { vmRelease, type VmRelease } from "./vm-release";
 import {
   STATE_AGENT_FILE,
@@ -214,7 +215,7 @@ export function renderVmBootstrap(fleet: Fleet, bot: Bot, runtime: AgentRuntime)
     stateAgentFile: STATE_AGENT_FILE,
     statePairingFile: STATE_PAIRING_FILE,
     statePairingDone: STATE_PAIRING_DONE,
-    pairingCommand: runtime.pairingCommand ?? false,
+    pairingCommand: runtime.pairingCommand ? runtime.pairingCommand.map(shellQuote).join(" ") : false,
     stateContainer: names.stateContainer,
     syncImage: STATE_SYNC_IMAGE,
     syncCommand: STATE_SYNC_COMMAND,
@@ -278,6 +279,7 @@ export function renderVmBootstrap(fleet: Fleet, bot: Bot, runtime: AgentRuntime)
     { path: `${LIB_DIR}/fetch-secrets.sh`, permissions: "0755", content: render("vm/fetch-secrets.sh", context) },
     { path: `${LIB_DIR}/state-sync.sh`, permissions: "0755", content: render("vm/state-sync.sh", context) },
     { path: `${LIB_DIR}/run-agent.sh`, permissions: "0755", content: render("vm/run-agent.sh", context) },
+    ...(runtime.pairingCommand ? [{ path: `${LIB_DIR}/pair.sh`, permissions: "0644", content: PAIR_SCRIPT }] : []),
     { path: `${LIB_DIR}/install-plugins.sh`, permissions: "0755", content: render("vm/install-plugins.sh", context) },
     { path: `${LIB_DIR}/boot.sh`, permissions: "0755", content: render("vm/boot.sh", context) },
     { path: `${LIB_DIR}/update.sh`, permissions: "0755", content: render("vm/update.sh", context) },

@@ -7,6 +7,8 @@ import type { AgentRuntime, GatewayContext, SecretSpec } from "../runtimes/runti
 import { render, shellQuote } from "./templates";
 
 const LAUNCH_SCRIPT = readFileSync(join(__dirname, "..", "templates", "container", "launch.sh"), "utf8");
+/** One `botfleet pairing` request, run as the agent's user beside it: by the launcher here, through `docker exec` on a VM. */
+export const PAIR_SCRIPT = readFileSync(join(__dirname, "..", "templates", "container", "pair.sh"), "utf8");
 
 /** How a managed container platform (Cloud Run, Container Apps) starts a bot. */
 export interface ContainerLaunch {
@@ -50,7 +52,7 @@ export function containerLaunch(bot: Bot, runtime: AgentRuntime, gateway: Gatewa
     ...(runtime.configCheck && runtime.stateDirEnv && { BOTFLEET_CONFIG_CHECK: `${runtime.stateDirEnv}="$BOTFLEET_CHECK_DIR" ${runtime.configCheck.map(shellQuote).join(" ")}` }),
     ...(runtime.releaseStaleOwner && { BOTFLEET_RELEASE_STALE_OWNER: runtime.releaseStaleOwner.map(shellQuote).join(" ") }),
     // `botfleet pairing`, run by the launcher beside the agent (launch.sh, pair).
-    ...(runtime.pairingCommand && { BOTFLEET_PAIRING_COMMAND: runtime.pairingCommand.map(shellQuote).join(" ") }),
+    ...(runtime.pairingCommand && { BOTFLEET_PAIRING_COMMAND: runtime.pairingCommand.map(shellQuote).join(" "), BOTFLEET_PAIRING_SCRIPT: PAIR_SCRIPT }),
   };
   // The revision's version, from what it runs (image, command, environment, which holds the
   // config; never a secret value): the launcher logs it and the review names it (docs/day-2.md).

@@ -38,7 +38,8 @@ export async function azureLogs({ fleet, bot }: BotRef, env: NodeJS.ProcessEnv, 
     "| extend Received = ingestion_time()",
     ...(query.receivedFrom ? [`| where Received >= datetime(${query.receivedFrom.toISOString()})`] : []),
     `| project TimeGenerated, Received, Source = ${select.source}, Text = ${select.text}`,
-    `| top ${query.limit} by TimeGenerated desc`,
+    // The newest lines, or for a follow the first taken in since then (a page, read on in order).
+    query.receivedFrom ? `| top ${query.limit} by Received asc` : `| top ${query.limit} by TimeGenerated desc`,
   ].join("\n");
   let table: LogsTable;
   try {
@@ -67,14 +68,13 @@ export async function azureLogs({ fleet, bot }: BotRef, env: NodeJS.ProcessEnv, 
   }
   const at = (name: string) => table.columnDescriptors.findIndex((c) => c.name === name);
   const [time, received, source, text] = ["TimeGenerated", "Received", "Source", "Text"].map(at);
-  return table.rows
-    .map((row) => ({
-      time: new Date(row[time] as string | Date),
-      received: new Date(row[received] as string | Date),
-      source: String(row[source] ?? ""),
-      text: String(row[text] ?? "").replace(/\r?\n$/, ""),
-    }))
-    .reverse();
+  const lines = table.rows.map((row) => ({
+    time: new Date(row[time] as string | Date),
+    received: new Date(row[received] as string | Date),
+    source: String(row[source] ?? ""),
+    text: String(row[text] ?? "").replace(/\r?\n$/, ""),
+  }));
+  return query.receivedFrom ? lines : lines.reverse();
 }
 
 interface ErrorInfo {

@@ -194,7 +194,7 @@ export async function main(argv: readonly string[], io: Io = { out: (t) => proce
     .option("-n, --lines <count>", "at most this many, the newest", "200")
     .option("-f, --follow", "keep printing new lines until stopped (Ctrl-C); the log services take lines in a minute or more after they are written")
     .option("--every <seconds>", "how often --follow asks for new lines", "10")
-    .option("--all", "every line of the bot: botfleet's own (state-sync, on a VM its updater and Caddy) and the platform's, each with what wrote it")
+    .option("--all", "every line of the bot, each with what wrote it: botfleet's own too (state-sync; on a VM its updater, Caddy, the kernel's warnings), on Cloud Run the platform's")
     .option("--json", "one JSON object a line: time, source, text")
     .addHelpText("after", EXIT_CODES)
     .action(async (name: string, opts: { since: string; lines: string; follow?: boolean; every: string; all?: boolean; json?: boolean }) => {

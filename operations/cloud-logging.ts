@@ -1,4 +1,4 @@
-import { LoggingServiceV2Client } from "@google-cloud/logging-api";
+import { LoggingServiceV2Client, protos } from "@google-cloud/logging-api";
 import { cloudRunServiceEntries, loggingQuoted } from "../bootstrap/log-queries";
 import { cloudError } from "./errors";
 import type { LogLine, LogQuery } from "./types";
@@ -29,17 +29,27 @@ export async function cloudRunLogs(project: string, serviceName: string, env: No
     query.all ? `(${["stdout", "stderr", "varlog%2Fsystem"].map(log).join(" OR ")})` : `(${["stdout", "stderr"].map(log).join(" OR ")})`,
     ...(query.all ? [] : [`labels.container_name=${loggingQuoted("agent")}`]),
   ].join(" AND ");
+  // The newest lines, or for a follow the oldest since then (Logging orders by timestamp only). A
+  // page may come back short, even empty, with more to read: read on by its token up to the limit.
+  const orderBy = query.receivedFrom ? "timestamp asc" : "timestamp desc";
   try {
-    const [entries] = await client.listLogEntries({ resourceNames: [`projects/${project}`], filter, orderBy: "timestamp desc", pageSize: Math.min(query.limit, 1000) }, { autoPaginate: false });
-    return entries
-      .slice(0, query.limit)
-      .map((e) => ({
-        time: toDate(e.timestamp as Timestamp),
-        received: toDate(e.receiveTimestamp as Timestamp),
-        source: e.labels?.container_name ?? (e.logName?.endsWith("varlog%2Fsystem") ? "system" : "?"),
-        text: (e.textPayload ?? (e.jsonPayload ? JSON.stringify(e.jsonPayload) : "")).replace(/\r?\n$/, ""),
-      }))
-      .reverse();
+    const entries: protos.google.logging.v2.ILogEntry[] = [];
+    for (let pageToken: string | undefined; entries.length < query.limit;) {
+      const [page, , response] = await client.listLogEntries(
+        { resourceNames: [`projects/${project}`], filter, orderBy, pageSize: Math.min(query.limit - entries.length, 1000), ...(pageToken && { pageToken }) },
+        { autoPaginate: false },
+      );
+      entries.push(...page);
+      pageToken = response?.nextPageToken || undefined;
+      if (!pageToken) break;
+    }
+    const lines = entries.slice(0, query.limit).map((e) => ({
+      time: toDate(e.timestamp as Timestamp),
+      received: toDate(e.receiveTimestamp as Timestamp),
+      source: e.labels?.container_name ?? (e.logName?.endsWith("varlog%2Fsystem") ? "system" : "?"),
+      text: (e.textPayload ?? (e.jsonPayload ? JSON.stringify(e.jsonPayload) : "")).replace(/\r?\n$/, ""),
+    }));
+    return query.receivedFrom ? lines : lines.reverse();
   } catch (e) {
     throw cloudError(e, "gcp", `reading the logs of the Cloud Run service ${serviceName} from Cloud Logging`, `roles/logging.viewer on the project ${project}`);
   } finally {

@@ -63,7 +63,8 @@ export const PAIRING_DONE = ".botfleet-pairing-result";
 const PAIRING_WAIT_MS = 120_000;
 /** How long a request waits for an agent that is not running. */
 const PAIRING_KEEP_MS = 60 * 60_000;
-const OWN = new Set([READY_FILE, LOCAL_FILE, STAGING_DIR, ID_FILE, AGENT_FILE, STATUS_FILE, PAIRING_FILE, PAIRING_DONE, `${PAIRING_DONE}.stdout`, `${PAIRING_DONE}.stderr`]);
+const PAIRING_FILES = [PAIRING_FILE, PAIRING_DONE, `${PAIRING_DONE}.stdout`, `${PAIRING_DONE}.stderr`].flatMap((n) => [n, `${n}.new`]);
+const OWN = new Set([READY_FILE, LOCAL_FILE, STAGING_DIR, ID_FILE, AGENT_FILE, STATUS_FILE, ...PAIRING_FILES]);
 const SQLITE_MAGIC = Buffer.from("SQLite format 3\0", "latin1");
 /** Top-level entries the agent regenerates by itself (STATE_SYNC_EXCLUDE): never snapshotted, kept on restore. */
 let excluded = new Set();
@@ -784,20 +785,25 @@ async function agentMayRun(dir) {
 
 /**
  * Hands a pairing request to the agent's watcher through the state directory and waits for its
- * answer: `{ok, exitCode, stdout, stderr}`, or `{ok: false, error}` when none comes in time.
+ * answer: `{ok, exitCode, stdout, stderr}`, `{ok: false, error}` when none comes in time, or
+ * undefined when `stop()` says to stop waiting (the request stays in the store for the next holder).
  */
-async function pairBesideAgent(dir, asked) {
-  const done = join(dir, PAIRING_DONE);
-  const clear = () => Promise.all([PAIRING_FILE, PAIRING_DONE, `${PAIRING_DONE}.stdout`, `${PAIRING_DONE}.stderr`].map((n) => rm(join(dir, n), { force: true })));
+async function pairBesideAgent(dir, asked, stop) {
+  // The request first: the watcher never sees a request without a fresh answer slot.
+  const clear = async () => {
+    for (const n of PAIRING_FILES) await rm(join(dir, n), { force: true });
+  };
+  // Only regular files are read (the agent can write in this directory).
+  const read = async (n, max) => ((await lstat(join(dir, n)).catch(() => undefined))?.isFile() ? (await readFile(join(dir, n), "utf8")).slice(-max) : "");
   await clear();
   await writeFile(join(dir, `${PAIRING_FILE}.new`), `${asked.id} ${asked.action} ${asked.channel} ${asked.code ?? "-"}\n`);
   await rename(join(dir, `${PAIRING_FILE}.new`), join(dir, PAIRING_FILE));
   try {
     for (const deadline = Date.now() + PAIRING_WAIT_MS; Date.now() < deadline; await new Promise((r) => setTimeout(r, 500))) {
-      const [id, status] = (await readFile(done, "utf8").catch(() => "")).split("\n");
+      if (stop()) return undefined;
+      const [id, status] = (await read(PAIRING_DONE, 256).catch(() => "")).split("\n");
       if (id !== asked.id) continue;
-      const tail = async (n) => (await readFile(join(dir, n), "utf8").catch(() => "")).slice(-16_384);
-      return { ok: status === "0", exitCode: Number(status), stdout: await tail(`${PAIRING_DONE}.stdout`), stderr: await tail(`${PAIRING_DONE}.stderr`) };
+      return { ok: status === "0", exitCode: Number(status), stdout: await read(`${PAIRING_DONE}.stdout`, 16_384), stderr: await read(`${PAIRING_DONE}.stderr`, 16_384) };
     }
     return { ok: false, error: `the agent's watcher did not answer within ${PAIRING_WAIT_MS / 1000} s` };
   } finally {
@@ -1206,17 +1212,23 @@ export async function run(env = process.env) {
     else if (!(await agentMayRun(dir))) {
       // It runs beside the agent: while the agent (re)starts the request waits, an hour at most.
       const askedAt = Date.parse(asked.requestedAt ?? "");
-      if (!(Date.now() - askedAt > PAIRING_KEEP_MS)) return log(`pairing ${asked.id} waits for the agent to run (it runs beside it)`);
-      answer = { ok: false, error: "asked over an hour ago, and the agent has not run since: botfleet status shows why; ask again once it runs" };
+      if (Date.now() - askedAt <= PAIRING_KEEP_MS) return log(`pairing ${asked.id} waits for the agent to run (it runs beside it)`);
+      answer = { ok: false, error: "asked over an hour ago (or at no time given), and the agent has not run since: botfleet status shows why; ask again once it runs" };
     } else {
       if (!(await leaseProven("the pairing"))) return;
       log(`pairing asked for (${asked.id}${asked.by ? ` by ${asked.by}` : ""}): ${asked.action} on ${asked.channel}`);
-      answer = await pairBesideAgent(dir, asked);
+      answer = await pairBesideAgent(dir, asked, () => stopping || lost);
+      // Stopping: the request stays for the next holder; the final snapshot goes first.
+      if (!answer) return log(`pairing ${asked.id}: left for the next instance (stopping)`);
       log(`pairing ${asked.id}: ${answer.ok ? "done" : `failed: ${answer.error ?? `exit ${answer.exitCode}`}`}`);
     }
+    // Only a holder writes to the store.
+    if (lost) return;
     const result = { id: asked?.id ?? null, action: asked?.action, channel: asked?.channel, code: asked?.code, time: new Date().toISOString(), ...answer };
     await store.putFile(PAIRING_RESULT, Buffer.from(JSON.stringify(result))).catch((e) => log(`could not write ${PREFIX}${PAIRING_RESULT} (${e.message})`));
-    await store.delete(PAIRING_REQUEST).catch((e) => log(`could not delete ${PREFIX}${PAIRING_REQUEST} (${e.message})`));
+    // Deleted only if it is still this request: one asked meanwhile waits for the next interval.
+    const still = await readRequest(PAIRING_REQUEST);
+    if (still === null || still?.id === asked?.id) await store.delete(PAIRING_REQUEST).catch((e) => log(`could not delete ${PREFIX}${PAIRING_REQUEST} (${e.message})`));
   };
   await publish();
   while (!stopping && !lost) {

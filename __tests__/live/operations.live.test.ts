@@ -656,6 +656,11 @@ describe("botfleet logs", () => {
       ),
     );
     expect(cloudLogging.requests.every((r) => r.authorization === "Bearer stand-in-token")).toBe(true);
+    // Pages shorter than asked, each with a token for the next: read on up to --lines.
+    cloudLogging.pageLimit = 1;
+    const paged = await botfleet(["logs", "bot-run", "--lines", "2"], { ...gcpEnv(), BOTFLEET_LOGGING_ENDPOINT: `http://127.0.0.1:${cloudLogging.port}` });
+    expect(paged.stdout.split("\n").map((l) => l.replace(/^\S+Z {2}/, ""))).toEqual(["[telegram] late line", "[telegram] new line", ""]);
+    cloudLogging.pageLimit = 1000;
     cloudLogging.denied = true;
     const denied = await botfleet(["logs", "bot-run"], { ...gcpEnv(), BOTFLEET_LOGGING_ENDPOINT: `http://127.0.0.1:${cloudLogging.port}` });
     expect(denied).toMatchObject({ code: 4, stderr: expect.stringContaining(`not allowed (`) });

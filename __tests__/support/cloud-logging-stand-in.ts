@@ -25,13 +25,15 @@ export class CloudLoggingStandIn extends StandInServer {
   readonly entries: StandInEntry[] = [];
   /** Answer as to an identity without roles/logging.viewer. */
   denied = false;
+  /** At most this many entries a page, whatever the page size asked (the API may return fewer, with a token for more). */
+  pageLimit = 1000;
 
   protected answer(req: IncomingMessage, url: URL, body: string, send: (status: number, json: unknown) => void): void {
     const error = (code: number, status: string, message: string) => send(code, { error: { code, message, status } });
     if (req.headers.authorization !== "Bearer stand-in-token") return error(401, "UNAUTHENTICATED", "Request had invalid authentication credentials.");
     if (req.method !== "POST" || url.pathname !== "/v2/entries:list") return error(404, "NOT_FOUND", `${url.pathname} not found`);
     if (this.denied) return error(403, "PERMISSION_DENIED", "Permission 'logging.logEntries.list' denied on resource (or it may not exist).");
-    const request = JSON.parse(body) as { resourceNames: string[]; filter: string; orderBy?: string; pageSize?: number };
+    const request = JSON.parse(body) as { resourceNames: string[]; filter: string; orderBy?: string; pageSize?: number; pageToken?: string };
     const field = (entry: StandInEntry, path: string): string | undefined =>
       path.split(".").reduce<unknown>((v, k) => (v && typeof v === "object" ? (v as Record<string, unknown>)[k] : undefined), entry) as string | undefined;
     const clause = (text: string): ((e: StandInEntry) => boolean) | undefined => {
@@ -49,10 +51,11 @@ export class CloudLoggingStandIn extends StandInServer {
     if (!tests.every(Boolean)) return error(400, "INVALID_ARGUMENT", `the stand-in does not evaluate this filter: ${request.filter}`);
     const projects = request.resourceNames.map((n) => `${n}/logs/`);
     const desc = request.orderBy === "timestamp desc";
-    const entries = this.entries
+    const matching = this.entries
       .filter((e) => projects.some((p) => e.logName.startsWith(p)) && tests.every((t) => t!(e)))
-      .sort((a, b) => (Date.parse(a.timestamp) - Date.parse(b.timestamp)) * (desc ? -1 : 1))
-      .slice(0, request.pageSize ?? 50);
-    send(200, { entries });
+      .sort((a, b) => (Date.parse(a.timestamp) - Date.parse(b.timestamp)) * (desc ? -1 : 1));
+    const from = Number(request.pageToken ?? 0);
+    const entries = matching.slice(from, from + Math.min(request.pageSize ?? 50, this.pageLimit));
+    send(200, { entries, ...(from + entries.length < matching.length && { nextPageToken: String(from + entries.length) }) });
   }
 }

@@ -12,7 +12,7 @@ export type StandInRow = Record<string, string> & { readonly TimeGenerated: stri
  * OperationalInsights.json and its examples/la-post-resource-centric-example.json define it;
  * errors as the API's ({error: {code, message, innererror}}, an unknown table SEM0100). NOT Log
  * Analytics: it runs only the KQL forms botfleet writes (a table, `where` with ==, contains, in and
- * datetime >=, `extend Received = ingestion_time()`, `project`, `top N by TimeGenerated desc`) and
+ * datetime >=, `extend Received = ingestion_time()`, `project`, `top N by TimeGenerated|Received asc|desc`) and
  * answers 400 to any other, so a query it cannot check fails the test. Rows by workspace resource ID.
  */
 export class LogAnalyticsStandIn extends StandInServer {
@@ -51,8 +51,10 @@ export class LogAnalyticsStandIn extends StandInServer {
         const picks = m[1].split(", ").map((p) => p.split(" = "));
         columns = picks.map((p) => p[0]);
         rows = rows.map((r) => Object.fromEntries(picks.map(([as, from]) => [as, r[from ?? as]])));
-      } else if ((m = /^\| top (\d+) by TimeGenerated desc$/.exec(step))) rows = rows.sort((a, b) => Date.parse(b.TimeGenerated) - Date.parse(a.TimeGenerated)).slice(0, Number(m[1]));
-      else return bad(`the stand-in does not run this KQL: ${step}`);
+      } else if ((m = /^\| top (\d+) by (TimeGenerated|Received) (asc|desc)$/.exec(step))) {
+        const [, n, by, order] = m;
+        rows = rows.sort((a, b) => (Date.parse(a[by]) - Date.parse(b[by])) * (order === "asc" ? 1 : -1)).slice(0, Number(n));
+      } else return bad(`the stand-in does not run this KQL: ${step}`);
     }
     send(200, {
       tables: [

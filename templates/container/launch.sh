@@ -112,7 +112,8 @@ fi
 if [ -n "${BOTFLEET_RELEASE_STALE_OWNER:-}" ]; then eval "$BOTFLEET_RELEASE_STALE_OWNER"; fi
 ready
 pairing_command=${BOTFLEET_PAIRING_COMMAND:-}
-unset BOTFLEET_PLUGIN_SCRIPT BOTFLEET_WAITING_SERVER BOTFLEET_PORT BOTFLEET_RELEASE_STALE_OWNER BOTFLEET_PAIRING_COMMAND
+pairing_script=${BOTFLEET_PAIRING_SCRIPT:-}
+unset BOTFLEET_PLUGIN_SCRIPT BOTFLEET_WAITING_SERVER BOTFLEET_PORT BOTFLEET_RELEASE_STALE_OWNER BOTFLEET_PAIRING_COMMAND BOTFLEET_PAIRING_SCRIPT
 echo "botfleet: starting release $release: $1" >&2
 if [ -z "$ready_file" ]; then exec "$@"; fi
 
@@ -124,24 +125,8 @@ if [ -z "$ready_file" ]; then exec "$@"; fi
 state_dir=$(dirname "$ready_file")
 heartbeat="$state_dir/.botfleet-agent-running"
 # A DM pairing asked for with `botfleet pairing`: state-sync brings the request from the store
-# (state-sync.mjs, PAIRING_FILE) and takes the answer back. The runtime's own pairing command runs
-# here, beside the agent, with its environment and on its state.
-pair() {
-  request="$state_dir/.botfleet-pairing-request"
-  answer="$state_dir/.botfleet-pairing-result"
-  read -r id action channel code <"$request" || true
-  case "$action" in
-    list) set -- list --json "$channel" ;;
-    approve) set -- approve "$channel" "$code" ;;
-    *) set -- ;;
-  esac
-  result=64
-  if [ $# -gt 0 ]; then
-    if eval "$pairing_command" '"$@"' >"$answer.stdout" 2>"$answer.stderr"; then result=0; else result=$?; fi
-  fi
-  printf '%s\n%s\n' "$id" "$result" >"$answer.new"
-  mv -f "$answer.new" "$answer"
-}
+# and takes the answer back; the runtime's own pairing command runs here, beside the agent, with
+# its environment and on its state (BOTFLEET_PAIRING_SCRIPT: templates/container/pair.sh).
 pairing=""
 "$@" &
 agent=$!
@@ -155,7 +140,7 @@ while kill -0 "$agent" 2>/dev/null; do
     pairing=""
   fi
   if [ -n "$pairing_command" ] && [ -z "$pairing" ] && [ -f "$state_dir/.botfleet-pairing-request" ] && [ ! -f "$state_dir/.botfleet-pairing-result" ]; then
-    pair &
+    sh -c "$pairing_script" botfleet-pair "$state_dir" "$pairing_command" &
     pairing=$!
   fi
   if [ -z "$stopping" ] && ! state_ready "$ready_file"; then
