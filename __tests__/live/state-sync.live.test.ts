@@ -126,6 +126,8 @@ async function stopAndRestoreElsewhere(store: string, writer: Proc, holder: Retu
   const elsewhere = instance(store);
   await elsewhere.sync.waitFor(/state ready/, "restore on another instance");
   const restored = localRows(elsewhere.dir);
+  // What both engines said, when they disagree (a diagnosis needs both logs).
+  if (JSON.stringify(restored) !== JSON.stringify(rows)) console.log(`stopped engine:\n${holder.sync.log.split("\n").slice(-40).join("\n")}\nengine elsewhere:\n${elsewhere.sync.log}`);
   expect(restored).toEqual(rows);
   elsewhere.sync.proc.kill("SIGTERM");
   await elsewhere.sync.exited;
