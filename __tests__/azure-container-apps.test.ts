@@ -1,8 +1,12 @@
 import { consoleLogQuery } from "../constructs/container-app-alerts";
 import { azureSharedNames } from "../config/names";
 import { openclaw } from "../runtimes/openclaw";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
-import { STATE_SYNC_COMMAND, STATE_SYNC_IMAGE, STATE_SYNC_MOUNT, STATE_SYNC_SOURCE } from "../bootstrap/state-sync";
+import { STATE_SYNC_COMMAND, STATE_SYNC_IMAGE, STATE_SYNC_MOUNT, STATE_SYNC_SOURCE, withoutCommentLines } from "../bootstrap/state-sync";
 import { exampleFleet, fleetFrom, resources, synthFleet, type StackJson } from "./support/fleet";
 
 const fleet = exampleFleet();
@@ -125,7 +129,7 @@ describe("bot-delta: the container app", () => {
   test("runs the state-sync sidecar from the pinned Node image with the engine's source, the bot's identity and its container", () => {
     expect(sidecar).toMatchObject({ name: "state-sync", image: STATE_SYNC_IMAGE, cpu: 0.25, memory: "0.5Gi" });
     expect(sidecar.command).toEqual(STATE_SYNC_COMMAND);
-    expect(gunzipSync(Buffer.from(sidecar.command[3], "base64")).toString("utf8")).toBe(STATE_SYNC_SOURCE);
+    expect(gunzipSync(Buffer.from(sidecar.command[3], "base64")).toString("utf8")).toBe(withoutCommentLines(STATE_SYNC_SOURCE));
     const env = Object.fromEntries(sidecar.env.map((e: StackJson) => [e.name, e.value]));
     expect(env).toMatchObject({
       STATE_SYNC_MAIN: "1",
@@ -308,5 +312,55 @@ describe("bot-delta: alerts", () => {
     expect(matches(s.channelDisconnect, "[telegram] getUpdates conflict: Call to 'getUpdates' failed! (409: Conflict: terminated by other getUpdates request); retrying in 30s.")).toBe(true);
     expect(matches(s.authFailure, "[ws] connected conn=3f2a client=openclaw-control-ui")).toBe(false);
     expect(consoleLogQuery('a"b', ['x"y', "p\\q"])).toBe('ContainerAppConsoleLogs_CL\n| where ContainerAppName_s == "a\\"b"\n| where Log_s contains_cs "x\\"y" or Log_s contains_cs "p\\\\q"');
+  });
+});
+
+describe("the engine as it travels (withoutCommentLines)", () => {
+  test("blanks whole-line comments only, line for line; keeps code after a comment's end and multi-line template literals whole", () => {
+    const source = [
+      "// a",
+      "const a = 1; // kept",
+      "/**",
+      " * doc",
+      " */",
+      "const b = `",
+      "// inside a literal",
+      "/* also */",
+      "`;",
+      "/* one */",
+      "/* x */ const c = 3;",
+      "/*",
+      "*/ const d = 4;",
+    ].join("\n");
+    expect(withoutCommentLines(source).split("\n")).toEqual([
+      "",
+      "const a = 1; // kept",
+      "",
+      "",
+      "",
+      "const b = `",
+      "// inside a literal",
+      "/* also */",
+      "`;",
+      "",
+      "/* x */ const c = 3;",
+      "",
+      "   const d = 4;",
+    ]);
+  });
+
+  test("the engine keeps every code line at its line number, and what remains is valid JavaScript", () => {
+    const packed = withoutCommentLines(STATE_SYNC_SOURCE).split("\n");
+    const lines = STATE_SYNC_SOURCE.split("\n");
+    expect(packed).toHaveLength(lines.length);
+    packed.forEach((line, i) => {
+      if (line !== "") expect(line).toBe(lines[i]);
+    });
+    expect(packed.join("\n").length).toBeLessThan(STATE_SYNC_SOURCE.length * 0.8);
+    const file = join(mkdtempSync(join(tmpdir(), "botfleet-engine-")), "state-sync.mjs");
+    writeFileSync(file, packed.join("\n"));
+    const check = spawnSync(process.execPath, ["--check", file], { encoding: "utf8" });
+    expect(check.stderr).toBe("");
+    expect(check.status).toBe(0);
   });
 });

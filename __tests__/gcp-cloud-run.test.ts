@@ -2,7 +2,7 @@ import { GITHUB_OIDC_ISSUER, GCP_APIS, deployerRoles } from "../constructs/gcp-s
 import { gcpBotNames } from "../config/names";
 import { UNSET_SECRET } from "../runtimes/runtime";
 import { gunzipSync } from "node:zlib";
-import { STATE_SYNC_COMMAND, STATE_SYNC_IMAGE, STATE_SYNC_MOUNT, STATE_SYNC_SOURCE } from "../bootstrap/state-sync";
+import { STATE_SYNC_COMMAND, STATE_SYNC_IMAGE, STATE_SYNC_MOUNT, STATE_SYNC_SOURCE, withoutCommentLines } from "../bootstrap/state-sync";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { exampleFleet, fleetFrom, resources, ROOT, synthFleet } from "./support/fleet";
@@ -181,7 +181,7 @@ describe("bot-gamma: state", () => {
     expect(sidecar.name).toBe("state-sync");
     expect(sidecar.image).toBe(STATE_SYNC_IMAGE);
     expect(sidecar.command).toEqual(STATE_SYNC_COMMAND);
-    expect(gunzipSync(Buffer.from(sidecar.command[3], "base64")).toString("utf8")).toBe(STATE_SYNC_SOURCE);
+    expect(gunzipSync(Buffer.from(sidecar.command[3], "base64")).toString("utf8")).toBe(withoutCommentLines(STATE_SYNC_SOURCE));
     const env = Object.fromEntries(sidecar.env.map((e: { name: string; value: string }) => [e.name, e.value]));
     expect(env).toMatchObject({ STATE_SYNC_MAIN: "1", STATE_SYNC_DIR: STATE_SYNC_MOUNT, STATE_SYNC_STORE: `gcs:${names.stateBucket}`, STATE_SYNC_OWNER: "1000:1000", STATE_SYNC_PORT: "8479" });
     // Its startup probe passes while it waits for the lock, so an overlapping revision can start.

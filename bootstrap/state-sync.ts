@@ -10,13 +10,49 @@ import type { AgentRuntime } from "../runtimes/runtime";
 export const STATE_SYNC_SOURCE = readFileSync(join(__dirname, "..", "state-sync", "state-sync.mjs"), "utf8");
 
 /**
- * How a stock `node` runs it without an image of our own: the source travels gzipped and base64
- * encoded as the command's last argument (about a third of its size, well inside the platforms'
- * limits on a container's command), and a one-line loader imports it as an ES module.
+ * `source` with its whole-line comments blanked, each an empty line so that a stack trace's line
+ * numbers are the file's: they are a third of the engine, which travels in every VM's custom data
+ * (64 KiB at most). Code lines stay as they are; a multi-line template literal is left whole.
+ */
+export function withoutCommentLines(source: string): string {
+  let inLiteral = false;
+  let inComment = false;
+  return source
+    .split("\n")
+    .map((line) => {
+      const text = line.trim();
+      if (inComment) {
+        // Code after the comment's end stays, where it was.
+        const end = line.indexOf("*/");
+        if (end < 0) return "";
+        inComment = false;
+        line = " ".repeat(end + 2) + line.slice(end + 2);
+        if (!line.trim()) return "";
+      } else if (!inLiteral && text.startsWith("//")) return "";
+      else if (!inLiteral && text.startsWith("/*")) {
+        const end = text.indexOf("*/");
+        if (end < 0) {
+          inComment = true;
+          return "";
+        }
+        if (end === text.length - 2) return "";
+      }
+      // An odd count of unescaped backticks opens or closes a template literal across lines.
+      if ((line.match(/(?<!\\)`/g) ?? []).length % 2) inLiteral = !inLiteral;
+      return line;
+    })
+    .join("\n");
+}
+
+/**
+ * How a stock `node` runs it without an image of our own: the source (comment lines blanked)
+ * travels gzipped and base64 encoded as the command's last argument (about a quarter of its size,
+ * well inside the platforms' limits on a container's command), and a one-line loader imports it as
+ * an ES module.
  */
 const LOADER =
   'import("data:text/javascript;base64," + require("node:zlib").gunzipSync(Buffer.from(process.argv[1], "base64")).toString("base64")).catch((e) => { console.error(e); process.exit(1); });';
-export const STATE_SYNC_COMMAND: readonly string[] = ["node", "-e", LOADER, gzipSync(STATE_SYNC_SOURCE, { level: 9 }).toString("base64")];
+export const STATE_SYNC_COMMAND: readonly string[] = ["node", "-e", LOADER, gzipSync(withoutCommentLines(STATE_SYNC_SOURCE), { level: 9 }).toString("base64")];
 
 /**
  * Public Node 24 image the engine runs on (it needs `node:sqlite`, nothing else). Pinned by its

@@ -11,17 +11,24 @@
 //      history is tried), then write the ready file the agent's launcher waits for.
 //   3. Every interval: a consistent copy of each SQLite database (`VACUUM INTO`, one read
 //      transaction) plus the other files, packed as tar.gz, uploaded as a new object, then the
-//      pointer rewritten last (the switch is atomic). Unchanged state is not uploaded.
+//      pointer rewritten last (the switch is atomic). Unchanged state is not uploaded. Snapshots
+//      and restores stream through disk in parts of PART_BYTES, and SQLite's synchronous work runs
+//      in a worker thread: memory stays bounded whatever the state's size, and the lease renewer
+//      is never starved.
 //   4. On SIGTERM: a final snapshot, then the lease is released.
 // The store unreachable at start: logged, retried; nothing is restored or written until the
 // pointer has been read, so empty state never replaces good state.
 import { createHash, randomUUID } from "node:crypto";
-import { createServer } from "node:http";
-import { renameSync, rmSync, writeFileSync } from "node:fs";
-import { chown, lchown, lstat, mkdir, open, readdir, readFile, readlink, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { createServer, request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
+import { createReadStream, createWriteStream, renameSync, rmSync, writeFileSync } from "node:fs";
+import { chown, copyFile, lchown, lstat, mkdir, open, readdir, readFile, readlink, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { basename, dirname, join, relative, sep } from "node:path";
-import { gzipSync, gunzipSync } from "node:zlib";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { Worker } from "node:worker_threads";
+import { createGunzip, createGzip } from "node:zlib";
 
 const PREFIX = "botfleet-state/";
 /** Names inside the state directory that belong to this program, never to a snapshot. */
@@ -133,7 +140,21 @@ class StoreError extends Error {
   get conflict() {
     return this.status === 409 || this.status === 412;
   }
+  /** The store unreachable, throttling or failing for now: worth asking again, nothing to conclude. */
+  get transient() {
+    return this.status === 0 || this.status === 408 || this.status === 429 || this.status >= 500;
+  }
 }
+
+/**
+ * Snapshots travel in parts of this size (a multiple of 256 KiB, as Cloud Storage's resumable
+ * uploads require): at most two parts are held in memory, whatever the state's size.
+ */
+const PART_BYTES = 4 * 1024 * 1024;
+/** Files up to this size are read whole while packed; larger ones are copied to the scratch directory first. */
+const READ_WHOLE_BYTES = 1024 * 1024;
+/** A download that delivers nothing for this long is broken off (however long it takes in all). */
+const DOWNLOAD_IDLE_MS = 60_000;
 
 async function request(method, url, { headers = {}, body } = {}) {
   let res;
@@ -150,6 +171,127 @@ async function expect(res, ok, what) {
   if (ok.includes(res.status)) return res;
   const text = (await res.text()).slice(0, 300);
   throw new StoreError(`${what}: HTTP ${res.status} ${text}`, res.status);
+}
+
+/**
+ * A request through Node's own HTTP client, for snapshots' parts and downloads: fetch copies the
+ * body it is given and leaves garbage its collector reclaims late (an upload through fetch peaked
+ * at about twice the memory, measured). Broken off when the connection is idle for `idleMs`.
+ * `body` is a buffer or buffers sent one after the other. Resolves to the response stream, with
+ * `status` and `text()` as `expect` reads them.
+ */
+function raw(method, url, { headers = {}, body, idleMs = 30_000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const target = new URL(url);
+    const bodies = body === undefined ? [] : [body].flat();
+    const length = bodies.reduce((sum, b) => sum + b.length, 0);
+    const req = (target.protocol === "https:" ? httpsRequest : httpRequest)(target, { method, headers: body === undefined ? headers : { ...headers, "content-length": length } });
+    req.setTimeout(idleMs, () => req.destroy(new Error(`nothing received for ${idleMs / 1000} s`)));
+    req.once("error", (e) => reject(new StoreError(`${method} ${url.split("?")[0]}: store unreachable (${e.code ?? e.message})`, 0)));
+    req.once("response", (res) =>
+      resolve(
+        Object.assign(res, {
+          status: res.statusCode,
+          text: async () => {
+            let text = "";
+            for await (const chunk of res) text += chunk;
+            return text;
+          },
+        }),
+      ),
+    );
+    for (const b of bodies) req.write(b);
+    req.end();
+  });
+}
+
+/**
+ * GET `url` streamed into the file `path`: its sha256 and size, or undefined when the store has no
+ * such object. Broken off when nothing arrives for DOWNLOAD_IDLE_MS, however long it takes in all.
+ */
+async function download(url, headers, path, what) {
+  const res = await raw("GET", url, { headers, idleMs: DOWNLOAD_IDLE_MS });
+  if (res.status === 404) return void res.resume();
+  await expect(res, [200], what);
+  const hash = createHash("sha256");
+  let bytes = 0;
+  try {
+    await pipeline(
+      res,
+      async function* (source) {
+        for await (const chunk of source) {
+          hash.update(chunk);
+          bytes += chunk.length;
+          yield chunk;
+        }
+      },
+      createWriteStream(path),
+    );
+  } catch (e) {
+    // A local failure (a full disk) is not the store's.
+    if (e.path) throw e;
+    throw new StoreError(`${what}: the download broke off after ${bytes} bytes (${e.code ?? e.message})`, 0);
+  }
+  return { sha256: hash.digest("hex"), bytes };
+}
+
+/**
+ * `source` in parts of PART_BYTES, the last one shorter (or empty). Each part is a buffer from
+ * `free` (a new one when none is free): its consumer gives it back once it is sent.
+ */
+async function* parts(source, free) {
+  let part = free.pop() ?? Buffer.allocUnsafe(PART_BYTES);
+  let used = 0;
+  for await (const chunk of source) {
+    for (let from = 0; from < chunk.length; ) {
+      const n = Math.min(chunk.length - from, PART_BYTES - used);
+      chunk.copy(part, used, from, from + n);
+      used += n;
+      from += n;
+      if (used === PART_BYTES) {
+        yield part;
+        part = free.pop() ?? Buffer.allocUnsafe(PART_BYTES);
+        used = 0;
+      }
+    }
+  }
+  yield part.subarray(0, used);
+}
+
+/** Snapshots of up to this many parts go in one request (a store far away is slow per request). */
+const WHOLE_PARTS = 4;
+
+/**
+ * Uploads `source`: `whole(parts)` in one request when it fits in WHOLE_PARTS parts, else
+ * `part(body, index, last)` for each part (the next one is read before a part is sent, so the last
+ * one is known), up to `concurrency` at once. Buffers are reused: at most WHOLE_PARTS + 1 parts are
+ * in memory.
+ */
+async function uploadParts(source, whole, part, concurrency = 1) {
+  const free = [];
+  const it = parts(source, free)[Symbol.asyncIterator]();
+  const ahead = [];
+  for (let read = await it.next(); ; read = await it.next()) {
+    if (read.done) return whole(ahead);
+    ahead.push(read.value);
+    if (ahead.length > WHOLE_PARTS) break;
+  }
+  const sending = new Set();
+  let body = ahead.shift();
+  for (let index = 0; ; index++) {
+    const next = ahead.length ? { value: ahead.shift(), done: false } : await it.next();
+    const buffer = body;
+    const one = part(body, index, next.done).finally(() => {
+      sending.delete(one);
+      if (buffer.length === PART_BYTES) free.push(buffer);
+    });
+    one.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
+    sending.add(one);
+    if (sending.size >= concurrency) await Promise.race(sending);
+    if (next.done) break;
+    body = next.value;
+  }
+  await Promise.all(sending);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -215,6 +357,37 @@ export class AzureStore {
     const res = await request("GET", this.url(name), { headers: await this.h() });
     if (res.status === 404) return undefined;
     return Buffer.from(await (await expect(res, [200], `read ${name}`)).arrayBuffer());
+  }
+  async download(name, path) {
+    return download(this.url(name), await this.h(), path, `read ${name}`);
+  }
+  /**
+   * A new snapshot from a stream, never over an existing one: one Put Blob when it is small, else
+   * a block per part, two at a time, and Put Block List (Blob service REST API, Put Block /
+   * Put Block List).
+   */
+  async putSnapshot(name, source) {
+    const ids = [];
+    await uploadParts(
+      source,
+      async (whole) => (await expect(await raw("PUT", this.url(name), { headers: await this.h({ "x-ms-blob-type": "BlockBlob", "If-None-Match": "*" }), body: whole }), [201], `write ${name}`)).resume(),
+      async (body, index) => {
+        const id = Buffer.from(String(index).padStart(8, "0")).toString("base64");
+        ids.push(id);
+        const q = `?comp=block&blockid=${encodeURIComponent(id)}`;
+        (await expect(await raw("PUT", this.url(name, q), { headers: await this.h(), body }), [201], `write ${name} (part ${index + 1})`)).resume();
+      },
+      // Two at a time, as the Azure SDK's stream upload sends several: a store far away is slow
+      // per request, not per byte.
+      2,
+    );
+    if (!ids.length) return;
+    const list = `<?xml version="1.0" encoding="utf-8"?><BlockList>${ids.map((id) => `<Latest>${id}</Latest>`).join("")}</BlockList>`;
+    await expect(
+      await request("PUT", this.url(name, "?comp=blocklist"), { headers: await this.h({ "If-None-Match": "*", "Content-Type": "application/xml" }), body: list }),
+      [201],
+      `write ${name} (its ${ids.length} parts)`,
+    );
   }
   async put(name, body, extra = {}) {
     await expect(
@@ -330,6 +503,9 @@ export class GcsStore {
     await expect(res, [200], `read ${name}`);
     return Object.assign(Buffer.from(await res.arrayBuffer()), { generation: res.headers.get("x-goog-generation") });
   }
+  async download(name, path) {
+    return download(this.obj(name, { alt: "media" }), await this.h(), path, `read ${name}`);
+  }
   async put(name, body, q = {}) {
     const res = await request("POST", this.upload(name, q), { headers: await this.h({ "Content-Type": "application/octet-stream" }), body });
     return res;
@@ -419,13 +595,34 @@ export class GcsStore {
       if (!pageToken) return names.sort();
     }
   }
-  async putSnapshot(name, body) {
-    await expect(await this.put(name, body, { ifGenerationMatch: "0" }), [200], `write ${name}`);
+  /**
+   * A new snapshot from a stream, only if absent: one media upload when it is small, else a
+   * resumable upload, a part per request (cloud.google.com/storage/docs/performing-resumable-uploads:
+   * the session URI from the initiating POST's Location, `Content-Range: bytes a-b/*` answered 308,
+   * the last part with the total size answered 200 or 201).
+   */
+  async putSnapshot(name, source) {
+    let session;
+    let offset = 0;
+    await uploadParts(
+      source,
+      async (whole) =>
+        (await expect(await raw("POST", this.upload(name, { ifGenerationMatch: "0" }), { headers: await this.h({ "Content-Type": "application/octet-stream" }), body: whole }), [200], `write ${name}`)).resume(),
+      async (body, index, last) => {
+        if (!session) {
+          const init = await request("POST", this.upload(name, { uploadType: "resumable", ifGenerationMatch: "0" }), {
+            headers: await this.h({ "X-Upload-Content-Type": "application/octet-stream" }),
+          });
+          session = (await expect(init, [200], `start the upload of ${name}`)).headers.get("location");
+        }
+        const range = body.length ? `${offset}-${offset + body.length - 1}` : "*";
+        const res = await raw("PUT", session, { headers: { "Content-Range": `bytes ${range}/${last ? offset + body.length : "*"}` }, body });
+        (await expect(res, last ? [200, 201] : [308], `write ${name} (part ${index + 1})`)).resume();
+        offset += body.length;
+      },
+    );
   }
 }
-AzureStore.prototype.putSnapshot = async function (name, body) {
-  await this.put(name, body, { "If-None-Match": "*" });
-};
 // Files anyone may overwrite (the published status).
 GcsStore.prototype.putFile = async function (name, body) {
   await expect(await this.put(name, body), [200], `write ${name}`);
@@ -463,38 +660,97 @@ function paxRecord(key, value) {
   return `${len}${rec}`;
 }
 
-/** Entries: { name, mode, data } a file, { name, mode } a directory, { name, link } a symbolic link. */
-export function tarPack(entries) {
-  const parts = [];
-  for (const { name, mode = 0o644, data, link } of entries) {
-    const type = link !== undefined ? "2" : data ? "0" : "5";
-    const records = (Buffer.byteLength(name) > 100 ? paxRecord("path", name) : "") + (link !== undefined && Buffer.byteLength(link) > 100 ? paxRecord("linkpath", link) : "");
+/** The largest size a ustar header's 11 octal digits hold (8 GiB - 1); larger sizes go in a pax record. */
+const USTAR_MAX_SIZE = 0o77777777777;
+
+/**
+ * A tar archive as it is read, entry by entry: { name, mode } a directory, { name, link } a
+ * symbolic link, a file as { name, mode, data } (its bytes), { name, mode, load } (`load()` gives
+ * its bytes, or undefined to leave it out) or { name, mode, size, read } (`read()` streams exactly
+ * `size` bytes).
+ */
+export async function* tarStream(entries) {
+  for (const e of entries) {
+    let { data, size = 0 } = e;
+    if (e.load) {
+      data = await e.load();
+      if (!data) continue;
+    }
+    if (data) size = data.length;
+    const file = data !== undefined || e.read !== undefined;
+    const type = e.link !== undefined ? "2" : file ? "0" : "5";
+    const records =
+      (Buffer.byteLength(e.name) > 100 ? paxRecord("path", e.name) : "") +
+      (e.link !== undefined && Buffer.byteLength(e.link) > 100 ? paxRecord("linkpath", e.link) : "") +
+      (size > USTAR_MAX_SIZE ? paxRecord("size", size) : "");
     if (records) {
       const pax = Buffer.from(records);
-      parts.push(header("pax", pax.length, 0o644, "x"), pax, pad(pax.length));
+      yield Buffer.concat([header("pax", pax.length, 0o644, "x"), pax, pad(pax.length)]);
     }
-    parts.push(header(name, data ? data.length : 0, mode & 0o7777, type, link ?? ""));
-    if (data) parts.push(data, pad(data.length));
+    yield header(e.name, size > USTAR_MAX_SIZE ? 0 : size, (e.mode ?? 0o644) & 0o7777, type, e.link ?? "");
+    if (!file) continue;
+    if (data) yield data;
+    else {
+      let read = 0;
+      for await (const chunk of e.read()) {
+        read += chunk.length;
+        if (read > size) break;
+        yield chunk;
+      }
+      if (read !== size) throw new Error(`${e.name} changed size while it was packed (${size} bytes listed, ${read} read)`);
+    }
+    yield pad(size);
   }
-  parts.push(Buffer.alloc(1024));
-  return Buffer.concat(parts);
+  yield Buffer.alloc(1024);
 }
 
-export function tarUnpack(buf) {
-  const out = [];
-  let off = 0;
+/** Reads a byte stream by exact lengths; `body()` streams the next `owed` bytes. */
+class ByteReader {
+  constructor(source) {
+    this.it = (source[Symbol.asyncIterator] ?? source[Symbol.iterator]).call(source);
+    this.held = Buffer.alloc(0);
+    this.owed = 0;
+  }
+  async more() {
+    const { value, done } = await this.it.next();
+    if (done) throw new Error("truncated archive");
+    this.held = this.held.length ? Buffer.concat([this.held, value]) : value;
+  }
+  async take(n) {
+    while (this.held.length < n) await this.more();
+    const out = this.held.subarray(0, n);
+    this.held = this.held.subarray(n);
+    return out;
+  }
+  async *body() {
+    while (this.owed > 0) {
+      if (!this.held.length) await this.more();
+      const chunk = this.held.subarray(0, Math.min(this.owed, this.held.length));
+      this.held = this.held.subarray(chunk.length);
+      this.owed -= chunk.length;
+      yield chunk;
+    }
+  }
+}
+
+/**
+ * The entries of a tar stream, each { name, mode, type, link, size, body }; `body` streams the
+ * entry's bytes and is skipped if not read before the next entry.
+ */
+export async function* tarEntries(source) {
+  const r = new ByteReader(source);
+  const padding = (n) => (512 - (n % 512)) % 512;
   let pax = {};
-  while (off + 512 <= buf.length) {
-    const h = buf.subarray(off, off + 512);
-    if (h.every((x) => x === 0)) break;
+  for (;;) {
+    const h = await r.take(512);
+    if (h.every((x) => x === 0)) return;
     const str = (o, l) => h.toString("utf8", o, o + l).replace(/\0.*$/s, "");
-    const size = parseInt(str(124, 12).trim() || "0", 8);
     const type = str(156, 1) || "0";
-    const data = buf.subarray(off + 512, off + 512 + size);
-    if (data.length !== size) throw new Error("truncated archive");
-    off += 512 + size + ((512 - (size % 512)) % 512);
+    const size = type !== "x" && pax.size !== undefined ? Number(pax.size) : parseInt(str(124, 12).trim() || "0", 8);
     if (type === "x") {
-      pax = Object.fromEntries([...data.toString("utf8").matchAll(/\d+ (path|linkpath)=([^\n]*)\n/g)].map((m) => [m[1], m[2]]));
+      const records = (await r.take(size)).toString("utf8");
+      await r.take(padding(size));
+      pax = Object.fromEntries([...records.matchAll(/\d+ (path|linkpath|size)=([^\n]*)\n/g)].map((m) => [m[1], m[2]]));
       continue;
     }
     const name = pax.path ?? str(0, 100);
@@ -502,7 +758,24 @@ export function tarUnpack(buf) {
     pax = {};
     if (name.split("/").some((p) => p === "..") || name.startsWith("/")) throw new Error(`unsafe path in archive: ${name}`);
     const mode = parseInt(str(100, 8).trim() || "644", 8);
-    out.push(type === "2" ? { name, link } : { name, mode, data: type === "5" ? undefined : Buffer.from(data) });
+    r.owed = size;
+    yield { name, mode, type, link, size, body: r.body() };
+    for await (const _ of r.body());
+    await r.take(padding(size));
+  }
+}
+
+/** A whole archive in memory (the suite's tools): `tarStream` of entries with `data`. */
+export async function tarPack(entries) {
+  return Buffer.concat(await Array.fromAsync(tarStream(entries)));
+}
+
+/** A whole archive's entries in memory (the suite's tools): { name, link } or { name, mode, data }. */
+export async function tarUnpack(buf) {
+  const out = [];
+  for await (const e of tarEntries([buf])) {
+    if (e.type === "2") out.push({ name: e.name, link: e.link });
+    else out.push({ name: e.name, mode: e.mode, data: e.type === "5" ? undefined : Buffer.concat(await Array.fromAsync(e.body)) });
   }
   return out;
 }
@@ -576,134 +849,218 @@ async function readSteady(path) {
   throw new Error(`${path} kept changing while it was read`);
 }
 
-/** Opens a SQLite database (node:sqlite is loaded lazily: only Node >= 22.5 has it). */
-async function database(path, readOnly) {
-  const { DatabaseSync } = await import("node:sqlite");
-  return new DatabaseSync(path, { readOnly, timeout: 10_000 });
+/**
+ * SQLite's work (VACUUM INTO, integrity_check) in a worker thread: it runs synchronously, for
+ * seconds on a large database, and on the main thread it would starve the lease renewer.
+ */
+const SQLITE_WORKER = `
+const { workerData: job, parentPort } = require("node:worker_threads");
+process.removeAllListeners("warning");
+let db;
+try {
+  const { DatabaseSync } = require("node:sqlite");
+  db = new DatabaseSync(job.path, { timeout: 10000 });
+  if (job.into) db.prepare("VACUUM INTO ?").run(job.into);
+  const result = job.into ? "ok" : db.prepare("PRAGMA integrity_check").all().map((row) => Object.values(row)[0]).join("; ");
+  parentPort.postMessage({ result });
+} catch (e) {
+  parentPort.postMessage({ error: e.message });
+} finally {
+  db?.close();
+}`;
+function sqliteJob(job) {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(SQLITE_WORKER, { eval: true, workerData: job });
+    worker.once("message", resolve);
+    worker.once("error", reject);
+    worker.once("exit", (code) => reject(new Error(`the SQLite worker ended (exit ${code}) without an answer`)));
+  });
 }
 
+/** undefined when the database passes `PRAGMA integrity_check`, else what is wrong. */
 export async function integrityCheck(path) {
-  let db;
-  try {
-    db = await database(path, false);
-    const rows = db.prepare("PRAGMA integrity_check").all();
-    const result = rows.map((r) => Object.values(r)[0]).join("; ");
-    return result === "ok" ? undefined : result;
-  } catch (e) {
-    return e.message;
-  } finally {
-    db?.close();
+  const { result, error } = await sqliteJob({ path });
+  if (error) return error;
+  return result === "ok" ? undefined : result;
+}
+
+/** Copies a file while nothing rewrites it (size and mtime the same before and after); its size. */
+async function copySteady(path, copy) {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const before = await stat(path);
+    await copyFile(path, copy);
+    const after = await stat(path);
+    if (before.size === after.size && before.mtimeMs === after.mtimeMs && (await stat(copy)).size === after.size) return after.size;
+    await sleep(200);
   }
+  throw new Error(`${path} kept changing while it was read`);
 }
 
 /**
- * A packed, verified snapshot of `dir`, or throws when a database in it fails its check. `skipped`
- * collects what was left out and why (logged once by the caller).
+ * A snapshot of `dir` ready to pack: each SQLite database copied consistently into `scratch` and
+ * checked, each file over READ_WHOLE_BYTES copied there unchanged, smaller files read whole when
+ * packed. Throws when a database fails its check. `skipped` collects what was left out and why
+ * (logged once by the caller). The entries stream through `tarStream`; `scratch` is the caller's
+ * to remove once they have.
  */
 export async function snapshot(dir, scratch, skipped = new Map()) {
   await rm(scratch, { recursive: true, force: true });
   await mkdir(scratch, { recursive: true });
   const entries = [];
   let databases = 0;
-  try {
-    const listed = await walk(dir);
-    const all = new Set(listed.map((f) => f.rel));
-    for (const f of listed) {
-      const s = await lstat(f.path).catch(() => undefined);
-      if (!s) continue; // removed since listed
-      if (f.kind === "dir") {
-        entries.push({ name: f.rel, mode: s.mode });
-        continue;
-      }
-      const why = await leftOut(f, all).catch(() => undefined);
-      if (why) {
-        skipped.set(f.rel, why);
-        continue;
-      }
-      if (f.kind === "link") {
-        entries.push({ name: f.rel, link: await readlink(f.path) });
-        continue;
-      }
-      let data;
-      try {
-        if (await isSqlite(f.path)) {
-          // VACUUM INTO: one read transaction, so a consistent copy even while the agent writes
-          // (the online backup API restarts whenever another connection writes, and can starve).
-          const copy = join(scratch, `db-${databases++}.sqlite`);
-          const db = await database(f.path, false);
-          try {
-            db.prepare("VACUUM INTO ?").run(copy);
-          } finally {
-            db.close();
-          }
-          const problem = await integrityCheck(copy);
-          if (problem) throw new Error(`database ${f.rel} fails integrity_check (${problem}); snapshot refused, the previous one stays current`);
-          data = await readFile(copy);
-        } else data = await readSteady(f.path);
-      } catch (e) {
-        if (e.code === "ENOENT") continue; // removed since listed
-        if (e.code === "EACCES") {
-          skipped.set(f.rel, "unreadable by state-sync (permission denied)");
-          continue;
-        }
-        throw e;
-      }
-      entries.push({ name: f.rel, mode: s.mode, data });
+  let copies = 0;
+  const listed = await walk(dir);
+  const all = new Set(listed.map((f) => f.rel));
+  const unreadable = (f, e) => {
+    if (e.code === "ENOENT") return true; // removed since listed
+    if (e.code !== "EACCES") return false;
+    skipped.set(f.rel, "unreadable by state-sync (permission denied)");
+    return true;
+  };
+  for (const f of listed) {
+    const s = await lstat(f.path).catch(() => undefined);
+    if (!s) continue; // removed since listed
+    if (f.kind === "dir") {
+      entries.push({ name: f.rel, mode: s.mode });
+      continue;
     }
-  } finally {
-    await rm(scratch, { recursive: true, force: true });
+    const why = await leftOut(f, all).catch(() => undefined);
+    if (why) {
+      skipped.set(f.rel, why);
+      continue;
+    }
+    if (f.kind === "link") {
+      entries.push({ name: f.rel, link: await readlink(f.path) });
+      continue;
+    }
+    try {
+      if (await isSqlite(f.path)) {
+        // VACUUM INTO: one read transaction, so a consistent copy even while the agent writes
+        // (the online backup API restarts whenever another connection writes, and can starve).
+        const copy = join(scratch, `db-${databases++}.sqlite`);
+        const { error } = await sqliteJob({ path: f.path, into: copy });
+        if (error) throw new Error(`database ${f.rel} could not be copied (${error})`);
+        const problem = await integrityCheck(copy);
+        if (problem) throw new Error(`database ${f.rel} fails integrity_check (${problem}); snapshot refused, the previous one stays current`);
+        entries.push({ name: f.rel, mode: s.mode, size: (await stat(copy)).size, read: () => createReadStream(copy) });
+      } else if (s.size > READ_WHOLE_BYTES) {
+        const copy = join(scratch, `file-${copies++}`);
+        entries.push({ name: f.rel, mode: s.mode, size: await copySteady(f.path, copy), read: () => createReadStream(copy) });
+      } else
+        entries.push({
+          name: f.rel,
+          mode: s.mode,
+          load: () =>
+            readSteady(f.path).catch((e) => {
+              if (unreadable(f, e)) return undefined;
+              throw e;
+            }),
+        });
+    } catch (e) {
+      if (unreadable(f, e)) continue;
+      throw e;
+    }
   }
-  return { body: gzipSync(tarPack(entries)), files: entries.filter((e) => e.data).length, databases };
+  return { entries, files: entries.filter((e) => e.load || e.read).length, databases };
+}
+
+/** `entries` packed as tar.gz, counted and hashed as they go out (`meter` has the totals at the end). */
+function packed(entries, meter) {
+  const gzip = createGzip();
+  const tar = Readable.from(tarStream(entries));
+  tar.once("error", (e) => gzip.destroy(e));
+  tar.pipe(gzip);
+  return (async function* () {
+    try {
+      for await (const chunk of gzip) {
+        meter.hash.update(chunk);
+        meter.bytes += chunk.length;
+        yield chunk;
+      }
+    } finally {
+      tar.destroy();
+      gzip.destroy();
+    }
+  })();
 }
 
 /**
- * Unpacks `body` into `staging` and checks every database (any file with SQLite's header, whatever
- * its name); throws what is wrong. Symbolic links are made last, so that no entry is written
- * through one.
+ * Unpacks the tar.gz file `file` into `staging`, streamed, and checks every database (any file with
+ * SQLite's header, whatever its name); throws what is wrong. Symbolic links are made last, so that
+ * no entry is written through one. The number of entries.
  */
-export async function verifyInto(body, staging) {
+export async function verifyInto(file, staging) {
   await rm(staging, { recursive: true, force: true });
   await mkdir(staging, { recursive: true });
-  let entries;
+  const links = [];
+  const databases = [];
+  let count = 0;
+  const gunzip = createGunzip();
+  const compressed = createReadStream(file);
+  compressed.once("error", (e) => gunzip.destroy(e));
+  compressed.pipe(gunzip);
   try {
-    entries = tarUnpack(gunzipSync(body));
+    for await (const e of tarEntries(gunzip)) {
+      count++;
+      if (e.type === "2") {
+        links.push(e);
+        continue;
+      }
+      const path = join(staging, e.name);
+      if (e.type === "5") {
+        await mkdir(path, { recursive: true, mode: e.mode });
+        continue;
+      }
+      await mkdir(dirname(path), { recursive: true });
+      let head = Buffer.alloc(0);
+      await pipeline(
+        Readable.from(e.body),
+        async function* (source) {
+          for await (const chunk of source) {
+            if (head.length < 16) head = Buffer.concat([head, chunk.subarray(0, 16 - head.length)]);
+            yield chunk;
+          }
+        },
+        createWriteStream(path, { mode: e.mode }),
+      );
+      if (head.equals(SQLITE_MAGIC)) databases.push(e.name);
+    }
   } catch (e) {
+    if (e.syscall && e.code !== "ENOENT") throw e;
     throw new Error(`not a readable archive (${e.message})`);
+  } finally {
+    compressed.destroy();
   }
-  for (const e of entries) {
-    if (e.link !== undefined) continue;
-    const path = join(staging, e.name);
-    if (!e.data) {
-      await mkdir(path, { recursive: true, mode: e.mode });
-      continue;
-    }
-    await mkdir(dirname(path), { recursive: true });
-    await writeFile(path, e.data, { mode: e.mode });
-    if (e.data.subarray(0, 16).equals(SQLITE_MAGIC)) {
-      const problem = await integrityCheck(path);
-      if (problem) throw new Error(`database ${e.name} fails integrity_check (${problem})`);
-      // integrity_check may leave side files of the copy behind.
-      await rm(path + "-wal", { force: true });
-      await rm(path + "-shm", { force: true });
-    }
+  for (const name of databases) {
+    const path = join(staging, name);
+    const problem = await integrityCheck(path);
+    if (problem) throw new Error(`database ${name} fails integrity_check (${problem})`);
+    // integrity_check may leave side files of the copy behind.
+    await rm(path + "-wal", { force: true });
+    await rm(path + "-shm", { force: true });
   }
-  for (const e of entries) {
-    if (e.link === undefined) continue;
+  for (const e of links) {
     await mkdir(dirname(join(staging, e.name)), { recursive: true });
     await symlink(e.link, join(staging, e.name));
   }
-  return entries.length;
+  return count;
 }
 
 /**
- * Snapshot `name` from `store`, its checksum checked when `sha256` is given, unpacked into `into`
- * and verified (verifyInto); throws what is wrong. The restore and the restore drill both use it.
+ * Snapshot `name` from `store`, downloaded to `download` (streamed, then removed), its checksum
+ * checked when `sha256` is given, unpacked into `into` and verified (verifyInto); throws what is
+ * wrong (a StoreError when the store could not be read). The restore and the restore drill both
+ * use it.
  */
-async function fetchVerified(store, name, sha256, into) {
-  const body = await store.get(name);
-  if (!body) throw new Error("missing from the store");
-  if (sha256 && createHash("sha256").update(body).digest("hex") !== sha256) throw new Error("checksum differs from the pointer's");
-  return { body, entries: await verifyInto(body, into) };
+async function fetchVerified(store, name, sha256, into, download) {
+  try {
+    const got = await store.download(name, download);
+    if (!got) throw new Error("missing from the store");
+    if (sha256 && got.sha256 !== sha256) throw new Error("checksum differs from the pointer's");
+    return { ...got, entries: await verifyInto(download, into) };
+  } finally {
+    await rm(download, { force: true });
+  }
 }
 
 /** Replaces everything in `dir` (but this program's own files) by what `staging` holds. */
@@ -830,6 +1187,8 @@ export async function run(env = process.env) {
   const marginMs = Math.min(10_000, leaseMs / 4);
   await giveTo(env.STATE_SYNC_OWNER, dir);
   const scratch = env.STATE_SYNC_SCRATCH ?? join(tmpdir(), `botfleet-state-sync-${instance}`);
+  // Where a snapshot is downloaded before it is checked and unpacked.
+  const download = `${scratch}-download.tar.gz`;
   const status = { phase: "starting", since: new Date().toISOString() };
   const report = (patch) => {
     Object.assign(status, patch);
@@ -980,6 +1339,7 @@ export async function run(env = process.env) {
   const candidates = pointer.snapshot ? [pointer.snapshot, ...(pointer.history ?? []).filter((h) => h !== pointer.snapshot)] : listed;
   // With no pointer, the newest snapshot in the store may be the one this instance was writing when
   // it stopped, before its first pointer (a kill between the upload and the pointer write).
+  let restored;
   const ours =
     mark && (pointer.snapshot ? mark.snapshot === pointer.snapshot || mark.pending === pointer.snapshot : candidates.length === 0 || (mark.pending !== undefined && mark.pending === candidates[0]));
   if (ours) {
@@ -993,18 +1353,28 @@ export async function run(env = process.env) {
       if (waited % 10 === 0) log("waiting for the agent to stop before restoring (its watcher touches " + AGENT_FILE + ")");
       await sleep(1000);
     }
-    let restored;
-    for (const name of candidates) {
+    for (let i = 0; i < candidates.length; i++) {
+      const name = candidates[i];
       try {
-        const { body, entries: count } = await fetchVerified(store, name, name === pointer.snapshot ? pointer.sha256 : undefined, join(dir, STAGING_DIR));
+        const got = await fetchVerified(store, name, name === pointer.snapshot ? pointer.sha256 : undefined, join(dir, STAGING_DIR), download);
         await swapIn(dir, join(dir, STAGING_DIR));
         await giveTo(env.STATE_SYNC_OWNER, dir);
-        log(`restored ${name} (${count} entries, ${body.length} bytes)${name === candidates[0] ? "" : " — an older snapshot, the newer ones were refused"}`);
-        restored = { name, sha256: createHash("sha256").update(body).digest("hex"), bytes: body.length };
-        report({ lastDrill: { time: new Date().toISOString(), snapshot: name, ok: true, entries: count, bytes: body.length, how: "restored at start" } });
+        log(`restored ${name} (${got.entries} entries, ${got.bytes} bytes)${name === candidates[0] ? "" : " — an older snapshot, the newer ones were refused"}`);
+        restored = { name, sha256: got.sha256, bytes: got.bytes };
+        report({ lastDrill: { time: new Date().toISOString(), snapshot: name, ok: true, entries: got.entries, bytes: got.bytes, how: "restored at start" } });
         break;
       } catch (e) {
         await rm(join(dir, STAGING_DIR), { recursive: true, force: true });
+        // A store that cannot be read now says nothing of the snapshot: the same one again, never
+        // an older one (that would throw away what the newer one holds).
+        if (e instanceof StoreError && e.transient) {
+          log(`cannot read ${name} now (${e.message}). Retrying in ${retryMs / 1000} s; an older snapshot is restored only when this one is missing or damaged.`);
+          if (stopping) return quit(0);
+          await pause(retryMs);
+          if (stopping) return quit(0);
+          i--;
+          continue;
+        }
         log(`REFUSED snapshot ${name}: ${e.message}`);
       }
     }
@@ -1028,8 +1398,9 @@ export async function run(env = process.env) {
   if (lost) return quit(0);
   await writeMark(dir, { snapshot: pointer.snapshot });
   // Taken before the agent may start: a write in the moment after would otherwise be counted as
-  // the restored state and never uploaded until the next change.
-  let last = await fingerprint(dir);
+  // the restored state and never uploaded until the next change. Local state kept or found (not
+  // restored) may hold what the store does not: the first interval snapshots it, changed or not.
+  let last = restored || !(await walk(dir)).length ? await fingerprint(dir) : undefined;
   setPhase("running");
   await ready();
   log("state ready: the agent may start");
@@ -1043,10 +1414,16 @@ export async function run(env = process.env) {
     const started = Date.now();
     const side = `${scratch}-drill`;
     try {
-      const { body, entries } = await fetchVerified(store, name, pointer.sha256, side);
-      report({ lastDrill: { time: new Date().toISOString(), snapshot: name, ok: true, entries, bytes: body.length, ms: Date.now() - started } });
-      log(`restore drill: ${name} restored off to the side and verified (${entries} entries, ${body.length} bytes, ${Date.now() - started} ms)`);
+      const { bytes, entries } = await fetchVerified(store, name, pointer.sha256, side, download);
+      report({ lastDrill: { time: new Date().toISOString(), snapshot: name, ok: true, entries, bytes, ms: Date.now() - started } });
+      log(`restore drill: ${name} restored off to the side and verified (${entries} entries, ${bytes} bytes, ${Date.now() - started} ms)`);
     } catch (e) {
+      if (e instanceof StoreError && e.transient) {
+        // The store, not the snapshot: drilled again at the next interval.
+        log(`restore drill: cannot read ${name} now (${e.message}); again at the next interval`);
+        drillDue = Date.now() + intervalMs / 2;
+        return;
+      }
       report({ lastDrill: { time: new Date().toISOString(), snapshot: name, ok: false, error: e.message } });
       log(`RESTORE DRILL FAILED: ${name}, the snapshot the pointer names, did not restore (${e.message}). The local state is untouched: a new snapshot of it is taken at the next interval, and drilled after.`);
       // Taken even if nothing changed, then drilled again.
@@ -1067,18 +1444,25 @@ export async function run(env = process.env) {
     if (now === last) return log("final: state unchanged since the last snapshot");
     if (!(await leaseProven(`the ${why} snapshot`))) return;
     const started = Date.now();
-    const snap = await snapshot(dir, scratch, skipped);
-    const news = [...skipped].filter(([name]) => !reported.has(name));
-    if (news.length) log(`not in snapshots: ${news.map(([name, why]) => `${name} (${why})`).join(", ")}`);
-    for (const [name] of news) reported.add(name);
-    if (lost) return;
+    let snap;
     const name = `snapshots/${new Date().toISOString().replace(/[:.]/g, "-")}-${process.pid}-${seq++}.tar.gz`;
-    await store.putSnapshot(name, snap.body);
+    const meter = { hash: createHash("sha256"), bytes: 0 };
+    try {
+      snap = await snapshot(dir, scratch, skipped);
+      const news = [...skipped].filter(([name]) => !reported.has(name));
+      if (news.length) log(`not in snapshots: ${news.map(([name, why]) => `${name} (${why})`).join(", ")}`);
+      for (const [name] of news) reported.add(name);
+      if (lost) return;
+      // Marked before the upload starts and before the pointer moves: killed anywhere from here
+      // on, a restarted instance still knows the local state is its own (the store holds either
+      // its last snapshot or this one).
+      await writeMark(dir, { snapshot: pointer.snapshot, pending: name });
+      await store.putSnapshot(name, packed(snap.entries, meter));
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
     const history = [name, ...(pointer.history ?? (pointer.snapshot ? [pointer.snapshot] : []))];
-    const next = { snapshot: name, sha256: createHash("sha256").update(snap.body).digest("hex"), bytes: snap.body.length, time: new Date().toISOString(), history: history.slice(0, HISTORY) };
-    // Marked before the pointer moves: killed between the two, this instance still knows the local
-    // state is its own (the pointer names either its last snapshot or this one).
-    await writeMark(dir, { snapshot: pointer.snapshot, pending: name });
+    const next = { snapshot: name, sha256: meter.hash.digest("hex"), bytes: meter.bytes, time: new Date().toISOString(), history: history.slice(0, HISTORY) };
     try {
       await store.putPointer(next);
     } catch (e) {
@@ -1093,8 +1477,8 @@ export async function run(env = process.env) {
     await writeMark(dir, { snapshot: name });
     pointer = next;
     last = now;
-    log(`${why} snapshot ${name}: ${snap.files} files, ${snap.databases} databases, ${snap.body.length} bytes, ${Date.now() - started} ms`);
-    report({ lastSnapshot: { name, time: next.time, bytes: snap.body.length, ms: Date.now() - started }, storeCurrentAt: checkedAt });
+    log(`${why} snapshot ${name}: ${snap.files} files, ${snap.databases} databases, ${next.bytes} bytes, ${Date.now() - started} ms`);
+    report({ lastSnapshot: { name, time: next.time, bytes: next.bytes, ms: Date.now() - started }, storeCurrentAt: checkedAt });
     if (why !== "final" && Date.now() - prunedAt >= PRUNE_EVERY_MS) await prune().catch((e) => log(`pruning old snapshots failed (${e.message}); retrying in ${PRUNE_EVERY_MS / 60_000} min`));
   };
   // Old snapshots beyond the retention go, never the pointer's own nor its history, and only
@@ -1136,8 +1520,7 @@ export async function run(env = process.env) {
   // A restore someone asked for: verified off to the side first, then the agent is stopped, the
   // state swapped, the pointer moved (the state from before stays in its history) and the agent
   // started again. Refused, the state stays as it was.
-  const restoreIfAsked = async () => {
-    const asked = await readRequest(RESTORE_REQUEST);
+  const restoreIfAsked = async (asked) => {
     if (asked === undefined) return;
     const time = new Date().toISOString();
     if (!asked || typeof asked.id !== "string" || typeof asked.snapshot !== "string" || !/^snapshots\/[^/]+\.tar\.gz$/.test(asked.snapshot)) {
@@ -1157,9 +1540,10 @@ export async function run(env = process.env) {
           throw new Error(`the current state could not be snapshotted first (${e.message})`);
         }
         if (lost) return;
-        fetched = await fetchVerified(store, asked.snapshot, asked.sha256, staging);
+        fetched = await fetchVerified(store, asked.snapshot, asked.sha256, staging, download);
       } catch (e) {
         await rm(staging, { recursive: true, force: true });
+        if (e instanceof StoreError && e.transient) return log(`restore ${asked.id}: cannot read ${asked.snapshot} now (${e.message}); tried again at the next interval`);
         log(`RESTORE REFUSED: ${asked.snapshot}: ${e.message}. The state stays as it was (${pointer.snapshot ?? "no snapshot yet"}).`);
         report({ lastRestore: { id: asked.id, snapshot: asked.snapshot, time, ok: false, error: e.message } });
       }
@@ -1173,9 +1557,9 @@ export async function run(env = process.env) {
         }
         await swapIn(dir, staging);
         await giveTo(env.STATE_SYNC_OWNER, dir);
-        const sha256 = createHash("sha256").update(fetched.body).digest("hex");
+        const { sha256, bytes } = fetched;
         const history = [asked.snapshot, ...[before, ...(pointer.history ?? [])].filter((h) => h && h !== asked.snapshot)];
-        const next = { snapshot: asked.snapshot, sha256, bytes: fetched.body.length, time, history: [...new Set(history)].slice(0, HISTORY), restoreId: asked.id };
+        const next = { snapshot: asked.snapshot, sha256, bytes, time, history: [...new Set(history)].slice(0, HISTORY), restoreId: asked.id };
         // The local state is the restored one from here: killed before the pointer moves, a new
         // instance still knows it as its own (pending).
         await writeMark(dir, { snapshot: before, pending: asked.snapshot });
@@ -1189,8 +1573,8 @@ export async function run(env = process.env) {
           // The next snapshot uploads the restored state and moves the pointer.
           log(`could not move the pointer to ${asked.snapshot} (${e.message}); the next snapshot does`);
         }
-        log(`RESTORED ${asked.snapshot} (${fetched.entries} entries, ${fetched.body.length} bytes); the state before is ${before ?? "none"}, kept in the store`);
-        report({ lastRestore: { id: asked.id, snapshot: asked.snapshot, before, time, ok: true, entries: fetched.entries, bytes: fetched.body.length } });
+        log(`RESTORED ${asked.snapshot} (${fetched.entries} entries, ${bytes} bytes); the state before is ${before ?? "none"}, kept in the store`);
+        report({ lastRestore: { id: asked.id, snapshot: asked.snapshot, before, time, ok: true, entries: fetched.entries, bytes } });
         setPhase("running");
         await ready();
       }
@@ -1199,8 +1583,7 @@ export async function run(env = process.env) {
     await publish();
   };
   // A DM pairing someone asked for: handed to the agent's watcher, its answer put in the store.
-  const pairIfAsked = async () => {
-    const asked = await readRequest(PAIRING_REQUEST);
+  const pairIfAsked = async (asked) => {
     if (asked === undefined) return;
     const valid =
       typeof asked?.id === "string" &&
@@ -1243,8 +1626,10 @@ export async function run(env = process.env) {
       log(`snapshot failed: ${e.message}. The previous snapshot stays current; retrying next interval.`);
       report({ lastFailure: { time: new Date().toISOString(), message: e.message } });
     }
-    if (!stopping && !lost) await restoreIfAsked();
-    if (!stopping && !lost) await pairIfAsked();
+    // Both requests read at once: a store far away is slow per request.
+    const [restore, pairing] = stopping || lost ? [] : await Promise.all([readRequest(RESTORE_REQUEST), readRequest(PAIRING_REQUEST)]);
+    if (!stopping && !lost) await restoreIfAsked(restore);
+    if (!stopping && !lost) await pairIfAsked(pairing);
     const drilling = !stopping && !lost && Date.now() >= drillDue;
     if (drilling) await drill();
     if (!stopping && !lost && (drilling || status.lastSnapshot !== snapshotBefore || Date.now() - publishedAt >= PUBLISH_EVERY_MS)) await publish();

@@ -6,7 +6,8 @@
  * `npm run test:state-sync`; not part of plain `npm test`.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, watch, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmdirSync, rmSync, statSync, symlinkSync, watch, writeFileSync } from "node:fs";
 import type { IncomingMessage, Server } from "node:http";
 import { createServer as createHttpsServer, request as httpsRequest, type Server as HttpsServer } from "node:https";
 import { tmpdir } from "node:os";
@@ -79,13 +80,16 @@ function harness(command: string, base: string, ...args: string[]) {
 
 let instances = 0;
 /** One instance of the bot: a fresh local state directory (a new replica's EmptyDir) and its sync. */
-function instance(store: string, env: NodeJS.ProcessEnv = {}, dir = join(work, `instance-${++instances}`, "state")) {
+function instance(store: string, env: NodeJS.ProcessEnv = {}, dir = join(work, `instance-${++instances}`, "state"), cgroup?: string) {
   const common = { STATE_SYNC_DIR: dir, STATE_SYNC_STORE: store, STATE_SYNC_LEASE_SECONDS: String(LEASE), STATE_SYNC_INTERVAL_SECONDS: String(INTERVAL), STATE_SYNC_RETRY_SECONDS: "1" };
   const azure = store.startsWith("azure:")
     ? { NODE_EXTRA_CA_CERTS: cert, IDENTITY_ENDPOINT: `http://127.0.0.1:${(identity.address() as { port: number }).port}/msi/token`, IDENTITY_HEADER, STATE_SYNC_CLIENT_ID: CLIENT_ID }
     : {};
   // Exactly the command the stacks render (the loader and the packed source), on Node 24.
-  const sync = new Proc(NODE24, STATE_SYNC_COMMAND.slice(1), { STATE_SYNC_MAIN: "1", ...common, ...azure, ...env });
+  // In a memory cgroup when one is given: the shell joins it, then becomes the engine (exec).
+  const command = [NODE24, ...STATE_SYNC_COMMAND.slice(1)];
+  const [cmd, ...args] = cgroup ? ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgroup, ...command] : command;
+  const sync = new Proc(cmd, args, { STATE_SYNC_MAIN: "1", ...common, ...azure, ...env });
   return { dir, sync, ready: join(dir, ".botfleet-state-ready") };
 }
 
@@ -151,6 +155,29 @@ function localRows(dir: string) {
   );
   if (r.status !== 0) throw new Error(r.stderr);
   return JSON.parse(r.stdout) as { check: string; n: number; max: number; t: number };
+}
+
+/** States for the large-state test, in MB (comma-separated in STATE_SYNC_LARGE_MB). */
+const LARGE_MB = (process.env.STATE_SYNC_LARGE_MB ?? "200").split(",").map(Number);
+const MEMORY_LIMIT_MIB = 176;
+/** What the engine's peak resident memory stays under, whatever the state's size (measured: docs/testing.md). */
+const PEAK_BOUND_MIB = 160;
+
+/** A cgroup v1 memory cgroup limited to `limitMiB` (page cache counted, reclaimed under the limit). */
+function memoryCgroup(name: string, limitMiB: number) {
+  const path = join("/sys/fs/cgroup/memory", name);
+  mkdirSync(path);
+  writeFileSync(join(path, "memory.limit_in_bytes"), String(limitMiB * 1024 * 1024));
+  return {
+    path,
+    oomKills: () => Number(/oom_kill (\d+)/.exec(readFileSync(join(path, "memory.oom_control"), "utf8"))?.[1] ?? 0),
+    remove: () => rmdirSync(path),
+  };
+}
+
+/** A process's peak resident memory (VmHWM), in MiB. */
+function peakMiB(pid: number) {
+  return Math.round(Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]) / 1024);
 }
 
 const snapshotLine = /periodic snapshot (\S+): .* (\d+) ms$/;
@@ -459,7 +486,8 @@ describe("state-sync under faults (Azurite behind a fault proxy)", () => {
     // once another instance holds the lease.
     let held = "no" as "no" | "holding" | "forwarded";
     fault = (req) => {
-      if (held !== "no" || req.method !== "PUT" || !req.url!.includes("/snapshots/") || req.url!.includes("comp=")) return undefined;
+      // A snapshot's upload: the whole of it, one of its parts or their list.
+      if (held !== "no" || req.method !== "PUT" || !req.url!.includes("/snapshots/") || (req.url!.includes("comp=") && !req.url!.includes("comp=block"))) return undefined;
       held = "holding";
       a.sync.proc.kill("SIGSTOP");
       setTimeout(() => (held = "forwarded"), (LEASE + 12) * 1000);
@@ -495,8 +523,10 @@ describe("state-sync under faults (Azurite behind a fault proxy)", () => {
     await a.sync.waitFor(/periodic snapshot/, "a writes");
     fault = () => ({ delayMs: 3000 });
     const before = a.sync.count(/periodic snapshot/);
-    await sleep(LEASE * 2000);
-    expect(a.sync.count(/periodic snapshot/)).toBeGreaterThanOrEqual(before + 2);
+    // Each cycle is several round trips (the snapshot, or its parts and their list once the
+    // writer's database passes 16 MiB; the pointer; the status; both requests' reads at once):
+    // two more within three leases.
+    await until(() => a.sync.count(/periodic snapshot/) >= before + 2, "two more snapshots", LEASE * 3000);
     expect(a.sync.log).not.toMatch(/LEASE LOST|snapshot failed/);
     await stopAndRestoreElsewhere(`azure:${base}`, w, a);
     expect(a.sync.log).toMatch(/final snapshot snapshots\//);
@@ -553,6 +583,7 @@ describe("state-sync under faults (Azurite behind a fault proxy)", () => {
       expect(killed).toBe(true);
       fault = undefined;
       const mark = JSON.parse(readFileSync(join(a.dir, ".botfleet-state-local"), "utf8"));
+      if (!mark.pending) console.log(a.sync.log);
       expect(mark.pending).toMatch(/^snapshots\//);
       expect(harness("pointer", base).snapshot).toBeUndefined();
       const again = instance(store, {}, a.dir);
@@ -595,6 +626,96 @@ describe("state-sync under faults (Azurite behind a fault proxy)", () => {
       clearInterval(beat);
     }
   });
+
+  // Before: an engine restarted on local state it kept as its own took that state for what the
+  // store held, so what the agent wrote after the last upload before the kill was never uploaded,
+  // not even by the final snapshot of a graceful stop ("state unchanged since the last snapshot").
+  test("killed after the agent wrote and before the next snapshot, restarted on the kept state and stopped: the final snapshot holds the write", async () => {
+    const base = azureBot();
+    const slow = { STATE_SYNC_INTERVAL_SECONDS: "300" };
+    const a = instance(`azure:${base}`, slow);
+    await a.sync.waitFor(/state ready/, "first start");
+    writeFileSync(join(a.dir, "notes.md"), "v1");
+    a.sync.proc.kill("SIGUSR1");
+    await a.sync.waitFor(/requested snapshot/, "the snapshot of v1");
+    writeFileSync(join(a.dir, "notes.md"), "v2");
+    a.sync.proc.kill("SIGKILL");
+    await a.sync.exited;
+    const again = instance(`azure:${base}`, slow, a.dir);
+    await again.sync.waitFor(/state ready/, "the restart");
+    expect(again.sync.log).toMatch(/kept, not restored/);
+    again.sync.proc.kill("SIGTERM");
+    expect(await again.sync.exited).toBe(0);
+    expect(again.sync.log).toMatch(/final snapshot snapshots\//);
+    const elsewhere = instance(`azure:${base}`, slow);
+    await elsewhere.sync.waitFor(/state ready/, "restore elsewhere");
+    expect(readFileSync(join(elsewhere.dir, "notes.md"), "utf8")).toBe("v2");
+    elsewhere.sync.proc.kill("SIGTERM");
+    await elsewhere.sync.exited;
+  });
+
+  // Before: a snapshot and a restore each held the state in memory about three times over (368/467
+  // MB peak for a 117 MB database, 2.9/3.3 GB for 979 MB), and a database over 2 GiB was never
+  // snapshotted. Now both stream through disk. The engine runs in a cgroup v1 memory limit smaller
+  // than the state (the kernel mechanism a container's --memory uses), its peak resident memory
+  // read from /proc. Larger states by hand: STATE_SYNC_LARGE_MB=100,1000,3000 (docs/testing.md).
+  test.each(LARGE_MB)(
+    `a %d MB state (a database of 1 MiB rows, a 24 MiB file) snapshots and restores elsewhere under a ${MEMORY_LIMIT_MIB} MiB cgroup memory limit, its peak memory bounded`,
+    async (mb) => {
+      const base = azureBot();
+      const dir = join(work, `large-${mb}`, "state");
+      mkdirSync(join(dir, "workspace"), { recursive: true });
+      const made = spawnSync(
+        NODE24,
+        [
+          "--input-type=module",
+          "-e",
+          `import { DatabaseSync } from "node:sqlite";
+          import { mkdirSync } from "node:fs";
+          mkdirSync(${JSON.stringify(join(dir, "state"))});
+          const db = new DatabaseSync(${JSON.stringify(join(dir, "state", "agent.sqlite"))});
+          db.exec("PRAGMA journal_mode=WAL; CREATE TABLE events (seq INTEGER PRIMARY KEY, t INTEGER NOT NULL, payload BLOB NOT NULL)");
+          db.exec("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ${mb}) INSERT INTO events SELECT x, x, randomblob(1048576) FROM c");
+          db.close();`,
+        ],
+        { encoding: "utf8" },
+      );
+      expect(made.stderr).toBe("");
+      const big = randomBytes(24 * 1024 * 1024);
+      writeFileSync(join(dir, "workspace", "big.bin"), big);
+      const rows = localRows(dir);
+      expect(rows.n).toBe(mb);
+      const groups = ["snapshot", "restore"].map((what) => memoryCgroup(`botfleet-state-sync-${process.pid}-${mb}-${what}`, MEMORY_LIMIT_MIB));
+      const engines: Proc[] = [];
+      try {
+        const a = instance(`azure:${base}`, {}, dir, groups[0].path);
+        engines.push(a.sync);
+        const line = await a.sync.waitFor(/periodic snapshot/, "the snapshot", Math.max(300_000, mb * 300));
+        const snapshotPeak = peakMiB(a.sync.proc.pid!);
+        a.sync.proc.kill("SIGTERM");
+        expect(await a.sync.exited).toBe(0);
+        const b = instance(`azure:${base}`, {}, undefined, groups[1].path);
+        engines.push(b.sync);
+        await b.sync.waitFor(/state ready/, "the restore elsewhere", Math.max(300_000, mb * 300));
+        const restorePeak = peakMiB(b.sync.proc.pid!);
+        const restored = /restored snapshots\/\S+ .*/.exec(b.sync.log)![0];
+        console.log(`state ${mb} MB + 24 MiB: ${line}; peak ${snapshotPeak} MiB. ${restored}; peak ${restorePeak} MiB (cgroup limit ${MEMORY_LIMIT_MIB} MiB)`);
+        expect(localRows(b.dir)).toEqual(rows);
+        expect(readFileSync(join(b.dir, "workspace", "big.bin")).equals(big)).toBe(true);
+        b.sync.proc.kill("SIGTERM");
+        expect(await b.sync.exited).toBe(0);
+        expect(groups.map((g) => g.oomKills())).toEqual([0, 0]);
+        expect(snapshotPeak).toBeLessThan(PEAK_BOUND_MIB);
+        expect(restorePeak).toBeLessThan(PEAK_BOUND_MIB);
+      } finally {
+        for (const e of engines) e.proc.kill("SIGKILL");
+        await Promise.all(engines.map((e) => e.exited));
+        for (const g of groups) g.remove();
+        rmSync(join(work, `large-${mb}`), { recursive: true, force: true });
+      }
+    },
+    Math.max(600_000, ...LARGE_MB.map((mb) => mb * 700)),
+  );
 
   test.each([
     ["deleted", undefined],
@@ -679,6 +800,64 @@ describe("state-sync on Cloud Storage (a stand-in of the JSON API with generatio
   afterAll(() => gcs.stop());
   const env = () => ({ GCE_METADATA_HOST: `127.0.0.1:${gcs.port}`, STATE_SYNC_GCS_ENDPOINT: `http://127.0.0.1:${gcs.port}` });
 
+  // Before: a read of the pointer's snapshot that failed for a moment (a 503) refused it, and the
+  // engine restored an older one from the pointer's history: what the newer one held was lost.
+  test("the store failing reads of the pointer's snapshot at start (503 twice): the same snapshot is read again, never an older one", async () => {
+    const a = instance("gcs:flaky-bucket", env());
+    const w = await agent(a);
+    await a.sync.waitFor(/periodic snapshot/, "a first snapshot");
+    await until(() => a.sync.count(/periodic snapshot/) >= 2, "a second snapshot", 30_000);
+    w.proc.kill("SIGTERM");
+    await w.exited;
+    const rows = localRows(a.dir);
+    a.sync.proc.kill("SIGTERM");
+    expect(await a.sync.exited).toBe(0);
+    const pointer = JSON.parse(gcs.objects.get("flaky-bucket/botfleet-state/pointer.json")!.data.toString("utf8"));
+    expect(pointer.history.length).toBeGreaterThan(1);
+    let reads = 0;
+    gcs.fail = (method, name) => (method === "GET" && name === `botfleet-state/${pointer.snapshot}` && ++reads <= 2 ? 503 : undefined);
+    try {
+      const b = instance("gcs:flaky-bucket", env());
+      await b.sync.waitFor(/state ready/, "the restore");
+      expect(reads).toBe(3);
+      expect(b.sync.count(/cannot read snapshots\/\S+ now \(read snapshots\/\S+: HTTP 503/)).toBe(2);
+      expect(b.sync.log).not.toMatch(/REFUSED|the newer ones were refused/);
+      expect(b.sync.log).toContain(`restored ${pointer.snapshot}`);
+      expect(localRows(b.dir)).toEqual(rows);
+      b.sync.proc.kill("SIGTERM");
+      expect(await b.sync.exited).toBe(0);
+    } finally {
+      gcs.fail = undefined;
+    }
+  });
+
+  test("a snapshot larger than a part goes up as a resumable upload, part by part, and restores elsewhere", async () => {
+    const a = instance("gcs:large-bucket", env());
+    await a.sync.waitFor(/state ready/, "first start");
+    const big = randomBytes(20 * 1024 * 1024);
+    mkdirSync(join(a.dir, "workspace"), { recursive: true });
+    writeFileSync(join(a.dir, "workspace", "big.bin"), big);
+    await a.sync.waitFor(/periodic snapshot/, "the snapshot");
+    a.sync.proc.kill("SIGTERM");
+    expect(await a.sync.exited).toBe(0);
+    const ours = gcs.requests.filter((r) => r.path === "/upload/storage/v1/b/large-bucket/o");
+    const started = ours.filter((r) => r.method === "POST" && r.query.uploadType === "resumable" && r.query.name?.startsWith("botfleet-state/snapshots/"));
+    expect(started).toHaveLength(1);
+    expect(started[0].query.ifGenerationMatch).toBe("0");
+    // Parts of 4 MiB (state-sync.mjs PART_BYTES), each starting where the one before ended; the last names the total.
+    const parts = ours.filter((r) => r.method === "PUT" && r.query.upload_id !== undefined).map((r) => String(r.headers["content-range"]));
+    const part = 4 * 1024 * 1024;
+    expect(parts.length).toBeGreaterThanOrEqual(5);
+    parts.slice(0, -1).forEach((range, i) => expect(range).toBe(`bytes ${i * part}-${(i + 1) * part - 1}/*`));
+    const total = gcs.objects.get(`large-bucket/botfleet-state/${JSON.parse(gcs.objects.get("large-bucket/botfleet-state/pointer.json")!.data.toString("utf8")).snapshot}`)!.data.length;
+    expect(parts.at(-1)).toBe(`bytes ${(parts.length - 1) * part}-${total - 1}/${total}`);
+    const b = instance("gcs:large-bucket", env());
+    await b.sync.waitFor(/state ready/, "restore elsewhere");
+    expect(readFileSync(join(b.dir, "workspace", "big.bin")).equals(big)).toBe(true);
+    b.sync.proc.kill("SIGTERM");
+    expect(await b.sync.exited).toBe(0);
+  });
+
   test("one holder; a killed holder's lock expires by server time; graceful stop hands over; a pointer changed by hand stops the writer; a stop before the pointer was read writes nothing; request shapes", async () => {
     const a = instance("gcs:bot-bucket", env());
     const b = instance("gcs:bot-bucket", env());
@@ -748,12 +927,14 @@ describe("state-sync on Cloud Storage (a stand-in of the JSON API with generatio
     const token = gcs.requests.filter((r) => r.path.startsWith("/computeMetadata/"));
     expect(token.length).toBeGreaterThan(0);
     for (const r of token) expect(r.headers["metadata-flavor"]).toBe("Google");
-    const storage = gcs.requests.filter((r) => !r.path.startsWith("/computeMetadata/"));
-    for (const r of storage) expect(r.headers.authorization).toBe("Bearer stand-in-token");
+    const storage = gcs.requests.filter((r) => r.path.includes("/b/bot-bucket/"));
+    // A resumable upload's session URI is its own credential (cloud.google.com/storage/docs/performing-resumable-uploads).
+    for (const r of storage) expect(r.headers.authorization ?? (r.query.upload_id && "the session URI")).toBe(r.query.upload_id ? "the session URI" : "Bearer stand-in-token");
     const uploads = storage.filter((r) => r.method === "POST");
     for (const r of uploads) {
       expect(r.path).toBe("/upload/storage/v1/b/bot-bucket/o");
-      expect(r.query.uploadType).toBe("media");
+      // A snapshot over 16 MiB goes up as a resumable upload (its session's parts are PUTs).
+      expect(r.query.name?.startsWith("botfleet-state/snapshots/") ? ["media", "resumable"] : ["media"]).toContain(r.query.uploadType);
       // Every write of state carries a generation precondition: nothing is ever overwritten
       // blindly. The published status is no state: the holder rewrites it, only while its lease is proven.
       if (r.query.name === "botfleet-state/status.json") continue;

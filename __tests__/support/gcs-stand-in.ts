@@ -16,7 +16,11 @@ function crc32c(data: Buffer): number {
  * `botfleet` (through the Cloud Storage client for Node.js) use; object resources shaped as the JSON
  * API's discovery document defines them (googleapis/google-api-go-client `storage/v1/storage-api.json`,
  * Object: `size` and `generation` as strings, `updated` RFC 3339) — NOT an emulator: objects with generations, `ifGenerationMatch` preconditions (0 = only if
- * absent) on media uploads and deletes, listing by prefix, `updated` times and the Date header, and a token endpoint.
+ * absent) on media, multipart and resumable uploads and deletes, listing by prefix, `updated` times and the Date header, and a token endpoint.
+ * Resumable uploads as cloud.google.com/storage/docs/performing-resumable-uploads describes them: the
+ * session URI in the initiating POST's Location, parts sent with `Content-Range: bytes a-b/*`
+ * (answered 308 with the `Range` persisted), the last one with the total size (answered 200 with
+ * the object, or 412 when the precondition given at the start no longer holds).
  * It records every request so tests can assert their shape.
  */
 /** A failed precondition as the JSON API reports it (an error resource with its reason). */
@@ -44,6 +48,9 @@ export class GcsStandIn {
   readonly objects = new Map<string, GcsObject>();
   readonly requests: RecordedRequest[] = [];
   private generation = 1000;
+  /** Resumable upload sessions by upload_id: the object's name, its precondition, the bytes so far. */
+  private readonly sessions = new Map<string, { name: string; precondition?: string; parts: Buffer[]; size: number }>();
+  private sessionIds = 0;
   /** Fault injection: requests for which this returns a status get that status, empty. */
   fail?: (method: string, name: string) => number | undefined;
   private server?: Server;
@@ -78,11 +85,41 @@ export class GcsStandIn {
         if (url.pathname === "/computeMetadata/v1/project/project-id") return send(200, Buffer.from("stand-in-project"), { ...flavor, "content-type": "text/plain" });
         return send(404, "", flavor);
       }
-      if (req.headers.authorization !== "Bearer stand-in-token") return send(401, { error: "no token" });
-      const injected = this.fail?.(req.method!, query.name ?? decodeURIComponent(url.pathname.split("/o/")[1] ?? ""));
+      // A resumable session's URI is its own credential: its requests need no token.
+      const session = query.upload_id !== undefined ? this.sessions.get(query.upload_id) : undefined;
+      if (req.headers.authorization !== "Bearer stand-in-token" && !session) return send(401, { error: "no token" });
+      const injected = this.fail?.(req.method!, query.name ?? session?.name.split("/").slice(1).join("/") ?? decodeURIComponent(url.pathname.split("/o/")[1] ?? ""));
       if (injected) return send(injected, { error: "injected by the test" });
       const precondition = query.ifGenerationMatch;
       const upload = /^\/upload\/storage\/v1\/b\/([^/]+)\/o$/.exec(url.pathname);
+      if (upload && req.method === "POST" && query.uploadType === "resumable") {
+        const id = String(++this.sessionIds);
+        this.sessions.set(id, { name: `${upload[1]}/${query.name}`, precondition, parts: [], size: 0 });
+        const location = `http://${req.headers.host}/upload/storage/v1/b/${upload[1]}/o?uploadType=resumable&upload_id=${id}`;
+        return send(200, "", { location });
+      }
+      if (upload && req.method === "PUT" && query.upload_id !== undefined) {
+        if (!session) return send(404, { error: "no such upload session" });
+        const range = /^bytes (?:(\d+)-(\d+)|\*)\/(\d+|\*)$/.exec(req.headers["content-range"] ?? "");
+        if (!range) return send(400, { error: "Content-Range" });
+        const body = Buffer.concat(chunks);
+        if (range[1] !== undefined) {
+          if (Number(range[1]) !== session.size || Number(range[2]) - Number(range[1]) + 1 !== body.length) return send(400, { error: "Content-Range does not follow the bytes persisted" });
+          session.parts.push(body);
+          session.size += body.length;
+        }
+        if (range[3] === "*" || Number(range[3]) !== session.size) {
+          if (range[3] === "*" && body.length % (256 * 1024) !== 0) return send(400, { error: "a part but the last must be a multiple of 256 KiB" });
+          res.writeHead(308, session.size ? { range: `bytes=0-${session.size - 1}` } : {}).end();
+          return;
+        }
+        this.sessions.delete(query.upload_id);
+        const current = this.objects.get(session.name);
+        if (session.precondition !== undefined && String(current?.generation ?? 0) !== session.precondition) return send(412, PRECONDITION_FAILED);
+        const o = { data: Buffer.concat(session.parts), generation: ++this.generation, updated: new Date() };
+        this.objects.set(session.name, o);
+        return send(200, this.resource(session.name.split("/").slice(1).join("/"), o));
+      }
       if (upload && req.method === "POST") {
         let body = Buffer.concat(chunks);
         let objectName = query.name;

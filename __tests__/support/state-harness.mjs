@@ -26,7 +26,7 @@ if (command === "create-container") {
   // Row count and newest row of the database inside the pointer's snapshot.
   const p = await (await fetch(blob("pointer.json"), { headers: headers() })).json();
   const body = Buffer.from(await (await fetch(blob(p.snapshot), { headers: headers() })).arrayBuffer());
-  const db = tarUnpack(gunzipSync(body)).find((e) => e.name === "state/agent.sqlite");
+  const db = (await tarUnpack(gunzipSync(body))).find((e) => e.name === "state/agent.sqlite");
   const { writeFileSync } = await import("node:fs");
   writeFileSync(args[0], db.data);
   const d = new DatabaseSync(args[0]);
@@ -37,11 +37,11 @@ if (command === "create-container") {
   // its history, while no instance holds the lease.
   const p = await (await fetch(blob("pointer.json"), { headers: headers() })).json();
   const body = Buffer.from(await (await fetch(blob(p.snapshot), { headers: headers() })).arrayBuffer());
-  const entries = tarUnpack(gunzipSync(body));
+  const entries = await tarUnpack(gunzipSync(body));
   const db = entries.find((e) => e.name === "state/agent.sqlite");
   const page = 4096;
   for (let off = 2 * page; off < db.data.length; off += page) db.data.fill(0x5a, off + 8, off + 64);
-  const bad = gzipSync(tarPack(entries));
+  const bad = gzipSync(await tarPack(entries));
   const name = "snapshots/corrupt.tar.gz";
   await fetch(blob(name), { method: "PUT", headers: headers({ "x-ms-blob-type": "BlockBlob" }), body: bad });
   const next = { ...p, snapshot: name, sha256: createHash("sha256").update(bad).digest("hex"), history: [name, ...p.history] };

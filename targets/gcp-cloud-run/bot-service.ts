@@ -3,11 +3,21 @@ import type { ITerraformDependable } from "cdktf";
 import type { Construct } from "constructs";
 import { terraformLiteral, type ContainerLaunch } from "../../bootstrap/container";
 import { STATE_SYNC_IMAGE, STATE_SYNC_MOUNT, STATE_SYNC_PORT } from "../../bootstrap/state-sync";
+import { mebibytes } from "../../contracts";
 import { AGENT_PROBES, agentEnvironment, sidecarEnvironment } from "../../constructs/agent-container";
 import type { AgentRuntime } from "../../runtimes/runtime";
 
-/** The state-sync sidecar: snapshots are small and rare; its memory holds one packed snapshot. */
-export const CLOUD_RUN_STATE_SYNC_SIZE = { cpu: "1", memory: "512Mi" };
+/**
+ * The state-sync sidecar's size beside a state volume of `state`. What a container writes to an
+ * in-memory volume counts as that container's memory (Cloud Run docs, *Configure in-memory volume
+ * mounts*): the sidecar writes a restored state there, and a scratch copy of the databases in its
+ * own file system (memory too) while it snapshots, so twice the volume, plus the engine's own peak
+ * (about 130 MiB whatever the state's size: docs/secrets-and-operations.md) and headroom. A whole
+ * vCPU: less needs request-based billing (Cloud Run docs, *Configure CPU limits*).
+ */
+export function cloudRunStateSyncSize(state: string) {
+  return { cpu: "1", memory: `${2 * mebibytes(state) + 256}Mi` };
+}
 
 /** Cloud Run's longest request; WebSocket sessions to the gateway are cut after it. */
 export const CLOUD_RUN_REQUEST_TIMEOUT = "3600s";
@@ -98,7 +108,7 @@ export class BotService extends CloudRunV2Service {
             env: sidecarEnvironment(stateSync.environment),
             // Boost set alike on both containers: with it on one only, the provider keeps failing
             // to apply it (hashicorp/terraform-provider-google#20784, open at v6.50.0).
-            resources: { limits: CLOUD_RUN_STATE_SYNC_SIZE, cpuIdle: false, startupCpuBoost: true },
+            resources: { limits: cloudRunStateSyncSize(size.state), cpuIdle: false, startupCpuBoost: true },
             volumeMounts: [{ name: "state", mountPath: STATE_SYNC_MOUNT }],
             // Healthy as soon as it runs (not once restored): during a revision overlap the new
             // instance must pass its probes while the old one still holds the lock.
