@@ -2,10 +2,11 @@
 # Installs the validators the tests run on rendered artifacts, from Debian's packages:
 # caddy (caddy validate), cloud-init (cloud-init schema), shellcheck, jq, systemd-analyze, and
 # openssl (the state-sync suite's throwaway certificate for Azurite's HTTPS), iptables and
-# iproute2 (the container firewall, applied in network namespaces).
+# iproute2 (the container firewall, applied in network namespaces), faketime (libfaketime: the
+# state-sync suite's engines on shifted clocks).
 # Does nothing when they are all present.
 set -euo pipefail
-declare -A package_of=([caddy]=caddy [cloud-init]=cloud-init [shellcheck]=shellcheck [jq]=jq [systemd-analyze]=systemd [iptables-restore]=iptables [ip]=iproute2 [openssl]=openssl)
+declare -A package_of=([caddy]=caddy [cloud-init]=cloud-init [shellcheck]=shellcheck [jq]=jq [systemd-analyze]=systemd [iptables-restore]=iptables [ip]=iproute2 [openssl]=openssl [faketime]=faketime)
 missing=()
 for tool in "${!package_of[@]}"; do
   command -v "$tool" >/dev/null || missing+=("${package_of[$tool]}")

@@ -131,6 +131,9 @@ export function retained(names, now, policy) {
 const log = (msg) => console.log(`${new Date().toISOString()} state-sync: ${msg}`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** A failure of this machine (a full disk, a permission), not of the store nor of a snapshot. */
+const localFailure = (e) => !(e instanceof StoreError) && typeof e?.syscall === "string";
+
 class StoreError extends Error {
   constructor(message, status) {
     super(message);
@@ -167,8 +170,12 @@ async function request(method, url, { headers = {}, body } = {}) {
   return res;
 }
 
+/** Forgets the cached token (tokenSource): a store that answers 401 gets a new one next time. */
+let forgetToken = () => {};
+
 async function expect(res, ok, what) {
   if (ok.includes(res.status)) return res;
+  if (res.status === 401) forgetToken();
   const text = (await res.text()).slice(0, 300);
   throw new StoreError(`${what}: HTTP ${res.status} ${text}`, res.status);
 }
@@ -215,6 +222,7 @@ async function download(url, headers, path, what) {
   await expect(res, [200], what);
   const hash = createHash("sha256");
   let bytes = 0;
+  const file = createWriteStream(path);
   try {
     await pipeline(
       res,
@@ -225,11 +233,11 @@ async function download(url, headers, path, what) {
           yield chunk;
         }
       },
-      createWriteStream(path),
+      file,
     );
   } catch (e) {
     // A local failure (a full disk) is not the store's.
-    if (e.path) throw e;
+    if (file.errored) throw file.errored;
     throw new StoreError(`${what}: the download broke off after ${bytes} bytes (${e.code ?? e.message})`, 0);
   }
   return { sha256: hash.digest("hex"), bytes };
@@ -270,35 +278,65 @@ const WHOLE_PARTS = 4;
 async function uploadParts(source, whole, part, concurrency = 1) {
   const free = [];
   const it = parts(source, free)[Symbol.asyncIterator]();
-  const ahead = [];
-  for (let read = await it.next(); ; read = await it.next()) {
-    if (read.done) return whole(ahead);
-    ahead.push(read.value);
-    if (ahead.length > WHOLE_PARTS) break;
+  try {
+    const ahead = [];
+    for (let read = await it.next(); ; read = await it.next()) {
+      if (read.done) return await whole(ahead);
+      ahead.push(read.value);
+      if (ahead.length > WHOLE_PARTS) break;
+    }
+    const sending = new Set();
+    // The first part that failed: the upload fails with it, even if it failed unawaited.
+    let failed;
+    let body = ahead.shift();
+    for (let index = 0; ; index++) {
+      const next = ahead.length ? { value: ahead.shift(), done: false } : await it.next();
+      if (failed) throw failed;
+      const buffer = body;
+      const one = part(body, index, next.done).finally(() => {
+        sending.delete(one);
+        if (buffer.length === PART_BYTES) free.push(buffer);
+      });
+      one.catch((e) => (failed ??= e));
+      sending.add(one);
+      if (sending.size >= concurrency) await Promise.race(sending);
+      if (next.done) break;
+      body = next.value;
+    }
+    await Promise.all(sending);
+    if (failed) throw failed;
+  } finally {
+    // Failed or not, the source is closed: its scratch files are released.
+    await it.return?.();
   }
-  const sending = new Set();
-  let body = ahead.shift();
-  for (let index = 0; ; index++) {
-    const next = ahead.length ? { value: ahead.shift(), done: false } : await it.next();
-    const buffer = body;
-    const one = part(body, index, next.done).finally(() => {
-      sending.delete(one);
-      if (buffer.length === PART_BYTES) free.push(buffer);
-    });
-    one.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
-    sending.add(one);
-    if (sending.size >= concurrency) await Promise.race(sending);
-    if (next.done) break;
-    body = next.value;
-  }
-  await Promise.all(sending);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Tokens: managed identity (Azure VM IMDS, Container Apps identity endpoint) or the Google
-// metadata server. Cached until 5 minutes before expiry.
+// metadata server. Cached until 5 minutes before expiry, on this machine's clock, and forgotten
+// when the store answers 401.
+
+/**
+ * Until when (this machine's clock) a token from the managed identity endpoint may be used: its
+ * `expires_on` is the issuer's clock, so a clock that is slow kept an expired token in use (10
+ * minutes slow: every request failed with 401 and the lease was lost). Bounded by its lifetime in
+ * its own claims (exp minus iat, both the issuer's), counted from when it arrived.
+ */
+export function tokenUntil(answer, receivedAt) {
+  const until = Number(answer.expires_on) * 1000;
+  try {
+    const claims = JSON.parse(Buffer.from(String(answer.access_token).split(".")[1], "base64url").toString("utf8"));
+    const lifetime = (claims.exp - claims.iat) * 1000;
+    if (lifetime > 0) return Math.min(until, receivedAt + lifetime);
+  } catch {
+    // not a JWT: expires_on alone
+  }
+  return until;
+}
+
 export function tokenSource(env) {
   let cached = { token: "", until: 0 };
+  forgetToken = () => (cached = { token: "", until: 0 });
   const fetchToken = async () => {
     if (env.STATE_SYNC_STORE.startsWith("gcs:")) {
       const host = env.GCE_METADATA_HOST ?? "metadata.google.internal";
@@ -326,7 +364,7 @@ export function tokenSource(env) {
       res = await request("GET", `${imds}/metadata/identity/oauth2/token?${q}`, { headers: { Metadata: "true" } });
     }
     const j = await (await expect(res, [200], "token from the managed identity endpoint")).json();
-    return { token: j.access_token, until: Number(j.expires_on) * 1000 };
+    return { token: j.access_token, until: tokenUntil(j, Date.now()) };
   };
   return async () => {
     if (Date.now() > cached.until - 300_000) cached = await fetchToken();
@@ -372,6 +410,8 @@ export class AzureStore {
       source,
       async (whole) => (await expect(await raw("PUT", this.url(name), { headers: await this.h({ "x-ms-blob-type": "BlockBlob", "If-None-Match": "*" }), body: whole }), [201], `write ${name}`)).resume(),
       async (body, index) => {
+        // Azure refuses an empty block: the last part is empty when the rest filled whole parts.
+        if (!body.length) return;
         const id = Buffer.from(String(index).padStart(8, "0")).toString("base64");
         ids.push(id);
         const q = `?comp=block&blockid=${encodeURIComponent(id)}`;
@@ -743,14 +783,17 @@ export async function* tarEntries(source) {
   let pax = {};
   for (;;) {
     const h = await r.take(512);
-    if (h.every((x) => x === 0)) return;
+    if (h.every((x) => x === 0)) {
+      // To its end: gunzip checks the archive's CRC and length only there.
+      while (!(await r.it.next()).done);
+      return;
+    }
     const str = (o, l) => h.toString("utf8", o, o + l).replace(/\0.*$/s, "");
     const type = str(156, 1) || "0";
     const size = type !== "x" && pax.size !== undefined ? Number(pax.size) : parseInt(str(124, 12).trim() || "0", 8);
     if (type === "x") {
-      const records = (await r.take(size)).toString("utf8");
+      pax = paxRecords(await r.take(size));
       await r.take(padding(size));
-      pax = Object.fromEntries([...records.matchAll(/\d+ (path|linkpath|size)=([^\n]*)\n/g)].map((m) => [m[1], m[2]]));
       continue;
     }
     const name = pax.path ?? str(0, 100);
@@ -763,6 +806,21 @@ export async function* tarEntries(source) {
     for await (const _ of r.body());
     await r.take(padding(size));
   }
+}
+
+/** The records of a pax header, each "<length> <key>=<value>\n", read by their lengths. */
+function paxRecords(data) {
+  const out = {};
+  for (let at = 0; at < data.length; ) {
+    const space = data.indexOf(0x20, at);
+    const length = Number(data.toString("utf8", at, space));
+    if (space < 0 || !(length > space - at + 1) || at + length > data.length) throw new Error("bad pax record");
+    const record = data.toString("utf8", space + 1, at + length - 1);
+    const eq = record.indexOf("=");
+    if (eq > 0) out[record.slice(0, eq)] = record.slice(eq + 1);
+    at += length;
+  }
+  return out;
 }
 
 /** A whole archive in memory (the suite's tools): `tarStream` of entries with `data`. */
@@ -967,7 +1025,8 @@ export async function snapshot(dir, scratch, skipped = new Map()) {
 /** `entries` packed as tar.gz, counted and hashed as they go out (`meter` has the totals at the end). */
 function packed(entries, meter) {
   const gzip = createGzip();
-  const tar = Readable.from(tarStream(entries));
+  // Bytes, not objects: a stream of objects reads 16 entries ahead, a megabyte each at most.
+  const tar = Readable.from(tarStream(entries), { objectMode: false });
   tar.once("error", (e) => gzip.destroy(e));
   tar.pipe(gzip);
   return (async function* () {
@@ -1026,10 +1085,12 @@ export async function verifyInto(file, staging) {
       if (head.equals(SQLITE_MAGIC)) databases.push(e.name);
     }
   } catch (e) {
-    if (e.syscall && e.code !== "ENOENT") throw e;
+    // A local failure (a full disk) says nothing of the archive.
+    if (e.syscall) throw e;
     throw new Error(`not a readable archive (${e.message})`);
   } finally {
     compressed.destroy();
+    gunzip.destroy();
   }
   for (const name of databases) {
     const path = join(staging, name);
@@ -1369,11 +1430,18 @@ export async function run(env = process.env) {
         // an older one (that would throw away what the newer one holds).
         if (e instanceof StoreError && e.transient) {
           log(`cannot read ${name} now (${e.message}). Retrying in ${retryMs / 1000} s; an older snapshot is restored only when this one is missing or damaged.`);
-          if (stopping) return quit(0);
+          if (stopping || lost) return quit(0);
+          signal = woken();
           await pause(retryMs);
-          if (stopping) return quit(0);
+          if (stopping || lost) return quit(0);
           i--;
           continue;
+        }
+        // A local failure (a full disk) says nothing of the snapshot: an older one is not restored
+        // in its place; the operator must look.
+        if (localFailure(e)) {
+          await quit(1);
+          throw new Error(`cannot put ${name} in place here (${e.message}); nothing restored, the agent is not started`);
         }
         log(`REFUSED snapshot ${name}: ${e.message}`);
       }
@@ -1418,8 +1486,8 @@ export async function run(env = process.env) {
       report({ lastDrill: { time: new Date().toISOString(), snapshot: name, ok: true, entries, bytes, ms: Date.now() - started } });
       log(`restore drill: ${name} restored off to the side and verified (${entries} entries, ${bytes} bytes, ${Date.now() - started} ms)`);
     } catch (e) {
-      if (e instanceof StoreError && e.transient) {
-        // The store, not the snapshot: drilled again at the next interval.
+      if ((e instanceof StoreError && e.transient) || localFailure(e)) {
+        // The store or this disk, not the snapshot: drilled again at the next interval.
         log(`restore drill: cannot read ${name} now (${e.message}); again at the next interval`);
         drillDue = Date.now() + intervalMs / 2;
         return;

@@ -7,14 +7,14 @@
  */
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmdirSync, rmSync, statSync, symlinkSync, watch, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, statSync, symlinkSync, watch, writeFileSync } from "node:fs";
 import type { IncomingMessage, Server } from "node:http";
 import { createServer as createHttpsServer, request as httpsRequest, type Server as HttpsServer } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { STATE_SYNC_COMMAND } from "../../bootstrap/state-sync";
 import { GcsStandIn } from "../support/gcs-stand-in";
-import { freePort, identityEndpoint, killChildren, NODE24, Proc, requireNode24, selfSignedCert, sleep, startAzurite as startLiveAzurite } from "../support/live-process";
+import { freePort, identityEndpoint, killChildren, NODE24, Proc, requireNode24, selfSignedCert, shiftedClock, sleep, startAzurite as startLiveAzurite } from "../support/live-process";
 
 const ROOT = join(__dirname, "..", "..");
 const LEASE = 15; // Azure's shortest lease; the deployed default is 60 s.
@@ -38,6 +38,8 @@ let azurite: Proc | undefined;
 let identity: Server;
 const identityRequests: { url: string; headers: Record<string, unknown> }[] = [];
 const IDENTITY_HEADER = "identity-header-secret";
+/** Seconds a token of the identity stand-in lives (Azure's are an hour or more). */
+let tokenLifetime = 3600;
 const CLIENT_ID = "22222222-2222-2222-2222-222222222222";
 const MSI_RES_ID = "/subscriptions/s/resourceGroups/rg-demo-eastus2/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-bot";
 
@@ -56,7 +58,7 @@ beforeAll(async () => {
   await startAzurite();
   // The Container Apps managed identity endpoint, as the platform serves it to the app's
   // containers; the same server plays the VM's instance metadata service (header Metadata: true).
-  identity = await identityEndpoint(IDENTITY_HEADER, identityRequests);
+  identity = await identityEndpoint(IDENTITY_HEADER, identityRequests, () => tokenLifetime);
 });
 afterAll(async () => {
   identity?.close();
@@ -80,15 +82,14 @@ function harness(command: string, base: string, ...args: string[]) {
 
 let instances = 0;
 /** One instance of the bot: a fresh local state directory (a new replica's EmptyDir) and its sync. */
-function instance(store: string, env: NodeJS.ProcessEnv = {}, dir = join(work, `instance-${++instances}`, "state"), cgroup?: string) {
+function instance(store: string, env: NodeJS.ProcessEnv = {}, dir = join(work, `instance-${++instances}`, "state"), wrap: string[] = []) {
   const common = { STATE_SYNC_DIR: dir, STATE_SYNC_STORE: store, STATE_SYNC_LEASE_SECONDS: String(LEASE), STATE_SYNC_INTERVAL_SECONDS: String(INTERVAL), STATE_SYNC_RETRY_SECONDS: "1" };
   const azure = store.startsWith("azure:")
     ? { NODE_EXTRA_CA_CERTS: cert, IDENTITY_ENDPOINT: `http://127.0.0.1:${(identity.address() as { port: number }).port}/msi/token`, IDENTITY_HEADER, STATE_SYNC_CLIENT_ID: CLIENT_ID }
     : {};
   // Exactly the command the stacks render (the loader and the packed source), on Node 24.
-  // In a memory cgroup when one is given: the shell joins it, then becomes the engine (exec).
-  const command = [NODE24, ...STATE_SYNC_COMMAND.slice(1)];
-  const [cmd, ...args] = cgroup ? ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgroup, ...command] : command;
+  // `wrap`: a command that runs the engine (in a memory cgroup, on a shifted clock).
+  const [cmd, ...args] = [...wrap, NODE24, ...STATE_SYNC_COMMAND.slice(1)];
   const sync = new Proc(cmd, args, { STATE_SYNC_MAIN: "1", ...common, ...azure, ...env });
   return { dir, sync, ready: join(dir, ".botfleet-state-ready") };
 }
@@ -170,6 +171,8 @@ function memoryCgroup(name: string, limitMiB: number) {
   writeFileSync(join(path, "memory.limit_in_bytes"), String(limitMiB * 1024 * 1024));
   return {
     path,
+    /** Runs a command in the cgroup: the shell joins it, then becomes the command (exec). */
+    wrap: ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', path],
     oomKills: () => Number(/oom_kill (\d+)/.exec(readFileSync(join(path, "memory.oom_control"), "utf8"))?.[1] ?? 0),
     remove: () => rmdirSync(path),
   };
@@ -276,6 +279,50 @@ describe("state-sync on Azure Blob Storage (Azurite, OAuth over HTTPS)", () => {
     expect(localRows(next.dir)).toEqual(goodRows);
     next.sync.proc.kill("SIGTERM");
     await next.sync.exited;
+  });
+
+  // The streamed restore reads the gzip stream to its end, where gunzip checks the CRC: a file's
+  // bytes damaged in the store (a matching checksum in the pointer) are never restored as good.
+  test("a snapshot whose gzip CRC does not match is refused and the previous one restored", async () => {
+    const { base, goodRows } = await seededAzureBot();
+    const { previous, bad } = harness("bad-crc", base);
+    const next = instance(`azure:${base}`);
+    await next.sync.waitFor(/state ready/, "restore");
+    expect(next.sync.log).toMatch(new RegExp(`REFUSED snapshot ${bad}: not a readable archive`));
+    expect(next.sync.log).toContain(`restored ${previous}`);
+    expect(localRows(next.dir)).toEqual(goodRows);
+    next.sync.proc.kill("SIGTERM");
+    await next.sync.exited;
+  });
+
+  // A full disk says nothing of a snapshot: before, the restore refused the newest snapshot when
+  // its files did not fit and restored an older, smaller one in its place.
+  test("a restore that does not fit on the disk restores nothing older: the engine stops and says why", async () => {
+    const base = azureBot();
+    const a = instance(`azure:${base}`, { STATE_SYNC_INTERVAL_SECONDS: "300" });
+    await a.sync.waitFor(/state ready/, "first start");
+    writeFileSync(join(a.dir, "notes.md"), "small");
+    a.sync.proc.kill("SIGUSR1");
+    await a.sync.waitFor(/requested snapshot/, "a small snapshot");
+    writeFileSync(join(a.dir, "big.bin"), randomBytes(512 * 1024));
+    a.sync.proc.kill("SIGTERM");
+    expect(await a.sync.exited).toBe(0);
+    const small = join(work, "small-disk");
+    mkdirSync(small, { recursive: true });
+    // Room for the small snapshot, not for the newest.
+    expect(spawnSync("mount", ["-t", "tmpfs", "-o", "size=256k", "tmpfs", small]).status).toBe(0);
+    const next = instance(`azure:${base}`, { STATE_SYNC_SCRATCH: join(small, "scratch") }, join(small, "state"));
+    try {
+      // (Before the fix it took the full disk for the store's failure and retried forever.)
+      expect(await Promise.race([next.sync.exited, sleep(60_000).then(() => "still running")])).toBe(1);
+      expect(next.sync.log).toMatch(/cannot put snapshots\/\S+ in place here \(.*ENOSPC.*\); nothing restored, the agent is not started/);
+      expect(next.sync.log).not.toMatch(/REFUSED|restored /);
+      expect(existsSync(join(small, "state", ".botfleet-state-ready"))).toBe(false);
+    } finally {
+      next.sync.proc.kill("SIGKILL");
+      await next.sync.exited;
+      spawnSync("umount", [small]);
+    }
   });
 
   // OpenClaw's cache (its Control UI's assets, 28 MB in 1,555 files) made Cloud Run's final
@@ -516,6 +563,34 @@ describe("state-sync under faults (Azurite behind a fault proxy)", () => {
     await stopAndRestoreElsewhere(`azure:${base}`, w2, b);
   });
 
+  // Before (054a102): a part refused while the next one was being read went unnoticed (the upload
+  // then failed on its list of parts, the cause hidden), and a failed upload left the snapshot's
+  // scratch copies open after they were deleted: each failure pinned another copy of the state.
+  test("a part of a large snapshot refused (503): the snapshot fails with that part's error, nothing of it stays open, and the next interval's snapshot goes up", async () => {
+    const base = azureBot();
+    const a = instance(`azure:${viaProxy(base)}`);
+    await a.sync.waitFor(/state ready/, "first start");
+    let refused = 0;
+    fault = (req) => (refused === 0 && req.method === "PUT" && req.url!.includes("comp=block&") ? (refused++, 503) : undefined);
+    // Well past the parts read ahead: the refused part leaves the file half read.
+    writeFileSync(join(a.dir, "big.bin"), randomBytes(48 * 1024 * 1024));
+    await a.sync.waitFor(/snapshot failed/, "the refused part");
+    fault = undefined;
+    expect(a.sync.log).toMatch(/snapshot failed: write snapshots\/\S+ \(part \d+\): HTTP 503/);
+    await a.sync.waitFor(/periodic snapshot/, "the next interval's snapshot");
+    const fds = `/proc/${a.sync.proc.pid}/fd`;
+    const open = readdirSync(fds).map((fd) => {
+      try {
+        return readlinkSync(join(fds, fd));
+      } catch {
+        return "";
+      }
+    });
+    expect(open.filter((target) => target.endsWith("(deleted)"))).toEqual([]);
+    a.sync.proc.kill("SIGTERM");
+    expect(await a.sync.exited).toBe(0);
+  });
+
   test("a slow store (every answer 3 s late): the lease is kept, snapshots go on, and a graceful stop's final snapshot restores elsewhere", async () => {
     const base = azureBot();
     const a = instance(`azure:${viaProxy(base)}`);
@@ -654,6 +729,38 @@ describe("state-sync under faults (Azurite behind a fault proxy)", () => {
     await elsewhere.sync.exited;
   });
 
+  // Before: a token's expiry was read as a time on this machine's clock: with the clock 10 minutes
+  // slow an expired token stayed in use, every renewal failed with 401, and the lease was lost
+  // with the agent stopped. The store's clock is the only one that decides who holds the lease.
+  test("engines on clocks 10 minutes slow and 10 minutes fast (libfaketime): the slow one keeps its lease across token expiries, the fast one never holds it meanwhile, then takes over at a graceful stop", async () => {
+    tokenLifetime = 10;
+    try {
+      const base = azureBot();
+      const slow = instance(`azure:${base}`, shiftedClock("-600"));
+      await slow.sync.waitFor(/state ready/, "the slow clock's engine holds");
+      const fast = instance(`azure:${base}`, shiftedClock("+600"));
+      await fast.sync.waitFor(/waiting for the lease/, "the fast clock's engine waits");
+      // Their clocks are shifted indeed: each log line starts with the engine's own time.
+      const skew = (p: Proc) => (Date.parse(p.out[p.out.length - 1].slice(0, 24)) - Date.now()) / 1000;
+      expect(Math.abs(skew(slow.sync) + 600)).toBeLessThan(30);
+      expect(Math.abs(skew(fast.sync) - 600)).toBeLessThan(30);
+      writeFileSync(join(slow.dir, "notes.md"), "before");
+      await sleep(30_000); // three token lifetimes, two leases
+      writeFileSync(join(slow.dir, "notes.md"), "after");
+      expect(slow.sync.log).not.toMatch(/LEASE LOST|renewal failed|HTTP 401/);
+      expect(slow.sync.log).toMatch(/periodic snapshot/);
+      expect(fast.sync.log).not.toMatch(/holding the lease|state ready/);
+      slow.sync.proc.kill("SIGTERM");
+      expect(await slow.sync.exited).toBe(0);
+      await fast.sync.waitFor(/state ready/, "the fast clock's engine takes over");
+      expect(readFileSync(join(fast.dir, "notes.md"), "utf8")).toBe("after");
+      fast.sync.proc.kill("SIGTERM");
+      expect(await fast.sync.exited).toBe(0);
+    } finally {
+      tokenLifetime = 3600;
+    }
+  });
+
   // Before: a snapshot and a restore each held the state in memory about three times over (368/467
   // MB peak for a 117 MB database, 2.9/3.3 GB for 979 MB), and a database over 2 GiB was never
   // snapshotted. Now both stream through disk. The engine runs in a cgroup v1 memory limit smaller
@@ -688,13 +795,13 @@ describe("state-sync under faults (Azurite behind a fault proxy)", () => {
       const groups = ["snapshot", "restore"].map((what) => memoryCgroup(`botfleet-state-sync-${process.pid}-${mb}-${what}`, MEMORY_LIMIT_MIB));
       const engines: Proc[] = [];
       try {
-        const a = instance(`azure:${base}`, {}, dir, groups[0].path);
+        const a = instance(`azure:${base}`, {}, dir, groups[0].wrap);
         engines.push(a.sync);
         const line = await a.sync.waitFor(/periodic snapshot/, "the snapshot", Math.max(300_000, mb * 300));
         const snapshotPeak = peakMiB(a.sync.proc.pid!);
         a.sync.proc.kill("SIGTERM");
         expect(await a.sync.exited).toBe(0);
-        const b = instance(`azure:${base}`, {}, undefined, groups[1].path);
+        const b = instance(`azure:${base}`, {}, undefined, groups[1].wrap);
         engines.push(b.sync);
         await b.sync.waitFor(/state ready/, "the restore elsewhere", Math.max(300_000, mb * 300));
         const restorePeak = peakMiB(b.sync.proc.pid!);

@@ -65,19 +65,34 @@ export class Proc {
 }
 
 /** An Entra-shaped access token for storage, as Azurite's basic OAuth mode checks it (unsigned). */
-export function storageJwt(): string {
+export function storageJwt(lifetimeSeconds = 3600): string {
   const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString("base64url");
   const now = Math.floor(Date.now() / 1000);
-  const claims = { aud: "https://storage.azure.com", iss: "https://sts.windows.net/00000000-0000-0000-0000-000000000001/", iat: now - 60, nbf: now - 60, exp: now + 3600 };
+  const claims = { aud: "https://storage.azure.com", iss: "https://sts.windows.net/00000000-0000-0000-0000-000000000001/", iat: now - 60, nbf: now - 60, exp: now + lifetimeSeconds };
   return `${b64({ alg: "RS256", typ: "JWT" })}.${b64(claims)}.c2ln`;
 }
 
-/** A self-signed certificate for 127.0.0.1 (key.pem, cert.pem in `dir`), for Azurite's HTTPS. */
+/**
+ * The environment that shifts a process's clock by `offset` ("-600" seconds, "-1d"): Debian's
+ * libfaketime preloaded (installed by `npm run setup:tools`), its monotonic clock (timers) left
+ * alone. Preloaded rather than through the `faketime` command, which runs the program as its child
+ * and would keep signals from it.
+ */
+export function shiftedClock(offset: string): NodeJS.ProcessEnv {
+  const library = spawnSync("dpkg", ["-L", "libfaketime"], { encoding: "utf8" })
+    .stdout?.split("\n")
+    .find((line) => line.endsWith("/libfaketime.so.1"));
+  if (!library) throw new Error("libfaketime is not installed: run npm run setup:tools");
+  return { LD_PRELOAD: library, FAKETIME: offset, FAKETIME_DONT_FAKE_MONOTONIC: "1" };
+}
+
+/** A self-signed certificate for 127.0.0.1, valid from a day ago (for clients whose clock is behind). */
 export function selfSignedCert(dir: string): { cert: string; key: string } {
   const cert = join(dir, "cert.pem");
   const key = join(dir, "key.pem");
-  const r = spawnSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert], {
+  const r = spawnSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert], {
     encoding: "utf8",
+    env: { ...process.env, ...shiftedClock("-1d") },
   });
   if (r.status !== 0) throw new Error(r.stderr);
   return { cert, key };
@@ -111,14 +126,15 @@ export async function startAzurite(port: number, location: string, tls: { cert: 
  * The managed identity endpoint as Container Apps and App Service serve it (IDENTITY_ENDPOINT with
  * IDENTITY_HEADER), and the VM's instance metadata service on the same port; both mint storageJwt().
  */
-export async function identityEndpoint(header: string, requests: { url: string; headers: Record<string, unknown> }[] = []): Promise<Server> {
+export async function identityEndpoint(header: string, requests: { url: string; headers: Record<string, unknown> }[] = [], lifetimeSeconds = () => 3600): Promise<Server> {
   const server = createServer((req, res) => {
     requests.push({ url: req.url!, headers: req.headers });
-    const expiresOn = Math.floor(Date.now() / 1000) + 3600;
+    const lifetime = lifetimeSeconds();
+    const expiresOn = Math.floor(Date.now() / 1000) + lifetime;
     const imds = req.url!.startsWith("/metadata/identity/oauth2/token");
     const allowed = imds ? req.headers.metadata === "true" : req.headers["x-identity-header"] === header;
     res.writeHead(allowed ? 200 : 401, { "content-type": "application/json" });
-    res.end(JSON.stringify({ access_token: storageJwt(), expires_on: String(expiresOn), resource: "https://storage.azure.com/", token_type: "Bearer" }));
+    res.end(JSON.stringify({ access_token: storageJwt(lifetime), expires_on: String(expiresOn), resource: "https://storage.azure.com/", token_type: "Bearer" }));
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   return server;

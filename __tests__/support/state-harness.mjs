@@ -47,6 +47,17 @@ if (command === "create-container") {
   const next = { ...p, snapshot: name, sha256: createHash("sha256").update(bad).digest("hex"), history: [name, ...p.history] };
   const r = await fetch(blob("pointer.json"), { method: "PUT", headers: headers({ "x-ms-blob-type": "BlockBlob" }), body: JSON.stringify(next) });
   out = { status: r.status, previous: p.snapshot, corrupt: name };
+} else if (command === "bad-crc") {
+  // The pointer's snapshot again with one byte of its gzip trailer's CRC changed (every tar entry
+  // intact, a matching checksum in the pointer): only reading the gzip stream to its end tells.
+  const p = await (await fetch(blob("pointer.json"), { headers: headers() })).json();
+  const bad = Buffer.from(await (await fetch(blob(p.snapshot), { headers: headers() })).arrayBuffer());
+  bad[bad.length - 8] ^= 0xff;
+  const name = "snapshots/bad-crc.tar.gz";
+  await fetch(blob(name), { method: "PUT", headers: headers({ "x-ms-blob-type": "BlockBlob" }), body: bad });
+  const next = { ...p, snapshot: name, sha256: createHash("sha256").update(bad).digest("hex"), history: [name, ...p.history] };
+  const r = await fetch(blob("pointer.json"), { method: "PUT", headers: headers({ "x-ms-blob-type": "BlockBlob" }), body: JSON.stringify(next) });
+  out = { status: r.status, previous: p.snapshot, bad: name };
 } else if (command === "put-pointer") {
   // The pointer replaced by args[0] (an empty or garbled one), while no instance holds the lease.
   const r = await fetch(blob("pointer.json"), { method: "PUT", headers: headers({ "x-ms-blob-type": "BlockBlob" }), body: args[0] });
