@@ -99,10 +99,10 @@ async function until(check: () => boolean, what: string, timeoutMs: number): Pro
 }
 
 /** The agent stand-in, started as the launcher does: only once the ready file exists. */
-async function agent(i: { dir: string; ready: string; sync: Proc }) {
+async function agent(i: { dir: string; ready: string; sync: Proc }, rowsPerSecond?: number) {
   await i.sync.waitFor(/state ready/, "restore before the agent starts");
   expect(existsSync(i.ready)).toBe(true);
-  return new Proc(NODE24, [join(ROOT, "__tests__", "support", "state-writer.mjs"), i.dir], {});
+  return new Proc(NODE24, [join(ROOT, "__tests__", "support", "state-writer.mjs"), i.dir, ...(rowsPerSecond ? [String(rowsPerSecond)] : [])], {});
 }
 
 /** A bot whose store holds a snapshot of an agent's writes, and those rows; nothing is running. */
@@ -594,13 +594,13 @@ describe("state-sync under faults (Azurite behind a fault proxy)", () => {
   test("a slow store (every answer 3 s late): the lease is kept, snapshots go on, and a graceful stop's final snapshot restores elsewhere", async () => {
     const base = azureBot();
     const a = instance(`azure:${viaProxy(base)}`);
-    const w = await agent(a);
+    // 500 rows a second: a busy gateway's pace, the database under a part for the test's length.
+    const w = await agent(a, 500);
     await a.sync.waitFor(/periodic snapshot/, "a writes");
     fault = () => ({ delayMs: 3000 });
     const before = a.sync.count(/periodic snapshot/);
-    // Each cycle is several round trips (the snapshot, or its parts and their list once the
-    // writer's database passes 16 MiB; the pointer; the status; both requests' reads at once):
-    // two more within three leases.
+    // Each cycle is several round trips (the snapshot; the pointer; the status; both requests'
+    // reads at once): two more within three leases.
     await until(() => a.sync.count(/periodic snapshot/) >= before + 2, "two more snapshots", LEASE * 3000);
     expect(a.sync.log).not.toMatch(/LEASE LOST|snapshot failed/);
     await stopAndRestoreElsewhere(`azure:${base}`, w, a);
