@@ -308,6 +308,104 @@ describe("the container launcher", () => {
     });
   });
 
+  // Issue 33: on Cloud Run a sidecar costs a whole vCPU, so a light bot's launcher runs state-sync
+  // inside the agent's container (targets/gcp-cloud-run/bot-service.ts). Stand-in engine: records
+  // its environment, writes the ready file as the real one does once it restored, and on SIGTERM
+  // records whether the agent had exited, then takes a second to finish (its final snapshot).
+  describe("state-sync inside the agent's container", () => {
+    async function inside({ engineExitsAfterMs, agentDrainMs = 1500, stopSeconds }: { engineExitsAfterMs?: number; agentDrainMs?: number; stopSeconds?: number } = {}) {
+      const stateDir = join(mkdtempSync(join(tmpdir(), "botfleet-inside-")), "state");
+      mkdirSync(stateDir, { recursive: true });
+      const ready = join(stateDir, ".botfleet-state-ready");
+      const agentLog = join(stateDir, "..", "agent.log");
+      const engineLog = join(stateDir, "..", "engine.log");
+      const agentPid = join(stateDir, "..", "agent.pid");
+      const l = containerLaunch(bot, { ...openclaw, ...STAND_IN_CHECK, stateDir }, { trustedProxies: [] }, "");
+      const engine = `const fs = require("fs"); const log = (m) => fs.appendFileSync(${JSON.stringify(engineLog)}, m + "\\n");
+        log("env " + JSON.stringify(Object.keys(process.env).filter((k) => /TOKEN|KEY|STATE_SYNC|BOTFLEET_AGENT_CONFIG/.test(k)).sort()));
+        log("arg " + process.argv[1]);
+        fs.writeFileSync(${JSON.stringify(ready)}, String(Math.floor(Date.now() / 1000) + 60));
+        process.on("SIGTERM", () => { let alive = true; try { process.kill(Number(fs.readFileSync(${JSON.stringify(agentPid)}, "utf8")), 0); } catch { alive = false; } log("SIGTERM, agent exited: " + !alive); setTimeout(() => { log("done"); process.exit(0); }, 1000); });
+        ${engineExitsAfterMs === undefined ? "" : `setTimeout(() => { log("crashed"); process.exit(1); }, ${engineExitsAfterMs});`}
+        setInterval(() => {}, 1000);`;
+      const agent = [
+        process.execPath,
+        "-e",
+        `const fs = require("fs"); const log = (m) => fs.appendFileSync(${JSON.stringify(agentLog)}, m + "\\n"); fs.writeFileSync(${JSON.stringify(agentPid)}, String(process.pid)); log("started " + JSON.stringify(Object.keys(process.env).filter((k) => /STATE_SYNC|STOP_SECONDS/.test(k)))); process.on("SIGTERM", () => setTimeout(() => { log("exited"); process.exit(0); }, ${agentDrainMs})); setInterval(() => {}, 1000);`,
+      ];
+      const env = {
+        PATH: process.env.PATH,
+        ...l.environment,
+        BOTFLEET_STATE_READY: ready,
+        STATE_SYNC_MAIN: "1",
+        STATE_SYNC_DIR: stateDir,
+        BOTFLEET_STATE_SYNC_NODE: process.execPath,
+        BOTFLEET_STATE_SYNC_LOADER: engine,
+        BOTFLEET_STATE_SYNC_ENGINE: "the-engine-source",
+        ...(stopSeconds !== undefined && { BOTFLEET_AGENT_STOP_SECONDS: String(stopSeconds) }),
+        ...ALL_SET,
+      };
+      const child = spawn(l.command[0], [...l.command.slice(1), ...agent], { env });
+      let stderr = "";
+      child.stderr.on("data", (d) => (stderr += d));
+      const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+      const text = (f: string) => (existsSync(f) ? readFileSync(f, "utf8") : "");
+      return { child, exited, stderr: () => stderr, agent: () => text(agentLog), engine: () => text(engineLog) };
+    }
+    const until = async (what: () => boolean) => {
+      for (let i = 0; i < 150 && !what(); i++) await new Promise((res) => setTimeout(res, 100));
+    };
+
+    test("starts the engine without the agent's secrets, the agent once the engine has restored; a stop ends the agent first, then the engine, and waits for it", async () => {
+      const r = await inside();
+      try {
+        await until(() => r.agent().includes("started"));
+        expect(r.engine()).toContain('env ["STATE_SYNC_DIR","STATE_SYNC_MAIN"]\narg the-engine-source\n');
+        // Nor does the agent get the engine or its settings.
+        expect(r.agent()).toBe("started []\n");
+        expect(r.stderr()).toContain("botfleet: state-sync started in this container");
+        r.child.kill("SIGTERM");
+        expect(await r.exited).toBe(0);
+        expect(r.engine()).toMatch(/SIGTERM, agent exited: true\ndone\n$/);
+        expect(r.stderr()).toMatch(/\S+Z botfleet: no agent runs; stopping state-sync/);
+      } finally {
+        r.child.kill("SIGKILL");
+      }
+    });
+
+    // Found by running the real gateway on the Cloud Run stand-in: stopped during a turn, it drains
+    // for up to 315 s; Cloud Run kills the instance after 10 s, before the final snapshot.
+    test("an agent that drains past its stop budget is killed, and the final snapshot follows within the platform's grace", async () => {
+      const r = await inside({ agentDrainMs: 60_000, stopSeconds: 2 });
+      try {
+        await until(() => r.agent().includes("started"));
+        expect(r.agent()).toBe("started []\n");
+        const stopped = Date.now();
+        r.child.kill("SIGTERM");
+        const code = await Promise.race([r.exited, new Promise((res) => setTimeout(() => res("still running"), 20_000))]);
+        expect(code).not.toBe("still running");
+        // 2 s of drain, checked every second, then the engine's second: within Cloud Run's 10 s.
+        expect(Date.now() - stopped).toBeLessThan(7000);
+        expect(r.stderr()).toContain("botfleet: the agent did not stop within 2 s of SIGTERM; killed");
+        expect(r.engine()).toMatch(/SIGTERM, agent exited: true\ndone\n$/);
+      } finally {
+        r.child.kill("SIGKILL");
+      }
+    });
+
+    test("an engine that exits while the agent runs stops the agent at once: exit 75, for the platform to start the container again", async () => {
+      const r = await inside({ engineExitsAfterMs: 2500 });
+      try {
+        const code = await Promise.race([r.exited, new Promise((res) => setTimeout(() => res("still running"), 20_000))]);
+        expect(code).toBe(75);
+        expect(r.agent()).toMatch(/^started \[\]\nexited\n$/);
+        expect(r.stderr()).toContain("botfleet: STATE-SYNC EXITED (see its log above)");
+      } finally {
+        r.child.kill("SIGKILL");
+      }
+    });
+  });
+
   // A replica's host name is new at every start: the gateway owner lease the previous replica's
   // final snapshot carried blocked the gateway for up to 5 minutes (the container suite's rollover).
   test("releases the runtime's stale owner guard once the state is there, before the agent starts", () => {

@@ -2,7 +2,7 @@ import { GITHUB_OIDC_ISSUER, GCP_APIS, deployerRoles } from "../constructs/gcp-s
 import { gcpBotNames } from "../config/names";
 import { UNSET_SECRET } from "../runtimes/runtime";
 import { gunzipSync } from "node:zlib";
-import { STATE_SYNC_COMMAND, STATE_SYNC_IMAGE, STATE_SYNC_MOUNT, STATE_SYNC_SOURCE, withoutCommentLines } from "../bootstrap/state-sync";
+import { STATE_SYNC_COMMAND, STATE_SYNC_IMAGE, STATE_SYNC_LOADER, STATE_SYNC_MOUNT, STATE_SYNC_SOURCE, withoutCommentLines } from "../bootstrap/state-sync";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { exampleFleet, fleetFrom, resources, ROOT, synthFleet } from "./support/fleet";
@@ -12,7 +12,8 @@ const { stacks } = synthFleet(fleet);
 const gamma = stacks["bot-gamma"];
 const shared = stacks["gcp-shared-us-central1"];
 const [service] = resources(gamma, "google_cloud_run_v2_service");
-const [container, sidecar] = service.template.containers;
+const [container] = service.template.containers;
+const envOf = (c: { env: { name: string; value?: string }[] }) => Object.fromEntries(c.env.filter((e) => e.value !== undefined).map((e) => [e.name, e.value]));
 const names = gcpBotNames("demo", "botfleet-demo", "bot-gamma");
 const account = gamma.data.google_service_account["service-account"];
 const accountRef = "${data.google_service_account.service-account.email}";
@@ -35,8 +36,9 @@ describe("bot-gamma: the Cloud Run service", () => {
     }
   });
 
-  test("gets the tier's CPU and memory, a 3600 s request timeout and the runtime's port", () => {
-    expect(container.resources.limits).toEqual({ cpu: "1", memory: "2560Mi" });
+  test("gets the tier's CPU and memory (and state-sync's, when it runs inside), a 3600 s request timeout and the runtime's port", () => {
+    // light: 2560 MiB for the agent, 768 for state-sync beside a 256 MiB state (bot-service.ts).
+    expect(container.resources.limits).toEqual({ cpu: "1", memory: "3328Mi" });
     expect(service.template.timeout).toBe("3600s");
     expect(container.ports).toEqual({ container_port: 18789 });
     const big = synthFleet(gcpFleet("    tier: performance\n")).stacks["bot-one"];
@@ -155,6 +157,9 @@ describe("bot-gamma: ingress", () => {
 
 describe("bot-gamma: state", () => {
   const [bucket] = resources(gamma, "google_storage_bucket");
+  const standard = synthFleet(gcpFleet("    tier: standard\n")).stacks["bot-one"];
+  const standardSidecar = resources(standard, "google_cloud_run_v2_service")[0].template.containers[1];
+  const oneNames = gcpBotNames("tf", "my-proj-123", "bot-one");
 
   test("lives in the bot's own private, versioned bucket, as the durable copy of the live state", () => {
     expect(bucket).toMatchObject({
@@ -174,24 +179,65 @@ describe("bot-gamma: state", () => {
     expect(service.template.volumes).toEqual([{ name: "state", empty_dir: { medium: "MEMORY", size_limit: "256Mi" } }]);
     expect(JSON.stringify(service.template)).not.toContain('"gcs"');
     expect(container.volume_mounts).toEqual([{ name: "state", mount_path: "/home/node/.openclaw" }]);
-    expect(sidecar.volume_mounts).toEqual([{ name: "state", mount_path: STATE_SYNC_MOUNT }]);
+    expect(standardSidecar.volume_mounts).toEqual([{ name: "state", mount_path: STATE_SYNC_MOUNT }]);
+  });
+
+  // Issue 33: a sidecar takes a whole vCPU (fractional CPU needs request-based billing), which
+  // doubled a light bot's CPU price. Where the image's own node can run the engine and the agent's
+  // vCPU allows the memory, the launcher runs it inside the agent's container instead.
+  test("state-sync runs inside the agent's container of a light OpenClaw bot, with the engine's own source and no secret", () => {
+    expect(service.template.containers).toHaveLength(1);
+    expect(container).not.toHaveProperty("depends_on");
+    const env = envOf(container);
+    expect(env).toMatchObject({
+      STATE_SYNC_MAIN: "1",
+      STATE_SYNC_DIR: "/home/node/.openclaw",
+      STATE_SYNC_STORE: `gcs:${names.stateBucket}`,
+      BOTFLEET_STATE_SYNC_NODE: "node",
+      BOTFLEET_STATE_SYNC_LOADER: STATE_SYNC_LOADER,
+      BOTFLEET_STATE_READY: "/home/node/.openclaw/.botfleet-state-ready",
+      // The agent's stop is bounded so the final snapshot after it fits Cloud Run's 10 s.
+      BOTFLEET_AGENT_STOP_SECONDS: "4",
+    });
+    expect(env).not.toHaveProperty("STATE_SYNC_PORT");
+    expect(gunzipSync(Buffer.from(env.BOTFLEET_STATE_SYNC_ENGINE!, "base64")).toString("utf8")).toBe(withoutCommentLines(STATE_SYNC_SOURCE));
+    // A literal value is at most 32768 bytes (Cloud Run Admin API v2, EnvVar.value).
+    for (const e of container.env) expect(Buffer.byteLength(e.value ?? "")).toBeLessThanOrEqual(32768);
+  });
+
+  test("a sidecar where the agent's vCPU cannot hold state-sync's memory too (standard: 4 GiB + 1280 MiB > 4 GiB) or the image has no node for it (nanobot)", () => {
+    const containersOf = (extra: string) => resources(synthFleet(gcpFleet(extra)).stacks["bot-one"], "google_cloud_run_v2_service")[0].template.containers;
+    expect(containersOf("    tier: standard\n").map((c: { name: string }) => c.name)).toEqual(["agent", "state-sync"]);
+    expect(containersOf("    tier: performance\n").map((c: { name: string }) => c.name)).toEqual(["agent", "state-sync"]);
+    expect(containersOf("    runtime: nanobot\n").map((c: { name: string }) => c.name)).toEqual(["agent", "state-sync"]);
+    expect(containersOf("    tier: standard\n")[0].resources.limits).toEqual({ cpu: "1", memory: "4Gi" });
   });
 
   test("the state-sync sidecar keeps the durable copy in the bot's bucket, from the pinned Node image, with the engine's own source", () => {
+    const sidecar = standardSidecar;
     expect(sidecar.name).toBe("state-sync");
     expect(sidecar.image).toBe(STATE_SYNC_IMAGE);
     expect(sidecar.command).toEqual(STATE_SYNC_COMMAND);
     expect(gunzipSync(Buffer.from(sidecar.command[3], "base64")).toString("utf8")).toBe(withoutCommentLines(STATE_SYNC_SOURCE));
-    const env = Object.fromEntries(sidecar.env.map((e: { name: string; value: string }) => [e.name, e.value]));
-    expect(env).toMatchObject({ STATE_SYNC_MAIN: "1", STATE_SYNC_DIR: STATE_SYNC_MOUNT, STATE_SYNC_STORE: `gcs:${names.stateBucket}`, STATE_SYNC_OWNER: "1000:1000", STATE_SYNC_PORT: "8479" });
+    expect(envOf(sidecar)).toMatchObject({
+      STATE_SYNC_MAIN: "1",
+      STATE_SYNC_DIR: STATE_SYNC_MOUNT,
+      STATE_SYNC_STORE: `gcs:${oneNames.stateBucket}`,
+      STATE_SYNC_OWNER: "1000:1000",
+      STATE_SYNC_PORT: "8479",
+    });
+    // 1 vCPU, twice the 512 MiB volume plus 256 MiB.
+    expect(sidecar.resources.limits).toEqual({ cpu: "1", memory: "1280Mi" });
     // Its startup probe passes while it waits for the lock, so an overlapping revision can start.
     expect(sidecar.startup_probe.tcp_socket).toEqual({ port: 8479 });
     expect(sidecar).not.toHaveProperty("ports");
   });
 
-  test("the agent starts after the sidecar, and its launcher waits for the restored state", () => {
-    expect(container.depends_on).toEqual(["state-sync"]);
-    expect(container.env).toContainEqual({ name: "BOTFLEET_STATE_READY", value: "/home/node/.openclaw/.botfleet-state-ready" });
+  test("with a sidecar, the agent starts after it, and its launcher waits for the restored state", () => {
+    const [agent] = resources(standard, "google_cloud_run_v2_service")[0].template.containers;
+    expect(agent.depends_on).toEqual(["state-sync"]);
+    expect(agent.env).toContainEqual({ name: "BOTFLEET_STATE_READY", value: "/home/node/.openclaw/.botfleet-state-ready" });
+    expect(envOf(agent)).not.toHaveProperty("BOTFLEET_STATE_SYNC_ENGINE");
   });
 
   test("only the bot's account may use it, as object user", () => {

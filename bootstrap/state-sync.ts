@@ -50,9 +50,11 @@ export function withoutCommentLines(source: string): string {
  * well inside the platforms' limits on a container's command), and a one-line loader imports it as
  * an ES module.
  */
-const LOADER =
+export const STATE_SYNC_LOADER =
   'import("data:text/javascript;base64," + require("node:zlib").gunzipSync(Buffer.from(process.argv[1], "base64")).toString("base64")).catch((e) => { console.error(e); process.exit(1); });';
-export const STATE_SYNC_COMMAND: readonly string[] = ["node", "-e", LOADER, gzipSync(withoutCommentLines(STATE_SYNC_SOURCE), { level: 9 }).toString("base64")];
+/** The engine as the loader takes it: gzipped, base64 encoded. */
+export const STATE_SYNC_ENGINE = gzipSync(withoutCommentLines(STATE_SYNC_SOURCE), { level: 9 }).toString("base64");
+export const STATE_SYNC_COMMAND: readonly string[] = ["node", "-e", STATE_SYNC_LOADER, STATE_SYNC_ENGINE];
 
 /**
  * Public Node 24 image the engine runs on (it needs `node:sqlite`, nothing else). Pinned by its

@@ -12,7 +12,10 @@ type Timestamp = string | { seconds?: number | string | { toString(): string } |
  * BOTFLEET_LOGGING_ENDPOINT sets its endpoint (a stand-in). The agent's lines are its container's
  * stdout and stderr (`labels.container_name`, as Google's own multi-container sample filters them:
  * GoogleCloudPlatform/cloud-run-samples multi-container/hello-nginx-sample/tests/e2e-test.sh);
- * every line adds the state-sync sidecar's and the platform's (varlog/system: exits, probes).
+ * every line adds state-sync's and the platform's (varlog/system: exits, probes). Where state-sync
+ * runs inside the agent's container (a light bot: targets/gcp-cloud-run/bot-service.ts), its lines
+ * are told apart by their mark (`<time> state-sync: `, state-sync.mjs `log`; `:` matches a
+ * substring, as the bots' log alerts use it).
  */
 export async function cloudRunLogs(project: string, serviceName: string, env: NodeJS.ProcessEnv, query: LogQuery): Promise<LogLine[]> {
   const endpoint = env.BOTFLEET_LOGGING_ENDPOINT ? new URL(env.BOTFLEET_LOGGING_ENDPOINT) : undefined;
@@ -27,7 +30,7 @@ export async function cloudRunLogs(project: string, serviceName: string, env: No
     `timestamp>=${loggingQuoted(query.since.toISOString())}`,
     ...(query.receivedFrom ? [`receiveTimestamp>=${loggingQuoted(query.receivedFrom.toISOString())}`] : []),
     query.all ? `(${["stdout", "stderr", "varlog%2Fsystem"].map(log).join(" OR ")})` : `(${["stdout", "stderr"].map(log).join(" OR ")})`,
-    ...(query.all ? [] : [`labels.container_name=${loggingQuoted("agent")}`]),
+    ...(query.all ? [] : [`labels.container_name=${loggingQuoted("agent")}`, `NOT textPayload:${loggingQuoted(" state-sync: ")}`]),
   ].join(" AND ");
   // The newest lines, or for a follow the oldest since then (Logging orders by timestamp only). A
   // page may come back short, even empty, with more to read: read on by its token up to the limit.

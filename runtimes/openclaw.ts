@@ -143,6 +143,9 @@ export const openclaw: AgentRuntime = {
   // container suite: 28 MB in 1,555 files a minute after the first start, 200 times the rest of the
   // state; Cloud Run's final snapshot (10 s between SIGTERM and SIGKILL) took 3.6 to 5.4 s with it.
   regeneratedState: ["cache"],
+  // The package needs Node ">=24.16.0 <25 || >=26.1.0" (its package.json `engines`) and uses
+  // `node:sqlite` itself, so the image's node runs state-sync as it runs the gateway.
+  stateSyncNode: "node",
 
   // The gateway trusts an external plugin only when its own installer put it in the state from
   // the registry (not a tarball, not a load path); --pin records the exact version.

@@ -151,6 +151,13 @@ export interface AgentRuntime {
   plugins(bot: Bot): readonly RuntimePlugin[];
   /** Seconds the gateway may take to drain and exit after SIGTERM before it is killed. */
   readonly stopTimeoutSeconds: number;
+  /**
+   * The image's own `node` (22.13 or later: state-sync needs `node:sqlite`), by which the managed
+   * launcher runs state-sync inside the agent's container where that is cheaper than a sidecar
+   * (Cloud Run: targets/gcp-cloud-run/bot-service.ts, cloudRunStatePlacement).
+   * @default none (state-sync always runs in a sidecar of its own)
+   */
+  readonly stateSyncNode?: string;
   /** The runtime's Docker tool sandbox; undefined when its tools always run in its own container. */
   readonly toolSandbox?: ToolSandbox;
 }

@@ -628,7 +628,13 @@ describe("botfleet logs", () => {
       receiveTimestamp: ago(receivedAgo),
       textPayload: text,
     });
-    cloudLogging.entries.push(entry(20, 19, "agent", "[gateway] ready"), entry(19, 18, "state-sync", "state-sync: snapshot taken"), entry(18, 17, "agent", "not this bot", "ops-bot-other"));
+    // state-sync's lines come from its sidecar, or (a light bot) from the agent's own container.
+    cloudLogging.entries.push(
+      entry(20, 19, "agent", "[gateway] ready"),
+      entry(19, 18, "state-sync", "2026-12-06T10:00:00.000Z state-sync: snapshot taken"),
+      entry(19, 18, "agent", "2026-12-06T10:00:01.000Z state-sync: lease renewed"),
+      entry(18, 17, "agent", "not this bot", "ops-bot-other"),
+    );
     const logs = spawn(NODE24, [join(ROOT, "bin", "botfleet.js"), "--fleet", fleetFile, "logs", "bot-run", "--follow", "--every", "1"], {
       cwd: work,
       env: { PATH: process.env.PATH, HOME: work, ...gcpEnv(), BOTFLEET_LOGGING_ENDPOINT: `http://127.0.0.1:${cloudLogging.port}` },
@@ -652,7 +658,7 @@ describe("botfleet logs", () => {
     expect(list).toMatchObject({ resourceNames: ["projects/ops-project"], orderBy: "timestamp desc", pageSize: 200 });
     expect(list.filter).toMatch(
       new RegExp(
-        `^resource\\.type="cloud_run_revision" AND resource\\.labels\\.service_name="${service}" AND timestamp>="\\S+Z" AND \\(logName="projects/ops-project/logs/run\\.googleapis\\.com%2Fstdout" OR logName="projects/ops-project/logs/run\\.googleapis\\.com%2Fstderr"\\) AND labels\\.container_name="agent"$`,
+        `^resource\\.type="cloud_run_revision" AND resource\\.labels\\.service_name="${service}" AND timestamp>="\\S+Z" AND \\(logName="projects/ops-project/logs/run\\.googleapis\\.com%2Fstdout" OR logName="projects/ops-project/logs/run\\.googleapis\\.com%2Fstderr"\\) AND labels\\.container_name="agent" AND NOT textPayload:" state-sync: "$`,
       ),
     );
     expect(cloudLogging.requests.every((r) => r.authorization === "Bearer stand-in-token")).toBe(true);

@@ -18,8 +18,9 @@ export interface StandInEntry {
  * answered {entries}), LogEntry as the API's discovery document defines it
  * (googleapis/google-api-go-client `logging/v2/logging-api.json`: timestamp, receiveTimestamp,
  * textPayload, labels, resource {type, labels}, logName). NOT Cloud Logging: it evaluates only the
- * filter forms botfleet writes (clauses joined by AND: field="value", field>="time", and a
- * parenthesised OR of logName="…") and answers 400 to any other.
+ * filter forms botfleet writes (clauses joined by AND: field="value", field>="time",
+ * NOT field:"substring" (case-insensitive, as the has operator), and a parenthesised OR of
+ * logName="…") and answers 400 to any other.
  */
 export class CloudLoggingStandIn extends StandInServer {
   readonly entries: StandInEntry[] = [];
@@ -42,10 +43,11 @@ export class CloudLoggingStandIn extends StandInServer {
         const parts = or[1].split(" OR ").map(clause);
         return parts.every(Boolean) ? (e) => parts.some((p) => p!(e)) : undefined;
       }
-      const m = /^([\w.]+)(=|>=)"((?:[^"\\]|\\.)*)"$/.exec(text);
-      if (!m) return undefined;
-      const value = m[3].replace(/\\(.)/g, "$1");
-      return m[2] === "=" ? (e) => field(e, m[1]) === value : (e) => Date.parse(field(e, m[1]) ?? "") >= Date.parse(value);
+      const m = /^(NOT )?([\w.]+)(=|>=|:)"((?:[^"\\]|\\.)*)"$/.exec(text);
+      if (!m || (m[1] !== undefined) !== (m[3] === ":")) return undefined;
+      const value = m[4].replace(/\\(.)/g, "$1");
+      if (m[3] === ":") return (e) => !(field(e, m[2]) ?? "").toLowerCase().includes(value.toLowerCase());
+      return m[3] === "=" ? (e) => field(e, m[2]) === value : (e) => Date.parse(field(e, m[2]) ?? "") >= Date.parse(value);
     };
     const tests = request.filter.split(" AND ").map(clause);
     if (!tests.every(Boolean)) return error(400, "INVALID_ARGUMENT", `the stand-in does not evaluate this filter: ${request.filter}`);

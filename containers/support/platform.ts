@@ -220,7 +220,10 @@ export class Replica {
       "infinity",
     ]);
     for (const [name, v] of Object.entries(this.spec.volumes)) {
-      const opts = v.memoryBytes ? ["--driver", "local", "--opt", "type=tmpfs", "--opt", "device=tmpfs", "--opt", `o=size=${v.memoryBytes}`] : [];
+      // An in-memory volume as a Kubernetes emptyDir of medium Memory: a tmpfs of mode 0777, the
+      // image's content at the mount path not copied in (`nocopy` below). Cloud Run's docs do not
+      // say its mode: that it is writable by the image's user is a belief (docs/targets/gcp-cloud-run.md).
+      const opts = v.memoryBytes ? ["--driver", "local", "--opt", "type=tmpfs", "--opt", "device=tmpfs", "--opt", `o=size=${v.memoryBytes},mode=0777`] : [];
       this.volumes[name] = docker(["volume", "create", "--label", RUN_LABEL, ...opts, `${this.name}-${name}`]).stdout.trim();
     }
     const order = [...this.spec.containers].sort((a, b) => a.dependsOn.length - b.dependsOn.length);
@@ -256,7 +259,7 @@ export class Replica {
       String(c.cpus),
       "--memory",
       String(c.memoryBytes),
-      ...Object.entries(c.mounts).flatMap(([volume, path]) => ["--volume", `${this.volumes[volume]}:${path}`]),
+      ...Object.entries(c.mounts).flatMap(([volume, path]) => ["--volume", `${this.volumes[volume]}:${path}:nocopy`]),
       ...Object.keys(env).flatMap((k) => ["--env", k]),
       ...(c.command ? ["--entrypoint", c.command[0]] : []),
       c.image,

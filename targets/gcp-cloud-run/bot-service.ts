@@ -2,22 +2,52 @@ import { CloudRunV2Service } from "@cdktf/provider-google/lib/cloud-run-v2-servi
 import type { ITerraformDependable } from "cdktf";
 import type { Construct } from "constructs";
 import { terraformLiteral, type ContainerLaunch } from "../../bootstrap/container";
-import { STATE_SYNC_IMAGE, STATE_SYNC_MOUNT, STATE_SYNC_PORT } from "../../bootstrap/state-sync";
+import { STATE_SYNC_COMMAND, STATE_SYNC_ENGINE, STATE_SYNC_IMAGE, STATE_SYNC_LOADER, STATE_SYNC_MOUNT, STATE_SYNC_PORT, stateSyncContainer } from "../../bootstrap/state-sync";
 import { mebibytes } from "../../contracts";
 import { AGENT_PROBES, agentEnvironment, sidecarEnvironment } from "../../constructs/agent-container";
 import type { AgentRuntime } from "../../runtimes/runtime";
 
 /**
- * The state-sync sidecar's size beside a state volume of `state`. What a container writes to an
- * in-memory volume counts as that container's memory (Cloud Run docs, *Configure in-memory volume
- * mounts*): the sidecar writes a restored state there, and a scratch copy of the databases in its
- * own file system (memory too) while it snapshots, so twice the volume, plus the engine's own peak
- * (about 130 MiB whatever the state's size: docs/secrets-and-operations.md) and headroom. A whole
- * vCPU: less needs request-based billing (Cloud Run docs, *Configure CPU limits*).
+ * What state-sync needs beside a state volume of `state`. What a container writes to an in-memory
+ * volume counts as that container's memory (Cloud Run docs, *Configure in-memory volume mounts*):
+ * the engine writes a restored state there, and a scratch copy of the databases in its own file
+ * system (memory too) while it snapshots, so twice the volume, plus the engine's own peak (about
+ * 130 to 146 MiB whatever the state's size: docs/secrets-and-operations.md) and headroom.
+ */
+export function stateSyncMemory(state: string): number {
+  return 2 * mebibytes(state) + 256;
+}
+
+/**
+ * The state-sync sidecar's size. A whole vCPU: less needs request-based billing (Cloud Run docs,
+ * *Configure CPU limits*), which a polling bot cannot use.
  */
 export function cloudRunStateSyncSize(state: string) {
-  return { cpu: "1", memory: `${2 * mebibytes(state) + 256}Mi` };
+  return { cpu: "1", memory: `${stateSyncMemory(state)}Mi` };
 }
+
+/** Most memory Cloud Run allows per whole vCPU of an instance (Cloud Run docs, *Configure CPU limits*: 1 vCPU up to 4 GiB, 2 up to 8, 4 up to 16 ...). */
+const CLOUD_RUN_MIB_PER_VCPU = 4096;
+
+/**
+ * Where state-sync runs, the cheaper of two correct placements: inside the agent's container
+ * (`agent`: the launcher starts it with the image's own node, the container's memory grows by what
+ * the engine needs) when the image has a node that can run it and the agent's vCPUs allow that
+ * memory; otherwise a sidecar with a vCPU of its own. Instances are billed for every container's
+ * vCPU and memory, so the sidecar's vCPU doubles a one-vCPU bot's CPU price.
+ */
+export function cloudRunStatePlacement(runtime: AgentRuntime, size: { readonly cpu: string; readonly memory: string; readonly state: string }): "agent" | "sidecar" {
+  if (!runtime.stateSyncNode) return "sidecar";
+  return mebibytes(size.memory) + stateSyncMemory(size.state) <= Number(size.cpu) * CLOUD_RUN_MIB_PER_VCPU ? "agent" : "sidecar";
+}
+
+/**
+ * Seconds the agent may take to stop when state-sync runs inside its container: Cloud Run kills an
+ * instance 10 s after SIGTERM (container runtime contract), and state-sync's final snapshot comes
+ * after the agent has exited. The gateway would drain for minutes (runtimes/openclaw.ts
+ * stopTimeoutSeconds); a turn still running is cut here, as the platform would cut it.
+ */
+export const CLOUD_RUN_AGENT_STOP_SECONDS = 4;
 
 /** Cloud Run's longest request; WebSocket sessions to the gateway are cut after it. */
 export const CLOUD_RUN_REQUEST_TIMEOUT = "3600s";
@@ -33,8 +63,8 @@ export interface BotServiceProps {
   readonly launch: ContainerLaunch;
   /** Secret Manager secret of each of the launch's secrets, by key. */
   readonly secretIds: Readonly<Record<string, string>>;
-  /** The state-sync sidecar's command and environment (bootstrap/state-sync.ts). */
-  readonly stateSync: { readonly command: readonly string[]; readonly environment: Record<string, string> };
+  /** Where state-sync keeps the state's durable copy (bootstrap/state-sync.ts StateSyncProps.store). */
+  readonly stateStore: string;
   /** The bot's own service account. */
   readonly serviceAccount: string;
   /** vCPU and memory of the agent, and the in-memory volume of its live state. */
@@ -48,12 +78,71 @@ export interface BotServiceProps {
 
 /**
  * A bot as one Cloud Run service: exactly one always-on instance with CPU always allocated, the
- * agent and its state-sync sidecar sharing an in-memory volume, secrets as Secret Manager
- * references, probes on the runtime's health path, and IAM checked on every request.
+ * agent and state-sync (in the agent's container or a sidecar: cloudRunStatePlacement) sharing an
+ * in-memory volume, secrets as Secret Manager references, probes on the runtime's health path, and
+ * IAM checked on every request.
  */
 export class BotService extends CloudRunV2Service {
   constructor(scope: Construct, id: string, props: BotServiceProps) {
-    const { runtime, launch, size, stateSync } = props;
+    const { runtime, launch, size } = props;
+    const inAgent = cloudRunStatePlacement(runtime, size) === "agent";
+    const agent = {
+      name: "agent",
+      image: props.image,
+      command: launch.command.map(terraformLiteral),
+      args: launch.args.map(terraformLiteral),
+      ports: { containerPort: runtime.port },
+      // CPU always allocated: a long-polling bot does its work between requests. Boost set alike on
+      // every container: with it on one only, the provider keeps failing to apply it
+      // (hashicorp/terraform-provider-google#20784, open at v6.50.0).
+      volumeMounts: [{ name: "state", mountPath: runtime.stateDir }],
+      startupProbe: { httpGet: { path: runtime.healthPath, port: runtime.port }, ...AGENT_PROBES.startup },
+      livenessProbe: { httpGet: { path: runtime.healthPath, port: runtime.port }, ...AGENT_PROBES.liveness },
+    };
+    const secretEnv = launch.secrets.map((s) => ({
+      name: s.env,
+      valueSource: { secretKeyRef: { secret: props.secretIds[s.key], version: "latest" } },
+    }));
+    const containers = inAgent
+      ? [
+          {
+            ...agent,
+            // The launcher starts state-sync with the image's node before it waits for the state,
+            // and stops it after the agent (templates/container/launch.sh); the engine writes the
+            // restored state as the agent's own user.
+            resources: { limits: { cpu: size.cpu, memory: `${mebibytes(size.memory) + stateSyncMemory(size.state)}Mi` }, cpuIdle: false, startupCpuBoost: true },
+            env: [
+              ...agentEnvironment(launch, runtime, [
+                ...sidecarEnvironment(stateSyncContainer(runtime, { store: props.stateStore, dir: runtime.stateDir }).environment),
+                { name: "BOTFLEET_STATE_SYNC_NODE", value: terraformLiteral(runtime.stateSyncNode!) },
+                { name: "BOTFLEET_STATE_SYNC_LOADER", value: terraformLiteral(STATE_SYNC_LOADER) },
+                { name: "BOTFLEET_STATE_SYNC_ENGINE", value: terraformLiteral(STATE_SYNC_ENGINE) },
+                { name: "BOTFLEET_AGENT_STOP_SECONDS", value: String(CLOUD_RUN_AGENT_STOP_SECONDS) },
+              ]),
+              ...secretEnv,
+            ],
+          },
+        ]
+      : [
+          {
+            ...agent,
+            // Starts once the sidecar is up; its launcher then waits for the restored state.
+            dependsOn: ["state-sync"],
+            resources: { limits: { cpu: size.cpu, memory: size.memory }, cpuIdle: false, startupCpuBoost: true },
+            env: [...agentEnvironment(launch, runtime), ...secretEnv],
+          },
+          {
+            name: "state-sync",
+            image: STATE_SYNC_IMAGE,
+            command: STATE_SYNC_COMMAND.map(terraformLiteral),
+            env: sidecarEnvironment(stateSyncContainer(runtime, { store: props.stateStore, port: STATE_SYNC_PORT }).environment),
+            resources: { limits: cloudRunStateSyncSize(size.state), cpuIdle: false, startupCpuBoost: true },
+            volumeMounts: [{ name: "state", mountPath: STATE_SYNC_MOUNT }],
+            // Healthy as soon as it runs (not once restored): during a revision overlap the new
+            // instance must pass its probes while the old one still holds the lock.
+            startupProbe: { tcpSocket: { port: STATE_SYNC_PORT }, periodSeconds: 2, timeoutSeconds: 1, failureThreshold: 30 },
+          },
+        ];
     super(scope, id, {
       name: props.name,
       location: props.location,
@@ -73,48 +162,9 @@ export class BotService extends CloudRunV2Service {
         scaling: { minInstanceCount: 1, maxInstanceCount: 1 },
         labels: props.labels,
         // Live state on the instance itself: SQLite needs locking and a single writer, which a
-        // Cloud Storage FUSE mount does not give. The sidecar keeps the durable copy in the bucket.
+        // Cloud Storage FUSE mount does not give. state-sync keeps the durable copy in the bucket.
         volumes: [{ name: "state", emptyDir: { medium: "MEMORY", sizeLimit: size.state } }],
-        containers: [
-          {
-            name: "agent",
-            // Starts once the sidecar is up; its launcher then waits for the restored state.
-            dependsOn: ["state-sync"],
-            image: props.image,
-            command: launch.command.map(terraformLiteral),
-            args: launch.args.map(terraformLiteral),
-            ports: { containerPort: runtime.port },
-            resources: {
-              limits: { cpu: size.cpu, memory: size.memory },
-              // CPU always allocated: a long-polling bot does its work between requests.
-              cpuIdle: false,
-              startupCpuBoost: true,
-            },
-            env: [
-              ...agentEnvironment(launch, runtime),
-              ...launch.secrets.map((s) => ({
-                name: s.env,
-                valueSource: { secretKeyRef: { secret: props.secretIds[s.key], version: "latest" } },
-              })),
-            ],
-            volumeMounts: [{ name: "state", mountPath: runtime.stateDir }],
-            startupProbe: { httpGet: { path: runtime.healthPath, port: runtime.port }, ...AGENT_PROBES.startup },
-            livenessProbe: { httpGet: { path: runtime.healthPath, port: runtime.port }, ...AGENT_PROBES.liveness },
-          },
-          {
-            name: "state-sync",
-            image: STATE_SYNC_IMAGE,
-            command: stateSync.command.map(terraformLiteral),
-            env: sidecarEnvironment(stateSync.environment),
-            // Boost set alike on both containers: with it on one only, the provider keeps failing
-            // to apply it (hashicorp/terraform-provider-google#20784, open at v6.50.0).
-            resources: { limits: cloudRunStateSyncSize(size.state), cpuIdle: false, startupCpuBoost: true },
-            volumeMounts: [{ name: "state", mountPath: STATE_SYNC_MOUNT }],
-            // Healthy as soon as it runs (not once restored): during a revision overlap the new
-            // instance must pass its probes while the old one still holds the lock.
-            startupProbe: { tcpSocket: { port: STATE_SYNC_PORT }, periodSeconds: 2, timeoutSeconds: 1, failureThreshold: 30 },
-          },
-        ],
+        containers,
       },
       traffic: [{ type: "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST", percent: 100 }],
       dependsOn: props.dependsOn,

@@ -10,7 +10,6 @@ import { botOutputs } from "../../constructs/bot-outputs";
 import type { Construct } from "constructs";
 import { mebibytes } from "../../contracts";
 import { containerLaunch } from "../../bootstrap/container";
-import { STATE_SYNC_PORT, stateSyncContainer } from "../../bootstrap/state-sync";
 import { MANAGED_FRONT_END_PROXIES } from "../../bootstrap/front-ends";
 import type { BotOf, Fleet } from "../../config/load";
 import { cloudRunImage, gcpBotNames } from "../../config/names";
@@ -101,7 +100,6 @@ export class GcpCloudRunBotStack extends FleetStack {
       mebibytes(CLOUD_RUN_SIZES[bot.tier].memory),
     );
     const size = CLOUD_RUN_SIZES[bot.tier];
-    const sync = stateSyncContainer(runtime, { store: `gcs:${names.stateBucket}`, port: STATE_SYNC_PORT });
 
     const grants = [...secrets.readerGrants, bucketAccess];
     const iamPropagation = new Sleep(this, "iam-propagation", {
@@ -125,7 +123,7 @@ export class GcpCloudRunBotStack extends FleetStack {
       runtime,
       launch,
       secretIds: secrets.secretIds,
-      stateSync: sync,
+      stateStore: `gcs:${names.stateBucket}`,
       size,
       // The secrets' `latest` versions must exist, and the grants must have propagated.
       dependsOn: [...secrets.firstVersions, iamPropagation],

@@ -30,7 +30,7 @@ export const CLOUD_RUN = "google_cloud_run_v2_service";
 const agentConfigOf: AgentConfigOf = ({ body }) => envAgentConfig(first(body.template)?.containers);
 const agentConfig = agentConfigChecks(agentConfigOf);
 
-/** A bot as one always-on Cloud Run service instance, with a state-sync sidecar. */
+/** A bot as one always-on Cloud Run service instance, state-sync inside its container or in a sidecar. */
 export const gcpCloudRun = defineTarget({
   id: "gcp-cloud-run",
   cloud: "gcp",
@@ -138,14 +138,15 @@ export const gcpCloudRun = defineTarget({
     diagram({ view, json, runtime, vault, endpoints, label }) {
       const [service] = view.resources([CLOUD_RUN]);
       if (!service) return undefined;
-      const limits = first(first(first(service.body.template)?.containers)?.resources)?.limits ?? {};
+      const containers = list(first(service.body.template)?.containers);
+      const limits = first(first(containers)?.resources)?.limits ?? {};
       const bucket = Object.values<{ name: string }>(json.resource?.google_storage_bucket ?? {})[0]?.name ?? "state bucket";
       const open = endpoints.some((e) => e.includes("anyone"));
       return [
         `  callers((${open ? "Internet" : "IAM principals"})) -- ${label(open ? "HTTPS, public" : "HTTPS, IAM-checked")} --> agent`,
         `  agent[${label(`Cloud Run ${service.body.name} · ${runtime.id} · ${limits.cpu} vCPU / ${limits.memory} · 1 instance`)}]`,
         `  agent -- ${label("secret references")} --> vault[(${label(`Secret Manager · ${vault}`)})]`,
-        `  agent -- ${label("in-memory volume")} --> sync[${label("state-sync sidecar")}]`,
+        `  agent -- ${label("in-memory volume")} --> sync[${label(containers.length > 1 ? "state-sync sidecar" : "state-sync, in the agent's container")}]`,
         `  sync -- ${label("snapshots, lock object")} --> state[(${label(`bucket ${bucket}`)})]`,
       ];
     },

@@ -72,8 +72,37 @@ ready() {
 # A launcher that fails (a plugin that does not install) takes its waiting server with it, and
 # one stopped while it waits exits at once: as the container's PID 1, sh ignores SIGTERM unless
 # trapped, and the platform would wait out its whole grace period.
-trap ready EXIT
+# state-sync inside this container where a sidecar would cost more (Cloud Run: BOTFLEET_STATE_SYNC_*
+# set by targets/gcp-cloud-run/bot-service.ts): the image's own node runs the engine, without the
+# agent's secrets. It is stopped after the agent has exited, so its final snapshot holds all the
+# agent wrote, and before this container ends, so it releases the lease.
+sync=""
+stop_sync() {
+  if [ -n "$sync" ]; then
+    echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) botfleet: no agent runs; stopping state-sync (its final snapshot, then the lease)" >&2
+    kill -TERM "$sync" 2>/dev/null || true
+    wait "$sync" || true
+    sync=""
+  fi
+}
+trap 'ready; stop_sync' EXIT
 trap 'exit 143' TERM INT
+if [ -n "${BOTFLEET_STATE_SYNC_ENGINE:-}" ]; then
+  (
+    node=$BOTFLEET_STATE_SYNC_NODE loader=$BOTFLEET_STATE_SYNC_LOADER engine=$BOTFLEET_STATE_SYNC_ENGINE
+    for name in $BOTFLEET_REQUIRED_SECRETS $BOTFLEET_OPTIONAL_SECRETS $(env | sed -n 's/^\(BOTFLEET_[A-Z0-9_]*\)=.*/\1/p'); do unset "$name"; done
+    exec "$node" -e "$loader" "$engine"
+  ) &
+  sync=$!
+  echo "botfleet: state-sync started in this container" >&2
+fi
+unset BOTFLEET_STATE_SYNC_NODE BOTFLEET_STATE_SYNC_LOADER BOTFLEET_STATE_SYNC_ENGINE
+for name in $(env | sed -n 's/^\(STATE_SYNC_[A-Z0-9_]*\)=.*/\1/p'); do unset "$name"; done
+# An engine that has exited no longer renews the lease, nor will it restore: this container ends
+# (exit 75), and the platform starts it again, engine and all.
+sync_gone() {
+  [ -n "$sync" ] && ! kill -0 "$sync" 2>/dev/null
+}
 
 # The state-sync sidecar restores the bot's state into the shared local volume and then writes
 # the ready file. Until then the agent must not start: it would begin on empty state, and during a
@@ -90,7 +119,14 @@ state_ready() {
 ready_file=${BOTFLEET_STATE_READY:-}
 if [ -n "$ready_file" ] && ! state_ready "$ready_file"; then
   waiting "botfleet: WAITING FOR STATE: the state-sync container has not restored the bot's state yet (it waits for the lease while another instance holds it); see its log"
-  until state_ready "$ready_file"; do sleep 1; done
+  until state_ready "$ready_file"; do
+    if sync_gone; then
+      echo "botfleet: STATE-SYNC EXITED before the state was restored (see its log above); this container ends and starts again" >&2
+      exit 75
+    fi
+    sleep 1 &
+    wait $! || true
+  done
   echo "botfleet: state restored" >&2
 fi
 
@@ -113,7 +149,11 @@ if [ -n "${BOTFLEET_RELEASE_STALE_OWNER:-}" ]; then eval "$BOTFLEET_RELEASE_STAL
 ready
 pairing_command=${BOTFLEET_PAIRING_COMMAND:-}
 pairing_script=${BOTFLEET_PAIRING_SCRIPT:-}
-unset BOTFLEET_PLUGIN_SCRIPT BOTFLEET_WAITING_SERVER BOTFLEET_PORT BOTFLEET_RELEASE_STALE_OWNER BOTFLEET_PAIRING_COMMAND BOTFLEET_PAIRING_SCRIPT
+# With state-sync inside, the agent's stop is bounded so the final snapshot after it fits the
+# platform's grace (Cloud Run: 10 s): the gateway's own drain runs for minutes, and an agent that
+# the platform kills takes the unsnapshotted state with it.
+stop_seconds=${BOTFLEET_AGENT_STOP_SECONDS:-}
+unset BOTFLEET_AGENT_STOP_SECONDS BOTFLEET_PLUGIN_SCRIPT BOTFLEET_WAITING_SERVER BOTFLEET_PORT BOTFLEET_RELEASE_STALE_OWNER BOTFLEET_PAIRING_COMMAND BOTFLEET_PAIRING_SCRIPT
 echo "botfleet: starting release $release: $1" >&2
 if [ -z "$ready_file" ]; then exec "$@"; fi
 
@@ -131,7 +171,8 @@ pairing=""
 "$@" &
 agent=$!
 stopping=""
-trap 'stopping=yes; kill -TERM "$agent" 2>/dev/null || true' TERM INT
+kill_at=""
+trap 'stopping=yes; kill -TERM "$agent" 2>/dev/null || true; [ -z "$stop_seconds" ] || kill_at=$(($(date +%s) + stop_seconds))' TERM INT
 status=0
 while kill -0 "$agent" 2>/dev/null; do
   touch "$heartbeat" 2>/dev/null || true
@@ -142,6 +183,17 @@ while kill -0 "$agent" 2>/dev/null; do
   if [ -n "$pairing_command" ] && [ -z "$pairing" ] && [ -f "$state_dir/.botfleet-pairing-request" ] && [ ! -f "$state_dir/.botfleet-pairing-result" ]; then
     sh -c "$pairing_script" botfleet-pair "$state_dir" "$pairing_command" &
     pairing=$!
+  fi
+  if [ -n "$kill_at" ] && [ "$(date +%s)" -ge "$kill_at" ]; then
+    echo "botfleet: the agent did not stop within $stop_seconds s of SIGTERM; killed, so that state-sync's final snapshot fits the platform's grace" >&2
+    kill -KILL "$agent" 2>/dev/null || true
+    kill_at=""
+  fi
+  if [ -z "$stopping" ] && sync_gone; then
+    stopping=yes
+    echo "botfleet: STATE-SYNC EXITED (see its log above): nothing renews the lease or snapshots the state; stopping the agent" >&2
+    kill -TERM "$agent" 2>/dev/null || true
+    status=75
   fi
   if [ -z "$stopping" ] && ! state_ready "$ready_file"; then
     stopping=yes
@@ -154,4 +206,5 @@ while kill -0 "$agent" 2>/dev/null; do
 done
 wait "$agent" || { code=$?; [ "$status" = 75 ] || status=$code; }
 rm -f "$heartbeat"
+stop_sync
 exit "$status"
