@@ -46,6 +46,13 @@ describe("a VM bot's release", () => {
     expect(blob).toMatchObject({ name: RELEASE.desiredBlob, type: "Block", content_type: "application/json" });
     expect(blob.storage_container_name).toMatch(/^\$\{azurerm_storage_container\./);
     expect(JSON.parse(blob.source_content)).toMatchObject({ bot: "bot-alpha", version: expect.stringMatching(/^[0-9a-f]{12}$/) });
+    // The release's shell scripts reach the blob as written: `${VAR:-default}` escaped for Terraform.
+    expect(blob.source_content).toContain("$${IMDS_ENDPOINT:-http://169.254.169.254}");
+    expect(blob.source_content).not.toMatch(/(?<!\$)\$\{IMDS_ENDPOINT/);
+    // content_md5 is Optional, ForceNew and not Computed, and Read sets it from the blob's own MD5
+    // (azurerm v4.55.0 storage_blob_resource.go:142-147, :400-408): one Azure stores for a Put
+    // Blob would replace the blob at every plan (docs/perpetual-diffs.md, U1).
+    expect(blob.lifecycle).toEqual({ ignore_changes: ["content_md5"] });
     // Container Apps and Cloud Run bots have none: a revision carries their whole release.
     expect(resources(stacks["bot-delta"], "azurerm_storage_blob")).toEqual([]);
   });

@@ -8,6 +8,7 @@ import type { Bot, Fleet } from "../../config/load";
 import { synthFleet, type StackJson } from "../../__tests__/support/fleet";
 import { RUNTIME_DESCRIPTIONS } from "../../runtimes";
 import { CloudStandIn, WIRE_SERVER_IP } from "./cloud";
+import { terraformValue } from "./platform";
 import { createNetwork, docker, dockerAsync, removeCgroups, RUN_LABEL, takeTurn, transferImages, until, type Result, type TestNetwork } from "./docker";
 import { CONTAINER_CACHE, imageRef, imageSpec } from "./images";
 
@@ -35,11 +36,11 @@ const VM_CONTAINER_FLAGS = [
   "--tmpfs",
   "/run",
 ];
-/** The desired release the bot stack writes to the bot's state container (its azurerm_storage_blob). */
+/** The desired release the bot stack writes to the bot's state container (its azurerm_storage_blob), as Terraform evaluates it. */
 export function desiredReleaseOf(stack: StackJson): string {
   const blobs = Object.values(stack.resource?.azurerm_storage_blob ?? {}) as StackJson[];
   if (blobs.length !== 1) throw new Error(`expected one desired release blob, found ${blobs.length}`);
-  return blobs[0].source_content;
+  return terraformValue(blobs[0].source_content, () => undefined);
 }
 
 export function customDataOf(stack: StackJson): string {

@@ -1,6 +1,7 @@
 import { StorageBlob } from "@cdktf/provider-azurerm/lib/storage-blob";
 import type { Construct } from "constructs";
 import { RELEASE } from "../../bootstrap/azure-vm";
+import { terraformLiteral } from "../../bootstrap/container";
 
 export interface DesiredReleaseBlobProps {
   /** The bot's storage account. */
@@ -27,7 +28,14 @@ export class DesiredReleaseBlob extends StorageBlob {
       storageContainerName: props.containerName,
       type: "Block",
       contentType: "application/json",
-      sourceContent: props.release,
+      // Terraform reads every string of its JSON as a template: the release holds shell scripts,
+      // whose `${VAR:-default}` must reach the blob as written, not fail the plan.
+      sourceContent: terraformLiteral(props.release),
+      // Read sets content_md5 from the blob (Optional, ForceNew, not Computed: azurerm v4.55.0
+      // storage_blob_resource.go:142-147, :400-408); an MD5 Azure stores for the upload would
+      // otherwise replace the blob at every plan (docs/perpetual-diffs.md, U1). A new release
+      // replaces it all the same (source_content is ForceNew).
+      lifecycle: { ignoreChanges: ["content_md5"] },
     });
   }
 }
