@@ -9,6 +9,7 @@
 const TOOL_SUITES = [
   "cdktf-cli",
   "container-launch",
+  "container-lease",
   "container-support",
   "lint",
   "mermaid",

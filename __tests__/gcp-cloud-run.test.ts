@@ -205,11 +205,13 @@ describe("bot-gamma: state", () => {
     for (const e of container.env) expect(Buffer.byteLength(e.value ?? "")).toBeLessThanOrEqual(32768);
   });
 
-  test("a sidecar where the agent's vCPU cannot hold state-sync's memory too (standard: 4 GiB + 1280 MiB > 4 GiB) or the image has no node for it (nanobot)", () => {
+  test("a sidecar where the agent's vCPU cannot hold state-sync's memory too (standard: 4 GiB + 1280 MiB > 4 GiB), the image has no node for it (nanobot) or is the bot's own", () => {
     const containersOf = (extra: string) => resources(synthFleet(gcpFleet(extra)).stacks["bot-one"], "google_cloud_run_v2_service")[0].template.containers;
     expect(containersOf("    tier: standard\n").map((c: { name: string }) => c.name)).toEqual(["agent", "state-sync"]);
     expect(containersOf("    tier: performance\n").map((c: { name: string }) => c.name)).toEqual(["agent", "state-sync"]);
     expect(containersOf("    runtime: nanobot\n").map((c: { name: string }) => c.name)).toEqual(["agent", "state-sync"]);
+    // A bot's own image: its node is not known.
+    expect(containersOf("    image: ghcr.io/example/openclaw-custom:1.0\n").map((c: { name: string }) => c.name)).toEqual(["agent", "state-sync"]);
     expect(containersOf("    tier: standard\n")[0].resources.limits).toEqual({ cpu: "1", memory: "4Gi" });
   });
 

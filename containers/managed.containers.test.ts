@@ -176,20 +176,18 @@ describe.each([
 
   test("a new revision overlapping the old one: never two pollers, the old one's final snapshot within the grace period, the state carried over", async () => {
     second = await replica(2);
+    // Inside the agent's container: a turn under way when the platform stops the instance. The
+    // gateway drains for minutes, and Cloud Run killed it before any final snapshot (found so): the
+    // launcher's bounded stop must leave the final snapshot its time. (The model is out of reach:
+    // the turn retries for a minute and a half.) Asked while the new revision starts.
+    const turns = () => (first.logs("agent").match(/transient same-model retry 1\//g) ?? []).length;
+    const turnsBefore = turns();
+    if (sync === "agent") cloud.telegram.message(token, { id: 987654321, username: "owner" }, "hello");
     // The platform moves traffic once the new revision is ready (its launcher answers while it
     // waits for the state), then stops the old one.
     await until("the new revision ready", () => second.isReady(), 300_000, 1000);
     expect(second.logs(sync)).toMatch(/waiting for the lease/);
-    if (sync === "agent") {
-      // A turn under way when the platform stops the instance: the gateway drains for minutes, and
-      // Cloud Run killed it before any final snapshot (found so). The launcher's bounded stop must
-      // leave the final snapshot its time. (The model is out of reach: the turn retries for a
-      // minute and a half.)
-      const turns = () => (first.logs("agent").match(/transient same-model retry 1\//g) ?? []).length;
-      const before = turns();
-      cloud.telegram.message(token, { id: 987654321, username: "owner" }, "hello");
-      await until("the agent's turn under way", () => turns() > before, 120_000, 500);
-    }
+    if (sync === "agent") await until("the agent's turn under way", () => turns() > turnsBefore, 120_000, 500);
     const took = await first.stop();
     figures["agent killed at its stop budget"] = String(/did not stop within \d+ s of SIGTERM; killed/.test(first.logs("agent")));
     figures["old revision stop (s)"] = JSON.stringify(took);

@@ -33,11 +33,12 @@ const CLOUD_RUN_MIB_PER_VCPU = 4096;
  * Where state-sync runs, the cheaper of two correct placements: inside the agent's container
  * (`agent`: the launcher starts it with the image's own node, the container's memory grows by what
  * the engine needs) when the image has a node that can run it and the agent's vCPUs allow that
- * memory; otherwise a sidecar with a vCPU of its own. Instances are billed for every container's
+ * memory (and the image is the runtime's pinned one); otherwise a sidecar with a vCPU of its own. Instances are billed for every container's
  * vCPU and memory, so the sidecar's vCPU doubles a one-vCPU bot's CPU price.
  */
-export function cloudRunStatePlacement(runtime: AgentRuntime, size: { readonly cpu: string; readonly memory: string; readonly state: string }): "agent" | "sidecar" {
-  if (!runtime.stateSyncNode) return "sidecar";
+export function cloudRunStatePlacement(runtime: AgentRuntime, size: { readonly cpu: string; readonly memory: string; readonly state: string }, ownImage = false): "agent" | "sidecar" {
+  // A bot's own image may have no node that can run the engine (node:sqlite needs 22.13 or later).
+  if (!runtime.stateSyncNode || ownImage) return "sidecar";
   return mebibytes(size.memory) + stateSyncMemory(size.state) <= Number(size.cpu) * CLOUD_RUN_MIB_PER_VCPU ? "agent" : "sidecar";
 }
 
@@ -58,6 +59,8 @@ export interface BotServiceProps {
   readonly description: string;
   /** The agent's image, in a registry Cloud Run pulls from (config/names.ts cloudRunImage). */
   readonly image: string;
+  /** Whether that image is the bot's own (`image` in the fleet file) rather than the runtime's pinned one. @default false */
+  readonly ownImage?: boolean;
   readonly runtime: AgentRuntime;
   /** The agent's launch (bootstrap/container.ts). */
   readonly launch: ContainerLaunch;
@@ -85,7 +88,7 @@ export interface BotServiceProps {
 export class BotService extends CloudRunV2Service {
   constructor(scope: Construct, id: string, props: BotServiceProps) {
     const { runtime, launch, size } = props;
-    const inAgent = cloudRunStatePlacement(runtime, size) === "agent";
+    const inAgent = cloudRunStatePlacement(runtime, size, props.ownImage) === "agent";
     const agent = {
       name: "agent",
       image: props.image,

@@ -120,6 +120,7 @@ export class GcpCloudRunBotStack extends FleetStack {
       labels,
       serviceAccount: account.email,
       image: cloudRunImage(bot.image ?? runtime.image, fleet.name, project, bot.region),
+      ownImage: bot.image !== undefined,
       runtime,
       launch,
       secretIds: secrets.secretIds,

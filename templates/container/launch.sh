@@ -69,25 +69,29 @@ ready() {
   fi
   unset BOTFLEET_WAITING
 }
-# A launcher that fails (a plugin that does not install) takes its waiting server with it, and
-# one stopped while it waits exits at once: as the container's PID 1, sh ignores SIGTERM unless
-# trapped, and the platform would wait out its whole grace period.
 # state-sync inside this container where a sidecar would cost more (Cloud Run: BOTFLEET_STATE_SYNC_*
-# set by targets/gcp-cloud-run/bot-service.ts): the image's own node runs the engine, without the
-# agent's secrets. It is stopped after the agent has exited, so its final snapshot holds all the
-# agent wrote, and before this container ends, so it releases the lease.
+# set by targets/gcp-cloud-run/bot-service.ts): the image's own node runs the engine, the agent's
+# secrets not in its environment. It is stopped after the agent has exited, so its final snapshot
+# holds all the agent wrote, and before this container ends, so it releases the lease; a signal
+# meanwhile must not cut that short.
 sync=""
 stop_sync() {
   if [ -n "$sync" ]; then
+    trap '' TERM INT
     echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) botfleet: no agent runs; stopping state-sync (its final snapshot, then the lease)" >&2
     kill -TERM "$sync" 2>/dev/null || true
     wait "$sync" || true
     sync=""
   fi
 }
+# A launcher that fails (a plugin that does not install) takes its waiting server with it, and
+# one stopped while it waits exits at once: as the container's PID 1, sh ignores SIGTERM unless
+# trapped, and the platform would wait out its whole grace period. A signal while the engine is
+# being started is held until its process is known.
 trap 'ready; stop_sync' EXIT
-trap 'exit 143' TERM INT
 if [ -n "${BOTFLEET_STATE_SYNC_ENGINE:-}" ]; then
+  signalled=""
+  trap 'signalled=yes' TERM INT
   (
     node=$BOTFLEET_STATE_SYNC_NODE loader=$BOTFLEET_STATE_SYNC_LOADER engine=$BOTFLEET_STATE_SYNC_ENGINE
     for name in $BOTFLEET_REQUIRED_SECRETS $BOTFLEET_OPTIONAL_SECRETS $(env | sed -n 's/^\(BOTFLEET_[A-Z0-9_]*\)=.*/\1/p'); do unset "$name"; done
@@ -95,7 +99,9 @@ if [ -n "${BOTFLEET_STATE_SYNC_ENGINE:-}" ]; then
   ) &
   sync=$!
   echo "botfleet: state-sync started in this container" >&2
+  [ -z "$signalled" ] || exit 143
 fi
+trap 'exit 143' TERM INT
 unset BOTFLEET_STATE_SYNC_NODE BOTFLEET_STATE_SYNC_LOADER BOTFLEET_STATE_SYNC_ENGINE
 for name in $(env | sed -n 's/^\(STATE_SYNC_[A-Z0-9_]*\)=.*/\1/p'); do unset "$name"; done
 # An engine that has exited no longer renews the lease, nor will it restore: this container ends
@@ -104,8 +110,8 @@ sync_gone() {
   [ -n "$sync" ] && ! kill -0 "$sync" 2>/dev/null
 }
 
-# The state-sync sidecar restores the bot's state into the shared local volume and then writes
-# the ready file. Until then the agent must not start: it would begin on empty state, and during a
+# state-sync (a sidecar, or started above) restores the bot's state into the local volume, then
+# writes the ready file. Until then the agent must not start: it would begin on empty state, and during a
 # revision overlap the previous instance still holds the lease and polls the chat channels (one
 # poller per bot token). Meanwhile the probes get a waiting answer, so the new revision becomes
 # ready, the platform stops the old one, and its final snapshot and lease release let this one go.
@@ -118,7 +124,7 @@ state_ready() {
 }
 ready_file=${BOTFLEET_STATE_READY:-}
 if [ -n "$ready_file" ] && ! state_ready "$ready_file"; then
-  waiting "botfleet: WAITING FOR STATE: the state-sync container has not restored the bot's state yet (it waits for the lease while another instance holds it); see its log"
+  waiting "botfleet: WAITING FOR STATE: state-sync has not restored the bot's state yet (it waits for the lease while another instance holds it); see its log"
   until state_ready "$ready_file"; do
     if sync_gone; then
       echo "botfleet: STATE-SYNC EXITED before the state was restored (see its log above); this container ends and starts again" >&2
@@ -141,7 +147,9 @@ unset BOTFLEET_AGENT_CONFIG BOTFLEET_RELEASE BOTFLEET_REQUIRED_SECRETS BOTFLEET_
 # the waiting server answers: an install from the registry takes minutes on a first start.
 if [ -n "${BOTFLEET_PLUGIN_SCRIPT:-}" ]; then
   waiting "botfleet: INSTALLING PLUGINS: the pinned plugins this bot needs are being installed into its state (first start only)"
-  sh -c "$BOTFLEET_PLUGIN_SCRIPT" botfleet-plugins
+  # In the background: a stop during a minutes-long install must reach the trap at once.
+  sh -c "$BOTFLEET_PLUGIN_SCRIPT" botfleet-plugins &
+  wait $!
 fi
 # What the previous instance left to keep a second agent off this state (the runtime's own
 # single-host guard): state-sync's lease already makes this instance the only one.
@@ -168,12 +176,19 @@ heartbeat="$state_dir/.botfleet-agent-running"
 # and takes the answer back; the runtime's own pairing command runs here, beside the agent, with
 # its environment and on its state (BOTFLEET_PAIRING_SCRIPT: templates/container/pair.sh).
 pairing=""
+# A stop asked for by the platform: the agent gets SIGTERM (also when the signal came as it
+# started), and with state-sync inside, SIGKILL after its budget; the container then exits 0, as
+# an agent that stopped by itself would, so a stop is never counted as a crash.
+agent=""
+stopping=""
+asked=""
+kill_at=""
+trap 'stopping=yes; asked=yes; [ -z "$agent" ] || kill -TERM "$agent" 2>/dev/null || true; [ -z "$stop_seconds" ] || kill_at=$(($(date +%s) + stop_seconds))' TERM INT
 "$@" &
 agent=$!
-stopping=""
-kill_at=""
-trap 'stopping=yes; kill -TERM "$agent" 2>/dev/null || true; [ -z "$stop_seconds" ] || kill_at=$(($(date +%s) + stop_seconds))' TERM INT
+[ -z "$asked" ] || kill -TERM "$agent" 2>/dev/null || true
 status=0
+killed=""
 while kill -0 "$agent" 2>/dev/null; do
   touch "$heartbeat" 2>/dev/null || true
   if [ -n "$pairing" ] && ! kill -0 "$pairing" 2>/dev/null; then
@@ -188,6 +203,7 @@ while kill -0 "$agent" 2>/dev/null; do
     echo "botfleet: the agent did not stop within $stop_seconds s of SIGTERM; killed, so that state-sync's final snapshot fits the platform's grace" >&2
     kill -KILL "$agent" 2>/dev/null || true
     kill_at=""
+    killed=yes
   fi
   if [ -z "$stopping" ] && sync_gone; then
     stopping=yes
@@ -201,10 +217,12 @@ while kill -0 "$agent" 2>/dev/null; do
     kill -TERM "$agent" 2>/dev/null || true
     status=75
   fi
-  sleep 1 &
+  # Once stopping, every moment of the platform's grace counts.
+  if [ -n "$stopping" ]; then sleep 0.2 & else sleep 1 & fi
   wait $! || true
 done
 wait "$agent" || { code=$?; [ "$status" = 75 ] || status=$code; }
+if [ -n "$killed" ] && [ "$status" != 75 ]; then status=0; fi
 rm -f "$heartbeat"
 stop_sync
 exit "$status"
