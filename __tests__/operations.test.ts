@@ -18,7 +18,7 @@ const snap = (iso: string, current = false): Snapshot => ({ name: `snapshots/${i
 test("every target brings its operations, in its folder beside its descriptor", () => {
   for (const t of TARGET_LIST) {
     expect(existsSync(join(ROOT, "targets", t.id, "operations.ts"))).toBe(true);
-    expect(operationsOf(t.id)).toEqual({ store: expect.any(Function), status: expect.any(Function), secrets: expect.any(Function), restart: expect.any(Function), logs: expect.any(Function) });
+    expect(operationsOf(t.id)).toMatchObject({ store: expect.any(Function), status: expect.any(Function), secrets: expect.any(Function), restart: expect.any(Function), logs: expect.any(Function) });
   }
 });
 

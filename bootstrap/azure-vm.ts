@@ -6,7 +6,7 @@ import type { Tier } from "../config/schema";
 import { azureBotNames, azureSharedNames } from "../config/names";
 import { posix } from "node:path";
 import { rememberRenderedCloudInit } from "../tfjson/rendered-cloud-init";
-import { requestedSandbox, UNSET_SECRET, WAITING_FOR_SECRETS, type AgentRuntime } from "../runtimes/runtime";
+import { CHANNEL_FAILURE_WINDOW_MINUTES, requestedSandbox, UNSET_SECRET, WAITING_FOR_SECRETS, type AgentRuntime } from "../runtimes/runtime";
 import { stringifyCloudConfig } from "./cloud-config";
 import { PAIR_SCRIPT } from "./container";
 import { render, shellQuote } from "./templates";
@@ -125,7 +125,7 @@ export const RELEASE = {
   memoryRestartPercent: 90,
   memoryRestartChecks: 3,
   /** A chat channel's failure lines within this many minutes make the bot degraded in its status. */
-  channelWindowMinutes: 10,
+  channelWindowMinutes: CHANNEL_FAILURE_WINDOW_MINUTES,
 } as const;
 
 /**

@@ -39,6 +39,8 @@ export async function readStateFiles(store: BotStore): Promise<{ pointer?: { sna
 /** What state-sync publishes in the store (`status.json`). */
 export interface StateStatus {
   readonly phase?: string;
+  /** Why, for `lease-lost`. */
+  readonly reason?: string;
   readonly since?: string;
   readonly publishedAt?: string;
   readonly interval?: number;

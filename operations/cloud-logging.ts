@@ -30,7 +30,8 @@ export async function cloudRunLogs(project: string, serviceName: string, env: No
     `timestamp>=${loggingQuoted(query.since.toISOString())}`,
     ...(query.receivedFrom ? [`receiveTimestamp>=${loggingQuoted(query.receivedFrom.toISOString())}`] : []),
     query.all ? `(${["stdout", "stderr", "varlog%2Fsystem"].map(log).join(" OR ")})` : `(${["stdout", "stderr"].map(log).join(" OR ")})`,
-    ...(query.all ? [] : [`labels.container_name=${loggingQuoted("agent")}`, `NOT textPayload:${loggingQuoted(" state-sync: ")}`]),
+    // A revision of one container may carry no container_name: its lines are the agent's.
+    ...(query.all ? [] : [`(labels.container_name=${loggingQuoted("agent")} OR NOT labels.container_name:*)`, `NOT textPayload:${loggingQuoted(" state-sync: ")}`]),
   ].join(" AND ");
   // The newest lines, or for a follow the oldest since then (Logging orders by timestamp only). A
   // page may come back short, even empty, with more to read: read on by its token up to the limit.
@@ -49,7 +50,7 @@ export async function cloudRunLogs(project: string, serviceName: string, env: No
     const lines = entries.slice(0, query.limit).map((e) => ({
       time: toDate(e.timestamp as Timestamp),
       received: toDate(e.receiveTimestamp as Timestamp),
-      source: e.labels?.container_name ?? (e.logName?.endsWith("varlog%2Fsystem") ? "system" : "?"),
+      source: e.labels?.container_name ?? (e.logName?.endsWith("varlog%2Fsystem") ? "system" : "agent"),
       text: (e.textPayload ?? (e.jsonPayload ? JSON.stringify(e.jsonPayload) : "")).replace(/\r?\n$/, ""),
     }));
     return query.receivedFrom ? lines : lines.reverse();

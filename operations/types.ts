@@ -79,7 +79,10 @@ export interface LogLine {
   readonly time: Date;
   /** When the log service took it in: a follow reads on from the newest of these (lines arrive late). */
   readonly received: Date;
-  /** What wrote it: the container (`agent`, `state-sync`), or on a VM the syslog tag (`run-agent.sh`, `update.sh`). */
+  /**
+   * What wrote it: the container (`agent`, `state-sync`; state-sync's lines come from `agent` where
+   * it runs in the agent's container), or on a VM the syslog tag (`run-agent.sh`, `update.sh`).
+   */
   readonly source: string;
   readonly text: string;
 }
@@ -102,6 +105,12 @@ export interface LogQuery {
  * SDKs read their credentials and endpoints from it.
  */
 export interface TargetOperations {
+  /**
+   * Whether the platform's status carries the bot's whole condition (a VM's updater tells it);
+   * otherwise `botfleet status` derives it from the store and the log service (operations/condition.ts).
+   * @default false
+   */
+  readonly conditionReported?: boolean;
   /** The bot's store. */
   store(ref: BotRef, env: NodeJS.ProcessEnv): BotStore;
   /** What the platform says of the running bot. */

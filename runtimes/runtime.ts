@@ -194,6 +194,12 @@ export interface LogSignals {
   readonly channelActivity: readonly string[];
 }
 
+/**
+ * Minutes in which a chat channel's failure lines (`LogSignals.channelDisconnect`) make a bot
+ * degraded: the VM's updater counts them in its journal, `botfleet status` in the log service.
+ */
+export const CHANNEL_FAILURE_WINDOW_MINUTES = 10;
+
 /** Secrets every runtime shares: the LLM key and one token per enabled chat channel. */
 export function commonSecrets(bot: Bot): SecretSpec[] {
   const secrets: SecretSpec[] = [{ key: "llm-api-key", env: MODEL_PROVIDERS[bot.modelProvider], required: true, description: `API key for ${bot.modelProvider}` }];

@@ -58,6 +58,9 @@ const gcs = new GcsStandIn();
 const vault = new KeyVaultStandIn();
 const secretManager = new SecretManagerStandIn();
 const cloudRun = new CloudRunStandIn();
+// The log services: `botfleet logs`, and `botfleet status`, which reads a managed bot's channel failures there.
+const logAnalytics = new LogAnalyticsStandIn();
+const cloudLogging = new CloudLoggingStandIn();
 
 beforeAll(async () => {
   requireNode24();
@@ -72,6 +75,8 @@ beforeAll(async () => {
   await vault.start(tls);
   await secretManager.start();
   await cloudRun.start();
+  await logAnalytics.start(tls);
+  await cloudLogging.start();
 });
 afterAll(async () => {
   killChildren();
@@ -80,6 +85,8 @@ afterAll(async () => {
   await vault.stop();
   await secretManager.stop();
   await cloudRun.stop();
+  await logAnalytics.stop();
+  await cloudLogging.stop();
   azurite?.proc.kill("SIGTERM");
   rmSync(work, { recursive: true, force: true });
 });
@@ -92,8 +99,20 @@ const azureEnv = () => ({
   IDENTITY_ENDPOINT: identityUrl(),
   IDENTITY_HEADER,
   BOTFLEET_AZURE_BLOB_URL: `https://127.0.0.1:${azuritePort}/{account}`,
+  BOTFLEET_LOG_ANALYTICS_ENDPOINT: `https://127.0.0.1:${logAnalytics.port}/v1`,
 });
-const gcpEnv = () => ({ GCE_METADATA_HOST: `127.0.0.1:${gcs.port}`, BOTFLEET_GCS_ENDPOINT: `http://127.0.0.1:${gcs.port}`, BOTFLEET_CLOUD_RUN_ENDPOINT: `http://127.0.0.1:${cloudRun.port}` });
+/** What the Cloud Run bot's state-sync publishes in its bucket (state-sync.mjs STORE_STATUS), as of now. */
+function storeReport(phase: "running" | "stopping"): string {
+  const now = new Date().toISOString();
+  gcs.objects.set(`${bucket}/botfleet-state/status.json`, { data: Buffer.from(JSON.stringify({ phase, since: now, publishedAt: now, storeCurrentAt: now })), generation: 1, updated: new Date() });
+  return now;
+}
+const gcpEnv = () => ({
+  GCE_METADATA_HOST: `127.0.0.1:${gcs.port}`,
+  BOTFLEET_GCS_ENDPOINT: `http://127.0.0.1:${gcs.port}`,
+  BOTFLEET_CLOUD_RUN_ENDPOINT: `http://127.0.0.1:${cloudRun.port}`,
+  BOTFLEET_LOGGING_ENDPOINT: `http://127.0.0.1:${cloudLogging.port}`,
+});
 
 /** `botfleet <args>` as a user runs it, with only `env` (no credentials of this machine), `input` piped to its stdin. */
 function botfleet(args: string[], env: NodeJS.ProcessEnv, input = ""): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -405,7 +424,7 @@ describe("botfleet restart", () => {
     arm.apps.clear();
     const missing = await botfleet(["status", "bot-app", "--json"], env);
     expect(missing.code).toBe(0);
-    expect(JSON.parse(missing.stdout)[0].errors).toEqual([expect.stringContaining("the container app bot-app is not in the resource group rg-ops-bot-app")]);
+    expect(JSON.parse(missing.stdout)[0].errors).toContainEqual(expect.stringContaining("the container app bot-app is not in the resource group rg-ops-bot-app"));
     const noSubscription = JSON.parse((await botfleet(["status", "bot-app", "--json"], azureEnv())).stdout)[0];
     expect(noSubscription.platform).toEqual({ unknown: "set ARM_SUBSCRIPTION_ID to read its revisions from Resource Manager" });
   });
@@ -419,7 +438,18 @@ describe("botfleet restart", () => {
       return JSON.parse(r.stdout)[0];
     };
     cloudRun.services.set(name, { latestCreated: "ops-bot-run-00003-abc", release: "9a8b7c6d5e4f" });
-    expect((await platform()).platform).toEqual({ desired: "9a8b7c6d5e4f", running: "9a8b7c6d5e4f", phase: "running", detail: "revision ops-bot-run-00003-abc" });
+    // No updater on the bot tells its condition: botfleet derives it (the store, the log service).
+    // A stopped instance's last report, no other instance holding the state since: degraded.
+    const stopped = storeReport("stopping");
+    expect((await platform()).platform.condition).toEqual({ state: "degraded", reasons: [`state-sync: stopping since ${stopped}`] });
+    storeReport("running");
+    expect((await platform()).platform).toEqual({
+      desired: "9a8b7c6d5e4f",
+      running: "9a8b7c6d5e4f",
+      phase: "running",
+      detail: "revision ops-bot-run-00003-abc",
+      condition: { state: "ready", reasons: [] },
+    });
     cloudRun.services.set(name, {
       latestCreated: "ops-bot-run-00004-def",
       latestReady: "ops-bot-run-00003-abc",
@@ -520,23 +550,15 @@ describe("botfleet pairing", () => {
 });
 
 describe("botfleet logs", () => {
-  const logAnalytics = new LogAnalyticsStandIn();
-  const cloudLogging = new CloudLoggingStandIn();
   const subscription = "00000000-1111-2222-3333-444444444444";
   const shared = azureSharedNames("ops", "eastus2", fleet.azure.uniqueSuffix);
   const workspace = `subscriptions/${subscription}/resourceGroups/${shared.resourceGroup}/providers/Microsoft.OperationalInsights/workspaces/${shared.logAnalytics}`;
   const ago = (minutes: number) => new Date(Date.now() - minutes * 60_000).toISOString();
-  beforeAll(async () => {
-    await logAnalytics.start(tls);
-    await cloudLogging.start();
-  });
-  afterAll(async () => {
-    await logAnalytics.stop();
-    await cloudLogging.stop();
-  });
-  const env = () => ({ ...azureEnv(), ARM_SUBSCRIPTION_ID: subscription, BOTFLEET_LOG_ANALYTICS_ENDPOINT: `https://127.0.0.1:${logAnalytics.port}/v1` });
+  const env = () => ({ ...azureEnv(), ARM_SUBSCRIPTION_ID: subscription });
 
   test("a VM bot: its agent unit's syslog lines from the region's workspace, oldest first; --all adds the rest of its VM's, each with its tag", async () => {
+    // The stand-ins serve the whole file (`botfleet status` reads managed bots' logs too): this test's requests only.
+    const firstRequest = logAnalytics.requests.length;
     const vm = (minutes: number, tag: string, text: string, group = "rg-ops-bot-vm") => ({
       TimeGenerated: ago(minutes),
       ingested: ago(minutes - 1),
@@ -573,7 +595,7 @@ describe("botfleet logs", () => {
     ]);
     const json = await botfleet(["logs", "bot-vm", "--since", "15m", "--json"], env());
     expect(JSON.parse(json.stdout)).toEqual({ time: expect.any(String), source: "run-agent.sh", text: `[telegram] message from 123: it's "quoted" ünïcødé` });
-    const query = logAnalytics.requests.find((r) => r.method === "POST")!;
+    const query = logAnalytics.requests.slice(firstRequest).find((r) => r.method === "POST")!;
     expect(query.path).toBe(`/v1/${workspace}/query`);
     expect(query.authorization).toMatch(/^Bearer /);
     expect(JSON.parse(query.body).query.split("\n")).toEqual([
@@ -617,6 +639,7 @@ describe("botfleet logs", () => {
   });
 
   test("a Cloud Run bot: --follow prints each line once as Cloud Logging takes it in, late ones too", async () => {
+    const firstRequest = cloudLogging.requests.length;
     const service = gcpBotNames("ops", "ops-project", "bot-run").service;
     let n = 0;
     const entry = (writtenAgo: number, receivedAgo: number, container: string, text: string, serviceName = service): StandInEntry => ({
@@ -634,6 +657,8 @@ describe("botfleet logs", () => {
       entry(19, 18, "state-sync", "2026-12-06T10:00:00.000Z state-sync: snapshot taken"),
       entry(19, 18, "agent", "2026-12-06T10:00:01.000Z state-sync: lease renewed"),
       entry(18, 17, "agent", "not this bot", "ops-bot-other"),
+      // A revision of one container may leave container_name out: the agent's line all the same.
+      { ...entry(18.5, 17.5, "agent", "[gateway] from a one-container revision"), labels: { instanceId: "0069c7a988" } },
     );
     const logs = spawn(NODE24, [join(ROOT, "bin", "botfleet.js"), "--fleet", fleetFile, "logs", "bot-run", "--follow", "--every", "1"], {
       cwd: work,
@@ -650,15 +675,15 @@ describe("botfleet logs", () => {
       cloudLogging.entries.push(entry(0, 0, "agent", "[telegram] new line"));
       await until(() => out.includes("new line"), "the new line", 30_000);
       await sleep(2500);
-      expect(out.split("\n").map((l) => l.replace(/^\S+Z {2}/, ""))).toEqual(["[gateway] ready", "[telegram] late line", "[telegram] new line", ""]);
+      expect(out.split("\n").map((l) => l.replace(/^\S+Z {2}/, ""))).toEqual(["[gateway] ready", "[gateway] from a one-container revision", "[telegram] late line", "[telegram] new line", ""]);
     } finally {
       logs.kill("SIGINT");
     }
-    const list = JSON.parse(cloudLogging.requests.find((r) => r.path === "/v2/entries:list")!.body);
+    const list = JSON.parse(cloudLogging.requests.slice(firstRequest).find((r) => r.path === "/v2/entries:list")!.body);
     expect(list).toMatchObject({ resourceNames: ["projects/ops-project"], orderBy: "timestamp desc", pageSize: 200 });
     expect(list.filter).toMatch(
       new RegExp(
-        `^resource\\.type="cloud_run_revision" AND resource\\.labels\\.service_name="${service}" AND timestamp>="\\S+Z" AND \\(logName="projects/ops-project/logs/run\\.googleapis\\.com%2Fstdout" OR logName="projects/ops-project/logs/run\\.googleapis\\.com%2Fstderr"\\) AND labels\\.container_name="agent" AND NOT textPayload:" state-sync: "$`,
+        `^resource\\.type="cloud_run_revision" AND resource\\.labels\\.service_name="${service}" AND timestamp>="\\S+Z" AND \\(logName="projects/ops-project/logs/run\\.googleapis\\.com%2Fstdout" OR logName="projects/ops-project/logs/run\\.googleapis\\.com%2Fstderr"\\) AND \\(labels\\.container_name="agent" OR NOT labels\\.container_name:\\*\\) AND NOT textPayload:" state-sync: "$`,
       ),
     );
     expect(cloudLogging.requests.every((r) => r.authorization === "Bearer stand-in-token")).toBe(true);
@@ -671,6 +696,47 @@ describe("botfleet logs", () => {
     const denied = await botfleet(["logs", "bot-run"], { ...gcpEnv(), BOTFLEET_LOGGING_ENDPOINT: `http://127.0.0.1:${cloudLogging.port}` });
     expect(denied).toMatchObject({ code: 4, stderr: expect.stringContaining(`not allowed (`) });
     expect(denied.stderr).toContain("Your identity needs roles/logging.viewer on the project ops-project.");
+    cloudLogging.denied = false;
+  });
+
+  // Issue 36: no updater runs beside a managed bot to tell its condition, so `botfleet status`
+  // derives it by the VM updater's rules: here, a chat channel's failures in the log service.
+  test("a Cloud Run bot's status: a chat channel's failures of the last 10 minutes make it degraded, with the last line", async () => {
+    const name = "projects/ops-project/locations/us-central1/services/ops-bot-run";
+    const service = gcpBotNames("ops", "ops-project", "bot-run").service;
+    cloudRun.services.set(name, { latestCreated: "ops-bot-run-00007-abc", release: "9a8b7c6d5e4f" });
+    storeReport("running");
+    let n = 0;
+    const line = (minutes: number, text: string): StandInEntry => ({
+      insertId: `c${++n}`,
+      logName: "projects/ops-project/logs/run.googleapis.com%2Fstderr",
+      resource: { type: "cloud_run_revision", labels: { service_name: service, location: "us-central1", revision_name: "ops-bot-run-00007-abc" } },
+      labels: { container_name: "agent", instanceId: "0069c7a988" },
+      timestamp: ago(minutes),
+      receiveTimestamp: ago(minutes),
+      textPayload: text,
+    });
+    cloudLogging.entries.push(
+      line(30, "[telegram] getUpdates conflict: 409 (before the window)"),
+      line(3, "[telegram] getUpdates conflict: 409 Conflict: terminated by other getUpdates request"),
+      line(2, "[telegram] polling cycle error: fetch failed"),
+      line(1, "[telegram] message from 123"),
+    );
+    const r = await botfleet(["status", "bot-run", "--json"], gcpEnv());
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)[0].platform.condition).toEqual({ state: "degraded", reasons: ["a chat channel failed 2 times in 10 min, last: [telegram] polling cycle error: fetch failed"] });
+    const table = await botfleet(["status", "bot-run"], gcpEnv());
+    expect(table.stdout).toMatch(/^bot-run\s+gcp-cloud-run\s+us-central1\s+9a8b7c6d5e4f\s+degraded\s/m);
+    expect(table.stdout).toContain("bot-run: degraded: a chat channel failed 2 times in 10 min, last: [telegram] polling cycle error: fetch failed");
+    // No right to read the logs: said for the bot, the rest of its status shown, never "ready".
+    cloudLogging.denied = true;
+    const denied = await botfleet(["status", "bot-run", "--json"], gcpEnv());
+    cloudLogging.denied = false;
+    expect(denied.code).toBe(0);
+    const [row] = JSON.parse(denied.stdout);
+    expect(row.platform).toEqual({ desired: "9a8b7c6d5e4f", running: "9a8b7c6d5e4f", phase: "running", detail: "revision ops-bot-run-00007-abc" });
+    expect(row.errors).toEqual([expect.stringMatching(/^its chat channels' failures could not be read: .*roles\/logging\.viewer/)]);
+    cloudRun.services.clear();
   });
 });
 

@@ -19,8 +19,8 @@ export interface StandInEntry {
  * (googleapis/google-api-go-client `logging/v2/logging-api.json`: timestamp, receiveTimestamp,
  * textPayload, labels, resource {type, labels}, logName). NOT Cloud Logging: it evaluates only the
  * filter forms botfleet writes (clauses joined by AND: field="value", field>="time",
- * NOT field:"substring" (case-insensitive, as the has operator), and a parenthesised OR of
- * logName="…") and answers 400 to any other.
+ * NOT field:"substring" (case-insensitive, as the has operator), NOT field:* (the field absent),
+ * and a parenthesised OR of those) and answers 400 to any other.
  */
 export class CloudLoggingStandIn extends StandInServer {
   readonly entries: StandInEntry[] = [];
@@ -43,6 +43,8 @@ export class CloudLoggingStandIn extends StandInServer {
         const parts = or[1].split(" OR ").map(clause);
         return parts.every(Boolean) ? (e) => parts.some((p) => p!(e)) : undefined;
       }
+      const present = /^NOT ([\w.]+):\*$/.exec(text);
+      if (present) return (e) => field(e, present[1]) === undefined;
       const m = /^(NOT )?([\w.]+)(=|>=|:)"((?:[^"\\]|\\.)*)"$/.exec(text);
       if (!m || (m[1] !== undefined) !== (m[3] === ":")) return undefined;
       const value = m[4].replace(/\\(.)/g, "$1");

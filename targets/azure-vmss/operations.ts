@@ -11,6 +11,8 @@ import type { BotStore, TargetOperations, TargetStatus } from "../../operations/
  * desired release, the phase of an update, the condition and the memory restarts.
  */
 export const operations: TargetOperations = {
+  // The VM's updater tells the condition (templates/vm/update.sh.hbs bot_condition).
+  conditionReported: true,
   store: azureBotStore,
   secrets: azureBotSecrets,
   // A request the VM's updater applies at its next run, within a minute (update.sh restart_if_asked):

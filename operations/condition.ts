@@ -1,0 +1,47 @@
+import { RUNTIME_DESCRIPTIONS } from "../runtimes";
+import { CHANNEL_FAILURE_WINDOW_MINUTES } from "../runtimes/runtime";
+import type { StateStatus } from "./backups";
+import type { BotRef, LogLine, TargetOperations, TargetStatus } from "./types";
+
+export type Condition = NonNullable<TargetStatus["condition"]>;
+
+/** Two and a half of state-sync's report periods. */
+const STATE_REPORT_LATE_MS = 25 * 60_000;
+
+/**
+ * A bot's condition from what state-sync published in the store and the agent's log lines of the
+ * last CHANNEL_FAILURE_WINDOW_MINUTES, by the rules of the VM's updater (templates/vm/update.sh.hbs,
+ * bot_condition), for targets with no updater on the bot to tell it (Container Apps, Cloud Run):
+ * degraded while a chat channel failed within the window, snapshots fail since the store last held
+ * the state, the last restore drill failed, or state-sync is neither starting nor running, or has
+ * not reported for STATE_REPORT_LATE_MS (it publishes on change and every 10 minutes:
+ * state-sync.mjs PUBLISH_EVERY_MS).
+ */
+export function conditionFrom(state: StateStatus | undefined, channelFailures: readonly LogLine[], now = new Date()): Condition {
+  const reasons: string[] = [];
+  if (channelFailures.length)
+    reasons.push(`a chat channel failed ${channelFailures.length} times in ${CHANNEL_FAILURE_WINDOW_MINUTES} min, last: ${channelFailures[channelFailures.length - 1].text.slice(0, 200)}`);
+  if (state?.lastFailure && state.lastFailure.time > (state.storeCurrentAt ?? "")) reasons.push(`state snapshots failing since ${state.lastFailure.time}: ${state.lastFailure.message.slice(0, 200)}`);
+  if (state?.lastDrill && !state.lastDrill.ok) reasons.push(`restore drill failed at ${state.lastDrill.time}: ${`${state.lastDrill.snapshot}: ${state.lastDrill.error ?? ""}`.slice(0, 200)}`);
+  const phase = state?.phase ?? "running";
+  // A stopped instance's last report (`stopping`, `stopped`) stands until another one takes over.
+  if (phase !== "running" && phase !== "starting") reasons.push(`state-sync: ${phase}${state?.reason ? `: ${state.reason.slice(0, 200)}` : ""}${state?.since ? ` since ${state.since}` : ""}`);
+  if (state?.publishedAt && now.getTime() - Date.parse(state.publishedAt) > STATE_REPORT_LATE_MS)
+    reasons.push(`state-sync has not reported since ${state.publishedAt} (it does every 10 min while it runs): is the bot running?`);
+  return reasons.length ? { state: "degraded", reasons } : { state: "ready", reasons: [] };
+}
+
+/** The agent's lines of the window that say a chat channel failed (its runtime's logSignals.channelDisconnect). */
+export async function channelFailures(ref: BotRef, ops: TargetOperations, env: NodeJS.ProcessEnv, now = new Date()): Promise<LogLine[]> {
+  const signals = RUNTIME_DESCRIPTIONS[ref.bot.runtime].logSignals.channelDisconnect;
+  if (!signals.length) return [];
+  const lines = await ops.logs(ref, env, { since: new Date(now.getTime() - CHANNEL_FAILURE_WINDOW_MINUTES * 60_000), all: false, limit: 1000 });
+  return lines.filter((l) => signals.some((s) => l.text.includes(s)));
+}
+
+/** The platform's condition (a revision that failed) and the derived one, as one. */
+export function mergedCondition(platform: Condition | undefined, derived: Condition): Condition {
+  const reasons = [...(platform?.reasons ?? []), ...derived.reasons];
+  if (!reasons.length) return platform ?? derived;
+  return { state: platform?.state === "waiting" ? "waiting" : "degraded", reasons };
+}
