@@ -159,7 +159,7 @@ function localRows(dir: string) {
 }
 
 /** States for the large-state test, in MB (comma-separated in STATE_SYNC_LARGE_MB). */
-const LARGE_MB = (process.env.STATE_SYNC_LARGE_MB ?? "200").split(",").map(Number);
+const LARGE_MB = (process.env.STATE_SYNC_LARGE_MB ?? "100").split(",").map(Number);
 const MEMORY_LIMIT_MIB = 176;
 /** What the engine's peak resident memory stays under, whatever the state's size (measured: docs/testing.md). */
 const PEAK_BOUND_MIB = 160;
