@@ -29,7 +29,11 @@ function scratch(options: { sysboxInstalled?: boolean } = {}) {
   stub("dpkg-query", options.sysboxInstalled ? "printf 'install ok installed'" : "exit 1");
   // A download that arrives but is not the published Sysbox package; any URL naming
   // "gateway-down" fails, as a health check of a gateway that is not running would.
-  stub("curl", 'case "$*" in *gateway-down*) exit 7 ;; esac; while [ $# -gt 0 ]; do if [ "$1" = -o ]; then echo tampered > "$2"; fi; shift; done; exit 0');
+  // "gateway-late" answers from its 5th check on, each check's time in gateway-checks.log.
+  stub(
+    "curl",
+    `case "$*" in *gateway-down*) exit 7 ;; *gateway-late*) date +%s.%N >>"${root}/gateway-checks.log"; [ "$(wc -l <"${root}/gateway-checks.log")" -ge 5 ] || exit 7 ;; esac; while [ $# -gt 0 ]; do if [ "$1" = -o ]; then echo tampered > "$2"; fi; shift; done; exit 0`,
+  );
   stub("docker", "exit 0");
   return { root, bin };
 }
@@ -198,9 +202,21 @@ test("boot: a bot waiting for its secrets ends the boot READY and WAITING (not f
 
 test("agent: a gateway that never answers, with no secret missing, still fails the boot loudly", () => {
   const s = scratch();
-  const r = bootWith(s, { GATEWAY_HEALTH_URL: "http://127.0.0.1/gateway-down" }, "agent");
+  const r = bootWith(s, { GATEWAY_HEALTH_URL: "http://127.0.0.1/gateway-down", AGENT_HEALTH_SECONDS: "0" }, "agent");
   expect(r.log).toContain("FAILED: agent: not healthy");
   expect(r.status).not.toBe(0);
+});
+
+// A doubling backoff saw a gateway that answered after 33 s only at 62 s (2 + 4 + ... + 32).
+test("agent: the gateway's health is checked at a steady pace, so READY comes as soon as it answers", () => {
+  const s = scratch();
+  const r = bootWith(s, { GATEWAY_HEALTH_URL: "http://127.0.0.1/gateway-late", POLL_INTERVAL: "1", RETRY_BASE_DELAY: "1", RETRY_ATTEMPTS: "12" }, "agent");
+  expect(r.status).toBe(0);
+  expect(r.log).not.toContain("FAILED");
+  const checks = readFileSync(join(s.root, "gateway-checks.log"), "utf8").trim().split("\n").map(Number);
+  expect(checks).toHaveLength(5);
+  const pauses = checks.slice(1).map((t, i) => t - checks[i]);
+  expect(pauses.every((p) => p < 1.9)).toBe(true);
 });
 
 const sandboxOff = (root: string) => join(root, "var/lib/botfleet/sandbox-off");

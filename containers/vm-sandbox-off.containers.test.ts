@@ -12,7 +12,7 @@ import { emptyDisk, vmFixture, type TestVm, type VmFixture } from "./support/vm"
  * disk is empty and there is no registry). The bot must serve without its sandbox, survive agent
  * restarts and reboots that way, and move onto the sandbox once the retry finds it working.
  * The bot has no domain, so Caddy serves the gateway on port 80 and a proxied request can be sent
- * through it. Retries wait at most 10 s here (RETRY_MAX_DELAY, a test knob of common.sh): the agent health wait is then 94 s, room for a gateway start on a loaded 2-core machine.
+ * through it. Retries wait at most 10 s here (RETRY_MAX_DELAY, a test knob of common.sh).
  */
 const fleet = fleetFrom('name: demo\nbots:\n  - name: bot-alpha\n    channels:\n      telegram:\n        allowFrom: ["123456789"]\n');
 const SANDBOX_DOCKER = `docker --host unix://${SANDBOX.socketDir}/${SANDBOX.socketName}`;
