@@ -8,6 +8,7 @@
  */
 const TOOL_SUITES = [
   "cdktf-cli",
+  "container-gate",
   "container-launch",
   "container-lease",
   "container-support",

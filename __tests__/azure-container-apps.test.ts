@@ -256,6 +256,7 @@ describe("bot-delta: alerts", () => {
       ["bot-delta channel disconnects", 5, "PT15M"],
       ["bot-delta config refused", 1, "PT15M"],
       ["bot-delta gateway auth failures", 10, "PT15M"],
+      ["bot-delta release rolled back", 1, "PT15M"],
       ["bot-delta restore drill failed", 1, "PT1H"],
       ["bot-delta state lease lost", 1, "PT15M"],
       ["bot-delta state snapshots failing", 1, "PT15M"],

@@ -41,6 +41,18 @@ describe("a managed bot's condition, from its store and its logs", () => {
     expect(conditionFrom({ ...fresh, lastFailure: { time: "2026-12-06T11:58:00Z", message: "x" } }, [], now).state).toBe("ready");
   });
 
+  // Issue 34: the launcher's health gate (templates/container/launch.sh) said a release failed.
+  test("degraded while a release failed the launcher's health gate within the window, naming the rollback", () => {
+    const c = conditionFrom(fresh, [], now, [
+      line("botfleet: RELEASE FAILED: 9f2c: its agent exited with code 1 before its health gate passed"),
+      line("botfleet: ROLLED BACK to release 1a2b: release 9f2c failed: its agent exited with code 1 before its health gate passed"),
+    ]);
+    expect(c).toEqual({
+      state: "degraded",
+      reasons: ["a release failed its health gate within 10 min: botfleet: ROLLED BACK to release 1a2b: release 9f2c failed: its agent exited with code 1 before its health gate passed"],
+    });
+  });
+
   test("merged with the platform's: a failed revision and a derived reason are both said", () => {
     expect(mergedCondition({ state: "degraded", reasons: ["Ready: CONDITION_FAILED"] }, { state: "ready", reasons: [] })).toEqual({ state: "degraded", reasons: ["Ready: CONDITION_FAILED"] });
     expect(mergedCondition(undefined, { state: "degraded", reasons: ["x"] })).toEqual({ state: "degraded", reasons: ["x"] });

@@ -29,7 +29,7 @@ describe("the review of the example fleet", () => {
     expect(byName["bot-gamma"].watching).toEqual({
       logs: "Cloud Logging: the project's _Default bucket, 30 days",
       noAlerts: "none: set gcp.alerts.email",
-      alerts: ["channel disconnects", "config refused", "container exits", "gateway auth failures", "restore drill failed", "state lease lost", "state snapshots failing"],
+      alerts: ["channel disconnects", "config refused", "container exits", "gateway auth failures", "release rolled back", "restore drill failed", "state lease lost", "state snapshots failing"],
       to: "ops@example.com",
     });
     expect(byName["bot-delta"].watching).toMatchObject({ to: "action group ag-demo-eastus2", alerts: expect.arrayContaining(["replica restarts", "unusual message volume", "config refused"]) });
@@ -60,7 +60,7 @@ describe("the review of the example fleet", () => {
     expect(stacks.map((s) => s.name)).toEqual(["azure-shared-eastus2", "gcp-shared-us-central1", "bot-alpha", "bot-beta", "bot-delta", "bot-epsilon", "bot-gamma"]);
     const json = JSON.parse(readFileSync(join(example, "stacks/bot-gamma/cdk.tf.json"), "utf8"));
     expect(Object.fromEntries(byName["bot-gamma"].resourceCounts)).toEqual(Object.fromEntries(Object.entries(json.resource).map(([type, rs]) => [type, Object.keys(rs as object).length])));
-    expect(files.summary).toContain("| bot-gamma | openclaw on gcp-cloud-run, light, us-central1 | 25 | 1 | passed |");
+    expect(files.summary).toContain("| bot-gamma | openclaw on gcp-cloud-run, light, us-central1 | 26 | 1 | passed |");
   });
 
   test("prices each bot from the dated table", () => {
@@ -185,7 +185,7 @@ describe("the review against the base branch's output", () => {
     const [service] = diffs.find((d) => d.name === "bot-gamma")!.changed;
     expect(service).toMatchObject({ address: "google_cloud_run_v2_service.service", action: "update" });
     expect(service.effect).toMatch(
-      /^release [0-9a-f]{12} -> [0-9a-f]{12}: a new revision; the runtime's check runs first \(a refused config keeps the running revision\), then the agent restarts on the new one once the old one stops/,
+      /^release [0-9a-f]{12} -> [0-9a-f]{12}: a new revision; the runtime's check runs first \(a refused config keeps the running revision\), then the agent restarts on the new one once the old one stops .*, behind the launcher's health gate \(an agent not healthy within 80 s runs the last good release's config\)$/,
     );
     expect(diffs.find((d) => d.name === "bot-delta")!.status).toBe("unchanged");
   });

@@ -64,6 +64,15 @@ export const MANAGED_BOTFLEET_ALARMS: readonly LogAlarm[] = [
     threshold: 1,
     windowMinutes: 15,
   },
+  {
+    id: "update-failed",
+    title: "release rolled back",
+    description:
+      "A new revision's agent did not pass the launcher's health gate (it never answered, or it exited) and runs the last good release's config instead: the fleet file's change is not in effect",
+    patterns: ["botfleet: RELEASE FAILED", "botfleet: ROLLED BACK"],
+    threshold: 1,
+    windowMinutes: 15,
+  },
   // The launcher stops the agent too when state-sync no longer proves the lease.
   ...STATE_ALARMS.map((a) => (a.id === "lease-lost" ? { ...a, patterns: ["botfleet: LEASE NOT HELD", ...a.patterns] } : a)),
 ];

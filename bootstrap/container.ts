@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join, posix } from "node:path";
-import { AGENT_CONFIG_ENV } from "../contracts";
+import { AGENT_CONFIG_ENV, CONTAINER_GATE } from "../contracts";
 import type { Bot } from "../config/load";
 import type { AgentRuntime, GatewayContext, SecretSpec } from "../runtimes/runtime";
 import { render, shellQuote } from "./templates";
@@ -47,6 +47,12 @@ export function containerLaunch(bot: Bot, runtime: AgentRuntime, gateway: Gatewa
     // While a required secret is unset the launcher runs this instead of the agent.
     BOTFLEET_WAITING_SERVER: runtime.waitingServer.map(shellQuote).join(" "),
     BOTFLEET_PORT: String(runtime.port),
+    // The health gate after the agent starts (launch.sh; docs/day-2.md).
+    BOTFLEET_IMAGE: bot.image ?? runtime.image,
+    BOTFLEET_HEALTH_CHECK: [...runtime.httpCheck, `http://127.0.0.1:${runtime.port}${runtime.healthPath}`].map(shellQuote).join(" "),
+    BOTFLEET_GATE_SECONDS: String(CONTAINER_GATE.seconds),
+    BOTFLEET_GATE_CHECKS: String(CONTAINER_GATE.checks),
+    BOTFLEET_GATE_STARTS: String(CONTAINER_GATE.starts),
     ...(plugins.length > 0 && { BOTFLEET_PLUGIN_SCRIPT: render("container/install-plugins.sh", { runtime: runtime.id, plugins }) }),
     // The runtime's own check of the new config, on a scratch state directory (launch.sh).
     ...(runtime.configCheck && runtime.stateDirEnv && { BOTFLEET_CONFIG_CHECK: `${runtime.stateDirEnv}="$BOTFLEET_CHECK_DIR" ${runtime.configCheck.map(shellQuote).join(" ")}` }),

@@ -173,6 +173,10 @@ describe.each([
     expect(cloud.telegram.pollers(token)).toEqual([first.address]);
     expect(first.logs(sync)).toContain("state ready: the agent may start");
     docker(["exec", first.container("agent"), "sh", "-c", `echo kept > ${openclaw.stateDir}/${MARKER}`]);
+    // Issue 34: the launcher's health gate, with the image's own check against the real gateway.
+    const release = spec.containers.find((c) => c.env.BOTFLEET_RELEASE)!.env.BOTFLEET_RELEASE;
+    await until("the release through the launcher's health gate", () => first.logs("agent").includes(`botfleet: release ${release} HEALTHY: passed its health gate`), 120_000, 1000);
+    expect(docker(["exec", first.container("agent"), "cat", `${openclaw.stateDir}/.botfleet-releases/good`]).stdout.trim()).toBe(release);
   });
 
   test("a new revision overlapping the old one: never two pollers, the old one's final snapshot within the grace period, the state carried over", async () => {

@@ -13,6 +13,15 @@ export type Tier = (typeof TIERS)[number];
 /** Environment variable that carries the rendered agent config into a container. */
 export const AGENT_CONFIG_ENV = "BOTFLEET_AGENT_CONFIG";
 
+/**
+ * The managed launcher's health gate (templates/container/launch.sh): the agent answers its health
+ * check `checks` times in a row (5 s apart) within `seconds` of its start, before the platform's
+ * liveness probe would restart it (AGENT_PROBES.liveness: 3 failures 30 s apart, counted from the
+ * moment the launcher's waiting answer stops); a release that `starts` containers started without
+ * deciding failed too.
+ */
+export const CONTAINER_GATE = { seconds: 80, checks: 2, starts: 2 } as const;
+
 /** A lowercase DNS name with at least two labels. */
 export const HOSTNAME = /^(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
 

@@ -1,3 +1,4 @@
+import { MANAGED_BOTFLEET_ALARMS } from "../bootstrap/alarms";
 import { RUNTIME_DESCRIPTIONS } from "../runtimes";
 import { CHANNEL_FAILURE_WINDOW_MINUTES } from "../runtimes/runtime";
 import type { StateStatus } from "./backups";
@@ -15,10 +16,12 @@ const STATE_REPORT_LATE_MS = 25 * 60_000;
  * degraded while a chat channel failed within the window, snapshots fail since the store last held
  * the state, the last restore drill failed, or state-sync is neither starting nor running, or has
  * not reported for STATE_REPORT_LATE_MS (it publishes on change and every 10 minutes:
- * state-sync.mjs PUBLISH_EVERY_MS).
+ * state-sync.mjs PUBLISH_EVERY_MS); and while a new release failed the launcher's health gate within
+ * the window (its lines: templates/container/launch.sh).
  */
-export function conditionFrom(state: StateStatus | undefined, channelFailures: readonly LogLine[], now = new Date()): Condition {
+export function conditionFrom(state: StateStatus | undefined, channelFailures: readonly LogLine[], now = new Date(), releaseFailures: readonly LogLine[] = []): Condition {
   const reasons: string[] = [];
+  if (releaseFailures.length) reasons.push(`a release failed its health gate within ${CHANNEL_FAILURE_WINDOW_MINUTES} min: ${releaseFailures[releaseFailures.length - 1].text.slice(0, 300)}`);
   if (channelFailures.length)
     reasons.push(`a chat channel failed ${channelFailures.length} times in ${CHANNEL_FAILURE_WINDOW_MINUTES} min, last: ${channelFailures[channelFailures.length - 1].text.slice(0, 200)}`);
   if (state?.lastFailure && state.lastFailure.time > (state.storeCurrentAt ?? "")) reasons.push(`state snapshots failing since ${state.lastFailure.time}: ${state.lastFailure.message.slice(0, 200)}`);
@@ -31,12 +34,20 @@ export function conditionFrom(state: StateStatus | undefined, channelFailures: r
   return reasons.length ? { state: "degraded", reasons } : { state: "ready", reasons: [] };
 }
 
-/** The agent's lines of the window that say a chat channel failed (its runtime's logSignals.channelDisconnect). */
-export async function channelFailures(ref: BotRef, ops: TargetOperations, env: NodeJS.ProcessEnv, now = new Date()): Promise<LogLine[]> {
+/** The launcher's lines that say a release failed its health gate (the `update-failed` alarm's). */
+const RELEASE_FAILURE_SIGNALS = MANAGED_BOTFLEET_ALARMS.find((a) => a.id === "update-failed")!.patterns;
+
+/**
+ * The agent's lines of the window that tell its condition: a chat channel failed (its runtime's
+ * logSignals.channelDisconnect), a release failed the launcher's health gate.
+ */
+export async function conditionLines(ref: BotRef, ops: TargetOperations, env: NodeJS.ProcessEnv, now = new Date()): Promise<{ channelFailures: LogLine[]; releaseFailures: LogLine[] }> {
   const signals = RUNTIME_DESCRIPTIONS[ref.bot.runtime].logSignals.channelDisconnect;
-  if (!signals.length) return [];
   const lines = await ops.logs(ref, env, { since: new Date(now.getTime() - CHANNEL_FAILURE_WINDOW_MINUTES * 60_000), all: false, limit: 1000 });
-  return lines.filter((l) => signals.some((s) => l.text.includes(s)));
+  return {
+    channelFailures: lines.filter((l) => signals.some((s) => l.text.includes(s))),
+    releaseFailures: lines.filter((l) => RELEASE_FAILURE_SIGNALS.some((s) => l.text.includes(s))),
+  };
 }
 
 /** The platform's condition (a revision that failed) and the derived one, as one. */

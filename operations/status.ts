@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { estimateCost } from "../review/cost";
 import { readSynthOutput } from "../review/synth-output";
 import { readStateFiles, type StateStatus } from "./backups";
-import { channelFailures, conditionFrom, mergedCondition } from "./condition";
+import { conditionFrom, conditionLines, mergedCondition } from "./condition";
 import { EXIT, OperationError } from "./errors";
 import { operationsOf } from "./registry";
 import type { BotRef, TargetStatus } from "./types";
@@ -44,22 +44,22 @@ async function botStatus(ref: BotRef, env: NodeJS.ProcessEnv, monthlyCost: numbe
       errors.push((e as Error).message);
       return fallback;
     });
-  const [state, reported, failures] = await Promise.all([
+  const [state, reported, lines] = await Promise.all([
     keep(readStateFiles(store), {}),
     keep(ops.status(ref, store, env), {} as TargetStatus),
     // The log service is read for the condition only: no right to read it is said for that bot,
     // the rest of the status still shown.
     ops.conditionReported || bot.retired
       ? undefined
-      : channelFailures(ref, ops, env).catch((e: Error) => {
-          errors.push(`its chat channels' failures could not be read: ${e.message}`);
+      : conditionLines(ref, ops, env).catch((e: Error) => {
+          errors.push(`its log (chat channels' failures, releases that failed) could not be read: ${e.message}`);
           return undefined;
         }),
   ]);
   // Where no updater on the bot tells its condition, it is derived. Logs that could not be read
   // (said in the errors) never make it "ready".
-  const derived = ops.conditionReported || bot.retired ? undefined : conditionFrom(state.status, failures ?? []);
-  const platform = derived && (failures !== undefined || derived.state !== "ready") ? { ...reported, condition: mergedCondition(reported.condition, derived) } : reported;
+  const derived = ops.conditionReported || bot.retired ? undefined : conditionFrom(state.status, lines?.channelFailures ?? [], undefined, lines?.releaseFailures);
+  const platform = derived && (lines !== undefined || derived.state !== "ready") ? { ...reported, condition: mergedCondition(reported.condition, derived) } : reported;
   return { bot: bot.name, target: bot.target, region: bot.region, retired: bot.retired, sandbox: bot.sandbox.mode ?? "runtime default", platform, state: state.status, monthlyCost, errors };
 }
 

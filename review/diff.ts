@@ -1,5 +1,6 @@
 import { releaseChangeSummary } from "../bootstrap/vm-release";
 import { isDeepStrictEqual } from "node:util";
+import { CONTAINER_GATE } from "../contracts";
 import { decodeCloudInit, type Json, type StackJson } from "../tfjson/terraform-json";
 import { estimateCost, round } from "./cost";
 import { lossOf, type Loss } from "./losses";
@@ -145,7 +146,7 @@ function withRevisionEffect(block: ChangedBlock, before: Json, after: Json): Cha
   const version = from && to && from !== to ? `release ${from} -> ${to}: ` : "";
   return {
     ...block,
-    effect: `${version}a new revision; the runtime's check runs first (a refused config keeps the running revision), then the agent restarts on the new one once the old one stops (37 to 69 s without a poller, measured)`,
+    effect: `${version}a new revision; the runtime's check runs first (a refused config keeps the running revision), then the agent restarts on the new one once the old one stops (37 to 69 s without a poller, measured), behind the launcher's health gate (an agent not healthy within ${CONTAINER_GATE.seconds} s runs the last good release's config)`,
   };
 }
 

@@ -94,6 +94,8 @@ export const nanobot: AgentRuntime = {
       'http.server.HTTPServer(("0.0.0.0", int(os.environ["BOTFLEET_PORT"])), Waiting).serve_forever()',
     ].join("\n"),
   ],
+  // urllib raises on a status of 400 and above, and on no answer.
+  httpCheck: ["python3", "-c", "import sys, urllib.request\ntry:\n    urllib.request.urlopen(sys.argv[1], timeout=3)\nexcept Exception:\n    sys.exit(1)"],
 
   logSignals: {
     // nanobot's gateway has no authentication, so nothing to count.

@@ -130,6 +130,9 @@ export const openclaw: AgentRuntime = {
     'process.on("SIGTERM", () => process.exit(0)); require("http").createServer((_, res) => { res.writeHead(200, { "content-type": "text/plain" }); res.end(process.env.BOTFLEET_WAITING + "\\n"); }).listen(Number(process.env.BOTFLEET_PORT), "0.0.0.0");',
   ],
 
+  // Node's own fetch (Node 18 on).
+  httpCheck: ["node", "-e", "fetch(process.argv[1], { signal: AbortSignal.timeout(3000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1));"],
+
   releaseStaleOwner: ["node", "-e", RELEASE_STALE_OWNER],
   // Offline, about 2.5 s; exit 1 with the issues (e.g. `Unrecognized key`) on a config the gateway
   // would refuse at start (package docs docs/cli/config.md, "config validate").

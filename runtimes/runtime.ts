@@ -103,6 +103,12 @@ export interface AgentRuntime {
    */
   readonly waitingServer: readonly string[];
   /**
+   * A command, using only what the image has, that exits 0 when a GET of the URL appended to it
+   * answers 2xx within a few seconds: the managed launcher's health gate runs it against the
+   * agent's own health path (templates/container/launch.sh).
+   */
+  readonly httpCheck: readonly string[];
+  /**
    * A command (using only what the image has, run as the agent's user once the state is restored)
    * that releases what the runtime keeps in its state to stop a second process on the same host:
    * botfleet's own lease (state-sync) already lets one instance at a time hold the state, and a

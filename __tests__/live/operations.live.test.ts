@@ -735,7 +735,7 @@ describe("botfleet logs", () => {
     expect(denied.code).toBe(0);
     const [row] = JSON.parse(denied.stdout);
     expect(row.platform).toEqual({ desired: "9a8b7c6d5e4f", running: "9a8b7c6d5e4f", phase: "running", detail: "revision ops-bot-run-00007-abc" });
-    expect(row.errors).toEqual([expect.stringMatching(/^its chat channels' failures could not be read: .*roles\/logging\.viewer/)]);
+    expect(row.errors).toEqual([expect.stringMatching(/^its log \(chat channels' failures, releases that failed\) could not be read: .*roles\/logging\.viewer/)]);
     cloudRun.services.clear();
   });
 });

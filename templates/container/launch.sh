@@ -136,13 +136,72 @@ if [ -n "$ready_file" ] && ! state_ready "$ready_file"; then
   echo "botfleet: state restored" >&2
 fi
 
-# The fleet file owns the agent config on these targets: written fresh at every start, atomically.
 umask 077
-mkdir -p "$(dirname "$BOTFLEET_CONFIG_PATH")"
-printf '%s\n' "$BOTFLEET_AGENT_CONFIG" > "$BOTFLEET_CONFIG_PATH.botfleet-new"
-mv -f "$BOTFLEET_CONFIG_PATH.botfleet-new" "$BOTFLEET_CONFIG_PATH"
+config_path=$BOTFLEET_CONFIG_PATH
+config=$BOTFLEET_AGENT_CONFIG
 release=${BOTFLEET_RELEASE:-unknown}
-unset BOTFLEET_AGENT_CONFIG BOTFLEET_RELEASE BOTFLEET_REQUIRED_SECRETS BOTFLEET_OPTIONAL_SECRETS BOTFLEET_SECRET_HINT BOTFLEET_CONFIG_PATH BOTFLEET_STATE_READY
+image=${BOTFLEET_IMAGE:-unknown}
+health_check=${BOTFLEET_HEALTH_CHECK:-}
+gate_seconds=${BOTFLEET_GATE_SECONDS:-80}
+gate_checks=${BOTFLEET_GATE_CHECKS:-2}
+gate_starts=${BOTFLEET_GATE_STARTS:-2}
+gate_interval=${BOTFLEET_GATE_INTERVAL:-5}
+unset BOTFLEET_AGENT_CONFIG BOTFLEET_RELEASE BOTFLEET_IMAGE BOTFLEET_HEALTH_CHECK BOTFLEET_GATE_SECONDS BOTFLEET_GATE_CHECKS BOTFLEET_GATE_STARTS BOTFLEET_GATE_INTERVAL BOTFLEET_REQUIRED_SECRETS BOTFLEET_OPTIONAL_SECRETS BOTFLEET_SECRET_HINT BOTFLEET_CONFIG_PATH BOTFLEET_STATE_READY
+# write_config TEXT: the fleet file owns the agent config on these targets: written fresh at every
+# start, atomically.
+write_config() {
+  mkdir -p "$(dirname "$config_path")"
+  printf '%s\n' "$1" > "$config_path.botfleet-new"
+  mv -f "$config_path.botfleet-new" "$config_path"
+}
+# The health gate (docs/day-2.md): a release whose agent does not answer its health check
+# $gate_checks times in a row ($gate_interval s apart) within $gate_seconds of its start (before the platform's liveness
+# probe would restart it), or that exits first, or that $gate_starts containers started without
+# deciding, failed; the agent then runs the config of the last release that passed here, which
+# the state keeps (state-sync snapshots it, so every instance knows it).
+releases=""
+running=$release
+if [ -n "$ready_file" ] && [ -n "$health_check" ]; then
+  releases="$(dirname "$ready_file")/.botfleet-releases"
+  mkdir -p "$releases"
+fi
+failed_reason() {
+  sed -n "s/^$1 //p" "$releases/failed" 2>/dev/null | tail -n 1
+}
+record_failure() {
+  { grep -v "^$1 " "$releases/failed" 2>/dev/null | tail -n 9 || true; printf '%s %s\n' "$1" "$2"; } > "$releases/failed.new"
+  mv -f "$releases/failed.new" "$releases/failed"
+}
+# can_roll_back: a release other than the running one passed here, with its config kept.
+can_roll_back() {
+  good=$(cat "$releases/good" 2>/dev/null || true)
+  [ -n "$good" ] && [ "$good" != "$running" ] && [ -f "$releases/good.config" ]
+}
+# roll_back WHY: the last good release's config from now on; the image cannot change here.
+roll_back() {
+  echo "botfleet: ROLLED BACK to release $good: release $running failed: $1$(image_note)" >&2
+  running=$good
+  config=$(cat "$releases/good.config")
+}
+image_note() {
+  good_image=$(cat "$releases/good.image" 2>/dev/null || true)
+  [ -z "$good_image" ] || [ "$good_image" = "$image" ] ||
+    printf '; this container keeps its image %s (release %s ran %s): deploy the previous fleet file to go back to that image' "$image" "$good" "$good_image"
+}
+if [ -n "$releases" ]; then
+  tries=$(sed -n "s/^$release //p" "$releases/trying" 2>/dev/null || true)
+  if [ -z "$(failed_reason "$release")" ] && [ "${tries:-0}" -ge "$gate_starts" ]; then
+    record_failure "$release" "never passed its health gate in $tries starts (restarted before it ended)"
+  fi
+  why=$(failed_reason "$release")
+  if [ -n "$why" ] && can_roll_back; then
+    echo "botfleet: RELEASE FAILED here before: $release: $why" >&2
+    roll_back "$why (until another release is deployed)"
+  else
+    printf '%s %s\n' "$release" "$((${tries:-0} + 1))" > "$releases/trying"
+  fi
+fi
+write_config "$config"
 # The pinned external plugins the agent needs (bootstrap/container.ts renders the script), while
 # the waiting server answers: an install from the registry takes minutes on a first start.
 if [ -n "${BOTFLEET_PLUGIN_SCRIPT:-}" ]; then
@@ -162,7 +221,7 @@ pairing_script=${BOTFLEET_PAIRING_SCRIPT:-}
 # the platform kills takes the unsnapshotted state with it.
 stop_seconds=${BOTFLEET_AGENT_STOP_SECONDS:-}
 unset BOTFLEET_AGENT_STOP_SECONDS BOTFLEET_PLUGIN_SCRIPT BOTFLEET_WAITING_SERVER BOTFLEET_PORT BOTFLEET_RELEASE_STALE_OWNER BOTFLEET_PAIRING_COMMAND BOTFLEET_PAIRING_SCRIPT
-echo "botfleet: starting release $release: $1" >&2
+echo "botfleet: starting release $running: $1" >&2
 if [ -z "$ready_file" ]; then exec "$@"; fi
 
 # With state-sync beside it, the agent never outlives the lease: a sidecar that lost it, exited or
@@ -184,13 +243,59 @@ stopping=""
 asked=""
 kill_at=""
 trap 'stopping=yes; asked=yes; [ -z "$agent" ] || kill -TERM "$agent" 2>/dev/null || true; [ -z "$stop_seconds" ] || kill_at=$(($(date +%s) + stop_seconds))' TERM INT
+status=0
+killed=""
+# gate_passed: this release is the last good one, its config kept for a rollback.
+gate_passed() {
+  printf '%s\n' "$config" > "$releases/good.config.new" && mv -f "$releases/good.config.new" "$releases/good.config"
+  printf '%s\n' "$image" > "$releases/good.image"
+  printf '%s\n' "$running" > "$releases/good"
+  rm -f "$releases/trying"
+  echo "botfleet: release $running HEALTHY: passed its health gate ($gate_checks checks in a row) $(($(date +%s) - gate_started)) s after its start" >&2
+  gate=passed
+}
+# gate_failed WHY: recorded; back to the last good release's config if there is one (the agent is
+# stopped, then started again on it), else the platform's probes decide.
+gate_failed() {
+  record_failure "$running" "$1"
+  rm -f "$releases/trying"
+  if can_roll_back; then
+    echo "botfleet: RELEASE FAILED: $running: $1" >&2
+    gate=rolling
+    kill -TERM "$agent" 2>/dev/null || true
+    roll_kill_at=$(($(date +%s) + 30))
+  else
+    echo "botfleet: RELEASE FAILED: $running: $1; no other release passed its health gate here to go back to" >&2
+    gate=failed
+  fi
+}
+while :; do
+gate=""
+[ -n "$releases" ] || gate=off
+gate_started=$(date +%s)
+gate_next=$gate_started
+gate_good=0
+roll_kill_at=""
 "$@" &
 agent=$!
 [ -z "$asked" ] || kill -TERM "$agent" 2>/dev/null || true
-status=0
-killed=""
 while kill -0 "$agent" 2>/dev/null; do
   touch "$heartbeat" 2>/dev/null || true
+  now=$(date +%s)
+  if [ -z "$stopping" ] && [ -z "$gate" ] && [ "$now" -ge "$gate_next" ]; then
+    gate_next=$((now + gate_interval))
+    # In the background: a stop meanwhile reaches the trap at once.
+    if (eval "$health_check") >/dev/null 2>&1 & wait $!; then gate_good=$((gate_good + 1)); else gate_good=0; fi
+    if [ "$gate_good" -ge "$gate_checks" ]; then
+      gate_passed
+    elif [ $((now - gate_started)) -ge "$gate_seconds" ]; then
+      gate_failed "its agent did not answer its health check $gate_checks times in a row within $gate_seconds s of its start"
+    fi
+  fi
+  if [ -n "$roll_kill_at" ] && [ "$now" -ge "$roll_kill_at" ]; then
+    kill -KILL "$agent" 2>/dev/null || true
+    roll_kill_at=""
+  fi
   if [ -n "$pairing" ] && ! kill -0 "$pairing" 2>/dev/null; then
     wait "$pairing" || true
     pairing=""
@@ -221,7 +326,23 @@ while kill -0 "$agent" 2>/dev/null; do
   if [ -n "$stopping" ]; then sleep 0.2 & else sleep 1 & fi
   wait $! || true
 done
-wait "$agent" || { code=$?; [ "$status" = 75 ] || status=$code; }
+code=0
+wait "$agent" || code=$?
+# A stop during the gate counts as a start that did not decide only when the platform stopped an
+# agent that never answered (its liveness probe's restart); a lost lease is not the release's.
+if [ -n "$stopping" ] && [ -z "$gate" ] && { [ -z "$asked" ] || [ "$gate_good" -gt 0 ]; }; then rm -f "$releases/trying"; fi
+if [ -z "$stopping" ] && [ -z "$gate" ]; then
+  gate_failed "its agent exited with code $code before its health gate passed"
+fi
+if [ -z "$stopping" ] && [ "$gate" = rolling ]; then
+  roll_back "$(failed_reason "$running")"
+  write_config "$config"
+  echo "botfleet: starting release $running: $1" >&2
+  continue
+fi
+[ "$code" = 0 ] || [ "$status" = 75 ] || status=$code
+break
+done
 if [ -n "$killed" ] && [ "$status" != 75 ]; then status=0; fi
 rm -f "$heartbeat"
 stop_sync
