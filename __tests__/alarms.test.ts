@@ -54,9 +54,17 @@ describe("Cloud Run alerts (gcp.alerts)", () => {
 
   test("one log-match policy per alarm: botfleet's, the runtime's and container exits, each naming its runbook", () => {
     expect(policies.map((p) => p.display_name).sort()).toEqual(
-      ["channel disconnects", "config refused", "container exits", "gateway auth failures", "release rolled back", "restore drill failed", "state lease lost", "state snapshots failing"].map(
-        (t) => `demo-bot-gamma ${t}`,
-      ),
+      [
+        "bot not ready",
+        "channel disconnects",
+        "config refused",
+        "container exits",
+        "gateway auth failures",
+        "release rolled back",
+        "restore drill failed",
+        "state lease lost",
+        "state snapshots failing",
+      ].map((t) => `demo-bot-gamma ${t}`),
     );
     for (const p of policies) {
       // A log-match condition must be alone and rate-limited (the Monitoring API refuses otherwise).

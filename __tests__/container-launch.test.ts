@@ -96,7 +96,7 @@ describe("the container launcher", () => {
     const l = containerLaunch(bot, { ...runtime, ...(runtime.configCheck && STAND_IN_CHECK), stateDir }, { trustedProxies: [] }, "Set it with: gcloud secrets versions add ...");
     const port = await freePort();
     const child = spawn(l.command[0], [...l.command.slice(1), "false"], {
-      env: { PATH: process.env.PATH, ...l.environment, BOTFLEET_PORT: String(port), ...ALL_SET, TELEGRAM_BOT_TOKEN: UNSET_SECRET, ANTHROPIC_API_KEY: "" },
+      env: { PATH: process.env.PATH, ...l.environment, BOTFLEET_PORT: String(port), BOTFLEET_NOT_READY_SECONDS: "1", ...ALL_SET, TELEGRAM_BOT_TOKEN: UNSET_SECRET, ANTHROPIC_API_KEY: "" },
     });
     let stderr = "";
     child.stderr.on("data", (d) => (stderr += d));
@@ -108,6 +108,12 @@ describe("the container launcher", () => {
       expect(stderr).toContain(waiting);
       expect(child.exitCode).toBeNull();
       expect(existsSync(join(stateDir, runtime.configFile))).toBe(false);
+      // Issue 36: not ready for longer than BOTFLEET_NOT_READY_SECONDS (here 1 s), said for the not-ready alert.
+      for (let i = 0; i < 100 && !stderr.includes("NOT READY"); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(stderr).toContain("botfleet: NOT READY for 0 min: waiting for secrets: ANTHROPIC_API_KEY TELEGRAM_BOT_TOKEN\n");
+      // A stop reaches the waiting server at once.
+      child.kill("SIGTERM");
+      expect(await new Promise((r) => child.on("exit", (code) => r(code)))).toBe(0);
     } finally {
       child.kill();
     }
@@ -129,7 +135,7 @@ describe("the container launcher", () => {
       `require("http").createServer((_, res) => res.end("agent " + Object.keys(process.env).filter((k) => k.startsWith("BOTFLEET_")).length)).listen(${port}, "127.0.0.1")`,
     ];
     const child = spawn(l.command[0], [...l.command.slice(1), ...agent], {
-      env: { PATH: process.env.PATH, ...l.environment, BOTFLEET_PORT: String(port), BOTFLEET_STATE_READY: ready, ...ALL_SET },
+      env: { PATH: process.env.PATH, ...l.environment, BOTFLEET_PORT: String(port), BOTFLEET_STATE_READY: ready, BOTFLEET_NOT_READY_SECONDS: "1", ...ALL_SET },
     });
     let stderr = "";
     child.stderr.on("data", (d) => (stderr += d));
@@ -148,6 +154,7 @@ describe("the container launcher", () => {
       writeFileSync(ready, `${Math.floor(Date.now() / 1000) - 1}\n`);
       await new Promise((r) => setTimeout(r, 1500));
       expect((await getText(`http://127.0.0.1:${port}${runtime.healthPath}`)).text).toMatch(/^botfleet: WAITING FOR STATE: /);
+      expect(stderr).toMatch(/botfleet: NOT READY for 0 min: waiting for the state: /);
       writeFileSync(ready, leaseUntil(60));
       let body = waiting.text;
       for (let i = 0; i < 200 && !body.startsWith("agent"); i++) {

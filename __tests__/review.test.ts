@@ -29,7 +29,17 @@ describe("the review of the example fleet", () => {
     expect(byName["bot-gamma"].watching).toEqual({
       logs: "Cloud Logging: the project's _Default bucket, 30 days",
       noAlerts: "none: set gcp.alerts.email",
-      alerts: ["channel disconnects", "config refused", "container exits", "gateway auth failures", "release rolled back", "restore drill failed", "state lease lost", "state snapshots failing"],
+      alerts: [
+        "bot not ready",
+        "channel disconnects",
+        "config refused",
+        "container exits",
+        "gateway auth failures",
+        "release rolled back",
+        "restore drill failed",
+        "state lease lost",
+        "state snapshots failing",
+      ],
       to: "ops@example.com",
     });
     expect(byName["bot-delta"].watching).toMatchObject({ to: "action group ag-demo-eastus2", alerts: expect.arrayContaining(["replica restarts", "unusual message volume", "config refused"]) });
@@ -39,6 +49,7 @@ describe("the review of the example fleet", () => {
         "VM repaired or reimaged",
         "agent memory restarts",
         "agent restarts",
+        "bot not ready",
         "channel disconnects",
         "gateway auth failures",
         "restore drill failed",
@@ -53,14 +64,14 @@ describe("the review of the example fleet", () => {
     expect(noAlerts.watching).toMatchObject({ alerts: [], noAlerts: "none: set azure.alerts.email" });
     expect(byName["azure-shared-eastus2"].watching).toBeUndefined();
 
-    expect(files.comment).toContain("**Alerts** (to ops@example.com; each names its runbook in docs/runbooks.md): channel disconnects, config refused, container exits,");
+    expect(files.comment).toContain("**Alerts** (to ops@example.com; each names its runbook in docs/runbooks.md): bot not ready, channel disconnects, config refused, container exits,");
   });
 
   test("lists every stack, shared ones first, with resources by type counted from the plan", () => {
     expect(stacks.map((s) => s.name)).toEqual(["azure-shared-eastus2", "gcp-shared-us-central1", "bot-alpha", "bot-beta", "bot-delta", "bot-epsilon", "bot-gamma"]);
     const json = JSON.parse(readFileSync(join(example, "stacks/bot-gamma/cdk.tf.json"), "utf8"));
     expect(Object.fromEntries(byName["bot-gamma"].resourceCounts)).toEqual(Object.fromEntries(Object.entries(json.resource).map(([type, rs]) => [type, Object.keys(rs as object).length])));
-    expect(files.summary).toContain("| bot-gamma | openclaw on gcp-cloud-run, light, us-central1 | 26 | 1 | passed |");
+    expect(files.summary).toContain("| bot-gamma | openclaw on gcp-cloud-run, light, us-central1 | 27 | 1 | passed |");
   });
 
   test("prices each bot from the dated table", () => {

@@ -206,3 +206,55 @@ describe("a restart asked for in the store", () => {
     expect(status.lastRestart).toMatchObject({ id: "r2", ok: false });
   });
 });
+
+// Issue 36: a bot not ready for NOT_READY_MINUTES is said, for the not-ready alert; again every
+// NOT_READY_MINUTES while it lasts, whatever its reasons become meanwhile.
+describe("a bot not ready for long", () => {
+  const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000).toISOString().replace(/\.\d+Z$/, "Z");
+  const run = (status: object, condition: object) => {
+    const statusDir = join(root, `not-ready-${Math.random().toString(36).slice(2)}`);
+    mkdirSync(statusDir, { recursive: true });
+    writeFileSync(join(statusDir, "status.json"), JSON.stringify(status));
+    const script = [
+      `STATUS_DIR=${JSON.stringify(statusDir)}`,
+      "NOT_READY_MINUTES=15",
+      `bot_condition() { echo '${JSON.stringify(condition)}'; }`,
+      "blob_put() { :; }",
+      functions("log", "status_json", "write_status", "tell_condition"),
+      "tell_condition",
+    ].join("\n");
+    const r = spawnSync("bash", ["--norc", "-c", script], { env: { PATH: `${bin}:${process.env.PATH}` }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    expect(r.status).toBe(0);
+    return { log: r.stderr, status: JSON.parse(readFileSync(join(statusDir, "status.json"), "utf8")) };
+  };
+  const degraded = { state: "degraded", reasons: ["a chat channel failed 3 times in 10 min, last: getUpdates conflict"] };
+
+  test("says NOT READY once the bot has not been ready for 15 minutes, though its reasons changed meanwhile", () => {
+    const since = minutesAgo(20);
+    const { log, status } = run({ condition: { state: "degraded", reasons: ["a chat channel failed 1 times in 10 min"], since }, notReadySince: since }, degraded);
+    expect(log).toMatch(new RegExp(`botfleet: NOT READY for 20 min \\(since ${since}\\): degraded: a chat channel failed 3 times in 10 min, last: getUpdates conflict\\n$`));
+    expect(status.notReadySince).toBe(since);
+    expect(status.notReadyToldAt).toEqual(expect.any(String));
+  });
+
+  test("says it again only 15 minutes after it last did; not before 15 minutes; not once ready", () => {
+    const since = minutesAgo(40);
+    expect(run({ condition: { ...degraded, since }, notReadySince: since, notReadyToldAt: minutesAgo(5) }, degraded).log).toBe("");
+    expect(run({ condition: { ...degraded, since }, notReadySince: since, notReadyToldAt: minutesAgo(16) }, degraded).log).toMatch(/NOT READY for 40 min/);
+    expect(run({ condition: { ...degraded, since: minutesAgo(10) }, notReadySince: minutesAgo(10) }, degraded).log).toBe("");
+    const ready = run({ condition: { ...degraded, since }, notReadySince: since, notReadyToldAt: minutesAgo(16) }, { state: "ready", reasons: [] });
+    expect(ready.log).toBe("");
+    expect(ready.status).not.toHaveProperty("notReadySince");
+  });
+
+  test("a bot waiting for its secrets is not ready either; the first run that finds it so starts the count", () => {
+    const waiting = { state: "waiting", reasons: ["bot-alpha--llm-api-key"] };
+    const first = run({}, waiting);
+    expect(first.log).toMatch(/botfleet: condition: waiting: bot-alpha--llm-api-key\n$/);
+    expect(first.status.notReadySince).toEqual(first.status.condition.since);
+    // A status from before the count existed: it starts at this run, not at the condition's since.
+    const older = run({ condition: { ...waiting, since: minutesAgo(30) } }, waiting);
+    expect(older.log).toBe("");
+    expect(Date.now() - Date.parse(older.status.notReadySince)).toBeLessThan(60_000);
+  });
+});

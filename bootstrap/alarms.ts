@@ -1,4 +1,4 @@
-import type { LogSignals } from "../runtimes/runtime";
+import { NOT_READY_MINUTES, type LogSignals } from "../runtimes/runtime";
 
 /** Where each alarm's runbook is: what it means, what to look at, what to run. */
 export const RUNBOOKS = "docs/runbooks.md";
@@ -73,6 +73,14 @@ export const MANAGED_BOTFLEET_ALARMS: readonly LogAlarm[] = [
     threshold: 1,
     windowMinutes: 15,
   },
+  {
+    id: "not-ready",
+    title: "bot not ready",
+    description: `The bot has not been ready for ${NOT_READY_MINUTES} minutes: it waits for a secret, or for its state (state-sync holds no lease)`,
+    patterns: ["botfleet: NOT READY for"],
+    threshold: 1,
+    windowMinutes: 15,
+  },
   // The launcher stops the agent too when state-sync no longer proves the lease.
   ...STATE_ALARMS.map((a) => (a.id === "lease-lost" ? { ...a, patterns: ["botfleet: LEASE NOT HELD", ...a.patterns] } : a)),
 ];
@@ -89,6 +97,14 @@ export function vmBotfleetAlarms(thresholds: { restartThreshold: number }): LogA
       title: "update rolled back",
       description: "A deployed release failed on the VM (its files, the runtime's config check or the health gate) and was rolled back: the bot runs the previous release",
       patterns: ["botfleet: update: ROLLED BACK", "botfleet: update: release "],
+      threshold: 1,
+      windowMinutes: 15,
+    },
+    {
+      id: "not-ready",
+      title: "bot not ready",
+      description: `The bot has not been ready for ${NOT_READY_MINUTES} minutes (its status's condition: waiting for a secret, or degraded, with the reasons)`,
+      patterns: ["botfleet: NOT READY for"],
       threshold: 1,
       windowMinutes: 15,
     },

@@ -6,7 +6,7 @@ import type { Tier } from "../config/schema";
 import { azureBotNames, azureSharedNames } from "../config/names";
 import { posix } from "node:path";
 import { rememberRenderedCloudInit } from "../tfjson/rendered-cloud-init";
-import { CHANNEL_FAILURE_WINDOW_MINUTES, requestedSandbox, UNSET_SECRET, WAITING_FOR_SECRETS, type AgentRuntime } from "../runtimes/runtime";
+import { CHANNEL_FAILURE_WINDOW_MINUTES, NOT_READY_MINUTES, requestedSandbox, UNSET_SECRET, WAITING_FOR_SECRETS, type AgentRuntime } from "../runtimes/runtime";
 import { stringifyCloudConfig } from "./cloud-config";
 import { PAIR_SCRIPT } from "./container";
 import { render, shellQuote } from "./templates";
@@ -126,6 +126,7 @@ export const RELEASE = {
   memoryRestartChecks: 3,
   /** A chat channel's failure lines within this many minutes make the bot degraded in its status. */
   channelWindowMinutes: CHANNEL_FAILURE_WINDOW_MINUTES,
+  notReadyMinutes: NOT_READY_MINUTES,
 } as const;
 
 /**
@@ -256,6 +257,7 @@ export function renderVmBootstrap(fleet: Fleet, bot: Bot, runtime: AgentRuntime)
     memoryRestartPercent: RELEASE.memoryRestartPercent,
     memoryRestartChecks: RELEASE.memoryRestartChecks,
     channelWindowMinutes: RELEASE.channelWindowMinutes,
+    notReadyMinutes: RELEASE.notReadyMinutes,
     channelFailures: runtime.logSignals.channelDisconnect,
     sandboxOffMarker: SANDBOX.offMarker,
     stateStatusFile: STATE_STATUS_FILE,

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { join, posix } from "node:path";
 import { AGENT_CONFIG_ENV, CONTAINER_GATE } from "../contracts";
 import type { Bot } from "../config/load";
-import type { AgentRuntime, GatewayContext, SecretSpec } from "../runtimes/runtime";
+import { NOT_READY_MINUTES, type AgentRuntime, type GatewayContext, type SecretSpec } from "../runtimes/runtime";
 import { render, shellQuote } from "./templates";
 
 const LAUNCH_SCRIPT = readFileSync(join(__dirname, "..", "templates", "container", "launch.sh"), "utf8");
@@ -53,6 +53,7 @@ export function containerLaunch(bot: Bot, runtime: AgentRuntime, gateway: Gatewa
     BOTFLEET_GATE_SECONDS: String(CONTAINER_GATE.seconds),
     BOTFLEET_GATE_CHECKS: String(CONTAINER_GATE.checks),
     BOTFLEET_GATE_STARTS: String(CONTAINER_GATE.starts),
+    BOTFLEET_NOT_READY_SECONDS: String(NOT_READY_MINUTES * 60),
     ...(plugins.length > 0 && { BOTFLEET_PLUGIN_SCRIPT: render("container/install-plugins.sh", { runtime: runtime.id, plugins }) }),
     // The runtime's own check of the new config, on a scratch state directory (launch.sh).
     ...(runtime.configCheck && runtime.stateDirEnv && { BOTFLEET_CONFIG_CHECK: `${runtime.stateDirEnv}="$BOTFLEET_CHECK_DIR" ${runtime.configCheck.map(shellQuote).join(" ")}` }),

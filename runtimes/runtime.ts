@@ -206,6 +206,13 @@ export interface LogSignals {
  */
 export const CHANNEL_FAILURE_WINDOW_MINUTES = 10;
 
+/**
+ * A bot not ready (waiting, degraded, its state not restored) for this long is said in its log
+ * (`botfleet: NOT READY for <m> min: ...`), again every as long while it lasts: the `not-ready`
+ * alert reads it (bootstrap/alarms.ts). Longer than an update's health gate and a restore.
+ */
+export const NOT_READY_MINUTES = 15;
+
 /** Secrets every runtime shares: the LLM key and one token per enabled chat channel. */
 export function commonSecrets(bot: Bot): SecretSpec[] {
   const secrets: SecretSpec[] = [{ key: "llm-api-key", env: MODEL_PROVIDERS[bot.modelProvider], required: true, description: `API key for ${bot.modelProvider}` }];

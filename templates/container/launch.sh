@@ -18,6 +18,19 @@ for name in $BOTFLEET_OPTIONAL_SECRETS; do
     unset "$name"
   fi
 done
+# not_ready WHAT: called while the bot waits; once it has not been ready for
+# BOTFLEET_NOT_READY_SECONDS, says so (the not-ready alert reads it), again every as long.
+not_ready_seconds=${BOTFLEET_NOT_READY_SECONDS:-900}
+not_ready_since=$(date +%s)
+not_ready_told=""
+not_ready() {
+  now=$(date +%s)
+  [ $((now - not_ready_since)) -ge "$not_ready_seconds" ] || return 0
+  [ -z "$not_ready_told" ] || [ $((now - not_ready_told)) -ge "$not_ready_seconds" ] || return 0
+  echo "botfleet: NOT READY for $(((now - not_ready_since) / 60)) min: $1" >&2
+  not_ready_told=$now
+}
+
 # Waiting for secrets is a state, not a failure: exiting would fail the revision (Cloud Run then
 # leaves the service tainted; Container Apps never provisions it). A small server answers the
 # health probes with what is missing and how to fix it, until a restart after the secrets are set.
@@ -27,7 +40,16 @@ if [ -n "$missing" ]; then
   waiting_server=$BOTFLEET_WAITING_SERVER
   export BOTFLEET_WAITING
   unset BOTFLEET_AGENT_CONFIG BOTFLEET_CONFIG_CHECK BOTFLEET_RELEASE BOTFLEET_REQUIRED_SECRETS BOTFLEET_OPTIONAL_SECRETS BOTFLEET_SECRET_HINT BOTFLEET_CONFIG_PATH BOTFLEET_WAITING_SERVER BOTFLEET_STATE_READY
-  eval "exec $waiting_server"
+  (eval "exec $waiting_server") &
+  server=$!
+  trap 'kill "$server" 2>/dev/null; wait "$server"; exit 0' TERM INT
+  while kill -0 "$server" 2>/dev/null; do
+    not_ready "waiting for secrets:$missing"
+    sleep 5 &
+    wait $! || true
+  done
+  wait "$server" || exit $?
+  exit 0
 fi
 
 # The runtime's own check of this revision's config (BOTFLEET_CONFIG_CHECK), on a scratch state
@@ -126,6 +148,7 @@ ready_file=${BOTFLEET_STATE_READY:-}
 if [ -n "$ready_file" ] && ! state_ready "$ready_file"; then
   waiting "botfleet: WAITING FOR STATE: state-sync has not restored the bot's state yet (it waits for the lease while another instance holds it); see its log"
   until state_ready "$ready_file"; do
+    not_ready "waiting for the state: state-sync has not restored it (it waits for the lease while another instance holds it); see its log"
     if sync_gone; then
       echo "botfleet: STATE-SYNC EXITED before the state was restored (see its log above); this container ends and starts again" >&2
       exit 75
@@ -146,7 +169,7 @@ gate_seconds=${BOTFLEET_GATE_SECONDS:-80}
 gate_checks=${BOTFLEET_GATE_CHECKS:-2}
 gate_starts=${BOTFLEET_GATE_STARTS:-2}
 gate_interval=${BOTFLEET_GATE_INTERVAL:-5}
-unset BOTFLEET_AGENT_CONFIG BOTFLEET_RELEASE BOTFLEET_IMAGE BOTFLEET_HEALTH_CHECK BOTFLEET_GATE_SECONDS BOTFLEET_GATE_CHECKS BOTFLEET_GATE_STARTS BOTFLEET_GATE_INTERVAL BOTFLEET_REQUIRED_SECRETS BOTFLEET_OPTIONAL_SECRETS BOTFLEET_SECRET_HINT BOTFLEET_CONFIG_PATH BOTFLEET_STATE_READY
+unset BOTFLEET_NOT_READY_SECONDS BOTFLEET_AGENT_CONFIG BOTFLEET_RELEASE BOTFLEET_IMAGE BOTFLEET_HEALTH_CHECK BOTFLEET_GATE_SECONDS BOTFLEET_GATE_CHECKS BOTFLEET_GATE_STARTS BOTFLEET_GATE_INTERVAL BOTFLEET_REQUIRED_SECRETS BOTFLEET_OPTIONAL_SECRETS BOTFLEET_SECRET_HINT BOTFLEET_CONFIG_PATH BOTFLEET_STATE_READY
 # write_config TEXT: the fleet file owns the agent config on these targets: written fresh at every
 # start, atomically.
 write_config() {
