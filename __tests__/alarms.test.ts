@@ -5,7 +5,7 @@ import { deployerRoles } from "../constructs/gcp-shared-stack";
 import { gcpApplyRoles } from "../constructs/hcp-terraform-stack";
 import { RUNTIME_DESCRIPTIONS } from "../runtimes";
 import { CONTAINER_EXITS, cloudRunLogFilter } from "../targets/gcp-cloud-run/bot-alerts";
-import { exampleFleet, fleetFrom, resources, ROOT, synthFleet } from "./support/fleet";
+import { CLOUD_RUN_ALERT_TITLES, exampleFleet, fleetFrom, resources, ROOT, synthFleet } from "./support/fleet";
 
 const source = (path: string) => readFileSync(join(ROOT, path), "utf8");
 const runbooks = source(RUNBOOKS);
@@ -53,19 +53,7 @@ describe("Cloud Run alerts (gcp.alerts)", () => {
   });
 
   test("one log-match policy per alarm: botfleet's, the runtime's and container exits, each naming its runbook", () => {
-    expect(policies.map((p) => p.display_name).sort()).toEqual(
-      [
-        "bot not ready",
-        "channel disconnects",
-        "config refused",
-        "container exits",
-        "gateway auth failures",
-        "release rolled back",
-        "restore drill failed",
-        "state lease lost",
-        "state snapshots failing",
-      ].map((t) => `demo-bot-gamma ${t}`),
-    );
+    expect(policies.map((p) => p.display_name).sort()).toEqual(CLOUD_RUN_ALERT_TITLES.map((t) => `demo-bot-gamma ${t}`));
     for (const p of policies) {
       // A log-match condition must be alone and rate-limited (the Monitoring API refuses otherwise).
       expect(p.conditions).toHaveLength(1);

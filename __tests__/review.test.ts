@@ -9,7 +9,7 @@ import { reviewStack } from "../review/stack-review";
 import { readSynthOutput } from "../review/synth-output";
 import { modifiedExampleFleet, readmeWithExample, reviewExample, synthTo } from "../scripts/readme-review-example";
 import { review } from "../scripts/review";
-import { exampleFleet, fleetFrom, ROOT } from "./support/fleet";
+import { CLOUD_RUN_ALERT_TITLES, exampleFleet, fleetFrom, ROOT } from "./support/fleet";
 import { run } from "./support/tools";
 import type { Json } from "../tfjson/terraform-json";
 
@@ -29,17 +29,7 @@ describe("the review of the example fleet", () => {
     expect(byName["bot-gamma"].watching).toEqual({
       logs: "Cloud Logging: the project's _Default bucket, 30 days",
       noAlerts: "none: set gcp.alerts.email",
-      alerts: [
-        "bot not ready",
-        "channel disconnects",
-        "config refused",
-        "container exits",
-        "gateway auth failures",
-        "release rolled back",
-        "restore drill failed",
-        "state lease lost",
-        "state snapshots failing",
-      ],
+      alerts: CLOUD_RUN_ALERT_TITLES,
       to: "ops@example.com",
     });
     expect(byName["bot-delta"].watching).toMatchObject({ to: "action group ag-demo-eastus2", alerts: expect.arrayContaining(["replica restarts", "unusual message volume", "config refused"]) });

@@ -61,3 +61,16 @@ export function resources(stack: StackJson, type: string): StackJson[] {
     return rest;
   });
 }
+
+/** The alerts of the example fleet's Cloud Run bot (bot-gamma), by title: what its policies and the review name. */
+export const CLOUD_RUN_ALERT_TITLES = [
+  "bot not ready",
+  "channel disconnects",
+  "config refused",
+  "container exits",
+  "gateway auth failures",
+  "release rolled back",
+  "restore drill failed",
+  "state lease lost",
+  "state snapshots failing",
+];
