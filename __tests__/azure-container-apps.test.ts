@@ -253,6 +253,7 @@ describe("bot-delta: alerts", () => {
     expect(restarts.criteria).toEqual([{ metric_namespace: "Microsoft.App/containerApps", metric_name: "RestartCount", aggregation: "Maximum", operator: "GreaterThanOrEqual", threshold: 3 }]);
     expect(restarts.scopes).toEqual(["${azurerm_container_app.app.id}"]);
     expect(queries.map((q) => [q.name, q.criteria[0].threshold, q.window_duration]).sort()).toEqual([
+      ["bot-delta agent memory restarts", 1, "PT1H"],
       ["bot-delta bot not ready", 1, "PT15M"],
       ["bot-delta channel disconnects", 5, "PT15M"],
       ["bot-delta config refused", 1, "PT15M"],

@@ -37,7 +37,7 @@ async function stateDirectory() {
 }
 
 /** One container start of the release of `allowFrom` (and a gateway setting that breaks it). */
-function start(s: { stateDir: string; port: number; log: string }, allowFrom: string[], gateway: Record<string, unknown> = {}) {
+function start(s: { stateDir: string; port: number; log: string }, allowFrom: string[], gateway: Record<string, unknown> = {}, env: Record<string, string> = {}) {
   const runtime = {
     ...openclaw,
     ...STAND_IN_CHECK,
@@ -58,6 +58,7 @@ function start(s: { stateDir: string; port: number; log: string }, allowFrom: st
       BOTFLEET_STATE_READY: join(s.stateDir, ".botfleet-state-ready"),
       BOTFLEET_GATE_SECONDS: "6",
       BOTFLEET_GATE_INTERVAL: "1",
+      ...env,
       ...ALL_SET,
     },
   });
@@ -144,5 +145,33 @@ describe("the managed launcher's health gate", () => {
     await third.until(`release ${good.release} HEALTHY`);
     expect(third.stderr()).toContain(`RELEASE FAILED here before: ${third.release}: never passed its health gate in 2 starts`);
     await third.stop();
+  }, 90_000);
+});
+
+// Issue 36 on Container Apps and Cloud Run: the launcher watches the container's memory (its
+// cgroup; here files of the same names) and restarts the agent gracefully, snapshot first.
+describe("the managed launcher's memory watch", () => {
+  test("over its threshold at 2 checks in a row, the agent is stopped, a snapshot confirmed in the store, then started again; under it, nothing", async () => {
+    const s = await stateDirectory();
+    const cgroup = join(s.stateDir, "..", "cgroup");
+    mkdirSync(cgroup);
+    writeFileSync(join(cgroup, "memory.max"), "1000000000\n");
+    writeFileSync(join(cgroup, "memory.current"), "500000000\n");
+    const l = start(s, ["1"], {}, { BOTFLEET_CGROUP: cgroup, BOTFLEET_MEMORY_INTERVAL: "1", BOTFLEET_MEMORY_RESTART_CHECKS: "2" });
+    await l.until(`release ${l.release} HEALTHY`);
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(l.stderr()).not.toContain("botfleet: memory:");
+    writeFileSync(join(cgroup, "memory.current"), "930000000\n");
+    await l.until("botfleet: memory: the container uses 93% of its memory limit (restart at 90% for 2 checks 1 s apart): restarting the agent, snapshot first");
+    writeFileSync(join(cgroup, "memory.current"), "300000000\n");
+    // As state-sync reports a snapshot taken after the agent stopped.
+    await new Promise((r) => setTimeout(r, 1500));
+    const at = new Date().toISOString();
+    writeFileSync(join(s.stateDir, ".botfleet-state-status.json"), `${JSON.stringify({ phase: "running", storeCurrentAt: at })}\n`);
+    await l.until(`botfleet: memory: state snapshot in the store (the store holds the state as of ${at})`);
+    await l.until("botfleet: memory: RESTARTED the agent at 93% of its memory limit");
+    await l.until(new RegExp(`release ${l.release} HEALTHY[^]*release ${l.release} HEALTHY`));
+    expect(agentStarts(s)).toEqual(['["1"]', '["1"]']);
+    expect(await l.stop()).toBe(0);
   }, 90_000);
 });

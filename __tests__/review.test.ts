@@ -54,14 +54,14 @@ describe("the review of the example fleet", () => {
     expect(noAlerts.watching).toMatchObject({ alerts: [], noAlerts: "none: set azure.alerts.email" });
     expect(byName["azure-shared-eastus2"].watching).toBeUndefined();
 
-    expect(files.comment).toContain("**Alerts** (to ops@example.com; each names its runbook in docs/runbooks.md): bot not ready, channel disconnects, config refused, container exits,");
+    expect(files.comment).toContain("**Alerts** (to ops@example.com; each names its runbook in docs/runbooks.md): agent memory restarts, bot not ready, channel disconnects, config refused, container exits,");
   });
 
   test("lists every stack, shared ones first, with resources by type counted from the plan", () => {
     expect(stacks.map((s) => s.name)).toEqual(["azure-shared-eastus2", "gcp-shared-us-central1", "bot-alpha", "bot-beta", "bot-delta", "bot-epsilon", "bot-gamma"]);
     const json = JSON.parse(readFileSync(join(example, "stacks/bot-gamma/cdk.tf.json"), "utf8"));
     expect(Object.fromEntries(byName["bot-gamma"].resourceCounts)).toEqual(Object.fromEntries(Object.entries(json.resource).map(([type, rs]) => [type, Object.keys(rs as object).length])));
-    expect(files.summary).toContain("| bot-gamma | openclaw on gcp-cloud-run, light, us-central1 | 27 | 1 | passed |");
+    expect(files.summary).toContain("| bot-gamma | openclaw on gcp-cloud-run, light, us-central1 | 28 | 1 | passed |");
   });
 
   test("prices each bot from the dated table", () => {

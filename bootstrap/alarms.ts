@@ -81,6 +81,14 @@ export const MANAGED_BOTFLEET_ALARMS: readonly LogAlarm[] = [
     threshold: 1,
     windowMinutes: 15,
   },
+  {
+    id: "memory-restarts",
+    title: "agent memory restarts",
+    description: "The container used most of its memory limit for minutes and the launcher restarted the agent gracefully, snapshot first: once is a busy hour, again and again is a leak",
+    patterns: ["botfleet: memory: RESTARTED"],
+    threshold: 1,
+    windowMinutes: 60,
+  },
   // The launcher stops the agent too when state-sync no longer proves the lease.
   ...STATE_ALARMS.map((a) => (a.id === "lease-lost" ? { ...a, patterns: ["botfleet: LEASE NOT HELD", ...a.patterns] } : a)),
 ];

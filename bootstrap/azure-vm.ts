@@ -1,5 +1,5 @@
 import { gunzipSync, gzipSync } from "node:zlib";
-import { mebibytes } from "../contracts";
+import { mebibytes, MEMORY_RESTART } from "../contracts";
 import { cachedText } from "../scripts/disk-cache";
 import type { Bot, Fleet } from "../config/load";
 import type { Tier } from "../config/schema";
@@ -115,15 +115,9 @@ export const RELEASE = {
    */
   healthSeconds: 180,
   healthChecks: 3,
-  /**
-   * The agent restarts gracefully (snapshot first) once its container uses this share of its
-   * memory limit at 3 runs of the updater in a row (3 minutes), before the kernel kills it
-   * mid-write: a busy session peaks at 52 to 65% of every tier's limit, 86% beside another suite
-   * (containers/gateway-memory, docs/targets/azure-vmss.md#memory); growth over days
-   * (openclaw/openclaw#91588) passes it.
-   */
-  memoryRestartPercent: 90,
-  memoryRestartChecks: 3,
+  /** The agent restarts gracefully (snapshot first) at this share of its container's memory limit, at this many updater runs (a minute apart) in a row. */
+  memoryRestartPercent: MEMORY_RESTART.percent,
+  memoryRestartChecks: MEMORY_RESTART.checks,
   /** A chat channel's failure lines within this many minutes make the bot degraded in its status. */
   channelWindowMinutes: CHANNEL_FAILURE_WINDOW_MINUTES,
   notReadyMinutes: NOT_READY_MINUTES,

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join, posix } from "node:path";
-import { AGENT_CONFIG_ENV, CONTAINER_GATE } from "../contracts";
+import { AGENT_CONFIG_ENV, CONTAINER_GATE, MEMORY_RESTART } from "../contracts";
 import type { Bot } from "../config/load";
 import { NOT_READY_MINUTES, type AgentRuntime, type GatewayContext, type SecretSpec } from "../runtimes/runtime";
 import { render, shellQuote } from "./templates";
@@ -54,6 +54,8 @@ export function containerLaunch(bot: Bot, runtime: AgentRuntime, gateway: Gatewa
     BOTFLEET_GATE_CHECKS: String(CONTAINER_GATE.checks),
     BOTFLEET_GATE_STARTS: String(CONTAINER_GATE.starts),
     BOTFLEET_NOT_READY_SECONDS: String(NOT_READY_MINUTES * 60),
+    BOTFLEET_MEMORY_RESTART_PERCENT: String(MEMORY_RESTART.percent),
+    BOTFLEET_MEMORY_RESTART_CHECKS: String(MEMORY_RESTART.checks),
     ...(plugins.length > 0 && { BOTFLEET_PLUGIN_SCRIPT: render("container/install-plugins.sh", { runtime: runtime.id, plugins }) }),
     // The runtime's own check of the new config, on a scratch state directory (launch.sh).
     ...(runtime.configCheck && runtime.stateDirEnv && { BOTFLEET_CONFIG_CHECK: `${runtime.stateDirEnv}="$BOTFLEET_CHECK_DIR" ${runtime.configCheck.map(shellQuote).join(" ")}` }),

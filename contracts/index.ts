@@ -22,6 +22,15 @@ export const AGENT_CONFIG_ENV = "BOTFLEET_AGENT_CONFIG";
  */
 export const CONTAINER_GATE = { seconds: 80, checks: 2, starts: 2 } as const;
 
+/**
+ * The agent is restarted gracefully, snapshot first, once its memory passes `percent` of its limit
+ * at `checks` checks a minute apart (the VM's updater: the agent container's limit; the managed
+ * launcher: the container's), before the kernel kills it mid-write: a busy session peaks at 52 to
+ * 65% of every tier's limit, 86% beside another suite (containers/gateway-memory,
+ * docs/targets/azure-vmss.md#memory); growth over days (openclaw/openclaw#91588) passes it.
+ */
+export const MEMORY_RESTART = { percent: 90, checks: 3 } as const;
+
 /** A lowercase DNS name with at least two labels. */
 export const HOSTNAME = /^(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
 

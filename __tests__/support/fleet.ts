@@ -64,6 +64,7 @@ export function resources(stack: StackJson, type: string): StackJson[] {
 
 /** The alerts of the example fleet's Cloud Run bot (bot-gamma), by title: what its policies and the review name. */
 export const CLOUD_RUN_ALERT_TITLES = [
+  "agent memory restarts",
   "bot not ready",
   "channel disconnects",
   "config refused",

@@ -169,7 +169,11 @@ gate_seconds=${BOTFLEET_GATE_SECONDS:-80}
 gate_checks=${BOTFLEET_GATE_CHECKS:-2}
 gate_starts=${BOTFLEET_GATE_STARTS:-2}
 gate_interval=${BOTFLEET_GATE_INTERVAL:-5}
-unset BOTFLEET_NOT_READY_SECONDS BOTFLEET_AGENT_CONFIG BOTFLEET_RELEASE BOTFLEET_IMAGE BOTFLEET_HEALTH_CHECK BOTFLEET_GATE_SECONDS BOTFLEET_GATE_CHECKS BOTFLEET_GATE_STARTS BOTFLEET_GATE_INTERVAL BOTFLEET_REQUIRED_SECRETS BOTFLEET_OPTIONAL_SECRETS BOTFLEET_SECRET_HINT BOTFLEET_CONFIG_PATH BOTFLEET_STATE_READY
+memory_limit_percent=${BOTFLEET_MEMORY_RESTART_PERCENT:-90}
+memory_checks=${BOTFLEET_MEMORY_RESTART_CHECKS:-3}
+memory_interval=${BOTFLEET_MEMORY_INTERVAL:-60}
+cgroup=${BOTFLEET_CGROUP:-/sys/fs/cgroup}
+unset BOTFLEET_MEMORY_RESTART_PERCENT BOTFLEET_MEMORY_RESTART_CHECKS BOTFLEET_MEMORY_INTERVAL BOTFLEET_CGROUP BOTFLEET_NOT_READY_SECONDS BOTFLEET_AGENT_CONFIG BOTFLEET_RELEASE BOTFLEET_IMAGE BOTFLEET_HEALTH_CHECK BOTFLEET_GATE_SECONDS BOTFLEET_GATE_CHECKS BOTFLEET_GATE_STARTS BOTFLEET_GATE_INTERVAL BOTFLEET_REQUIRED_SECRETS BOTFLEET_OPTIONAL_SECRETS BOTFLEET_SECRET_HINT BOTFLEET_CONFIG_PATH BOTFLEET_STATE_READY
 # write_config TEXT: the fleet file owns the agent config on these targets: written fresh at every
 # start, atomically.
 write_config() {
@@ -292,6 +296,41 @@ gate_failed() {
     gate=failed
   fi
 }
+# memory_percent: the container's memory in use, in percent of its limit (cgroup v2, else v1);
+# fails where no limit is set. What the platform kills the container for (Cloud Run counts its
+# in-memory volume in it too).
+memory_percent() {
+  if [ -r "$cgroup/memory.max" ]; then
+    mem_used=$(cat "$cgroup/memory.current") && mem_limit=$(cat "$cgroup/memory.max") || return 1
+  elif [ -r "$cgroup/memory/memory.limit_in_bytes" ]; then
+    mem_used=$(cat "$cgroup/memory/memory.usage_in_bytes") && mem_limit=$(cat "$cgroup/memory/memory.limit_in_bytes") || return 1
+  else
+    return 1
+  fi
+  # "max" (v2) or a limit near 2^63 (v1) is no limit.
+  case "$mem_used$mem_limit" in '' | *[!0-9]*) return 1 ;; esac
+  [ "${#mem_limit}" -lt 19 ] && [ "$mem_limit" -gt 0 ] || return 1
+  echo $((mem_used * 100 / mem_limit))
+}
+# durable_snapshot: the stopped agent's state in the store before it starts again: state-sync in
+# this container is asked at once (SIGUSR1), a sidecar takes it at its next interval; up to 120 s.
+durable_snapshot() {
+  snapshot_asked=$(date -u +%Y-%m-%dT%H:%M:%S)
+  [ -z "$sync" ] || kill -USR1 "$sync" 2>/dev/null || true
+  waited=0
+  while [ "$waited" -lt 120 ] && [ -z "$stopping" ]; do
+    current=$(sed -n 's/.*"storeCurrentAt":"\([^"]*\)".*/\1/p' "$state_dir/.botfleet-state-status.json" 2>/dev/null || true)
+    if [ -n "$current" ] && [ "$current" != "$snapshot_asked" ] && [ "$(printf '%s\n%s\n' "$snapshot_asked" "$current" | sort | tail -n 1)" = "$current" ]; then
+      echo "botfleet: memory: state snapshot in the store (the store holds the state as of $current)" >&2
+      return 0
+    fi
+    sleep 1 &
+    wait $! || true
+    waited=$((waited + 1))
+  done
+  echo "botfleet: memory: no snapshot confirmed within $waited s; starting the agent all the same (its stop wrote its state here)" >&2
+}
+memory_restart=""
 while :; do
 gate=""
 [ -n "$releases" ] || gate=off
@@ -299,6 +338,8 @@ gate_started=$(date +%s)
 gate_next=$gate_started
 gate_good=0
 roll_kill_at=""
+memory_next=$(($(date +%s) + memory_interval))
+memory_over=0
 "$@" &
 agent=$!
 [ -z "$asked" ] || kill -TERM "$agent" 2>/dev/null || true
@@ -313,6 +354,22 @@ while kill -0 "$agent" 2>/dev/null; do
       gate_passed
     elif [ $((now - gate_started)) -ge "$gate_seconds" ]; then
       gate_failed "its agent did not answer its health check $gate_checks times in a row within $gate_seconds s of its start"
+    fi
+  fi
+  # Memory (issue 36): over its threshold for $memory_checks checks in a row, the agent is
+  # restarted gracefully, snapshot first, before the platform kills the container mid-write.
+  if [ -z "$stopping" ] && [ -n "$gate" ] && [ "$gate" != rolling ] && [ -z "$memory_restart" ] && [ "$now" -ge "$memory_next" ]; then
+    memory_next=$((now + memory_interval))
+    if used=$(memory_percent) && [ "$used" -ge "$memory_limit_percent" ]; then
+      memory_over=$((memory_over + 1))
+      if [ "$memory_over" -ge "$memory_checks" ]; then
+        echo "botfleet: memory: the container uses $used% of its memory limit (restart at $memory_limit_percent% for $memory_checks checks $memory_interval s apart): restarting the agent, snapshot first" >&2
+        memory_restart=$used
+        kill -TERM "$agent" 2>/dev/null || true
+        roll_kill_at=$((now + ${stop_seconds:-30}))
+      fi
+    else
+      memory_over=0
     fi
   fi
   if [ -n "$roll_kill_at" ] && [ "$now" -ge "$roll_kill_at" ]; then
@@ -356,6 +413,13 @@ wait "$agent" || code=$?
 if [ -n "$stopping" ] && [ -z "$gate" ] && { [ -z "$asked" ] || [ "$gate_good" -gt 0 ]; }; then rm -f "$releases/trying"; fi
 if [ -z "$stopping" ] && [ -z "$gate" ]; then
   gate_failed "its agent exited with code $code before its health gate passed"
+fi
+if [ -z "$stopping" ] && [ -n "$memory_restart" ]; then
+  durable_snapshot
+  echo "botfleet: memory: RESTARTED the agent at $memory_restart% of its memory limit" >&2
+  memory_restart=""
+  echo "botfleet: starting release $running: $1" >&2
+  continue
 fi
 if [ -z "$stopping" ] && [ "$gate" = rolling ]; then
   roll_back "$(failed_reason "$running")"
