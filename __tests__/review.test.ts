@@ -54,7 +54,9 @@ describe("the review of the example fleet", () => {
     expect(noAlerts.watching).toMatchObject({ alerts: [], noAlerts: "none: set azure.alerts.email" });
     expect(byName["azure-shared-eastus2"].watching).toBeUndefined();
 
-    expect(files.comment).toContain("**Alerts** (to ops@example.com; each names its runbook in docs/runbooks.md): agent memory restarts, bot not ready, channel disconnects, config refused, container exits,");
+    expect(files.comment).toContain(
+      "**Alerts** (to ops@example.com; each names its runbook in docs/runbooks.md): agent memory restarts, bot not ready, channel disconnects, config refused, container exits,",
+    );
   });
 
   test("lists every stack, shared ones first, with resources by type counted from the plan", () => {
