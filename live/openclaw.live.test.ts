@@ -163,7 +163,8 @@ describe.each(cases)("$label", ({ fleet, bot, target }) => {
       };
       gateway = await startGateway([...launch.command, ...launch.args], { cwd: install.pkg, env, port: openclaw.port, stateDir });
     }
-  });
+    // A start on a machine busy building images takes minutes (startGateway's own waits bound it).
+  }, 480_000);
 
   afterAll(async () => {
     gateway?.stop();

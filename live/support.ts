@@ -116,7 +116,9 @@ export async function startGateway(argv: string[], opts: { env: NodeJS.ProcessEn
     if ((await httpGet(opts.port, "/healthz").catch(() => ({ status: 0 }))).status === 200) {
       // Authenticated connects answer "gateway starting" until the sidecars are up.
       for (let j = 0; j < 600 && (await httpGet(opts.port, "/readyz").catch(() => ({ status: 0, body: "" }))).body.indexOf("startup-sidecars") >= 0; j++) await sleep(250);
-      if (!gw.log().includes("[gateway] ready")) await waitFor(() => gw.log().includes("[gateway] ready"));
+      // Its channels and sidecars start after /healthz answers: over a minute on a 2-core machine
+      // building the container suite's images beside it (a cold CI run timed out at 60 s).
+      if (!gw.log().includes("[gateway] ready")) await waitFor(() => gw.log().includes("[gateway] ready"), "the gateway's ready line", 240_000);
       return gw;
     }
     await sleep(250);
@@ -141,8 +143,8 @@ function ownProcesses(marker: string): number[] {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function waitFor(check: () => boolean, what = "condition"): Promise<void> {
-  for (let i = 0; i < 240; i++) {
+export async function waitFor(check: () => boolean, what = "condition", ms = 60_000): Promise<void> {
+  for (let i = 0; i < ms / 250; i++) {
     if (check()) return;
     await sleep(250);
   }
