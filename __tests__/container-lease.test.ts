@@ -34,7 +34,9 @@ describe("the container launcher and state-sync", () => {
       let stderr = "";
       child.stderr.on("data", (d) => (stderr += d));
       const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-      for (let i = 0; i < 100 && !existsSync(log); i++) await new Promise((r) => setTimeout(r, 100));
+      // Until the agent's first line is in (the file exists a moment before it holds it), up to 30 s
+      // on a machine that boots a VM beside this suite.
+      for (let i = 0; i < 300 && !(existsSync(log) && readFileSync(log, "utf8").includes("started")); i++) await new Promise((r) => setTimeout(r, 100));
       return { stateDir, ready, log, child, exited, stderr: () => stderr, heartbeat: join(stateDir, STATE_AGENT_FILE) };
     }
 
