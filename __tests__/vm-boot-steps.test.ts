@@ -216,7 +216,8 @@ test("agent: the gateway's health is checked at a steady pace, so READY comes as
   const checks = readFileSync(join(s.root, "gateway-checks.log"), "utf8").trim().split("\n").map(Number);
   expect(checks).toHaveLength(5);
   const pauses = checks.slice(1).map((t, i) => t - checks[i]);
-  expect(pauses.every((p) => p < 1.9)).toBe(true);
+  // A doubling pause would be 1, 2, 4 and 8 s; a steady one stays near 1 s, loose for a loaded machine.
+  expect(pauses.every((p) => p < 4)).toBe(true);
 });
 
 const sandboxOff = (root: string) => join(root, "var/lib/botfleet/sandbox-off");
