@@ -21,6 +21,9 @@ const bin = join(root, "stub-bin");
 mkdirSync(bin, { recursive: true });
 writeFileSync(join(bin, "journalctl"), `#!/bin/bash\ncat "${root}/agent-journal" 2>/dev/null || true\n`, { mode: 0o755 });
 
+/** Runs a bash script with the stubs first on PATH. */
+const bash = (script: string) => spawnSync("bash", ["--norc", "-c", script], { env: { PATH: `${bin}:${process.env.PATH}` }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+
 beforeAll(() => requireTool("jq", "jq"));
 
 function condition(syncStatus: object, journal = ""): { state: string; reasons: string[] } {
@@ -28,7 +31,7 @@ function condition(syncStatus: object, journal = ""): { state: string; reasons: 
   writeFileSync(join(stateDir, ".botfleet-state-status.json"), JSON.stringify(syncStatus));
   writeFileSync(join(root, "agent-journal"), journal);
   const script = `ROOT=${JSON.stringify(root)}\nWAITING_MARKER="$ROOT/none"\nSTATE_SYNC_STATUS=${JSON.stringify(join(stateDir, ".botfleet-state-status.json"))}\n${section}\nbot_condition\n`;
-  const r = spawnSync("bash", ["--norc", "-c", script], { env: { PATH: `${bin}:${process.env.PATH}` }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  const r = bash(script);
   expect(r.stderr).toBe("");
   return JSON.parse(r.stdout);
 }
@@ -87,7 +90,7 @@ describe("a release left broken by a rollback whose health gate ran out", () => 
       functions("log", "status_json", "set_status", "write_status", "running_version", "gateway_healthy", "recover_status"),
       "recover_status",
     ].join("\n");
-    const r = spawnSync("bash", ["--norc", "-c", script], { env: { PATH: `${bin}:${process.env.PATH}` }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    const r = bash(script);
     expect(r.status).toBe(0);
     return { log: r.stderr, status: JSON.parse(readFileSync(join(statusDir, "status.json"), "utf8")) };
   };
@@ -130,7 +133,7 @@ describe("the updater's first run on a new OS disk", () => {
       functions("log", "status_json", "write_status", "adopt_store_status"),
       "adopt_store_status",
     ].join("\n");
-    const r = spawnSync("bash", ["--norc", "-c", script], { env: { PATH: `${bin}:${process.env.PATH}` }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    const r = bash(script);
     expect(r.status).toBe(0);
     return { log: r.stderr, status: existsSync(join(statusDir, "status.json")) ? JSON.parse(readFileSync(join(statusDir, "status.json"), "utf8")) : undefined };
   };
@@ -178,7 +181,7 @@ describe("a restart asked for in the store", () => {
       "restart_if_asked",
       `[ ! -e "$UPDATING_MARKER" ] || echo "marker left behind" >&2`,
     ].join("\n");
-    const r = spawnSync("bash", ["--norc", "-c", script], { env: { PATH: `${bin}:${process.env.PATH}` }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    const r = bash(script);
     expect(r.status).toBe(0);
     return { log: r.stderr, status: JSON.parse(readFileSync(join(statusDir, "status.json"), "utf8")), stored: existsSync(stored) ? JSON.parse(readFileSync(stored, "utf8")) : undefined };
   };
@@ -223,7 +226,7 @@ describe("a bot not ready for long", () => {
       functions("log", "status_json", "write_status", "tell_condition"),
       "tell_condition",
     ].join("\n");
-    const r = spawnSync("bash", ["--norc", "-c", script], { env: { PATH: `${bin}:${process.env.PATH}` }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    const r = bash(script);
     expect(r.status).toBe(0);
     return { log: r.stderr, status: JSON.parse(readFileSync(join(statusDir, "status.json"), "utf8")) };
   };

@@ -290,7 +290,7 @@ gate_failed() {
     echo "botfleet: RELEASE FAILED: $running: $1" >&2
     gate=rolling
     kill -TERM "$agent" 2>/dev/null || true
-    roll_kill_at=$(($(date +%s) + 30))
+    restart_kill_at=$(($(date +%s) + 30))
   else
     echo "botfleet: RELEASE FAILED: $running: $1; no other release passed its health gate here to go back to" >&2
     gate=failed
@@ -332,103 +332,103 @@ durable_snapshot() {
 }
 memory_restart=""
 while :; do
-gate=""
-[ -n "$releases" ] || gate=off
-gate_started=$(date +%s)
-gate_next=$gate_started
-gate_good=0
-roll_kill_at=""
-memory_next=$(($(date +%s) + memory_interval))
-memory_over=0
-"$@" &
-agent=$!
-[ -z "$asked" ] || kill -TERM "$agent" 2>/dev/null || true
-while kill -0 "$agent" 2>/dev/null; do
-  touch "$heartbeat" 2>/dev/null || true
-  now=$(date +%s)
-  if [ -z "$stopping" ] && [ -z "$gate" ] && [ "$now" -ge "$gate_next" ]; then
-    gate_next=$((now + gate_interval))
-    # In the background: a stop meanwhile reaches the trap at once.
-    if (eval "$health_check") >/dev/null 2>&1 & wait $!; then gate_good=$((gate_good + 1)); else gate_good=0; fi
-    if [ "$gate_good" -ge "$gate_checks" ]; then
-      gate_passed
-    elif [ $((now - gate_started)) -ge "$gate_seconds" ]; then
-      gate_failed "its agent did not answer its health check $gate_checks times in a row within $gate_seconds s of its start"
-    fi
-  fi
-  # Memory (issue 36): over its threshold for $memory_checks checks in a row, the agent is
-  # restarted gracefully, snapshot first, before the platform kills the container mid-write.
-  if [ -z "$stopping" ] && [ -n "$gate" ] && [ "$gate" != rolling ] && [ -z "$memory_restart" ] && [ "$now" -ge "$memory_next" ]; then
-    memory_next=$((now + memory_interval))
-    if used=$(memory_percent) && [ "$used" -ge "$memory_limit_percent" ]; then
-      memory_over=$((memory_over + 1))
-      if [ "$memory_over" -ge "$memory_checks" ]; then
-        echo "botfleet: memory: the container uses $used% of its memory limit (restart at $memory_limit_percent% for $memory_checks checks $memory_interval s apart): restarting the agent, snapshot first" >&2
-        memory_restart=$used
-        kill -TERM "$agent" 2>/dev/null || true
-        roll_kill_at=$((now + ${stop_seconds:-30}))
+  gate=""
+  [ -n "$releases" ] || gate=off
+  gate_started=$(date +%s)
+  gate_next=$gate_started
+  gate_good=0
+  restart_kill_at=""
+  memory_next=$(($(date +%s) + memory_interval))
+  memory_over=0
+  "$@" &
+  agent=$!
+  [ -z "$asked" ] || kill -TERM "$agent" 2>/dev/null || true
+  while kill -0 "$agent" 2>/dev/null; do
+    touch "$heartbeat" 2>/dev/null || true
+    now=$(date +%s)
+    if [ -z "$stopping" ] && [ -z "$gate" ] && [ "$now" -ge "$gate_next" ]; then
+      gate_next=$((now + gate_interval))
+      # In the background: a stop meanwhile reaches the trap at once.
+      if (eval "$health_check") >/dev/null 2>&1 & wait $!; then gate_good=$((gate_good + 1)); else gate_good=0; fi
+      if [ "$gate_good" -ge "$gate_checks" ]; then
+        gate_passed
+      elif [ $((now - gate_started)) -ge "$gate_seconds" ]; then
+        gate_failed "its agent did not answer its health check $gate_checks times in a row within $gate_seconds s of its start"
       fi
-    else
-      memory_over=0
     fi
+    # Memory (issue 36): over its threshold for $memory_checks checks in a row, the agent is
+    # restarted gracefully, snapshot first, before the platform kills the container mid-write.
+    if [ -z "$stopping" ] && [ -n "$gate" ] && [ "$gate" != rolling ] && [ -z "$memory_restart" ] && [ "$now" -ge "$memory_next" ]; then
+      memory_next=$((now + memory_interval))
+      if used=$(memory_percent) && [ "$used" -ge "$memory_limit_percent" ]; then
+        memory_over=$((memory_over + 1))
+        if [ "$memory_over" -ge "$memory_checks" ]; then
+          echo "botfleet: memory: the container uses $used% of its memory limit (restart at $memory_limit_percent% for $memory_checks checks $memory_interval s apart): restarting the agent, snapshot first" >&2
+          memory_restart=$used
+          kill -TERM "$agent" 2>/dev/null || true
+          restart_kill_at=$((now + ${stop_seconds:-30}))
+        fi
+      else
+        memory_over=0
+      fi
+    fi
+    if [ -n "$restart_kill_at" ] && [ "$now" -ge "$restart_kill_at" ]; then
+      kill -KILL "$agent" 2>/dev/null || true
+      restart_kill_at=""
+    fi
+    if [ -n "$pairing" ] && ! kill -0 "$pairing" 2>/dev/null; then
+      wait "$pairing" || true
+      pairing=""
+    fi
+    if [ -n "$pairing_command" ] && [ -z "$pairing" ] && [ -f "$state_dir/.botfleet-pairing-request" ] && [ ! -f "$state_dir/.botfleet-pairing-result" ]; then
+      sh -c "$pairing_script" botfleet-pair "$state_dir" "$pairing_command" &
+      pairing=$!
+    fi
+    if [ -n "$kill_at" ] && [ "$(date +%s)" -ge "$kill_at" ]; then
+      echo "botfleet: the agent did not stop within $stop_seconds s of SIGTERM; killed, so that state-sync's final snapshot fits the platform's grace" >&2
+      kill -KILL "$agent" 2>/dev/null || true
+      kill_at=""
+      killed=yes
+    fi
+    if [ -z "$stopping" ] && sync_gone; then
+      stopping=yes
+      echo "botfleet: STATE-SYNC EXITED (see its log above): nothing renews the lease or snapshots the state; stopping the agent" >&2
+      kill -TERM "$agent" 2>/dev/null || true
+      status=75
+    fi
+    if [ -z "$stopping" ] && ! state_ready "$ready_file"; then
+      stopping=yes
+      echo "botfleet: LEASE NOT HELD: state-sync no longer proves its lease on the bot's state (see its log); stopping the agent" >&2
+      kill -TERM "$agent" 2>/dev/null || true
+      status=75
+    fi
+    # Once stopping, every moment of the platform's grace counts.
+    if [ -n "$stopping" ]; then sleep 0.2 & else sleep 1 & fi
+    wait $! || true
+  done
+  code=0
+  wait "$agent" || code=$?
+  # A stop during the gate counts as a start that did not decide only when the platform stopped an
+  # agent that never answered (its liveness probe's restart); a lost lease is not the release's.
+  if [ -n "$stopping" ] && [ -z "$gate" ] && { [ -z "$asked" ] || [ "$gate_good" -gt 0 ]; }; then rm -f "$releases/trying"; fi
+  if [ -z "$stopping" ] && [ -z "$gate" ]; then
+    gate_failed "its agent exited with code $code before its health gate passed"
   fi
-  if [ -n "$roll_kill_at" ] && [ "$now" -ge "$roll_kill_at" ]; then
-    kill -KILL "$agent" 2>/dev/null || true
-    roll_kill_at=""
+  if [ -z "$stopping" ] && [ -n "$memory_restart" ]; then
+    durable_snapshot
+    echo "botfleet: memory: RESTARTED the agent at $memory_restart% of its memory limit" >&2
+    memory_restart=""
+    echo "botfleet: starting release $running: $1" >&2
+    continue
   fi
-  if [ -n "$pairing" ] && ! kill -0 "$pairing" 2>/dev/null; then
-    wait "$pairing" || true
-    pairing=""
+  if [ -z "$stopping" ] && [ "$gate" = rolling ]; then
+    roll_back "$(failed_reason "$running")"
+    write_config "$config"
+    echo "botfleet: starting release $running: $1" >&2
+    continue
   fi
-  if [ -n "$pairing_command" ] && [ -z "$pairing" ] && [ -f "$state_dir/.botfleet-pairing-request" ] && [ ! -f "$state_dir/.botfleet-pairing-result" ]; then
-    sh -c "$pairing_script" botfleet-pair "$state_dir" "$pairing_command" &
-    pairing=$!
-  fi
-  if [ -n "$kill_at" ] && [ "$(date +%s)" -ge "$kill_at" ]; then
-    echo "botfleet: the agent did not stop within $stop_seconds s of SIGTERM; killed, so that state-sync's final snapshot fits the platform's grace" >&2
-    kill -KILL "$agent" 2>/dev/null || true
-    kill_at=""
-    killed=yes
-  fi
-  if [ -z "$stopping" ] && sync_gone; then
-    stopping=yes
-    echo "botfleet: STATE-SYNC EXITED (see its log above): nothing renews the lease or snapshots the state; stopping the agent" >&2
-    kill -TERM "$agent" 2>/dev/null || true
-    status=75
-  fi
-  if [ -z "$stopping" ] && ! state_ready "$ready_file"; then
-    stopping=yes
-    echo "botfleet: LEASE NOT HELD: state-sync no longer proves its lease on the bot's state (see its log); stopping the agent" >&2
-    kill -TERM "$agent" 2>/dev/null || true
-    status=75
-  fi
-  # Once stopping, every moment of the platform's grace counts.
-  if [ -n "$stopping" ]; then sleep 0.2 & else sleep 1 & fi
-  wait $! || true
-done
-code=0
-wait "$agent" || code=$?
-# A stop during the gate counts as a start that did not decide only when the platform stopped an
-# agent that never answered (its liveness probe's restart); a lost lease is not the release's.
-if [ -n "$stopping" ] && [ -z "$gate" ] && { [ -z "$asked" ] || [ "$gate_good" -gt 0 ]; }; then rm -f "$releases/trying"; fi
-if [ -z "$stopping" ] && [ -z "$gate" ]; then
-  gate_failed "its agent exited with code $code before its health gate passed"
-fi
-if [ -z "$stopping" ] && [ -n "$memory_restart" ]; then
-  durable_snapshot
-  echo "botfleet: memory: RESTARTED the agent at $memory_restart% of its memory limit" >&2
-  memory_restart=""
-  echo "botfleet: starting release $running: $1" >&2
-  continue
-fi
-if [ -z "$stopping" ] && [ "$gate" = rolling ]; then
-  roll_back "$(failed_reason "$running")"
-  write_config "$config"
-  echo "botfleet: starting release $running: $1" >&2
-  continue
-fi
-[ "$code" = 0 ] || [ "$status" = 75 ] || status=$code
-break
+  [ "$code" = 0 ] || [ "$status" = 75 ] || status=$code
+  break
 done
 if [ -n "$killed" ] && [ "$status" != 75 ]; then status=0; fi
 rm -f "$heartbeat"
