@@ -112,6 +112,34 @@ describe("a release left broken by a rollback whose health gate ran out", () => 
   });
 });
 
+describe("the health gates of an update and of its rollback", () => {
+  // sleep moves bash's clock instead of waiting; the gateway answers from 120 s on. An operator's
+  // short gate (UPDATE_HEALTH_SECONDS=60, as the container suite sets) fails the new release, and
+  // must not call the release going back broken while it starts (CI, 2026-12-07: it did, and
+  // /health went to the starting gateway: 502).
+  const run = (call: string) =>
+    bash(
+      [
+        "DEFAULT_HEALTH_SECONDS=180 UPDATE_HEALTH_SECONDS=60 BOTFLEET_LIB=/nonexistent RELEASE_FILE=/nonexistent RELEASES=/nonexistent UPDATING_MARKER=/nonexistent/marker",
+        functions("log", "health_gate", "rollback"),
+        'sleep() { SECONDS=$((SECONDS + $1)); }; settled() { [ "$SECONDS" -ge 120 ]; }',
+        'set_status() { echo "status: $1" >&2; }; paths_of() { :; }; tar() { :; }; systemctl() { :; }',
+        "restore_state() { :; }; apply_actions() { :; }; stop_agent() { :; }; start_agent() { :; }; record_failure() { :; }",
+        call,
+      ].join("\n"),
+    );
+
+  test("the failed release's gate is the operator's", () => {
+    expect(run("health_gate && echo healthy || echo not-healthy-within-60").stdout).toBe("not-healthy-within-60\n");
+  });
+
+  test("the release going back gets the default time at least, and is running once it answers", () => {
+    const r = run('rollback 72cdd09a9398 7c714738e5fc "the gateway was not healthy within 60 s of its start"');
+    expect(r.stderr).toMatch(/botfleet: update: ROLLED BACK to 72cdd09a9398: 7c714738e5fc failed/);
+    expect(r.stderr.trim().split("\n").pop()).toBe("status: running");
+  });
+});
+
 describe("the updater's first run on a new OS disk", () => {
   const run = (store: object | undefined, local: object | undefined) => {
     const dir = join(root, `reimage-${Math.random().toString(36).slice(2)}`);
