@@ -304,7 +304,7 @@ describe("Google Cloud settings", () => {
 
   test("an image from a registry Cloud Run cannot pull from", () => {
     expect(problems(cloudRun("    image: quay.io/acme/agent:1.0\n"))).toContain(
-      'bots[0].image: "quay.io/acme/agent:1.0" is in a registry Cloud Run cannot pull from; use ghcr.io (mirrored), docker.io or Artifact Registry',
+      'bots[0].image: "quay.io/acme/agent:1.0" is in a registry Cloud Run cannot pull from; use ghcr.io or docker.io (both mirrored) or Artifact Registry',
     );
   });
 

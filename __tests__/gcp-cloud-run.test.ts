@@ -1,5 +1,5 @@
 import { GITHUB_OIDC_ISSUER, GCP_APIS, deployerRoles } from "../constructs/gcp-shared-stack";
-import { gcpBotNames } from "../config/names";
+import { cloudRunImage, gcpBotNames } from "../config/names";
 import { UNSET_SECRET } from "../runtimes/runtime";
 import { gunzipSync } from "node:zlib";
 import { STATE_SYNC_COMMAND, STATE_SYNC_IMAGE, STATE_SYNC_LOADER, STATE_SYNC_MOUNT, STATE_SYNC_SOURCE, withoutCommentLines } from "../bootstrap/state-sync";
@@ -47,9 +47,24 @@ describe("bot-gamma: the Cloud Run service", () => {
 
   test("pulls the pinned image through the fleet's ghcr.io mirror in Artifact Registry", () => {
     expect(container.image).toBe("us-central1-docker.pkg.dev/botfleet-demo/demo-ghcr/openclaw/openclaw:2026.9.6");
-    const mirror = resources(shared, "google_artifact_registry_repository").find((r) => r.mode === "REMOTE_REPOSITORY")!;
-    expect(mirror.repository_id).toBe("demo-ghcr");
+    const mirror = resources(shared, "google_artifact_registry_repository").find((r) => r.repository_id === "demo-ghcr")!;
+    expect(mirror.mode).toBe("REMOTE_REPOSITORY");
     expect(mirror.remote_repository_config.docker_repository.custom_repository.uri).toBe("https://ghcr.io");
+  });
+
+  test("pulls nothing from outside the project: Docker Hub images through the fleet's Docker Hub mirror, official ones in library/", () => {
+    const mirror = resources(shared, "google_artifact_registry_repository").find((r) => r.repository_id === "demo-dockerhub")!;
+    expect(mirror.mode).toBe("REMOTE_REPOSITORY");
+    expect(mirror.remote_repository_config.docker_repository).toEqual({ public_repository: "DOCKER_HUB" });
+    const at = (image: string) => cloudRunImage(image, "demo", "botfleet-demo", "us-central1");
+    const hub = "us-central1-docker.pkg.dev/botfleet-demo/demo-dockerhub";
+    expect(at("node:24.21.0-bookworm-slim")).toBe(`${hub}/library/node:24.21.0-bookworm-slim`);
+    expect(at("docker.io/library/node:24")).toBe(`${hub}/library/node:24`);
+    expect(at("docker.io/node:24")).toBe(`${hub}/library/node:24`);
+    expect(at("docker.io/acme/agent:1.0")).toBe(`${hub}/acme/agent:1.0`);
+    expect(at("acme/agent@sha256:" + "a".repeat(64))).toBe(`${hub}/acme/agent@sha256:${"a".repeat(64)}`);
+    expect(at("ghcr.io/acme/agent:1.0")).toBe("us-central1-docker.pkg.dev/botfleet-demo/demo-ghcr/acme/agent:1.0");
+    for (const elsewhere of ["us-central1-docker.pkg.dev/botfleet-demo/demo-images/agent:1", "localhost:5000/agent:1", "registry.example.com/agent:1"]) expect(at(elsewhere)).toBe(elsewhere);
   });
 
   test("runs as the bot's own service account, with deletion protection on by default", () => {
@@ -218,7 +233,7 @@ describe("bot-gamma: state", () => {
   test("the state-sync sidecar keeps the durable copy in the bot's bucket, from the pinned Node image, with the engine's own source", () => {
     const sidecar = standardSidecar;
     expect(sidecar.name).toBe("state-sync");
-    expect(sidecar.image).toBe(STATE_SYNC_IMAGE);
+    expect(sidecar.image).toBe(`europe-west1-docker.pkg.dev/my-proj-123/tf-dockerhub/library/${STATE_SYNC_IMAGE}`);
     expect(sidecar.command).toEqual(STATE_SYNC_COMMAND);
     expect(gunzipSync(Buffer.from(sidecar.command[3], "base64")).toString("utf8")).toBe(withoutCommentLines(STATE_SYNC_SOURCE));
     expect(envOf(sidecar)).toMatchObject({

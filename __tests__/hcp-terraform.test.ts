@@ -349,7 +349,7 @@ describe("HCP Terraform's Google Cloud apply account may read the images it depl
     expect(readers(synthFleet(exampleFleet()).stacks["gcp-shared-us-central1"])).toEqual([]);
   });
 
-  test("a bot whose image is in the fleet's own repository gets that repository read too; one from another registry none", () => {
+  test("a bot whose image is in the fleet's own repository gets that repository read too; one from another registry none; its state-sync sidecar, the Docker Hub mirror", () => {
     const fleetOf = (image: string) =>
       synthFleet(
         parseFleet(
@@ -358,8 +358,14 @@ describe("HCP Terraform's Google Cloud apply account may read the images it depl
           {},
         ),
       ).stacks["gcp-shared-us-central1"];
-    expect(readers(fleetOf("us-central1-docker.pkg.dev/botfleet-demo/demo-images/agent:1")).map((r) => r.repository)).toEqual(["${google_artifact_registry_repository.image-repository.name}"]);
-    expect(readers(fleetOf("us-central1-docker.pkg.dev/other-project/theirs/agent:1"))).toEqual([]);
+    // A bot's own image: state-sync runs as a sidecar (bot-service.ts cloudRunStatePlacement).
+    const hub = "${google_artifact_registry_repository.docker-hub-mirror.name}";
+    expect(
+      readers(fleetOf("us-central1-docker.pkg.dev/botfleet-demo/demo-images/agent:1"))
+        .map((r) => r.repository)
+        .sort(),
+    ).toEqual([hub, "${google_artifact_registry_repository.image-repository.name}"]);
+    expect(readers(fleetOf("us-central1-docker.pkg.dev/other-project/theirs/agent:1")).map((r) => r.repository)).toEqual([hub]);
   });
 });
 

@@ -92,6 +92,8 @@ export interface GcpSharedNames {
   readonly imageRepository: string;
   /** Artifact Registry remote repository that mirrors ghcr.io (Cloud Run cannot pull from it directly). */
   readonly ghcrMirror: string;
+  /** Artifact Registry remote repository that mirrors Docker Hub (the state-sync sidecar's image, docker.io images). */
+  readonly dockerHubMirror: string;
   readonly workloadIdentityPool: string;
   readonly githubProvider: string;
   /** Account ID of the service account GitHub Actions deploys as. */
@@ -107,6 +109,7 @@ export function gcpSharedNames(fleet: string, region: string): GcpSharedNames {
   return {
     imageRepository: `${fleet}-images`,
     ghcrMirror: `${fleet}-ghcr`,
+    dockerHubMirror: `${fleet}-dockerhub`,
     workloadIdentityPool: `gh-${cut(fleet, 12)}-${suffix}`,
     githubProvider: "github",
     deployerAccount: `deploy-${cut(fleet, 12)}-${suffix}`,
@@ -219,9 +222,24 @@ export function artifactRegistryRepositoryOf(image: string, project: string, reg
   return image.startsWith(prefix) ? image.slice(prefix.length).split("/")[0] : undefined;
 }
 
-/** Where Cloud Run pulls an image from: ghcr.io images through the fleet's mirror, others as they are. */
+/**
+ * Where Cloud Run pulls an image from: ghcr.io and Docker Hub images through the fleet's mirrors in
+ * Artifact Registry, others as they are. Docker Hub's registry API names an official image in the
+ * `library/` namespace (`node` is `library/node`): the mirror is asked for that name.
+ * A first revision whose image fails to import leaves the service tainted behind deletion
+ * protection (gcp-shared-stack.ts), so no image comes from a registry outside the project.
+ */
 export function cloudRunImage(image: string, fleet: string, project: string, region: string): string {
-  const ghcr = "ghcr.io/";
-  if (!image.startsWith(ghcr)) return image;
-  return `${region}-docker.pkg.dev/${project}/${gcpSharedNames(fleet, region).ghcrMirror}/${image.slice(ghcr.length)}`;
+  const names = gcpSharedNames(fleet, region);
+  const mirror = (repository: string, path: string) => `${region}-docker.pkg.dev/${project}/${repository}/${path}`;
+  if (image.startsWith("ghcr.io/")) return mirror(names.ghcrMirror, image.slice("ghcr.io/".length));
+  // The first part names a registry when there are more, and it has a dot or a port, or is
+  // localhost (Docker's own rule); otherwise, and for docker.io, the image is on Docker Hub.
+  const parts = image.split("/");
+  const registry = parts.length > 1 && (/[.:]/.test(parts[0]) || parts[0] === "localhost") ? parts[0] : undefined;
+  if (registry === undefined || registry === "docker.io") {
+    const path = registry ? parts.slice(1) : parts;
+    return mirror(names.dockerHubMirror, (path.length === 1 ? ["library", ...path] : path).join("/"));
+  }
+  return image;
 }

@@ -10,11 +10,11 @@ import { ServiceAccountIamMember } from "@cdktf/provider-google/lib/service-acco
 import { TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
 import type { Fleet } from "../config/load";
-import { artifactRegistryRepositoryOf, cloudRunImage, gcpBotNames, gcpSharedNames } from "../config/names";
+import { artifactRegistryRepositoryOf, gcpBotNames, gcpSharedNames } from "../config/names";
 import { GITHUB_DEPLOY_ENVIRONMENT } from "../config/schema";
 import { hcpTerraformCloudNames } from "../config/terraform-cloud";
 import { sharedStackName } from "../contracts";
-import { RUNTIME_DESCRIPTIONS } from "../runtimes";
+import { cloudRunServiceImages } from "../targets/gcp-cloud-run/bot-service";
 import { cloudOf } from "../targets/registry";
 import { FleetStack, fleetTags } from "./fleet-stack";
 
@@ -75,8 +75,8 @@ export const GITHUB_OIDC_ISSUER = "https://token.actions.githubusercontent.com";
 /**
  * Google Cloud resources shared by the fleet's Cloud Run bots in one region
  * (`gcp-shared-<region>`): the APIs (never disabled on destroy: other workloads may use them),
- * Artifact Registry (a repository for the fleet's images and a ghcr.io mirror, since Cloud Run
- * pulls only from Artifact Registry and Docker Hub), and, when `gcp.github` is set, Workload
+ * Artifact Registry (a repository for the fleet's images and mirrors of ghcr.io and Docker Hub:
+ * Cloud Run pulls only from Artifact Registry and Docker Hub, and a pull from Docker Hub can fail), and, when `gcp.github` is set, Workload
  * Identity Federation that lets only that repository deploy, without stored keys.
  */
 export class GcpSharedStack extends FleetStack {
@@ -116,6 +116,23 @@ export class GcpSharedStack extends FleetStack {
       remoteRepositoryConfig: {
         description: "ghcr.io",
         dockerRepository: { customRepository: { uri: "https://ghcr.io" } },
+      },
+      labels,
+      dependsOn: apis,
+    });
+    // The state-sync sidecar's image is on Docker Hub: pulled from there directly, a first revision
+    // that fails to import it (Docker Hub's pull limits, an outage) is the taint trap below.
+    // google v6.50.0 google/services/artifactregistry/resource_artifact_registry_repository.go:
+    // docker_repository.public_repository, ForceNew, "DOCKER_HUB" (:523-531).
+    const dockerHubMirror = new ArtifactRegistryRepository(this, "docker-hub-mirror", {
+      repositoryId: names.dockerHubMirror,
+      location: region,
+      format: "DOCKER",
+      mode: "REMOTE_REPOSITORY",
+      description: "Mirror of Docker Hub: Cloud Run pulls the state-sync sidecar's image through it",
+      remoteRepositoryConfig: {
+        description: "Docker Hub",
+        dockerRepository: { publicRepository: "DOCKER_HUB" },
       },
       labels,
       dependsOn: apis,
@@ -160,9 +177,10 @@ export class GcpSharedStack extends FleetStack {
       const repositories = new Map([
         [names.imageRepository, { id: "image-repository", repository: images }],
         [names.ghcrMirror, { id: "ghcr-mirror", repository: ghcrMirror }],
+        [names.dockerHubMirror, { id: "docker-hub-mirror", repository: dockerHubMirror }],
       ]);
       const held = new Set(
-        runtimeAccounts.map(({ bot }) => artifactRegistryRepositoryOf(cloudRunImage(bot.image ?? RUNTIME_DESCRIPTIONS[bot.runtime].image, fleet.name, gcp.project, region), gcp.project, region)),
+        runtimeAccounts.flatMap(({ bot }) => Object.values(cloudRunServiceImages(bot, fleet.name, gcp.project)).map((image) => artifactRegistryRepositoryOf(image, gcp.project, region))),
       );
       for (const [repositoryId, { id, repository }] of repositories)
         if (held.has(repositoryId))

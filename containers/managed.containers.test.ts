@@ -118,7 +118,7 @@ describe.each([
     for (const s of openclaw.secrets(p.bot)) secrets[p.secretName(s.key)] = s.generated ? testSecretValue(s.key) : UNSET_SECRET;
     secrets[p.secretName("llm-api-key")] = testSecretValue("llm-api-key");
     // The image reference the spec names (a registry mirror on Cloud Run) is the pinned image.
-    for (const c of spec.containers) if (c.image !== STATE_SYNC_IMAGE) docker(["tag", openclaw.image, c.image]);
+    for (const c of spec.containers) docker(["tag", c.name === "state-sync" ? STATE_SYNC_IMAGE : openclaw.image, c.image]);
   });
 
   afterAll(async () => {

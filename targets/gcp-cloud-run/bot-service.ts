@@ -5,7 +5,11 @@ import { terraformLiteral, type ContainerLaunch } from "../../bootstrap/containe
 import { STATE_SYNC_COMMAND, STATE_SYNC_ENGINE, STATE_SYNC_IMAGE, STATE_SYNC_LOADER, STATE_SYNC_MOUNT, STATE_SYNC_PORT, stateSyncContainer } from "../../bootstrap/state-sync";
 import { mebibytes } from "../../contracts";
 import { AGENT_PROBES, agentEnvironment, sidecarEnvironment } from "../../constructs/agent-container";
+import type { Bot, BotOf } from "../../config/load";
+import { cloudRunImage } from "../../config/names";
+import { RUNTIME_DESCRIPTIONS } from "../../runtimes";
 import type { AgentRuntime } from "../../runtimes/runtime";
+import { CLOUD_RUN_SIZES } from ".";
 
 /**
  * What state-sync needs beside a state volume of `state`. What a container writes to an in-memory
@@ -43,6 +47,19 @@ export function cloudRunStatePlacement(runtime: AgentRuntime, size: { readonly c
 }
 
 /**
+ * The images a Cloud Run bot's service pulls, as Cloud Run pulls them (through the fleet's
+ * mirrors): the agent's, and state-sync's when it runs as a sidecar.
+ */
+export function cloudRunServiceImages(anyBot: Bot, fleet: string, project: string): { agent: string; stateSync?: string } {
+  if (anyBot.target !== "gcp-cloud-run") throw new Error(`cloudRunServiceImages: bot ${anyBot.name} is a ${anyBot.target} bot`);
+  const bot: BotOf<"gcp-cloud-run"> = anyBot;
+  const runtime = RUNTIME_DESCRIPTIONS[bot.runtime];
+  const agent = cloudRunImage(bot.image ?? runtime.image, fleet, project, bot.region);
+  if (cloudRunStatePlacement(runtime, CLOUD_RUN_SIZES[bot.tier], bot.image !== undefined) === "agent") return { agent };
+  return { agent, stateSync: cloudRunImage(STATE_SYNC_IMAGE, fleet, project, bot.region) };
+}
+
+/**
  * Seconds the agent may take to stop when state-sync runs inside its container: Cloud Run kills an
  * instance 10 s after SIGTERM (container runtime contract), and state-sync's final snapshot comes
  * after the agent has exited. The gateway would drain for minutes (runtimes/openclaw.ts
@@ -61,6 +78,8 @@ export interface BotServiceProps {
   readonly image: string;
   /** Whether that image is the bot's own (`image` in the fleet file) rather than the runtime's pinned one. @default false */
   readonly ownImage?: boolean;
+  /** The state-sync sidecar's image as Cloud Run pulls it (config/names.ts cloudRunImage). @default STATE_SYNC_IMAGE, from Docker Hub */
+  readonly stateSyncImage?: string;
   readonly runtime: AgentRuntime;
   /** The agent's launch (bootstrap/container.ts). */
   readonly launch: ContainerLaunch;
@@ -136,7 +155,7 @@ export class BotService extends CloudRunV2Service {
           },
           {
             name: "state-sync",
-            image: STATE_SYNC_IMAGE,
+            image: props.stateSyncImage ?? STATE_SYNC_IMAGE,
             command: STATE_SYNC_COMMAND.map(terraformLiteral),
             env: sidecarEnvironment(stateSyncContainer(runtime, { store: props.stateStore, port: STATE_SYNC_PORT }).environment),
             resources: { limits: cloudRunStateSyncSize(size.state), cpuIdle: false, startupCpuBoost: true },

@@ -12,12 +12,12 @@ import { mebibytes } from "../../contracts";
 import { containerLaunch } from "../../bootstrap/container";
 import { MANAGED_FRONT_END_PROXIES } from "../../bootstrap/front-ends";
 import type { BotOf, Fleet } from "../../config/load";
-import { cloudRunImage, gcpBotNames } from "../../config/names";
+import { gcpBotNames } from "../../config/names";
 import { CLOUD_RUN_SIZES } from ".";
 import type { AgentRuntime } from "../../runtimes/runtime";
 import { FleetStack, fleetTags } from "../../constructs/fleet-stack";
 import { SecretManagerBotSecrets } from "../../constructs/secret-manager-bot-secrets";
-import { BotService } from "./bot-service";
+import { BotService, cloudRunServiceImages } from "./bot-service";
 import { CloudRunBotAlerts } from "./bot-alerts";
 import { MANAGED_BOTFLEET_ALARMS, runtimeAlarms } from "../../bootstrap/alarms";
 
@@ -112,6 +112,7 @@ export class GcpCloudRunBotStack extends FleetStack {
       triggers: Object.fromEntries(grants.map((g) => [g.node.id, g.id])),
     });
 
+    const images = cloudRunServiceImages(bot, fleet.name, project);
     const service = new BotService(this, "service", {
       name: names.service,
       location: bot.region,
@@ -119,8 +120,9 @@ export class GcpCloudRunBotStack extends FleetStack {
       deletionProtection: bot.deletionProtection,
       labels,
       serviceAccount: account.email,
-      image: cloudRunImage(bot.image ?? runtime.image, fleet.name, project, bot.region),
+      image: images.agent,
       ownImage: bot.image !== undefined,
+      stateSyncImage: images.stateSync,
       runtime,
       launch,
       secretIds: secrets.secretIds,

@@ -9,7 +9,7 @@ import { defineTarget } from "../types";
 
 const { gcp } = PRICES;
 
-/** Registries Cloud Run can pull from: ghcr.io goes through the fleet's Artifact Registry mirror. */
+/** Registries Cloud Run can pull from: ghcr.io and docker.io go through the fleet's Artifact Registry mirrors. */
 export const CLOUD_RUN_REGISTRIES = /^(ghcr\.io|docker\.io|[a-z0-9-]+-docker\.pkg\.dev)\//;
 
 /**
@@ -70,7 +70,7 @@ export const gcpCloudRun = defineTarget({
     if (typeof s.image === "string" && !CLOUD_RUN_REGISTRIES.test(s.image))
       report(
         b.image !== undefined ? [...path, "image"] : ["defaults", "image"],
-        `is in a registry Cloud Run cannot pull from; use ghcr.io (mirrored), docker.io or Artifact Registry (<region>-docker.pkg.dev/...)`,
+        `is in a registry Cloud Run cannot pull from; use ghcr.io or docker.io (both mirrored) or Artifact Registry (<region>-docker.pkg.dev/...)`,
       );
     const bucket = f.gcp && gcpBotNames(f.name, f.gcp.project, b.name).stateBucket;
     if (bucket && !bucketNameProblem(f.name) && bucketNameProblem(bucket))
