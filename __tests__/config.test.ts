@@ -361,7 +361,7 @@ describe("Container Apps settings", () => {
 describe("HCP Terraform settings", () => {
   test("TFC_ORGANIZATION switches the fleet to the cloud backend with the fleet name as prefix", () => {
     const fleet = parseFleet(minimal("  - name: bot-a\n"), "fleet.yaml", { TFC_ORGANIZATION: "acme" });
-    expect(fleet.terraformCloud).toEqual({ organization: "acme", hostname: "app.terraform.io", workspacePrefix: "demo" });
+    expect(fleet.terraformCloud).toEqual({ organization: "acme", hostname: "app.terraform.io", workspacePrefix: "demo", bootstrap: false });
   });
   test("without an organization there is no cloud backend", () => {
     expect(parseFleet(minimal("  - name: bot-a\n"), "fleet.yaml", {}).terraformCloud).toBeUndefined();

@@ -44,8 +44,8 @@ function envOf(stack: string): Record<string, string> {
 describe("hcp-terraform: workspaces", () => {
   test("one workspace per stack, named exactly as that stack's cloud block names it", () => {
     const workspaces = resources(hcp, "tfe_workspace");
-    expect(workspaces.map((w) => w.name).sort()).toEqual(STACKS.map((s) => `demo-${s}`));
-    for (const stack of STACKS) expect(workspaceOf(stack).name).toBe(stacks[stack].terraform.cloud.workspaces.name);
+    expect(workspaces.map((w) => w.name).sort()).toEqual([...STACKS, "hcp-terraform"].map((s) => `demo-${s}`).sort());
+    for (const stack of [...STACKS, "hcp-terraform"]) expect(workspaceOf(stack).name).toBe(stacks[stack].terraform.cloud.workspaces.name);
     expect(Object.keys(stacks).sort()).toEqual([...STACKS, "hcp-terraform"].sort());
     expect(resources(hcp, "tfe_project")).toEqual([{ name: "botfleet-demo", description: "botfleet fleet demo: one workspace per stack" }]);
     for (const w of workspaces) expect(w.project_id).toBe("${tfe_project.project.id}");
@@ -54,7 +54,7 @@ describe("hcp-terraform: workspaces", () => {
   // `terraform init` creates a missing workspace itself, in the cloud block's project or else the
   // organization's default one (terraform v1.11 internal/cloud/backend.go, StateMgr).
   test("every stack's cloud block names the fleet's project, in the JSON and in the HCL (`--hcl`)", () => {
-    for (const stack of STACKS) {
+    for (const stack of [...STACKS, "hcp-terraform"]) {
       expect(stacks[stack].terraform.cloud.workspaces).toEqual({ name: `demo-${stack}`, project: "botfleet-demo" });
       const { hcl } = (app.node.findChild(stack) as unknown as { toHclTerraform(): { hcl: string } }).toHclTerraform();
       expect(hcl).toMatch(/workspaces \{\s*name\s*=\s*"demo-[a-z0-9-]+"\s*project\s*=\s*"botfleet-demo"\s*\}/);
@@ -63,7 +63,7 @@ describe("hcp-terraform: workspaces", () => {
 
   test("bot workspaces run remotely, shared ones locally (their owner applies them), none auto-applies", () => {
     const modes = Object.fromEntries(resources(hcp, "tfe_workspace_settings").map((s) => [s.workspace_id, s.execution_mode]));
-    for (const stack of STACKS) expect([stack, modes[`\${tfe_workspace.workspace-${stack}.id}`]]).toEqual([stack, stack.includes("-shared-") ? "local" : "remote"]);
+    for (const stack of [...STACKS, "hcp-terraform"]) expect([stack, modes[`\${tfe_workspace.workspace-${stack}.id}`]]).toEqual([stack, stack.startsWith("bot-") ? "remote" : "local"]);
     for (const w of resources(hcp, "tfe_workspace")) {
       expect(w.auto_apply).toBe(false);
       expect(w.terraform_version).toBe(HCP_TERRAFORM_VERSION);
@@ -71,6 +71,19 @@ describe("hcp-terraform: workspaces", () => {
       // would make it upload that many parents (terraform internal/cloud/backend_plan.go).
       expect(w.working_directory).toBe("");
     }
+  });
+
+  // Issue 37: a team shares this stack's state; its first apply cannot use a workspace it is
+  // about to create, so it keeps its state locally once (scripts/hcp-bootstrap.sh).
+  test("hcp-terraform keeps its state in its own workspace; its bootstrap apply (BOTFLEET_HCP_BOOTSTRAP=1) locally, and only that stack", () => {
+    expect(hcp.terraform.cloud).toEqual({ hostname: "app.terraform.io", organization: "acme", workspaces: { name: "demo-hcp-terraform", project: "botfleet-demo" } });
+    expect(hcp.terraform.backend).toBeUndefined();
+    const bootstrap = synthFleet(exampleFleet({ TFC_ORGANIZATION: "acme", BOTFLEET_HCP_BOOTSTRAP: "1" })).stacks;
+    expect(bootstrap["hcp-terraform"].terraform.cloud).toBeUndefined();
+    expect(bootstrap["hcp-terraform"].terraform.backend).toEqual({ local: { path: "../../../terraform.hcp-terraform.tfstate" } });
+    // The same resources either way: the state pushed is the state the cloud backend plans with.
+    expect(bootstrap["hcp-terraform"].resource).toEqual(hcp.resource);
+    for (const stack of STACKS) expect(bootstrap[stack].terraform.cloud.workspaces.name).toBe(`demo-${stack}`);
   });
 
   test("tags name the fleet, and for bots the bot and its target", () => {
@@ -384,7 +397,7 @@ describe("hcp-terraform: fleets on one cloud, and Terraform Enterprise", () => {
     expect(Object.keys(stack.provider).sort()).toEqual(["google", "tfe"]);
     expect(stack.provider.tfe).toEqual([{ hostname: "tfe.example.com", organization: "acme" }]);
     expect(resources(stack, "google_iam_workload_identity_pool_provider")[0].oidc).toEqual({ issuer_uri: "https://tfe.example.com" });
-    expect(resources(stack, "tfe_workspace").map((w) => w.name)).toEqual(["demo-bot-gamma", "demo-gcp-shared-us-central1"]);
+    expect(resources(stack, "tfe_workspace").map((w) => w.name)).toEqual(["demo-bot-gamma", "demo-gcp-shared-us-central1", "demo-hcp-terraform"]);
   });
 
   test("an Azure-only fleet gets no Google Cloud resources", () => {
@@ -471,20 +484,20 @@ describe("hcp-terraform: the walkthroughs work in their order (issue 37)", () =>
   // The stack enables iam, iamcredentials and sts as google_project_service and sets project IAM:
   // a refresh of either reads the project through Cloud Resource Manager (google v6.50.0
   // resource_google_project_service.go, Read: Projects.Get), which a new project lacks.
-  test("the HCP Terraform walkthrough enables Cloud Resource Manager before it deploys hcp-terraform", () => {
+  test("the HCP Terraform walkthrough enables Cloud Resource Manager before it bootstraps hcp-terraform", () => {
     const text = doc("secrets-and-operations.md");
     const walkthrough = text.slice(text.indexOf("### From an empty organization"));
     const enable = walkthrough.indexOf("gcloud services enable cloudresourcemanager.googleapis.com --project botfleet-demo");
     expect(enable).toBeGreaterThan(0);
-    expect(enable).toBeLessThan(walkthrough.indexOf("npx cdktf deploy hcp-terraform"));
+    expect(enable).toBeLessThan(walkthrough.indexOf("npm run hcp:bootstrap"));
     expect(resources(hcp, "google_project_iam_member").length).toBeGreaterThan(0);
   });
 
   // With HCP Terraform the shared stack grants the apply account (made by hcp-terraform) actAs and
   // image reads: deployed first, it fails with "service account ... does not exist".
-  test("the Cloud Run page deploys hcp-terraform before gcp-shared when TFC_ORGANIZATION is set", () => {
+  test("the Cloud Run page bootstraps hcp-terraform before gcp-shared when TFC_ORGANIZATION is set", () => {
     const walkthrough = doc("targets/gcp-cloud-run.md");
-    const hcpFirst = walkthrough.indexOf("npx cdktf deploy hcp-terraform");
+    const hcpFirst = walkthrough.indexOf("npm run hcp:bootstrap");
     expect(hcpFirst).toBeGreaterThan(walkthrough.indexOf("gcloud services enable cloudresourcemanager.googleapis.com --project botfleet-demo"));
     expect(hcpFirst).toBeLessThan(walkthrough.indexOf("npx cdktf deploy gcp-shared-us-central1"));
     expect(JSON.stringify(stacks["gcp-shared-us-central1"])).toContain(names.gcp.serviceAccount("apply"));
@@ -515,6 +528,7 @@ describe("HCP Terraform settings: bad input fails at synth, naming the field, th
       organization: "acme",
       hostname: "app.terraform.io",
       workspacePrefix: "bots",
+      bootstrap: false,
     });
   });
 

@@ -60,7 +60,15 @@ test("every run: step passes shellcheck", () => {
     return file;
   });
   // -x: the scripts source scripts/hcp-workspace.sh, which is checked with them.
-  const r = run("shellcheck", ["-x", "-s", "bash", "-S", "style", ...files, ...["speculative-plans.sh", "deploy-changed.sh", "hcp-workspace.sh"].map((f) => join(ROOT, "scripts", f))]);
+  const r = run("shellcheck", [
+    "-x",
+    "-s",
+    "bash",
+    "-S",
+    "style",
+    ...files,
+    ...["speculative-plans.sh", "deploy-changed.sh", "hcp-workspace.sh", "hcp-bootstrap.sh"].map((f) => join(ROOT, "scripts", f)),
+  ]);
   expect(r.output).toBe("");
   expect(r.status).toBe(0);
 });
@@ -205,6 +213,82 @@ function stubs(commands: Record<string, string>): { path: string; log: string } 
   writeFileSync(log, "");
   return { path: `${dir}:${process.env.PATH}`, log };
 }
+
+/**
+ * scripts/hcp-bootstrap.sh (issue 37: the hcp-terraform stack's state in HCP Terraform), with
+ * stand-ins for cdktf (its synth writes the stack's cloud block; its deploy with
+ * BOTFLEET_HCP_BOOTSTRAP=1 writes the local state), terraform (state list and plan answer as told)
+ * and curl (HCP Terraform's "show workspace": 404 or 200). HCP Terraform itself is not reachable
+ * here: that `state push` into an empty Local-execution workspace and the plan after it behave
+ * as Terraform's docs say is not proven by this test.
+ */
+describe("scripts/hcp-bootstrap.sh", () => {
+  const bootstrap = (o: { workspace: 200 | 404; localState?: boolean; stateList?: string; planExit?: number }) => {
+    const cwd = mkdtempSync(join(tmpdir(), "botfleet-bootstrap-"));
+    if (o.localState) writeFileSync(join(cwd, "terraform.hcp-terraform.tfstate"), "{}");
+    const cloud = JSON.stringify({ terraform: { cloud: { hostname: "app.terraform.io", organization: "acme", workspaces: { name: "demo-hcp-terraform", project: "botfleet-demo" } } } });
+    const { path, log } = stubs({
+      npx: [
+        'case "$2" in',
+        `  synth) mkdir -p cdktf.out/stacks/hcp-terraform && echo '${cloud}' > cdktf.out/stacks/hcp-terraform/cdk.tf.json ;;`,
+        '  deploy) echo "  with BOTFLEET_HCP_BOOTSTRAP=$BOTFLEET_HCP_BOOTSTRAP" >> "$(dirname "$0")/calls.log"; [ "$BOTFLEET_HCP_BOOTSTRAP" = 1 ] && echo "{}" > terraform.hcp-terraform.tfstate ;;',
+        "esac",
+      ].join("\n"),
+      curl: `echo ${o.workspace}`,
+      terraform: `case "$2" in state) [ "$3" = list ] && printf '${o.stateList ?? ""}' ;; plan) exit ${o.planExit ?? 0} ;; esac; exit 0`,
+    });
+    const r = run("bash", [join(ROOT, "scripts/hcp-bootstrap.sh"), "--auto-approve"], { cwd, env: { ...process.env, PATH: path, TF_TOKEN_app_terraform_io: "token", HOME: cwd } });
+    const calls = readFileSync(log, "utf8")
+      .replaceAll(cwd, "<cwd>")
+      .replace(/^curl .*\n/gm, "curl\n");
+    return { ...r, calls, localState: readdirSync(cwd).includes("terraform.hcp-terraform.tfstate") };
+  };
+
+  test("from nothing: applied with local state, pushed into its own workspace, planned there without a change, the local file gone", () => {
+    const r = bootstrap({ workspace: 404 });
+    expect(r.status).toBe(0);
+    expect(r.calls).toBe(
+      [
+        "npx cdktf synth",
+        "curl",
+        "npx cdktf deploy hcp-terraform --auto-approve",
+        "  with BOTFLEET_HCP_BOOTSTRAP=1",
+        "npx cdktf synth",
+        "terraform -chdir=cdktf.out/stacks/hcp-terraform init -input=false -reconfigure",
+        "terraform -chdir=cdktf.out/stacks/hcp-terraform state push <cwd>/terraform.hcp-terraform.tfstate",
+        "terraform -chdir=cdktf.out/stacks/hcp-terraform plan -input=false -lock-timeout=60s -detailed-exitcode",
+        "",
+      ].join("\n"),
+    );
+    expect(r.output).toContain("hcp-bootstrap: done: the state of hcp-terraform is in acme/demo-hcp-terraform (Local execution); terraform.hcp-terraform.tfstate removed");
+    expect(r.localState).toBe(false);
+  });
+
+  test("a plan with changes after the push keeps the local file and says how to see why", () => {
+    const r = bootstrap({ workspace: 404, planExit: 2 });
+    expect(r.status).toBe(1);
+    expect(r.output).toContain("the plan against acme/demo-hcp-terraform shows changes or failed (exit 2); terraform.hcp-terraform.tfstate is kept");
+    expect(r.localState).toBe(true);
+  });
+
+  test("an earlier stack's local state (its workspace made since): brought up to date locally, then pushed", () => {
+    const r = bootstrap({ workspace: 200, localState: true });
+    expect(r.status).toBe(0);
+    expect(r.calls).toMatch(/^npx cdktf synth\nnpx cdktf deploy hcp-terraform --auto-approve\n {2}with BOTFLEET_HCP_BOOTSTRAP=1\n[^]*state push <cwd>\/terraform\.hcp-terraform\.tfstate\n/);
+    expect(r.localState).toBe(false);
+  });
+
+  test("run again: nothing to do, and nothing applied; a workspace without the stack's state is refused, naming the fix", () => {
+    const done = bootstrap({ workspace: 200, stateList: "tfe_project.project\\ntfe_workspace.workspace-bot-alpha\\n" });
+    expect(done.status).toBe(0);
+    expect(done.output).toContain("the state of hcp-terraform is in acme/demo-hcp-terraform already; nothing to do");
+    expect(done.calls).not.toContain("deploy");
+    const empty = bootstrap({ workspace: 200 });
+    expect(empty.status).toBe(1);
+    expect(empty.output).toContain("acme/demo-hcp-terraform exists but holds no state of this stack, and there is no terraform.hcp-terraform.tfstate here: import what the stack made");
+    expect(empty.calls).not.toContain("deploy");
+  });
+});
 
 describe("scripts/deploy-changed.sh", () => {
   const lists = (changed: string, removed = "") => {

@@ -4,7 +4,7 @@ import type { z } from "zod";
 import type { Suppression } from "../contracts/policy-rules";
 import { BUILTIN_DEFAULTS, CROSS_CHECK, definedOnly, FleetFileSchema, suggest, type DmPolicy, type FleetFile, type ModelProvider, type SandboxMode } from "./schema";
 import { credentialIn } from "./credentials";
-import { terraformCloudProblems } from "./terraform-cloud";
+import { HCP_BOOTSTRAP_ENV, terraformCloudProblems } from "./terraform-cloud";
 import { targetOf, type TargetId, type TargetSettings } from "../targets/registry";
 
 /** Where synth reads the fleet from unless BOTFLEET_CONFIG says otherwise. */
@@ -71,7 +71,12 @@ export interface Fleet {
   readonly name: string;
   readonly azure: FleetFile["azure"];
   readonly gcp?: NonNullable<FleetFile["gcp"]>;
-  readonly terraformCloud?: NonNullable<FleetFile["terraformCloud"]> & { readonly organization: string; readonly workspacePrefix: string };
+  readonly terraformCloud?: NonNullable<FleetFile["terraformCloud"]> & {
+    readonly organization: string;
+    readonly workspacePrefix: string;
+    /** The hcp-terraform stack's first apply, with local state (BOTFLEET_HCP_BOOTSTRAP=1: scripts/hcp-bootstrap.sh). */
+    readonly bootstrap: boolean;
+  };
   readonly bots: readonly Bot[];
 }
 
@@ -199,6 +204,7 @@ function resolve(f: FleetFile, env: NodeJS.ProcessEnv): Fleet {
           organization,
           hostname: f.terraformCloud?.hostname ?? "app.terraform.io",
           workspacePrefix: f.terraformCloud?.workspacePrefix ?? f.name,
+          bootstrap: env[HCP_BOOTSTRAP_ENV] === "1",
         }
       : undefined,
     bots: f.bots.map((b): Bot => {

@@ -10,8 +10,13 @@ import type { FleetFile } from "./schema";
  * `cloud` block that uses it and the trust that admits it.
  */
 
-/** The stack that creates the workspaces and the clouds' trust in them; it keeps its state locally. */
+/**
+ * The stack that creates the workspaces and the clouds' trust in them. Its state lives in a
+ * workspace it creates itself (Local execution), so its first apply keeps the state locally: with
+ * HCP_BOOTSTRAP_ENV=1, which scripts/hcp-bootstrap.sh sets, then pushes that state there.
+ */
 export const HCP_TERRAFORM_STACK = "hcp-terraform";
+export const HCP_BOOTSTRAP_ENV = "BOTFLEET_HCP_BOOTSTRAP";
 
 /**
  * Terraform version of every workspace: 1.11 brings the write-only attributes the first secret
@@ -132,6 +137,12 @@ export function terraformCloudProblems(file: FleetFile, bots: readonly { name: s
   const problems: TerraformCloudProblem[] = [];
   const prefix = file.terraformCloud?.workspacePrefix ?? file.name;
   const project = projectName(file.name);
+  const own = workspaceName(prefix, HCP_TERRAFORM_STACK);
+  if (own.length > WORKSPACE_NAME_MAX)
+    problems.push({
+      path: ["terraformCloud", "workspacePrefix"],
+      message: `makes the workspace name "${own}" ${own.length} characters long, over HCP Terraform's ${WORKSPACE_NAME_MAX}; shorten terraformCloud.workspacePrefix`,
+    });
   for (const stack of fleetStacks(bots)) {
     const workspace = workspaceName(prefix, stack.name);
     const botIndex = file.bots.findIndex((b) => b.name === stack.name);

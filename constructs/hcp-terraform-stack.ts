@@ -168,17 +168,18 @@ const GCP_FEDERATION_APIS = ["iam.googleapis.com", "iamcredentials.googleapis.co
  * identity may). On Azure a plan and an apply identity trust HCP Terraform's tokens only for the
  * organization, project, workspace and run phase; on Google Cloud a workload identity pool admits
  * only the organization and the fleet's workspaces by their IDs, and each service account only its
- * phase. No cloud key and no secret value is stored anywhere; this stack keeps its own state
- * locally (it creates the workspaces, so it cannot live in one of them), and that state holds no
- * secret.
+ * phase. No cloud key and no secret value is stored anywhere. This stack's own state lives in a
+ * workspace it creates, in Local execution (it runs as its owner): the first apply keeps it
+ * locally, then scripts/hcp-bootstrap.sh pushes it there (`fleet.terraformCloud.bootstrap`). That
+ * state holds no secret.
  */
 export class HcpTerraformStack extends FleetStack {
   readonly workspaces: Record<string, Workspace> = {};
 
   constructor(scope: Construct, fleet: Fleet) {
     const cloud = fleet.terraformCloud!;
-    // The cloud backend would need the workspace this stack creates: its state stays local.
-    super(scope, HCP_TERRAFORM_STACK, { ...fleet, terraformCloud: undefined });
+    // The cloud backend needs the workspace this stack creates: its first apply keeps the state locally.
+    super(scope, HCP_TERRAFORM_STACK, cloud.bootstrap ? { ...fleet, terraformCloud: undefined } : fleet);
     const names = hcpTerraformCloudNames(fleet.name);
     const stacks = fleetStacks(fleet.bots);
     const project = projectName(fleet.name);
@@ -210,6 +211,19 @@ export class HcpTerraformStack extends FleetStack {
       });
       this.workspaces[stack.name] = workspace;
     }
+    // This stack's own workspace, where its state lives after the bootstrap: Local execution, since
+    // it grants roles and creates trust, which no run identity may.
+    const own = new Workspace(this, `workspace-${HCP_TERRAFORM_STACK}`, {
+      name: workspaceOf(HCP_TERRAFORM_STACK),
+      projectId: tfeProject.id,
+      description: "The workspaces and the clouds' trust in their runs; applied by the fleet's owner (scripts/hcp-bootstrap.sh)",
+      terraformVersion: HCP_TERRAFORM_VERSION,
+      workingDirectory: "",
+      autoApply: false,
+      queueAllRuns: false,
+      tags: { fleet: fleet.name, shared: "hcp-terraform" },
+    });
+    new WorkspaceSettings(this, `workspace-settings-${HCP_TERRAFORM_STACK}`, { workspaceId: own.id, executionMode: "local" });
     // The teams' tokens are made by hand (a tfe_team_token would keep the token in this state).
     for (const [role, { runs, locking }] of Object.entries(CI_TEAM_ACCESS)) {
       const team = new Team(this, `team-${role}`, {
