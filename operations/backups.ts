@@ -97,6 +97,8 @@ export interface RestoreRequest {
   readonly snapshot: string;
   readonly requestedAt: string;
   readonly by: string;
+  /** "next-start": applied by the next state-sync to start, before its agent starts (state-sync.mjs restoreAtStart). */
+  readonly when?: "next-start";
 }
 
 /**
@@ -104,8 +106,8 @@ export interface RestoreRequest {
  * pending, which the lease holder applies at its next interval (a snapshot of the current state
  * first; state-sync/state-sync.mjs `restoreIfAsked`).
  */
-export async function askRestore(store: BotStore, snapshot: string, bot: string, now = new Date()): Promise<RestoreRequest> {
-  const request: RestoreRequest = { ...requestFrom(now), snapshot };
+export async function askRestore(store: BotStore, snapshot: string, bot: string, now = new Date(), when?: "next-start"): Promise<RestoreRequest> {
+  const request: RestoreRequest = { ...requestFrom(now), snapshot, ...(when && { when }) };
   if (await store.create(RESTORE_REQUEST, Buffer.from(JSON.stringify(request)))) return request;
   const pending = (await store.read(RESTORE_REQUEST))?.toString("utf8") ?? "";
   throw new OperationError(

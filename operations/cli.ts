@@ -78,9 +78,13 @@ export async function main(argv: readonly string[], io: Io = { out: (t) => proce
     .addOption(new Option("--snapshot <name>", "this snapshot, as `backups list` names it"))
     .option("--yes", "do not ask for confirmation")
     .option("--no-wait", "ask, and return without waiting for the bot to apply it")
+    .option(
+      "--at-next-start",
+      "apply it when the bot next starts (a deploy, a restart), before its agent starts, not now: for going back to an older agent version, which must never read what a newer one migrated; returns without waiting",
+    )
     .option("--timeout <seconds>", "how long to wait for the bot", "600")
     .addHelpText("after", EXIT_CODES)
-    .action(async (name: string, opts: { at?: string; snapshot?: string; yes?: boolean; wait: boolean; timeout: string }) => {
+    .action(async (name: string, opts: { at?: string; snapshot?: string; yes?: boolean; wait: boolean; atNextStart?: boolean; timeout: string }) => {
       const ref = botOf(fleetOf(), name);
       if (!opts.at && !opts.snapshot) throw new OperationError("backups restore: say which state: --at <time> or --snapshot <name> (botfleet backups list " + name + " shows them)", EXIT.usage);
       const timeoutS = seconds(opts.timeout);
@@ -90,9 +94,13 @@ export async function main(argv: readonly string[], io: Io = { out: (t) => proce
       const chosen = at ? snapshotAt(snapshots, at, name) : snapshots.find((s) => s.name === opts.snapshot || s.name === `snapshots/${opts.snapshot}`);
       if (!chosen) throw new OperationError(`${name} has no snapshot ${opts.snapshot} (botfleet backups list ${name} shows them)`, EXIT.notFound);
       if (ref.bot.retired) io.out(`${name} is retired: nothing runs it, so the restore is applied when it runs again.\n`);
-      const question = `Restore ${name}'s state to ${chosen.name} (taken ${chosen.time.toISOString()}, ${chosen.bytes} bytes)${chosen.current ? ", the current one" : ""}? The agent stops for about a minute; the state as it is now is snapshotted first and stays in the store.`;
+      const question = `Restore ${name}'s state to ${chosen.name} (taken ${chosen.time.toISOString()}, ${chosen.bytes} bytes)${chosen.current ? ", the current one" : ""}?${opts.atNextStart ? " At the bot's next start its state becomes that snapshot; the state it had stays in the store's history." : " The agent stops for about a minute; the state as it is now is snapshotted first and stays in the store."}`;
       if (!opts.yes && !(await confirm(question, name))) throw new OperationError("not restored: the confirmation was declined", EXIT.declined);
-      const request = await askRestore(store, chosen.name, name, io.now());
+      const request = await askRestore(store, chosen.name, name, io.now(), opts.atNextStart ? "next-start" : undefined);
+      if (opts.atNextStart)
+        return io.out(
+          `asked ${name}'s state-sync to restore ${chosen.name} at its next start, before the agent starts (request ${request.id}); the running one leaves it alone. Deploy or restart ${name} now; botfleet backups list ${name} shows the result.\n`,
+        );
       io.out(`asked ${name}'s state-sync to restore ${chosen.name} (request ${request.id})\n`);
       if (!opts.wait) return;
       const progress = new Progress(`waiting for ${name}'s state-sync to apply it (it looks at every snapshot interval, a minute by default)`);

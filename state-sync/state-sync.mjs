@@ -47,6 +47,23 @@ export const AGENT_FILE = ".botfleet-agent-running";
  * requestedAt, by}`. The lease holder applies it (a snapshot of the current state first) and deletes it.
  */
 export const RESTORE_REQUEST = "restore.json";
+
+/**
+ * The restore request an engine applies at its start, before the agent may start, or undefined:
+ * one asked for `"when": "next-start"` (`botfleet backups restore --at-next-start`: the rollback of
+ * an agent upgrade, whose migrated state the older agent must never read), well formed, and not
+ * applied already. A running engine leaves such a request for the next one.
+ */
+export function restoreAtStart(body, pointer) {
+  let asked;
+  try {
+    asked = body ? JSON.parse(body.toString("utf8")) : undefined;
+  } catch {
+    return undefined;
+  }
+  const valid = asked?.when === "next-start" && typeof asked.id === "string" && /^snapshots\/[^/]+\.tar\.gz$/.test(asked.snapshot ?? "");
+  return valid && asked.id !== pointer.restoreId ? asked : undefined;
+}
 /** In the store: the holder's status (below), for `botfleet status`; rewritten on change and every 10 minutes. */
 export const STORE_STATUS = "status.json";
 const PUBLISH_EVERY_MS = 10 * 60_000;
@@ -1380,11 +1397,13 @@ export async function run(env = process.env) {
   setPhase("restoring");
   let pointer;
   let listed;
+  let atStart;
   for (;;) {
     try {
       await store.fence?.();
       const read = await store.getPointer();
       pointer = read.pointer;
+      atStart = restoreAtStart(await store.get(RESTORE_REQUEST), pointer);
       // No snapshot named (a new bot, or a pointer deleted, emptied or garbled): what the store holds decides.
       if (!pointer.snapshot) listed = (await store.list("snapshots/")).reverse();
       if (listed?.length) log(`the pointer ${read.missing ? "is missing" : read.invalid ? "is not a valid pointer" : "names no snapshot"}; ${listed.length} snapshots are in the store: restoring the newest that passes verification`);
@@ -1397,12 +1416,16 @@ export async function run(env = process.env) {
   }
   if (!pointer || lost) return quit(0);
   const mark = await readMark(dir);
-  const candidates = pointer.snapshot ? [pointer.snapshot, ...(pointer.history ?? []).filter((h) => h !== pointer.snapshot)] : listed;
+  const usual = pointer.snapshot ? [pointer.snapshot, ...(pointer.history ?? []).filter((h) => h !== pointer.snapshot)] : listed;
+  // A restore asked for at this start goes first; refused, the usual candidates follow.
+  const candidates = atStart ? [atStart.snapshot, ...(usual ?? []).filter((h) => h !== atStart.snapshot)] : usual;
   // With no pointer, the newest snapshot in the store may be the one this instance was writing when
   // it stopped, before its first pointer (a kill between the upload and the pointer write).
   let restored;
   const ours =
-    mark && (pointer.snapshot ? mark.snapshot === pointer.snapshot || mark.pending === pointer.snapshot : candidates.length === 0 || (mark.pending !== undefined && mark.pending === candidates[0]));
+    !atStart &&
+    mark &&
+    (pointer.snapshot ? mark.snapshot === pointer.snapshot || mark.pending === pointer.snapshot : candidates.length === 0 || (mark.pending !== undefined && mark.pending === candidates[0]));
   if (ours) {
     // The local state is this instance's own: what the pointer names, or newer (a snapshot being
     // written when it stopped). Restoring would replace newer data under a running agent.
@@ -1420,8 +1443,8 @@ export async function run(env = process.env) {
         const got = await fetchVerified(store, name, name === pointer.snapshot ? pointer.sha256 : undefined, join(dir, STAGING_DIR), download);
         await swapIn(dir, join(dir, STAGING_DIR));
         await giveTo(env.STATE_SYNC_OWNER, dir);
-        log(`restored ${name} (${got.entries} entries, ${got.bytes} bytes)${name === candidates[0] ? "" : " — an older snapshot, the newer ones were refused"}`);
-        restored = { name, sha256: got.sha256, bytes: got.bytes };
+        log(`restored ${name} (${got.entries} entries, ${got.bytes} bytes)${name === candidates[0] || name === usual?.[0] ? "" : " — an older snapshot, the newer ones were refused"}`);
+        restored = { name, sha256: got.sha256, bytes: got.bytes, entries: got.entries };
         report({ lastDrill: { time: new Date().toISOString(), snapshot: name, ok: true, entries: got.entries, bytes: got.bytes, how: "restored at start" } });
         break;
       } catch (e) {
@@ -1451,7 +1474,26 @@ export async function run(env = process.env) {
       await quit(1);
       throw new Error(`no snapshot in ${store.describe} passed verification (${candidates.join(", ")}); refusing to start the agent on empty state. Restore one by hand: docs/secrets-and-operations.md#restore-a-bots-state-by-hand in botfleet.`);
     }
-    if (!pointer.snapshot) {
+    if (atStart) {
+      const time = new Date().toISOString();
+      const before = pointer.snapshot;
+      if (restored.name === atStart.snapshot) {
+        const history = [atStart.snapshot, ...[before, ...(pointer.history ?? [])].filter((h) => h && h !== atStart.snapshot)];
+        pointer = { snapshot: atStart.snapshot, sha256: restored.sha256, bytes: restored.bytes, time, history: [...new Set(history)].slice(0, HISTORY), restoreId: atStart.id };
+        try {
+          await store.putPointer(pointer);
+        } catch (e) {
+          if (e.conflict) loseLease(`the pointer was written by someone else while restoring (${e.message})`);
+          else log(`could not move the pointer to ${atStart.snapshot} (${e.message}); the next snapshot does`);
+        }
+        log(`RESTORED ${atStart.snapshot} at start, as asked (${atStart.id}${atStart.by ? ` by ${atStart.by}` : ""}), before the agent started; the state before is ${before ?? "none"}, kept in the store`);
+        report({ lastRestore: { id: atStart.id, snapshot: atStart.snapshot, before, time, ok: true, entries: restored.entries, bytes: restored.bytes, how: "at start" } });
+      } else {
+        log(`RESTORE REFUSED at start: ${atStart.snapshot} did not pass verification; ${restored.name} restored instead`);
+        report({ lastRestore: { id: atStart.id, snapshot: atStart.snapshot, time, ok: false, error: "did not pass verification at start" } });
+      }
+      await store.delete(RESTORE_REQUEST).catch((e) => log(`could not delete ${PREFIX}${RESTORE_REQUEST} (${e.message})`));
+    } else if (!pointer.snapshot) {
       // The pointer named nothing although snapshots exist: it names the restored one from now on.
       pointer = { snapshot: restored.name, sha256: restored.sha256, bytes: restored.bytes, time: new Date().toISOString(), history: [restored.name] };
       try {
@@ -1596,6 +1638,8 @@ export async function run(env = process.env) {
       report({ lastRestore: { time, ok: false, error: "not a restore request" } });
     } else if (pointer.restoreId === asked.id) {
       // Applied already; this instance stopped before it could delete the request.
+    } else if (asked.when === "next-start") {
+      return; // for the next instance, before its agent starts (restoreAtStart)
     } else {
       if (!(await leaseProven("the restore"))) return;
       log(`restore asked for (${asked.id}${asked.by ? ` by ${asked.by}` : ""}): ${asked.snapshot}. A snapshot of the current state first.`);

@@ -202,12 +202,13 @@ describe.each([
     else expect(nothing.errors).toEqual(["the Cloud Run service projects/ops-project/locations/us-central1/services/ops-bot-run does not exist: is it deployed?"]);
 
     const running = runningBot(store(), syncEnv());
+    let between = new Date();
     try {
       await running.sync.waitFor(/state ready/, "state-sync starts");
       writeFileSync(join(running.dir, "notes.txt"), "monday");
       await running.sync.waitFor(/periodic snapshot/, "monday's snapshot");
       await sleep(1100);
-      const between = new Date();
+      between = new Date();
       await sleep(1100);
       writeFileSync(join(running.dir, "notes.txt"), "tuesday");
       await until(async () => (await snapshotsOf(bot, env())).length >= 2, "tuesday's snapshot", 20_000);
@@ -250,6 +251,21 @@ describe.each([
       expect(after.state.lastRestore).toMatchObject({ ok: true, snapshot: before });
     } finally {
       await running.stop();
+    }
+
+    // Issue 34: at the next start (a managed bot's rollback deploys the older agent again): asked
+    // while nothing runs, applied by the next instance before its agent may start.
+    const atStart = await botfleet(["backups", "restore", bot, "--at", between.toISOString(), "--yes", "--at-next-start"], env());
+    expect(atStart.code).toBe(0);
+    expect(atStart.stdout).toMatch(/asked .* state-sync to restore snapshots\/\S+ at its next start, before the agent starts/);
+    const next = runningBot(store(), syncEnv());
+    try {
+      await next.sync.waitFor(/state ready/, "the next start");
+      expect(next.sync.log).toMatch(/RESTORED snapshots\/\S+ at start, as asked/);
+      expect(readFileSync(join(next.dir, "notes.txt"), "utf8")).toBe("monday");
+      await until(async () => JSON.parse((await botfleet(["status", bot, "--json"], env())).stdout)[0].state?.lastRestore?.how === "at start", "the restore at start reported", 20_000);
+    } finally {
+      await next.stop();
     }
 
     // Nothing runs: the request waits in the store; a second one is refused while it does.

@@ -1198,6 +1198,49 @@ describe("state-sync on Cloud Storage (a stand-in of the JSON API with generatio
     expect(json("status.json").phase).toBe("stopping");
   });
 
+  // Issue 34: the rollback of an agent upgrade on a managed target deploys the older image again;
+  // that agent must never read the state the newer one migrated. A restore asked for "next-start"
+  // is left alone by the running engine and applied by the next one before its agent may start.
+  test("a restore asked for at the next start: the running engine leaves it; the next one restores it before the state is ready, moves the pointer, and reports it", async () => {
+    const bucket = "bot-restore-at-start";
+    const key = (name: string) => `${bucket}/botfleet-state/${name}`;
+    const json = (name: string) => JSON.parse(gcs.objects.get(key(name))!.data.toString());
+    const first = instance(`gcs:${bucket}`, env());
+    await first.sync.waitFor(/state ready/, "start");
+    writeFileSync(join(first.dir, "notes.txt"), "before the upgrade");
+    await first.sync.waitFor(/periodic snapshot/, "the snapshot before the upgrade");
+    const before = json("pointer.json").snapshot;
+    writeFileSync(join(first.dir, "notes.txt"), "migrated by the upgrade");
+    await until(() => json("pointer.json").snapshot !== before, "the migrated state's snapshot", 20_000);
+    const request = { id: "rollback-1", snapshot: before, when: "next-start", requestedAt: new Date().toISOString(), by: "deploy workflow" };
+    gcs.objects.set(key("restore.json"), { data: Buffer.from(JSON.stringify(request)), generation: 1, updated: new Date() });
+    // Two snapshots on (the engine reads requests after each), it has read it and left it alone.
+    for (const write of ["migrated, later", "migrated, later still"]) {
+      const current = json("pointer.json").snapshot;
+      writeFileSync(join(first.dir, "notes.txt"), write);
+      await until(() => json("pointer.json").snapshot !== current, `the snapshot of "${write}"`, 20_000);
+    }
+    expect(readFileSync(join(first.dir, "notes.txt"), "utf8")).toBe("migrated, later still");
+    expect(gcs.objects.has(key("restore.json"))).toBe(true);
+    first.sync.proc.kill("SIGTERM");
+    expect(await first.sync.exited).toBe(0);
+
+    const next = instance(`gcs:${bucket}`, env());
+    await next.sync.waitFor(/state ready/, "the next start");
+    const log = next.sync.log;
+    expect(log).toMatch(new RegExp(`RESTORED ${before.replace(/[.]/g, "\\.")} at start, as asked \\(rollback-1 by deploy workflow\\), before the agent started`));
+    expect(log.indexOf("RESTORED")).toBeLessThan(log.indexOf("state ready"));
+    expect(readFileSync(join(next.dir, "notes.txt"), "utf8")).toBe("before the upgrade");
+    expect(json("pointer.json")).toMatchObject({ snapshot: before, restoreId: "rollback-1" });
+    // The migrated state stays in the history, restorable.
+    expect(json("pointer.json").history[1]).not.toBe(before);
+    expect(gcs.objects.has(key("restore.json"))).toBe(false);
+    await until(() => json("status.json").lastRestore?.id === "rollback-1", "the result published", 20_000);
+    expect(json("status.json").lastRestore).toMatchObject({ ok: true, snapshot: before, how: "at start" });
+    next.sync.proc.kill("SIGTERM");
+    expect(await next.sync.exited).toBe(0);
+  });
+
   // Issue 33: five snapshots a minute apart were all the history there was; "yesterday" could not be restored.
   test("history: every snapshot of the last hour, the newest of each hour for 48 h and of each day for 30 days; older ones pruned, never the pointer's", async () => {
     const bucket = "bot-retention";
