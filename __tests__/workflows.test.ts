@@ -302,7 +302,9 @@ describe("scripts/deploy-changed.sh", () => {
     const { path, log } = stubs({ npx: "exit 0" });
     const r = run("bash", [join(ROOT, "scripts/deploy-changed.sh"), ...lists("azure-shared-eastus2\nbot-beta\nhcp-terraform\nbot-zeta\n", "bot-old\n")], { env: { ...process.env, PATH: path } });
     expect(r.status).toBe(0);
-    expect(readFileSync(log, "utf8")).toBe("npx cdktf deploy bot-beta bot-zeta --skip-synth --auto-approve\n");
+    expect(readFileSync(log, "utf8").replace(/--since \S+/g, "--since <start>")).toBe(
+      "npx cdktf deploy bot-beta bot-zeta --skip-synth --auto-approve\nnpx botfleet release wait bot-beta --since <start>\nnpx botfleet release wait bot-zeta --since <start>\n",
+    );
     expect(r.output).toContain("::warning::azure-shared-eastus2 changed; it is not deployed from CI. An owner applies it: npx cdktf deploy azure-shared-eastus2");
     expect(r.output).toContain("::warning::hcp-terraform changed; it is not deployed from CI. An owner applies it: npx cdktf deploy hcp-terraform");
     // Not retired in the previous commit (none here): its bot may still run, so it is only reported.
@@ -322,9 +324,68 @@ describe("scripts/deploy-changed.sh", () => {
     const { path, log } = stubs({ npx: 'echo "  in $(pwd)" >> "$(dirname "$0")/calls.log"' });
     const r = run("bash", [join(ROOT, "scripts/deploy-changed.sh"), ...lists("bot-beta\n", "bot-gone\nbot-running\n"), "cdktf.out", previous], { env: { ...process.env, PATH: path } });
     expect(r.status).toBe(0);
-    expect(readFileSync(log, "utf8")).toBe(`npx cdktf deploy bot-beta --skip-synth --auto-approve\n  in ${process.cwd()}\nnpx cdktf destroy bot-gone --skip-synth --auto-approve\n  in ${previous}\n`);
+    expect(readFileSync(log, "utf8").replace(/--since \S+/g, "--since <start>")).toBe(
+      `npx cdktf deploy bot-beta --skip-synth --auto-approve\n  in ${process.cwd()}\nnpx botfleet release wait bot-beta --since <start>\n  in ${process.cwd()}\nnpx cdktf destroy bot-gone --skip-synth --auto-approve\n  in ${previous}\n`,
+    );
     expect(r.output).toContain("::warning::bot-running left the fleet without being retired first, and was not destroyed");
     expect(r.output).not.toContain("bot-gone left");
+  });
+
+  // Issue 34: an agent upgrade whose release fails the launcher's gate on a managed target: the
+  // launcher can only go back to the last good config; the image is the revision's.
+  test("a release that fails its health gate is rolled back whole: its state asked back as of the deploy's start at the next start, then the previous commit's stack; the run fails", () => {
+    const previous = mkdtempSync(join(tmpdir(), "botfleet-previous-"));
+    mkdirSync(join(previous, "cdktf.out", "stacks", "bot-delta"), { recursive: true });
+    writeFileSync(join(previous, "cdktf.out", "stacks", "bot-delta", "cdk.tf.json"), "{}");
+    // The first gate fails (exit 1), the previous release's passes; bot-beta's passes.
+    const { path, log } = stubs({
+      npx: [
+        'echo "  in $(pwd)" >> "$(dirname "$0")/calls.log"',
+        'n="$(dirname "$0")/gates"',
+        'if [ "$2" = release ] && [ "$4" = bot-delta ]; then c=$(cat "$n" 2>/dev/null || echo 0); echo $((c + 1)) > "$n"; [ "$c" -gt 0 ] || exit 1; fi',
+        "exit 0",
+      ].join("\n"),
+    });
+    const r = run("bash", [join(ROOT, "scripts/deploy-changed.sh"), ...lists("bot-beta\nbot-delta\n"), "cdktf.out", previous], { env: { ...process.env, PATH: path } });
+    expect(r.status).toBe(1);
+    const calls = readFileSync(log, "utf8")
+      .replace(/ {2}in .*\n/g, (m) => (m.includes(previous) ? "  in <previous>\n" : ""))
+      .replace(/ (\d{4}-\d\d-\d\dT[\d:]+Z)/g, " <time>");
+    expect(calls).toBe(
+      [
+        "npx cdktf deploy bot-beta bot-delta --skip-synth --auto-approve",
+        "npx botfleet release wait bot-beta --since <time>",
+        "npx botfleet release wait bot-delta --since <time>",
+        "npx botfleet backups restore bot-delta --at <time> --at-next-start --yes",
+        "npx cdktf deploy bot-delta --skip-synth --auto-approve",
+        "  in <previous>",
+        "npx botfleet release wait bot-delta --since <time>",
+        "",
+      ].join("\n"),
+    );
+    const started = /restore bot-delta --at (\S+)/.exec(readFileSync(log, "utf8"))![1];
+    expect(readFileSync(log, "utf8")).toContain(`release wait bot-delta --since ${started}\n`);
+    expect(r.output).toContain(`::error::bot-delta failed its health gate: going back to the previous commit's bot-delta, with its state as of ${started}`);
+  });
+
+  test("a failed gate with no previous stack, a state that cannot be asked back, or a gate that cannot be read: never the older image on the newer state", () => {
+    const empty = mkdtempSync(join(tmpdir(), "botfleet-previous-"));
+    const failing = stubs({ npx: '[ "$2" = release ] && exit 1; exit 0' });
+    const none = run("bash", [join(ROOT, "scripts/deploy-changed.sh"), ...lists("bot-new\n"), "cdktf.out", empty], { env: { ...process.env, PATH: failing.path } });
+    expect(none.status).toBe(1);
+    expect(none.output).toContain("::error::bot-new failed its health gate, and the previous commit has no bot-new to go back to");
+    const previous = mkdtempSync(join(tmpdir(), "botfleet-previous-"));
+    mkdirSync(join(previous, "cdktf.out", "stacks", "bot-delta"), { recursive: true });
+    writeFileSync(join(previous, "cdktf.out", "stacks", "bot-delta", "cdk.tf.json"), "{}");
+    const noRestore = stubs({ npx: '[ "$2" = release ] && exit 1; [ "$2" = backups ] && exit 4; exit 0' });
+    const kept = run("bash", [join(ROOT, "scripts/deploy-changed.sh"), ...lists("bot-delta\n"), "cdktf.out", previous], { env: { ...process.env, PATH: noRestore.path } });
+    expect(kept.status).toBe(1);
+    expect(kept.output).toContain("::error::bot-delta was not rolled back: its state could not be asked back (above)");
+    expect(readFileSync(noRestore.log, "utf8").match(/cdktf deploy/g)).toHaveLength(1);
+    const unreadable = stubs({ npx: '[ "$2" = release ] && exit 3; exit 0' });
+    const blind = run("bash", [join(ROOT, "scripts/deploy-changed.sh"), ...lists("bot-delta\n"), "cdktf.out", previous], { env: { ...process.env, PATH: unreadable.path } });
+    expect(blind.status).toBe(0);
+    expect(blind.output).toContain("::warning::bot-delta: its health gate could not be read (botfleet release wait exit 3)");
   });
 
   test("deploys nothing when no bot changed, and fails when the deploy fails", () => {
@@ -364,7 +425,7 @@ describe("bot stacks whose HCP Terraform workspace does not exist yet", () => {
     const r = run("bash", [join(ROOT, "scripts/deploy-changed.sh"), join(synth, "changed.txt"), "/dev/null", synth], env(path));
     expect(r.status).toBe(1);
     const calls = readFileSync(log, "utf8").split("\n").filter(Boolean);
-    expect(calls.filter((c) => c.startsWith("npx"))).toEqual(["npx cdktf deploy bot-beta --skip-synth --auto-approve"]);
+    expect(calls.filter((c) => c.startsWith("npx cdktf"))).toEqual(["npx cdktf deploy bot-beta --skip-synth --auto-approve"]);
     // Asked of the stack's own host, with Terraform's credential for it.
     expect(calls).toContain("curl -s --max-time 30 -o /dev/null -w %{http_code} -H Authorization: Bearer tok https://tfe.example-corp.com/api/v2/organizations/acme/workspaces/demo-bot-new");
     expect(r.output).toContain(

@@ -11,6 +11,7 @@ import { EXIT, OperationError } from "./errors";
 import { printLogs } from "./logs";
 import { askPairing, pairingAnswer, pairingChannel, pairingFailure, waitingSenders, type PairingRequest, type PairingResult } from "./pairing";
 import { Progress } from "./progress";
+import { waitForGate } from "./release-gate";
 import { operationsOf } from "./registry";
 import { age, fleetStatus, type BotStatus } from "./status";
 import type { BotRef } from "./types";
@@ -125,6 +126,28 @@ export async function main(argv: readonly string[], io: Io = { out: (t) => proce
         }
         await new Promise((r) => setTimeout(r, 2000));
       }
+    });
+
+  program
+    .command("release")
+    .description("a bot's release, as deployed")
+    .addHelpText("after", EXIT_CODES)
+    .command("wait")
+    .description("on Container Apps and Cloud Run, wait for the launcher's health gate on the release deployed: exit 0 when it passed, 1 when it failed (the deploy workflow rolls back on it)")
+    .argument("<bot>")
+    .requiredOption("--since <time>", "when the deploy started: ISO 8601 (UTC unless it names a zone) or back from now (10m)")
+    .option("--timeout <seconds>", "how long to wait for the gate", "900")
+    .addHelpText("after", EXIT_CODES)
+    .action(async (name: string, opts: { since: string; timeout: string }) => {
+      const ref = botOf(fleetOf(), name);
+      const ops = operationsOf(ref.bot.target);
+      // A VM's updater gates every release and rolls back by itself, image and state too.
+      if (ops.conditionReported) return io.out(`${name}: its VM's updater gates each release and rolls back by itself, its image and state too (docs/day-2.md); nothing to wait for here\n`);
+      const since = parseTime(opts.since, io.now(), "--since");
+      const progress = new Progress(`waiting for ${name}'s health gate`);
+      const verdict = await waitForGate(ref, ops, io.env, { since, timeoutMs: seconds(opts.timeout) * 1000 }).finally(() => progress.done());
+      if (verdict.healthy) return io.out(`${name}: release ${verdict.release} HEALTHY (${verdict.line.time.toISOString()}): ${verdict.line.text}\n`);
+      throw new OperationError(`${name}: release ${verdict.release} FAILED its health gate: ${verdict.line.text}${verdict.rolledBack ? `\n${verdict.rolledBack.text}` : ""}`, EXIT.failed);
     });
 
   const secrets = program.command("secrets").description("a bot's secrets: which are set and since when, and setting one (never shown)").addHelpText("after", EXIT_CODES);

@@ -8,6 +8,11 @@
 # checkout, the last that synthesizes it. Any other removed stack is reported, never destroyed. A
 # bot whose HCP Terraform workspace does not exist yet is not deployed (init would create it
 # without credentials): the others are, then the script fails, naming the owner's step.
+# After the deploy, each Container Apps or Cloud Run bot's new release must pass the launcher's
+# health gate (`botfleet release wait`; a VM's updater gates and rolls back by itself). One that
+# fails it is rolled back whole: its state is asked back as of the deploy's start, at the next
+# start (so the older agent never reads what the newer one migrated), and the previous commit's
+# stack is deployed again, its older image with it; then the script fails.
 #   bash scripts/deploy-changed.sh <changed-stacks.txt> [<removed-stacks.txt>] [<synth output dir>] [<previous commit's checkout>]
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/hcp-workspace.sh
@@ -41,15 +46,41 @@ while IFS= read -r stack; do
     echo "::warning::$stack left the fleet without being retired first, and was not destroyed: its bot may still run. Put it back with \"retired: true\" and deploy, then remove it (docs/day-2.md#removing-a-bot)"
   fi
 done <"$removed"
+rolled_back=()
 if [ "${#bots[@]}" -eq 0 ]; then
   echo "deploy-changed: no bot stack to deploy"
 else
   echo "deploy-changed: ${bots[*]}"
+  started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
   npx cdktf deploy "${bots[@]}" --skip-synth --auto-approve
+  for bot in "${bots[@]}"; do
+    gate=0
+    npx botfleet release wait "$bot" --since "$started" || gate=$?
+    case "$gate" in
+      0) ;;
+      1)
+        if [ ! -f "$previous/cdktf.out/stacks/$bot/cdk.tf.json" ]; then
+          echo "::error::$bot failed its health gate, and the previous commit has no $bot to go back to (the launcher runs its last good config, if any)"
+        else
+          echo "::error::$bot failed its health gate: going back to the previous commit's $bot, with its state as of $started"
+          # The state first: without it, the older agent would start on what the newer one wrote.
+          if ! npx botfleet backups restore "$bot" --at "$started" --at-next-start --yes; then
+            echo "::error::$bot was not rolled back: its state could not be asked back (above). The launcher runs its last good config on the new image; roll back by hand (docs/day-2.md)"
+          else
+            back=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+            (cd "$previous" && npx cdktf deploy "$bot" --skip-synth --auto-approve)
+            npx botfleet release wait "$bot" --since "$back" ||
+              echo "::error::$bot: the previous commit's release did not pass its health gate either: npx botfleet status $bot; npx botfleet logs $bot"
+          fi
+        fi
+        rolled_back+=("$bot") ;;
+      *) echo "::warning::$bot: its health gate could not be read (botfleet release wait exit $gate): watch npx botfleet status $bot, and roll back by hand if it failed (docs/day-2.md)" ;;
+    esac
+  done
 fi
 if [ "${#retired[@]}" -gt 0 ]; then
   # cdktf destroy finds only stacks the fleet file synthesizes: the previous commit's.
   echo "deploy-changed: destroying the retired ${retired[*]}"
   (cd "$previous" && npx cdktf destroy "${retired[@]}" --skip-synth --auto-approve)
 fi
-[ "${#waiting[@]}" -eq 0 ]
+[ "${#waiting[@]}" -eq 0 ] && [ "${#rolled_back[@]}" -eq 0 ]

@@ -571,6 +571,17 @@ describe("botfleet logs", () => {
   const workspace = `subscriptions/${subscription}/resourceGroups/${shared.resourceGroup}/providers/Microsoft.OperationalInsights/workspaces/${shared.logAnalytics}`;
   const ago = (minutes: number) => new Date(Date.now() - minutes * 60_000).toISOString();
   const env = () => ({ ...azureEnv(), ARM_SUBSCRIPTION_ID: subscription });
+  let lines = 0;
+  /** A line of the Cloud Run bot's agent container in revision 7, written and taken in `minutes` ago. */
+  const agentLine = (minutes: number, text: string): StandInEntry => ({
+    insertId: `line-${++lines}`,
+    logName: "projects/ops-project/logs/run.googleapis.com%2Fstderr",
+    resource: { type: "cloud_run_revision", labels: { service_name: gcpBotNames("ops", "ops-project", "bot-run").service, location: "us-central1", revision_name: "ops-bot-run-00007-abc" } },
+    labels: { container_name: "agent", instanceId: "0069c7a988" },
+    timestamp: ago(minutes),
+    receiveTimestamp: ago(minutes),
+    textPayload: text,
+  });
 
   test("a VM bot: its agent unit's syslog lines from the region's workspace, oldest first; --all adds the rest of its VM's, each with its tag", async () => {
     // The stand-ins serve the whole file (`botfleet status` reads managed bots' logs too): this test's requests only.
@@ -717,21 +728,44 @@ describe("botfleet logs", () => {
 
   // Issue 36: no updater runs beside a managed bot to tell its condition, so `botfleet status`
   // derives it by the VM updater's rules: here, a chat channel's failures in the log service.
+  // Issue 34: the deploy workflow waits for the launcher's gate on the release it deployed, and
+  // rolls back (the previous commit's stack, the state from before) when it failed.
+  test("release wait: the gate's verdict on the release deployed, from the log service since the deploy; failed is exit 1 with the rollback line; undecided runs out (exit 6); a VM gates itself", async () => {
+    const name = "projects/ops-project/locations/us-central1/services/ops-bot-run";
+    const wait = (since: string, timeout = "30") => botfleet(["release", "wait", "bot-run", "--since", since, "--timeout", timeout], gcpEnv());
+    const line = agentLine;
+    cloudLogging.entries.push(
+      line(40, "botfleet: RELEASE FAILED: aaaaaaaaaaaa: not healthy within 80 s (an earlier deploy of the same release)"),
+      line(3, "botfleet: release aaaaaaaaaaaa HEALTHY: passed its health gate (2 checks in a row) 21 s after its start"),
+      line(2, "botfleet: RELEASE FAILED: bbbbbbbbbbbb: not healthy within 80 s of its start"),
+      line(
+        2,
+        "botfleet: ROLLED BACK to release aaaaaaaaaaaa: release bbbbbbbbbbbb failed: not healthy within 80 s of its start (image ghcr.io/openclaw/openclaw:2026.9.7; the good release ran on ghcr.io/openclaw/openclaw:2026.9.6)",
+      ),
+    );
+    cloudRun.services.set(name, { latestCreated: "ops-bot-run-00009-abc", release: "aaaaaaaaaaaa" });
+    const healthy = await wait("10m");
+    expect(healthy).toMatchObject({ code: 0, stdout: expect.stringMatching(/^bot-run: release aaaaaaaaaaaa HEALTHY \(.*\): botfleet: release aaaaaaaaaaaa HEALTHY/) });
+    cloudRun.services.set(name, { latestCreated: "ops-bot-run-00010-def", release: "bbbbbbbbbbbb" });
+    const failed = await wait("10m");
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toContain("bot-run: release bbbbbbbbbbbb FAILED its health gate: botfleet: RELEASE FAILED: bbbbbbbbbbbb: not healthy within 80 s of its start");
+    expect(failed.stderr).toContain("botfleet: ROLLED BACK to release aaaaaaaaaaaa: release bbbbbbbbbbbb failed");
+    // Since after the verdict: nothing decided yet for the run that counts.
+    const undecided = await wait("1m", "2");
+    expect(undecided.code).toBe(6);
+    expect(undecided.stderr).toContain("bot-run: release bbbbbbbbbbbb has not passed or failed its health gate within 2 s");
+    const vm = await botfleet(["release", "wait", "bot-vm", "--since", "1m"], azureEnv());
+    expect(vm).toMatchObject({ code: 0, stdout: expect.stringContaining("bot-vm: its VM's updater gates each release and rolls back by itself") });
+    cloudLogging.entries.length = 0;
+    cloudRun.services.clear();
+  });
+
   test("a Cloud Run bot's status: a chat channel's failures of the last 10 minutes make it degraded, with the last line", async () => {
     const name = "projects/ops-project/locations/us-central1/services/ops-bot-run";
-    const service = gcpBotNames("ops", "ops-project", "bot-run").service;
     cloudRun.services.set(name, { latestCreated: "ops-bot-run-00007-abc", release: "9a8b7c6d5e4f" });
     storeReport("running");
-    let n = 0;
-    const line = (minutes: number, text: string): StandInEntry => ({
-      insertId: `c${++n}`,
-      logName: "projects/ops-project/logs/run.googleapis.com%2Fstderr",
-      resource: { type: "cloud_run_revision", labels: { service_name: service, location: "us-central1", revision_name: "ops-bot-run-00007-abc" } },
-      labels: { container_name: "agent", instanceId: "0069c7a988" },
-      timestamp: ago(minutes),
-      receiveTimestamp: ago(minutes),
-      textPayload: text,
-    });
+    const line = agentLine;
     cloudLogging.entries.push(
       line(30, "[telegram] getUpdates conflict: 409 (before the window)"),
       line(3, "[telegram] getUpdates conflict: 409 Conflict: terminated by other getUpdates request"),
