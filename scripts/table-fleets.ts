@@ -63,35 +63,44 @@ export function tableFleets(): Record<string, Fleet> {
 const META = new Set(["//", "depends_on", "lifecycle", "provider", "count", "for_each", "connection", "provisioner"]);
 
 /**
- * Every attribute path each resource type is given in a stack's Terraform JSON, with blocks
+ * Calls `visit` with every attribute each resource of a stack's Terraform JSON is given, blocks
  * walked element by element (`template.container.env.name`) and map keys kept (`tags.bot`: the
  * table says which segment is a map).
  */
-export function attributePaths(stack: { resource?: Record<string, Record<string, unknown>> }, into = new Map<string, Set<string>>()): Map<string, Set<string>> {
+export function visitAttributes(stack: { resource?: Record<string, Record<string, unknown>> }, visit: (type: string, path: string, value: unknown) => void): void {
   for (const [type, resources] of Object.entries(stack.resource ?? {}))
     for (const body of Object.values(resources)) {
-      const paths = into.get(type) ?? new Set<string>();
-      into.set(type, paths);
       const walk = (value: unknown, path: string): void => {
         if (Array.isArray(value) && value.some((v) => v !== null && typeof v === "object")) value.forEach((v) => walk(v, path));
         else if (value !== null && typeof value === "object" && !Array.isArray(value) && Object.keys(value).length > 0)
           for (const [k, v] of Object.entries(value)) {
             if (k !== "//" && !(path === "" && META.has(k))) walk(v, path ? `${path}.${k}` : k);
           }
-        else paths.add(path);
+        else visit(type, path, value);
       };
       walk(body, "");
     }
+}
+
+/** Every attribute path each resource type is given in a stack's Terraform JSON (visitAttributes). */
+export function attributePaths(stack: { resource?: Record<string, Record<string, unknown>> }, into = new Map<string, Set<string>>()): Map<string, Set<string>> {
+  visitAttributes(stack, (type, path) => into.set(type, (into.get(type) ?? new Set<string>()).add(path)));
+  for (const type of Object.keys(stack.resource ?? {})) if (!into.has(type)) into.set(type, new Set());
   return into;
+}
+
+/** The Terraform JSON of every stack of the given fleets (default: tableFleets()), as synth writes it. */
+export function tableStacks(fleets: Fleet[] = Object.values(tableFleets())): { resource?: Record<string, Record<string, unknown>> }[] {
+  return fleets.flatMap((fleet) => {
+    const app = new App({ outdir: join(tmpdir(), "botfleet-table-fleets"), stackTraces: false });
+    buildFleet(app, fleet);
+    return (app.node.children as TerraformStack[]).map((stack) => stack.toTerraform());
+  });
 }
 
 /** The attribute paths of every resource type in the given fleets (default: tableFleets()). */
 export function emittedAttributes(fleets: Fleet[] = Object.values(tableFleets())): Map<string, Set<string>> {
   const into = new Map<string, Set<string>>();
-  for (const fleet of fleets) {
-    const app = new App({ outdir: join(tmpdir(), "botfleet-table-fleets"), stackTraces: false });
-    buildFleet(app, fleet);
-    for (const stack of app.node.children as TerraformStack[]) attributePaths(stack.toTerraform(), into);
-  }
+  for (const stack of tableStacks(fleets)) attributePaths(stack, into);
   return into;
 }
