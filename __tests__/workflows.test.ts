@@ -336,7 +336,8 @@ describe("scripts/deploy-changed.sh", () => {
   test("a release that fails its health gate is rolled back whole: its state asked back as of the deploy's start at the next start, then the previous commit's stack; the run fails", () => {
     const previous = mkdtempSync(join(tmpdir(), "botfleet-previous-"));
     mkdirSync(join(previous, "cdktf.out", "stacks", "bot-delta"), { recursive: true });
-    writeFileSync(join(previous, "cdktf.out", "stacks", "bot-delta", "cdk.tf.json"), "{}");
+    const app = { template: [{ container: [{ name: "agent", env: [{ name: "BOTFLEET_RELEASE", value: "0ld0ld0ld0ld" }] }] }] };
+    writeFileSync(join(previous, "cdktf.out", "stacks", "bot-delta", "cdk.tf.json"), JSON.stringify({ resource: { azurerm_container_app: { app } } }));
     // The first gate fails (exit 1), the previous release's passes; bot-beta's passes.
     const { path, log } = stubs({
       npx: [
@@ -356,7 +357,7 @@ describe("scripts/deploy-changed.sh", () => {
         "npx cdktf deploy bot-beta bot-delta --skip-synth --auto-approve",
         "npx botfleet release wait bot-beta --since <time>",
         "npx botfleet release wait bot-delta --since <time>",
-        "npx botfleet backups restore bot-delta --at <time> --at-next-start --yes",
+        "npx botfleet backups restore bot-delta --at <time> --at-next-start --release 0ld0ld0ld0ld --yes",
         "npx cdktf deploy bot-delta --skip-synth --auto-approve",
         "  in <previous>",
         "npx botfleet release wait bot-delta --since <time>",

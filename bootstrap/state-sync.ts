@@ -93,6 +93,8 @@ export interface StateSyncProps {
   readonly dir?: string;
   /** Health port on loopback, when the platform probes the sidecar. @default none */
   readonly port?: number;
+  /** The release it runs beside (the launcher's BOTFLEET_RELEASE): a restore asked for at the start of that release only waits for it. @default none */
+  readonly release?: string;
 }
 
 /**
@@ -112,6 +114,7 @@ export function stateSyncContainer(runtime: AgentRuntime, props: StateSyncProps)
       STATE_SYNC_OWNER: `${runtime.uid}:${runtime.gid}`,
       ...(runtime.regeneratedState && { STATE_SYNC_EXCLUDE: runtime.regeneratedState.join(" ") }),
       ...(props.port !== undefined && { STATE_SYNC_PORT: String(props.port) }),
+      ...(props.release !== undefined && { STATE_SYNC_RELEASE: props.release }),
     },
   };
 }

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { STATE_SYNC_IMAGE } from "../bootstrap/state-sync";
 import { AGENT_PROBES } from "../constructs/agent-container";
 import { azureBotNames, azureSharedNames, gcpBotNames } from "../config/names";
@@ -6,7 +9,7 @@ import { openclaw } from "../runtimes/openclaw";
 import { UNSET_SECRET } from "../runtimes/runtime";
 import { fleetFrom, synthFleet } from "../__tests__/support/fleet";
 import { CloudStandIn, CONTAINER_APP_IDENTITY_HEADER } from "./support/cloud";
-import { createNetwork, docker, sleep, until, type TestNetwork } from "./support/docker";
+import { createNetwork, docker, dockerAsync, sleep, until, type TestNetwork } from "./support/docker";
 import { cloudRunRevision, containerAppRevision, Replica, type RevisionSpec } from "./support/platform";
 import { testSecretValue } from "./support/vm";
 
@@ -51,6 +54,9 @@ interface Platform {
   platformEnv(net: TestNetwork): Record<string, string>;
   /** The vault's secret name for a runtime secret key. */
   secretName(key: string): string;
+  /** A file of the bot's store under botfleet-state/, as state-sync keeps it, and writing one (as the command does). */
+  readStore(cloud: CloudStandIn, name: string): Promise<Buffer | undefined>;
+  writeStore(cloud: CloudStandIn, name: string, body: string): Promise<void>;
 }
 
 function azurePlatform(): Platform {
@@ -71,6 +77,8 @@ function azurePlatform(): Platform {
     hosts: [`${names.storageAccount}.blob.core.windows.net`, "api.telegram.org"],
     platformEnv: (net) => ({ IDENTITY_ENDPOINT: `http://${net.gateway}/msi/token`, IDENTITY_HEADER: CONTAINER_APP_IDENTITY_HEADER }),
     secretName: (key) => names.secret(key),
+    readStore: (cloud, name) => cloud.getBlob(names.storageAccount, names.stateContainer, `botfleet-state/${name}`),
+    writeStore: (cloud, name, body) => cloud.putBlob(names.storageAccount, names.stateContainer, `botfleet-state/${name}`, body),
   };
 }
 
@@ -91,6 +99,8 @@ function googlePlatform(): Platform {
     hosts: ["storage.googleapis.com", "metadata.google.internal", "api.telegram.org"],
     platformEnv: () => ({}),
     secretName: (key) => names.secret(key),
+    readStore: async (cloud, name) => cloud.gcs.objects.get(`${names.stateBucket}/botfleet-state/${name}`)?.data,
+    writeStore: async (cloud, name, body) => void cloud.gcs.objects.set(`${names.stateBucket}/botfleet-state/${name}`, { data: Buffer.from(body), generation: Date.now(), updated: new Date() }),
   };
 }
 
@@ -220,6 +230,70 @@ describe.each([
     expect(second.logs("agent")).not.toContain("Another Gateway owner lease is still active");
     expect(second.restarts).toEqual({});
   });
+
+  // Issue 34: an agent upgrade on a managed target. The launcher can only go back to the last good
+  // config (the image is the revision's); the deploy workflow's rollback (scripts/deploy-changed.sh)
+  // asks the state back as of the deploy's start, at the next start, and deploys the previous
+  // revision again: its older agent must never read what the newer one migrated. Once, on Cloud
+  // Run (state-sync in the agent's container, started by the launcher); the engine's restore at
+  // start is the same on both stores (the state-sync suite).
+  if (spec.platform === "cloud-run")
+    test("an agent upgrade that migrates and never answers fails the gate; the workflow's rollback brings the previous revision back on the state from before it", async () => {
+      const UPGRADE = "botfleet-test/openclaw-upgrade:migrates";
+      const schema = `${openclaw.stateDir}/botfleet-test-schema`;
+      // Built from the pinned image: `config validate` passes; its gateway writes a schema marker
+      // into the state, as a migration would, and never listens (as the VM suite's upgrade).
+      const context = mkdtempSync(join(tmpdir(), "botfleet-upgrade-"));
+      writeFileSync(
+        join(context, "openclaw.mjs"),
+        `import { writeFileSync } from "node:fs"; if (process.argv.includes("gateway")) { writeFileSync(${JSON.stringify(schema)}, "2\\n"); console.log("botfleet test: migrated, and never answering"); setInterval(() => {}, 1 << 30); } else { await import("./openclaw-real.mjs"); }\n`,
+      );
+      writeFileSync(join(context, "Dockerfile"), `FROM ${openclaw.image}\nUSER root\nRUN mv /app/openclaw.mjs /app/openclaw-real.mjs\nCOPY openclaw.mjs /app/openclaw.mjs\nUSER node\n`);
+      // Not blocking: the running revision's state-sync renews its lease through the stand-ins meanwhile.
+      await dockerAsync(["build", "-q", "-t", UPGRADE, context]);
+      const pointer = async () => JSON.parse((await p.readStore(cloud, "pointer.json"))!.toString("utf8"));
+      const before = (await pointer()).snapshot;
+      const upgradeRelease = "feedfacecafe";
+      const upgradeSpec: RevisionSpec = {
+        ...spec,
+        // As the upgrade's stack would name it: the launcher's release, and state-sync's beside it.
+        containers: spec.containers.map((c) => ({
+          ...c,
+          ...(c.name === "agent" && { image: UPGRADE }),
+          env: {
+            ...c.env,
+            ...(c.env.BOTFLEET_RELEASE && { BOTFLEET_RELEASE: upgradeRelease }),
+            ...(c.env.STATE_SYNC_RELEASE && { STATE_SYNC_RELEASE: upgradeRelease }),
+            ...(c.env.BOTFLEET_IMAGE && { BOTFLEET_IMAGE: UPGRADE }),
+          },
+        })),
+      };
+      const upgraded = new Replica(upgradeSpec, { net, hosts: p.hosts, secrets: () => secrets, platformEnv: p.platformEnv(net) }, p.bot.name, 14);
+      replicas.push(upgraded);
+      await upgraded.start();
+      await until("the upgrade's revision ready", () => upgraded.isReady(), 300_000, 1000);
+      await second.stop();
+      await until("the upgrade's migration", () => docker(["exec", upgraded.container("agent"), "cat", schema], { allowFail: true }).stdout.trim() === "2", 300_000, 1000);
+      await until("the upgrade failing its gate", () => upgraded.logs("agent").includes(`botfleet: RELEASE FAILED: ${upgradeRelease}:`), 300_000, 1000);
+      // The workflow: the state asked back at the next start (as `botfleet backups restore --at
+      // <start> --at-next-start` writes it), then the previous revision deployed again.
+      const release = spec.containers.find((c) => c.env.BOTFLEET_RELEASE)!.env.BOTFLEET_RELEASE;
+      expect(spec.containers.find((c) => c.env.STATE_SYNC_RELEASE)!.env.STATE_SYNC_RELEASE).toBe(release);
+      await p.writeStore(cloud, "restore.json", JSON.stringify({ id: "rollback-upgrade", snapshot: before, when: "next-start", release, requestedAt: new Date().toISOString(), by: "test" }));
+      const back = new Replica(spec, { net, hosts: p.hosts, secrets: () => secrets, platformEnv: p.platformEnv(net) }, p.bot.name, 15);
+      replicas.push(back);
+      await back.start();
+      await until("the previous revision ready", () => back.isReady(), 300_000, 1000);
+      await upgraded.stop();
+      await until("the previous release healthy again", () => back.logs("agent").includes(`botfleet: release ${release} HEALTHY`), 300_000, 1000);
+      expect(back.logs(sync)).toMatch(new RegExp(`RESTORED ${before.replace(/[.]/g, "\\.")} at start, as asked \\(rollback-upgrade by test\\), before the agent started`));
+      expect(docker(["exec", back.container("agent"), "sh", "-c", `test -e ${schema} && echo migrated || echo as-before`]).stdout.trim()).toBe("as-before");
+      expect(docker(["exec", back.container("agent"), "cat", `${openclaw.stateDir}/${MARKER}`]).stdout.trim()).toBe("kept");
+      expect((await pointer()).restoreId).toBe("rollback-upgrade");
+      await until("the previous revision polling", () => cloud.telegram.polls.some((x) => x.token === token && x.from === back.address), 300_000, 1000);
+      expect(cloud.telegram.overlaps(token)).toEqual([]);
+      second = back;
+    });
 
   // Issue 34: a new revision whose config the runtime refuses must never take over from a running
   // one. Its launcher runs the image's own `openclaw config validate` first and exits before it

@@ -99,6 +99,8 @@ export interface RestoreRequest {
   readonly by: string;
   /** "next-start": applied by the next state-sync to start, before its agent starts (state-sync.mjs restoreAtStart). */
   readonly when?: "next-start";
+  /** With "next-start": only a state-sync beside this release (its STATE_SYNC_RELEASE) applies it. */
+  readonly release?: string;
 }
 
 /**
@@ -106,8 +108,8 @@ export interface RestoreRequest {
  * pending, which the lease holder applies at its next interval (a snapshot of the current state
  * first; state-sync/state-sync.mjs `restoreIfAsked`).
  */
-export async function askRestore(store: BotStore, snapshot: string, bot: string, now = new Date(), when?: "next-start"): Promise<RestoreRequest> {
-  const request: RestoreRequest = { ...requestFrom(now), snapshot, ...(when && { when }) };
+export async function askRestore(store: BotStore, snapshot: string, bot: string, now = new Date(), atNextStart?: { release?: string }): Promise<RestoreRequest> {
+  const request: RestoreRequest = { ...requestFrom(now), snapshot, ...(atNextStart && { when: "next-start", ...(atNextStart.release && { release: atNextStart.release }) }) };
   if (await store.create(RESTORE_REQUEST, Buffer.from(JSON.stringify(request)))) return request;
   const pending = (await store.read(RESTORE_REQUEST))?.toString("utf8") ?? "";
   throw new OperationError(

@@ -83,10 +83,12 @@ export async function main(argv: readonly string[], io: Io = { out: (t) => proce
       "--at-next-start",
       "apply it when the bot next starts (a deploy, a restart), before its agent starts, not now: for going back to an older agent version, which must never read what a newer one migrated; returns without waiting",
     )
+    .option("--release <release>", "with --at-next-start: only when that release starts (the one being deployed back), not at a restart of the one running")
     .option("--timeout <seconds>", "how long to wait for the bot", "600")
     .addHelpText("after", EXIT_CODES)
-    .action(async (name: string, opts: { at?: string; snapshot?: string; yes?: boolean; wait: boolean; atNextStart?: boolean; timeout: string }) => {
+    .action(async (name: string, opts: { at?: string; snapshot?: string; yes?: boolean; wait: boolean; atNextStart?: boolean; release?: string; timeout: string }) => {
       const ref = botOf(fleetOf(), name);
+      if (opts.release && !opts.atNextStart) throw new OperationError("backups restore: --release goes with --at-next-start (a restore now needs no release)", EXIT.usage);
       if (!opts.at && !opts.snapshot) throw new OperationError("backups restore: say which state: --at <time> or --snapshot <name> (botfleet backups list " + name + " shows them)", EXIT.usage);
       const timeoutS = seconds(opts.timeout);
       const at = opts.at ? parseTime(opts.at, io.now()) : undefined;
@@ -97,10 +99,10 @@ export async function main(argv: readonly string[], io: Io = { out: (t) => proce
       if (ref.bot.retired) io.out(`${name} is retired: nothing runs it, so the restore is applied when it runs again.\n`);
       const question = `Restore ${name}'s state to ${chosen.name} (taken ${chosen.time.toISOString()}, ${chosen.bytes} bytes)${chosen.current ? ", the current one" : ""}?${opts.atNextStart ? " At the bot's next start its state becomes that snapshot; the state it had stays in the store's history." : " The agent stops for about a minute; the state as it is now is snapshotted first and stays in the store."}`;
       if (!opts.yes && !(await confirm(question, name))) throw new OperationError("not restored: the confirmation was declined", EXIT.declined);
-      const request = await askRestore(store, chosen.name, name, io.now(), opts.atNextStart ? "next-start" : undefined);
+      const request = await askRestore(store, chosen.name, name, io.now(), opts.atNextStart ? { release: opts.release } : undefined);
       if (opts.atNextStart)
         return io.out(
-          `asked ${name}'s state-sync to restore ${chosen.name} at its next start, before the agent starts (request ${request.id}); the running one leaves it alone. Deploy or restart ${name} now; botfleet backups list ${name} shows the result.\n`,
+          `asked ${name}'s state-sync to restore ${chosen.name} at its next start${opts.release ? ` of release ${opts.release}` : ""}, before the agent starts (request ${request.id}); the running one leaves it alone. Deploy or restart ${name} now; botfleet backups list ${name} shows the result.\n`,
         );
       io.out(`asked ${name}'s state-sync to restore ${chosen.name} (request ${request.id})\n`);
       if (!opts.wait) return;

@@ -64,7 +64,9 @@ else
         else
           echo "::error::$bot failed its health gate: going back to the previous commit's $bot, with its state as of $started"
           # The state first: without it, the older agent would start on what the newer one wrote.
-          if ! npx botfleet backups restore "$bot" --at "$started" --at-next-start --yes; then
+          # Keyed to the previous release: the failed one's own restarts must leave it alone.
+          release=$(jq -r '[.. | objects | select(.name? == "BOTFLEET_RELEASE") | .value] | first // empty' "$previous/cdktf.out/stacks/$bot/cdk.tf.json")
+          if ! npx botfleet backups restore "$bot" --at "$started" --at-next-start ${release:+--release "$release"} --yes; then
             echo "::error::$bot was not rolled back: its state could not be asked back (above). The launcher runs its last good config on the new image; roll back by hand (docs/day-2.md)"
           else
             back=$(date -u +%Y-%m-%dT%H:%M:%SZ)

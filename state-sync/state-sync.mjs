@@ -51,10 +51,12 @@ export const RESTORE_REQUEST = "restore.json";
 /**
  * The restore request an engine applies at its start, before the agent may start, or undefined:
  * one asked for `"when": "next-start"` (`botfleet backups restore --at-next-start`: the rollback of
- * an agent upgrade, whose migrated state the older agent must never read), well formed, and not
- * applied already. A running engine leaves such a request for the next one.
+ * an agent upgrade, whose migrated state the older agent must never read), well formed, not
+ * applied already, and, when it names a release, asked of this engine's (STATE_SYNC_RELEASE): the
+ * failed release's own restarts must leave it to the older release deployed after it. A running
+ * engine leaves such a request for the next one.
  */
-export function restoreAtStart(body, pointer) {
+export function restoreAtStart(body, pointer, release) {
   let asked;
   try {
     asked = body ? JSON.parse(body.toString("utf8")) : undefined;
@@ -62,7 +64,7 @@ export function restoreAtStart(body, pointer) {
     return undefined;
   }
   const valid = asked?.when === "next-start" && typeof asked.id === "string" && /^snapshots\/[^/]+\.tar\.gz$/.test(asked.snapshot ?? "");
-  return valid && asked.id !== pointer.restoreId ? asked : undefined;
+  return valid && asked.id !== pointer.restoreId && (asked.release === undefined || asked.release === release) ? asked : undefined;
 }
 /** In the store: the holder's status (below), for `botfleet status`; rewritten on change and every 10 minutes. */
 export const STORE_STATUS = "status.json";
@@ -1403,7 +1405,7 @@ export async function run(env = process.env) {
       await store.fence?.();
       const read = await store.getPointer();
       pointer = read.pointer;
-      atStart = restoreAtStart(await store.get(RESTORE_REQUEST), pointer);
+      atStart = restoreAtStart(await store.get(RESTORE_REQUEST), pointer, env.STATE_SYNC_RELEASE);
       // No snapshot named (a new bot, or a pointer deleted, emptied or garbled): what the store holds decides.
       if (!pointer.snapshot) listed = (await store.list("snapshots/")).reverse();
       if (listed?.length) log(`the pointer ${read.missing ? "is missing" : read.invalid ? "is not a valid pointer" : "names no snapshot"}; ${listed.length} snapshots are in the store: restoring the newest that passes verification`);

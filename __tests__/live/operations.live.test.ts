@@ -255,10 +255,14 @@ describe.each([
 
     // Issue 34: at the next start (a managed bot's rollback deploys the older agent again): asked
     // while nothing runs, applied by the next instance before its agent may start.
-    const atStart = await botfleet(["backups", "restore", bot, "--at", between.toISOString(), "--yes", "--at-next-start"], env());
+    expect(await botfleet(["backups", "restore", bot, "--at", between.toISOString(), "--yes", "--release", "0ld0ld0ld0ld"], env())).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining("--release goes with --at-next-start"),
+    });
+    const atStart = await botfleet(["backups", "restore", bot, "--at", between.toISOString(), "--yes", "--at-next-start", "--release", "0ld0ld0ld0ld"], env());
     expect(atStart.code).toBe(0);
-    expect(atStart.stdout).toMatch(/asked .* state-sync to restore snapshots\/\S+ at its next start, before the agent starts/);
-    const next = runningBot(store(), syncEnv());
+    expect(atStart.stdout).toMatch(/asked .* state-sync to restore snapshots\/\S+ at its next start of release 0ld0ld0ld0ld, before the agent starts/);
+    const next = runningBot(store(), { ...syncEnv(), STATE_SYNC_RELEASE: "0ld0ld0ld0ld" });
     try {
       await next.sync.waitFor(/state ready/, "the next start");
       expect(next.sync.log).toMatch(/RESTORED snapshots\/\S+ at start, as asked/);

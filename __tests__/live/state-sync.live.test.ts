@@ -1201,18 +1201,18 @@ describe("state-sync on Cloud Storage (a stand-in of the JSON API with generatio
   // Issue 34: the rollback of an agent upgrade on a managed target deploys the older image again;
   // that agent must never read the state the newer one migrated. A restore asked for "next-start"
   // is left alone by the running engine and applied by the next one before its agent may start.
-  test("a restore asked for at the next start: the running engine leaves it; the next one restores it before the state is ready, moves the pointer, and reports it", async () => {
+  test("a restore asked for at the next start of a release: the running engine leaves it, so does a restart of another release; the release's start restores it before the state is ready, moves the pointer, and reports it", async () => {
     const bucket = "bot-restore-at-start";
     const key = (name: string) => `${bucket}/botfleet-state/${name}`;
     const json = (name: string) => JSON.parse(gcs.objects.get(key(name))!.data.toString());
-    const first = instance(`gcs:${bucket}`, env());
+    const first = instance(`gcs:${bucket}`, { ...env(), STATE_SYNC_RELEASE: "0ld0ld0ld0ld" });
     await first.sync.waitFor(/state ready/, "start");
     writeFileSync(join(first.dir, "notes.txt"), "before the upgrade");
     await first.sync.waitFor(/periodic snapshot/, "the snapshot before the upgrade");
     const before = json("pointer.json").snapshot;
     writeFileSync(join(first.dir, "notes.txt"), "migrated by the upgrade");
     await until(() => json("pointer.json").snapshot !== before, "the migrated state's snapshot", 20_000);
-    const request = { id: "rollback-1", snapshot: before, when: "next-start", requestedAt: new Date().toISOString(), by: "deploy workflow" };
+    const request = { id: "rollback-1", snapshot: before, when: "next-start", release: "0ld0ld0ld0ld", requestedAt: new Date().toISOString(), by: "deploy workflow" };
     gcs.objects.set(key("restore.json"), { data: Buffer.from(JSON.stringify(request)), generation: 1, updated: new Date() });
     // Two snapshots on (the engine reads requests after each), it has read it and left it alone.
     for (const write of ["migrated, later", "migrated, later still"]) {
@@ -1224,8 +1224,16 @@ describe("state-sync on Cloud Storage (a stand-in of the JSON API with generatio
     expect(gcs.objects.has(key("restore.json"))).toBe(true);
     first.sync.proc.kill("SIGTERM");
     expect(await first.sync.exited).toBe(0);
+    // The failed release restarting (a platform's restart of its container) is not the one asked for.
+    const failed = instance(`gcs:${bucket}`, { ...env(), STATE_SYNC_RELEASE: "feedfacecafe" });
+    await failed.sync.waitFor(/state ready/, "the failed release's restart");
+    expect(failed.sync.log).not.toContain("RESTORED");
+    expect(readFileSync(join(failed.dir, "notes.txt"), "utf8")).toBe("migrated, later still");
+    expect(gcs.objects.has(key("restore.json"))).toBe(true);
+    failed.sync.proc.kill("SIGTERM");
+    expect(await failed.sync.exited).toBe(0);
 
-    const next = instance(`gcs:${bucket}`, env());
+    const next = instance(`gcs:${bucket}`, { ...env(), STATE_SYNC_RELEASE: "0ld0ld0ld0ld" });
     await next.sync.waitFor(/state ready/, "the next start");
     const log = next.sync.log;
     expect(log).toMatch(new RegExp(`RESTORED ${before.replace(/[.]/g, "\\.")} at start, as asked \\(rollback-1 by deploy workflow\\), before the agent started`));

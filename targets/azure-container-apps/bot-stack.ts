@@ -67,7 +67,6 @@ export class AzureContainerAppsBotStack extends AzureBotStack {
       // Update: secrets expanded into the CreateOrUpdate request).
       triggers: Object.fromEntries(grants.map((g) => [g.node.id, g.id])),
     });
-    const sync = stateSyncContainer(runtime, { store: this.stateStore.store });
 
     // The app's stable address (not the revision's): `<app>.<environment domain>`, or with
     // `.internal.` when the ingress is open to the environment only (Microsoft Learn, "Ingress in
@@ -82,6 +81,7 @@ export class AzureContainerAppsBotStack extends AzureBotStack {
       `Set each with: az keyvault secret set --vault-name ${shared.keyVault} --name ${names.secret("<key>")} --file <file>, then restart: ${restartCommand}`,
       mebibytes(CONTAINER_APP_SIZES[bot.tier].memory),
     );
+    const sync = stateSyncContainer(runtime, { store: this.stateStore.store, release: launch.environment.BOTFLEET_RELEASE });
     const ipRules = [
       ...bot.allowedIpRanges.map((range, i) => ({ name: `allow-${i + 1}`, action: "Allow" as const, ipAddressRange: range, description: "from the fleet file" })),
       ...bot.deniedIpRanges.map((range, i) => ({ name: `deny-${i + 1}`, action: "Deny" as const, ipAddressRange: range, description: "from the fleet file" })),

@@ -135,7 +135,7 @@ export class BotService extends CloudRunV2Service {
             resources: { limits: { cpu: size.cpu, memory: `${mebibytes(size.memory) + stateSyncMemory(size.state)}Mi` }, cpuIdle: false, startupCpuBoost: true },
             env: [
               ...agentEnvironment(launch, runtime, [
-                ...sidecarEnvironment(stateSyncContainer(runtime, { store: props.stateStore, dir: runtime.stateDir }).environment),
+                ...sidecarEnvironment(stateSyncContainer(runtime, { store: props.stateStore, dir: runtime.stateDir, release: launch.environment.BOTFLEET_RELEASE }).environment),
                 { name: "BOTFLEET_STATE_SYNC_NODE", value: terraformLiteral(runtime.stateSyncNode!) },
                 { name: "BOTFLEET_STATE_SYNC_LOADER", value: terraformLiteral(STATE_SYNC_LOADER) },
                 { name: "BOTFLEET_STATE_SYNC_ENGINE", value: terraformLiteral(STATE_SYNC_ENGINE) },
@@ -157,7 +157,7 @@ export class BotService extends CloudRunV2Service {
             name: "state-sync",
             image: props.stateSyncImage ?? STATE_SYNC_IMAGE,
             command: STATE_SYNC_COMMAND.map(terraformLiteral),
-            env: sidecarEnvironment(stateSyncContainer(runtime, { store: props.stateStore, port: STATE_SYNC_PORT }).environment),
+            env: sidecarEnvironment(stateSyncContainer(runtime, { store: props.stateStore, port: STATE_SYNC_PORT, release: launch.environment.BOTFLEET_RELEASE }).environment),
             resources: { limits: cloudRunStateSyncSize(size.state), cpuIdle: false, startupCpuBoost: true },
             volumeMounts: [{ name: "state", mountPath: STATE_SYNC_MOUNT }],
             // Healthy as soon as it runs (not once restored): during a revision overlap the new
