@@ -108,9 +108,17 @@ describe("which secret each job can reach (issue 37: no pull request reaches the
 });
 
 describe("the pull-request workflow", () => {
-  test("runs on pull_request (never pull_request_target) with a read-only token plus comments", () => {
+  test("runs on pull_request (never pull_request_target) with a read-only token plus comments, and an OIDC token only plan identities trust", () => {
     expect(Object.keys(pullRequest.on)).toEqual(["pull_request"]);
-    expect(pullRequest.permissions).toEqual({ contents: "read", "pull-requests": "write" });
+    expect(pullRequest.permissions).toEqual({ contents: "read", "pull-requests": "write", "id-token": "write" });
+    // Its OIDC token's subject is repo:<owner>/<repo>:pull_request: the deployers trust the
+    // production environment's only (gcp-shared-stack.ts condition, the Azure app's credential).
+    const steps = pullRequest.jobs.review.steps as { uses?: string; with?: Record<string, string>; env?: Record<string, string> }[];
+    expect(steps.filter((st) => st.uses?.startsWith("google-github-actions/auth")).map((st) => st.with?.service_account)).toEqual(["${{ vars.GCP_PLAN_SERVICE_ACCOUNT }}"]);
+    expect(steps.filter((st) => st.uses?.startsWith("azure/login"))).toEqual([]);
+    expect(JSON.stringify(pullRequest)).not.toMatch(/DEPLOYER|AZURE_CLIENT_ID\b/);
+    const plan = prSteps[indexOf(prSteps, "scripts/speculative-plans.sh")];
+    expect(plan.env?.ARM_CLIENT_ID).toBe("${{ vars.AZURE_PLAN_CLIENT_ID }}");
   });
 
   test("installs, tests, synthesizes both branches, reviews, then comments", () => {
@@ -481,7 +489,7 @@ describe("scripts/speculative-plans.sh and the plan section of the comment", () 
     expect(planSection(plans)).toBe(
       [
         "",
-        "### Speculative plans (HCP Terraform)",
+        "### Speculative plans",
         "",
         "| stack | plan | run | against the review |",
         "|---|---|---|---|",
@@ -492,6 +500,41 @@ describe("scripts/speculative-plans.sh and the plan section of the comment", () 
       ].join("\n"),
     );
     expect(planSection(join(synth, "no-plans"))).toBe("");
+  });
+
+  // Issue 35: shared stacks get a speculative plan too where the runner has a plan identity of
+  // their cloud; their workspaces run in Local execution, so Terraform plans on the runner.
+  test("shared stacks are planned on the runner where it has their cloud's plan identity, their plan JSON cut to addresses and actions; hcp-terraform never", () => {
+    const { synth } = cloudStacks(["azure-shared-eastus2", "gcp-shared-us-central1"]);
+    writeFileSync(join(synth, "changed.txt"), "azure-shared-eastus2\ngcp-shared-us-central1\nhcp-terraform\n");
+    const plan = JSON.stringify({
+      prior_state: { values: { root_module: { resources: [{ values: { primary_shared_key: "a-secret-value" } }] } } },
+      resource_changes: [{ address: "azurerm_key_vault.key-vault", mode: "managed", type: "azurerm_key_vault", name: "key-vault", change: { actions: ["update"], before: { x: "a-secret-value" } } }],
+    });
+    writeFileSync(join(synth, "plan.json"), plan);
+    const { path, log } = stubs({
+      curl: "printf 200",
+      terraform: `case "$1" in plan) echo "Plan: 0 to add, 1 to change, 0 to destroy." ;; show) cat ${JSON.stringify(join(synth, "plan.json"))} ;; esac`,
+    });
+    const plans = join(synth, "plans");
+    const r = run("bash", [join(ROOT, "scripts/speculative-plans.sh"), join(synth, "changed.txt"), plans, synth], {
+      env: { ...process.env, PATH: path, TF_TOKEN_tfe_example__corp_com: "tok", BOTFLEET_PLAN_SHARED: "azure " },
+    });
+    expect(r.status).toBe(0);
+    expect(
+      readFileSync(log, "utf8")
+        .split("\n")
+        .filter((l) => l.startsWith("terraform")),
+    ).toEqual(["terraform init -input=false -no-color", "terraform plan -input=false -no-color -lock=false -out=speculative.tfplan", "terraform show -json speculative.tfplan"]);
+    const kept = readFileSync(join(plans, "azure-shared-eastus2.plan.json"), "utf8");
+    expect(kept).not.toContain("a-secret-value");
+    expect(JSON.parse(kept).resource_changes).toEqual([
+      { address: "azurerm_key_vault.key-vault", mode: "managed", type: "azurerm_key_vault", name: "key-vault", module_address: null, change: { actions: ["update"] } },
+    ]);
+    const section = planSection(plans, { "azure-shared-eastus2": { "azurerm_key_vault.key-vault": "update" } });
+    expect(section).toContain("| azure-shared-eastus2 | Plan: 0 to add, 1 to change, 0 to destroy. | on the runner, as its plan identity (Local execution) | matches |");
+    expect(section).toContain("| gcp-shared-us-central1 | not planned here: its owner plans and applies it with their own credentials | - | - |");
+    expect(section).toContain("| hcp-terraform | not planned here");
   });
 
   test("reads each run's plan as JSON from HCP Terraform and checks it against the review's actions, saying every difference", () => {

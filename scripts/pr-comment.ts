@@ -32,11 +32,12 @@ export function planSection(dir: string | undefined, actions?: Readonly<Record<s
     const url = /https:\/\/\S+\/runs\/run-[A-Za-z0-9]+/.exec(log)?.[0];
     const outcome = /^(Plan: .*|No changes\..*)$/m.exec(log)?.[1] ?? (exit === "0" ? "planned" : "");
     const result = exit === "0" ? outcome : `**failed** (exit ${exit})${outcome ? `: ${outcome}` : ""}`;
-    return `| ${stack} | ${result} | ${url ? `[${url.split("/").pop()}](${url})` : "no run link in the log"} | ${exit === "0" ? checked(dir, stack, actions, differences, details) : "-"} |`;
+    const where = existsSync(join(dir, `${stack}.where`)) ? "on the runner, as its plan identity (Local execution)" : url ? `[${url.split("/").pop()}](${url})` : "no run link in the log";
+    return `| ${stack} | ${result} | ${where} | ${exit === "0" ? checked(dir, stack, actions, differences, details) : "-"} |`;
   });
   return [
     "",
-    "### Speculative plans (HCP Terraform)",
+    "### Speculative plans",
     "",
     "| stack | plan | run | against the review |",
     "|---|---|---|---|",
