@@ -298,6 +298,23 @@ describe("scripts/hcp-bootstrap.sh", () => {
   });
 });
 
+/**
+ * A synth output (`<dir>/cdktf.out`, returned) with a stack per bot: a Container App carrying its
+ * launcher's BOTFLEET_RELEASE, or (undefined) a VM bot's stack, which carries none.
+ */
+function releases(bots: Record<string, string | undefined>): string {
+  const out = join(mkdtempSync(join(tmpdir(), "botfleet-synth-")), "cdktf.out");
+  for (const [bot, release] of Object.entries(bots)) {
+    mkdirSync(join(out, "stacks", bot), { recursive: true });
+    const app = { template: [{ container: [{ name: "agent", env: release ? [{ name: "BOTFLEET_RELEASE", value: release }] : [] }] }] };
+    writeFileSync(
+      join(out, "stacks", bot, "cdk.tf.json"),
+      JSON.stringify({ resource: release ? { azurerm_container_app: { app } } : { azurerm_orchestrated_virtual_machine_scale_set: { "scale-set": {} } } }),
+    );
+  }
+  return out;
+}
+
 describe("scripts/deploy-changed.sh", () => {
   const lists = (changed: string, removed = "") => {
     const dir = mkdtempSync(join(tmpdir(), "botfleet-lists-"));
@@ -310,9 +327,7 @@ describe("scripts/deploy-changed.sh", () => {
     const { path, log } = stubs({ npx: "exit 0" });
     const r = run("bash", [join(ROOT, "scripts/deploy-changed.sh"), ...lists("azure-shared-eastus2\nbot-beta\nhcp-terraform\nbot-zeta\n", "bot-old\n")], { env: { ...process.env, PATH: path } });
     expect(r.status).toBe(0);
-    expect(readFileSync(log, "utf8").replace(/--since \S+/g, "--since <start>")).toBe(
-      "npx cdktf deploy bot-beta bot-zeta --skip-synth --auto-approve\nnpx botfleet release wait bot-beta --since <start>\nnpx botfleet release wait bot-zeta --since <start>\n",
-    );
+    expect(readFileSync(log, "utf8")).toBe("npx cdktf deploy bot-beta bot-zeta --skip-synth --auto-approve\n");
     expect(r.output).toContain("::warning::azure-shared-eastus2 changed; it is not deployed from CI. An owner applies it: npx cdktf deploy azure-shared-eastus2");
     expect(r.output).toContain("::warning::hcp-terraform changed; it is not deployed from CI. An owner applies it: npx cdktf deploy hcp-terraform");
     // Not retired in the previous commit (none here): its bot may still run, so it is only reported.
@@ -332,20 +347,18 @@ describe("scripts/deploy-changed.sh", () => {
     const { path, log } = stubs({ npx: 'echo "  in $(pwd)" >> "$(dirname "$0")/calls.log"' });
     const r = run("bash", [join(ROOT, "scripts/deploy-changed.sh"), ...lists("bot-beta\n", "bot-gone\nbot-running\n"), "cdktf.out", previous], { env: { ...process.env, PATH: path } });
     expect(r.status).toBe(0);
-    expect(readFileSync(log, "utf8").replace(/--since \S+/g, "--since <start>")).toBe(
-      `npx cdktf deploy bot-beta --skip-synth --auto-approve\n  in ${process.cwd()}\nnpx botfleet release wait bot-beta --since <start>\n  in ${process.cwd()}\nnpx cdktf destroy bot-gone --skip-synth --auto-approve\n  in ${previous}\n`,
-    );
+    expect(readFileSync(log, "utf8")).toBe(`npx cdktf deploy bot-beta --skip-synth --auto-approve\n  in ${process.cwd()}\nnpx cdktf destroy bot-gone --skip-synth --auto-approve\n  in ${previous}\n`);
     expect(r.output).toContain("::warning::bot-running left the fleet without being retired first, and was not destroyed");
     expect(r.output).not.toContain("bot-gone left");
   });
 
   // Issue 34: an agent upgrade whose release fails the launcher's gate on a managed target: the
   // launcher can only go back to the last good config; the image is the revision's.
-  test("a release that fails its health gate is rolled back whole: its state asked back as of the deploy's start at the next start, then the previous commit's stack; the run fails", () => {
-    const previous = mkdtempSync(join(tmpdir(), "botfleet-previous-"));
-    mkdirSync(join(previous, "cdktf.out", "stacks", "bot-delta"), { recursive: true });
-    const app = { template: [{ container: [{ name: "agent", env: [{ name: "BOTFLEET_RELEASE", value: "0ld0ld0ld0ld" }] }] }] };
-    writeFileSync(join(previous, "cdktf.out", "stacks", "bot-delta", "cdk.tf.json"), JSON.stringify({ resource: { azurerm_container_app: { app } } }));
+  test("a new release that fails its health gate is rolled back whole: its state asked back as of the deploy's start at the previous release's next start, then the previous commit's stack; the run fails", () => {
+    // bot-delta (Container Apps) gets a new release; bot-beta (a VM, no release) and bot-eta
+    // (Cloud Run, its release unchanged: an alert changed) start no revision to gate.
+    const synth = releases({ "bot-delta": "new0new0new0", "bot-beta": undefined, "bot-eta": "5ame5ame5ame" });
+    const previous = join(releases({ "bot-delta": "0ld0ld0ld0ld", "bot-beta": undefined, "bot-eta": "5ame5ame5ame" }), "..");
     // The first gate fails (exit 1), the previous release's passes; bot-beta's passes.
     const { path, log } = stubs({
       npx: [
@@ -355,15 +368,14 @@ describe("scripts/deploy-changed.sh", () => {
         "exit 0",
       ].join("\n"),
     });
-    const r = run("bash", [join(ROOT, "scripts/deploy-changed.sh"), ...lists("bot-beta\nbot-delta\n"), "cdktf.out", previous], { env: { ...process.env, PATH: path } });
+    const r = run("bash", [join(ROOT, "scripts/deploy-changed.sh"), ...lists("bot-beta\nbot-delta\nbot-eta\n"), synth, previous], { env: { ...process.env, PATH: path } });
     expect(r.status).toBe(1);
     const calls = readFileSync(log, "utf8")
       .replace(/ {2}in .*\n/g, (m) => (m.includes(previous) ? "  in <previous>\n" : ""))
       .replace(/ (\d{4}-\d\d-\d\dT[\d:]+Z)/g, " <time>");
     expect(calls).toBe(
       [
-        "npx cdktf deploy bot-beta bot-delta --skip-synth --auto-approve",
-        "npx botfleet release wait bot-beta --since <time>",
+        "npx cdktf deploy bot-beta bot-delta bot-eta --skip-synth --auto-approve",
         "npx botfleet release wait bot-delta --since <time>",
         "npx botfleet backups restore bot-delta --at <time> --at-next-start --release 0ld0ld0ld0ld --yes",
         "npx cdktf deploy bot-delta --skip-synth --auto-approve",
@@ -378,21 +390,20 @@ describe("scripts/deploy-changed.sh", () => {
   });
 
   test("a failed gate with no previous stack, a state that cannot be asked back, or a gate that cannot be read: never the older image on the newer state", () => {
+    const synth = releases({ "bot-new": "new0new0new0", "bot-delta": "new0new0new0" });
     const empty = mkdtempSync(join(tmpdir(), "botfleet-previous-"));
     const failing = stubs({ npx: '[ "$2" = release ] && exit 1; exit 0' });
-    const none = run("bash", [join(ROOT, "scripts/deploy-changed.sh"), ...lists("bot-new\n"), "cdktf.out", empty], { env: { ...process.env, PATH: failing.path } });
+    const none = run("bash", [join(ROOT, "scripts/deploy-changed.sh"), ...lists("bot-new\n"), synth, empty], { env: { ...process.env, PATH: failing.path } });
     expect(none.status).toBe(1);
     expect(none.output).toContain("::error::bot-new failed its health gate, and the previous commit has no bot-new to go back to");
-    const previous = mkdtempSync(join(tmpdir(), "botfleet-previous-"));
-    mkdirSync(join(previous, "cdktf.out", "stacks", "bot-delta"), { recursive: true });
-    writeFileSync(join(previous, "cdktf.out", "stacks", "bot-delta", "cdk.tf.json"), "{}");
+    const previous = join(releases({ "bot-delta": "0ld0ld0ld0ld" }), "..");
     const noRestore = stubs({ npx: '[ "$2" = release ] && exit 1; [ "$2" = backups ] && exit 4; exit 0' });
-    const kept = run("bash", [join(ROOT, "scripts/deploy-changed.sh"), ...lists("bot-delta\n"), "cdktf.out", previous], { env: { ...process.env, PATH: noRestore.path } });
+    const kept = run("bash", [join(ROOT, "scripts/deploy-changed.sh"), ...lists("bot-delta\n"), synth, previous], { env: { ...process.env, PATH: noRestore.path } });
     expect(kept.status).toBe(1);
     expect(kept.output).toContain("::error::bot-delta was not rolled back: its state could not be asked back (above)");
     expect(readFileSync(noRestore.log, "utf8").match(/cdktf deploy/g)).toHaveLength(1);
     const unreadable = stubs({ npx: '[ "$2" = release ] && exit 3; exit 0' });
-    const blind = run("bash", [join(ROOT, "scripts/deploy-changed.sh"), ...lists("bot-delta\n"), "cdktf.out", previous], { env: { ...process.env, PATH: unreadable.path } });
+    const blind = run("bash", [join(ROOT, "scripts/deploy-changed.sh"), ...lists("bot-delta\n"), synth, previous], { env: { ...process.env, PATH: unreadable.path } });
     expect(blind.status).toBe(0);
     expect(blind.output).toContain("::warning::bot-delta: its health gate could not be read (botfleet release wait exit 3)");
   });

@@ -8,11 +8,12 @@
 # checkout, the last that synthesizes it. Any other removed stack is reported, never destroyed. A
 # bot whose HCP Terraform workspace does not exist yet is not deployed (init would create it
 # without credentials): the others are, then the script fails, naming the owner's step.
-# After the deploy, each Container Apps or Cloud Run bot's new release must pass the launcher's
-# health gate (`botfleet release wait`; a VM's updater gates and rolls back by itself). One that
-# fails it is rolled back whole: its state is asked back as of the deploy's start, at the next
-# start (so the older agent never reads what the newer one migrated), and the previous commit's
-# stack is deployed again, its older image with it; then the script fails.
+# After the deploy, each Container Apps or Cloud Run bot's new release (its BOTFLEET_RELEASE
+# changed) must pass the launcher's health gate (`botfleet release wait`; a VM's updater gates and
+# rolls back by itself). One that fails it is rolled back whole: its state is asked back as of the
+# deploy's start, at the previous release's next start (so the older agent never reads what the
+# newer one migrated), and the previous commit's stack is deployed again, its older image with
+# it; then the script fails.
 #   bash scripts/deploy-changed.sh <changed-stacks.txt> [<removed-stacks.txt>] [<synth output dir>] [<previous commit's checkout>]
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/hcp-workspace.sh
@@ -21,6 +22,11 @@ changed="$1"
 removed="${2:-/dev/null}"
 synth="${3:-cdktf.out}"
 previous="${4:-previous}"
+# release_of <stack JSON>: the release a Container Apps or Cloud Run bot's revision carries (its
+# launcher's BOTFLEET_RELEASE), or nothing (a VM bot, no such stack).
+release_of() {
+  jq -r '[.. | objects | select(.name? == "BOTFLEET_RELEASE") | .value] | first // empty' "$1" 2>/dev/null || true
+}
 bots=()
 waiting=()
 while IFS= read -r stack; do
@@ -54,6 +60,11 @@ else
   started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
   npx cdktf deploy "${bots[@]}" --skip-synth --auto-approve
   for bot in "${bots[@]}"; do
+    # Only a new release starts a revision whose gate decides (a change of alerts or grants starts
+    # none); a VM's updater gates its own.
+    previous_release=$(release_of "$previous/cdktf.out/stacks/$bot/cdk.tf.json")
+    release=$(release_of "$synth/stacks/$bot/cdk.tf.json")
+    if [ -z "$release" ] || [ "$release" = "$previous_release" ]; then continue; fi
     gate=0
     npx botfleet release wait "$bot" --since "$started" || gate=$?
     case "$gate" in
@@ -65,8 +76,7 @@ else
           echo "::error::$bot failed its health gate: going back to the previous commit's $bot, with its state as of $started"
           # The state first: without it, the older agent would start on what the newer one wrote.
           # Keyed to the previous release: the failed one's own restarts must leave it alone.
-          release=$(jq -r '[.. | objects | select(.name? == "BOTFLEET_RELEASE") | .value] | first // empty' "$previous/cdktf.out/stacks/$bot/cdk.tf.json")
-          if ! npx botfleet backups restore "$bot" --at "$started" --at-next-start ${release:+--release "$release"} --yes; then
+          if ! npx botfleet backups restore "$bot" --at "$started" --at-next-start ${previous_release:+--release "$previous_release"} --yes; then
             echo "::error::$bot was not rolled back: its state could not be asked back (above). The launcher runs its last good config on the new image; roll back by hand (docs/day-2.md)"
           else
             back=$(date -u +%Y-%m-%dT%H:%M:%SZ)
