@@ -232,7 +232,9 @@ test("botfleet pairing: the request through the store, OpenClaw's pairing CLI ru
   figures["pairing list round trip"] = `${((Date.now() - asked) / 1000).toFixed(1)} s`;
   expect(result).toMatchObject({ ok: true, exitCode: 0 });
   expect(JSON.parse(result.stdout.slice(result.stdout.indexOf("{")))).toEqual({ channel: "telegram", requests: [] });
-  expect(await f.cloud.listBlobs(f.names.storageAccount, f.names.stateContainer)).not.toContain("botfleet-state/pairing.json");
+  // The request goes after its answer is written (state-sync.mjs pairIfAsked): a moment later
+  // (CI, 2026-12-07: read between the two).
+  await until("the handled request deleted", async () => !(await f.cloud.listBlobs(f.names.storageAccount, f.names.stateContainer)).includes("botfleet-state/pairing.json"), 30_000, 500);
 });
 
 test("a reboot brings every unit back in order: the gateway on the sandbox daemon again, Caddy healthy, an operator's own settings kept", async () => {
