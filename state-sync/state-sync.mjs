@@ -48,6 +48,9 @@ export const AGENT_FILE = ".botfleet-agent-running";
  */
 export const RESTORE_REQUEST = "restore.json";
 
+/** A restore request as `botfleet backups restore` writes it: `{id, snapshot: "snapshots/<name>.tar.gz", ...}`. */
+const isRestoreRequest = (asked) => typeof asked?.id === "string" && typeof asked.snapshot === "string" && /^snapshots\/[^/]+\.tar\.gz$/.test(asked.snapshot);
+
 /**
  * The restore request an engine applies at its start, before the agent may start, or undefined:
  * one asked for `"when": "next-start"` (`botfleet backups restore --at-next-start`: the rollback of
@@ -63,9 +66,10 @@ export function restoreAtStart(body, pointer, release) {
   } catch {
     return undefined;
   }
-  const valid = asked?.when === "next-start" && typeof asked.id === "string" && /^snapshots\/[^/]+\.tar\.gz$/.test(asked.snapshot ?? "");
+  const valid = asked?.when === "next-start" && isRestoreRequest(asked);
   return valid && asked.id !== pointer.restoreId && (asked.release === undefined || asked.release === release) ? asked : undefined;
 }
+
 /** In the store: the holder's status (below), for `botfleet status`; rewritten on change and every 10 minutes. */
 export const STORE_STATUS = "status.json";
 const PUBLISH_EVERY_MS = 10 * 60_000;
@@ -1635,7 +1639,7 @@ export async function run(env = process.env) {
   const restoreIfAsked = async (asked) => {
     if (asked === undefined) return;
     const time = new Date().toISOString();
-    if (!asked || typeof asked.id !== "string" || typeof asked.snapshot !== "string" || !/^snapshots\/[^/]+\.tar\.gz$/.test(asked.snapshot)) {
+    if (!isRestoreRequest(asked)) {
       log(`RESTORE REFUSED: ${PREFIX}${RESTORE_REQUEST} is not a restore request ({"id", "snapshot": "snapshots/<name>.tar.gz"}); deleted, the state stays as it was`);
       report({ lastRestore: { time, ok: false, error: "not a restore request" } });
     } else if (pointer.restoreId === asked.id) {
