@@ -192,38 +192,30 @@ export class HcpTerraformStack extends FleetStack {
       name: project,
       description: `botfleet fleet ${fleet.name}: one workspace per stack`,
     });
-    for (const stack of stacks) {
-      const workspace = new Workspace(this, `workspace-${stack.name}`, {
-        name: workspaceOf(stack.name),
+    // One workspace per stack, named as its cloud block names it. Bots run remotely; the rest
+    // (shared stacks and this one, whose state lives in its own after the bootstrap) run as their
+    // owner, in Local execution: they grant roles and create trust, which no run identity may.
+    const workspace = (stack: string, description: string, tags: Record<string, string>, executionMode: "remote" | "local") => {
+      const created = new Workspace(this, `workspace-${stack}`, {
+        name: workspaceOf(stack),
         projectId: tfeProject.id,
-        description: stack.bot ? `Bot ${stack.bot.name} (${stack.bot.target})` : `Shared ${stack.cloud} resources; applied by their owner`,
+        description,
         terraformVersion: HCP_TERRAFORM_VERSION,
         // cdktf runs Terraform in cdktf.out/stacks/<stack> and the CLI uploads that directory;
         // a working directory would make it upload that many parents (the whole repository).
         workingDirectory: "",
         autoApply: false,
         queueAllRuns: false,
-        tags: { fleet: fleet.name, ...(stack.bot ? { bot: stack.bot.name, target: stack.bot.target } : { shared: stack.cloud }) },
+        tags: { fleet: fleet.name, ...tags },
       });
-      new WorkspaceSettings(this, `workspace-settings-${stack.name}`, {
-        workspaceId: workspace.id,
-        executionMode: stack.bot ? "remote" : "local",
-      });
-      this.workspaces[stack.name] = workspace;
-    }
-    // This stack's own workspace, where its state lives after the bootstrap: Local execution, since
-    // it grants roles and creates trust, which no run identity may.
-    const own = new Workspace(this, `workspace-${HCP_TERRAFORM_STACK}`, {
-      name: workspaceOf(HCP_TERRAFORM_STACK),
-      projectId: tfeProject.id,
-      description: "The workspaces and the clouds' trust in their runs; applied by the fleet's owner (scripts/hcp-bootstrap.sh)",
-      terraformVersion: HCP_TERRAFORM_VERSION,
-      workingDirectory: "",
-      autoApply: false,
-      queueAllRuns: false,
-      tags: { fleet: fleet.name, shared: "hcp-terraform" },
-    });
-    new WorkspaceSettings(this, `workspace-settings-${HCP_TERRAFORM_STACK}`, { workspaceId: own.id, executionMode: "local" });
+      new WorkspaceSettings(this, `workspace-settings-${stack}`, { workspaceId: created.id, executionMode });
+      return created;
+    };
+    for (const stack of stacks)
+      this.workspaces[stack.name] = stack.bot
+        ? workspace(stack.name, `Bot ${stack.bot.name} (${stack.bot.target})`, { bot: stack.bot.name, target: stack.bot.target }, "remote")
+        : workspace(stack.name, `Shared ${stack.cloud} resources; applied by their owner`, { shared: stack.cloud }, "local");
+    workspace(HCP_TERRAFORM_STACK, "The workspaces and the clouds' trust in their runs; applied by the fleet's owner (scripts/hcp-bootstrap.sh)", { shared: HCP_TERRAFORM_STACK }, "local");
     // The teams' tokens are made by hand (a tfe_team_token would keep the token in this state).
     for (const [role, { runs, locking }] of Object.entries(CI_TEAM_ACCESS)) {
       const team = new Team(this, `team-${role}`, {
