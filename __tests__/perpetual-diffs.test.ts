@@ -12,9 +12,10 @@ import { tableStacks, visitAttributes } from "../scripts/table-fleets";
  */
 
 /** Every value emitted for "<type> <path>", paths as the force-new table's (visitAttributes). */
+const stacks = tableStacks();
 function emittedValues(): Map<string, unknown[]> {
   const values = new Map<string, unknown[]>();
-  for (const stack of tableStacks()) visitAttributes(stack, (type, path, value) => values.set(`${type} ${path}`, [...(values.get(`${type} ${path}`) ?? []), value]));
+  for (const stack of stacks) visitAttributes(stack, (type, path, value) => values.set(`${type} ${path}`, [...(values.get(`${type} ${path}`) ?? []), value]));
   return values;
 }
 
@@ -87,7 +88,7 @@ test("a rule catches a value out of form: 2048Mi, a trailing slash, an unsorted 
 // whose tags are the CLI's own: every such secret ignores `tags`, and only the one Terraform alone
 // writes (the VM admin password) sets a content type (docs/perpetual-diffs.md).
 test("Key Vault secrets a person rewrites ignore their tags, and none but the admin password sets a content type", () => {
-  const secrets = tableStacks().flatMap((stack) => Object.values((stack.resource?.azurerm_key_vault_secret ?? {}) as Record<string, Record<string, unknown>>));
+  const secrets = stacks.flatMap((stack) => Object.values((stack.resource?.azurerm_key_vault_secret ?? {}) as Record<string, Record<string, unknown>>));
   expect(secrets.length).toBeGreaterThan(0);
   for (const s of secrets.filter((x) => !String(x.name).endsWith("--vm-admin-password"))) {
     expect([s.name, (s.lifecycle as { ignore_changes?: string[] })?.ignore_changes]).toEqual([s.name, expect.arrayContaining(["tags"])]);
