@@ -41,7 +41,8 @@ test("Node 24 everywhere: engines, both workflows, the README, CI's PATH, and no
   expect(engines).toEqual({ node: ">=24" });
   const lock = JSON.parse(read("package-lock.json"));
   expect(lock.packages[""].engines).toEqual(engines);
-  for (const workflow of [".github/workflows/pull-request.yml", ".github/workflows/deploy.yml"]) expect([...read(workflow).matchAll(/node-version: *(\S+)/g)].map((m) => m[1])).toEqual(["24"]);
+  for (const workflow of [".github/workflows/pull-request.yml", ".github/actions/synthesize/action.yml"])
+    expect([...read(workflow).matchAll(/node-version: *(\S+)/g)].map((m) => m[1])).toEqual(["24"]);
   expect(read("README.md")).toContain("On a machine with Node.js 24 and npm");
   // npm 11 runs only the install scripts package.json allows: node-pty's builds the binary cdktf needs.
   expect(JSON.parse(read("package.json")).allowScripts).toEqual({ "@cdktf/node-pty-prebuilt-multiarch": true, protobufjs: false });

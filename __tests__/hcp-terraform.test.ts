@@ -94,9 +94,11 @@ describe("hcp-terraform: workspaces", () => {
 
   test("Terraform 1.11 or newer (write-only attributes), the same release the workflows install", () => {
     expect(Number(HCP_TERRAFORM_VERSION.split(".")[1])).toBeGreaterThanOrEqual(11);
-    for (const file of ["pull-request.yml", "deploy.yml"]) {
-      const wf = parse(readFileSync(join(ROOT, ".github/workflows", file), "utf8"));
-      const steps = Object.values(wf.jobs as Record<string, { steps: { uses?: string; with?: Record<string, unknown> }[] }>).flatMap((j) => j.steps);
+    type Steps = { uses?: string; with?: Record<string, unknown> }[];
+    // The deploy workflow's jobs install through the composite action they share.
+    for (const file of [".github/workflows/pull-request.yml", ".github/actions/synthesize/action.yml"]) {
+      const wf = parse(readFileSync(join(ROOT, file), "utf8"));
+      const steps: Steps = wf.runs ? wf.runs.steps : Object.values(wf.jobs as Record<string, { steps: Steps }>).flatMap((j) => j.steps);
       const setup = steps.filter((s) => s.uses?.startsWith("hashicorp/setup-terraform@"));
       expect(setup.length).toBe(1);
       expect(setup[0].with?.terraform_version).toBe(HCP_TERRAFORM_VERSION);

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { parse } from "yaml";
 import type { Fleet } from "../config/load";
 import { AZURE_REGIONS, GCP_REGIONS } from "../config/regions";
 import { GITHUB_DEPLOY_ENVIRONMENT } from "../config/schema";
@@ -122,7 +123,7 @@ const NOT_RESERVED: Check = str((s) =>
 // The subject GitHub puts in its token for the deploy job: with `environment:` it is
 // repo:<owner/name>:environment:<env>, otherwise repo:<owner/name>:ref:<ref>
 // (https://docs.github.com/actions/security-for-github-actions/security-hardening-your-deployments/about-security-hardening-with-openid-connect#example-subject-claims).
-const DEPLOY_ENVIRONMENT = /^\s+environment:\s*(\S+)\s*$/m.exec(readFileSync(join(ROOT, ".github/workflows/deploy.yml"), "utf8"))?.[1];
+const DEPLOY_ENVIRONMENT = parse(readFileSync(join(ROOT, ".github/workflows/deploy.yml"), "utf8")).jobs.deploy.environment;
 function githubSubjects(condition: string): string[] {
   const repository = /assertion\.repository == "([^"]+)"/.exec(condition)?.[1];
   const branch = /assertion\.ref == "refs\/heads\/([^"]+)"/.exec(condition)?.[1];

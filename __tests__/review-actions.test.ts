@@ -246,3 +246,36 @@ describe("retiring a bot of each target (retired: true)", () => {
     );
   });
 });
+
+// Issue 37: a new bot needs an owner's stacks applied first; the pull request says which and when
+// (what scripts/owner-stacks.sh decides after the merge).
+describe("a change to the stacks only an owner's rights apply", () => {
+  const newCloudRunBot = EXAMPLE.replace(
+    "  - name: bot-gamma\n",
+    '  - name: bot-new\n    target: gcp-cloud-run\n    region: us-central1\n    channels:\n      telegram:\n        allowFrom: ["987654321"]\n\n  - name: bot-gamma\n',
+  );
+
+  test("a new Cloud Run bot: gcp-shared (its runtime account) is applied by the owner job before the bots", () => {
+    const { stack, text } = against(newCloudRunBot);
+    expect(stack("bot-new").status).toBe("added");
+    expect(stack("gcp-shared-us-central1").added).toEqual(expect.arrayContaining([expect.stringMatching(/^google_service_account\./)]));
+    expect(text).toContain("**Applied with an owner's rights**");
+    expect(text).toContain("- gcp-shared-us-central1: they grant roles and trust");
+    expect(text).toContain("the deploy workflow's owner job applies them before the bots, in the environment `fleet-admin`");
+    expect(text).toContain("an owner runs `npx cdktf deploy gcp-shared-us-central1` first");
+  });
+
+  test("a retired bot leaving: after the bots; a bot leaving unretired: not by the workflow", () => {
+    const synth = (yaml: string) => readSynthOutput(synthTo(fleetFrom(yaml)));
+    const twoCloudRunBots = synth(newCloudRunBot);
+    const retired = synth(newCloudRunBot.replace("  - name: bot-new\n", "  - name: bot-new\n    retired: true\n    deletionProtection: false\n"));
+    const leaving = renderDiff(diffOutputs(retired, synth(EXAMPLE))).join("\n");
+    expect(leaving).toContain("- gcp-shared-us-central1: they grant roles and trust");
+    expect(leaving).toContain("applies them after the bots (a retired bot leaves: its workspace goes once its stack is destroyed)");
+    expect(renderDiff(diffOutputs(twoCloudRunBots, synth(EXAMPLE))).join("\n")).toContain("The deploy workflow does not apply them while a bot leaves the fleet unretired");
+  });
+
+  test("a change to bots alone says nothing of owners", () => {
+    expect(against(EXAMPLE.replace("    tier: light\n    persona:\n      name: Gamma", "    tier: standard\n    persona:\n      name: Gamma")).text).not.toContain("owner's rights");
+  });
+});

@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { GITHUB_DEPLOY_ENVIRONMENT } from "../config/schema";
+import { GITHUB_DEPLOY_ENVIRONMENT, GITHUB_OWNER_ENVIRONMENT } from "../config/schema";
 import { COMMENT_MARKER } from "../review/markdown";
 import { planSection, upsertComment } from "../scripts/pr-comment";
 import { synthTo } from "../scripts/readme-review-example";
@@ -17,6 +17,11 @@ const pullRequest = workflow("pull-request.yml");
 const deploy = workflow("deploy.yml");
 const prSteps: Step[] = pullRequest.jobs.review.steps;
 const deploySteps: Step[] = deploy.jobs.deploy.steps;
+const changesSteps: Step[] = deploy.jobs.changes.steps;
+const ownerStacks = workflow("owner-stacks.yml");
+const ownerSteps: Step[] = ownerStacks.jobs.apply.steps;
+/** The composite action every deploy job starts with (.github/actions/synthesize). */
+const synthesizeSteps: Step[] = parse(readFileSync(join(ROOT, ".github/actions/synthesize/action.yml"), "utf8")).runs.steps;
 const indexOf = (steps: Step[], text: string) => steps.findIndex((s) => (s.run ?? s.uses ?? "").includes(text));
 
 describe("actionlint", () => {
@@ -38,7 +43,7 @@ describe("actionlint", () => {
       .filter((l) => /^\S+:\d+:\d+ /.test(l));
 
   test("passes every workflow", () => {
-    expect(lintAll().output).toContain("Checking 3 workflow file(s)");
+    expect(lintAll().output).toContain("Checking 4 workflow file(s)");
     expect(findings().filter((l) => !l.includes("/bad.yml:"))).toEqual([]);
   });
 
@@ -51,7 +56,7 @@ describe("actionlint", () => {
 
 test("every run: step passes shellcheck", () => {
   requireTool("shellcheck", "shellcheck");
-  const scripts = [...prSteps, ...deploySteps].filter((s) => s.run).map((s) => s.run!.replace(/\$\{\{[^}]*\}\}/g, "EXPR"));
+  const scripts = [...prSteps, ...changesSteps, ...deploySteps, ...ownerSteps, ...synthesizeSteps].filter((s) => s.run).map((s) => s.run!.replace(/\$\{\{[^}]*\}\}/g, "EXPR"));
   const dir = mkdtempSync(join(tmpdir(), "botfleet-run-steps-"));
   const files = scripts.map((script, i) => {
     const file = join(dir, `step-${i}.sh`);
@@ -67,24 +72,35 @@ test("every run: step passes shellcheck", () => {
     "-S",
     "style",
     ...files,
-    ...["speculative-plans.sh", "deploy-changed.sh", "hcp-workspace.sh", "hcp-bootstrap.sh"].map((f) => join(ROOT, "scripts", f)),
+    ...["speculative-plans.sh", "deploy-changed.sh", "owner-stacks.sh", "hcp-workspace.sh", "hcp-bootstrap.sh"].map((f) => join(ROOT, "scripts", f)),
   ]);
   expect(r.output).toBe("");
   expect(r.status).toBe(0);
 });
 
 describe("which secret each job can reach (issue 37: no pull request reaches the apply token)", () => {
-  type Job = { environment?: string | { name: string }; env?: Record<string, string>; steps: Step[] };
+  type Job = { environment?: string | { name: string }; env?: Record<string, string>; steps?: Step[]; uses?: string; secrets?: unknown };
   const files = readdirSync(join(ROOT, ".github/workflows")).filter((f) => /\.ya?ml$/.test(f));
   const jobs = files.flatMap((file) => Object.entries(workflow(file).jobs as Record<string, Job>).map(([id, job]) => ({ file, id, job, workflow: workflow(file) })));
   const secretsOf = (value: unknown) => [...new Set([...JSON.stringify(value).matchAll(/secrets\.([A-Za-z0-9_]+)/g)].map((m) => m[1]))].sort();
   const environmentOf = (job: Job) => (typeof job.environment === "object" ? job.environment.name : job.environment);
 
-  test("the pull-request job holds only the plan team's token; the deploy job the apply token, and only in the protected environment", () => {
+  test("the pull-request job holds only the plan team's token; the deploy job the apply token, the owner job the owner's, each only in its protected environment", () => {
     expect(jobs.map(({ file, id, job }) => [`${file}:${id}`, environmentOf(job), secretsOf(job)]).sort()).toEqual([
+      // The tests and the review: no secret, no environment, no cloud identity.
+      ["deploy.yml:changes", undefined, []],
       ["deploy.yml:deploy", GITHUB_DEPLOY_ENVIRONMENT, ["TF_APPLY_TOKEN"]],
+      // Calls of owner-stacks.yml, passing no secret: its own job reads the environment's.
+      ["deploy.yml:owner-after", undefined, []],
+      ["deploy.yml:owner-before", undefined, []],
+      ["owner-stacks.yml:apply", GITHUB_OWNER_ENVIRONMENT, ["TF_OWNER_TOKEN"]],
       ["pull-request.yml:review", undefined, ["TF_PLAN_TOKEN"]],
     ]);
+    expect([deploy.jobs["owner-before"].uses, deploy.jobs["owner-after"].uses]).toEqual(["./.github/workflows/owner-stacks.yml", "./.github/workflows/owner-stacks.yml"]);
+    expect([deploy.jobs["owner-before"].secrets, deploy.jobs["owner-after"].secrets]).toEqual([undefined, undefined]);
+    // Only a push to main calls it: no trigger of its own.
+    expect(Object.keys(ownerStacks.on)).toEqual(["workflow_call"]);
+    expect(ownerStacks.jobs.apply.env.TF_TOKEN_app_terraform_io).toBe("${{ secrets.TF_OWNER_TOKEN }}");
     expect(pullRequest.jobs.review.env.TF_TOKEN_app_terraform_io).toBe("${{ secrets.TF_PLAN_TOKEN }}");
     expect(deploy.jobs.deploy.env.TF_TOKEN_app_terraform_io).toBe("${{ secrets.TF_APPLY_TOKEN }}");
   });
@@ -98,8 +114,11 @@ describe("which secret each job can reach (issue 37: no pull request reaches the
     }
   });
 
-  test("the docs set the apply token on the environment, restricted to main, and the plan token on the repository", () => {
+  test("the docs set the apply token on the environment, restricted to main, and the plan token on the repository; the owner's token on an environment an owner approves", () => {
     const docs = readFileSync(join(ROOT, "docs/secrets-and-operations.md"), "utf8");
+    expect(docs).toContain(`gh secret set TF_OWNER_TOKEN --env ${GITHUB_OWNER_ENVIRONMENT}`);
+    expect(docs).toMatch(new RegExp(`environments/${GITHUB_OWNER_ENVIRONMENT}' .*-F 'reviewers\\[\\]\\[type\\]=User'`));
+    expect(docs).toMatch(new RegExp(`environments/${GITHUB_OWNER_ENVIRONMENT}/deployment-branch-policies' -f name=main`));
     expect(docs).toContain(`gh secret set TF_APPLY_TOKEN --env ${GITHUB_DEPLOY_ENVIRONMENT}`);
     expect(docs).toContain("gh secret set TF_PLAN_TOKEN <");
     expect(docs).toMatch(/environments\/production\/deployment-branch-policies' -f name=main/);
@@ -191,22 +210,110 @@ describe("data loss needs the pull request's consent", () => {
 describe("the deploy workflow", () => {
   test("runs on main with OIDC only and stores no cloud key", () => {
     expect(deploy.on.push).toEqual({ branches: ["main"] });
-    expect(deploy.permissions).toEqual({ contents: "read", "id-token": "write" });
-    const azure = deploySteps.find((s) => s.uses?.startsWith("azure/login@"))!;
-    expect(Object.keys(azure.with!).sort()).toEqual(["client-id", "subscription-id", "tenant-id"]);
-    const google = deploySteps.find((s) => s.uses?.startsWith("google-github-actions/auth@"))!;
-    expect(Object.keys(google.with!).sort()).toEqual(["service_account", "workload_identity_provider"]);
-    expect(JSON.stringify(deploy)).not.toMatch(/credentials_json|GOOGLE_CREDENTIALS|client-secret|ARM_CLIENT_SECRET|creds:/);
+    for (const w of [deploy, ownerStacks]) expect(w.permissions).toEqual({ contents: "read", "id-token": "write" });
+    for (const [steps, prefix] of [
+      [deploySteps, ""],
+      [ownerSteps, "OWNER_"],
+    ] as const) {
+      const azure = steps.find((s) => s.uses?.startsWith("azure/login@"))!;
+      expect(azure.with!["client-id"]).toBe(`\${{ vars.AZURE_${prefix}CLIENT_ID }}`);
+      expect(Object.keys(azure.with!).sort()).toEqual(["client-id", "subscription-id", "tenant-id"]);
+      const google = steps.find((s) => s.uses?.startsWith("google-github-actions/auth@"))!;
+      expect(Object.keys(google.with!).sort()).toEqual(["service_account", "workload_identity_provider"]);
+    }
+    for (const w of [deploy, ownerStacks]) expect(JSON.stringify(w)).not.toMatch(/credentials_json|GOOGLE_CREDENTIALS|client-secret|ARM_CLIENT_SECRET|creds:/);
     expect(deploy.concurrency["cancel-in-progress"]).toBe(false);
   });
 
-  test("deploys the changed stacks after the tests, compared with the previous commit", () => {
-    const order = ["npm test", "npx cdktf synth", "npm run review", "scripts/deploy-changed.sh"].map((t) => indexOf(deploySteps, t));
+  test("tests, synthesizes both commits and reviews first; then the owner stacks before the bots, or after them when a retired bot leaves", () => {
+    const order = ["actions/checkout", "./.github/actions/synthesize", "npm test", "scripts/owner-stacks.sh when"].map((t) => indexOf(changesSteps, t));
     expect([...order].sort((a, b) => a - b)).toEqual(order);
-    expect(deploySteps[indexOf(deploySteps, "git worktree add")].run).toContain("HEAD^");
-    expect(deploySteps[indexOf(deploySteps, "npm run review")].run).toContain("--base previous/cdktf.out");
+    expect(order[0]).toBe(0);
+    const synthOrder = ["npm ci", "npx cdktf synth", "git worktree add", "npm run review"].map((t) => indexOf(synthesizeSteps, t));
+    expect([...synthOrder].sort((a, b) => a - b)).toEqual(synthOrder);
+    expect(synthesizeSteps[indexOf(synthesizeSteps, "git worktree add")].run).toContain("HEAD^");
+    expect(synthesizeSteps[indexOf(synthesizeSteps, "npm run review")].run).toContain("--base previous/cdktf.out");
+    // Every job that deploys starts from the same synthesis, on a checkout with the previous commit.
+    for (const steps of [deploySteps, ownerSteps]) {
+      expect(indexOf(steps, "./.github/actions/synthesize")).toBeGreaterThan(indexOf(steps, "actions/checkout"));
+      expect(steps[indexOf(steps, "actions/checkout")].with).toEqual({ "fetch-depth": 2 });
+    }
+    const jobs = deploy.jobs;
+    expect(jobs["owner-before"].needs).toBe("changes");
+    expect(jobs["owner-before"].if).toBe("needs.changes.outputs.owner == 'before' && vars.BOTFLEET_OWNER_JOB == 'true'");
+    expect(jobs.deploy.needs).toEqual(["changes", "owner-before"]);
+    // Skipped owner-before (nothing of the owner's changed, or no owner job) still lets the bots deploy; a failed one not.
+    expect(jobs.deploy.if).toBe("${{ !cancelled() && needs.changes.result == 'success' && needs.owner-before.result != 'failure' }}");
+    expect(jobs["owner-after"].needs).toEqual(["changes", "deploy"]);
+    expect(jobs["owner-after"].if).toBe("${{ !cancelled() && needs.changes.outputs.owner == 'after' && vars.BOTFLEET_OWNER_JOB == 'true' }}");
+    expect(jobs.changes.outputs.owner).toBe("${{ steps.owner.outputs.when }}");
+    expect(ownerSteps[indexOf(ownerSteps, "scripts/owner-stacks.sh")].run).toBe("bash scripts/owner-stacks.sh apply cdktf.out/review/changed-stacks.txt cdktf.out");
     // Retired bots that left the fleet are destroyed from the previous commit's checkout.
     expect(deploySteps[indexOf(deploySteps, "scripts/deploy-changed.sh")].run).toMatch(/ cdktf\.out previous$/);
+    expect(jobs.deploy.env.BOTFLEET_OWNER_JOB).toBe("${{ vars.BOTFLEET_OWNER_JOB }}");
+  });
+});
+
+/**
+ * scripts/owner-stacks.sh (issue 37: a new bot needs hcp-terraform and, on Cloud Run, gcp-shared
+ * applied before it; an owner's rights, which only the owner job holds), with a stand-in for npx
+ * and for HCP Terraform's "show workspace". Not run against HCP Terraform or the clouds.
+ */
+describe("scripts/owner-stacks.sh", () => {
+  const script = join(ROOT, "scripts/owner-stacks.sh");
+  const when = (changed: string, removed: string, previousOutputs: Record<string, object> = {}) => {
+    const dir = mkdtempSync(join(tmpdir(), "botfleet-owner-"));
+    for (const [stack, output] of Object.entries(previousOutputs)) {
+      mkdirSync(join(dir, "previous/cdktf.out/stacks", stack), { recursive: true });
+      writeFileSync(join(dir, "previous/cdktf.out/stacks", stack, "cdk.tf.json"), JSON.stringify({ output }));
+    }
+    writeFileSync(join(dir, "changed.txt"), changed);
+    writeFileSync(join(dir, "removed.txt"), removed);
+    const r = run("bash", [script, "when", join(dir, "changed.txt"), join(dir, "removed.txt"), join(dir, "previous")]);
+    // The decision is its one line on stdout, which comes first here (warnings go to stderr).
+    return { ...r, decision: r.output.split("\n")[0] };
+  };
+
+  test("when: before the bots for a new bot, after them when a retired bot leaves, never beside a bot that leaves unretired", () => {
+    expect(when("bot-beta\n", "").decision).toBe("none");
+    expect(when("hcp-terraform\ngcp-shared-us-central1\nbot-new\n", "").decision).toBe("before");
+    expect(when("azure-shared-eastus2\n", "").decision).toBe("before");
+    // The last bot of a region leaving takes its shared stack out of the fleet: not a bot that leaves unretired.
+    expect(when("hcp-terraform\n", "bot-gone\ngcp-shared-us-central1\n", { "bot-gone": { retired: { value: "true" } } }).decision).toBe("after");
+    expect(when("hcp-terraform\n", "bot-gone\n", { "bot-gone": { retired: { value: "true" } } }).decision).toBe("after");
+    const unretired = when("hcp-terraform\n", "bot-gone\nbot-running\n", { "bot-gone": { retired: { value: "true" } }, "bot-running": {} });
+    expect(unretired.decision).toBe("none");
+    expect(unretired.output).toContain("::warning::bot-running left the fleet without being retired first: hcp-terraform and the shared stacks are not applied");
+    expect(run("bash", [script, "when", "/dev/null"]).status).toBe(2);
+  });
+
+  test("apply: hcp-terraform first, then the shared stacks, as synthesized; bot stacks are not its to deploy", () => {
+    const { synth, curl } = cloudStacks(["hcp-terraform", "gcp-shared-us-central1", "azure-shared-eastus2", "bot-new"]);
+    writeFileSync(join(synth, "changed.txt"), "azure-shared-eastus2\ngcp-shared-us-central1\nbot-new\nhcp-terraform\n");
+    const { path, log } = stubs({ npx: "exit 0", curl });
+    const r = run("bash", [script, "apply", join(synth, "changed.txt"), synth], { env: { ...process.env, PATH: path, TF_TOKEN_tfe_example__corp_com: "tok" } });
+    expect(r.status).toBe(0);
+    expect(
+      readFileSync(log, "utf8")
+        .split("\n")
+        .filter((c) => c.startsWith("npx")),
+    ).toEqual(["npx cdktf deploy hcp-terraform --skip-synth --auto-approve", "npx cdktf deploy azure-shared-eastus2 gcp-shared-us-central1 --skip-synth --auto-approve"]);
+  });
+
+  test("apply: refuses hcp-terraform before its bootstrap (its own workspace missing), and fails when a deploy fails", () => {
+    const { synth } = cloudStacks(["hcp-terraform", "gcp-shared-us-central1"]);
+    writeFileSync(join(synth, "changed.txt"), "hcp-terraform\ngcp-shared-us-central1\n");
+    const missing = stubs({ npx: "exit 0", curl: "printf 404" });
+    const r = run("bash", [script, "apply", join(synth, "changed.txt"), synth], { env: { ...process.env, PATH: missing.path, TF_TOKEN_tfe_example__corp_com: "tok" } });
+    expect(r.status).toBe(1);
+    expect(r.output).toContain(
+      "::error::hcp-terraform keeps its state in its own workspace demo-hcp-terraform, which does not exist yet (or this token may not read it): an owner runs npm run hcp:bootstrap once",
+    );
+    expect(readFileSync(missing.log, "utf8")).not.toContain("npx");
+    const failing = stubs({ npx: "exit 1", curl: "printf 200" });
+    const f = run("bash", [script, "apply", join(synth, "changed.txt"), synth], { env: { ...process.env, PATH: failing.path, TF_TOKEN_tfe_example__corp_com: "tok" } });
+    expect(f.status).toBe(1);
+    expect(readFileSync(failing.log, "utf8")).not.toContain("gcp-shared");
   });
 });
 
@@ -325,11 +432,18 @@ describe("scripts/deploy-changed.sh", () => {
 
   test("deploys the changed bot stacks as synthesized, and only reports shared and removed ones", () => {
     const { path, log } = stubs({ npx: "exit 0" });
-    const r = run("bash", [join(ROOT, "scripts/deploy-changed.sh"), ...lists("azure-shared-eastus2\nbot-beta\nhcp-terraform\nbot-zeta\n", "bot-old\n")], { env: { ...process.env, PATH: path } });
+    const r = run("bash", [join(ROOT, "scripts/deploy-changed.sh"), ...lists("azure-shared-eastus2\nbot-beta\nhcp-terraform\nbot-zeta\n", "bot-old\ngcp-shared-us-central1\n")], {
+      env: { ...process.env, PATH: path },
+    });
     expect(r.status).toBe(0);
     expect(readFileSync(log, "utf8")).toBe("npx cdktf deploy bot-beta bot-zeta --skip-synth --auto-approve\n");
     expect(r.output).toContain("::warning::azure-shared-eastus2 changed; it is not deployed from CI. An owner applies it: npx cdktf deploy azure-shared-eastus2");
     expect(r.output).toContain("::warning::hcp-terraform changed; it is not deployed from CI. An owner applies it: npx cdktf deploy hcp-terraform");
+    expect(r.output).toContain("::warning::gcp-shared-us-central1 is no longer in the fleet (its last bot left) and was not destroyed: an owner destroys it by hand");
+    // With the owner job, it says so instead of asking an owner.
+    const owned = run("bash", [join(ROOT, "scripts/deploy-changed.sh"), ...lists("hcp-terraform\n")], { env: { ...process.env, PATH: path, BOTFLEET_OWNER_JOB: "true" } });
+    expect(owned.output).toContain("hcp-terraform changed: the owner job applies it (before the bots, or after them when a retired bot leaves the fleet)");
+    expect(owned.output).not.toContain("::warning::");
     // Not retired in the previous commit (none here): its bot may still run, so it is only reported.
     expect(r.output).toContain(
       '::warning::bot-old left the fleet without being retired first, and was not destroyed: its bot may still run. Put it back with "retired: true" and deploy, then remove it (docs/day-2.md#removing-a-bot)',
@@ -449,7 +563,7 @@ describe("bot stacks whose HCP Terraform workspace does not exist yet", () => {
     // Asked of the stack's own host, with Terraform's credential for it.
     expect(calls).toContain("curl -s --max-time 30 -o /dev/null -w %{http_code} -H Authorization: Bearer tok https://tfe.example-corp.com/api/v2/organizations/acme/workspaces/demo-bot-new");
     expect(r.output).toContain(
-      "::error::bot-new is not deployed: its workspace demo-bot-new does not exist yet (or this token may not read it). An owner applies hcp-terraform first (npx cdktf deploy hcp-terraform), then re-runs this workflow",
+      "::error::bot-new is not deployed: its workspace demo-bot-new does not exist yet (or this token may not read it). An owner applies hcp-terraform first (npx cdktf deploy hcp-terraform; the owner job does, after the bots when a retired bot leaves in the same change), then re-runs this workflow",
     );
   });
 

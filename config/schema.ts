@@ -41,6 +41,8 @@ export const NANOBOT_PROVIDERS: Partial<Record<ModelProvider, string>> = {
 
 /** GitHub environment of the deploy job in .github/workflows/deploy.yml (part of its OIDC subject). */
 export const GITHUB_DEPLOY_ENVIRONMENT = "production";
+/** GitHub environment of the owner job (.github/workflows/owner-stacks.yml): its runs an owner approves. */
+export const GITHUB_OWNER_ENVIRONMENT = "fleet-admin";
 
 /**
  * The subjects GitHub Actions presents for deploys of `repository`: the deploy job's environment,

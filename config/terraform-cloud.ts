@@ -19,6 +19,12 @@ export const HCP_TERRAFORM_STACK = "hcp-terraform";
 export const HCP_BOOTSTRAP_ENV = "BOTFLEET_HCP_BOOTSTRAP";
 
 /**
+ * Whether a stack is one only an owner's rights apply: hcp-terraform and the shared stacks grant
+ * roles and trust (scripts/owner-stacks.sh matches the same names).
+ */
+export const isOwnerStack = (stack: string): boolean => stack === HCP_TERRAFORM_STACK || CLOUDS_IN_ORDER.some((cloud) => stack.startsWith(sharedStackName(cloud, "")));
+
+/**
  * Terraform version of every workspace: 1.11 brings the write-only attributes the first secret
  * values use; the workflows pin the same release (a test keeps them equal).
  */

@@ -4,6 +4,7 @@ import { dollars, round } from "./cost";
 import { botDiagram } from "./diagram";
 import { CONSENT_PREFIX, dataLoss, type StackDataLoss } from "./consent";
 import { costTotals, isResource, type StackDiff } from "./diff";
+import { isOwnerStack } from "../config/terraform-cloud";
 import { PRICES } from "../targets/prices";
 import type { StackReview } from "./stack-review";
 
@@ -111,6 +112,22 @@ export function renderConsent(loss: readonly StackDataLoss[]): string[] {
   ];
 }
 
+/**
+ * Who applies the changed owner stacks, and when: what scripts/owner-stacks.sh decides for the
+ * deploy workflow (before the bots; after them when a retired bot leaves; not at all beside a bot
+ * that leaves unretired).
+ */
+function renderOwnerStacks(changed: readonly StackDiff[]): string[] {
+  const owner = changed.filter((d) => d.status !== "removed" && isOwnerStack(d.name)).map((d) => d.name);
+  if (owner.length === 0) return [];
+  const leaving = changed.filter((d) => d.status === "removed" && !isOwnerStack(d.name));
+  const command = `\`npx cdktf deploy ${owner.join(" ")}\``;
+  const when = leaving.some((d) => !d.removedRetired)
+    ? `The deploy workflow does not apply them while a bot leaves the fleet unretired (they would take its workspace and identity while it may still run): retire it first, or an owner runs ${command} by hand.`
+    : `After the merge the deploy workflow's owner job applies them ${leaving.length > 0 ? "after the bots (a retired bot leaves: its workspace goes once its stack is destroyed)" : "before the bots"}, in the environment \`fleet-admin\` once an owner approves the run; where that job is not set up (repository variable \`BOTFLEET_OWNER_JOB\`), an owner runs ${command}${leaving.length > 0 ? " after the deploy" : " first, and a new bot's deploy waits for its workspace"} (docs/secrets-and-operations.md#the-owner-job).`;
+  return ["", "**Applied with an owner's rights**", "", `- ${owner.join(", ")}: they grant roles and trust (a new bot's workspace, federated credentials or runtime account). ${when}`];
+}
+
 /** Terraform's plan symbols, and the words the review adds to each. */
 const ACTION_MARK: Record<string, string> = {
   create: "`+` create",
@@ -153,6 +170,7 @@ export function renderDiff(diffs: readonly StackDiff[]): string[] {
               : `- ${d.name}: leaves the fleet without being retired first: the deploy after the merge does not destroy it, and its bot keeps running. Retire it first (\`retired: true\`, deployed), then remove it (docs/day-2.md#removing-a-bot)`,
       );
   }
+  out.push(...renderOwnerStacks(changed));
   const losses = changed.flatMap((d) => d.losses.map((l) => ({ stack: d.name, ...l })));
   if (losses.length > 0) {
     out.push("", "**What the replacements and destroys lose**", "");

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Deploys the bot stacks named in a file (the review's changed-stacks.txt), exactly as synthesized.
-# Shared stacks are reported, not deployed: they hold the roles and the federation the deploy
-# identity itself relies on, so an owner applies them (docs/secrets-and-operations.md#deploying-from-github-actions).
+# Shared stacks and hcp-terraform are not deployed here: they hold the roles and the federation the
+# deploy identity itself relies on, so an owner applies them, by hand or through the workflow's
+# owner jobs (BOTFLEET_OWNER_JOB=true; scripts/owner-stacks.sh, docs/secrets-and-operations.md#the-owner-job).
 # A removed stack is destroyed only when the previous commit retired it (`retired: true`, its
 # `retired` output): what ran the bot is gone already and the pull request accepted the loss of
 # its state and secrets (the review's consent check); it is destroyed from the previous commit's
@@ -33,10 +34,14 @@ while IFS= read -r stack; do
   case "$stack" in
     "") ;;
     azure-shared-* | gcp-shared-* | hcp-terraform)
-      echo "::warning::$stack changed; it is not deployed from CI. An owner applies it: npx cdktf deploy $stack" ;;
+      if [ "${BOTFLEET_OWNER_JOB:-}" = true ]; then
+        echo "$stack changed: the owner job applies it (before the bots, or after them when a retired bot leaves the fleet)"
+      else
+        echo "::warning::$stack changed; it is not deployed from CI. An owner applies it: npx cdktf deploy $stack"
+      fi ;;
     *)
       if workspace_missing "$synth/stacks/$stack"; then
-        echo "::error::$stack is not deployed: its workspace $MISSING_WORKSPACE does not exist yet (or this token may not read it). An owner applies hcp-terraform first (npx cdktf deploy hcp-terraform), then re-runs this workflow"
+        echo "::error::$stack is not deployed: its workspace $MISSING_WORKSPACE does not exist yet (or this token may not read it). An owner applies hcp-terraform first (npx cdktf deploy hcp-terraform; the owner job does, after the bots when a retired bot leaves in the same change), then re-runs this workflow"
         waiting+=("$stack")
       else
         bots+=("$stack")
@@ -45,7 +50,12 @@ while IFS= read -r stack; do
 done <"$changed"
 retired=()
 while IFS= read -r stack; do
-  [ -n "$stack" ] || continue
+  case "$stack" in
+    "") continue ;;
+    azure-shared-* | gcp-shared-* | hcp-terraform)
+      echo "::warning::$stack is no longer in the fleet (its last bot left) and was not destroyed: an owner destroys it by hand, from the previous commit's checkout (npx cdktf destroy $stack)"
+      continue ;;
+  esac
   if [ "$(jq -r '.output.retired.value // empty' "$previous/cdktf.out/stacks/$stack/cdk.tf.json" 2>/dev/null)" = true ]; then
     retired+=("$stack")
   else
