@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -285,6 +285,26 @@ describe("scripts/owner-stacks.sh", () => {
     expect(unretired.decision).toBe("none");
     expect(unretired.output).toContain("::warning::bot-running left the fleet without being retired first: hcp-terraform and the shared stacks are not applied");
     expect(run("bash", [script, "when", "/dev/null"]).status).toBe(2);
+  });
+
+  test("the changes job's step hands the decision to the owner jobs, and fails when the script does", () => {
+    const step = changesSteps.find((x) => x.run?.includes("owner-stacks.sh when"))!;
+    const cwd = mkdtempSync(join(tmpdir(), "botfleet-owner-step-"));
+    mkdirSync(join(cwd, "cdktf.out/review"), { recursive: true });
+    symlinkSync(join(ROOT, "scripts"), join(cwd, "scripts"));
+    const output = join(cwd, "github-output");
+    const runStep = (changed: string) => {
+      writeFileSync(join(cwd, "cdktf.out/review/changed-stacks.txt"), changed);
+      writeFileSync(join(cwd, "cdktf.out/review/removed-stacks.txt"), "");
+      writeFileSync(output, "");
+      return { ...run("bash", ["-e", "-c", step.run!], { cwd, env: { ...process.env, GITHUB_OUTPUT: output } }), outputs: readFileSync(output, "utf8") };
+    };
+    expect(runStep("hcp-terraform\nbot-new\n").outputs).toBe("when=before\n");
+    expect(runStep("bot-beta\n").outputs).toBe("when=none\n");
+    // A removed-stacks list that is not there: the script fails, and so does the step.
+    writeFileSync(join(cwd, "cdktf.out/review/changed-stacks.txt"), "hcp-terraform\n");
+    rmSync(join(cwd, "cdktf.out/review/removed-stacks.txt"));
+    expect(run("bash", ["-e", "-c", step.run!], { cwd, env: { ...process.env, GITHUB_OUTPUT: output } }).status).not.toBe(0);
   });
 
   test("apply: hcp-terraform first, then the shared stacks, as synthesized; bot stacks are not its to deploy", () => {
