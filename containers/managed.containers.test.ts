@@ -5,6 +5,8 @@ import { STATE_SYNC_IMAGE } from "../bootstrap/state-sync";
 import { AGENT_PROBES } from "../constructs/agent-container";
 import { azureBotNames, azureSharedNames, gcpBotNames } from "../config/names";
 import type { Bot, Fleet } from "../config/load";
+import { STATE_PREFIX, STATE_STATUS } from "../operations/backups";
+import { channelFailureLines, conditionFrom } from "../operations/condition";
 import { openclaw } from "../runtimes/openclaw";
 import { UNSET_SECRET } from "../runtimes/runtime";
 import { fleetFrom, synthFleet } from "../__tests__/support/fleet";
@@ -328,6 +330,46 @@ describe.each([
   test("the agent answers its health path through the platform's probe address", async () => {
     const agent = spec.containers.find((c) => c.liveness)!;
     expect(await second.check(agent.liveness!)).toBe(true);
+  });
+
+  // Issue 36: liveness apart from what the bot can do. No updater runs beside a managed bot, so
+  // `botfleet status` derives its condition (operations/condition.ts) from state-sync's status in
+  // the store and the agent's log lines, which here are the container's as the log service takes
+  // them in: the real gateway's own words for a channel that fails must reach that rule.
+  test("a channel that cannot connect (another poller on its token) makes the bot degraded, saying why, while its liveness probe passes and nothing restarts it", async () => {
+    const agent = spec.containers.find((c) => c.liveness)!;
+    const condition = async (since: Date) => {
+      const status = JSON.parse((await p.readStore(cloud, STATE_STATUS.slice(STATE_PREFIX.length)))!.toString("utf8"));
+      const logged = docker(["logs", "--since", since.toISOString(), second.container("agent")], { allowFail: true });
+      const lines = `${logged.stdout}${logged.stderr}`
+        .split("\n")
+        .filter(Boolean)
+        .map((text) => ({ time: new Date(), received: new Date(), source: "agent", text }));
+      return conditionFrom(status, channelFailureLines(p.bot.runtime, lines));
+    };
+    const since = new Date(Date.now() - 1000);
+    expect(await condition(since)).toEqual({ state: "ready", reasons: [] });
+    const conflicts = cloud.telegram.conflicts(token);
+    const competing = cloud.telegram.secondPoller(token, 8_000);
+    const probes: boolean[] = [];
+    const degraded = await until(
+      "the derived condition degraded",
+      async () => {
+        probes.push(await second.check(agent.liveness!));
+        const c = await condition(since);
+        return c.state === "degraded" && c;
+      },
+      60_000,
+      2000,
+    );
+    await competing;
+    expect(cloud.telegram.conflicts(token)).toBeGreaterThan(conflicts);
+    expect(degraded.reasons).toEqual([expect.stringMatching(/^a chat channel failed \d+ times in 10 min, last: .*getUpdates conflict/)]);
+    expect(probes.every(Boolean)).toBe(true);
+    expect(second.restarts).toEqual({});
+    // The competitor gone, the bot polls again by itself.
+    const after = Date.now();
+    await until("the bot polling again", () => cloud.telegram.polls.some((x) => x.token === token && x.from === second.address && x.start > after), 120_000, 1000);
   });
 
   // Issue 39, `botfleet pairing` (its command side: __tests__/live/operations.live.test.ts): the

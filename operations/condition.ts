@@ -42,12 +42,17 @@ const RELEASE_FAILURE_SIGNALS = MANAGED_BOTFLEET_ALARMS.find((a) => a.id === "up
  * logSignals.channelDisconnect), a release failed the launcher's health gate.
  */
 export async function conditionLines(ref: BotRef, ops: TargetOperations, env: NodeJS.ProcessEnv, now = new Date()): Promise<{ channelFailures: LogLine[]; releaseFailures: LogLine[] }> {
-  const signals = RUNTIME_DESCRIPTIONS[ref.bot.runtime].logSignals.channelDisconnect;
   const lines = await ops.logs(ref, env, { since: new Date(now.getTime() - CHANNEL_FAILURE_WINDOW_MINUTES * 60_000), all: false, limit: 1000 });
   return {
-    channelFailures: lines.filter((l) => signals.some((s) => l.text.includes(s))),
+    channelFailures: channelFailureLines(ref.bot.runtime, lines),
     releaseFailures: lines.filter((l) => RELEASE_FAILURE_SIGNALS.some((s) => l.text.includes(s))),
   };
+}
+
+/** The lines that say one of the runtime's chat channels failed (its logSignals.channelDisconnect). */
+export function channelFailureLines(runtime: BotRef["bot"]["runtime"], lines: readonly LogLine[]): LogLine[] {
+  const signals = RUNTIME_DESCRIPTIONS[runtime].logSignals.channelDisconnect;
+  return lines.filter((l) => signals.some((s) => l.text.includes(s)));
 }
 
 /** The platform's condition (a revision that failed) and the derived one, as one. */
