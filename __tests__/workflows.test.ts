@@ -251,6 +251,8 @@ describe("the deploy workflow", () => {
     // Retired bots that left the fleet are destroyed from the previous commit's checkout.
     expect(deploySteps[indexOf(deploySteps, "scripts/deploy-changed.sh")].run).toMatch(/ cdktf\.out previous$/);
     expect(jobs.deploy.env.BOTFLEET_OWNER_JOB).toBe("${{ vars.BOTFLEET_OWNER_JOB }}");
+    // Each job synthesizes the same stacks: the organization makes hcp-terraform and the cloud blocks.
+    for (const env of [jobs.changes.env, jobs.deploy.env, ownerStacks.jobs.apply.env]) expect(env.TFC_ORGANIZATION).toBe("${{ vars.TFC_ORGANIZATION }}");
   });
 });
 
