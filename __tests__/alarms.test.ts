@@ -4,6 +4,7 @@ import { MANAGED_BOTFLEET_ALARMS, RUNBOOKS, runtimeAlarms, vmBotfleetAlarms } fr
 import { deployerRoles } from "../constructs/gcp-shared-stack";
 import { gcpApplyRoles } from "../constructs/hcp-terraform-stack";
 import { RUNTIME_DESCRIPTIONS } from "../runtimes";
+import { REPAIRS_STATE_ALARM } from "../targets/azure-vmss/repairs-state-alert";
 import { CONTAINER_EXITS, cloudRunLogFilter } from "../targets/gcp-cloud-run/bot-alerts";
 import { CLOUD_RUN_ALERT_TITLES, exampleFleet, fleetFrom, resources, ROOT, synthFleet } from "./support/fleet";
 
@@ -33,6 +34,7 @@ describe("botfleet's alarms", () => {
       ...vmBotfleetAlarms({ restartThreshold: 3 }),
       ...Object.values(RUNTIME_DESCRIPTIONS).flatMap((r) => runtimeAlarms(r.logSignals)),
       CONTAINER_EXITS,
+      REPAIRS_STATE_ALARM,
       { id: "message-volume" },
       { id: "replica-restarts" },
     ];

@@ -131,6 +131,25 @@ describe("bot-alpha: logs (issue 36)", () => {
     );
   });
 
+  // Issue 36: a VM that stays unhealthy after repeated repairs gets its repairs suspended by Azure,
+  // which only the scale set's activity log says (the VM may log nothing).
+  test("an activity log alert on the scale set's automatic repairs changing state, to the fleet's action group, in the one location azurerm accepts", () => {
+    const [alert] = resources(alpha, "azurerm_monitor_activity_log_alert");
+    expect(alert).toMatchObject({
+      name: "bot-alpha automatic repairs state changed",
+      location: "global",
+      scopes: ["${azurerm_orchestrated_virtual_machine_scale_set.scale-set.id}"],
+      criteria: {
+        category: "Administrative",
+        operation_name: "Microsoft.Compute/virtualMachineScaleSets/setOrchestrationServiceState/action",
+        level: "Informational",
+        status: "Succeeded",
+      },
+      action: [{ action_group_id: "${data.azurerm_monitor_action_group.action-group.id}" }],
+    });
+    expect(alert.description).toMatch(/Runbook: docs\/runbooks\.md#vm-repairs-state$/);
+  });
+
   test("the scale set is associated with the region's syslog rule, found by its ID", () => {
     const [association] = resources(alpha, "azurerm_monitor_data_collection_rule_association");
     expect(association).toMatchObject({

@@ -260,6 +260,7 @@ describe("hcp-terraform: dynamic credentials", () => {
     azurerm_key_vault_secret: "key_vault_secret_resource.go: GetSecret, a data action the shared stack grants on the vault",
     azurerm_orchestrated_virtual_machine_scale_set: "orchestrated_virtual_machine_scale_set_resource.go: Get",
     azurerm_monitor_metric_alert: "monitor_metric_alert_resource.go: Get",
+    azurerm_monitor_activity_log_alert: "monitor_activity_log_alert_resource.go: Get",
     azurerm_monitor_data_collection_rule_association: "monitor_data_collection_rule_association_resource.go:145: Get",
     azurerm_monitor_scheduled_query_rules_alert_v2: "monitor_scheduled_query_rules_alert_v2_resource.go: Get",
     "data.azurerm_client_config": "no API call",

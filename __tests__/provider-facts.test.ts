@@ -268,6 +268,13 @@ export const RULES: Record<string, readonly Rule[] | string> = {
     },
     azureTags(),
   ],
+  azurerm_monitor_activity_log_alert: [
+    // monitor_activity_log_alert_resource.go checks only non-empty; the cloud: 1-260, none of <>*%{}&:\?+/# , no trailing space or period.
+    { attribute: "name", source: NAMING_RULES + " (Microsoft.Insights/activityLogAlerts)", check: all(length(1, 260), notContaining("<>*%{}&:\\?+/#"), notEnding(" .")) },
+    // Its CustomizeDiff refuses other locations at plan (monitor_activity_log_alert_resource.go:400-417).
+    { attribute: "location", source: AZ("internal/services/monitor/monitor_activity_log_alert_resource.go:400-417"), check: oneOf("global", "westeurope", "northeurope", "eastus2euap") },
+    azureTags(),
+  ],
   azurerm_monitor_metric_alert: [
     // monitor_metric_alert_resource.go checks only non-empty; the cloud: 1-260, none of *#&+:<>?@%{}\/ , no trailing space or period.
     { attribute: "name", source: NAMING_RULES + " (Microsoft.Insights/metricAlerts)", check: all(length(1, 260), notContaining("*#&+:<>?@%{}\\/"), notEnding(" .")) },

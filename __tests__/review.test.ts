@@ -39,6 +39,7 @@ describe("the review of the example fleet", () => {
         "VM repaired or reimaged",
         "agent memory restarts",
         "agent restarts",
+        "automatic repairs state changed",
         "bot not ready",
         "channel disconnects",
         "gateway auth failures",

@@ -69,6 +69,7 @@ export const AZURE_APPLY_ACTIONS = {
   "Microsoft.Insights/metricAlerts/*": "Container Apps restart alerts",
   "Microsoft.Insights/scheduledQueryRules/*": "Container Apps log alerts",
   "Microsoft.Insights/dataCollectionRuleAssociations/*": "linking a VM bot's scale set to the region's syslog rule",
+  "Microsoft.Insights/activityLogAlerts/*": "VM bots' alert on their scale set's automatic repairs",
 } as const;
 
 /**

@@ -10,6 +10,7 @@ export const NOT_EXAMINED: Readonly<Record<string, string>> = {
   // A secret never goes into it (BF-SEC-1 checks the files it is rendered from: the VM's custom data).
   azurerm_storage_blob: "the VM bot's desired release, in its own private state container (BF-STO-1); the same files as its custom data",
   azurerm_monitor_data_collection_rule_association: "links the bot's VM to the region's syslog rule; grants nothing",
+  azurerm_monitor_activity_log_alert: "reads the scale set's activity log and mails the fleet's address",
   azurerm_monitor_metric_alert: "reads metrics and mails the fleet's address",
   azurerm_monitor_scheduled_query_rules_alert_v2: "reads logs and mails the fleet's address",
   google_monitoring_notification_channel: "an e-mail address alerts go to",

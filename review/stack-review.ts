@@ -68,6 +68,7 @@ export interface Watching {
 
 /** Alert resources by type, with the attribute that names each. */
 const ALERT_NAMES: Record<string, string> = {
+  azurerm_monitor_activity_log_alert: "name",
   azurerm_monitor_metric_alert: "name",
   azurerm_monitor_scheduled_query_rules_alert_v2: "name",
   google_monitoring_alert_policy: "display_name",

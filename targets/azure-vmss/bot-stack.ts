@@ -85,6 +85,7 @@ export class AzureVmssBotStack extends AzureBotStack {
       new VmBotAlerts(this, "alerts", {
         botName: bot.name,
         botResourceGroup: names.resourceGroup,
+        scaleSetId: scaleSet.id,
         region: bot.region,
         resourceGroupName: this.resourceGroup.name,
         // By its ID, as the Container Apps stack names it (the data source would keep the
