@@ -273,6 +273,11 @@ describe("a change to the stacks only an owner's rights apply", () => {
     expect(leaving).toContain("- gcp-shared-us-central1: they grant roles and trust");
     expect(leaving).toContain("applies them after the bots (a retired bot leaves: its workspace goes once its stack is destroyed)");
     expect(renderDiff(diffOutputs(twoCloudRunBots, synth(EXAMPLE))).join("\n")).toContain("The deploy workflow does not apply them while a bot leaves the fleet unretired");
+    // A bot arriving as a retired one leaves: one needs them before, the other after.
+    const swapped = synth(newCloudRunBot.replace("  - name: bot-new\n", "  - name: bot-newer\n"));
+    expect(renderDiff(diffOutputs(retired, swapped)).join("\n")).toContain(
+      "The deploy workflow does not apply them when bots arrive (bot-newer) as a retired one leaves (the new need them before their deploy, the leaving one after its destroy): add the bots in a change of their own, or an owner runs `npx cdktf deploy gcp-shared-us-central1` by hand.",
+    );
   });
 
   test("a change to bots alone says nothing of owners", () => {

@@ -11,17 +11,18 @@ import { synthTo } from "../scripts/readme-review-example";
 import { exampleFleet, fleetFrom, ROOT } from "./support/fleet";
 import { requireTool, run } from "./support/tools";
 
-type Step = { name?: string; uses?: string; run?: string; if?: string; with?: Record<string, string>; env?: Record<string, string> };
+type Step = { id?: string; name?: string; uses?: string; run?: string; if?: string; with?: Record<string, string>; env?: Record<string, string> };
 const workflow = (file: string) => parse(readFileSync(join(ROOT, ".github/workflows", file), "utf8"));
 const pullRequest = workflow("pull-request.yml");
 const deploy = workflow("deploy.yml");
 const prSteps: Step[] = pullRequest.jobs.review.steps;
 const deploySteps: Step[] = deploy.jobs.deploy.steps;
 const changesSteps: Step[] = deploy.jobs.changes.steps;
-const ownerStacks = workflow("owner-stacks.yml");
-const ownerSteps: Step[] = ownerStacks.jobs.apply.steps;
+const action = (name: string) => parse(readFileSync(join(ROOT, ".github/actions", name, "action.yml"), "utf8"));
+/** The steps of the composite action the owner jobs sign in and apply with. */
+const applyOwnerSteps: Step[] = action("apply-owner-stacks").runs.steps;
 /** The composite action every deploy job starts with (.github/actions/synthesize). */
-const synthesizeSteps: Step[] = parse(readFileSync(join(ROOT, ".github/actions/synthesize/action.yml"), "utf8")).runs.steps;
+const synthesizeSteps: Step[] = action("synthesize").runs.steps;
 const indexOf = (steps: Step[], text: string) => steps.findIndex((s) => (s.run ?? s.uses ?? "").includes(text));
 
 describe("actionlint", () => {
@@ -43,7 +44,7 @@ describe("actionlint", () => {
       .filter((l) => /^\S+:\d+:\d+ /.test(l));
 
   test("passes every workflow", () => {
-    expect(lintAll().output).toContain("Checking 4 workflow file(s)");
+    expect(lintAll().output).toContain("Checking 3 workflow file(s)");
     expect(findings().filter((l) => !l.includes("/bad.yml:"))).toEqual([]);
   });
 
@@ -56,7 +57,7 @@ describe("actionlint", () => {
 
 test("every run: step passes shellcheck", () => {
   requireTool("shellcheck", "shellcheck");
-  const scripts = [...prSteps, ...changesSteps, ...deploySteps, ...ownerSteps, ...synthesizeSteps].filter((s) => s.run).map((s) => s.run!.replace(/\$\{\{[^}]*\}\}/g, "EXPR"));
+  const scripts = [...prSteps, ...changesSteps, ...deploySteps, ...applyOwnerSteps, ...synthesizeSteps].filter((s) => s.run).map((s) => s.run!.replace(/\$\{\{[^}]*\}\}/g, "EXPR"));
   const dir = mkdtempSync(join(tmpdir(), "botfleet-run-steps-"));
   const files = scripts.map((script, i) => {
     const file = join(dir, `step-${i}.sh`);
@@ -79,7 +80,7 @@ test("every run: step passes shellcheck", () => {
 });
 
 describe("which secret each job can reach (issue 37: no pull request reaches the apply token)", () => {
-  type Job = { environment?: string | { name: string }; env?: Record<string, string>; steps?: Step[]; uses?: string; secrets?: unknown };
+  type Job = { environment?: string | { name: string }; env?: Record<string, string>; steps?: Step[]; permissions?: Record<string, string> };
   const files = readdirSync(join(ROOT, ".github/workflows")).filter((f) => /\.ya?ml$/.test(f));
   const jobs = files.flatMap((file) => Object.entries(workflow(file).jobs as Record<string, Job>).map(([id, job]) => ({ file, id, job, workflow: workflow(file) })));
   const secretsOf = (value: unknown) => [...new Set([...JSON.stringify(value).matchAll(/secrets\.([A-Za-z0-9_]+)/g)].map((m) => m[1]))].sort();
@@ -90,19 +91,25 @@ describe("which secret each job can reach (issue 37: no pull request reaches the
       // The tests and the review: no secret, no environment, no cloud identity.
       ["deploy.yml:changes", undefined, []],
       ["deploy.yml:deploy", GITHUB_DEPLOY_ENVIRONMENT, ["TF_APPLY_TOKEN"]],
-      // Calls of owner-stacks.yml, passing no secret: its own job reads the environment's.
-      ["deploy.yml:owner-after", undefined, []],
-      ["deploy.yml:owner-before", undefined, []],
-      ["owner-stacks.yml:apply", GITHUB_OWNER_ENVIRONMENT, ["TF_OWNER_TOKEN"]],
+      ["deploy.yml:owner-after", GITHUB_OWNER_ENVIRONMENT, ["TF_OWNER_TOKEN"]],
+      ["deploy.yml:owner-before", GITHUB_OWNER_ENVIRONMENT, ["TF_OWNER_TOKEN"]],
       ["pull-request.yml:review", undefined, ["TF_PLAN_TOKEN"]],
     ]);
-    expect([deploy.jobs["owner-before"].uses, deploy.jobs["owner-after"].uses]).toEqual(["./.github/workflows/owner-stacks.yml", "./.github/workflows/owner-stacks.yml"]);
-    expect([deploy.jobs["owner-before"].secrets, deploy.jobs["owner-after"].secrets]).toEqual([undefined, undefined]);
-    // Only a push to main calls it: no trigger of its own.
-    expect(Object.keys(ownerStacks.on)).toEqual(["workflow_call"]);
-    expect(ownerStacks.jobs.apply.env.TF_TOKEN_app_terraform_io).toBe("${{ secrets.TF_OWNER_TOKEN }}");
+    // The deploy and owner tokens reach the steps that call HCP Terraform alone, not npm's install
+    // scripts or the synth of another commit: no job-level env holds them.
+    for (const job of Object.values(deploy.jobs as Record<string, Job>)) expect(secretsOf(job.env ?? {})).toEqual([]);
+    for (const id of ["owner-before", "owner-after"]) {
+      const steps: Step[] = deploy.jobs[id].steps;
+      expect(steps.filter((x) => JSON.stringify(x).includes("secrets.")).map((x) => [x.uses, x.with?.["hcp-token"]])).toEqual([
+        ["./.github/actions/apply-owner-stacks", "${{ secrets.TF_OWNER_TOKEN }}"],
+      ]);
+    }
+    expect(applyOwnerSteps.filter((x) => JSON.stringify(x).includes("inputs.hcp-token")).map((x) => x.name)).toEqual(["Apply hcp-terraform and the shared stacks"]);
+    expect(deploySteps.filter((x) => JSON.stringify(x).includes("secrets.")).map((x) => x.name)).toEqual(["Check the state backend is configured", "Deploy the changed bot stacks"]);
+    // The job that runs the tests and both synths may not even ask for an OIDC token.
+    expect(deploy.jobs.changes.permissions).toEqual({ contents: "read", actions: "read" });
     expect(pullRequest.jobs.review.env.TF_TOKEN_app_terraform_io).toBe("${{ secrets.TF_PLAN_TOKEN }}");
-    expect(deploy.jobs.deploy.env.TF_TOKEN_app_terraform_io).toBe("${{ secrets.TF_APPLY_TOKEN }}");
+    expect(deploySteps[indexOf(deploySteps, "scripts/deploy-changed.sh")].env!.TF_TOKEN_app_terraform_io).toBe("${{ secrets.TF_APPLY_TOKEN }}");
   });
 
   test("no secret is reached any other way: none at workflow level, no secrets[...] or toJSON(secrets), no reusable workflow inheriting them", () => {
@@ -210,49 +217,80 @@ describe("data loss needs the pull request's consent", () => {
 describe("the deploy workflow", () => {
   test("runs on main with OIDC only and stores no cloud key", () => {
     expect(deploy.on.push).toEqual({ branches: ["main"] });
-    for (const w of [deploy, ownerStacks]) expect(w.permissions).toEqual({ contents: "read", "id-token": "write" });
+    expect(deploy.permissions).toEqual({ contents: "read", actions: "read", "id-token": "write" });
     for (const [steps, prefix] of [
       [deploySteps, ""],
-      [ownerSteps, "OWNER_"],
+      [applyOwnerSteps, "OWNER_"],
     ] as const) {
       const azure = steps.find((s) => s.uses?.startsWith("azure/login@"))!;
-      expect(azure.with!["client-id"]).toBe(`\${{ vars.AZURE_${prefix}CLIENT_ID }}`);
       expect(Object.keys(azure.with!).sort()).toEqual(["client-id", "subscription-id", "tenant-id"]);
       const google = steps.find((s) => s.uses?.startsWith("google-github-actions/auth@"))!;
       expect(Object.keys(google.with!).sort()).toEqual(["service_account", "workload_identity_provider"]);
+      if (prefix === "") expect(azure.with!["client-id"]).toBe("${{ vars.AZURE_CLIENT_ID }}");
     }
-    for (const w of [deploy, ownerStacks]) expect(JSON.stringify(w)).not.toMatch(/credentials_json|GOOGLE_CREDENTIALS|client-secret|ARM_CLIENT_SECRET|creds:/);
+    // The owner jobs sign in as the owner's identities, never the deployer's.
+    for (const id of ["owner-before", "owner-after"]) {
+      const apply = (deploy.jobs[id].steps as Step[]).find((x) => x.uses === "./.github/actions/apply-owner-stacks")!;
+      expect(apply.with).toMatchObject({ "azure-client-id": "${{ vars.AZURE_OWNER_CLIENT_ID }}", "gcp-service-account": "${{ vars.GCP_OWNER_SERVICE_ACCOUNT }}" });
+    }
+    for (const w of [deploy, action("apply-owner-stacks")]) expect(JSON.stringify(w)).not.toMatch(/credentials_json|GOOGLE_CREDENTIALS|client-secret|ARM_CLIENT_SECRET|creds:/);
     expect(deploy.concurrency["cancel-in-progress"]).toBe(false);
   });
 
-  test("tests, synthesizes both commits and reviews first; then the owner stacks before the bots, or after them when a retired bot leaves", () => {
-    const order = ["actions/checkout", "./.github/actions/synthesize", "npm test", "scripts/owner-stacks.sh when"].map((t) => indexOf(changesSteps, t));
+  test("tests, synthesizes this commit and the last deployed one, reviews; then the owner stacks before the bots, or after them when a retired bot leaves", () => {
+    const order = ["actions/checkout", "gh run list", "./.github/actions/synthesize", "npm test", "scripts/owner-stacks.sh when"].map((t) => indexOf(changesSteps, t));
     expect([...order].sort((a, b) => a - b)).toEqual(order);
     expect(order[0]).toBe(0);
     const synthOrder = ["npm ci", "npx cdktf synth", "git worktree add", "npm run review"].map((t) => indexOf(synthesizeSteps, t));
     expect([...synthOrder].sort((a, b) => a - b)).toEqual(synthOrder);
-    expect(synthesizeSteps[indexOf(synthesizeSteps, "git worktree add")].run).toContain("HEAD^");
     expect(synthesizeSteps[indexOf(synthesizeSteps, "npm run review")].run).toContain("--base previous/cdktf.out");
-    // Every job that deploys starts from the same synthesis, on a checkout with the previous commit.
-    for (const steps of [deploySteps, ownerSteps]) {
-      expect(indexOf(steps, "./.github/actions/synthesize")).toBeGreaterThan(indexOf(steps, "actions/checkout"));
-      expect(steps[indexOf(steps, "actions/checkout")].with).toEqual({ "fetch-depth": 2 });
-    }
     const jobs = deploy.jobs;
+    // Every job synthesizes the same two commits, from a checkout with the history.
+    for (const id of ["changes", "owner-before", "deploy", "owner-after"]) {
+      const steps: Step[] = jobs[id].steps;
+      expect(indexOf(steps, "./.github/actions/synthesize")).toBeGreaterThan(indexOf(steps, "actions/checkout"));
+      expect(steps[indexOf(steps, "actions/checkout")].with).toEqual({ "fetch-depth": 0 });
+      expect(steps[indexOf(steps, "./.github/actions/synthesize")].with).toEqual({ base: id === "changes" ? "${{ steps.base.outputs.commit }}" : "${{ needs.changes.outputs.base }}" });
+      // The organization makes hcp-terraform and the cloud blocks.
+      expect(jobs[id].env.TFC_ORGANIZATION).toBe("${{ vars.TFC_ORGANIZATION }}");
+    }
     expect(jobs["owner-before"].needs).toBe("changes");
     expect(jobs["owner-before"].if).toBe("needs.changes.outputs.owner == 'before' && vars.BOTFLEET_OWNER_JOB == 'true'");
     expect(jobs.deploy.needs).toEqual(["changes", "owner-before"]);
     // Skipped owner-before (nothing of the owner's changed, or no owner job) still lets the bots deploy; a failed one not.
     expect(jobs.deploy.if).toBe("${{ !cancelled() && needs.changes.result == 'success' && needs.owner-before.result != 'failure' }}");
+    // Only after a deploy that succeeded, which destroyed the retired bot's stack.
     expect(jobs["owner-after"].needs).toEqual(["changes", "deploy"]);
-    expect(jobs["owner-after"].if).toBe("${{ !cancelled() && needs.changes.outputs.owner == 'after' && vars.BOTFLEET_OWNER_JOB == 'true' }}");
-    expect(jobs.changes.outputs.owner).toBe("${{ steps.owner.outputs.when }}");
-    expect(ownerSteps[indexOf(ownerSteps, "scripts/owner-stacks.sh")].run).toBe("bash scripts/owner-stacks.sh apply cdktf.out/review/changed-stacks.txt cdktf.out");
-    // Retired bots that left the fleet are destroyed from the previous commit's checkout.
+    expect(jobs["owner-after"].if).toBe("needs.changes.outputs.owner == 'after' && vars.BOTFLEET_OWNER_JOB == 'true'");
+    expect(jobs.changes.outputs).toEqual({ base: "${{ steps.base.outputs.commit }}", owner: "${{ steps.owner.outputs.when }}" });
+    expect(applyOwnerSteps[indexOf(applyOwnerSteps, "scripts/owner-stacks.sh")].run).toBe("bash scripts/owner-stacks.sh apply cdktf.out/review/changed-stacks.txt cdktf.out");
+    // Retired bots that left the fleet are destroyed from the base's checkout.
     expect(deploySteps[indexOf(deploySteps, "scripts/deploy-changed.sh")].run).toMatch(/ cdktf\.out previous$/);
-    expect(jobs.deploy.env.BOTFLEET_OWNER_JOB).toBe("${{ vars.BOTFLEET_OWNER_JOB }}");
-    // Each job synthesizes the same stacks: the organization makes hcp-terraform and the cloud blocks.
-    for (const env of [jobs.changes.env, jobs.deploy.env, ownerStacks.jobs.apply.env]) expect(env.TFC_ORGANIZATION).toBe("${{ vars.TFC_ORGANIZATION }}");
+    expect(jobs.deploy.env.BOTFLEET_OWNER_STACKS).toBe("${{ vars.BOTFLEET_OWNER_JOB == 'true' && needs.changes.outputs.owner || 'none' }}");
+  });
+
+  test("the base is the last successful deploy's commit when it is an ancestor, HEAD^ otherwise; the base step's script runs for real against a stand-in gh", () => {
+    const step = changesSteps.find((x) => x.id === "base")!;
+    const repo = mkdtempSync(join(tmpdir(), "botfleet-base-"));
+    const git = (...args: string[]) => run("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", ...args], { cwd: repo }).output.trim();
+    git("init", "-q");
+    for (const n of [1, 2, 3]) git("commit", "-q", "--allow-empty", "-m", `c${n}`);
+    const [head, parent, first] = git("log", "--format=%H").split("\n");
+    const base = (gh: string) => {
+      const output = join(repo, "github-output");
+      writeFileSync(output, "");
+      const { path } = stubs({ gh });
+      const r = run("bash", ["-e", "-c", step.run!], { cwd: repo, env: { ...process.env, PATH: path, GITHUB_OUTPUT: output } });
+      expect(r.status).toBe(0);
+      return readFileSync(output, "utf8");
+    };
+    expect(base(`echo ${first}`)).toBe(`commit=${first}\n`);
+    // No successful run yet, gh failing, or a commit not in this history (a force-push): the parent.
+    expect(base("true")).toBe(`commit=${parent}\n`);
+    expect(base("exit 1")).toBe(`commit=${parent}\n`);
+    expect(base("echo 0123456789012345678901234567890123456789")).toBe(`commit=${parent}\n`);
+    expect(head).not.toBe(parent);
+    expect(step.run).toContain("gh run list --workflow deploy.yml --branch main --status success --limit 1");
   });
 });
 
@@ -263,9 +301,12 @@ describe("the deploy workflow", () => {
  */
 describe("scripts/owner-stacks.sh", () => {
   const script = join(ROOT, "scripts/owner-stacks.sh");
-  const when = (changed: string, removed: string, previousOutputs: Record<string, object> = {}) => {
+  /** previousOutputs: the base's bot stacks and their outputs; null, no base synthesized. */
+  const when = (changed: string, removed: string, previousOutputs: Record<string, object> | null = {}) => {
     const dir = mkdtempSync(join(tmpdir(), "botfleet-owner-"));
-    for (const [stack, output] of Object.entries(previousOutputs)) {
+    mkdirSync(join(dir, "previous/cdktf.out"), { recursive: true });
+    if (previousOutputs !== null) writeFileSync(join(dir, "previous/cdktf.out/manifest.json"), "{}");
+    for (const [stack, output] of Object.entries(previousOutputs ?? {})) {
       mkdirSync(join(dir, "previous/cdktf.out/stacks", stack), { recursive: true });
       writeFileSync(join(dir, "previous/cdktf.out/stacks", stack, "cdk.tf.json"), JSON.stringify({ output }));
     }
@@ -287,12 +328,22 @@ describe("scripts/owner-stacks.sh", () => {
     expect(unretired.decision).toBe("none");
     expect(unretired.output).toContain("::warning::bot-running left the fleet without being retired first: hcp-terraform and the shared stacks are not applied");
     expect(run("bash", [script, "when", "/dev/null"]).status).toBe(2);
+    // A retired bot leaving and a new one arriving: one needs them before, the other after.
+    const both = when("hcp-terraform\nbot-new\nbot-beta\n", "bot-gone\n", { "bot-gone": { retired: { value: "true" } }, "bot-beta": {} });
+    expect(both.decision).toBe("none");
+    expect(both.output).toContain("::warning::bot-new joins the fleet while a retired bot leaves it");
+    // No base synthesized: which bots left is unknown.
+    const unknown = when("hcp-terraform\nbot-new\n", "", null);
+    expect(unknown.decision).toBe("none");
+    expect(unknown.output).toContain("::warning::no base was synthesized, so which bots left is unknown");
   });
 
   test("the changes job's step hands the decision to the owner jobs, and fails when the script does", () => {
     const step = changesSteps.find((x) => x.run?.includes("owner-stacks.sh when"))!;
     const cwd = mkdtempSync(join(tmpdir(), "botfleet-owner-step-"));
     mkdirSync(join(cwd, "cdktf.out/review"), { recursive: true });
+    mkdirSync(join(cwd, "previous/cdktf.out"), { recursive: true });
+    writeFileSync(join(cwd, "previous/cdktf.out/manifest.json"), "{}");
     symlinkSync(join(ROOT, "scripts"), join(cwd, "scripts"));
     const output = join(cwd, "github-output");
     const runStep = (changed: string) => {
@@ -463,8 +514,8 @@ describe("scripts/deploy-changed.sh", () => {
     expect(r.output).toContain("::warning::hcp-terraform changed; it is not deployed from CI. An owner applies it: npx cdktf deploy hcp-terraform");
     expect(r.output).toContain("::warning::gcp-shared-us-central1 is no longer in the fleet (its last bot left) and was not destroyed: an owner destroys it by hand");
     // With the owner job, it says so instead of asking an owner.
-    const owned = run("bash", [join(ROOT, "scripts/deploy-changed.sh"), ...lists("hcp-terraform\n")], { env: { ...process.env, PATH: path, BOTFLEET_OWNER_JOB: "true" } });
-    expect(owned.output).toContain("hcp-terraform changed: the owner job applies it (before the bots, or after them when a retired bot leaves the fleet)");
+    const owned = run("bash", [join(ROOT, "scripts/deploy-changed.sh"), ...lists("hcp-terraform\n")], { env: { ...process.env, PATH: path, BOTFLEET_OWNER_STACKS: "before" } });
+    expect(owned.output).toContain("hcp-terraform changed: the owner job applies it (before the bots)");
     expect(owned.output).not.toContain("::warning::");
     // Not retired in the previous commit (none here): its bot may still run, so it is only reported.
     expect(r.output).toContain(
@@ -573,6 +624,20 @@ function cloudStacks(stacks: string[]) {
 
 describe("bot stacks whose HCP Terraform workspace does not exist yet", () => {
   const env = (path: string) => ({ env: { ...process.env, PATH: path, TF_TOKEN_tfe_example__corp_com: "tok" } });
+
+  test("deploy-changed.sh destroys no retired stack whose workspace is gone already (a run again after the owner job deleted it)", () => {
+    const { synth: previousOut, curl } = cloudStacks(["bot-new"]);
+    const previous = mkdtempSync(join(tmpdir(), "botfleet-previous-"));
+    symlinkSync(previousOut, join(previous, "cdktf.out"));
+    const json = join(previousOut, "stacks", "bot-new", "cdk.tf.json");
+    writeFileSync(json, JSON.stringify({ ...JSON.parse(readFileSync(json, "utf8")), output: { retired: { value: "true" } } }));
+    writeFileSync(join(previousOut, "removed.txt"), "bot-new\n");
+    const { path, log } = stubs({ npx: "exit 0", curl });
+    const r = run("bash", [join(ROOT, "scripts/deploy-changed.sh"), "/dev/null", join(previousOut, "removed.txt"), previousOut, previous], env(path));
+    expect(r.status).toBe(0);
+    expect(r.output).toContain("bot-new: destroyed already (its workspace demo-bot-new is gone)");
+    expect(readFileSync(log, "utf8")).not.toContain("npx cdktf destroy");
+  });
 
   test("deploy-changed.sh deploys the others, then fails naming the owner's step; it never inits the missing one", () => {
     const { synth, curl } = cloudStacks(["bot-beta", "bot-new"]);

@@ -115,16 +115,23 @@ export function renderConsent(loss: readonly StackDataLoss[]): string[] {
 /**
  * Who applies the changed owner stacks, and when: what scripts/owner-stacks.sh decides for the
  * deploy workflow (before the bots; after them when a retired bot leaves; not at all beside a bot
- * that leaves unretired).
+ * that leaves unretired, or when a bot arrives as a retired one leaves).
  */
 function renderOwnerStacks(changed: readonly StackDiff[]): string[] {
   const owner = changed.filter((d) => d.status !== "removed" && isOwnerStack(d.name)).map((d) => d.name);
   if (owner.length === 0) return [];
   const leaving = changed.filter((d) => d.status === "removed" && !isOwnerStack(d.name));
+  const arriving = changed.filter((d) => d.status === "added" && !isOwnerStack(d.name));
   const command = `\`npx cdktf deploy ${owner.join(" ")}\``;
+  const byHand = (why: string, instead: string) => `The deploy workflow does not apply them ${why}: ${instead}, or an owner runs ${command} by hand.`;
   const when = leaving.some((d) => !d.removedRetired)
-    ? `The deploy workflow does not apply them while a bot leaves the fleet unretired (they would take its workspace and identity while it may still run): retire it first, or an owner runs ${command} by hand.`
-    : `After the merge the deploy workflow's owner job applies them ${leaving.length > 0 ? "after the bots (a retired bot leaves: its workspace goes once its stack is destroyed)" : "before the bots"}, in the environment \`fleet-admin\` once an owner approves the run; where that job is not set up (repository variable \`BOTFLEET_OWNER_JOB\`), an owner runs ${command}${leaving.length > 0 ? " after the deploy" : " first, and a new bot's deploy waits for its workspace"} (docs/secrets-and-operations.md#the-owner-job).`;
+    ? byHand("while a bot leaves the fleet unretired (they would take its workspace and identity while it may still run)", "retire it first")
+    : leaving.length > 0 && arriving.length > 0
+      ? byHand(
+          `when bots arrive (${arriving.map((d) => d.name).join(", ")}) as a retired one leaves (the new need them before their deploy, the leaving one after its destroy)`,
+          "add the bots in a change of their own",
+        )
+      : `After the merge the deploy workflow's owner job applies them ${leaving.length > 0 ? "after the bots (a retired bot leaves: its workspace goes once its stack is destroyed)" : "before the bots"}, in the environment \`fleet-admin\` once an owner approves the run; where that job is not set up (repository variable \`BOTFLEET_OWNER_JOB\`), an owner runs ${command}${leaving.length > 0 ? " after the deploy" : " first, and a new bot's deploy waits for its workspace"} (docs/secrets-and-operations.md#the-owner-job).`;
   return ["", "**Applied with an owner's rights**", "", `- ${owner.join(", ")}: they grant roles and trust (a new bot's workspace, federated credentials or runtime account). ${when}`];
 }
 

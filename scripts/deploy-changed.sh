@@ -2,7 +2,8 @@
 # Deploys the bot stacks named in a file (the review's changed-stacks.txt), exactly as synthesized.
 # Shared stacks and hcp-terraform are not deployed here: they hold the roles and the federation the
 # deploy identity itself relies on, so an owner applies them, by hand or through the workflow's
-# owner jobs (BOTFLEET_OWNER_JOB=true; scripts/owner-stacks.sh, docs/secrets-and-operations.md#the-owner-job).
+# owner jobs (BOTFLEET_OWNER_STACKS=before or after: what scripts/owner-stacks.sh decided for them;
+# docs/secrets-and-operations.md#the-owner-job).
 # A removed stack is destroyed only when the previous commit retired it (`retired: true`, its
 # `retired` output): what ran the bot is gone already and the pull request accepted the loss of
 # its state and secrets (the review's consent check); it is destroyed from the previous commit's
@@ -34,8 +35,8 @@ while IFS= read -r stack; do
   case "$stack" in
     "") ;;
     azure-shared-* | gcp-shared-* | hcp-terraform)
-      if [ "${BOTFLEET_OWNER_JOB:-}" = true ]; then
-        echo "$stack changed: the owner job applies it (before the bots, or after them when a retired bot leaves the fleet)"
+      if [ "${BOTFLEET_OWNER_STACKS:-}" = before ] || [ "${BOTFLEET_OWNER_STACKS:-}" = after ]; then
+        echo "$stack changed: the owner job applies it ($BOTFLEET_OWNER_STACKS the bots)"
       else
         echo "::warning::$stack changed; it is not deployed from CI. An owner applies it: npx cdktf deploy $stack"
       fi ;;
@@ -57,6 +58,12 @@ while IFS= read -r stack; do
       continue ;;
   esac
   if [ "$(jq -r '.output.retired.value // empty' "$previous/cdktf.out/stacks/$stack/cdk.tf.json" 2>/dev/null)" = true ]; then
+    # Destroyed by an earlier run, whose owner job then deleted its workspace: nothing is left,
+    # and `terraform init` would create the workspace again, without credentials.
+    if workspace_missing "$previous/cdktf.out/stacks/$stack"; then
+      echo "$stack: destroyed already (its workspace $MISSING_WORKSPACE is gone)"
+      continue
+    fi
     retired+=("$stack")
   else
     echo "::warning::$stack left the fleet without being retired first, and was not destroyed: its bot may still run. Put it back with \"retired: true\" and deploy, then remove it (docs/day-2.md#removing-a-bot)"

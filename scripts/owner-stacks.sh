@@ -9,8 +9,11 @@
 #     prints `before` (apply them before the bots: a bot is added or changed), `after` (after the
 #     bots: a retired bot leaves the fleet, and its workspace may go only once its stack is
 #     destroyed: tfe v0.71.0 resource_tfe_workspace.go:1165-1178 refuses to delete a workspace with
-#     resources under management) or `none` (no owner stack changed, or a bot left without being
-#     retired: its bot may still run, and applying would take its identity and runtime account).
+#     resources under management, and the trust in it would go first) or `none`: no owner stack
+#     changed; or a bot left without being retired (its bot may still run, and applying would take
+#     its identity and runtime account); or a retired bot leaves while another arrives (one needs
+#     them before, the other after: two changes); or the base did not synthesize (what left is
+#     unknown).
 #   bash scripts/owner-stacks.sh apply <changed-stacks.txt> [<synth output dir>]
 #     applies the changed ones: hcp-terraform first (the shared stacks grant its run identities),
 #     then the shared stacks.
@@ -39,6 +42,11 @@ case "$mode" in
       echo none
       exit 0
     fi
+    if [ ! -f "$previous/cdktf.out/manifest.json" ]; then
+      echo "::warning::no base was synthesized, so which bots left is unknown: hcp-terraform and the shared stacks are not applied. An owner applies them (npx cdktf deploy hcp-terraform ...), after any removed bot's stack is destroyed" >&2
+      echo none
+      exit 0
+    fi
     leaving=0
     while IFS= read -r stack; do
       case "$stack" in
@@ -51,7 +59,19 @@ case "$mode" in
         exit 0
       fi
     done <"$3"
-    if [ "$leaving" = 1 ]; then echo after; else echo before; fi
+    if [ "$leaving" = 1 ]; then
+      while IFS= read -r stack; do
+        case "$stack" in "" | hcp-terraform | azure-shared-* | gcp-shared-*) continue ;; esac
+        if [ ! -f "$previous/cdktf.out/stacks/$stack/cdk.tf.json" ]; then
+          echo "::warning::$stack joins the fleet while a retired bot leaves it: its workspace must exist before it deploys, the leaving bot's must go after its destroy. hcp-terraform and the shared stacks are not applied: add the bot in a change of its own" >&2
+          echo none
+          exit 0
+        fi
+      done <"$2"
+      echo after
+    else
+      echo before
+    fi
     ;;
   apply)
     synth="${3:-cdktf.out}"
