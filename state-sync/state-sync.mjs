@@ -1531,6 +1531,8 @@ export async function run(env = process.env) {
     const side = `${scratch}-drill`;
     try {
       const { bytes, entries } = await fetchVerified(store, name, pointer.sha256, side, download);
+      // Its disk given back before the drill is said done (the finally below is for the failures).
+      await rm(side, { recursive: true, force: true });
       report({ lastDrill: { time: new Date().toISOString(), snapshot: name, ok: true, entries, bytes, ms: Date.now() - started } });
       log(`restore drill: ${name} restored off to the side and verified (${entries} entries, ${bytes} bytes, ${Date.now() - started} ms)`);
     } catch (e) {
