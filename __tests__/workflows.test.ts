@@ -666,7 +666,9 @@ describe("bot stacks whose HCP Terraform workspace does not exist yet", () => {
       .filter((c) => c.startsWith("terraform"));
     expect(terraform).toEqual(["terraform init -input=false -no-color", "terraform plan -input=false -no-color -lock=false"]);
     expect(readFileSync(join(plans, "bot-new.exit"), "utf8").trim()).toBe("no-workspace");
-    expect(planSection(plans)).toContain("| bot-new | not planned: its workspace does not exist yet (or the token may not read it); an owner applies hcp-terraform first | - | - |");
+    expect(planSection(plans)).toContain(
+      "| bot-new | not planned: its workspace does not exist yet (or the token may not read it); hcp-terraform makes it, applied by the owner job after the merge or by an owner | - | - |",
+    );
   });
 });
 
@@ -745,7 +747,7 @@ describe("scripts/speculative-plans.sh and the plan section of the comment", () 
     ]);
     const section = planSection(plans, { "azure-shared-eastus2": { "azurerm_key_vault.key-vault": "update" } });
     expect(section).toContain("| azure-shared-eastus2 | Plan: 0 to add, 1 to change, 0 to destroy. | on the runner, as its plan identity (Local execution) | matches |");
-    expect(section).toContain("| gcp-shared-us-central1 | not planned here: its owner plans and applies it with their own credentials | - | - |");
+    expect(section).toContain("| gcp-shared-us-central1 | not planned here: applied with an owner's rights after the merge (the deploy workflow's owner job, or its owner by hand) | - | - |");
     expect(section).toContain("| hcp-terraform | not planned here");
   });
 
@@ -819,7 +821,7 @@ describe("scripts/speculative-plans.sh and the plan section of the comment", () 
     const r = run("bash", [join(ROOT, "scripts/speculative-plans.sh"), join(synth, "changed.txt"), plans, synth], { env: { ...process.env, PATH: path } });
     expect(r.status).toBe(0);
     expect(readFileSync(log, "utf8")).toBe("");
-    expect(planSection(plans)).toContain("| hcp-terraform | not planned here: its owner plans and applies it with their own credentials | - | - |");
+    expect(planSection(plans)).toContain("| hcp-terraform | not planned here: applied with an owner's rights after the merge (the deploy workflow's owner job, or its owner by hand) | - | - |");
     expect(planSection(plans)).toContain("| azure-shared-eastus2 | not planned here");
   });
 });

@@ -26,8 +26,9 @@ export function planSection(dir: string | undefined, actions?: Readonly<Record<s
   const details: string[] = [];
   const rows = stacks.map((stack) => {
     const exit = readFileSync(join(dir, `${stack}.exit`), "utf8").trim();
-    if (exit === "skipped") return `| ${stack} | not planned here: its owner plans and applies it with their own credentials | - | - |`;
-    if (exit === "no-workspace") return `| ${stack} | not planned: its workspace does not exist yet (or the token may not read it); an owner applies hcp-terraform first | - | - |`;
+    if (exit === "skipped") return `| ${stack} | not planned here: applied with an owner's rights after the merge (the deploy workflow's owner job, or its owner by hand) | - | - |`;
+    if (exit === "no-workspace")
+      return `| ${stack} | not planned: its workspace does not exist yet (or the token may not read it); hcp-terraform makes it, applied by the owner job after the merge or by an owner | - | - |`;
     const log = existsSync(join(dir, `${stack}.log`)) ? readFileSync(join(dir, `${stack}.log`), "utf8") : "";
     const url = /https:\/\/\S+\/runs\/run-[A-Za-z0-9]+/.exec(log)?.[0];
     const outcome = /^(Plan: .*|No changes\..*)$/m.exec(log)?.[1] ?? (exit === "0" ? "planned" : "");
