@@ -51,12 +51,11 @@ while IFS= read -r stack; do
 done <"$changed"
 retired=()
 while IFS= read -r stack; do
-  case "$stack" in
-    "") continue ;;
-    azure-shared-* | gcp-shared-* | hcp-terraform)
-      echo "::warning::$stack is no longer in the fleet (its last bot left) and was not destroyed: an owner destroys it by hand, from the previous commit's checkout (npx cdktf destroy $stack)"
-      continue ;;
-  esac
+  [ -n "$stack" ] || continue
+  if owner_stack "$stack"; then
+    echo "::warning::$stack is no longer in the fleet (its last bot left) and was not destroyed: an owner destroys it by hand, from the previous commit's checkout (npx cdktf destroy $stack)"
+    continue
+  fi
   if [ "$(jq -r '.output.retired.value // empty' "$previous/cdktf.out/stacks/$stack/cdk.tf.json" 2>/dev/null)" = true ]; then
     # Destroyed by an earlier run, whose owner job then deleted its workspace: nothing is left,
     # and `terraform init` would create the workspace again, without credentials.

@@ -1,6 +1,12 @@
 # shellcheck shell=bash
-# Sourced by speculative-plans.sh and deploy-changed.sh.
+# Sourced by speculative-plans.sh, deploy-changed.sh and owner-stacks.sh.
 #
+# owner_stack <stack>: succeeds for the stacks only an owner's rights apply (hcp-terraform, the
+# shared stacks; config/terraform-cloud.ts isOwnerStack names the same).
+owner_stack() {
+  case "$1" in hcp-terraform | azure-shared-* | gcp-shared-*) return 0 ;; *) return 1 ;; esac
+}
+
 # workspace_missing <stack dir>: succeeds, and sets MISSING_WORKSPACE, when the stack's `cloud`
 # block names an HCP Terraform workspace the API answers 404 for: it does not exist, or this token
 # may not read it (HCP Terraform answers both alike; a bad token gets 401). It fails when

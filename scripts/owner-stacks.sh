@@ -49,9 +49,8 @@ case "$mode" in
     fi
     leaving=0
     while IFS= read -r stack; do
-      case "$stack" in
-        "" | hcp-terraform | azure-shared-* | gcp-shared-*) continue ;; # an owner destroys those by hand
-      esac
+      # An owner destroys a shared stack that left by hand.
+      if [ -z "$stack" ] || owner_stack "$stack"; then continue; fi
       leaving=1
       if [ "$(jq -r '.output.retired.value // empty' "$previous/cdktf.out/stacks/$stack/cdk.tf.json" 2>/dev/null)" != true ]; then
         echo "::warning::$stack left the fleet without being retired first: hcp-terraform and the shared stacks are not applied, since they would take its workspace, identity and runtime account while its bot may still run. Put it back with \"retired: true\" and deploy, then remove it (docs/day-2.md#removing-a-bot)" >&2
@@ -61,7 +60,7 @@ case "$mode" in
     done <"$3"
     if [ "$leaving" = 1 ]; then
       while IFS= read -r stack; do
-        case "$stack" in "" | hcp-terraform | azure-shared-* | gcp-shared-*) continue ;; esac
+        if [ -z "$stack" ] || owner_stack "$stack"; then continue; fi
         if [ ! -f "$previous/cdktf.out/stacks/$stack/cdk.tf.json" ]; then
           echo "::warning::$stack joins the fleet while a retired bot leaves it: its workspace must exist before it deploys, the leaving bot's must go after its destroy. hcp-terraform and the shared stacks are not applied: add the bot in a change of its own" >&2
           echo none
